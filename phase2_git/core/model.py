@@ -1,0 +1,199 @@
+"""Value types of the pipeline (DESIGN.md §2). Pure data: no I/O, no git."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+ArtifactType = Literal["json", "text", "binary", "symlink", "lfs_pointer", "submodule"]
+MismatchType = Literal[
+    "bom",
+    "line_endings",
+    "trailing_newline",
+    "whitespace",
+    "json_ordering",
+    "numeric_precision",
+    "content",
+    "binary",
+    "added",
+    "deleted",
+    "renamed",
+    "mode",
+]
+Status = Literal["added", "deleted", "modified", "renamed", "mode"]
+Action = Literal[
+    "restore_base",
+    "normalize_whitespace",
+    "normalize_line_endings",
+    "canonicalize_json",
+    "accept_change",
+    "manual",
+]
+
+ARTIFACT_TYPES: tuple[ArtifactType, ...] = (
+    "json",
+    "text",
+    "binary",
+    "symlink",
+    "lfs_pointer",
+    "submodule",
+)
+NOISE_TYPES: tuple[MismatchType, ...] = (
+    "bom",
+    "line_endings",
+    "trailing_newline",
+    "whitespace",
+    "json_ordering",
+    "numeric_precision",
+)
+REAL_TYPES: tuple[MismatchType, ...] = ("content", "binary", "added", "deleted", "renamed", "mode")
+MISMATCH_TYPES: tuple[MismatchType, ...] = NOISE_TYPES + REAL_TYPES
+
+# git file modes (octal strings as git prints them)
+MODE_SYMLINK = "120000"
+MODE_GITLINK = "160000"
+MODE_MISSING = "000000"
+
+
+def is_noise(mismatch_type: str) -> bool:
+    return mismatch_type in NOISE_TYPES
+
+
+@dataclass(frozen=True)
+class Change:
+    """One entry of git's raw diff between two sides, before any content is read.
+
+    ``before``/``after`` are object ids (``None`` for the missing side of an add or delete).
+    ``path`` is the head-side path; ``old_path`` is set for renames only.
+    """
+
+    status: Status
+    path: str
+    old_path: str | None
+    before: str | None
+    after: str | None
+    before_mode: str
+    after_mode: str
+    similarity: int | None = None
+
+
+@dataclass(frozen=True)
+class Blob:
+    """Content of one side of a change.
+
+    ``data`` is ``None`` when the object is larger than the configured limit: then only
+    ``head`` (the first 8000 bytes, enough to sniff binary) and ``size`` are known and the
+    artifact is compared by hash alone.
+    """
+
+    oid: str
+    size: int
+    data: bytes | None
+    head: bytes
+    mode: str = "100644"
+
+    @property
+    def truncated(self) -> bool:
+        return self.data is None
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """One method's answer on one mismatch."""
+
+    method: str
+    equivalent: bool
+    score: float
+    detail: str = ""
+
+    def to_json(self) -> dict[str, object]:
+        return {
+            "method": self.method,
+            "equivalent": self.equivalent,
+            "score": round(self.score, 6),
+            "detail": self.detail,
+        }
+
+
+@dataclass(frozen=True)
+class Transform:
+    id: str
+    idempotent: bool
+
+    def to_json(self) -> dict[str, object]:
+        return {"id": self.id, "idempotent": self.idempotent}
+
+
+@dataclass(frozen=True)
+class Plan:
+    plan_id: str
+    action: Action
+    transform: Transform | None
+    safe: bool
+    confidence: float
+    reason: str
+    # methods whose verdicts justify the plan (deterministic ones first)
+    justified_by: tuple[str, ...] = ()
+
+    def to_json(self) -> dict[str, object]:
+        return {
+            "plan_id": self.plan_id,
+            "action": self.action,
+            "transform": self.transform.to_json() if self.transform else None,
+            "safe": self.safe,
+            "confidence": round(self.confidence, 6),
+            "reason": self.reason,
+            "justified_by": list(self.justified_by),
+        }
+
+
+@dataclass(frozen=True)
+class Classification:
+    artifact_type: ArtifactType
+    mismatch_type: MismatchType
+    detail: str = ""
+
+
+@dataclass(frozen=True)
+class Mismatch:
+    id: str
+    change: Change
+    artifact_type: ArtifactType
+    mismatch_type: MismatchType
+    detail: str
+    verdicts: tuple[Verdict, ...]
+    plan: Plan
+    # canonicalize strategy: the head is already in canonical form, nothing left to do
+    resolved: bool = False
+    decision: dict[str, object] | None = field(default=None, compare=False)
+
+    @property
+    def path(self) -> str:
+        return self.change.path
+
+    @property
+    def status(self) -> Status:
+        return self.change.status
+
+    @property
+    def equivalent(self) -> bool:
+        return is_noise(self.mismatch_type)
+
+    def to_json(self) -> dict[str, object]:
+        c = self.change
+        return {
+            "id": self.id,
+            "path": c.path,
+            "old_path": c.old_path,
+            "status": c.status,
+            "artifact_type": self.artifact_type,
+            "mismatch_type": self.mismatch_type,
+            "equivalent": self.equivalent,
+            "detail": self.detail,
+            "verdicts": [v.to_json() for v in self.verdicts],
+            "plan": self.plan.to_json(),
+            "hashes": {"before": c.before, "after": c.after},
+            "modes": {"before": c.before_mode, "after": c.after_mode},
+            "resolved": self.resolved,
+            "decision": self.decision,
+        }
