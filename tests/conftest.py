@@ -37,11 +37,14 @@ def hermetic_git(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.M
         "[init]\n\tdefaultBranch = main\n"
         "[commit]\n\tgpgsign = false\n"
         "[tag]\n\tgpgsign = false\n"
-        "[protocol \"file\"]\n\tallow = always\n"
+        '[protocol "file"]\n\tallow = always\n'
         "[uploadpack]\n\tallowFilter = true\n\tallowAnySHA1InWant = true\n"
     )
     for var in list(os.environ):
-        if var.startswith(("GIT_", "PHASE2_", "PRE_COMMIT", "GITHUB_")) and var != "PHASE2_TEST_STRICT":
+        if (
+            var.startswith(("GIT_", "PHASE2_", "PRE_COMMIT", "GITHUB_"))
+            and var != "PHASE2_TEST_STRICT"
+        ):
             monkeypatch.delenv(var, raising=False)
     monkeypatch.setenv("HOME", str(home))
     monkeypatch.setenv("GIT_CONFIG_GLOBAL", str(gitconfig))
@@ -55,6 +58,8 @@ def hermetic_git(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.M
 
 class TestRepo:
     """A real git repository in a temp folder, with terse helpers for building states."""
+
+    __test__ = False
 
     def __init__(self, root: Path) -> None:
         self.root = root

@@ -1,1 +1,86 @@
+"""The ``phase2`` command line: typer commands that map options to one app call each.
 
+Commands hold no logic a test would want to call; errors become one line and an exit code
+here and nowhere else (DESIGN.md §5).
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Sequence
+
+import typer
+
+from phase2_git import __version__
+
+app = typer.Typer(
+    name="phase2",
+    help="Tell noise from real change in committed generated artifacts.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    rich_markup_mode=None,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"phase2 {__version__}")
+        raise typer.Exit(0)
+
+
+@app.callback()
+def _root(
+    version: bool = typer.Option(
+        False, "--version", callback=_version, is_eager=True, help="Print the version and exit."
+    ),
+) -> None:
+    """phase2: git-native noise/real-change review for generated artifacts."""
+
+
+# command modules register themselves on ``app``; their heavy imports happen inside the
+# command bodies so that ``phase2 check`` (the pre-commit hook) starts fast
+from phase2_git.cli import demo as _demo  # noqa: E402
+from phase2_git.cli import diff as _diff  # noqa: E402
+from phase2_git.cli import init as _init  # noqa: E402
+from phase2_git.cli import methods as _methods  # noqa: E402
+
+__all__ = ["_demo", "_diff", "_init", "_methods", "app", "main"]
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Console-script entry point: run the app, map every failure to an exit code."""
+    import click
+
+    args = list(sys.argv[1:] if argv is None else argv)
+    try:
+        rv = app(args=args, prog_name="phase2", standalone_mode=False)
+    except click.exceptions.NoArgsIsHelpError as exc:
+        typer.echo(exc.ctx.get_help() if exc.ctx else str(exc))
+        return 0
+    except click.ClickException as exc:
+        ctx = getattr(exc, "ctx", None)
+        hint = ""
+        if ctx is not None:
+            name = "phase2" if ctx.info_name == "phase2" else f"phase2 {ctx.info_name}"
+            hint = f" (see '{name} --help')"
+        print(f"phase2: error: {exc.format_message()}{hint}", file=sys.stderr)
+        return 2
+    except click.exceptions.Abort:
+        print("phase2: interrupted", file=sys.stderr)
+        return 130
+    except KeyboardInterrupt:
+        print("phase2: interrupted", file=sys.stderr)
+        return 130
+    except Exception as exc:  # a bug: one line, the traceback only on request
+        if os.environ.get("PHASE2_DEBUG") == "1":
+            raise
+        print(
+            f"phase2: internal error: {type(exc).__name__}: {exc} "
+            "(set PHASE2_DEBUG=1 for the traceback)",
+            file=sys.stderr,
+        )
+        return 2
+    return rv if isinstance(rv, int) else 0

@@ -1,0 +1,56 @@
+"""Helpers shared by the commands: the error funnel, colour and terminal detection."""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Callable, Mapping
+from typing import IO, TypeVar
+
+import typer
+
+from phase2_git.errors import Phase2Error
+
+T = TypeVar("T")
+
+
+def run(fn: Callable[[], T]) -> T:
+    """Call an app function; a :class:`Phase2Error` becomes one stderr line and its exit code."""
+    try:
+        return fn()
+    except Phase2Error as exc:
+        if os.environ.get("PHASE2_DEBUG") == "1":
+            raise
+        typer.echo(f"phase2: error: {exc}", err=True)
+        raise typer.Exit(exc.exit_code) from None
+
+
+def use_color(
+    no_color: bool, stream: IO[str] | None = None, environ: Mapping[str, str] = os.environ
+) -> bool:
+    """Colour only on a TTY, and never with ``--no-color`` or ``NO_COLOR`` (any value)."""
+    if no_color or "NO_COLOR" in environ:
+        return False
+    stream = stream or sys.stdout
+    try:
+        return stream.isatty()
+    except (AttributeError, ValueError):
+        return False
+
+
+def can_prompt(environ: Mapping[str, str] = os.environ, stdin: IO[str] | None = None) -> bool:
+    """``CI=true`` or no TTY on stdin: never prompt (DESIGN.md §5, invariant 7)."""
+    if environ.get("CI", "").lower() in ("1", "true", "yes"):
+        return False
+    stdin = stdin or sys.stdin
+    try:
+        return stdin is not None and stdin.isatty()
+    except (AttributeError, ValueError):
+        return False
+
+
+def write_output(path: str, text: str) -> None:
+    """Write a report file atomically (temp file, fsync, rename)."""
+    from phase2_git.store.atomic import atomic_write_text
+
+    atomic_write_text(path, text)

@@ -1,0 +1,269 @@
+"""Tell noise from real change: one ``mismatch_type`` per mismatch (DESIGN.md §2).
+
+The ladder goes from the most specific explanation to the least; the first that explains the
+whole difference wins. Each side is decoded and parsed at most once (:class:`Pair` caches).
+"""
+
+from __future__ import annotations
+
+import posixpath
+import re
+from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
+from functools import cached_property
+
+from phase2_git.core import jsonvalue
+from phase2_git.core.model import (
+    MODE_GITLINK,
+    MODE_SYMLINK,
+    ArtifactType,
+    Blob,
+    Change,
+    Classification,
+)
+from phase2_git.core.settings import ClassifySettings
+
+LFS_PREFIX = b"version https://git-lfs.github.com/spec/"
+_BINARY_SNIFF = 8000
+_NUMBER = re.compile(r"[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?")
+
+
+def is_binary(blob: Blob) -> bool:
+    return b"\0" in blob.head[:_BINARY_SNIFF]
+
+
+def is_lfs_pointer(blob: Blob) -> bool:
+    return blob.head.startswith(LFS_PREFIX) and blob.size < 1024
+
+
+def strip_bom(data: bytes) -> bytes:
+    return data[3:] if data.startswith(jsonvalue.UTF8_BOM) else data
+
+
+def normalize_eol(data: bytes) -> bytes:
+    return data.replace(b"\r\n", b"\n").replace(b"\r", b"\n")
+
+
+def strip_final_newlines(data: bytes) -> bytes:
+    return data.rstrip(b"\r\n")
+
+
+class _Side:
+    """Lazily decoded views of one side's bytes."""
+
+    def __init__(self, data: bytes) -> None:
+        self.data = data
+
+    @cached_property
+    def text(self) -> str | None:
+        try:
+            return jsonvalue.decode_text(self.data)
+        except UnicodeDecodeError:
+            return None
+
+    @cached_property
+    def json(self) -> jsonvalue.JValue | jsonvalue.JsonInvalid:
+        try:
+            return jsonvalue.parse(self.data)
+        except jsonvalue.JsonInvalid as exc:
+            return exc
+
+    @cached_property
+    def tokens(self) -> list[str] | None:
+        text = self.text
+        # str.split() uses str.isspace(), the same definition the whitespace transform uses
+        return None if text is None else text.split()
+
+
+@dataclass
+class Pair:
+    """Both sides of a modified artifact, shared by classification and every method."""
+
+    before: _Side
+    after: _Side
+    artifact_type: ArtifactType
+
+    @classmethod
+    def of(cls, before: bytes, after: bytes, artifact_type: ArtifactType) -> Pair:
+        return cls(_Side(before), _Side(after), artifact_type)
+
+    @property
+    def is_json(self) -> bool:
+        return self.artifact_type == "json"
+
+    def both_json(self) -> tuple[jsonvalue.JValue, jsonvalue.JValue] | None:
+        a, b = self.before.json, self.after.json
+        if isinstance(a, jsonvalue.JsonInvalid) or isinstance(b, jsonvalue.JsonInvalid):
+            return None
+        return a, b
+
+
+def detect_artifact_type(
+    path: str, before: Blob | None, after: Blob | None, settings: ClassifySettings
+) -> ArtifactType:
+    sides = [b for b in (before, after) if b is not None]
+    modes = {b.mode for b in sides}
+    if MODE_GITLINK in modes:
+        return "submodule"
+    if MODE_SYMLINK in modes:
+        return "symlink"
+    if any(is_lfs_pointer(b) for b in sides):
+        return "lfs_pointer"
+    if any(is_binary(b) for b in sides):
+        return "binary"
+    ext = posixpath.splitext(path)[1].lower()
+    if ext in settings.json_extensions:
+        return "json"
+    # where the extension gives no answer, sniff: both sides open an object or an array
+    if ext in ("", ".txt", ".out", ".snap", ".golden", ".expected") and all(
+        jsonvalue.looks_like_json(b.head) for b in sides
+    ):
+        return "json"
+    return "text"
+
+
+def text_numbers_close(
+    a: list[str], b: list[str], settings: ClassifySettings
+) -> tuple[bool, float]:
+    """Token lists equal except numeric tokens within tolerance."""
+    if len(a) != len(b):
+        return False, 0.0
+    max_rel = 0.0
+    tol = Decimal(repr(settings.rel_tol))
+    tol_abs = Decimal(repr(settings.abs_tol))
+    for x, y in zip(a, b):
+        if x == y:
+            continue
+        nx, ny = _NUMBER.fullmatch(x.strip(",;:)]}([{")), _NUMBER.fullmatch(y.strip(",;:)]}([{"))
+        if nx is None or ny is None:
+            return False, max_rel
+        if _NUMBER.sub("", x) != _NUMBER.sub("", y):
+            return False, max_rel
+        if not any(c in nx.group() + ny.group() for c in ".eE"):
+            return False, max_rel  # integers (counts, ids) must match exactly
+        try:
+            dx, dy = Decimal(nx.group()), Decimal(ny.group())
+        except InvalidOperation:  # pragma: no cover - the regex only admits decimals
+            return False, max_rel
+        scale = max(abs(dx), abs(dy))
+        if scale:
+            max_rel = max(max_rel, float(abs(dx - dy) / scale))
+        if abs(dx - dy) > max(tol_abs, tol * scale):
+            return False, max_rel
+    return True, max_rel
+
+
+def classify_pair(pair: Pair, settings: ClassifySettings) -> Classification:
+    """Classify a modified artifact whose two sides are fully readable and differ."""
+    art = pair.artifact_type
+    a, b = pair.before.data, pair.after.data
+    if strip_bom(a) == strip_bom(b):
+        return Classification(art, "bom", "byte order mark added or removed")
+    if normalize_eol(a) == normalize_eol(b):
+        return Classification(art, "line_endings", "only line endings differ (CRLF/CR/LF)")
+    if strip_final_newlines(a) == strip_final_newlines(b):
+        return Classification(art, "trailing_newline", "only the final newline differs")
+    if pair.is_json:
+        docs = pair.both_json()
+        if docs is not None:
+            return _classify_json(art, docs[0], docs[1], settings)
+        bad_before = isinstance(pair.before.json, jsonvalue.JsonInvalid)
+        bad_after = isinstance(pair.after.json, jsonvalue.JsonInvalid)
+        if bad_before != bad_after:
+            side, why = ("head", pair.after.json) if bad_after else ("base", pair.before.json)
+            return Classification(art, "content", f"invalid JSON on {side}: {why}")
+        # neither side is JSON: the text ladder decides, and the finding is kept
+        text = _classify_text(pair, settings)
+        return Classification(art, text.mismatch_type, f"invalid JSON on both sides; {text.detail}")
+    return _classify_text(pair, settings)
+
+
+def _classify_json(
+    art: ArtifactType,
+    x: jsonvalue.JValue,
+    y: jsonvalue.JValue,
+    settings: ClassifySettings,
+) -> Classification:
+    same = jsonvalue.compare(x, y, ordered=True, numbers="text")
+    if same.equal:
+        return Classification(art, "whitespace", "same document, only formatting differs")
+    unordered = jsonvalue.compare(x, y, ordered=False, numbers="value")
+    if unordered.equal:
+        ordered_values = jsonvalue.compare(x, y, ordered=True, numbers="value")
+        if ordered_values.equal:
+            return Classification(
+                art, "numeric_precision", "same numbers written differently (e.g. 1.0 and 1)"
+            )
+        return Classification(art, "json_ordering", f"keys reordered (first at {same.where})")
+    close = jsonvalue.compare(
+        x, y, ordered=False, numbers="value", rel_tol=settings.rel_tol, abs_tol=settings.abs_tol
+    )
+    if close.equal:
+        return Classification(
+            art,
+            "numeric_precision",
+            f"numbers within tolerance (max relative difference {close.max_rel_diff:.3g})",
+        )
+    where = unordered.where
+    return Classification(art, "content", f"{unordered.reason} at {where}")
+
+
+def _classify_text(pair: Pair, settings: ClassifySettings) -> Classification:
+    art = pair.artifact_type
+    ta, tb = pair.before.tokens, pair.after.tokens
+    if ta is None or tb is None:
+        side = "base" if ta is None else "head"
+        if ta is None and tb is None:
+            side = "both sides"
+        return Classification(art, "content", f"not UTF-8 on {side}")
+    if ta == tb:
+        return Classification(art, "whitespace", "only whitespace differs")
+    close, max_rel = text_numbers_close(ta, tb, settings)
+    if close:
+        return Classification(
+            art,
+            "numeric_precision",
+            f"numbers within tolerance (max relative difference {max_rel:.3g})",
+        )
+    return Classification(art, "content", "content differs")
+
+
+def classify(
+    change: Change,
+    before: Blob | None,
+    after: Blob | None,
+    settings: ClassifySettings,
+    *,
+    artifact_type: ArtifactType | None = None,
+    pair: Pair | None = None,
+) -> Classification:
+    """The one entry point: any change, any content (never raises on artifact content)."""
+    art = artifact_type or detect_artifact_type(change.path, before, after, settings)
+    if change.status == "added":
+        return Classification(art, "added", "new artifact")
+    if change.status == "deleted":
+        return Classification(art, "deleted", "artifact removed")
+    assert before is not None and after is not None
+    if before.oid == after.oid:
+        if change.status == "renamed":
+            return Classification(art, "renamed", f"moved from {change.old_path}")
+        return Classification(art, "mode", f"mode {change.before_mode} → {change.after_mode}")
+    if art in ("submodule", "symlink", "lfs_pointer"):
+        what = {
+            "submodule": "submodule commit",
+            "symlink": "link target",
+            "lfs_pointer": "LFS object",
+        }
+        if before.mode != after.mode:
+            return Classification(art, "content", f"type changed ({before.mode} → {after.mode})")
+        return Classification(art, "content", f"{what[art]} changed")
+    if before.data is None or after.data is None:
+        why = "larger than max_file_size: compared by hash only"
+        return Classification(art, "binary" if art == "binary" else "content", why)
+    if art == "binary":
+        return Classification(
+            art, "binary", f"binary content changed ({before.size} → {after.size} bytes)"
+        )
+    if pair is None:
+        pair = Pair.of(before.data, after.data, art)
+    return classify_pair(pair, settings)

@@ -1,0 +1,274 @@
+"""JSON documents as phase2 compares them.
+
+Python's ``json`` is permissive where an equivalence judge must not be, so parsing here is
+deliberate about every corner the stdlib glosses over:
+
+* numbers keep their source text (``JNum``): ``1`` and ``1.0`` compare equal as JSON numbers,
+  but a rewrite never turns ``1.10`` into ``1.1``; comparison is exact (``Decimal``), so
+  integers above 2**53 or 2**64 are neither rounded (as RFC 8785's IEEE-754 serialisation
+  and orjson would) nor confused;
+* ``true``/``false`` never equal ``1``/``0`` (Python's ``True == 1`` does);
+* ``NaN``/``Infinity`` are not JSON (RFC 8259) and make the document invalid;
+* duplicate keys are kept in order (``JObj`` is the list of pairs); a document with duplicate
+  keys is only ever compared in order, never as a mapping, since which value wins is
+  parser-defined;
+* nesting deeper than the interpreter allows is an invalid document, not a crash; comparison
+  walks iteratively so any parsed document can be compared.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
+from typing import Union
+
+UTF8_BOM = b"\xef\xbb\xbf"
+
+
+class JNum(str):
+    """A JSON number, kept as its source text."""
+
+    __slots__ = ()
+
+    def value(self) -> Decimal:
+        return Decimal(self)
+
+    @property
+    def is_integer_literal(self) -> bool:
+        return not any(c in self for c in ".eE")
+
+
+class JObj(tuple):  # type: ignore[type-arg]
+    """A JSON object as the ordered tuple of its ``(key, value)`` pairs."""
+
+    __slots__ = ()
+
+    def keys_in_order(self) -> list[str]:
+        return [k for k, _ in self]
+
+    def has_duplicates(self) -> bool:
+        keys = self.keys_in_order()
+        return len(set(keys)) != len(keys)
+
+
+JValue = Union[  # noqa: UP007 - a recursive alias needs the runtime form
+    JObj, list["JValue"], str, JNum, bool, None
+]
+
+
+class JsonInvalid(ValueError):
+    """The bytes are not a JSON document phase2 accepts."""
+
+
+def _reject_constant(name: str) -> object:
+    raise JsonInvalid(f"{name} is not valid JSON")
+
+
+_DECODER = json.JSONDecoder(
+    object_pairs_hook=JObj,
+    parse_float=JNum,
+    parse_int=JNum,
+    parse_constant=_reject_constant,
+)
+
+
+def decode_text(data: bytes) -> str:
+    """UTF-8 without a leading BOM; raises ``UnicodeDecodeError``."""
+    if data.startswith(UTF8_BOM):
+        data = data[len(UTF8_BOM) :]
+    return data.decode("utf-8")
+
+
+def parse(data: bytes) -> JValue:
+    """Parse bytes as one JSON document, or raise :class:`JsonInvalid` with a short reason."""
+    try:
+        text = decode_text(data)
+    except UnicodeDecodeError as exc:
+        raise JsonInvalid(f"not UTF-8 (byte {exc.start})") from None
+    try:
+        value: JValue = _DECODER.decode(text)
+    except JsonInvalid:
+        raise
+    except json.JSONDecodeError as exc:
+        raise JsonInvalid(f"{exc.msg} at line {exc.lineno} column {exc.colno}") from None
+    except RecursionError:
+        raise JsonInvalid("nested too deeply") from None
+    return value
+
+
+def looks_like_json(data: bytes) -> bool:
+    """Cheap sniff: the first non-blank byte opens an object or an array."""
+    if data.startswith(UTF8_BOM):
+        data = data[len(UTF8_BOM) :]
+    stripped = data[:4096].lstrip()
+    return stripped[:1] in (b"{", b"[")
+
+
+@dataclass(frozen=True)
+class Comparison:
+    equal: bool
+    # largest relative difference between two numbers that compared unequal as text
+    max_rel_diff: float
+    # JSONPath-like location of the first difference that decided ``equal=False``
+    where: str = ""
+    reason: str = ""
+
+
+def _path(parent: str, key: str | int) -> str:
+    if isinstance(key, int):
+        return f"{parent}[{key}]"
+    if key.isidentifier():
+        return f"{parent}.{key}"
+    return f"{parent}[{json.dumps(key)}]"
+
+
+def _rel_diff(a: Decimal, b: Decimal) -> float:
+    scale = max(abs(a), abs(b))
+    if scale == 0:
+        return 0.0
+    try:
+        return float(abs(a - b) / scale)
+    except (InvalidOperation, OverflowError):  # pragma: no cover - Decimal context limits
+        return float("inf")
+
+
+def compare(
+    a: JValue,
+    b: JValue,
+    *,
+    ordered: bool,
+    numbers: str = "value",
+    rel_tol: float = 0.0,
+    abs_tol: float = 0.0,
+) -> Comparison:
+    """Compare two parsed documents.
+
+    ``ordered``: objects must list the same keys in the same order (else as mappings).
+    ``numbers``: ``"text"`` compares number literals as written, ``"value"`` as numbers,
+    equal when within ``rel_tol`` (relative) or ``abs_tol`` (absolute).
+    """
+    max_rel = 0.0
+    tol_rel = Decimal(repr(rel_tol))
+    tol_abs = Decimal(repr(abs_tol))
+    stack: list[tuple[JValue, JValue, str]] = [(a, b, "$")]
+    while stack:
+        x, y, where = stack.pop()
+        if isinstance(x, JNum) or isinstance(y, JNum):
+            if not (isinstance(x, JNum) and isinstance(y, JNum)):
+                return Comparison(False, max_rel, where, "type differs")
+            if x == y:
+                continue
+            if numbers == "text":
+                return Comparison(False, max_rel, where, f"{x} → {y}")
+            dx, dy = x.value(), y.value()
+            if dx == dy:
+                continue
+            if x.is_integer_literal and y.is_integer_literal:
+                # tolerance is for float jitter: integers (counts, ids) must match exactly
+                return Comparison(False, max_rel, where, f"{x} → {y}")
+            rel = _rel_diff(dx, dy)
+            max_rel = max(max_rel, rel)
+            if abs(dx - dy) <= max(tol_abs, tol_rel * max(abs(dx), abs(dy))):
+                continue
+            return Comparison(False, max_rel, where, f"{x} → {y}")
+        if isinstance(x, JObj) or isinstance(y, JObj):
+            if not (isinstance(x, JObj) and isinstance(y, JObj)):
+                return Comparison(False, max_rel, where, "type differs")
+            if len(x) != len(y):
+                return Comparison(False, max_rel, where, "keys differ")
+            if ordered or x.has_duplicates() or y.has_duplicates():
+                for i, ((kx, vx), (ky, vy)) in enumerate(zip(x, y)):
+                    if kx != ky:
+                        reason = "key order differs" if ordered else "duplicate keys"
+                        return Comparison(False, max_rel, _path(where, i), reason)
+                    stack.append((vx, vy, _path(where, kx)))
+                continue
+            ymap = dict(y)
+            for kx, vx in x:
+                if kx not in ymap:
+                    return Comparison(False, max_rel, _path(where, kx), "key removed")
+                stack.append((vx, ymap[kx], _path(where, kx)))
+            continue
+        if isinstance(x, list) or isinstance(y, list):
+            if not (isinstance(x, list) and isinstance(y, list)):
+                return Comparison(False, max_rel, where, "type differs")
+            if len(x) != len(y):
+                return Comparison(False, max_rel, where, f"length {len(x)} → {len(y)}")
+            stack.extend((vx, vy, _path(where, i)) for i, (vx, vy) in enumerate(zip(x, y)))
+            continue
+        # str, bool, None: identity of type matters (True is not 1, "1" is not 1)
+        if type(x) is not type(y) or x != y:
+            return Comparison(False, max_rel, where, "value differs")
+    return Comparison(True, max_rel)
+
+
+def utf16_key(key: str) -> bytes:
+    """RFC 8785 §3.2.3 orders object keys by their UTF-16 code units."""
+    return key.encode("utf-16-be", "surrogatepass")
+
+
+def _dump_str(s: str) -> str:
+    try:
+        s.encode("utf-8")
+    except UnicodeEncodeError:
+        # a lone surrogate cannot be written as UTF-8: keep it as a \u escape
+        return json.dumps(s, ensure_ascii=True)
+    return json.dumps(s, ensure_ascii=False)
+
+
+def dumps_canonical(value: JValue, *, indent: int = 2) -> str:
+    """Sorted keys (RFC 8785 order), fixed indent, numbers as written, trailing newline.
+
+    Raises :class:`JsonInvalid` for documents with duplicate keys: sorting them would
+    silently change which value a parser keeps.
+    """
+    out: list[str] = []
+    pad = " " * indent
+
+    # iterative emitter: a document that parsed may still be deeper than our stack allows
+    work: list[tuple[str, object, int]] = [("value", value, 0)]
+    while work:
+        kind, item, depth = work.pop()
+        if kind == "text":
+            out.append(item)  # type: ignore[arg-type]
+            continue
+        if isinstance(item, JNum):
+            out.append(str(item))
+        elif isinstance(item, JObj):
+            if item.has_duplicates():
+                raise JsonInvalid("duplicate keys: refusing to reorder")
+            if not item:
+                out.append("{}")
+                continue
+            inner = "\n" + pad * (depth + 1)
+            pairs = sorted(item, key=lambda kv: utf16_key(kv[0]))
+            seq: list[tuple[str, object, int]] = [("text", "{", 0)]
+            for i, (k, v) in enumerate(pairs):
+                sep = "," if i else ""
+                seq.append(("text", f"{sep}{inner}{_dump_str(k)}: ", 0))
+                seq.append(("value", v, depth + 1))
+            seq.append(("text", "\n" + pad * depth + "}", 0))
+            work.extend(reversed(seq))
+        elif isinstance(item, list):
+            if not item:
+                out.append("[]")
+                continue
+            inner = "\n" + pad * (depth + 1)
+            seq = [("text", "[", 0)]
+            for i, v in enumerate(item):
+                sep = "," if i else ""
+                seq.append(("text", f"{sep}{inner}", 0))
+                seq.append(("value", v, depth + 1))
+            seq.append(("text", "\n" + pad * depth + "]", 0))
+            work.extend(reversed(seq))
+        elif isinstance(item, str):
+            out.append(_dump_str(item))
+        elif item is True:
+            out.append("true")
+        elif item is False:
+            out.append("false")
+        else:
+            out.append("null")
+    out.append("\n")
+    return "".join(out)

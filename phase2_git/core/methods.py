@@ -1,0 +1,225 @@
+"""Equivalence methods (judges): a registry of named, pure functions returning a verdict.
+
+Deterministic methods *prove* equivalence and may justify a safe plan; statistical ones
+(``cosine_similarity``) give a score and stay shadow verdicts until their calibration gate
+is GO (DESIGN.md §5b).
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections import Counter
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+
+from phase2_git.core import jsonvalue
+from phase2_git.core.classify import Pair, normalize_eol, text_numbers_close
+from phase2_git.core.model import Blob, Verdict
+from phase2_git.core.settings import ClassifySettings, MethodSettings
+from phase2_git.errors import UsageError
+
+
+@dataclass(frozen=True)
+class MethodInput:
+    before: Blob
+    after: Blob
+    # None when the content is not comparable as text (binary, symlink, too large …)
+    pair: Pair | None
+    classify: ClassifySettings
+    methods: MethodSettings
+
+
+MethodFn = Callable[[MethodInput], Verdict]
+
+
+@dataclass(frozen=True)
+class Method:
+    name: str
+    description: str
+    deterministic: bool
+    fn: MethodFn
+
+
+def _na(name: str, why: str) -> Verdict:
+    return Verdict(name, False, 0.0, f"not applicable: {why}")
+
+
+def _exact(m: MethodInput) -> Verdict:
+    same = m.before.oid == m.after.oid
+    return Verdict(
+        "exact", same, 1.0 if same else 0.0, "identical bytes" if same else "bytes differ"
+    )
+
+
+def _whitespace(m: MethodInput) -> Verdict:
+    if m.pair is None:
+        return _na("whitespace", "not text")
+    if m.pair.is_json:
+        docs = m.pair.both_json()
+        if docs is not None:
+            cmp = jsonvalue.compare(docs[0], docs[1], ordered=True, numbers="text")
+            detail = "same JSON tokens" if cmp.equal else f"tokens differ at {cmp.where}"
+            return Verdict("whitespace", cmp.equal, 1.0 if cmp.equal else 0.0, detail)
+    ta, tb = m.pair.before.tokens, m.pair.after.tokens
+    if ta is None or tb is None:
+        return _na("whitespace", "not UTF-8")
+    same = ta == tb
+    return Verdict(
+        "whitespace",
+        same,
+        1.0 if same else 0.0,
+        "only whitespace differs" if same else "non-whitespace text differs",
+    )
+
+
+def _line_endings(m: MethodInput) -> Verdict:
+    if m.pair is None:
+        return _na("line_endings", "not text")
+    same = normalize_eol(m.pair.before.data) == normalize_eol(m.pair.after.data)
+    return Verdict(
+        "line_endings",
+        same,
+        1.0 if same else 0.0,
+        "equal after CRLF/CR → LF" if same else "differs beyond line endings",
+    )
+
+
+def _canonical_json(m: MethodInput) -> Verdict:
+    if m.pair is None:
+        return _na("canonical_json", "not text")
+    docs = m.pair.both_json()
+    if docs is None:
+        return _na("canonical_json", "not valid JSON on both sides")
+    cmp = jsonvalue.compare(docs[0], docs[1], ordered=False, numbers="value")
+    if cmp.equal:
+        return Verdict("canonical_json", True, 1.0, "same canonical JSON")
+    return Verdict("canonical_json", False, 0.0, f"{cmp.reason} at {cmp.where}")
+
+
+def _numeric(m: MethodInput) -> Verdict:
+    if m.pair is None:
+        return _na("numeric", "not text")
+    rel, abs_ = m.classify.rel_tol, m.classify.abs_tol
+    docs = m.pair.both_json()
+    if docs is not None:
+        cmp = jsonvalue.compare(
+            docs[0], docs[1], ordered=False, numbers="value", rel_tol=rel, abs_tol=abs_
+        )
+        if cmp.equal:
+            return Verdict("numeric", True, 1.0, f"max relative difference {cmp.max_rel_diff:.3g}")
+        return Verdict("numeric", False, 0.0, f"{cmp.reason} at {cmp.where}")
+    ta, tb = m.pair.before.tokens, m.pair.after.tokens
+    if ta is None or tb is None:
+        return _na("numeric", "not UTF-8")
+    close, max_rel = text_numbers_close(ta, tb, m.classify)
+    if close:
+        return Verdict("numeric", True, 1.0, f"max relative difference {max_rel:.3g}")
+    return Verdict("numeric", False, 0.0, "differs beyond numeric tolerance")
+
+
+_WORD = re.compile(r"\w+|[^\w\s]", re.UNICODE)
+
+
+def tfidf_cosine(a: str, b: str) -> float:
+    """Cosine of smoothed TF-IDF vectors fitted on the pair itself.
+
+    IDF over the two documents (``log((1 + 2) / (1 + df)) + 1``, scikit-learn's smoothing)
+    weighs tokens present on one side only above shared ones. Fitting on the pair keeps a
+    verdict independent of whatever else is in the run (so shards agree with a full run).
+    """
+    ta, tb = Counter(_WORD.findall(a)), Counter(_WORD.findall(b))
+    if not ta and not tb:
+        return 1.0
+    if not ta or not tb:
+        return 0.0
+    idf_shared = 1.0
+    idf_single = math.log(3 / 2) + 1.0
+
+    def weight(tok: str) -> float:
+        return idf_shared if (tok in ta and tok in tb) else idf_single
+
+    dot = sum(ta[t] * tb[t] for t in ta.keys() & tb.keys())  # shared tokens: idf == 1
+    na = math.sqrt(sum((c * weight(t)) ** 2 for t, c in ta.items()))
+    nb = math.sqrt(sum((c * weight(t)) ** 2 for t, c in tb.items()))
+    return max(0.0, min(1.0, dot / (na * nb)))
+
+
+def _cosine(m: MethodInput) -> Verdict:
+    if m.pair is None:
+        return _na("cosine_similarity", "not text")
+    ta, tb = m.pair.before.text, m.pair.after.text
+    if ta is None or tb is None:
+        return _na("cosine_similarity", "not UTF-8")
+    score = tfidf_cosine(ta, tb)
+    threshold = m.methods.cosine_threshold
+    return Verdict(
+        "cosine_similarity",
+        score >= threshold,
+        score,
+        f"cosine {score:.4f} (threshold {threshold})",
+    )
+
+
+METHODS: dict[str, Method] = {
+    m.name: m
+    for m in (
+        Method("exact", "byte-for-byte identical (same blob id)", True, _exact),
+        Method(
+            "whitespace",
+            "equal apart from whitespace (text tokens; JSON: same tokens in the same order)",
+            True,
+            _whitespace,
+        ),
+        Method("line_endings", "equal once CRLF and CR are read as LF", True, _line_endings),
+        Method(
+            "canonical_json",
+            "the same JSON document: key order and formatting ignored, numbers compared "
+            "exactly as JSON numbers, true never equal to 1, duplicate keys never reordered",
+            True,
+            _canonical_json,
+        ),
+        Method(
+            "numeric",
+            "equal apart from numbers within the relative tolerance (JSON or text tokens)",
+            True,
+            _numeric,
+        ),
+        Method(
+            "cosine_similarity",
+            "statistical: TF-IDF cosine of the two sides ≥ threshold (shadow until gated)",
+            False,
+            _cosine,
+        ),
+    )
+}
+
+
+def parse_methods(spec: str | Iterable[str]) -> tuple[str, ...]:
+    """``"exact,canonical-json"``, ``"exact canonical_json"`` or a list → validated names.
+
+    Raises :class:`UsageError` naming the unknown method and listing the valid ones.
+    """
+    raw = [spec] if isinstance(spec, str) else list(spec)
+    names: list[str] = []
+    for item in raw:
+        for token in re.split(r"[,\s]+", item.strip()):
+            if not token:
+                continue
+            name = token.strip().lower().replace("-", "_")
+            if name not in METHODS:
+                valid = ", ".join(METHODS)
+                raise UsageError(f"unknown method '{token}' (valid methods: {valid})")
+            if name not in names:
+                names.append(name)
+    if not names:
+        raise UsageError(f"no method given (valid methods: {', '.join(METHODS)})")
+    return tuple(names)
+
+
+def run_methods(names: Sequence[str], m: MethodInput) -> tuple[Verdict, ...]:
+    return tuple(METHODS[n].fn(m) for n in names)
+
+
+def is_deterministic(name: str) -> bool:
+    return METHODS[name].deterministic

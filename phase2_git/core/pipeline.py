@@ -1,0 +1,59 @@
+"""One mismatch from one change: classify, judge, plan. Pure: bytes in, values out."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from phase2_git.core.classify import Pair, classify, detect_artifact_type
+from phase2_git.core.ids import mismatch_id
+from phase2_git.core.methods import MethodInput, run_methods
+from phase2_git.core.model import Blob, Change, Mismatch, Verdict
+from phase2_git.core.policy import make_plan
+from phase2_git.core.settings import ClassifySettings, MethodSettings, PolicySettings
+
+
+@dataclass(frozen=True)
+class Settings:
+    classify: ClassifySettings
+    methods: MethodSettings
+    policy: PolicySettings
+
+
+def build_mismatch(
+    change: Change,
+    before: Blob | None,
+    after: Blob | None,
+    settings: Settings,
+    methods: Sequence[str],
+) -> Mismatch:
+    mid = mismatch_id(change.path, change.before, change.after)
+    art = detect_artifact_type(change.path, before, after, settings.classify)
+    pair: Pair | None = None
+    contents: tuple[bytes, bytes] | None = None
+    if (
+        before is not None
+        and after is not None
+        and before.data is not None
+        and after.data is not None
+        and art in ("json", "text")
+    ):
+        pair = Pair.of(before.data, after.data, art)
+        contents = (before.data, after.data)
+    cls = classify(change, before, after, settings.classify, artifact_type=art, pair=pair)
+    verdicts: tuple[Verdict, ...] = ()
+    if before is not None and after is not None:
+        verdicts = run_methods(
+            methods, MethodInput(before, after, pair, settings.classify, settings.methods)
+        )
+    plan, resolved = make_plan(mid, cls, verdicts, settings.policy, settings.classify, contents)
+    return Mismatch(
+        id=mid,
+        change=change,
+        artifact_type=cls.artifact_type,
+        mismatch_type=cls.mismatch_type,
+        detail=cls.detail,
+        verdicts=verdicts,
+        plan=plan,
+        resolved=resolved,
+    )

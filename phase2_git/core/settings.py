@@ -1,0 +1,65 @@
+"""The resolved configuration as the pure core sees it (built by ``store.config``)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Literal
+
+NoiseStrategy = Literal["restore_base", "canonicalize"]
+PolicyMode = Literal["auto", "manual", "shadow"]
+
+DEFAULT_METHODS: tuple[str, ...] = (
+    "exact",
+    "whitespace",
+    "line_endings",
+    "canonical_json",
+    "numeric",
+)
+DEFAULT_AUTO_APPLY: tuple[str, ...] = (
+    "bom",
+    "line_endings",
+    "trailing_newline",
+    "whitespace",
+    "json_ordering",
+)
+DEFAULT_JSON_EXTENSIONS: tuple[str, ...] = (
+    ".json",
+    ".geojson",
+    ".har",
+    ".ipynb",
+    ".jsonld",
+    ".webmanifest",
+    ".avsc",
+    ".gltf",
+)
+
+
+@dataclass(frozen=True)
+class ClassifySettings:
+    rel_tol: float = 1e-9
+    abs_tol: float = 0.0
+    max_file_size: int = 20 * 1024 * 1024
+    json_extensions: tuple[str, ...] = DEFAULT_JSON_EXTENSIONS
+    json_indent: int = 2
+
+
+@dataclass(frozen=True)
+class PolicySettings:
+    mode: PolicyMode = "auto"
+    auto_apply_types: tuple[str, ...] = DEFAULT_AUTO_APPLY
+    min_confidence: float = 0.9
+    require_idempotent: bool = True
+    sample_rate: float = 0.1
+    noise_strategy: Mapping[str, NoiseStrategy] = field(default_factory=dict)
+    # statistical methods whose calibration gate is GO (issue: judge calibration)
+    gated_methods: frozenset[str] = frozenset()
+
+    def strategy(self, mismatch_type: str) -> NoiseStrategy:
+        return self.noise_strategy.get(mismatch_type, "restore_base")
+
+
+@dataclass(frozen=True)
+class MethodSettings:
+    enabled: tuple[str, ...] = DEFAULT_METHODS
+    cosine_threshold: float = 0.95

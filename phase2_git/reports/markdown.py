@@ -1,0 +1,86 @@
+"""Markdown report: ``--format markdown``, ``--summary PATH`` and the GitHub step summary."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from phase2_git.core.sanitize import markdown_escape
+
+_MAX_ROWS = 500  # keeps a step summary far below GitHub's 1 MiB cap
+
+
+def _cell(text: str) -> str:
+    return markdown_escape(text)
+
+
+def _side(label: str) -> str:
+    return label[:12] if not label.startswith(":") else label
+
+
+def render(doc: Mapping[str, Any], *, link_base: str | None = None) -> str:
+    """Render a Phase2Diff document. ``link_base`` (e.g. a blob URL prefix) links paths."""
+    s = doc["summary"]
+    mismatches: Sequence[Mapping[str, Any]] = doc["mismatches"]
+    verdict = "FAIL" if s["exit_code"] else "PASS"
+    lines = [
+        f"## phase2: {s['real']} real change(s), {s['noise']} noise — {verdict}",
+        "",
+        f"base `{_side(doc['base'])}` → head `{_side(doc['head'])}` · "
+        f"config `{doc['config_fingerprint'][:12]}` · fail-on `{s['fail_on']}` "
+        f"({s['failing']} failing)",
+        "",
+    ]
+    for notice in doc.get("notices", []):
+        lines += [f"> {_cell(notice)}", ""]
+    if not mismatches:
+        lines += ["No artifact differs.", ""]
+        return "\n".join(lines)
+    lines += ["| mismatch type | count |", "| --- | ---: |"]
+    lines += [f"| {k} | {v} |" for k, v in s["by_mismatch_type"].items()]
+    lines.append("")
+
+    def path_cell(m: Mapping[str, Any]) -> str:
+        p = _cell(m["path"])
+        if link_base:
+            from urllib.parse import quote
+
+            return f"[{p}]({link_base}{quote(m['path'])})"
+        return p
+
+    real = [m for m in mismatches if not m["equivalent"]]
+    noise = [m for m in mismatches if m["equivalent"]]
+    if real:
+        lines += [
+            f"### Real changes ({len(real)})",
+            "",
+            "| path | status | type | plan | approved |",
+            "| --- | --- | --- | --- | --- |",
+        ]
+        for m in real[:_MAX_ROWS]:
+            d = m.get("decision") or {}
+            approved = "yes" if d.get("trusted") else ("untrusted" if d else "no")
+            lines.append(
+                f"| {path_cell(m)} | {m['status']} | {m['mismatch_type']} "
+                f"| {m['plan']['action']} | {approved} |"
+            )
+        if len(real) > _MAX_ROWS:
+            lines.append(f"| … {len(real) - _MAX_ROWS} more | | | | |")
+        lines.append("")
+    if noise:
+        lines += [
+            "<details>",
+            f"<summary>Noise ({len(noise)})</summary>",
+            "",
+            "| path | type | plan | safe |",
+            "| --- | --- | --- | --- |",
+        ]
+        for m in noise[:_MAX_ROWS]:
+            safe = "resolved" if m["resolved"] else ("yes" if m["plan"]["safe"] else "no")
+            lines.append(
+                f"| {path_cell(m)} | {m['mismatch_type']} | {m['plan']['action']} | {safe} |"
+            )
+        if len(noise) > _MAX_ROWS:
+            lines.append(f"| … {len(noise) - _MAX_ROWS} more | | | |")
+        lines += ["", "</details>", ""]
+    return "\n".join(lines)

@@ -1,0 +1,249 @@
+"""Configuration: ``.phase2/config.toml`` or ``[tool.phase2]`` in ``pyproject.toml``.
+
+Read from the working tree (or ``--config PATH``), validated against
+``schemas/Config.v1.json``, merged over the defaults; the fingerprint is sha256 of the RFC 8785
+canonical JSON of the fully resolved configuration, defaults included (DESIGN.md §4).
+"""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+import sys
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from phase2_git.core.methods import parse_methods
+from phase2_git.core.settings import (
+    DEFAULT_AUTO_APPLY,
+    DEFAULT_JSON_EXTENSIONS,
+    DEFAULT_METHODS,
+    ClassifySettings,
+    MethodSettings,
+    PolicySettings,
+)
+from phase2_git.errors import UsageError
+from phase2_git.store import schemas
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover
+    import tomli as tomllib  # type: ignore[import-not-found,unused-ignore]
+
+CONFIG_DIR = ".phase2"
+CONFIG_FILE = ".phase2/config.toml"
+
+DEFAULTS: dict[str, Any] = {
+    "artifacts": {
+        "include": ["**"],
+        "exclude": [],
+        "max_file_size": 20 * 1024 * 1024,
+        "json_extensions": list(DEFAULT_JSON_EXTENSIONS),
+    },
+    "methods": {
+        "enabled": list(DEFAULT_METHODS),
+        "numeric": {"rel_tol": 1e-9, "abs_tol": 0.0},
+        "cosine_similarity": {"threshold": 0.95},
+    },
+    "noise": {
+        "strategy": {
+            "bom": "restore_base",
+            "line_endings": "restore_base",
+            "trailing_newline": "restore_base",
+            "whitespace": "restore_base",
+            "json_ordering": "restore_base",
+            "numeric_precision": "restore_base",
+        },
+        "json_indent": 2,
+    },
+    "policy": {
+        "mode": "auto",
+        "auto_apply_types": list(DEFAULT_AUTO_APPLY),
+        "min_confidence": 0.9,
+        "require_idempotent": True,
+        "sample_rate": 0.1,
+    },
+    "gate": {
+        "min_items": 200,
+        "min_kappa": 0.8,
+        "min_kappa_ci_low": 0.75,
+        "min_type_kappa": 0.75,
+        "min_type_items": 20,
+        "max_fp_rate": 0.02,
+        "fp_bound": "point",
+    },
+    "reports": {"format": "text", "fail_on": "real"},
+}
+
+
+def _merge(base: dict[str, Any], override: Mapping[str, Any]) -> dict[str, Any]:
+    out = copy.deepcopy(base)
+    for key, value in override.items():
+        if isinstance(value, Mapping) and isinstance(out.get(key), dict):
+            out[key] = _merge(out[key], value)
+        else:
+            out[key] = copy.deepcopy(value)
+    return out
+
+
+@dataclass(frozen=True)
+class Config:
+    """The fully resolved configuration and where it came from."""
+
+    data: dict[str, Any]
+    source: str  # "defaults", ".phase2/config.toml", "pyproject.toml", or the --config path
+    fingerprint: str
+    classify: ClassifySettings = field(compare=False)
+    methods: MethodSettings = field(compare=False)
+    policy: PolicySettings = field(compare=False)
+
+    @property
+    def include(self) -> list[str]:
+        return list(self.data["artifacts"]["include"])
+
+    @property
+    def exclude(self) -> list[str]:
+        return list(self.data["artifacts"]["exclude"])
+
+
+def fingerprint(data: Mapping[str, Any]) -> str:
+    import rfc8785
+
+    return hashlib.sha256(rfc8785.dumps(data)).hexdigest()
+
+
+def _read_toml(path: Path, display: str) -> dict[str, Any]:
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise UsageError(f"{display}: cannot read: {exc.strerror}") from None
+    try:
+        table: dict[str, Any] = tomllib.loads(raw.decode("utf-8"))
+    except UnicodeDecodeError:
+        raise UsageError(f"{display}: not UTF-8") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise UsageError(f"{display}: invalid TOML: {exc}") from None
+    return table
+
+
+def find_user_config(root: Path, explicit: str | Path | None = None) -> tuple[dict[str, Any], str]:
+    """The raw user table and its display name (``{}``/``"defaults"`` when there is none)."""
+    if explicit is not None:
+        path = Path(explicit)
+        data = _read_toml(path, str(explicit))
+        if path.name == "pyproject.toml":
+            return data.get("tool", {}).get("phase2", {}), str(explicit)
+        return data, str(explicit)
+    own = root / CONFIG_FILE
+    if own.is_file():
+        return _read_toml(own, CONFIG_FILE), CONFIG_FILE
+    pyproject = root / "pyproject.toml"
+    if pyproject.is_file():
+        data = _read_toml(pyproject, "pyproject.toml")
+        table = data.get("tool", {}).get("phase2")
+        if table is not None:
+            if not isinstance(table, dict):
+                raise UsageError("pyproject.toml: tool.phase2: must be a table")
+            return table, "pyproject.toml [tool.phase2]"
+    return {}, "defaults"
+
+
+def resolve(user: Mapping[str, Any], source: str) -> Config:
+    schemas.check(user, "Config.v1", source)
+    data = _merge(DEFAULTS, user)
+    # method names are validated with the same parser as --methods, so errors read alike
+    try:
+        data["methods"]["enabled"] = list(parse_methods(data["methods"]["enabled"]))
+    except UsageError as exc:
+        raise UsageError(f"{source}: methods.enabled: {exc.message}") from None
+    art = data["artifacts"]
+    classify = ClassifySettings(
+        rel_tol=float(data["methods"]["numeric"]["rel_tol"]),
+        abs_tol=float(data["methods"]["numeric"]["abs_tol"]),
+        max_file_size=int(art["max_file_size"]),
+        json_extensions=tuple(e.lower() for e in art["json_extensions"]),
+        json_indent=int(data["noise"]["json_indent"]),
+    )
+    methods = MethodSettings(
+        enabled=tuple(data["methods"]["enabled"]),
+        cosine_threshold=float(data["methods"]["cosine_similarity"]["threshold"]),
+    )
+    pol = data["policy"]
+    policy = PolicySettings(
+        mode=pol["mode"],
+        auto_apply_types=tuple(pol["auto_apply_types"]),
+        min_confidence=float(pol["min_confidence"]),
+        require_idempotent=bool(pol["require_idempotent"]),
+        sample_rate=float(pol["sample_rate"]),
+        noise_strategy=dict(data["noise"]["strategy"]),
+    )
+    return Config(data, source, fingerprint(data), classify, methods, policy)
+
+
+def load(root: Path, explicit: str | Path | None = None) -> Config:
+    user, source = find_user_config(root, explicit)
+    return resolve(user, source)
+
+
+DEFAULT_TOML = """\
+# phase2 configuration. Every key is optional; the values below are the defaults.
+# Reference: README.md, "Configuration".
+
+[artifacts]
+# gitignore-style patterns, matched against paths from the repository root.
+include = ["**"]
+exclude = []
+# files larger than this (bytes) are compared by hash only
+max_file_size = 20971520
+
+[methods]
+# equivalence judges run on every mismatch (see `phase2 methods`)
+enabled = ["exact", "whitespace", "line_endings", "canonical_json", "numeric"]
+
+[methods.numeric]
+rel_tol = 1e-9
+abs_tol = 0.0
+
+[methods.cosine_similarity]
+threshold = 0.95
+
+[noise]
+# canonical JSON rewrites use this indent
+json_indent = 2
+
+[noise.strategy]
+# per noise type: "restore_base" (put the base bytes back, the noise leaves the diff) or
+# "canonicalize" (rewrite the head into canonical form; an artifact already canonical is not
+# flagged again). numeric_precision can only be restored.
+bom = "restore_base"
+line_endings = "restore_base"
+trailing_newline = "restore_base"
+whitespace = "restore_base"
+json_ordering = "restore_base"
+numeric_precision = "restore_base"
+
+[policy]
+# "auto": --yes applies safe plans; "manual": a human decides every plan;
+# "shadow": log what would have been applied, apply nothing
+mode = "auto"
+auto_apply_types = ["bom", "line_endings", "trailing_newline", "whitespace", "json_ordering"]
+min_confidence = 0.9
+require_idempotent = true
+# share of auto-approvals marked for human audit (seeded by mismatch id)
+sample_rate = 0.1
+
+[gate]
+min_items = 200
+min_kappa = 0.8
+min_kappa_ci_low = 0.75
+min_type_kappa = 0.75
+min_type_items = 20
+max_fp_rate = 0.02
+fp_bound = "point"
+
+[reports]
+format = "text"
+fail_on = "real"
+"""

@@ -1,0 +1,215 @@
+"""Classification, methods and plans on bytes (pure core; the git side has its own tests)."""
+
+from __future__ import annotations
+
+import hashlib
+
+import pytest
+
+from phase2_git.core.classify import classify
+from phase2_git.core.model import Blob, Change
+from phase2_git.core.pipeline import Settings, build_mismatch
+from phase2_git.core.settings import (
+    DEFAULT_METHODS,
+    ClassifySettings,
+    MethodSettings,
+    PolicySettings,
+)
+
+SETTINGS = Settings(ClassifySettings(), MethodSettings(), PolicySettings())
+
+
+def oid(data: bytes) -> str:
+    return hashlib.sha1(b"blob %d\0" % len(data) + data).hexdigest()
+
+
+def blob(data: bytes, mode: str = "100644", limit: int | None = None) -> Blob:
+    keep = data if limit is None or len(data) <= limit else None
+    return Blob(oid(data), len(data), keep, data[:8000], mode)
+
+
+def modified(path: str, a: bytes, b: bytes, **kw: str) -> tuple[Change, Blob, Blob]:
+    ba, bb = blob(a, kw.get("mode_a", "100644")), blob(b, kw.get("mode_b", "100644"))
+    change = Change("modified", path, None, ba.oid, bb.oid, ba.mode, bb.mode)
+    return change, ba, bb
+
+
+CASES = [
+    # (path, before, after, artifact_type, mismatch_type)
+    ("a.json", b'{"a": 1}\n', b'\xef\xbb\xbf{"a": 1}\n', "json", "bom"),
+    ("a.json", b'{"a": 1,\n "b": 2}\n', b'{"a": 1,\r\n "b": 2}\r\n', "json", "line_endings"),
+    ("a.json", b'{"a": 1}', b'{"a": 1}\n', "json", "trailing_newline"),
+    (
+        "a.json",
+        b'{"a": 1, "b": [1, 2]}\n',
+        b'{\n  "a": 1,\n  "b": [\n    1,\n    2\n  ]\n}\n',
+        "json",
+        "whitespace",
+    ),
+    ("a.json", b'{"a": 1, "b": 2}\n', b'{"b": 2, "a": 1}\n', "json", "json_ordering"),
+    ("a.json", b'{"a": 1, "b": 2}\n', b'{\n "b": 2,\n "a": 1\n}', "json", "json_ordering"),
+    ("a.json", b'{"a": 0.1}\n', b'{"a": 0.10000000000000001}\n', "json", "numeric_precision"),
+    ("a.json", b'{"a": 1}\n', b'{"a": 1.0}\n', "json", "numeric_precision"),
+    ("a.json", b'{"a": 0.1}\n', b'{"a": 0.2}\n', "json", "content"),
+    ("a.json", b'{"a": 1}\n', b'{"a": true}\n', "json", "content"),
+    ("a.json", b'{"a": "x y"}\n', b'{"a": "x  y"}\n', "json", "content"),
+    ("a.json", b'{"a": 1}\n', b'{"a": 1\n', "json", "content"),
+    ("a.json", b'{"a": 1, "a": 2}\n', b'{"a": 2, "a": 1}\n', "json", "content"),
+    ("a.json", b'{"a": 1, "a": 2}\n', b'{"a": 1,  "a": 2}\n', "json", "whitespace"),
+    ("a.json", b'{"a": NaN}\n', b'{"a":  NaN}\n', "json", "whitespace"),
+    (
+        "a.json",
+        b'{"n": 18446744073709551616}\n',
+        b'{"n": 18446744073709551617}\n',
+        "json",
+        "content",
+    ),
+    ("a.txt", b"hello world\n", b"hello   world\n", "text", "whitespace"),
+    ("a.txt", b"a\nb\n", b"a\r\nb\r\n", "text", "line_endings"),
+    ("a.txt", b"x = 1.0000000000001\n", b"x = 1.0000000000002\n", "text", "numeric_precision"),
+    ("a.txt", b"x = 1.5\n", b"x = 2.5\n", "text", "content"),
+    ("a.txt", b"ab\n", b"a b\n", "text", "content"),
+    ("a.txt", b"caf\xe9\n", b"caf\xe9 \n", "text", "content"),
+    ("a.bin", b"\x00\x01", b"\x00\x02", "binary", "binary"),
+    ("noext", b'{"a": 1, "b": 2}', b'{"b": 2, "a": 1}', "json", "json_ordering"),
+    ("a.csv", b"\xef\xbb\xbfa\r\nb", b"a\nb\n", "text", "whitespace"),
+]
+
+
+@pytest.mark.parametrize(("path", "a", "b", "art", "expected"), CASES)
+def test_classification_table(path: str, a: bytes, b: bytes, art: str, expected: str) -> None:
+    change, ba, bb = modified(path, a, b)
+    m = build_mismatch(change, ba, bb, SETTINGS, DEFAULT_METHODS)
+    assert (m.artifact_type, m.mismatch_type) == (art, expected), m.detail
+    assert m.equivalent == (expected not in ("content", "binary"))
+
+
+def test_noise_plans_are_safe_and_restore_base_by_default() -> None:
+    change, ba, bb = modified("a.json", b'{"a": 1, "b": 2}\n', b'{"b": 2, "a": 1}\n')
+    m = build_mismatch(change, ba, bb, SETTINGS, DEFAULT_METHODS)
+    assert m.plan.action == "restore_base"
+    assert m.plan.safe and m.plan.confidence == 1.0
+    assert "canonical_json" in m.plan.justified_by
+    assert m.plan.plan_id.startswith("plan_")
+
+
+def test_numeric_precision_is_noise_but_not_auto_applied_by_default() -> None:
+    change, ba, bb = modified("a.json", b'{"a": 0.1}\n', b'{"a": 0.10000000000000001}\n')
+    m = build_mismatch(change, ba, bb, SETTINGS, DEFAULT_METHODS)
+    assert m.equivalent and not m.plan.safe
+    assert "not in auto_apply_types" in m.plan.reason
+
+
+def test_real_change_is_manual() -> None:
+    change, ba, bb = modified("a.json", b'{"a": 1}\n', b'{"a": 2}\n')
+    m = build_mismatch(change, ba, bb, SETTINGS, DEFAULT_METHODS)
+    assert m.plan.action == "manual" and not m.plan.safe
+
+
+def test_without_a_deterministic_proof_a_noise_plan_is_not_safe() -> None:
+    change, ba, bb = modified("a.json", b'{"a": 1, "b": 2}\n', b'{"b": 2, "a": 1}\n')
+    m = build_mismatch(change, ba, bb, SETTINGS, ("exact",))
+    assert m.mismatch_type == "json_ordering"
+    assert not m.plan.safe
+    assert "no deterministic method" in m.plan.reason
+
+
+def test_statistical_judge_alone_is_a_shadow_verdict() -> None:
+    change, ba, bb = modified(
+        "a.txt",
+        b"the quick brown fox\n" * 20,
+        b"the quick brown fox\n" * 19 + b"the quick brown cat\n",
+    )
+    m = build_mismatch(change, ba, bb, SETTINGS, ("exact", "cosine_similarity"))
+    assert m.mismatch_type == "content"
+    assert m.plan.action == "restore_base" and not m.plan.safe
+    assert "shadow" in m.plan.reason
+    gated = Settings(
+        SETTINGS.classify,
+        SETTINGS.methods,
+        PolicySettings(
+            auto_apply_types=("content",), gated_methods=frozenset({"cosine_similarity"})
+        ),
+    )
+    m2 = build_mismatch(change, ba, bb, gated, ("exact", "cosine_similarity"))
+    assert m2.plan.safe
+
+
+def test_canonicalize_strategy_flags_only_non_canonical_heads() -> None:
+    policy = PolicySettings(noise_strategy={"json_ordering": "canonicalize"})
+    settings = Settings(SETTINGS.classify, SETTINGS.methods, policy)
+    canonical = b'{\n  "a": 1,\n  "b": 2\n}\n'
+    change, ba, bb = modified("a.json", b'{"b": 2, "a": 1}\n', canonical)
+    m = build_mismatch(change, ba, bb, settings, DEFAULT_METHODS)
+    assert m.mismatch_type == "json_ordering"
+    assert m.plan.action == "canonicalize_json" and m.resolved
+    change, ba, bb = modified("a.json", canonical, b'{"b": 2, "a": 1}\n')
+    m = build_mismatch(change, ba, bb, settings, DEFAULT_METHODS)
+    assert m.plan.action == "canonicalize_json" and not m.resolved and m.plan.safe
+
+
+@pytest.mark.parametrize(
+    ("status", "mtype", "action"),
+    [("added", "added", "accept_change"), ("deleted", "deleted", "accept_change")],
+)
+def test_added_and_deleted(status: str, mtype: str, action: str) -> None:
+    b = blob(b"{}\n")
+    before, after = (None, b) if status == "added" else (b, None)
+    change = Change(
+        status,
+        "x.json",
+        None,
+        before and before.oid,
+        after and after.oid,  # type: ignore[arg-type]
+        "100644" if before else "000000",
+        "100644" if after else "000000",
+    )
+    m = build_mismatch(change, before, after, SETTINGS, DEFAULT_METHODS)
+    assert (m.mismatch_type, m.plan.action, m.verdicts) == (mtype, action, ())
+
+
+def test_rename_and_mode() -> None:
+    b = blob(b"same\n")
+    renamed = Change("renamed", "new.txt", "old.txt", b.oid, b.oid, "100644", "100644", 100)
+    assert classify(renamed, b, b, ClassifySettings()).mismatch_type == "renamed"
+    exe = Blob(b.oid, b.size, b.data, b.head, "100755")
+    mode = Change("mode", "x.sh", None, b.oid, b.oid, "100644", "100755")
+    assert classify(mode, b, exe, ClassifySettings()).mismatch_type == "mode"
+    # a rename that also changes content takes that change's type
+    _, ba, bb = modified("new.json", b'{"a":1,"b":2}', b'{"b":2,"a":1}')
+    moved = Change("renamed", "new.json", "old.json", ba.oid, bb.oid, "100644", "100644", 80)
+    assert build_mismatch(moved, ba, bb, SETTINGS, DEFAULT_METHODS).mismatch_type == "json_ordering"
+
+
+def test_special_artifacts_are_never_parsed() -> None:
+    lfs_a = b"version https://git-lfs.github.com/spec/v1\noid sha256:" + b"a" * 64 + b"\nsize 10\n"
+    lfs_b = lfs_a.replace(b"a" * 64, b"b" * 64)
+    change, ba, bb = modified("big.json", lfs_a, lfs_b)
+    m = build_mismatch(change, ba, bb, SETTINGS, DEFAULT_METHODS)
+    assert (m.artifact_type, m.mismatch_type, m.plan.action) == ("lfs_pointer", "content", "manual")
+    change, ba, bb = modified("link", b"target-a", b"target-b", mode_a="120000", mode_b="120000")
+    m = build_mismatch(change, ba, bb, SETTINGS, DEFAULT_METHODS)
+    assert (m.artifact_type, m.mismatch_type) == ("symlink", "content")
+    sub_a, sub_b = b"Subproject commit " + b"1" * 40, b"Subproject commit " + b"2" * 40
+    change, ba, bb = modified("sub", sub_a, sub_b, mode_a="160000", mode_b="160000")
+    m = build_mismatch(change, ba, bb, SETTINGS, DEFAULT_METHODS)
+    assert (m.artifact_type, m.mismatch_type) == ("submodule", "content")
+
+
+def test_large_files_are_compared_by_hash_only() -> None:
+    a, b = b'{"a": 1}' + b" " * 100, b'{"a": 1}' + b"\n" * 100
+    ba, bb = blob(a, limit=50), blob(b, limit=50)
+    change = Change("modified", "big.json", None, ba.oid, bb.oid, "100644", "100644")
+    m = build_mismatch(change, ba, bb, SETTINGS, DEFAULT_METHODS)
+    assert m.mismatch_type == "content"
+    assert "compared by hash" in m.detail
+    assert [v.equivalent for v in m.verdicts] == [False] * len(DEFAULT_METHODS)
+
+
+def test_deep_json_does_not_crash() -> None:
+    deep = b"[" * 100_000 + b"]" * 100_000
+    change, ba, bb = modified("deep.json", deep, deep + b"\n ")
+    m = build_mismatch(change, ba, bb, SETTINGS, DEFAULT_METHODS)
+    assert m.mismatch_type == "trailing_newline" or m.mismatch_type == "whitespace"
+    change, ba, bb = modified("deep.json", deep, b"[" * 100_000 + b"1" + b"]" * 100_000)
+    assert build_mismatch(change, ba, bb, SETTINGS, DEFAULT_METHODS).mismatch_type == "content"
