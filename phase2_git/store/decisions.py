@@ -1,0 +1,141 @@
+"""The audit log ``.phase2/decisions.jsonl``: append-only, one validated ResolutionDecision per
+line (DESIGN.md §6, invariant 2).
+
+Writers append whole lines with one ``write`` on an ``O_APPEND`` descriptor and fsync; every
+line is validated against the schema before anything is written, so a bad event never
+reaches the file. Readers refuse a malformed line or a truncated last line with the file and
+line number, never skip it silently.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from phase2_git.errors import UsageError
+from phase2_git.store import schemas
+
+LOG_FILE = ".phase2/decisions.jsonl"
+SCHEMA = "ResolutionDecision.v1"
+
+
+def now_ts() -> str:
+    return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
+
+
+def decision_id(run_id: str, mismatch_id: str, decision: str, seq: int | str) -> str:
+    """Deterministic within a run, so a resumed run recognises a line it already wrote."""
+    raw = "\0".join((run_id, mismatch_id, decision, str(seq))).encode()
+    return "dec_" + hashlib.sha256(raw).hexdigest()[:16]
+
+
+def encode(event: Mapping[str, Any]) -> bytes:
+    """One canonical line: stable key order is the dict's order, no NaN, UTF-8."""
+    return (json.dumps(event, ensure_ascii=False, allow_nan=False, separators=(",", ":")) + "\n").encode()
+
+
+def validate(event: Mapping[str, Any], where: str = LOG_FILE) -> None:
+    schemas.check(dict(event), SCHEMA, where)
+
+
+@dataclass(frozen=True)
+class LogLine:
+    lineno: int
+    event: dict[str, Any]
+
+
+def parse_lines(data: bytes, where: str, *, validate_lines: bool = True) -> list[LogLine]:
+    """Parse the log's bytes; raise :class:`UsageError` ``<where>:<line>: …`` on any defect."""
+    if not data:
+        return []
+    if not data.endswith(b"\n"):
+        last = data.count(b"\n") + 1
+        raise UsageError(
+            f"{where}:{last}: truncated last line (no newline): an interrupted write? "
+            "Inspect it, then remove the partial line"
+        )
+    out: list[LogLine] = []
+    for n, raw in enumerate(data.split(b"\n")[:-1], start=1):
+        if not raw.strip():
+            raise UsageError(f"{where}:{n}: empty line")
+        try:
+            event = json.loads(raw.decode("utf-8"))
+        except UnicodeDecodeError:
+            raise UsageError(f"{where}:{n}: not UTF-8") from None
+        except (ValueError, RecursionError) as exc:
+            raise UsageError(f"{where}:{n}: not JSON: {exc}") from None
+        if not isinstance(event, dict):
+            raise UsageError(f"{where}:{n}: not a JSON object")
+        if validate_lines:
+            validate(event, f"{where}:{n}")
+        out.append(LogLine(n, event))
+    return out
+
+
+class DecisionLog:
+    """The working-tree log file of one repository."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.path = root / LOG_FILE
+
+    def read_bytes(self) -> bytes:
+        try:
+            return self.path.read_bytes()
+        except FileNotFoundError:
+            return b""
+        except OSError as exc:
+            raise UsageError(f"{LOG_FILE}: cannot read: {exc.strerror}") from None
+
+    def read(self) -> list[LogLine]:
+        return parse_lines(self.read_bytes(), LOG_FILE)
+
+    def events(self) -> Iterator[dict[str, Any]]:
+        for line in self.read():
+            yield line.event
+
+    def ids(self) -> set[str]:
+        return {e["id"] for e in self.events()}
+
+    def append(self, events: Sequence[Mapping[str, Any]]) -> None:
+        """Validate all, then append all with one write and fsync."""
+        if not events:
+            return
+        for event in events:
+            validate(event)
+        payload = b"".join(encode(e) for e in events)
+        existing = self.read_bytes()
+        if existing and not existing.endswith(b"\n"):
+            # never glue a new line onto a torn one: the reader reports it instead
+            parse_lines(existing, LOG_FILE, validate_lines=False)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+        except OSError as exc:
+            raise UsageError(f"{LOG_FILE}: cannot write: {exc.strerror}") from None
+        try:
+            written = os.write(fd, payload)
+            if written != len(payload):  # pragma: no cover - short write on a full disk
+                raise UsageError(f"{LOG_FILE}: short write ({written} of {len(payload)} bytes)")
+            os.fsync(fd)
+        except OSError as exc:
+            raise UsageError(f"{LOG_FILE}: cannot write: {exc.strerror}") from None
+        finally:
+            os.close(fd)
+
+
+def appended_content(existing: bytes, events: Iterable[Mapping[str, Any]]) -> bytes:
+    """The log's bytes with ``events`` appended (for building a commit's tree)."""
+    if existing and not existing.endswith(b"\n"):
+        parse_lines(existing, LOG_FILE, validate_lines=False)
+    new = []
+    for e in events:
+        validate(e)
+        new.append(encode(e))
+    return existing + b"".join(new)
