@@ -1,0 +1,330 @@
+"""Make artifact-derived text safe to show (DESIGN.md §7, invariant 5: "The terminal is safe").
+
+Everything that comes from an artifact -- its content, and also its path, which may hold
+newlines and escape sequences -- passes through this module before it reaches a terminal, a
+log, a JUnit body, Markdown or a GitHub annotation.
+
+``sanitize_line`` is the core: it strips terminal escape sequences (CSI, OSC incl. OSC 8
+hyperlinks and OSC 52 clipboard writes, DCS/SOS/PM/APC strings, other ESC sequences, and their
+8-bit C1 forms) and shows every remaining control character visibly escaped:
+
+* C0 controls except TAB (so also LF and CR), DEL and C1 controls -> ``\\xNN``
+* Unicode bidi controls (Trojan Source), line/paragraph separators, the BOM / ZWNBSP and the
+  noncharacters U+FFFE/U+FFFF -> ``\\uNNNN``
+* lone surrogates: U+DC80..U+DCFF (invalid bytes decoded with ``surrogateescape``) -> ``\\xNN``
+  of the original byte; any other surrogate -> ``\\uNNNN``
+
+The output is therefore a single line, encodable as UTF-8, legal XML 1.0 character data, and a
+fixed point: ``sanitize_line(sanitize_line(s)) == sanitize_line(s)``. Backslashes are left
+alone, so a literal ``\\x1b`` in the input and an escaped ESC look the same; that ambiguity is
+the price of idempotence and is harmless for display.
+
+Escape sequences are only stripped when complete; an unterminated one (e.g. an OSC with no BEL
+or ST) is shown with its introducer escaped, so nothing is hidden from the reviewer.
+
+Pure functions, standard library only, cheap to import.
+"""
+
+from __future__ import annotations
+
+import codecs
+import re
+from dataclasses import dataclass
+
+__all__ = [
+    "BINARY_PLACEHOLDER",
+    "Excerpt",
+    "decode_for_display",
+    "excerpt",
+    "looks_binary",
+    "markdown_escape",
+    "sanitize_line",
+    "sanitize_path",
+    "workflow_command_escape",
+    "xml_safe",
+]
+
+BINARY_PLACEHOLDER = "[binary content]"
+
+_BINARY_SNIFF = 8000  # git's buffer_is_binary() looks for NUL in the first 8000 bytes
+_ELLIPSIS = "\u2026"
+_CR_SYMBOL = "\u240d"  # SYMBOL FOR CARRIAGE RETURN, shows a CRLF line ending
+# Work per line is bounded: at most this many input characters (bytes, for bytes input) are
+# scanned for a shown line, so a 50 MB line -- even one that is nothing but escape sequences --
+# never becomes a 50 MB str or a 50 MB regex scan. What lies beyond is only counted.
+_SCAN_BUDGET = 1 << 16
+_COUNT_CHUNK = 1 << 20
+
+# Every character that is escaped; also every character that can start an escape sequence
+# (ESC and the C1 introducers are inside the C0/C1 ranges).
+_UNSAFE_CLASS = (
+    r"[\x00-\x08\x0a-\x1f\x7f-\x9f"
+    r"\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069"  # bidi controls (Trojan Source)
+    r"\u2028\u2029"  # line / paragraph separator: a line break to str.splitlines and some UIs
+    r"\ufeff\ufffe\uffff"  # BOM / ZWNBSP (invisible); XML-illegal noncharacters
+    r"\ud800-\udfff]"  # lone surrogates (surrogateescape'd bytes or bad input)
+)
+# Payload of a control string (OSC/DCS/SOS/PM/APC): no C0 (except TAB), DEL or C1. Excluding
+# them keeps matching linear (a payload never spans another introducer) and means a string
+# interrupted by a control is not treated as one: its introducer is shown escaped instead.
+_BODY = r"[^\x00-\x08\x0a-\x1f\x7f-\x9f]*"
+_ST = r"(?:\x1b\\|\x9c)"
+_CSI_TAIL = r"[0-?]*[ -/]*[@-~]"  # parameter bytes, intermediate bytes, final byte
+# The pattern starts with a plain character class so the regex engine can skip clean text at
+# C speed; the optional tail then recognises a whole sequence by looking back at its
+# introducer. A match of length 1 is a lone unsafe character to escape; longer is a sequence.
+_TOKEN = re.compile(
+    _UNSAFE_CLASS + r"(?:"
+    r"(?<=\x1b)(?:"
+    r"\[" + _CSI_TAIL + r"|"  # CSI
+    r"\]" + _BODY + r"(?:\x07|" + _ST + r")|"  # OSC, ended by BEL or ST
+    r"[PX^_]" + _BODY + _ST + r"|"  # DCS, SOS, PM, APC
+    r"[ -/]+[0-~]|"  # nF: intermediates + final, e.g. ESC ( B
+    r"[0-OQ-WYZ\\`-~]"  # other two-byte ESC sequences (Fp/Fe/Fs), not the string openers
+    r")|"
+    r"(?<=\x9b)" + _CSI_TAIL + r"|"  # 8-bit CSI
+    r"(?<=\x9d)" + _BODY + r"(?:\x07|" + _ST + r")|"  # 8-bit OSC
+    r"(?<=[\x90\x98\x9e\x9f])" + _BODY + _ST + r")?"  # 8-bit DCS, SOS, PM, APC
+)
+_XML_ILLEGAL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff\ud800-\udfff]")
+_MARKDOWN_SPECIAL = re.compile(r"[\\`*_{}\[\]()#!|~$&<>]")
+_MARKDOWN_ENTITIES = {"&": "&amp;", "<": "&lt;", ">": "&gt;"}
+
+
+def _escape_char(ch: str) -> str:
+    cp = ord(ch)
+    if cp < 0xA0:
+        return f"\\x{cp:02x}"
+    if 0xDC80 <= cp <= 0xDCFF:  # surrogateescape: the original byte
+        return f"\\x{cp - 0xDC00:02x}"
+    return f"\\u{cp:04x}"
+
+
+def _replace(m: re.Match[str]) -> str:
+    if m.end() - m.start() > 1:
+        return ""
+    return _escape_char(m.group())
+
+
+def looks_binary(data: bytes) -> bool:
+    """True if a NUL byte occurs in the first 8000 bytes (git's rule)."""
+    return b"\0" in data[:_BINARY_SNIFF]
+
+
+def decode_for_display(data: bytes) -> str:
+    """UTF-8 with ``surrogateescape``: invalid bytes survive and later show as ``\\xNN``.
+
+    A leading BOM is kept (``sanitize_line`` shows it as ``\\ufeff``): it is a real difference.
+    """
+    return data.decode("utf-8", "surrogateescape")
+
+
+def sanitize_line(text: str) -> str:
+    """One line, safe for a terminal; no truncation. See the module docstring for the rules."""
+    if _TOKEN.search(text) is None:
+        return text
+    return _TOKEN.sub(_replace, text)
+
+
+def sanitize_path(path: str) -> str:
+    """A path from an artifact: may hold newlines and escapes, so it is sanitised like a line."""
+    return sanitize_line(path)
+
+
+def xml_safe(text: str) -> str:
+    """Multi-line text for an XML body (JUnit): every line sanitised, lines kept.
+
+    Characters illegal in XML 1.0 (C0 except TAB/LF/CR, U+FFFE/U+FFFF, lone surrogates) are
+    shown escaped; so are escape sequences and the other controls, because JUnit bodies end up
+    in CI logs and terminals too. CR is escaped (``\\x0d``) rather than left for XML parsers to
+    normalise away. The result still needs the usual ``&``/``<`` escaping of an XML writer.
+    """
+    if _TOKEN.search(text) is None:
+        return text
+    out = "\n".join(sanitize_line(line) for line in text.split("\n"))
+    # sanitize_line output is XML-legal by construction; keep a cheap belt-and-braces check.
+    return _XML_ILLEGAL.sub(lambda m: _escape_char(m.group()), out)
+
+
+def workflow_command_escape(text: str, *, property: bool = False) -> str:
+    """Escape for a GitHub Actions workflow command (``::error file=PROP::DATA``).
+
+    Data: ``%`` -> ``%25``, CR -> ``%0D``, LF -> ``%0A``. Property values additionally
+    ``:`` -> ``%3A`` and ``,`` -> ``%2C``. This is protocol escaping only: sanitise artifact
+    text (``sanitize_line`` / ``excerpt().render()``) first.
+    """
+    out = text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+    if property:
+        out = out.replace(":", "%3A").replace(",", "%2C")
+    return out
+
+
+def _markdown_char(m: re.Match[str]) -> str:
+    ch = m.group()
+    return _MARKDOWN_ENTITIES.get(ch) or "\\" + ch
+
+
+def markdown_escape(text: str) -> str:
+    """Sanitise, then escape Markdown/HTML-significant characters, for a table cell.
+
+    ``&``, ``<``, ``>`` become entities (no raw HTML, no autolinks, no entity tricks); the other
+    inline-significant ASCII punctuation (backslash, backtick, ``* _ { } [ ] ( ) # ! | ~ $``;
+    ``$`` because GitHub renders ``$...$`` as math) is backslash-escaped.
+    """
+    return _MARKDOWN_SPECIAL.sub(_markdown_char, sanitize_line(text))
+
+
+@dataclass(frozen=True)
+class Excerpt:
+    """A bounded, sanitised view of an artifact's content."""
+
+    lines: tuple[str, ...]  # sanitised; each at most max_width characters plus a cut marker
+    hidden_lines: int  # lines after the shown ones
+    cut_lines: int  # shown lines that were truncated
+    binary: bool
+
+    def render(self, *, more_hint: str = "press d") -> str:
+        """The lines joined by LF, then ``… N more lines, <more_hint>`` if lines are hidden."""
+        out = "\n".join(self.lines)
+        if self.hidden_lines:
+            n = self.hidden_lines
+            hint = f"{_ELLIPSIS} {n} more line{'' if n == 1 else 's'}"
+            if more_hint:
+                hint += ", " + sanitize_line(more_hint)
+            out = f"{out}\n{hint}" if self.lines else hint
+        return out
+
+
+def _sanitize_bounded(text: str, pos: int, endpos: int, width: int) -> tuple[str, int]:
+    """Sanitise ``text[pos:endpos]`` until ``width`` output characters.
+
+    Returns the output and how far the input was consumed; an escape such as ``\\x00`` is never
+    split. Stops scanning as soon as the width is reached, so huge lines cost nothing extra.
+    """
+    parts: list[str] = []
+    room = width
+    last = pos
+    for m in _TOKEN.finditer(text, pos, endpos):
+        start = m.start()
+        if start - last > room:
+            parts.append(text[last : last + room])
+            return "".join(parts), last + room
+        parts.append(text[last:start])
+        room -= start - last
+        rep = _replace(m)
+        if len(rep) > room:
+            return "".join(parts), start
+        parts.append(rep)
+        room -= len(rep)
+        last = m.end()
+    if endpos - last > room:
+        parts.append(text[last : last + room])
+        return "".join(parts), last + room
+    parts.append(text[last:endpos])
+    return "".join(parts), endpos
+
+
+def _cut_marker(n: int) -> str:
+    return f"{_ELLIPSIS} (+{n} char{'' if n == 1 else 's'})"
+
+
+def _budget(width: int) -> int:
+    return max(_SCAN_BUDGET, 64 * width)
+
+
+def _render_line(text: str, pos: int, end: int, width: int) -> tuple[str, int]:
+    """Sanitise the line ``text[pos:end]`` (without its LF); returns (shown, characters cut)."""
+    cr = end > pos and text[end - 1] == "\r"
+    body_end = end - 1 if cr else end
+    shown, consumed = _sanitize_bounded(text, pos, min(body_end, pos + _budget(width)), width)
+    if cr and consumed == body_end:
+        if len(shown) < width:
+            return shown + _CR_SYMBOL, 0
+        return shown, 1
+    return shown, end - consumed
+
+
+def _count_chars(decoder: codecs.IncrementalDecoder, data: memoryview) -> int:
+    n = 0
+    for i in range(0, len(data), _COUNT_CHUNK):
+        n += len(decoder.decode(data[i : i + _COUNT_CHUNK]))
+    return n + len(decoder.decode(b"", final=True))
+
+
+def _render_bytes_line(data: bytes, start: int, end: int, width: int) -> tuple[str, int]:
+    """Like ``_render_line`` for ``data[start:end]``; a long line is decoded only up to the budget.
+
+    The characters beyond it are counted with an incremental decoder, never held. Limitation: an
+    escape sequence that starts in the shown part and is still open at the budget's end is shown
+    escaped rather than stripped (safe either way).
+    """
+    budget = _budget(width)
+    if end - start <= budget:
+        text = data[start:end].decode("utf-8", "surrogateescape")
+        return _render_line(text, 0, len(text), width)
+    decoder = codecs.getincrementaldecoder("utf-8")("surrogateescape")
+    text = decoder.decode(data[start : start + budget])
+    shown, consumed = _sanitize_bounded(text, 0, len(text), width)
+    rest = _count_chars(decoder, memoryview(data)[start + budget : end])
+    return shown, len(text) - consumed + rest
+
+
+def excerpt(data: bytes | str, *, max_lines: int = 50, max_width: int = 200) -> Excerpt:
+    """At most ``max_lines`` sanitised lines of at most ``max_width`` characters each.
+
+    Bytes with a NUL in the first 8000 bytes are binary: ``lines == ("[binary content]",)``.
+    Lines are split on LF only; a CR that ends a line shows as ``␍``, any other CR as ``\\x0d``.
+    Cut lines end with ``… (+N chars)`` (N counts the original characters not shown). Work and
+    memory per line are bounded (a line is scanned for at most 64 Ki characters, or 64 *
+    max_width; a line whose first 64 Ki characters are all stripped sequences shows as cut): the
+    rest is only counted.
+    """
+    if max_lines < 0:
+        raise ValueError(f"max_lines must be >= 0, got {max_lines}")
+    if max_width < 1:
+        raise ValueError(f"max_width must be >= 1, got {max_width}")
+    if isinstance(data, bytes):
+        if looks_binary(data):
+            return Excerpt((BINARY_PLACEHOLDER,), 0, 0, True)
+        return _excerpt_bytes(data, max_lines, max_width)
+    return _excerpt_str(data, max_lines, max_width)
+
+
+def _excerpt_str(data: str, max_lines: int, max_width: int) -> Excerpt:
+    lines: list[str] = []
+    cut = 0
+    pos = 0
+    size = len(data)
+    while pos < size and len(lines) < max_lines:
+        nl = data.find("\n", pos)
+        end = size if nl < 0 else nl
+        shown, missing = _render_line(data, pos, end, max_width)
+        if missing:
+            shown += _cut_marker(missing)
+            cut += 1
+        lines.append(shown)
+        pos = end + 1
+    hidden = 0
+    if pos < size:
+        hidden = data.count("\n", pos) + (0 if data.endswith("\n") else 1)
+    return Excerpt(tuple(lines), hidden, cut, False)
+
+
+def _excerpt_bytes(data: bytes, max_lines: int, max_width: int) -> Excerpt:
+    lines: list[str] = []
+    cut = 0
+    pos = 0
+    size = len(data)
+    while pos < size and len(lines) < max_lines:
+        nl = data.find(b"\n", pos)
+        end = size if nl < 0 else nl
+        shown, missing = _render_bytes_line(data, pos, end, max_width)
+        if missing:
+            shown += _cut_marker(missing)
+            cut += 1
+        lines.append(shown)
+        pos = end + 1
+    hidden = 0
+    if pos < size:
+        hidden = data.count(b"\n", pos) + (0 if data.endswith(b"\n") else 1)
+    return Excerpt(tuple(lines), hidden, cut, False)
