@@ -1,0 +1,150 @@
+"""Sides of a comparison: a commit-ish, the index, or the working tree (DESIGN.md §2)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+from phase2_git.errors import UsageError
+from phase2_git.git.repo import GitRepo, git_failure, quote_for_message
+
+SideKind = Literal["commit", "index", "worktree"]
+
+INDEX = ":index"
+WORKTREE = ":worktree"
+
+FETCH_DEPTH_HINT = (
+    "this is a shallow clone, so the history may be cut: fetch all of it "
+    "(`git fetch --unshallow`, or `fetch-depth: 0` in actions/checkout)"
+)
+
+
+@dataclass(frozen=True)
+class Side:
+    spec: str
+    kind: SideKind
+    commit: str | None
+    tree: str
+
+    @property
+    def label(self) -> str:
+        """What reports name this side by: a commit id, ``:index`` or ``:worktree``."""
+        if self.kind == "index":
+            return INDEX
+        if self.kind == "worktree":
+            return WORKTREE
+        return self.commit if self.commit is not None else self.tree
+
+
+def _unknown_revision(repo: GitRepo, spec: str) -> UsageError:
+    if repo.is_shallow():
+        hint = FETCH_DEPTH_HINT
+    else:
+        hint = (
+            "name a branch, tag or commit that exists here (`git branch -a`); "
+            "fetch it first if it lives on a remote"
+        )
+    return UsageError(f"unknown revision '{quote_for_message(spec)}'", hint=hint)
+
+
+def _verify_commit(repo: GitRepo, spec: str) -> str | None:
+    proc = repo.run_status(
+        "rev-parse", "--verify", "--quiet", "--end-of-options", f"{spec}^{{commit}}"
+    )
+    if proc.returncode != 0:
+        return None
+    return proc.stdout.decode().strip()
+
+
+def _head_is_unborn(repo: GitRepo) -> bool:
+    if repo.run_status("symbolic-ref", "--quiet", "HEAD").returncode != 0:
+        return False  # detached HEAD always names a commit
+    return repo.run_status("rev-parse", "--verify", "--quiet", "HEAD").returncode != 0
+
+
+def resolve_commit(repo: GitRepo, spec: str) -> str:
+    """Commit id for a commit-ish ``spec``; :class:`UsageError` naming it if there is none."""
+    if not spec or "\0" in spec:
+        raise _unknown_revision(repo, spec)
+    commit = _verify_commit(repo, spec)
+    if commit is None:
+        raise _unknown_revision(repo, spec)
+    return commit
+
+
+def resolve_side(repo: GitRepo, spec: str) -> Side:
+    """Turn a user's side name into a :class:`Side`."""
+    if spec == INDEX:
+        return Side(spec=spec, kind="index", commit=None, tree="")
+    if spec == WORKTREE:
+        return Side(spec=spec, kind="worktree", commit=None, tree="")
+    if spec in ("HEAD", "@") and _verify_commit(repo, spec) is None and _head_is_unborn(repo):
+        return Side(spec=spec, kind="commit", commit=None, tree=repo.empty_tree)
+    commit = resolve_commit(repo, spec)
+    tree = repo.run("rev-parse", "--verify", f"{commit}^{{tree}}").decode().strip()
+    return Side(spec=spec, kind="commit", commit=commit, tree=tree)
+
+
+def merge_base(repo: GitRepo, a: str, b: str) -> str:
+    """The best common ancestor of two commit-ishes."""
+    ca = resolve_commit(repo, a)
+    cb = resolve_commit(repo, b)
+    proc = repo.run_status("merge-base", ca, cb)
+    if proc.returncode == 0:
+        return proc.stdout.decode().split()[0]
+    message = f"no merge base between '{quote_for_message(a)}' and '{quote_for_message(b)}'"
+    if repo.is_shallow():
+        raise UsageError(message, hint=FETCH_DEPTH_HINT)
+    if proc.returncode == 1:
+        raise UsageError(
+            message,
+            hint="the histories share no commit; if history was fetched partially, fetch all "
+            "of it (`fetch-depth: 0` in actions/checkout)",
+        )
+    raise git_failure(("merge-base",), proc.stderr)
+
+
+def _ref_exists(repo: GitRepo, ref: str) -> bool:
+    return _verify_commit(repo, ref) is not None
+
+
+def default_base(repo: GitRepo) -> tuple[str, str]:
+    """Merge base of HEAD with the branch it will merge into, and how it was chosen.
+
+    Tries, in order: the current branch's upstream, ``origin/HEAD``, ``main``, ``master``
+    (local branch first, then ``origin/``).
+    """
+    candidates: list[str] = []
+    upstream = repo.run_status(
+        "rev-parse", "--verify", "--quiet", "--symbolic-full-name", "@{upstream}"
+    )
+    if upstream.returncode == 0 and upstream.stdout.strip():
+        candidates.append(upstream.stdout.decode().strip())
+    candidates += [
+        "refs/remotes/origin/HEAD",
+        "refs/heads/main",
+        "refs/remotes/origin/main",
+        "refs/heads/master",
+        "refs/remotes/origin/master",
+    ]
+    for ref in candidates:
+        if not _ref_exists(repo, ref):
+            continue
+        name = _short_name(repo, ref)
+        return merge_base(repo, ref, "HEAD"), f"merge base of HEAD and {name}"
+    raise UsageError(
+        "no base to compare with: no upstream, origin/HEAD, main or master",
+        hint="name the base explicitly, e.g. `phase2 resolve origin/develop HEAD`",
+    )
+
+
+def _short_name(repo: GitRepo, ref: str) -> str:
+    if ref == "refs/remotes/origin/HEAD":
+        target = repo.run_status("symbolic-ref", "--quiet", "--short", ref)
+        if target.returncode == 0 and target.stdout.strip():
+            return target.stdout.decode().strip()
+        return "origin/HEAD"
+    for prefix in ("refs/heads/", "refs/remotes/"):
+        if ref.startswith(prefix):
+            return ref[len(prefix) :]
+    return ref
