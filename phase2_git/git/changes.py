@@ -1,0 +1,318 @@
+"""Which files differ between two sides: git's raw diff, parsed once, for every pair of sides."""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import stat
+from collections.abc import Iterable
+from pathlib import Path
+
+from phase2_git.core.model import MODE_GITLINK, MODE_MISSING, MODE_SYMLINK, Change, Status
+from phase2_git.errors import GitError, UsageError
+from phase2_git.git.repo import LOCAL_ENV_VARS, GitRepo, quote_for_message
+from phase2_git.git.sides import Side
+
+# commit < index < worktree: the lower kind is the base of the one git command that compares
+# them; a pair given the other way round is computed forwards and then reversed.
+_ORDER = {"commit": 0, "index": 1, "worktree": 2}
+
+
+def changed_files(repo: GitRepo, base: Side, head: Side, *, renames: bool = True) -> list[Change]:
+    """Every path that differs between ``base`` and ``head``, sorted by path.
+
+    Nothing is filtered here (globs and ``.phase2/`` are the caller's business). For
+    ``:worktree`` the ids are those git would store (clean filters applied), and untracked,
+    non-ignored files count as present.
+    """
+    if base.kind == head.kind and base.kind != "commit":
+        return []
+    rename_flag = "-M" if renames else "--no-renames"
+    raw = ("-r", "-z", "--raw", "--no-abbrev", rename_flag)
+    if base.kind == "commit" and head.kind == "commit":
+        if base.tree == head.tree:
+            return []
+        out = repo.run("diff-tree", *raw, base.tree, head.tree)
+        return _sorted(parse_raw(out))
+
+    reverse = _ORDER[base.kind] > _ORDER[head.kind]
+    low, high = (head, base) if reverse else (base, head)
+    if high.kind == "index":  # commit vs index
+        out = repo.run("diff-index", "--cached", "--ita-invisible-in-index", *raw, low.tree)
+        changes = parse_raw(out)
+    else:
+        if low.kind == "commit":  # commit vs worktree
+            out = repo.run(
+                "diff-index",
+                "--ita-invisible-in-index",
+                "--ignore-submodules=dirty",
+                *raw,
+                low.tree,
+            )
+        else:  # index vs worktree
+            out = repo.run("diff-files", "--ignore-submodules=dirty", *raw)
+        changes = _settle_worktree(repo, parse_raw(out), renames=renames)
+    if reverse:
+        changes = [_reversed(c) for c in changes]
+    return _sorted(changes)
+
+
+# ---------------------------------------------------------------------------- raw format
+
+
+def parse_raw(out: bytes) -> list[Change]:
+    """Parse ``git diff-* --raw -z --no-abbrev`` output (the one parser for every case).
+
+    A worktree side git has not hashed keeps git's all-zero id here; ``_settle_worktree``
+    fills it in.
+    """
+    fields = out.split(b"\0")
+    changes: list[Change] = []
+    i, n = 0, len(fields)
+    while i < n:
+        meta = fields[i]
+        if not meta:
+            i += 1
+            continue
+        parts = meta[1:].split(b" ")
+        if not meta.startswith(b":") or len(parts) != 5 or i + 1 >= n:
+            raise GitError(
+                f"unexpected raw diff line from git: {quote_for_message(os.fsdecode(meta))}"
+            )
+        src_mode, dst_mode, src_oid, dst_oid, status = (p.decode("ascii") for p in parts)
+        letter, score = status[:1], status[1:]
+        path = os.fsdecode(fields[i + 1])
+        i += 2
+        old_path: str | None = None
+        if letter in ("R", "C"):
+            if i >= n:
+                raise GitError("truncated raw diff output from git")
+            old_path, path = path, os.fsdecode(fields[i])
+            i += 1
+        if letter == "U":
+            raise UsageError(
+                f"unmerged path in the index: '{quote_for_message(path)}'",
+                hint="resolve the conflict and `git add` the file (or abort the merge) first",
+            )
+        if letter not in "AMDTRC":
+            raise GitError(
+                f"unexpected diff status {status!r} from git for '{quote_for_message(path)}'"
+            )
+        if letter == "C":  # never requested; if a config forces copies, the copy is an add
+            letter, old_path, src_mode, src_oid = "A", None, MODE_MISSING, ""
+        before = None if src_mode == MODE_MISSING else src_oid
+        after = None if dst_mode == MODE_MISSING else dst_oid
+        changes.append(
+            Change(
+                status=_status(letter, before, after, src_mode, dst_mode),
+                path=path,
+                old_path=old_path if letter == "R" else None,
+                before=before,
+                after=after,
+                before_mode=src_mode,
+                after_mode=dst_mode,
+                similarity=int(score) if letter == "R" and score.isdigit() else None,
+            )
+        )
+    return changes
+
+
+def _status(letter: str, before: str | None, after: str | None, bmode: str, amode: str) -> Status:
+    if letter == "A":
+        return "added"
+    if letter == "D":
+        return "deleted"
+    if letter == "R":
+        return "renamed"
+    if letter == "M" and before == after and bmode != amode:
+        return "mode"
+    return "modified"  # M with new content, or T (type change, e.g. file -> symlink)
+
+
+def _sorted(changes: Iterable[Change]) -> list[Change]:
+    return sorted(changes, key=lambda c: (c.path, c.old_path or ""))
+
+
+def _reversed(c: Change) -> Change:
+    status: Status = {"added": "deleted", "deleted": "added"}.get(c.status, c.status)  # type: ignore[assignment]
+    renamed = c.status == "renamed" and c.old_path is not None
+    return Change(
+        status=status,
+        path=c.old_path if renamed and c.old_path is not None else c.path,
+        old_path=c.path if renamed else None,
+        before=c.after,
+        after=c.before,
+        before_mode=c.after_mode,
+        after_mode=c.before_mode,
+        similarity=c.similarity,
+    )
+
+
+# ---------------------------------------------------------------------------- worktree side
+
+
+def _settle_worktree(repo: GitRepo, changes: list[Change], *, renames: bool) -> list[Change]:
+    """Add untracked files, give every worktree side the id git would store, drop stat dirt."""
+    zero = repo.zero_oid
+    untracked = _untracked(repo)
+    # a path deleted from the index but still on disk (`git rm --cached`) is present in the
+    # worktree: fold its "deleted" and its untracked "added" into one change
+    by_path = {c.path: k for k, c in enumerate(changes) if c.status == "deleted"}
+    for add in untracked:
+        k = by_path.get(add.path)
+        if k is None:
+            changes.append(add)
+        else:
+            gone = changes[k]
+            changes[k] = dataclasses.replace(
+                add, status="modified", before=gone.before, before_mode=gone.before_mode
+            )
+
+    pending = [k for k, c in enumerate(changes) if c.after == zero]
+    oids = _worktree_oids(repo, [changes[k] for k in pending])
+    for k, oid in zip(pending, oids, strict=True):
+        c = changes[k]
+        if c.status in ("modified", "mode"):
+            letter = "T" if _kind(c.before_mode) != _kind(c.after_mode) else "M"
+            status = _status(letter, c.before, oid, c.before_mode, c.after_mode)
+        else:
+            status = c.status
+        changes[k] = dataclasses.replace(c, after=oid, status=status)
+    settled = [
+        c
+        for c in changes
+        if not (
+            c.status in ("modified", "mode")
+            and c.before == c.after
+            and c.before_mode == c.after_mode
+        )
+    ]
+    if renames:
+        settled = _pair_exact_renames(settled, {a.path for a in untracked})
+    return settled
+
+
+def _kind(mode: str) -> str:
+    return mode[:2]  # "10" regular, "12" symlink, "16" gitlink
+
+
+def _untracked(repo: GitRepo) -> list[Change]:
+    out = repo.run("ls-files", "-z", "--others", "--exclude-standard")
+    zero = repo.zero_oid
+    added: list[Change] = []
+    filemode: bool | None = None
+    for raw in out.split(b"\0"):
+        if not raw or raw.endswith(b"/"):  # "dir/" is an untracked nested repository
+            continue
+        path = os.fsdecode(raw)
+        try:
+            st = os.lstat(repo.root / path)
+        except FileNotFoundError:
+            continue  # vanished since git listed it
+        if stat.S_ISLNK(st.st_mode):
+            mode = MODE_SYMLINK
+        elif stat.S_ISREG(st.st_mode):
+            mode = "100644"
+            if st.st_mode & stat.S_IXUSR:
+                if filemode is None:
+                    filemode = repo.config_bool("core.filemode", True)
+                mode = "100755" if filemode else "100644"
+        else:
+            continue
+        added.append(Change("added", path, None, None, zero, MODE_MISSING, mode))
+    return added
+
+
+def _worktree_oids(repo: GitRepo, changes: list[Change]) -> list[str]:
+    """The id git would store for each change's worktree (``after``) side, in order."""
+    result: list[str | None] = [None] * len(changes)
+    regular: list[int] = []
+    for k, c in enumerate(changes):
+        if c.after_mode == MODE_SYMLINK:
+            result[k] = _hash_symlink(repo, c.path)
+        elif c.after_mode == MODE_GITLINK:
+            result[k] = _submodule_head(repo, c.path) or c.before or repo.zero_oid
+        else:
+            regular.append(k)
+    if regular:
+        stdin = b"".join(_stdin_path_line(changes[k].path) + b"\n" for k in regular)
+        # core.safecrlf only warns or dies about the same conversion: it never changes the id
+        lines = repo.run(
+            "-c", "core.safecrlf=false", "hash-object", "-w", "--stdin-paths", input=stdin
+        ).split()
+        if len(lines) != len(regular):
+            raise GitError(f"git hash-object returned {len(lines)} ids for {len(regular)} files")
+        for k, line in zip(regular, lines, strict=True):
+            result[k] = line.decode("ascii")
+    return [r if r is not None else repo.zero_oid for r in result]
+
+
+def _hash_symlink(repo: GitRepo, path: str) -> str:
+    """Hash a symlink as git stores it: its target, never what it points to."""
+    full = os.fsencode(repo.root / path)
+    try:
+        target = os.fsencode(Path(os.fsdecode(full)).readlink())
+    except OSError:  # core.symlinks=false checkouts keep the target as a plain file
+        target = Path(os.fsdecode(full)).read_bytes()
+    return repo.run("hash-object", "-w", "-t", "blob", "--stdin", input=target).decode().strip()
+
+
+def _submodule_head(repo: GitRepo, path: str) -> str | None:
+    sub_env = {k: v for k, v in repo.env.items() if k not in LOCAL_ENV_VARS}
+    sub = dataclasses.replace(repo, root=repo.root / path, env=sub_env)
+    proc = sub.run_status("rev-parse", "--verify", "--quiet", "HEAD")
+    if proc.returncode != 0:
+        return None
+    return proc.stdout.decode().strip() or None
+
+
+def _stdin_path_line(path: str) -> bytes:
+    """A path as one line of ``--stdin-paths`` input (git C-unquotes lines starting with '"')."""
+    raw = os.fsencode(path)
+    if not raw.startswith(b'"') and not any(b < 0x20 or b == 0x7F for b in raw):
+        return raw
+    out = bytearray(b'"')
+    for b in raw:
+        if b in (0x22, 0x5C):
+            out += b"\\" + bytes([b])
+        elif b < 0x20 or b == 0x7F:
+            out += b"\\%03o" % b
+        else:
+            out.append(b)
+    out += b'"'
+    return bytes(out)
+
+
+def _pair_exact_renames(changes: list[Change], untracked: set[str]) -> list[Change]:
+    """Pair a deleted tracked file with an untracked file of identical content as a rename.
+
+    git's own rename detection never sees untracked files; without this, moving a file in the
+    worktree would read as a delete plus an add until it is staged.
+    """
+    deleted: dict[tuple[str | None, str], list[Change]] = {}
+    for c in sorted(changes, key=lambda c: c.path):
+        if c.status == "deleted":
+            deleted.setdefault((c.before, _kind(c.before_mode)), []).append(c)
+    if not deleted:
+        return changes
+    out: list[Change] = []
+    used: set[str] = set()
+    for c in sorted(changes, key=lambda c: c.path):
+        if c.status == "added" and c.path in untracked:
+            pool = deleted.get((c.after, _kind(c.after_mode)))
+            if pool:
+                gone = pool.pop(0)
+                used.add(gone.path)
+                out.append(
+                    dataclasses.replace(
+                        c,
+                        status="renamed",
+                        old_path=gone.path,
+                        before=gone.before,
+                        before_mode=gone.before_mode,
+                        similarity=100,
+                    )
+                )
+                continue
+        out.append(c)
+    return [c for c in out if not (c.status == "deleted" and c.path in used)]
