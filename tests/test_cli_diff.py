@@ -258,7 +258,11 @@ def test_methods_option_and_config(repo: TestRepo, capsys) -> None:  # type: ign
             ".phase2/config.toml: policy.mode: 'yolo' is not one of",
         ),
         (["diff"], "[policy\n", ".phase2/config.toml: invalid TOML"),
-        (["diff"], "[artifacts]\nincludes = ['x']\n", ".phase2/config.toml: (top level)"),
+        (
+            ["diff"],
+            "[artifacts]\nincludes = ['x']\n",
+            "config.toml: artifacts: Additional properties are not allowed",
+        ),
         (
             ["diff"],
             "[methods]\nenabled = ['exact', 'nope']\n",
@@ -288,6 +292,7 @@ def test_subprocess_exit_codes_and_no_traceback(repo: TestRepo) -> None:
     repo.write("a.txt", "a\n")
     repo.commit("base")
     env = dict(os.environ)
+
     def run(*a):
         return subprocess.run(
             [sys.executable, "-m", "phase2_git", *a],
@@ -296,6 +301,7 @@ def test_subprocess_exit_codes_and_no_traceback(repo: TestRepo) -> None:
             text=True,
             env=env,
         )
+
     bad = run("diff", "nope")
     assert bad.returncode == 2 and "Traceback" not in bad.stderr and bad.stderr.count("\n") == 1
     ok = run("diff")

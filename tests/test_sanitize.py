@@ -124,7 +124,7 @@ def test_decode_keeps_bom_visible() -> None:
 
 
 def test_sanitize_path() -> None:
-    assert sanitize_path("dir/evil\nname\x1b[2J.json") == "dir/evil\\x0aname.json"
+    assert sanitize_path("dir/evil\nname\x1b[2J.json") == "dir/evil\\x0aname\\x1b[2J.json"
     assert sanitize_path("ok/ä.json") == "ok/ä.json"
 
 
@@ -358,7 +358,9 @@ def test_prop_sanitize_line_is_safe_and_idempotent(text: str) -> None:
     assert len(out.splitlines()) <= 1
     out.encode("utf-8")  # no surrogates left
     assert sanitize_line(out) == out
-    assert sanitize_path(text) == out
+    # a path is escaped, never stripped, and just as safe
+    path = sanitize_path(text)
+    assert not forbidden(path) and "\n" not in path and sanitize_path(path) == path
 
 
 @PROPS

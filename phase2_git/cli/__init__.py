@@ -52,31 +52,19 @@ __all__ = ["_demo", "_diff", "_init", "_methods", "app", "main"]
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Console-script entry point: run the app, map every failure to an exit code."""
-    import click
-
     args = list(sys.argv[1:] if argv is None else argv)
     try:
         rv = app(args=args, prog_name="phase2", standalone_mode=False)
-    except click.exceptions.NoArgsIsHelpError as exc:
-        typer.echo(exc.ctx.get_help() if exc.ctx else str(exc))
-        return 0
-    except click.ClickException as exc:
-        ctx = getattr(exc, "ctx", None)
-        hint = ""
-        if ctx is not None:
-            name = "phase2" if ctx.info_name == "phase2" else f"phase2 {ctx.info_name}"
-            hint = f" (see '{name} --help')"
-        print(f"phase2: error: {exc.format_message()}{hint}", file=sys.stderr)
-        return 2
-    except click.exceptions.Abort:
+    except (typer.Abort, KeyboardInterrupt):
         print("phase2: interrupted", file=sys.stderr)
         return 130
-    except KeyboardInterrupt:
-        print("phase2: interrupted", file=sys.stderr)
-        return 130
-    except Exception as exc:  # a bug: one line, the traceback only on request
+    except Exception as exc:
+        # click's usage errors, from click or from the copy newer typer vendors: duck-typed
+        if hasattr(exc, "format_message") and hasattr(exc, "exit_code"):
+            return _usage_error(exc)
         if os.environ.get("PHASE2_DEBUG") == "1":
             raise
+        # a bug: one line, the traceback only on request
         print(
             f"phase2: internal error: {type(exc).__name__}: {exc} "
             "(set PHASE2_DEBUG=1 for the traceback)",
@@ -84,3 +72,17 @@ def main(argv: Sequence[str] | None = None) -> int:
         )
         return 2
     return rv if isinstance(rv, int) else 0
+
+
+def _usage_error(exc: Exception) -> int:
+    ctx = getattr(exc, "ctx", None)
+    if type(exc).__name__ == "NoArgsIsHelpError" and ctx is not None:
+        typer.echo(ctx.get_help())
+        return 0
+    hint = ""
+    if ctx is not None:
+        name = "phase2" if ctx.info_name == "phase2" else f"phase2 {ctx.info_name}"
+        hint = f" (see '{name} --help')"
+    message = exc.format_message()  # type: ignore[attr-defined]
+    print(f"phase2: error: {message}{hint}", file=sys.stderr)
+    return 2

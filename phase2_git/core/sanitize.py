@@ -126,9 +126,18 @@ def sanitize_line(text: str) -> str:
     return _TOKEN.sub(_replace, text)
 
 
+_UNSAFE_CHAR = re.compile(_UNSAFE_CLASS)
+
+
 def sanitize_path(path: str) -> str:
-    """A path from an artifact: may hold newlines and escapes, so it is sanitised like a line."""
-    return sanitize_line(path)
+    """A path: every unsafe character shown escaped, escape sequences included.
+
+    Unlike content, a path is never stripped: ``evil\x1b[2J.txt`` must not show as the
+    ``evil.txt`` that may sit beside it.
+    """
+    if _UNSAFE_CHAR.search(path) is None:
+        return path
+    return _UNSAFE_CHAR.sub(lambda m: _escape_char(m.group()), path)
 
 
 def xml_safe(text: str) -> str:

@@ -37,7 +37,8 @@ def decision_id(run_id: str, mismatch_id: str, decision: str, seq: int | str) ->
 
 def encode(event: Mapping[str, Any]) -> bytes:
     """One canonical line: stable key order is the dict's order, no NaN, UTF-8."""
-    return (json.dumps(event, ensure_ascii=False, allow_nan=False, separators=(",", ":")) + "\n").encode()
+    line = json.dumps(event, ensure_ascii=False, allow_nan=False, separators=(",", ":"))
+    return (line + "\n").encode()
 
 
 def validate(event: Mapping[str, Any], where: str = LOG_FILE) -> None:
