@@ -42,12 +42,13 @@ def _root(
 
 # command modules register themselves on ``app``; their heavy imports happen inside the
 # command bodies so that ``phase2 check`` (the pre-commit hook) starts fast
+from phase2_git.cli import check as _check  # noqa: E402
 from phase2_git.cli import demo as _demo  # noqa: E402
 from phase2_git.cli import diff as _diff  # noqa: E402
 from phase2_git.cli import init as _init  # noqa: E402
 from phase2_git.cli import methods as _methods  # noqa: E402
 
-__all__ = ["_demo", "_diff", "_init", "_methods", "app", "main"]
+__all__ = ["_check", "_demo", "_diff", "_init", "_methods", "app", "main"]
 
 
 def main(argv: Sequence[str] | None = None) -> int:

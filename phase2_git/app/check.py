@@ -1,0 +1,372 @@
+"""``phase2 check``: the pre-commit entry (issue 5).
+
+Compares the staged artifacts (``:index``, or whatever ``GIT_INDEX_FILE`` names: ``commit -a``
+and ``commit <path>`` hand hooks a temporary index) with ``HEAD``; under ``pre-push`` the sides
+are ``PRE_COMMIT_FROM_REF`` and ``PRE_COMMIT_TO_REF``. A staged artifact fails the check when it
+carries noise no transform has removed yet, or when it is a JSON artifact that does not parse
+(check-json semantics, duplicate keys included). Real changes pass unless
+``require_decision``: reviewing them is what ``phase2 resolve`` and the Action are for.
+
+``fix`` rewrites the working-tree files with the safe transform of their plan, the way
+formatters do: the hook never touches the index and never commits (pre-commit holds the index
+and may roll the fixes back). A file is only rewritten when its working-tree content is the
+content being checked; anything else is refused and the run exits 3.
+
+This module is on the hook's hot path: it imports nothing heavy at module level.
+"""
+
+from __future__ import annotations
+
+import os
+import posixpath
+import stat
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+from phase2_git.core.model import Change, Mismatch
+from phase2_git.core.summary import is_unresolved_noise, is_unresolved_real
+from phase2_git.errors import EXIT_FINDINGS, EXIT_OK, EXIT_REFUSED, UsageError
+from phase2_git.git.repo import GitRepo, quote_for_message
+from phase2_git.git.sides import Side
+from phase2_git.store.config import Config
+
+FindingKind = Literal["noise", "malformed", "undecided", "fixed", "refused"]
+
+KILL_SWITCH = "PHASE2_DISABLE_AUTORESOLVE"
+_REGULAR_MODES = ("100644", "100755")
+
+
+@dataclass(frozen=True)
+class Finding:
+    path: str  # repository-relative, unsanitised: renderers sanitise
+    kind: FindingKind
+    message: str
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    base: str
+    head: str
+    checked: int  # artifacts among the given files (or staged artifacts when none were given)
+    findings: tuple[Finding, ...]
+
+    @property
+    def exit_code(self) -> int:
+        kinds = {f.kind for f in self.findings}
+        if "refused" in kinds:
+            return EXIT_REFUSED
+        return EXIT_FINDINGS if kinds else EXIT_OK
+
+
+def sides_from_env(environ: Mapping[str, str]) -> tuple[str, str]:
+    """``HEAD`` vs ``:index``; pre-commit's ``PRE_COMMIT_FROM_REF``/``TO_REF`` when it sets
+    them (pre-push and ``pre-commit run --from-ref/--to-ref``)."""
+    frm = environ.get("PRE_COMMIT_FROM_REF", "")
+    to = environ.get("PRE_COMMIT_TO_REF", "")
+    if frm and to and frm.strip("0") and to.strip("0"):
+        return frm, to
+    return "HEAD", ":index"
+
+
+def autoresolve_disabled(environ: Mapping[str, str]) -> bool:
+    return environ.get(KILL_SWITCH, "").strip().lower() in ("1", "true", "yes")
+
+
+def repo_relative(root: Path, cwd: Path, name: str) -> str:
+    """A file argument (relative to ``cwd``) as a path from the top of the work tree."""
+    p = Path(name)
+    full = p if p.is_absolute() else cwd / p
+    # resolve the folder (a checkout reached through a symlink), never the file itself: the
+    # artifact may be a symlink
+    try:
+        rel = (full.parent.resolve() / full.name).relative_to(root.resolve())
+    except ValueError:
+        raise UsageError(
+            f"{quote_for_message(name)}: not inside the repository {quote_for_message(str(root))}"
+        ) from None
+    return rel.as_posix()
+
+
+def run_check(
+    repo: GitRepo,
+    files: Sequence[str],
+    *,
+    config: Config,
+    fix: bool = False,
+    require_decision: bool = False,
+    cwd: Path | None = None,
+    environ: Mapping[str, str] = os.environ,
+) -> CheckResult:
+    """Check ``files`` (all staged artifacts when empty); with ``fix`` rewrite the noisy ones."""
+    from phase2_git.app.diff import run_diff
+    from phase2_git.core.artifacts import ArtifactFilter
+
+    base, head = sides_from_env(environ)
+    keep = ArtifactFilter(config.include, config.exclude)
+    here = cwd or Path.cwd()
+    paths = sorted({p for p in (repo_relative(repo.root, here, f) for f in files) if keep(p)})
+    if files and not paths:
+        return CheckResult(base, head, 0, ())  # none of the files is an artifact: no git at all
+
+    result = run_diff(repo, base, head, config=config, paths=paths)
+    findings: list[Finding] = []
+    malformed = _malformed_json(repo, result.head, paths, result.mismatches, config)
+    bad = {f.path for f in malformed}
+    findings += malformed
+    noisy = [m for m in result.mismatches if is_unresolved_noise(m) and m.path not in bad]
+    if fix:
+        findings += _fix(repo, noisy, config, environ)
+    else:
+        findings += [_noise_finding(m) for m in noisy]
+    if require_decision:
+        findings += [
+            Finding(
+                m.path,
+                "undecided",
+                f"real change ({m.mismatch_type}, {m.status}) without a decision: "
+                f"phase2 approve {_shell_path(m.path)}",
+            )
+            for m in result.mismatches
+            if is_unresolved_real(m) and m.path not in bad
+        ]
+    checked = len(paths) if paths else len(result.mismatches)
+    return CheckResult(
+        result.base.label, result.head.label, checked, tuple(sorted(findings, key=_order))
+    )
+
+
+def _order(f: Finding) -> tuple[str, str]:
+    return f.path, f.kind
+
+
+def _shell_path(path: str) -> str:
+    import shlex
+
+    from phase2_git.core.sanitize import sanitize_path
+
+    return shlex.quote(sanitize_path(path))
+
+
+def _noise_finding(m: Mismatch, note: str = "") -> Finding:
+    plan = m.plan
+    how = "safe to fix" if plan.safe else "needs a human"
+    msg = f"noise only ({m.mismatch_type}): plan {plan.action}, {how}"
+    if note:
+        msg += f"; not fixed: {note}"
+    elif plan.safe:
+        msg += f"; run `phase2 check --fix {_shell_path(m.path)}` (the phase2-fix hook)"
+    return Finding(m.path, "noise", msg)
+
+
+# ---------------------------------------------------------------------------- check-json
+
+
+def _head_entries(repo: GitRepo, head: Side, paths: Sequence[str]) -> dict[str, tuple[str, str]]:
+    """``path -> (mode, oid)`` on the head side (the index or a commit) for ``paths``."""
+    if not paths:
+        return {}
+    literal = {"GIT_LITERAL_PATHSPECS": "1"}  # file names are names, never glob patterns
+    if head.kind == "index":
+        out = repo.run("ls-files", "-z", "-s", "--full-name", "--", *paths, env=literal)
+    elif head.commit is not None:
+        out = repo.run("ls-tree", "-r", "-z", "--full-tree", head.commit, "--", *paths, env=literal)
+    else:  # pragma: no cover - check compares HEAD with the index, or two commits
+        return {}
+    entries: dict[str, tuple[str, str]] = {}
+    for rec in out.split(b"\0"):
+        if not rec:
+            continue
+        meta, _, name = rec.partition(b"\t")
+        fields = meta.decode("ascii").split()
+        if head.kind == "index":  # "<mode> <oid> <stage>"
+            mode, oid, stage = fields
+            if stage != "0":
+                continue  # a conflicted entry: git refuses to commit it anyway
+        else:  # "<mode> <type> <oid>"
+            mode, _kind, oid = fields
+        entries[os.fsdecode(name)] = (mode, oid)
+    return entries
+
+
+def _json_problem(data: bytes) -> str | None:
+    from phase2_git.core import jsonvalue
+
+    try:
+        doc = jsonvalue.parse(data)
+    except jsonvalue.JsonInvalid as exc:
+        return str(exc)
+    # check-json rejects duplicate keys: which value wins is parser-defined
+    stack: list[object] = [doc]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, jsonvalue.JObj):
+            keys = node.keys_in_order()
+            seen: set[str] = set()
+            for key in keys:
+                if key in seen:
+                    return f"duplicate key {key!r}"
+                seen.add(key)
+            stack.extend(v for _, v in node)
+        elif isinstance(node, list):
+            stack.extend(node)
+    return None
+
+
+def _malformed_json(
+    repo: GitRepo,
+    head: Side,
+    paths: Sequence[str],
+    mismatches: Sequence[Mismatch],
+    config: Config,
+) -> list[Finding]:
+    from phase2_git.core.sanitize import sanitize_line
+    from phase2_git.git.blobs import read_blobs
+
+    exts = config.classify.json_extensions
+
+    def is_json(path: str) -> bool:
+        return posixpath.splitext(path)[1].lower() in exts
+
+    # the given files, changed or not (check-json checks every file it is given); without
+    # files, every changed artifact
+    wanted: dict[str, tuple[str, str]] = {}
+    if paths:
+        wanted = _head_entries(repo, head, [p for p in paths if is_json(p)])
+    else:
+        for m in mismatches:
+            c = m.change
+            if c.after is not None and is_json(c.path):
+                wanted[c.path] = (c.after_mode, c.after)
+    changes = [
+        Change("added", path, None, None, oid, "000000", mode)
+        for path, (mode, oid) in sorted(wanted.items())
+        if mode in _REGULAR_MODES
+    ]
+    findings = []
+    for change, _, blob in read_blobs(repo, changes, max_size=config.classify.max_file_size):
+        if blob is None or blob.data is None:
+            continue  # larger than max_file_size: compared by hash only, never parsed
+        problem = _json_problem(blob.data)
+        if problem is not None:
+            findings.append(
+                Finding(change.path, "malformed", f"invalid JSON: {sanitize_line(problem)}")
+            )
+    return findings
+
+
+# ---------------------------------------------------------------------------- --fix
+
+
+def _fix(
+    repo: GitRepo, noisy: Sequence[Mismatch], config: Config, environ: Mapping[str, str]
+) -> list[Finding]:
+    if not noisy:
+        return []
+    if autoresolve_disabled(environ):
+        why = f"{KILL_SWITCH} is set: nothing is applied automatically"
+        return [_noise_finding(m, why) for m in noisy]
+    if config.policy.mode != "auto":
+        why = f"policy mode is '{config.policy.mode}': a human applies plans (phase2 resolve)"
+        return [_noise_finding(m, why) for m in noisy]
+    findings: list[Finding] = []
+    candidates: list[Mismatch] = []
+    for m in noisy:
+        if not m.plan.safe or m.plan.transform is None:
+            findings.append(_noise_finding(m, m.plan.reason))
+        else:
+            candidates.append(m)
+    if not candidates:
+        return findings
+
+    # Invariant 1: rewrite a file only if it holds exactly the content phase2 classified.
+    clean = _clean_hashes(repo, [m.path for m in candidates])
+    ready: list[Mismatch] = []
+    for m in candidates:
+        state = clean.get(m.path)
+        if state is None:
+            findings.append(
+                Finding(m.path, "refused", "refused: not a regular file in the working tree")
+            )
+        elif state != m.change.after:
+            findings.append(
+                Finding(
+                    m.path,
+                    "refused",
+                    "refused: the working-tree file differs from the content being "
+                    "committed (unstaged edits?); stage or stash them, then fix again",
+                )
+            )
+        else:
+            ready.append(m)
+    findings += _apply(repo, ready, config)
+    return findings
+
+
+def _clean_hashes(repo: GitRepo, paths: Sequence[str]) -> dict[str, str | None]:
+    """The blob id git would store for each working-tree file (clean filters and eol
+    conversion applied, nothing written); None when it is absent or not a regular file."""
+    out: dict[str, str | None] = {}
+    present: list[str] = []
+    for p in paths:
+        try:
+            st = os.lstat(repo.root / p)
+        except OSError:
+            out[p] = None
+            continue
+        if stat.S_ISREG(st.st_mode):
+            present.append(p)
+        else:
+            out[p] = None
+    if present:
+        res = repo.run("-c", "core.safecrlf=false", "hash-object", "--", *present)
+        for p, oid in zip(present, res.decode().split(), strict=True):
+            out[p] = oid
+    return out
+
+
+def _apply(repo: GitRepo, ready: Sequence[Mismatch], config: Config) -> list[Finding]:
+    from phase2_git.core import transforms
+    from phase2_git.git.blobs import read_blobs
+    from phase2_git.store.atomic import atomic_write_bytes
+
+    findings: list[Finding] = []
+    max_size = config.classify.max_file_size
+    for m, (_, before, after) in zip(
+        ready, read_blobs(repo, [m.change for m in ready], max_size=max_size), strict=True
+    ):
+        plan_t = m.plan.transform
+        assert plan_t is not None  # filtered by _fix
+        if before is None or after is None or before.data is None or after.data is None:
+            findings.append(_noise_finding(m, "content not readable"))
+            continue
+        if plan_t.id == transforms.RESTORE_BASE.transform.id:
+            oid = before.oid  # the base blob: smudged exactly as a checkout would write it
+        else:
+            spec = transforms.canonicalizer(
+                m.mismatch_type, m.artifact_type, config.classify.json_indent
+            )
+            if spec is None or spec.transform.id != plan_t.id:
+                findings.append(_noise_finding(m, f"transform {plan_t.id} is not available"))
+                continue
+            try:
+                data = transforms.apply(spec, before.data, after.data)
+            except transforms.TransformError as exc:
+                findings.append(_noise_finding(m, str(exc)))
+                continue
+            written = repo.run("hash-object", "-w", "--no-filters", "--stdin", input=data)
+            oid = written.decode().strip()
+        worktree_bytes = repo.run("cat-file", "--filters", f"--path={m.path}", oid)
+        target = repo.root / m.path
+        mode = stat.S_IMODE(target.lstat().st_mode)
+        atomic_write_bytes(target, worktree_bytes)
+        target.chmod(mode)  # the temp file was created 0600: keep the file's own mode
+        findings.append(
+            Finding(
+                m.path,
+                "fixed",
+                f"fixed {m.mismatch_type} noise ({plan_t.id}); review it and `git add` it",
+            )
+        )
+    return findings
