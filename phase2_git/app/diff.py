@@ -5,8 +5,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
+from phase2_git.core.approvals import attach
 from phase2_git.core.artifacts import ArtifactFilter, shard_of
-from phase2_git.core.model import Mismatch
+from phase2_git.core.model import Mismatch, is_noise
 from phase2_git.core.pipeline import Settings, build_mismatch
 from phase2_git.core.summary import FailOn, summarize
 from phase2_git.git.blobs import read_blobs
@@ -14,6 +15,7 @@ from phase2_git.git.changes import changed_files
 from phase2_git.git.repo import GitRepo
 from phase2_git.git.sides import Side, resolve_side
 from phase2_git.store.config import Config
+from phase2_git.store.decisions import LOG_FILE, DecisionLog, parse_lines
 
 
 @dataclass
@@ -77,4 +79,25 @@ def run_diff(
         )
     ]
     mismatches.sort(key=lambda m: m.path)
-    return DiffResult(base_side, head_side, config, selected, mismatches, shard)
+    result = DiffResult(base_side, head_side, config, selected, mismatches, shard)
+    if any(not is_noise(m.mismatch_type) for m in mismatches):
+        events = [line.event for line in parse_lines(side_log(repo, head_side), LOG_FILE)]
+        result.mismatches = attach(mismatches, events)
+        if any(m.decision for m in result.mismatches):
+            result.notices.append("approvals are unverified: the base side has no [trust] table")
+    return result
+
+
+def side_log(repo: GitRepo, side: Side) -> bytes:
+    """The decision log as it is on a side: committed, staged, or in the working tree."""
+    from phase2_git.git import commit as gitc
+
+    if side.kind == "worktree":
+        return DecisionLog(repo.root).read_bytes()
+    if side.kind == "index":
+        entry = gitc.index_entries(repo, [LOG_FILE]).get(LOG_FILE)
+        return gitc.read_blob(repo, entry.oid) if entry is not None else b""
+    if side.commit is None:
+        return b""
+    found = gitc.tree_entry(repo, side.commit, LOG_FILE)
+    return gitc.read_blob(repo, found[1]) if found is not None else b""

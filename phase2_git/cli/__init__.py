@@ -42,13 +42,33 @@ def _root(
 
 # command modules register themselves on ``app``; their heavy imports happen inside the
 # command bodies so that ``phase2 check`` (the pre-commit hook) starts fast
+from phase2_git.cli import audit as _audit  # noqa: E402
 from phase2_git.cli import check as _check  # noqa: E402
 from phase2_git.cli import demo as _demo  # noqa: E402
 from phase2_git.cli import diff as _diff  # noqa: E402
+from phase2_git.cli import gate as _gate  # noqa: E402
 from phase2_git.cli import init as _init  # noqa: E402
+from phase2_git.cli import judge as _judge  # noqa: E402
+from phase2_git.cli import labels as _labels  # noqa: E402
 from phase2_git.cli import methods as _methods  # noqa: E402
+from phase2_git.cli import report as _report  # noqa: E402
+from phase2_git.cli import resolve as _resolve  # noqa: E402
 
-__all__ = ["_check", "_demo", "_diff", "_init", "_methods", "app", "main"]
+__all__ = [
+    "_audit",
+    "_check",
+    "_demo",
+    "_diff",
+    "_gate",
+    "_init",
+    "_judge",
+    "_labels",
+    "_methods",
+    "_report",
+    "_resolve",
+    "app",
+    "main",
+]
 
 
 def main(argv: Sequence[str] | None = None) -> int:

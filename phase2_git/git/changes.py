@@ -235,7 +235,7 @@ def _worktree_oids(repo: GitRepo, changes: list[Change]) -> list[str]:
         else:
             regular.append(k)
     if regular:
-        stdin = b"".join(_stdin_path_line(changes[k].path) + b"\n" for k in regular)
+        stdin = b"".join(stdin_path_line(changes[k].path) + b"\n" for k in regular)
         # core.safecrlf only warns or dies about the same conversion: it never changes the id
         lines = repo.run(
             "-c", "core.safecrlf=false", "hash-object", "-w", "--stdin-paths", input=stdin
@@ -266,7 +266,7 @@ def _submodule_head(repo: GitRepo, path: str) -> str | None:
     return proc.stdout.decode().strip() or None
 
 
-def _stdin_path_line(path: str) -> bytes:
+def stdin_path_line(path: str) -> bytes:
     """A path as one line of ``--stdin-paths`` input (git C-unquotes lines starting with '"')."""
     raw = os.fsencode(path)
     if not raw.startswith(b'"') and not any(b < 0x20 or b == 0x7F for b in raw):

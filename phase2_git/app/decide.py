@@ -1,0 +1,72 @@
+"""``phase2 approve`` / ``phase2 reject``: the scriptable twins of the review keys, through the
+same engine and apply step as the interactive loop."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+from phase2_git.app.resolve import ApplyResult, Operation, open_session
+from phase2_git.core.artifacts import ArtifactFilter
+from phase2_git.core.model import Mismatch
+from phase2_git.errors import UsageError
+from phase2_git.git.repo import GitRepo, quote_for_message
+from phase2_git.store.config import Config
+
+
+@dataclass
+class DecideResult:
+    decided: list[Mismatch]
+    applied: ApplyResult
+    base_description: str
+
+
+def decide(
+    repo: GitRepo,
+    decision: str,
+    paths: Sequence[str],
+    *,
+    config: Config,
+    base: str | None = None,
+    head: str = "HEAD",
+    no_commit: bool = False,
+    user: str | None = None,
+    role: str | None = None,
+    environ: Mapping[str, str] = os.environ,
+) -> DecideResult:
+    if decision not in ("approve", "reject"):
+        raise UsageError(f"unknown decision '{decision}'")  # pragma: no cover - CLI guards
+    with open_session(
+        repo,
+        base,
+        head,
+        config=config,
+        user=user,
+        role=role,
+        ui_mode="scripted",
+        no_commit=no_commit,
+        environ=environ,
+    ) as session:
+        chosen: list[Mismatch] = []
+        for pattern in paths:
+            keep = ArtifactFilter([pattern], [])
+            hits = [
+                m
+                for m in session.mismatches
+                if m.path == pattern or m.change.old_path == pattern or keep(m.path)
+            ]
+            if not hits:
+                raise UsageError(
+                    f"no mismatch for '{quote_for_message(pattern)}' between "
+                    f"{session.base_description} and {session.branch.name}"
+                )
+            chosen.extend(m for m in hits if m not in chosen)
+        for m in chosen:
+            session.record(Operation(m, decision))  # type: ignore[arg-type]
+        names = ", ".join(quote_for_message(m.path) for m in chosen[:5])
+        more = f" and {len(chosen) - 5} more" if len(chosen) > 5 else ""
+        applied = session.apply(
+            no_commit=no_commit, commit_decisions=True, title=f"phase2: {decision} {names}{more}"
+        )
+        return DecideResult(chosen, applied, session.base_description)

@@ -1,0 +1,624 @@
+"""The resolution engine: decisions are data, effects happen in one step.
+
+A :class:`Session` lists the mismatches between a base and the checked-out branch, records
+one :class:`Operation` per decision into the resume state (rewritten atomically each time),
+and :meth:`Session.apply` turns the recorded operations into one commit -- the transformed
+artifacts and the decision log together -- moved onto the branch with compare-and-swap.
+The interactive review, ``--yes``, ``approve``/``reject`` and audits all feed this one step.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import os
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+from phase2_git import __version__
+from phase2_git.app.diff import DiffResult, run_diff
+from phase2_git.core import transforms
+from phase2_git.core.model import Mismatch, is_noise
+from phase2_git.errors import RefusedError, UsageError
+from phase2_git.git import commit as gitc
+from phase2_git.git.blobs import read_blobs
+from phase2_git.git.repo import GitRepo, quote_for_message
+from phase2_git.git.sides import default_base, resolve_commit
+from phase2_git.store import lock as lockmod
+from phase2_git.store import state as statemod
+from phase2_git.store.atomic import atomic_write_bytes
+from phase2_git.store.config import Config
+from phase2_git.store.decisions import (
+    LOG_FILE,
+    DecisionLog,
+    appended_content,
+    decision_id,
+    now_ts,
+    parse_lines,
+)
+
+DecisionKind = Literal["approve", "reject", "skip", "auto-approve", "shadow", "label", "audit"]
+LOCAL_EXCLUDES = ("/.phase2/state/", "/.phase2/lock", "/.phase2/cache/")
+KILL_SWITCH = "PHASE2_DISABLE_AUTORESOLVE"
+
+
+def kill_switch_active(environ: Mapping[str, str] = os.environ) -> bool:
+    return environ.get(KILL_SWITCH, "").strip().lower() in ("1", "true", "yes", "on")
+
+
+def sampled_for_audit(mismatch_id: str, rate: float) -> bool:
+    """Deterministic: the same mismatch is always in or out of the sample (invariant 8)."""
+    if rate <= 0:
+        return False
+    digest = hashlib.sha256(b"phase2-audit\0" + mismatch_id.encode()).digest()
+    return int.from_bytes(digest[:8], "big") / 2**64 < rate
+
+
+def label_for(m: Mismatch, decision: str) -> str | None:
+    """The human label a decision implies ("is this mismatch noise?")."""
+    if decision in ("approve", "auto-approve"):
+        return "equivalent" if is_noise(m.mismatch_type) else "different"
+    if decision == "reject":
+        return "different"
+    return None
+
+
+@dataclass(frozen=True)
+class Operation:
+    mismatch: Mismatch
+    decision: DecisionKind
+    label: str | None = None
+    audit: str | None = None
+    reason: str = ""
+    refers_to: str | None = None
+
+
+@dataclass(frozen=True)
+class Identity:
+    id: str
+    role: str
+
+
+@dataclass
+class ApplyResult:
+    commits: list[str] = field(default_factory=list)
+    applied: list[str] = field(default_factory=list)  # paths rewritten
+    logged: int = 0
+    kept: list[str] = field(default_factory=list)  # paths left alone (user's edits)
+
+
+def identity(
+    repo: GitRepo,
+    user: str | None,
+    role: str | None,
+    environ: Mapping[str, str] = os.environ,
+) -> Identity:
+    """``--user``/``--role`` first, then PHASE2_USER/PHASE2_ROLE, then git's committer identity
+    (``git var``: exactly the identity git will write into the commit)."""
+    uid = user or environ.get("PHASE2_USER")
+    if not uid:
+        proc = repo.run_status("var", "GIT_COMMITTER_IDENT")
+        ident = proc.stdout.decode("utf-8", "replace").strip()
+        uid = ident.rsplit(">", 1)[0] + ">" if ">" in ident else (environ.get("USER") or "unknown")
+    ci = environ.get("CI", "").lower() in ("1", "true", "yes")
+    r = role or environ.get("PHASE2_ROLE") or ("ci" if ci else "developer")
+    return Identity(uid[:256], r[:64])
+
+
+def _env_name(environ: Mapping[str, str]) -> str:
+    if environ.get("PHASE2_ENV"):
+        return environ["PHASE2_ENV"][:64]
+    return "ci" if environ.get("CI", "").lower() in ("1", "true", "yes") else "local"
+
+
+@dataclass
+class Session:
+    repo: GitRepo
+    config: Config
+    diff: DiffResult
+    branch: gitc.Branch
+    state: statemod.State
+    who: Identity
+    ui_mode: str
+    rich: bool
+    environ: Mapping[str, str]
+    notices: list[str] = field(default_factory=list)
+    base_description: str = ""
+    unrewritable: dict[str, str] = field(default_factory=dict)
+    already_done: int = 0
+
+    # ---------------------------------------------------------------- queries
+
+    @property
+    def mismatches(self) -> list[Mismatch]:
+        return self.diff.mismatches
+
+    def todo(self) -> list[Mismatch]:
+        return [m for m in self.mismatches if not self.state.is_processed(m.id)]
+
+    @property
+    def kill_switch(self) -> bool:
+        return kill_switch_active(self.environ)
+
+    def breaker(self) -> str | None:
+        try:
+            from phase2_git.store.gate import breaker_tripped
+        except ImportError:  # pragma: no cover - calibration store not installed
+            return None
+        return breaker_tripped(self.repo.root)
+
+    def can_rewrite(self, m: Mismatch) -> bool:
+        return m.plan.transform is not None and m.path not in self.unrewritable
+
+    # ---------------------------------------------------------------- policy for --yes
+
+    def auto_operation(self, m: Mismatch) -> Operation:
+        """What ``--yes`` does with one mismatch (DESIGN.md §5b)."""
+        policy = self.config.policy
+        plan = m.plan
+        if m.resolved:
+            return Operation(m, "skip", reason="already canonical")
+        if not self.can_rewrite(m) and plan.transform is not None:
+            why = self.unrewritable.get(m.path, "cannot be rewritten")
+            return Operation(m, "skip", reason=why)
+        statistical_only = (
+            plan.transform is not None
+            and not plan.safe
+            and bool(plan.justified_by)
+            and plan.confidence < 1.0
+        )
+        if plan.safe or statistical_only:
+            if self.kill_switch:
+                return Operation(m, "skip", reason=f"{KILL_SWITCH} is set: a human decides")
+            breaker = self.breaker()
+            if breaker:
+                return Operation(m, "skip", reason=f"circuit breaker tripped: {breaker}")
+            if statistical_only:
+                return Operation(m, "shadow", reason=plan.reason)
+            if policy.mode == "shadow":
+                return Operation(m, "shadow", reason="policy mode is shadow")
+            if policy.mode == "manual":
+                return Operation(m, "skip", reason="policy mode is manual: a human decides")
+            audit = "pending" if sampled_for_audit(m.id, policy.sample_rate) else None
+            return Operation(m, "auto-approve", audit=audit, reason=plan.reason)
+        return Operation(m, "skip", reason=plan.reason)
+
+    # ---------------------------------------------------------------- recording
+
+    def event(self, op: Operation) -> dict[str, Any]:
+        m = op.mismatch
+        seq = self.state.stats.get("events", 0)
+        label = op.label if op.decision in ("label", "audit") else label_for(m, op.decision)
+        ev: dict[str, Any] = {
+            "schema": "ResolutionDecision.v1",
+            "id": decision_id(self.state.run_id, m.id, op.decision, seq),
+            "ts": now_ts(),
+            "run_id": self.state.run_id,
+            "env": _env_name(self.environ),
+            "mismatch_id": m.id,
+            "plan_id": m.plan.plan_id,
+            "action": m.plan.action,
+            "decision": op.decision,
+            "user": {"id": self.who.id, "role": self.who.role},
+            "ui": {"rich": self.rich, "version": __version__, "mode": self.ui_mode},
+            "config_fingerprint": self.config.fingerprint,
+            "transform": m.plan.transform.to_json() if m.plan.transform else None,
+            "hashes": {"before": m.change.before, "after": m.change.after},
+            "path": m.path,
+            "mismatch_type": m.mismatch_type,
+            "artifact_type": m.artifact_type,
+            "label": label,
+            "commit": None,
+            "methods": [v.to_json() for v in m.verdicts],
+            "kill_switch": self.kill_switch,
+        }
+        if op.audit is not None:
+            ev["audit"] = op.audit
+        if op.refers_to is not None:
+            ev["refers_to"] = op.refers_to
+        if op.reason:
+            ev["reason"] = quote_for_message(op.reason)[:2000]
+        return ev
+
+    def _transform_update(self, op: Operation) -> dict[str, Any] | None:
+        m = op.mismatch
+        if op.decision not in ("approve", "auto-approve") or not self.can_rewrite(m):
+            return None
+        if m.plan.action in ("accept_change", "manual") or m.plan.transform is None:
+            return None
+        return {"path": m.path, "old": m.change.after, "new": None, "mode": m.change.after_mode}
+
+    def record(self, op: Operation) -> dict[str, Any]:
+        """Record one decision durably in the state file (not yet in the log or history)."""
+        ev = self.event(op)
+        self.state.pending.append({"event": ev, "update": self._transform_update(op)})
+        if op.decision not in ("label",):
+            self.state.mark(op.mismatch.id, skipped=op.decision == "skip")
+        self.state.bump("events")
+        self.state.bump(op.decision)
+        if op.audit == "pending":
+            self.state.bump("sampled")
+        self.state.save()
+        return ev
+
+    def undo_last(self) -> dict[str, Any] | None:
+        """Take back the last decision of this session that is not yet applied."""
+        if not self.state.pending:
+            return None
+        item = self.state.pending.pop()
+        ev = item["event"]
+        mid = ev["mismatch_id"]
+        if mid in self.state.processed:
+            self.state.processed.remove(mid)
+            self.state._seen.discard(mid)
+        if mid in self.state.skipped:
+            self.state.skipped.remove(mid)
+        self.state.stats[ev["decision"]] = max(0, self.state.stats.get(ev["decision"], 0) - 1)
+        self.state.bump("undone")
+        self.state.save()
+        return dict(ev)
+
+    # ---------------------------------------------------------------- applying
+
+    def _finish_unsynced(self) -> None:
+        """A crash between the branch move and the sync: finish the sync (idempotent)."""
+        un = self.state.unsynced
+        if not un:
+            return
+        commit = un["commit"]
+        head = resolve_commit(self.repo, "HEAD")
+        if head == commit or gitc.branch_contains(self.repo, commit, head):
+            updates = [gitc.TreeUpdate(**u) for u in un["updates"]]
+            sync_all(self.repo, updates, un.get("log"))
+            if commit not in self.state.commits:
+                self.state.commits.append(commit)
+            self.state.pending = []
+        self.state.unsynced = None
+        self.state.save()
+
+    def _new_contents(self, items: Sequence[dict[str, Any]]) -> dict[str, tuple[str, bytes | None]]:
+        """path -> (new blob id or '' to be written, bytes to write)."""
+        by_path = {m.path: m for m in self.mismatches}
+        out: dict[str, tuple[str, bytes | None]] = {}
+        need = [by_path[i["update"]["path"]] for i in items if i["update"]["path"] in by_path]
+        changes = [m.change for m in need if m.plan.action != "restore_base"]
+        for m in need:
+            if m.plan.action == "restore_base":
+                assert m.change.before is not None
+                out[m.path] = (m.change.before, None)
+        if changes:
+            for change, before, after in read_blobs(self.repo, changes, max_size=1 << 62):
+                m = by_path[change.path]
+                spec = transforms.canonicalizer(
+                    m.mismatch_type, m.artifact_type, self.config.classify.json_indent
+                )
+                assert spec is not None and before is not None and after is not None
+                assert before.data is not None and after.data is not None
+                out[m.path] = ("", transforms.apply(spec, before.data, after.data))
+        return out
+
+    def apply(
+        self,
+        *,
+        no_commit: bool = False,
+        commit_decisions: bool = False,
+        title: str | None = None,
+    ) -> ApplyResult:
+        """Turn every recorded decision into effects: one commit (artifacts + log together).
+
+        Without a transform the decisions are appended to the working-tree log, unless
+        ``commit_decisions`` (``phase2 approve``: CI must see approvals in history).
+        """
+        result = ApplyResult()
+        self._finish_unsynced()
+        pending = list(self.state.pending)
+        if not pending:
+            return result
+        tx = prepare_log(self.repo, self.branch.commit)
+        pending = [p for p in pending if p["event"]["id"] not in tx.committed_ids]
+        events = [p["event"] for p in pending if p["event"]["id"] not in tx.present_ids]
+        transforms_todo = [p for p in pending if p["update"] is not None]
+
+        if no_commit or not (transforms_todo or (commit_decisions and events)):
+            if transforms_todo:
+                result.applied, result.kept = self._write_worktree(transforms_todo)
+            DecisionLog(self.repo.root).append(events)
+            result.logged = len(events)
+            self.state.pending = []
+            self.state.save()
+            return result
+
+        contents = self._new_contents(transforms_todo)
+        to_write = [(p, d) for p, (oid, d) in contents.items() if not oid and d is not None]
+        blob_ids = gitc.write_blobs(self.repo, [d for _, d in to_write])
+        written = dict(zip([p for p, _ in to_write], blob_ids))
+        updates: list[gitc.TreeUpdate] = []
+        trailers: list[gitc.TransformTrailer] = []
+        for item in transforms_todo:
+            u = item["update"]
+            path = u["path"]
+            new = contents[path][0] or written[path]
+            if new == u["old"]:
+                continue  # already in that state: nothing to write
+            updates.append(gitc.TreeUpdate(path, u["old"], new, u["mode"]))
+            item["event"]["result"] = new
+            trailers.append(gitc.TransformTrailer(item["event"]["id"], u["old"], new, path))
+
+        def remember(commit: str, log: dict[str, Any]) -> None:
+            # durable before the branch moves: a crash after the move resumes the sync
+            self.state.unsynced = {
+                "commit": commit,
+                "updates": [u.__dict__ for u in updates],
+                "log": log,
+            }
+            self.state.save()
+
+        msg = self._message(pending, trailers, title)
+        outcome = commit_with_log(
+            self.repo, self.branch, updates, events, tx, msg, before_move=remember
+        )
+        self.state.unsynced = None
+        self.state.pending = []
+        if outcome is not None:
+            commit, result.kept = outcome
+            self.branch = gitc.Branch(self.branch.ref, commit)
+            self.state.commits.append(commit)
+            self.state.bump("committed", len(trailers))
+            result.commits.append(commit)
+            result.applied = [t.path for t in trailers]
+            result.logged = len(events)
+        self.state.save()
+        return result
+
+    def _write_worktree(self, items: Sequence[dict[str, Any]]) -> tuple[list[str], list[str]]:
+        """``--no-commit``: rewrite working-tree files that still hold the committed bytes."""
+        contents = self._new_contents(items)
+        paths = [i["update"]["path"] for i in items]
+        hashes = gitc.clean_hashes(self.repo, paths)
+        applied: list[str] = []
+        kept: list[str] = []
+        blobs = {p: oid for p, (oid, _) in contents.items() if oid}
+        to_write = [(p, d) for p, (oid, d) in contents.items() if not oid and d is not None]
+        new_ids = gitc.write_blobs(self.repo, [d for _, d in to_write])
+        blobs.update(zip([p for p, _ in to_write], new_ids))
+        entries = []
+        for item in items:
+            path, old = item["update"]["path"], item["update"]["old"]
+            if hashes.get(path) != old:
+                kept.append(path)
+                continue
+            entries.append((path, blobs[path], item["update"]["mode"]))
+            applied.append(path)
+        # the index keeps the committed blobs: --no-commit leaves the change for the user to stage
+        gitc.checkout_blobs(self.repo, entries)
+        return applied, kept
+
+    def _message(
+        self,
+        pending: Sequence[dict[str, Any]],
+        trailers: Sequence[gitc.TransformTrailer],
+        title: str | None,
+    ) -> str:
+        """Subject, one line per decision, then trailers: history alone proves what changed."""
+        n = len(trailers)
+        subject = title or (
+            f"phase2: resolve {n} noise mismatch{'es' if n != 1 else ''} "
+            f"({self.state.base_spec}...{self.state.head_spec})"
+        )
+        lines = [subject, ""]
+        for p in pending:
+            ev = p["event"]
+            lines.append(
+                f"- {ev['decision']} {ev['action']} {quote_for_message(ev['path'])} "
+                f"({ev.get('mismatch_type', '?')}) {ev['id']}"
+            )
+        lines.append("")
+        lines.append(f"{gitc.TRAILER_RUN}: {self.state.run_id}")
+        lines.extend(t.render() for t in trailers)
+        return "\n".join(lines) + "\n"
+
+
+@dataclass(frozen=True)
+class LogTransaction:
+    """The decision log at the start of a commit: HEAD's blob, the working-tree bytes (HEAD's
+    lines plus any appended ones), and the decision ids in each."""
+
+    head_oid: str | None
+    worktree: bytes
+    committed_ids: frozenset[str]
+    present_ids: frozenset[str]
+
+
+def committed_log(repo: GitRepo, commit: str) -> tuple[str | None, bytes]:
+    entry = gitc.tree_entry(repo, commit, LOG_FILE)
+    if entry is None:
+        return None, b""
+    return entry[1], gitc.read_blob(repo, entry[1])
+
+
+def prepare_log(repo: GitRepo, head: str) -> LogTransaction:
+    """Refuse (exit 3) unless the working-tree log is HEAD's plus appended lines and the index
+    holds HEAD's: the log is append-only, and our commit must not drop anyone's lines."""
+    head_oid, head_log = committed_log(repo, head)
+    worktree = DecisionLog(repo.root).read_bytes()
+    if not worktree.startswith(head_log):
+        raise RefusedError(
+            f"{LOG_FILE} differs from the committed log other than by appended lines: "
+            "it is append-only",
+            hint="restore it with `git checkout -- .phase2/decisions.jsonl`",
+        )
+    entry = gitc.index_entries(repo, [LOG_FILE]).get(LOG_FILE)
+    if (entry.oid if entry is not None else None) != head_oid:
+        raise RefusedError(f"{LOG_FILE} has staged changes: commit or unstage them first")
+    committed = frozenset(line.event["id"] for line in parse_lines(head_log, LOG_FILE))
+    present = frozenset(line.event["id"] for line in parse_lines(worktree, LOG_FILE))
+    return LogTransaction(head_oid, worktree, committed, present)
+
+
+def sync_log(repo: GitRepo, old: str | None, new: str) -> None:
+    """The working tree holds HEAD's lines plus appended ones; once the new log is a superset,
+    write it outright, and move the index entry that held the old blob."""
+    entry = gitc.index_entries(repo, [LOG_FILE]).get(LOG_FILE)
+    if (entry is None and old is None) or (entry is not None and entry.oid == old):
+        repo.run("update-index", "--add", "--cacheinfo", f"100644,{new},{LOG_FILE}")
+    data = gitc.read_blob(repo, new)
+    if data.startswith(DecisionLog(repo.root).read_bytes()):
+        atomic_write_bytes(repo.root / LOG_FILE, data)
+        repo.run_status("update-index", "-q", "--refresh", "--", LOG_FILE)
+
+
+def sync_all(
+    repo: GitRepo, updates: Sequence[gitc.TreeUpdate], log: dict[str, Any] | None
+) -> list[str]:
+    kept = gitc.sync_after_move(repo, updates)
+    if log is not None:
+        sync_log(repo, log["old"], log["new"])
+    return kept
+
+
+def commit_with_log(
+    repo: GitRepo,
+    branch: gitc.Branch,
+    updates: Sequence[gitc.TreeUpdate],
+    events: Sequence[Mapping[str, Any]],
+    tx: LogTransaction,
+    message: str,
+    *,
+    before_move: Callable[[str, dict[str, Any]], None] | None = None,
+) -> tuple[str, list[str]] | None:
+    """One commit holding ``updates`` and the log with ``events`` appended; the branch moves
+    by compare-and-swap, then the user's index and working tree follow. None: nothing to do."""
+    log_bytes = appended_content(tx.worktree, events)
+    (log_new,) = gitc.write_blobs(repo, [log_bytes])
+    if not updates and log_new == tx.head_oid:
+        return None
+    tree = [*updates, gitc.TreeUpdate(LOG_FILE, tx.head_oid, log_new, "100644")]
+    commit = gitc.build_commit(repo, branch.commit, tree, message)
+    log = {"old": tx.head_oid, "new": log_new}
+    if before_move is not None:
+        before_move(commit, log)
+    gitc.move_branch(repo, branch, commit, message.splitlines()[0])
+    return commit, sync_all(repo, updates, log)
+
+
+@contextlib.contextmanager
+def open_session(
+    repo: GitRepo,
+    base: str | None,
+    head: str = "HEAD",
+    *,
+    config: Config,
+    state_file: str | None = None,
+    restart: bool = False,
+    revisit_skipped: bool = False,
+    user: str | None = None,
+    role: str | None = None,
+    ui_mode: str = "yes",
+    rich: bool = False,
+    no_commit: bool = False,
+    paths: Sequence[str] = (),
+    environ: Mapping[str, str] = os.environ,
+) -> Iterator[Session]:
+    """Lock, compute the mismatches between BASE and the checked-out branch, load the state."""
+    branch = gitc.current_branch(repo)
+    if resolve_commit(repo, head) != branch.commit:
+        raise UsageError(
+            f"HEAD side '{quote_for_message(head)}' is not the checked-out branch "
+            f"'{branch.name}': phase2 resolve commits onto the branch you are on",
+        )
+    if base is None:
+        base_commit, how = default_base(repo)
+        base_spec, base_description = base_commit, how
+        name = how.rsplit(" and ", 1)[-1]
+        spec_for_state = name
+    else:
+        base_spec = base
+        base_description = f"base {base}"
+        spec_for_state = base
+    gitc.ensure_local_excludes(repo, LOCAL_EXCLUDES)
+    with lockmod.hold(repo.root):
+        state_path = (
+            Path(state_file)
+            if state_file
+            else statemod.default_path(repo.root, spec_for_state, head)
+        )
+        st = statemod.load(
+            state_path,
+            repo.root,
+            base_spec=spec_for_state,
+            head_spec=head,
+            config_fingerprint=config.fingerprint,
+            restart=restart,
+        )
+        revisited = st.forget_skipped() if revisit_skipped else 0
+        diff = run_diff(repo, base_spec, branch.commit, config=config, paths=paths)
+        st.base = diff.base.commit
+        session = Session(
+            repo=repo,
+            config=config,
+            diff=diff,
+            branch=branch,
+            state=st,
+            who=identity(repo, user, role, environ),
+            ui_mode=ui_mode,
+            rich=rich,
+            environ=environ,
+            base_description=base_description,
+        )
+        session._finish_unsynced()
+        # a crash after the branch moved: recompute against the new HEAD
+        if session.branch.commit != resolve_commit(repo, "HEAD"):
+            session.branch = gitc.current_branch(repo)
+            session.diff = run_diff(
+                repo, base_spec, session.branch.commit, config=config, paths=paths
+            )
+        session.already_done = sum(1 for m in session.mismatches if st.is_processed(m.id))
+        if revisited:
+            session.notices.append(f"{revisited} skipped mismatch(es) brought back for review")
+        if session.kill_switch:
+            session.notices.append(
+                f"{KILL_SWITCH} is set: nothing is auto-applied, every plan needs a human"
+            )
+        breaker = session.breaker()
+        if breaker:
+            session.notices.append(f"circuit breaker tripped: auto-apply is off ({breaker})")
+        _check_rewritable(session, no_commit=no_commit)
+        st.save()
+        yield session
+
+
+def _check_rewritable(session: Session, *, no_commit: bool) -> None:
+    """Refuse (exit 3) when a path phase2 may rewrite carries the user's own uncommitted edits;
+    mark paths git filters or re-encodes as never rewritten."""
+    repo = session.repo
+    candidates = [m for m in session.todo() if m.plan.transform is not None and not m.resolved]
+    if not candidates:
+        return
+    paths = [m.path for m in candidates]
+    attrs = gitc.attributes(repo, paths, ["filter", "working-tree-encoding"])
+    for m in candidates:
+        a = attrs.get(m.path, {})
+        for name in ("filter", "working-tree-encoding"):
+            value = a.get(name, "unspecified")
+            if value not in ("unspecified", "unset"):
+                session.unrewritable[m.path] = f"{name}={value} attribute: never rewritten"
+    if no_commit:
+        return
+    entries = gitc.index_entries(repo, paths)
+    hashes = gitc.clean_hashes(repo, paths)
+    for m in candidates:
+        if m.path in session.unrewritable:
+            continue
+        entry = entries.get(m.path)
+        if entry is not None and entry.skip_worktree:
+            session.unrewritable[m.path] = "skip-worktree entry: never rewritten"
+            continue
+        staged_ok = entry is not None and entry.oid == m.change.after
+        if not staged_ok or hashes.get(m.path) != m.change.after:
+            raise RefusedError(
+                f"'{quote_for_message(m.path)}' has uncommitted changes of your own: phase2 "
+                "will not rewrite it",
+                hint="commit or stash them first, or use --no-commit",
+            )

@@ -1,0 +1,143 @@
+"""``phase2 resolve``: pick the path (``--yes``, interactive review, or a plan listing when no
+one can be asked) and report what happened. The engine is :mod:`phase2_git.app.resolve`."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import IO
+
+from phase2_git.app.resolve import ApplyResult, Operation, Session, open_session
+from phase2_git.core.sanitize import sanitize_path
+from phase2_git.core.summary import FAIL_ON, failing
+from phase2_git.errors import UsageError
+from phase2_git.git.repo import GitRepo
+from phase2_git.store.config import load
+
+
+@dataclass(frozen=True)
+class ResolveOptions:
+    base: str | None
+    head: str = "HEAD"
+    yes: bool = False
+    auto_approve_safe: bool = False
+    no_commit: bool = False
+    state_file: str | None = None
+    restart: bool = False
+    revisit_skipped: bool = False
+    paths: tuple[str, ...] = ()
+    audit: bool = False
+    user: str | None = None
+    role: str | None = None
+    fail_on: str = "real"
+    config: str | None = None
+    repo: str = "."
+    color: bool = False
+    interactive: bool = False
+
+
+def _filter_paths(session: Session, globs: tuple[str, ...]) -> None:
+    if not globs:
+        return
+    from phase2_git.core.artifacts import ArtifactFilter
+
+    keep = ArtifactFilter(list(globs), [])
+    session.diff.mismatches = [m for m in session.mismatches if keep(m.path)]
+
+
+def header(session: Session, out: IO[str]) -> None:
+    base = session.diff.base
+    out.write(
+        f"phase2 resolve: {session.base_description} ({(base.commit or base.tree)[:12]}) → "
+        f"{session.branch.name} ({session.branch.commit[:12]})\n"
+    )
+    for notice in session.notices:
+        out.write(f"note: {notice}\n")
+    if session.state.resumed and session.already_done:
+        out.write(
+            f"resumed: {session.already_done} of {len(session.mismatches)} mismatch(es) already "
+            f"processed (state {session.state.path.name})\n"
+        )
+
+
+def report_apply(result: ApplyResult, out: IO[str]) -> None:
+    for commit in result.commits:
+        out.write(
+            f"committed {commit[:12]}: {len(result.applied)} transform(s), "
+            f"{result.logged} decision(s) logged with it\n"
+        )
+    if not result.commits and result.logged:
+        out.write(
+            f"logged {result.logged} decision(s) in .phase2/decisions.jsonl (not committed)\n"
+        )
+    if not result.commits and result.applied:
+        out.write(f"rewrote {len(result.applied)} file(s) in the working tree (not committed)\n")
+    for path in result.kept:
+        out.write(f"left alone (your own changes): {sanitize_path(path)}\n")
+
+
+def run_yes(session: Session, opts: ResolveOptions, out: IO[str]) -> ApplyResult:
+    todo = session.todo()
+    for m in todo:
+        op: Operation = session.auto_operation(m)
+        session.record(op)
+        extra = " [sampled for audit]" if op.audit == "pending" else ""
+        reason = f": {op.reason}" if op.decision in ("skip", "shadow") and op.reason else ""
+        out.write(
+            f"{op.decision:<12} {m.plan.action:<22} {sanitize_path(m.path)} "
+            f"({m.mismatch_type}){extra}{reason}\n"
+        )
+    result = session.apply(no_commit=opts.no_commit)
+    report_apply(result, out)
+    if not todo and not result.commits:
+        out.write("nothing to do: every mismatch is already decided\n")
+    return result
+
+
+def list_plans(session: Session, out: IO[str]) -> None:
+    """No one to ask (CI, or no TTY on stdin): show the plans and how to act on them."""
+    for m in session.todo():
+        safe = " (safe)" if m.plan.safe else ""
+        out.write(f"{m.plan.action:<22} {sanitize_path(m.path)} ({m.mismatch_type}){safe}\n")
+    out.write(
+        "not a terminal: nothing was decided. Run `phase2 resolve --yes` to apply the safe "
+        "plans, or `phase2 approve PATH` / `phase2 reject PATH` for the rest\n"
+    )
+
+
+def resolve_main(
+    opts: ResolveOptions, *, out: IO[str], environ: Mapping[str, str] = os.environ
+) -> int:
+    if opts.fail_on not in FAIL_ON:
+        raise UsageError(f"--fail-on must be one of {', '.join(FAIL_ON)}, got '{opts.fail_on}'")
+    repo = GitRepo.discover(opts.repo)
+    cfg = load(repo.root, opts.config)
+    mode = "yes" if opts.yes else ("audit" if opts.audit else "interactive")
+    with open_session(
+        repo,
+        opts.base,
+        opts.head,
+        config=cfg,
+        state_file=opts.state_file,
+        restart=opts.restart,
+        revisit_skipped=opts.revisit_skipped,
+        user=opts.user,
+        role=opts.role,
+        ui_mode=mode,
+        rich=opts.color,
+        no_commit=opts.no_commit,
+        environ=environ,
+    ) as session:
+        _filter_paths(session, opts.paths)
+        header(session, out)
+        if opts.yes:
+            run_yes(session, opts, out)
+            return 0
+        if not opts.interactive:
+            list_plans(session, out)
+            rule = opts.fail_on
+            return 1 if any(failing(m, rule) for m in session.todo()) else 0
+        from phase2_git.ui.review import review
+
+        return review(session, opts, out)

@@ -1,0 +1,68 @@
+"""``phase2 resolve [BASE] [HEAD]``."""
+
+from __future__ import annotations
+
+import sys
+
+import typer
+
+from phase2_git.cli import app
+from phase2_git.cli._common import can_prompt, run, use_color
+
+
+@app.command("resolve")
+def resolve_cmd(
+    base: str | None = typer.Argument(
+        None, help="Base side (default: merge base with the upstream, origin/HEAD, main or master)."
+    ),
+    head: str = typer.Argument("HEAD", help="Head side: the checked-out branch."),
+    yes: bool = typer.Option(False, "--yes", "-y", help="Approve every safe plan, skip the rest."),
+    auto_approve_safe: bool = typer.Option(
+        False, "--auto-approve-safe", help="Apply safe plans without asking; ask for the rest."
+    ),
+    no_commit: bool = typer.Option(
+        False, "--no-commit", help="Rewrite files and log decisions, but make no commit."
+    ),
+    state_file: str | None = typer.Option(None, "--state-file", help="Resume state file."),
+    restart: bool = typer.Option(False, "--restart", help="Ignore the state file, start over."),
+    revisit_skipped: bool = typer.Option(
+        False, "--revisit-skipped", help="Bring skipped mismatches back."
+    ),
+    path: list[str] = typer.Option([], "--path", help="Only artifacts matching this glob."),
+    audit: bool = typer.Option(False, "--audit", help="Review auto-approvals marked for audit."),
+    user: str | None = typer.Option(
+        None, "--user", help="Decision author (default: git identity)."
+    ),
+    role: str | None = typer.Option(None, "--role", help="Decision author's role."),
+    fail_on: str = typer.Option("real", "--fail-on", help="Exit 1 on: real, noise, any, never."),
+    config: str | None = typer.Option(None, "--config", help="Configuration file to use."),
+    repo_path: str = typer.Option(".", "-C", "--repo", help="Run in this repository."),
+    no_color: bool = typer.Option(False, "--no-color", help="No colour, whatever the terminal."),
+) -> None:
+    """Review mismatches; approved transforms become commits, every decision is logged."""
+
+    def go() -> int:
+        from phase2_git.app.resolve_cli import ResolveOptions, resolve_main
+
+        opts = ResolveOptions(
+            base=base,
+            head=head,
+            yes=yes,
+            auto_approve_safe=auto_approve_safe,
+            no_commit=no_commit,
+            state_file=state_file,
+            restart=restart,
+            revisit_skipped=revisit_skipped,
+            paths=tuple(path),
+            audit=audit,
+            user=user,
+            role=role,
+            fail_on=fail_on,
+            config=config,
+            repo=repo_path,
+            color=use_color(no_color),
+            interactive=can_prompt(),
+        )
+        return resolve_main(opts, out=sys.stdout)
+
+    raise typer.Exit(run(go))

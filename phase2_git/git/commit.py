@@ -1,0 +1,383 @@
+"""Commits built with plumbing, a compare-and-swap branch move, and the careful sync of the
+user's index and working tree afterwards (issue: resolution as commits).
+
+Nothing here touches the user's index until the branch has moved; the new tree is built in a
+temporary index (``GIT_INDEX_FILE``) seeded from the parent commit. Afterwards only index
+entries that still hold the old blob, and working-tree files whose clean-filtered hash still
+equals the old blob, are brought forward: every other change of the user's stays as it was.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import tempfile
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from phase2_git.errors import RefusedError, UsageError
+from phase2_git.git.changes import stdin_path_line
+from phase2_git.git.repo import GitRepo
+
+TRAILER_RUN = "Phase2-Run"
+TRAILER_TRANSFORM = "Phase2-Transform"
+_TRAILER_RE = re.compile(
+    rf"^{TRAILER_TRANSFORM}: (dec_[0-9a-f]{{16}}) ([0-9a-f]+|-)\.\.([0-9a-f]+|-) (\".*\")$"
+)
+
+
+@dataclass(frozen=True)
+class Branch:
+    ref: str  # refs/heads/<name>
+    commit: str
+
+    @property
+    def name(self) -> str:
+        return self.ref.removeprefix("refs/heads/")
+
+
+@dataclass(frozen=True)
+class TreeUpdate:
+    """Set ``path`` to blob ``new`` (``None`` removes it); ``old`` is what the parent holds."""
+
+    path: str
+    old: str | None
+    new: str | None
+    mode: str = "100644"
+
+
+@dataclass(frozen=True)
+class TransformTrailer:
+    decision_id: str
+    old: str | None
+    new: str | None
+    path: str
+
+    def render(self) -> str:
+        return (
+            f"{TRAILER_TRANSFORM}: {self.decision_id} {self.old or '-'}..{self.new or '-'} "
+            f"{json.dumps(self.path, ensure_ascii=True)}"
+        )
+
+
+def parse_trailers(message: str) -> list[TransformTrailer]:
+    out = []
+    for line in message.splitlines():
+        m = _TRAILER_RE.match(line)
+        if m:
+            old, new = m.group(2), m.group(3)
+            out.append(
+                TransformTrailer(
+                    m.group(1),
+                    None if old == "-" else old,
+                    None if new == "-" else new,
+                    json.loads(m.group(4)),
+                )
+            )
+    return out
+
+
+def repo_operation_in_progress(repo: GitRepo) -> str | None:
+    """The operation a refusal must name, or None."""
+    markers = {
+        "MERGE_HEAD": "a merge",
+        "rebase-merge": "a rebase",
+        "rebase-apply": "a rebase or am",
+        "CHERRY_PICK_HEAD": "a cherry-pick",
+        "REVERT_HEAD": "a revert",
+        "BISECT_LOG": "a bisect",
+    }
+    for marker, what in markers.items():
+        rel = repo.run("rev-parse", "--git-path", marker).decode().strip()
+        path = Path(rel) if Path(rel).is_absolute() else repo.root / rel
+        if path.exists():
+            return what
+    return None
+
+
+def index_lock_path(repo: GitRepo) -> Path:
+    index = repo.env.get("GIT_INDEX_FILE")
+    if index:
+        return Path(index + ".lock")
+    rel = repo.run("rev-parse", "--git-path", "index.lock").decode().strip()
+    return Path(rel) if Path(rel).is_absolute() else repo.root / rel
+
+
+def current_branch(repo: GitRepo) -> Branch:
+    """The checked-out branch, or a refusal (exit 3) that says why phase2 will not commit."""
+    proc = repo.run_status("symbolic-ref", "--quiet", "HEAD")
+    if proc.returncode != 0:
+        raise RefusedError(
+            "HEAD is detached: phase2 commits only onto a branch",
+            hint="check out a branch first (`git switch -c <name>`)",
+        )
+    ref = proc.stdout.decode().strip()
+    head = repo.run_status("rev-parse", "--verify", "--quiet", "HEAD")
+    if head.returncode != 0:
+        raise RefusedError(
+            f"branch '{ref.removeprefix('refs/heads/')}' has no commit yet: nothing to resolve",
+        )
+    what = repo_operation_in_progress(repo)
+    if what is not None:
+        raise RefusedError(f"{what} is in progress: finish or abort it before phase2 commits")
+    if index_lock_path(repo).exists():
+        raise RefusedError(
+            f"git's index is locked ({index_lock_path(repo).name} exists): another git "
+            "process is running, or one crashed",
+            hint="wait for it, or remove the stale lock file if no git process runs",
+        )
+    return Branch(ref, head.stdout.decode().strip())
+
+
+def write_blobs(repo: GitRepo, contents: Sequence[bytes]) -> list[str]:
+    """Write blobs (repository form, no filters) with one ``hash-object`` process."""
+    if not contents:
+        return []
+    with tempfile.TemporaryDirectory(prefix="phase2-blobs-") as tmp:
+        paths = []
+        for i, data in enumerate(contents):
+            p = Path(tmp) / f"{i}"
+            p.write_bytes(data)
+            paths.append(str(p))
+        out = repo.run(
+            "hash-object",
+            "-w",
+            "--no-filters",
+            "--stdin-paths",
+            input=("\n".join(paths) + "\n").encode(),
+        )
+    oids = out.decode().split()
+    if len(oids) != len(contents):  # pragma: no cover - git contract
+        raise UsageError("git hash-object returned an unexpected number of ids")
+    return oids
+
+
+def read_blob(repo: GitRepo, oid: str) -> bytes:
+    return repo.run("cat-file", "blob", oid)
+
+
+def tree_entry(repo: GitRepo, commit: str, path: str) -> tuple[str, str] | None:
+    """``(mode, oid)`` of ``path`` in ``commit``, or None."""
+    out = repo.run("ls-tree", "-z", "--full-tree", commit, "--", path)
+    for rec in out.split(b"\0"):
+        if not rec:
+            continue
+        meta, _, name = rec.partition(b"\t")
+        if os.fsdecode(name) == path:
+            mode, _kind, oid = meta.decode().split()
+            return mode, oid
+    return None
+
+
+def build_commit(
+    repo: GitRepo,
+    parent: str,
+    updates: Sequence[TreeUpdate],
+    message: str,
+    *,
+    sign: bool | None = None,
+) -> str:
+    """A new commit on top of ``parent`` with ``updates`` applied; no ref moves, no hooks run."""
+    with tempfile.TemporaryDirectory(prefix="phase2-index-") as tmp:
+        env = {"GIT_INDEX_FILE": str(Path(tmp) / "index")}
+        repo.run("read-tree", parent, env=env)
+        lines = []
+        for u in updates:
+            if u.new is None:
+                lines.append(f"0 {repo.zero_oid}\t{u.path}".encode("utf-8", "surrogateescape"))
+            else:
+                lines.append(f"{u.mode} {u.new}\t{u.path}".encode("utf-8", "surrogateescape"))
+        if lines:
+            repo.run("update-index", "-z", "--index-info", input=b"\0".join(lines) + b"\0", env=env)
+        tree = repo.run("write-tree", env=env).decode().strip()
+    args = ["commit-tree", tree, "-p", parent, "-F", "-"]
+    # commit-tree ignores commit.gpgsign (git >= 2.9): honour the user's setting ourselves
+    if sign is None:
+        sign = repo.config_bool("commit.gpgsign", False)
+    if sign:
+        args.insert(1, "-S")
+    return repo.run(*args, input=message.encode()).decode().strip()
+
+
+def move_branch(repo: GitRepo, branch: Branch, new: str, reason: str) -> None:
+    """Compare-and-swap: the branch moves only if it still points where we started."""
+    proc = repo.run_status("update-ref", "-m", reason, branch.ref, new, branch.commit)
+    if proc.returncode != 0:
+        raise RefusedError(
+            f"branch '{branch.name}' moved while phase2 was working (expected "
+            f"{branch.commit[:12]}): nothing was changed",
+            hint="rerun phase2; its state file resumes where it stopped",
+        )
+
+
+@dataclass(frozen=True)
+class IndexEntry:
+    mode: str
+    oid: str
+    stage: int
+    skip_worktree: bool
+
+
+def index_entries(repo: GitRepo, paths: Sequence[str]) -> dict[str, IndexEntry]:
+    """Stage entries of ``paths`` in the user's index (``GIT_INDEX_FILE`` honoured)."""
+    if not paths:
+        return {}
+    out = repo.run(
+        "ls-files", "-z", "-s", "-t", "--full-name", "--", *[f":(literal){p}" for p in paths]
+    )
+    entries: dict[str, IndexEntry] = {}
+    for rec in out.split(b"\0"):
+        if not rec:
+            continue
+        meta, _, name = rec.partition(b"\t")
+        tag, mode, oid, stage = meta.decode().split()
+        entries[os.fsdecode(name)] = IndexEntry(mode, oid, int(stage), tag == "S")
+    return entries
+
+
+def clean_hashes(repo: GitRepo, paths: Sequence[str]) -> dict[str, str | None]:
+    """The blob id git would store for each working-tree file (None when absent or not a
+    regular file): clean filters and eol conversion applied, nothing written."""
+    out: dict[str, str | None] = {}
+    present = []
+    for p in paths:
+        full = repo.root / p
+        if full.is_symlink() or not full.is_file():
+            out[p] = None
+        else:
+            present.append(p)
+    if present:
+        data = b"".join(stdin_path_line(p) + b"\n" for p in present)
+        res = repo.run("-c", "core.safecrlf=false", "hash-object", "--stdin-paths", input=data)
+        for p, oid in zip(present, res.decode().split()):
+            out[p] = oid
+    return out
+
+
+def attributes(
+    repo: GitRepo, paths: Sequence[str], names: Sequence[str]
+) -> dict[str, dict[str, str]]:
+    """``git check-attr`` for many paths in one call."""
+    if not paths:
+        return {}
+    data = b"".join(p.encode("utf-8", "surrogateescape") + b"\0" for p in paths)
+    out = repo.run("check-attr", "-z", "--stdin", *names, input=data).split(b"\0")
+    result: dict[str, dict[str, str]] = {p: {} for p in paths}
+    for i in range(0, len(out) - 2, 3):
+        path, attr, value = os.fsdecode(out[i]), out[i + 1].decode(), out[i + 2].decode()
+        result.setdefault(path, {})[attr] = value
+    return result
+
+
+def checkout_blobs(repo: GitRepo, entries: Sequence[tuple[str, str, str]]) -> None:
+    """Write ``(path, oid, mode)`` blobs into the working tree as a checkout would (eol,
+    autocrlf, smudge filters, executable bit), through a temporary index: git's own conversion,
+    one process, and the user's index untouched. (``cat-file --batch --filters`` cannot serve:
+    its header gives the unconverted size.)"""
+    if not entries:
+        return
+    with tempfile.TemporaryDirectory(prefix="phase2-checkout-") as tmp:
+        env = {"GIT_INDEX_FILE": str(Path(tmp) / "index")}
+        info = b"".join(
+            f"{mode} {oid}\t".encode() + path.encode("utf-8", "surrogateescape") + b"\0"
+            for path, oid, mode in entries
+        )
+        repo.run("update-index", "-z", "--index-info", input=info, env=env)
+        paths = b"".join(p.encode("utf-8", "surrogateescape") + b"\0" for p, _, _ in entries)
+        repo.run("checkout-index", "-f", "-z", "--stdin", input=paths, env=env)
+
+
+def sync_after_move(repo: GitRepo, updates: Sequence[TreeUpdate]) -> list[str]:
+    """Bring the user's index and working tree forward for exactly the changed paths.
+
+    An index entry moves only if it still holds the old blob; a file is rewritten only if its
+    clean hash still equals the old blob. Returns the paths left alone (the user's own edits).
+    """
+    paths = [u.path for u in updates]
+    entries = index_entries(repo, paths)
+    hashes = clean_hashes(repo, paths)
+    index_lines: list[bytes] = []
+    rewrite: list[TreeUpdate] = []
+    kept: list[str] = []
+    for u in updates:
+        entry = entries.get(u.path)
+        index_holds_old = (entry is None and u.old is None) or (
+            entry is not None and entry.stage == 0 and entry.oid == u.old
+        )
+        if entry is not None and entry.skip_worktree:
+            kept.append(u.path)
+            continue
+        if index_holds_old:
+            if u.new is None:
+                index_lines.append(
+                    f"0 {repo.zero_oid}\t{u.path}".encode("utf-8", "surrogateescape")
+                )
+            else:
+                index_lines.append(f"{u.mode} {u.new}\t{u.path}".encode("utf-8", "surrogateescape"))
+        if hashes.get(u.path) == u.old:
+            rewrite.append(u)
+        elif not index_holds_old:
+            kept.append(u.path)
+    if index_lines:
+        repo.run("update-index", "-z", "--index-info", input=b"\0".join(index_lines) + b"\0")
+    for u in rewrite:
+        if u.new is None:
+            (repo.root / u.path).unlink(missing_ok=True)
+    checkout_blobs(repo, [(u.path, u.new, u.mode) for u in rewrite if u.new is not None])
+    if rewrite:
+        # the rewritten files' stat data is new: refresh exactly those entries
+        repo.run_status(
+            "update-index", "-q", "--refresh", "--", *[f":(literal){u.path}" for u in rewrite]
+        )
+    return kept
+
+
+def commit_messages(
+    repo: GitRepo, path: str, *, since: str | None = None
+) -> Iterable[tuple[str, str]]:
+    """``(commit, message)`` of every commit that touched ``path`` (newest first)."""
+    args = ["log", "-z", "--format=%H%x00%B", "--no-color"]
+    if since:
+        args.append(since)
+    out = repo.run_status(*args, "--", path)
+    if out.returncode != 0:
+        return []
+    parts = out.stdout.split(b"\0")
+    result = []
+    for i in range(0, len(parts) - 1, 2):
+        commit = parts[i].decode().strip()
+        if commit:
+            result.append((commit, parts[i + 1].decode("utf-8", "replace")))
+    return result
+
+
+def object_exists(repo: GitRepo, oid: str) -> bool:
+    return repo.run_status("cat-file", "-e", f"{oid}^{{commit}}").returncode == 0
+
+
+def branch_contains(repo: GitRepo, commit: str, head: str = "HEAD") -> bool:
+    return repo.run_status("merge-base", "--is-ancestor", commit, head).returncode == 0
+
+
+def git_path(repo: GitRepo, rel: str) -> Path:
+    p = repo.run("rev-parse", "--git-path", rel).decode().strip()
+    return Path(p) if Path(p).is_absolute() else repo.root / p
+
+
+def ensure_local_excludes(repo: GitRepo, patterns: Sequence[str]) -> None:
+    """Keep phase2's per-machine files out of ``git status`` even before ``phase2 init``
+    wrote ``.phase2/.gitignore``: list them in ``info/exclude`` (never committed)."""
+    exclude = git_path(repo, "info/exclude")
+    try:
+        current = exclude.read_text(encoding="utf-8", errors="surrogateescape")
+    except FileNotFoundError:
+        current = ""
+    missing = [p for p in patterns if p not in current.splitlines()]
+    if not missing:
+        return
+    from phase2_git.store.atomic import atomic_write_text
+
+    text = current if not current or current.endswith("\n") else current + "\n"
+    atomic_write_text(exclude, text + "# phase2: per-machine state\n" + "\n".join(missing) + "\n")

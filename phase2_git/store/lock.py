@@ -1,0 +1,86 @@
+"""``.phase2/lock``: one writer at a time (DESIGN.md §4; exit 3 names the holder)."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import socket
+import sys
+from collections.abc import Iterator
+from datetime import datetime, timezone
+from pathlib import Path
+
+from phase2_git.errors import RefusedError
+
+LOCK_FILE = ".phase2/lock"
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _holder(path: Path) -> dict[str, object]:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+def _describe(info: dict[str, object]) -> str:
+    if not info:
+        return "an unknown process"
+    cmd = str(info.get("command", "phase2"))[:80]
+    return f"pid {info.get('pid')} on {info.get('host')} since {info.get('since')} ('{cmd}')"
+
+
+@contextlib.contextmanager
+def hold(root: Path, command: str = " ".join(sys.argv)) -> Iterator[Path]:
+    """Take the lock or refuse; a lock left by a dead process on this host is taken over."""
+    path = root / LOCK_FILE
+    path.parent.mkdir(parents=True, exist_ok=True)
+    info = {
+        "pid": os.getpid(),
+        "host": socket.gethostname(),
+        "since": datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "command": command,
+    }
+    for attempt in range(2):
+        try:
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+        except FileExistsError:
+            holder = _holder(path)
+            pid = holder.get("pid")
+            stale = (
+                attempt == 0
+                and holder.get("host") == info["host"]
+                and isinstance(pid, int)
+                and not _alive(pid)
+            )
+            if stale:
+                with contextlib.suppress(FileNotFoundError):
+                    path.unlink()
+                continue
+            raise RefusedError(
+                f"another phase2 run holds {LOCK_FILE}: {_describe(holder)}",
+                hint=f"wait for it to finish; if it is gone, remove {LOCK_FILE}",
+            ) from None
+        else:
+            with os.fdopen(fd, "w", encoding="utf-8") as fh:
+                json.dump(info, fh)
+                fh.flush()
+                os.fsync(fh.fileno())
+            break
+    try:
+        yield path
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            if _holder(path).get("pid") == os.getpid():
+                path.unlink()

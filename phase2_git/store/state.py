@@ -1,0 +1,162 @@
+"""Resume state: ``.phase2/state/<base>...<head>-<hash>.json`` (DESIGN.md §6).
+
+One file per base/head pair *as the user named them*: the run's own commits move ``HEAD``, and
+processed items are tracked by mismatch id, which is bound to content. Rewritten atomically
+after every decision.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from phase2_git.errors import UsageError
+from phase2_git.store import schemas
+from phase2_git.store.atomic import atomic_write_text
+from phase2_git.store.decisions import now_ts
+
+STATE_DIR = ".phase2/state"
+SCHEMA = "Phase2State.v1"
+
+
+def default_path(root: Path, base_spec: str, head_spec: str) -> Path:
+    raw = f"{base_spec}...{head_spec}"
+    slug = re.sub(r"[^A-Za-z0-9._-]+", "_", raw)[:80]
+    digest = hashlib.sha256(raw.encode("utf-8", "surrogateescape")).hexdigest()[:8]
+    return root / STATE_DIR / f"{slug}-{digest}.json"
+
+
+def new_run_id() -> str:
+    import secrets
+
+    return "run_" + secrets.token_hex(6)
+
+
+@dataclass
+class State:
+    path: Path
+    run_id: str
+    base_spec: str
+    head_spec: str
+    config_fingerprint: str
+    base: str | None = None
+    started_at: str = field(default_factory=now_ts)
+    processed: list[str] = field(default_factory=list)
+    skipped: list[str] = field(default_factory=list)
+    pending: list[dict[str, Any]] = field(default_factory=list)
+    unsynced: dict[str, Any] | None = None
+    commits: list[str] = field(default_factory=list)
+    stats: dict[str, int] = field(default_factory=dict)
+    resumed: bool = False
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "schema": SCHEMA,
+            "run_id": self.run_id,
+            "base_spec": self.base_spec,
+            "head_spec": self.head_spec,
+            "base": self.base,
+            "config_fingerprint": self.config_fingerprint,
+            "started_at": self.started_at,
+            "updated_at": now_ts(),
+            "processed": self.processed,
+            "skipped": self.skipped,
+            "pending": self.pending,
+            "unsynced": self.unsynced,
+            "commits": self.commits,
+            "stats": self.stats,
+        }
+
+    def save(self) -> None:
+        atomic_write_text(self.path, json.dumps(self.to_json(), indent=1, ensure_ascii=True) + "\n")
+
+    def bump(self, key: str, n: int = 1) -> None:
+        self.stats[key] = self.stats.get(key, 0) + n
+
+    def __post_init__(self) -> None:
+        self._seen = set(self.processed)
+
+    def is_processed(self, mismatch_id: str) -> bool:
+        return mismatch_id in self._seen
+
+    def mark(self, mismatch_id: str, *, skipped: bool = False) -> None:
+        if mismatch_id not in self._seen:
+            self._seen.add(mismatch_id)
+            self.processed.append(mismatch_id)
+        if skipped and mismatch_id not in self.skipped:
+            self.skipped.append(mismatch_id)
+
+    def forget_skipped(self) -> int:
+        """``--revisit-skipped``: skipped mismatches count as unprocessed again."""
+        skipped = set(self.skipped)
+        self.processed = [m for m in self.processed if m not in skipped]
+        self._seen = set(self.processed)
+        n = len(self.skipped)
+        self.skipped = []
+        return n
+
+
+def _display(path: Path, root: Path) -> str:
+    try:
+        return str(path.relative_to(root))
+    except ValueError:
+        return str(path)
+
+
+def load(
+    path: Path,
+    root: Path,
+    *,
+    base_spec: str,
+    head_spec: str,
+    config_fingerprint: str,
+    restart: bool = False,
+) -> State:
+    """Load the state for this pair of sides, or start a new one.
+
+    A file written for other sides or another configuration is refused (exit 2) unless
+    ``restart``; a malformed one is refused naming the file.
+    """
+    shown = _display(path, root)
+    fresh = State(path, new_run_id(), base_spec, head_spec, config_fingerprint)
+    if restart or not path.exists():
+        return fresh
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except UnicodeDecodeError:
+        raise UsageError(f"{shown}: not UTF-8 (use --restart to start over)") from None
+    except (OSError, ValueError, RecursionError) as exc:
+        raise UsageError(f"{shown}: not a valid state file ({exc}); use --restart") from None
+    schemas.check(data, SCHEMA, shown)
+    if (data["base_spec"], data["head_spec"]) != (base_spec, head_spec):
+        raise UsageError(
+            f"{shown} was written for {data['base_spec']}...{data['head_spec']}, not "
+            f"{base_spec}...{head_spec}",
+            hint="use --restart to start over, or --state-file to pick another file",
+        )
+    if data["config_fingerprint"] != config_fingerprint:
+        raise UsageError(
+            f"{shown} was written under another configuration "
+            f"({data['config_fingerprint'][:12]}, now {config_fingerprint[:12]})",
+            hint="use --restart to review again under the new configuration",
+        )
+    return State(
+        path=path,
+        run_id=data["run_id"],
+        base_spec=base_spec,
+        head_spec=head_spec,
+        config_fingerprint=config_fingerprint,
+        base=data.get("base"),
+        started_at=data["started_at"],
+        processed=list(data["processed"]),
+        skipped=list(data.get("skipped", [])),
+        pending=list(data["pending"]),
+        unsynced=data.get("unsynced"),
+        commits=list(data["commits"]),
+        stats=dict(data["stats"]),
+        resumed=True,
+    )

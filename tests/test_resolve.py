@@ -1,0 +1,357 @@
+"""Resolution as commits: ``resolve --yes``, the audit log, verify, revert, locks, refusals."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from jsonschema import Draft202012Validator
+
+from phase2_git.cli import main
+from tests.conftest import TestRepo
+
+ROOT = Path(__file__).parent.parent
+DECISION = Draft202012Validator(
+    json.loads((ROOT / "schemas" / "ResolutionDecision.v1.json").read_text())
+)
+
+
+def phase2(capsys: pytest.CaptureFixture[str], repo: TestRepo, *args: str) -> tuple[int, str, str]:
+    code = main([args[0], "-C", str(repo.root), *args[1:]])
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def log_lines(repo: TestRepo) -> list[dict]:  # type: ignore[type-arg]
+    path = repo.root / ".phase2" / "decisions.jsonl"
+    if not path.exists():
+        return []
+    lines = [json.loads(line) for line in path.read_text().splitlines()]
+    for line in lines:
+        errors = list(DECISION.iter_errors(line))
+        assert not errors, errors[0]
+    return lines
+
+
+def feature_repo(repo: TestRepo) -> None:
+    """main holds reviewed artifacts; branch `feat` regenerates them (noise + real)."""
+    repo.write("golden/a.json", b'{"a": 1, "b": [1, 2]}\n')
+    repo.write("golden/b.json", b'{"x": "y"}\n')
+    repo.write("snap/c.txt", b"one\ntwo\n")
+    repo.write("snap/d.txt", b"keep\n")
+    repo.write("eval/real.json", b'{"accuracy": 0.81}\n')
+    repo.write("src/unrelated.py", b"print('hi')\n")
+    repo.write("src/staged.py", b"x = 1\n")
+    repo.commit("base")
+    repo.git("checkout", "-q", "-b", "feat")
+    repo.write("golden/a.json", b'{"b": [1, 2], "a": 1}\n')  # json_ordering
+    repo.write("golden/b.json", b'{\n  "x": "y"\n}\n')  # whitespace
+    repo.write("snap/c.txt", b"one\r\ntwo\r\n")  # line_endings
+    repo.write("snap/d.txt", b"keep")  # trailing_newline
+    repo.write("eval/real.json", b'{"accuracy": 0.79}\n')  # real
+    repo.commit("regen")
+
+
+def user_edits(repo: TestRepo) -> None:
+    repo.write("src/staged.py", b"x = 2\n")
+    repo.git("add", "src/staged.py")
+    repo.write("src/unrelated.py", b"print('edited')\n")
+    repo.write("notes.txt", b"untracked\n")
+
+
+def snapshot(repo: TestRepo) -> dict[str, object]:
+    return {
+        "status": repo.git("status", "--porcelain", "--untracked-files=all"),
+        "staged": repo.read("src/staged.py"),
+        "unrelated": repo.read("src/unrelated.py"),
+        "notes": repo.read("notes.txt"),
+        "index_staged": repo.git("ls-files", "-s", "src/staged.py"),
+    }
+
+
+def test_yes_commits_safe_transforms_and_keeps_everything_else(repo: TestRepo, capsys) -> None:  # type: ignore[no-untyped-def]
+    feature_repo(repo)
+    user_edits(repo)
+    before = snapshot(repo)
+    head_before = repo.head()
+    code, out, err = phase2(capsys, repo, "resolve", "main", "--yes")
+    assert (code, err) == (0, ""), err
+    assert "committed" in out
+    assert snapshot(repo) == before
+    assert repo.git("rev-parse", "HEAD~1").strip() == head_before
+    # the noise is gone from history, the real change stays
+    for path, data in {
+        "golden/a.json": b'{"a": 1, "b": [1, 2]}\n',
+        "golden/b.json": b'{"x": "y"}\n',
+        "snap/c.txt": b"one\ntwo\n",
+        "snap/d.txt": b"keep\n",
+    }.items():
+        assert repo.git("show", f"HEAD:{path}").encode() == data
+        assert repo.read(path) == data
+    assert repo.read("eval/real.json") == b'{"accuracy": 0.79}\n'
+    lines = log_lines(repo)
+    assert sorted(e["decision"] for e in lines) == ["auto-approve"] * 4 + ["skip"]
+    # the log is committed with the transforms, and the trailers carry the hashes
+    message = repo.git("log", "-1", "--format=%B")
+    assert message.count("Phase2-Transform: dec_") == 4
+    assert repo.git("show", "HEAD:.phase2/decisions.jsonl").count("\n") == 5
+    # a second run changes nothing
+    code, out, _ = phase2(capsys, repo, "resolve", "main", "--yes")
+    assert code == 0 and "nothing to do" in out
+    assert repo.git("rev-list", "--count", "HEAD").strip() == "3"
+    assert snapshot(repo) == before
+    # diff shows no safe noise left
+    code, out, _ = phase2(capsys, repo, "diff", "main", "HEAD", "--format", "json")
+    doc = json.loads(out)
+    assert [m["path"] for m in doc["mismatches"]] == ["eval/real.json"]
+    assert repo.git("fsck", "--no-progress").strip() == ""
+
+
+def test_verify_passes_then_fails_on_tampering(repo: TestRepo, capsys) -> None:  # type: ignore[no-untyped-def]
+    feature_repo(repo)
+    phase2(capsys, repo, "resolve", "main", "--yes")
+    code, out, _ = phase2(capsys, repo, "verify")
+    assert code == 0 and "verified 5 decision(s), 4 transform(s): ok" in out
+    log = repo.root / ".phase2" / "decisions.jsonl"
+    original = log.read_text()
+    first = next(json.loads(x) for x in original.splitlines() if "result" in json.loads(x))
+    for field in ("result", "before"):
+        lines = [json.loads(x) for x in original.splitlines()]
+        target = next(e for e in lines if e["id"] == first["id"])
+        if field == "result":
+            target["result"] = "0" * len(first["result"])
+        else:
+            target["hashes"]["before"] = "0" * len(first["result"])
+        log.write_text("".join(json.dumps(e) + "\n" for e in lines))
+        code, out, _ = phase2(capsys, repo, "verify")
+        assert code == 1, field
+        assert "hashes differ from commit" in out or "restore_base" in out
+    # a referenced commit that no longer exists
+    log.write_text(original)
+    revert_id = first["id"]
+    assert phase2(capsys, repo, "revert", revert_id)[0] == 0
+    assert phase2(capsys, repo, "verify")[0] == 0
+    lines = log.read_text().splitlines()
+    revert_line = json.loads(lines[-1])
+    assert revert_line["decision"] == "revert" and revert_line["commit"]
+    revert_line["commit"] = "1" * len(revert_line["commit"])
+    lines[-1] = json.dumps(revert_line)
+    log.write_text("\n".join(lines) + "\n")
+    code, out, _ = phase2(capsys, repo, "verify")
+    assert code == 1 and "does not exist" in out
+    # an unparseable line is listed too
+    log.write_text(original + "{not json\n")
+    code, out, _ = phase2(capsys, repo, "verify")
+    assert code == 1 and "decisions.jsonl:6: not JSON" in out
+
+
+def test_kill_switch_and_shadow_mode_commit_nothing(repo: TestRepo, capsys, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    feature_repo(repo)
+    head = repo.head()
+    monkeypatch.setenv("PHASE2_DISABLE_AUTORESOLVE", "1")
+    code, out, _ = phase2(capsys, repo, "resolve", "main", "--yes")
+    assert code == 0 and repo.head() == head
+    assert "PHASE2_DISABLE_AUTORESOLVE is set" in out
+    lines = log_lines(repo)
+    assert {e["decision"] for e in lines} == {"skip"}
+    assert all(e["kill_switch"] for e in lines)
+    monkeypatch.delenv("PHASE2_DISABLE_AUTORESOLVE")
+    repo.git("checkout", "-q", "--", ".")
+    repo.write(".phase2/config.toml", '[policy]\nmode = "shadow"\n')
+    repo.commit("shadow config")
+    head = repo.head()
+    code, out, _ = phase2(capsys, repo, "resolve", "main", "--yes", "--restart")
+    assert code == 0 and repo.head() == head
+    decisions = [e["decision"] for e in log_lines(repo)]
+    assert decisions.count("shadow") == 4
+    assert "policy mode is shadow" in out
+
+
+def test_sampled_auto_approvals_are_marked_for_audit(repo: TestRepo, capsys) -> None:  # type: ignore[no-untyped-def]
+    feature_repo(repo)
+    repo.write(".phase2/config.toml", "[policy]\nsample_rate = 1.0\n")
+    repo.commit("audit all")
+    phase2(capsys, repo, "resolve", "main", "--yes")
+    approvals = [e for e in log_lines(repo) if e["decision"] == "auto-approve"]
+    assert approvals and all(e["audit"] == "pending" for e in approvals)
+    code, out, _ = phase2(capsys, repo, "log", "--audit-pending")
+    assert code == 0 and f"{len(approvals)} of" in out
+
+
+def test_revert_restores_and_refuses_when_file_moved_on(repo: TestRepo, capsys) -> None:  # type: ignore[no-untyped-def]
+    feature_repo(repo)
+    phase2(capsys, repo, "resolve", "main", "--yes")
+    dec = next(e for e in log_lines(repo) if e["path"] == "golden/a.json")
+    code, _out, err = phase2(capsys, repo, "revert", dec["id"])
+    assert code == 0, err
+    assert repo.read("golden/a.json") == b'{"b": [1, 2], "a": 1}\n'
+    assert repo.git("status", "--porcelain") == ""
+    # the file moved on since another transform: revert refuses with exit 3
+    dec_b = next(e for e in log_lines(repo) if e["path"] == "golden/b.json")
+    repo.write("golden/b.json", b'{"x": "z"}\n')
+    repo.commit("later change")
+    code, _, err = phase2(capsys, repo, "revert", dec_b["id"])
+    assert code == 3 and "moved on" in err and err.count("\n") == 1
+    code, _, err = phase2(capsys, repo, "revert", "dec_0000000000000000")
+    assert code == 2 and "no decision" in err
+
+
+def test_approve_and_reject_scriptable(repo: TestRepo, capsys) -> None:  # type: ignore[no-untyped-def]
+    feature_repo(repo)
+    code, out, err = phase2(capsys, repo, "approve", "eval/real.json", "--base", "main")
+    assert code == 0, err
+    assert repo.git("log", "-1", "--format=%s").strip() == "phase2: approve eval/real.json"
+    code, out, _ = phase2(capsys, repo, "diff", "main", "HEAD", "--format", "json")
+    real = next(m for m in json.loads(out)["mismatches"] if m["path"] == "eval/real.json")
+    assert real["decision"]["decision"] == "approve"
+    assert json.loads(out)["summary"]["unresolved_real"] == 0
+    # a new change to the same artifact needs a new decision (bound to content)
+    repo.write("eval/real.json", b'{"accuracy": 0.5}\n')
+    repo.commit("again")
+    code, out, _ = phase2(capsys, repo, "diff", "main", "HEAD", "--format", "json")
+    assert json.loads(out)["summary"]["unresolved_real"] == 1
+    code, _, err = phase2(capsys, repo, "reject", "golden/a.json", "--base", "main")
+    assert code == 0, err
+    assert log_lines(repo)[-1]["label"] == "different"
+    code, _, err = phase2(capsys, repo, "approve", "nope.json", "--base", "main")
+    assert code == 2 and "no mismatch for 'nope.json'" in err
+
+
+def test_refusals(repo: TestRepo, capsys) -> None:  # type: ignore[no-untyped-def]
+    feature_repo(repo)
+    # the user's own edit on a path phase2 would rewrite
+    repo.write("golden/a.json", b'{"b": [1, 2], "a": 1, "c": 3}\n')
+    code, _, err = phase2(capsys, repo, "resolve", "main", "--yes")
+    assert code == 3 and "golden/a.json" in err and "uncommitted changes" in err
+    repo.git("checkout", "-q", "--", "golden/a.json")
+    # git's index lock
+    lock = repo.root / ".git" / "index.lock"
+    lock.write_text("")
+    code, _, err = phase2(capsys, repo, "resolve", "main", "--yes")
+    assert code == 3 and "index is locked" in err
+    lock.unlink()
+    # phase2's own lock, held by a live process
+    holder = repo.root / ".phase2" / "lock"
+    holder.parent.mkdir(exist_ok=True)
+    holder.write_text(
+        json.dumps(
+            {
+                "pid": os.getpid(),
+                "host": os.uname().nodename,
+                "since": "now",
+                "command": "phase2 resolve",
+            }
+        )
+    )
+    code, _, err = phase2(capsys, repo, "resolve", "main", "--yes")
+    assert code == 3 and f"pid {os.getpid()}" in err
+    holder.unlink()
+    # detached HEAD
+    repo.git("checkout", "-q", "--detach")
+    code, _, err = phase2(capsys, repo, "resolve", "main", "--yes")
+    assert code == 3 and "detached" in err
+    repo.git("checkout", "-q", "feat")
+    # a merge in progress
+    (repo.root / ".git" / "MERGE_HEAD").write_text(repo.head() + "\n")
+    code, _, err = phase2(capsys, repo, "resolve", "main", "--yes")
+    assert code == 3 and "merge is in progress" in err
+    (repo.root / ".git" / "MERGE_HEAD").unlink()
+    assert repo.git("status", "--porcelain") == ""
+
+
+def test_state_file_for_other_config_is_refused(repo: TestRepo, capsys) -> None:  # type: ignore[no-untyped-def]
+    feature_repo(repo)
+    repo.git("config", "core.autocrlf", "false")
+    monkey_state = repo.root / "state.json"
+    code, _, _ = phase2(capsys, repo, "resolve", "main", "--yes", "--state-file", str(monkey_state))
+    assert code == 0
+    repo.write(".phase2/config.toml", "[policy]\nmin_confidence = 0.5\n")
+    code, _, err = phase2(
+        capsys, repo, "resolve", "main", "--yes", "--state-file", str(monkey_state)
+    )
+    assert code == 2 and "another configuration" in err and "--restart" in err
+    monkey_state.write_text("{broken")
+    code, _, err = phase2(
+        capsys, repo, "resolve", "main", "--yes", "--state-file", str(monkey_state)
+    )
+    assert code == 2 and "not a valid state file" in err
+
+
+def test_concurrent_resolve_second_exits_3(repo: TestRepo) -> None:
+    feature_repo(repo)
+    for i in range(200):
+        repo.write(f"bulk/{i:03}.json", b'{"a": 1, "b": 2}\n')
+    repo.git("checkout", "-q", "main")
+    repo.commit("bulk base")
+    repo.git("checkout", "-q", "feat")
+    repo.git("merge", "-q", "main", "-m", "merge")
+    for i in range(200):
+        repo.write(f"bulk/{i:03}.json", b'{"b": 2, "a": 1}\n')
+    repo.commit("bulk regen")
+    cmd = [sys.executable, "-m", "phase2_git", "resolve", "main", "--yes"]
+    first = subprocess.Popen(cmd, cwd=repo.root, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    lock = repo.root / ".phase2" / "lock"
+    for _ in range(2000):
+        if lock.exists() or first.poll() is not None:
+            break
+        import time
+
+        time.sleep(0.005)
+    second = subprocess.run(cmd, cwd=repo.root, capture_output=True, text=True)
+    first.communicate()
+    if second.returncode == 0:
+        pytest.skip("the first run finished before the second started")
+    assert second.returncode == 3
+    assert f"pid {first.pid}" in second.stderr and "holds .phase2/lock" in second.stderr
+
+
+def test_unborn_branch_is_refused(make_repo, capsys) -> None:  # type: ignore[no-untyped-def]
+    repo = make_repo()
+    repo.write("a.json", "{}")
+    code, _, err = main(["resolve", "-C", str(repo.root), "HEAD", "--yes"]), *capsys.readouterr()
+    assert code in (2, 3)
+    assert "phase2: error:" in err
+
+
+def test_crlf_worktree_follows_the_transform(repo: TestRepo, capsys) -> None:  # type: ignore[no-untyped-def]
+    repo.git("config", "core.autocrlf", "true")
+    repo.write("a.json", b'{"a": 1, "b": 2}\r\n')
+    repo.commit("base")
+    repo.git("checkout", "-q", "-b", "feat")
+    repo.write("a.json", b'{"b": 2, "a": 1}\r\n')
+    repo.commit("regen")
+    code, _, err = phase2(capsys, repo, "resolve", "main", "--yes")
+    assert code == 0, err
+    # committed in repository form (LF), checked out in working-tree form (CRLF)
+    assert repo.git("show", "HEAD:a.json") == '{"a": 1, "b": 2}\n'
+    assert repo.read("a.json") == b'{"a": 1, "b": 2}\r\n'
+    assert repo.git("status", "--porcelain") == ""
+
+
+def test_sha256_repository(make_repo, capsys) -> None:  # type: ignore[no-untyped-def]
+    repo = make_repo(object_format="sha256")
+    feature_repo(repo)
+    code, _, err = phase2(capsys, repo, "resolve", "main", "--yes")
+    assert code == 0, err
+    assert len(log_lines(repo)[0]["hashes"]["after"]) == 64
+    assert phase2(capsys, repo, "verify")[0] == 0
+
+
+def test_canonicalize_strategy_commits_canonical_json(repo: TestRepo, capsys) -> None:  # type: ignore[no-untyped-def]
+    repo.write(".phase2/config.toml", '[noise.strategy]\njson_ordering = "canonicalize"\n')
+    repo.write("a.json", b'{"b": 1.10, "a": 1}\n')
+    repo.commit("base")
+    repo.git("checkout", "-q", "-b", "feat")
+    repo.write("a.json", b'{"a": 1, "b": 1.10}')
+    repo.commit("regen")
+    code, _, err = phase2(capsys, repo, "resolve", "main", "--yes")
+    assert code == 0, err
+    assert repo.read("a.json") == b'{\n  "a": 1,\n  "b": 1.10\n}\n'
+    code, out, _ = phase2(
+        capsys, repo, "diff", "main", "HEAD", "--format", "json", "--fail-on", "noise"
+    )
+    assert code == 0 and json.loads(out)["mismatches"][0]["resolved"] is True
