@@ -161,6 +161,13 @@ def _cosine(m: MethodInput) -> Verdict:
     )
 
 
+def _llm_rubric(m: MethodInput) -> Verdict:
+    # The real verdict needs an external call, which core may not make: the app layer asks
+    # phase2_git.judges.llm_rubric and puts its verdict in place of this placeholder, which
+    # is never "equivalent" and so can never justify a plan by itself.
+    return _na("llm_rubric", "external judge, asked by the app layer ([judge] in config)")
+
+
 METHODS: dict[str, Method] = {
     m.name: m
     for m in (
@@ -190,6 +197,13 @@ METHODS: dict[str, Method] = {
             "statistical: TF-IDF cosine of the two sides ≥ threshold (shadow until gated)",
             False,
             _cosine,
+        ),
+        Method(
+            "llm_rubric",
+            "statistical: an external LLM judges the pair under a rubric ([judge] in config; "
+            "shadow until gated)",
+            False,
+            _llm_rubric,
         ),
     )
 }

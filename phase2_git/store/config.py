@@ -74,6 +74,23 @@ DEFAULTS: dict[str, Any] = {
         "max_fp_rate": 0.02,
         "fp_bound": "point",
     },
+    "judge": {
+        "command": [],
+        "url": "",
+        "model": "",
+        "api_key_env": "PHASE2_JUDGE_API_KEY",
+        "rubric": "",
+        "rubric_file": "",
+        "threshold": 0.5,
+        "timeout": 60,
+        "max_chars": 20000,
+        "max_calls": 200,
+        "max_input_tokens": 1000000,
+        "max_cost": 1.0,
+        "cost_per_1k_input_tokens": 0.0,
+        "cost_per_1k_output_tokens": 0.0,
+        "cache": True,
+    },
     "reports": {"format": "text", "fail_on": "real"},
 }
 
@@ -242,6 +259,32 @@ min_type_kappa = 0.75
 min_type_items = 20
 max_fp_rate = 0.02
 fp_bound = "point"
+
+[judge]
+# llm_rubric, an external judge: shadow (recorded, never acting) until `phase2 gate` is GO.
+# Either a command (argv; JSON request on stdin, JSON verdict on stdout) ...
+command = []
+# ... or an OpenAI-compatible endpoint, e.g. "https://llm.example/v1"; the key is read from
+# the environment variable named by api_key_env, never from this file.
+url = ""
+model = ""
+api_key_env = "PHASE2_JUDGE_API_KEY"
+# empty: the built-in rubric; rubric_file (from the repository root) wins over rubric
+rubric = ""
+rubric_file = ""
+# a verdict's score (0..1) at or above this means "equivalent"
+threshold = 0.5
+timeout = 60
+# characters of each side sent to the judge
+max_chars = 20000
+# budgets per run: when one is reached the judge stops and says "budget exhausted"
+max_calls = 200
+max_input_tokens = 1000000
+max_cost = 1.0
+cost_per_1k_input_tokens = 0.0
+cost_per_1k_output_tokens = 0.0
+# verdicts are cached under .phase2/cache/ by (rubric, model, before hash, after hash)
+cache = true
 
 [reports]
 format = "text"

@@ -1,0 +1,137 @@
+"""The ``[judge]`` table as the external judges see it, and the judge identity a gate binds to.
+
+Kept apart from the transports so that ``store.gate`` can check a stored gate against the
+current judge (same threshold, model and rubric) without importing any network code.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import shlex
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+from phase2_git.errors import UsageError
+
+DEFAULT_RUBRIC = """\
+You judge one change to a generated artifact committed in a git repository (a test golden
+file, a snapshot, an API schema dump, evaluation results).
+Answer whether BEFORE and AFTER are EQUIVALENT: the change is pure noise (formatting, key
+order, line endings, float jitter far below any meaningful precision) and a reviewer loses
+nothing if it is reverted. Any change a reviewer should see (a value, a key, an item, a
+message, a metric that moved) makes them DIFFERENT. When unsure, answer DIFFERENT.
+Reply with one JSON object and nothing else:
+{"equivalent": true|false, "score": <probability 0..1 that they are equivalent>,
+ "reason": "<one short sentence>"}
+"""
+
+Transport = Literal["command", "http"]
+
+
+@dataclass(frozen=True)
+class JudgeSettings:
+    command: tuple[str, ...]
+    url: str
+    model: str
+    api_key_env: str
+    rubric: str
+    threshold: float
+    timeout: float
+    max_chars: int
+    max_calls: int
+    max_input_tokens: int
+    max_cost: float
+    cost_per_1k_input: float
+    cost_per_1k_output: float
+    cache: bool
+
+    @property
+    def transport(self) -> Transport | None:
+        if self.command:
+            return "command"
+        if self.url:
+            return "http"
+        return None
+
+    @property
+    def rubric_sha256(self) -> str:
+        return hashlib.sha256(self.rubric.encode("utf-8")).hexdigest()
+
+    @property
+    def model_id(self) -> str:
+        """What the cache and the gate call the model: the configured name, or the command."""
+        if self.model:
+            return self.model
+        if self.command:
+            return "command:" + shlex.join(self.command)
+        return "http:" + self.url
+
+
+def judge_settings(data: Mapping[str, Any], root: Path | None) -> JudgeSettings:
+    """Build the settings from the resolved configuration's ``judge`` table.
+
+    ``rubric_file`` is read relative to ``root`` (the repository top): a rubric is part of the
+    judge, so its text, not its name, is what the gate and the cache are bound to.
+    """
+    j = data["judge"]
+    raw_cmd = j["command"]
+    try:
+        command = tuple(shlex.split(raw_cmd)) if isinstance(raw_cmd, str) else tuple(raw_cmd)
+    except ValueError as exc:
+        raise UsageError(f"configuration: judge.command: cannot split: {exc}") from None
+    rubric = j["rubric"] or DEFAULT_RUBRIC
+    if j["rubric_file"]:
+        path = Path(j["rubric_file"])
+        if not path.is_absolute() and root is not None:
+            path = root / path
+        try:
+            rubric = path.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            why = exc.strerror if isinstance(exc, OSError) else "not UTF-8"
+            raise UsageError(
+                f"configuration: judge.rubric_file: {j['rubric_file']}: {why}"
+            ) from None
+    return JudgeSettings(
+        command=command,
+        url=str(j["url"]),
+        model=str(j["model"]),
+        api_key_env=str(j["api_key_env"]),
+        rubric=rubric,
+        threshold=float(j["threshold"]),
+        timeout=float(j["timeout"]),
+        max_chars=int(j["max_chars"]),
+        max_calls=int(j["max_calls"]),
+        max_input_tokens=int(j["max_input_tokens"]),
+        max_cost=float(j["max_cost"]),
+        cost_per_1k_input=float(j["cost_per_1k_input_tokens"]),
+        cost_per_1k_output=float(j["cost_per_1k_output_tokens"]),
+        cache=bool(j["cache"]),
+    )
+
+
+def judge_identity(
+    method: str,
+    data: Mapping[str, Any],
+    root: Path | None,
+    *,
+    threshold: float | None = None,
+) -> dict[str, Any]:
+    """What a gate result is bound to: a changed threshold, model or rubric invalidates it.
+
+    ``threshold`` overrides the configured one (``--calibrate`` chose another).
+    """
+    ident: dict[str, Any] = {"method": method}
+    if method == "cosine_similarity":
+        configured = float(data["methods"]["cosine_similarity"]["threshold"])
+        ident["threshold"] = configured if threshold is None else threshold
+    elif method == "llm_rubric":
+        s = judge_settings(data, root)
+        ident["threshold"] = s.threshold if threshold is None else threshold
+        ident["model"] = s.model_id
+        ident["rubric_sha256"] = s.rubric_sha256
+        ident["transport"] = s.transport
+    elif threshold is not None:
+        ident["threshold"] = threshold
+    return ident
