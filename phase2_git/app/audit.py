@@ -242,3 +242,41 @@ def revert(repo: GitRepo, decision: str, who: Identity, *, env: str = "local") -
         outcome = commit_with_log(repo, branch, [update], [event], tx, message)
         assert outcome is not None
         return RevertResult(outcome[0], path, restored)
+
+
+def record_audit(session: Any, target: Mapping[str, Any], label: str) -> dict[str, Any]:
+    """A human's answer on a sampled auto-approval: a decision with a label, appended to the
+    working-tree log (audits feed the calibration dataset and the circuit breaker)."""
+    run_id = session.state.run_id
+    seq = session.state.stats.get("events", 0)
+    event: dict[str, Any] = {
+        "schema": SCHEMA,
+        "id": decision_id(run_id, target["mismatch_id"], "audit", seq),
+        "ts": now_ts(),
+        "run_id": run_id,
+        "env": target.get("env", "local"),
+        "mismatch_id": target["mismatch_id"],
+        "plan_id": target["plan_id"],
+        "action": target["action"],
+        "decision": "audit",
+        "user": {"id": session.who.id, "role": session.who.role},
+        "ui": {"rich": session.rich, "version": __version__, "mode": "audit"},
+        "config_fingerprint": session.config.fingerprint,
+        "transform": target["transform"],
+        "hashes": target["hashes"],
+        "path": target["path"],
+        "mismatch_type": target.get("mismatch_type", "content"),
+        "artifact_type": target.get("artifact_type", "text"),
+        "label": label,
+        "commit": None,
+        "refers_to": target["id"],
+        "audit": "approved" if label == "equivalent" else "rejected",
+        "methods": target["methods"],
+    }
+    if target.get("result"):
+        event["result"] = target["result"]
+    DecisionLog(session.repo.root).append([event])
+    session.state.bump("events")
+    session.state.bump("audit")
+    session.state.save()
+    return event

@@ -194,7 +194,7 @@ def _classify_json(
             return Classification(
                 art, "numeric_precision", "same numbers written differently (e.g. 1.0 and 1)"
             )
-        return Classification(art, "json_ordering", f"keys reordered (first at {same.where})")
+        return Classification(art, "json_ordering", f"keys reordered at {same.where}")
     close = jsonvalue.compare(
         x, y, ordered=False, numbers="value", rel_tol=settings.rel_tol, abs_tol=settings.abs_tol
     )

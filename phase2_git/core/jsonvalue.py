@@ -178,10 +178,10 @@ def compare(
             if len(x) != len(y):
                 return Comparison(False, max_rel, where, "keys differ")
             if ordered or x.has_duplicates() or y.has_duplicates():
-                for i, ((kx, vx), (ky, vy)) in enumerate(zip(x, y)):
+                for (kx, vx), (ky, vy) in zip(x, y):
                     if kx != ky:
-                        reason = "key order differs" if ordered else "duplicate keys"
-                        return Comparison(False, max_rel, _path(where, i), reason)
+                        what = "key order differs" if ordered else "duplicate keys"
+                        return Comparison(False, max_rel, where, f"{what} ({kx!r} vs {ky!r})")
                     stack.append((vx, vy, _path(where, kx)))
                 continue
             ymap = dict(y)

@@ -1,0 +1,269 @@
+"""Showing a difference well: the reviewer must see *why* phase2 classified it so.
+
+Text gets a unified diff with word-level highlighting and visible whitespace (``·`` space,
+``→`` tab, ``␍`` carriage return, ``␗`` byte order mark); JSON a structural diff first;
+numbers their largest relative difference; binary only sizes and hashes. Every character that
+comes from an artifact passes :mod:`phase2_git.core.sanitize` first (invariant 5).
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+
+from phase2_git.core import jsonvalue
+from phase2_git.core.model import Mismatch, is_noise
+from phase2_git.core.sanitize import BINARY_PLACEHOLDER, looks_binary, sanitize_line
+
+MAX_LINES = 50
+MAX_WIDTH = 200
+_WORD = re.compile(r"\s+|\w+|[^\w\s]")
+
+Style = str  # "add", "del", "ctx", "hunk", "meta", "add-word", "del-word", "ws"
+
+
+@dataclass(frozen=True)
+class Segment:
+    text: str
+    style: Style = ""
+
+
+Line = tuple[Segment, ...]
+
+
+@dataclass(frozen=True)
+class DiffView:
+    lines: tuple[Line, ...]
+    hidden: int  # lines not shown (see "press d")
+    structural: tuple[str, ...] = ()
+
+    def plain(self) -> str:
+        out = list(self.structural)
+        out += ["".join(seg.text for seg in line) for line in self.lines]
+        if self.hidden:
+            out.append(f"… {self.hidden} more line{'s' if self.hidden != 1 else ''}, press d")
+        return "\n".join(out)
+
+
+def visible_ws(text: str) -> str:
+    """Make whitespace noise visible. Input is already sanitised."""
+    return text.replace("\ufeff", "␗").replace("\\ufeff", "␗").replace(" ", "·").replace("\t", "→")
+
+
+def _decode_lines(data: bytes) -> list[tuple[str, bool]]:
+    """``(line, ends_with_newline)`` pairs; a CRLF line keeps its ``\r`` to show as ``␍``."""
+    text = data.decode("utf-8", "surrogateescape")
+    lines = text.split("\n")
+    if lines[-1] == "":
+        lines.pop()
+        return [(line, True) for line in lines]
+    return [(line, True) for line in lines[:-1]] + [(lines[-1], False)]
+
+
+def _show(item: tuple[str, bool], ws: bool) -> str:
+    line, eol = item
+    no_eol = not eol
+    cr = line.endswith("\r")
+    if cr:
+        line = line[:-1]
+    bom = line.startswith("\ufeff")
+    if bom:
+        line = line[1:]
+    shown = sanitize_line(line)
+    if ws:
+        shown = visible_ws(shown)
+    if len(shown) > MAX_WIDTH:
+        shown = shown[:MAX_WIDTH] + f"… (+{len(shown) - MAX_WIDTH} chars)"
+    return (
+        ("␗" if bom else "")
+        + shown
+        + ("␍" if cr else "")
+        + (" ⏎̸ (no final newline)" if no_eol else "")
+    )
+
+
+def _word_pair(old: str, new: str) -> tuple[Line, Line]:
+    a, b = _WORD.findall(old), _WORD.findall(new)
+    sm = difflib.SequenceMatcher(None, a, b, autojunk=False)
+    left: list[Segment] = [Segment("-", "del")]
+    right: list[Segment] = [Segment("+", "add")]
+    for op, i1, i2, j1, j2 in sm.get_opcodes():
+        if op == "equal":
+            left.append(Segment("".join(a[i1:i2]), "del"))
+            right.append(Segment("".join(b[j1:j2]), "add"))
+            continue
+        if i2 > i1:
+            left.append(Segment("".join(a[i1:i2]), "del-word"))
+        if j2 > j1:
+            right.append(Segment("".join(b[j1:j2]), "add-word"))
+    return tuple(left), tuple(right)
+
+
+def text_diff(before: bytes, after: bytes, *, ws: bool, context: int = 3) -> Iterator[Line]:
+    a = [_show(x, ws) for x in _decode_lines(before)]
+    b = [_show(x, ws) for x in _decode_lines(after)]
+    sm = difflib.SequenceMatcher(None, a, b, autojunk=False)
+    for group in sm.get_grouped_opcodes(context):
+        i1, j1 = group[0][1], group[0][3]
+        i2, j2 = group[-1][2], group[-1][4]
+        yield (Segment(f"@@ -{i1 + 1},{i2 - i1} +{j1 + 1},{j2 - j1} @@", "hunk"),)
+        for op, x1, x2, y1, y2 in group:
+            if op == "equal":
+                for line in a[x1:x2]:
+                    yield (Segment(" " + line, "ctx"),)
+                continue
+            olds, news = a[x1:x2], b[y1:y2]
+            if op == "replace" and len(olds) == len(news):
+                pairs = [_word_pair(o, n) for o, n in zip(olds, news)]
+                for left, _ in pairs:
+                    yield left
+                for _, right in pairs:
+                    yield right
+                continue
+            for line in olds:
+                yield (Segment("-" + line, "del"),)
+            for line in news:
+                yield (Segment("+" + line, "add"),)
+
+
+def _fmt(v: jsonvalue.JValue) -> str:
+    if isinstance(v, jsonvalue.JObj):
+        return "{…}" if v else "{}"
+    if isinstance(v, list):
+        return "[…]" if v else "[]"
+    if isinstance(v, jsonvalue.JNum):
+        return str(v)
+    if v is None:
+        return "null"
+    if v is True:
+        return "true"
+    if v is False:
+        return "false"
+    shown = sanitize_line(v)
+    return '"' + (shown[:60] + "…" if len(shown) > 60 else shown) + '"'
+
+
+def json_changes(a: jsonvalue.JValue, b: jsonvalue.JValue, limit: int = 200) -> list[str]:
+    """``$.items[3].price: 1.0 → 1.5``, keys added/removed, keys moved (iterative walk)."""
+    out: list[str] = []
+    stack: list[tuple[jsonvalue.JValue, jsonvalue.JValue, str]] = [(a, b, "$")]
+    while stack and len(out) < limit:
+        x, y, where = stack.pop()
+        if isinstance(x, jsonvalue.JObj) and isinstance(y, jsonvalue.JObj):
+            kx, ky = x.keys_in_order(), y.keys_in_order()
+            if not x.has_duplicates() and not y.has_duplicates():
+                sx, sy = set(kx), set(ky)
+                common = [k for k in kx if k in sy]
+                moved = [k for k in ky if k in sx]
+                if common != moved:
+                    out.append(
+                        f"{sanitize_line(where)}: keys moved: {_keys(common)} → {_keys(moved)}"
+                    )
+                dx, dy = dict(x), dict(y)
+                for k in kx:
+                    if k not in dy:
+                        out.append(f"- {sanitize_line(_child(where, k))}: {_fmt(dx[k])}")
+                for k in ky:
+                    if k not in dx:
+                        out.append(f"+ {sanitize_line(_child(where, k))}: {_fmt(dy[k])}")
+                for k in reversed(common):
+                    stack.append((dx[k], dy[k], _child(where, k)))
+                continue
+        if isinstance(x, list) and isinstance(y, list):
+            n = min(len(x), len(y))
+            for i in range(len(y) - 1, n - 1, -1):
+                out.append(f"+ {sanitize_line(where)}[{i}]: {_fmt(y[i])}")
+            for i in range(len(x) - 1, n - 1, -1):
+                out.append(f"- {sanitize_line(where)}[{i}]: {_fmt(x[i])}")
+            for i in range(n - 1, -1, -1):
+                stack.append((x[i], y[i], f"{where}[{i}]"))
+            continue
+        same = type(x) is type(y) and x == y
+        if isinstance(x, jsonvalue.JNum) and isinstance(y, jsonvalue.JNum):
+            same = x == y
+        if not same:
+            out.append(f"{sanitize_line(where)}: {_fmt(x)} → {_fmt(y)}")
+    return out
+
+
+def _keys(keys: Sequence[str]) -> str:
+    shown = ", ".join(sanitize_line(k) for k in keys[:8])
+    return shown + ("…" if len(keys) > 8 else "")
+
+
+def _child(where: str, key: str) -> str:
+    return f"{where}.{key}" if key.isidentifier() else f"{where}[{key!r}]"
+
+
+def render(
+    m: Mismatch, before: bytes | None, after: bytes | None, *, full: bool = False
+) -> DiffView:
+    """The view of one mismatch; ``full`` lifts the 50-line limit (the ``d`` key)."""
+    limit = 10**9 if full else MAX_LINES
+    if (
+        m.artifact_type in ("binary", "submodule", "lfs_pointer")
+        or (before is not None and looks_binary(before))
+        or (after is not None and looks_binary(after))
+    ):
+        size_a = len(before) if before is not None else "-"
+        size_b = len(after) if after is not None else "-"
+        sizes = f"{size_a} → {size_b} bytes"
+        b, a = (m.change.before or "-")[:12], (m.change.after or "-")[:12]
+        return DiffView(((Segment(f"{BINARY_PLACEHOLDER}: {sizes}, {b} → {a}", "meta"),),), 0)
+    structural: list[str] = []
+    if m.artifact_type == "json" and before is not None and after is not None:
+        try:
+            structural = json_changes(jsonvalue.parse(before), jsonvalue.parse(after))
+        except jsonvalue.JsonInvalid:
+            structural = []
+        if m.mismatch_type == "numeric_precision":
+            detail = sanitize_line(m.detail)
+            structural.insert(0, f"numbers: {detail}")
+    ws = is_noise(m.mismatch_type) and m.mismatch_type not in ("json_ordering", "numeric_precision")
+    lines = list(_limited(text_diff(before or b"", after or b"", ws=ws), limit + 1))
+    hidden = 0
+    if len(lines) > limit:
+        total = sum(1 for _ in text_diff(before or b"", after or b"", ws=ws))
+        hidden = total - limit
+        lines = lines[:limit]
+    if len(structural) > limit:
+        structural = structural[:limit]
+    return DiffView(tuple(lines), hidden, tuple(structural))
+
+
+def _limited(it: Iterator[Line], n: int) -> Iterator[Line]:
+    for i, line in enumerate(it):
+        if i >= n:
+            return
+        yield line
+
+
+def signature(m: Mismatch, before: bytes | None, after: bytes | None) -> str | None:
+    """What "the same difference" means for grouping: the changed lines only, or the JSON
+    changes, with the type and plan. None when the mismatch should stand alone."""
+    import hashlib
+
+    if before is None or after is None or m.mismatch_type == "binary":
+        return None
+    parts: Sequence[str]
+    if m.artifact_type == "json":
+        try:
+            parts = json_changes(jsonvalue.parse(before), jsonvalue.parse(after))
+        except jsonvalue.JsonInvalid:
+            parts = []
+    else:
+        parts = []
+    if not parts:
+        a = before.decode("utf-8", "surrogateescape").splitlines(keepends=True)
+        b = after.decode("utf-8", "surrogateescape").splitlines(keepends=True)
+        parts = [
+            line
+            for line in difflib.unified_diff(a, b, n=0, lineterm="")
+            if line[:1] in "+-" and not line.startswith(("+++", "---"))
+        ]
+    h = hashlib.sha256(f"{m.mismatch_type}\0{m.plan.action}\0".encode())
+    for p in parts:
+        h.update(p.encode("utf-8", "surrogateescape") + b"\0")
+    return h.hexdigest()

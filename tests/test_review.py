@@ -1,0 +1,246 @@
+"""The interactive review in a real pty (pexpect): keys, undo, resume, terminal safety."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import TestRepo
+
+pexpect = pytest.importorskip("pexpect")
+
+HOSTILE = (
+    b"title: \x1b]52;c;ZWNobyBwd25lZA==\x07 clipboard\n"
+    b"link: \x1b]8;;http://evil.example/\x1b\\click\x1b]8;;\x1b\\\n"
+    b"clear: \x1b[2J\x1b[H done\n"
+    + b"long: "
+    + b"x" * 10_000
+    + b"\n"
+    + b"".join(b"line %d\n" % i for i in range(80))
+    + b"tail \x00 nul\n"
+)
+
+
+def build(repo: TestRepo) -> None:
+    repo.write("a.json", b'{"a": 1, "b": 2}\n')
+    repo.write("b.json", b'{"x": [1, 2]}\n')
+    repo.write("c.txt", b"one\ntwo\n")
+    repo.write("d.json", b'{"accuracy": 0.81}\n')
+    repo.write("e.txt", b"safe\n")
+    repo.commit("base")
+    repo.git("checkout", "-q", "-b", "feat")
+    repo.write("a.json", b'{"b": 2, "a": 1}\n')
+    repo.write("b.json", b'{\n  "x": [\n    1,\n    2\n  ]\n}\n')
+    repo.write("c.txt", b"one\r\ntwo\r\n")
+    repo.write("d.json", b'{"accuracy": 0.79}\n')
+    repo.write("e.txt", HOSTILE)
+    repo.commit("regen")
+
+
+def spawn(repo: TestRepo, *args: str, color: bool = False) -> pexpect.spawn:  # type: ignore[name-defined]
+    env = {k: v for k, v in os.environ.items() if k not in ("CI", "NO_COLOR")}
+    env.update({"TERM": "xterm-256color", "COLUMNS": "120", "LINES": "40", "PAGER": "cat"})
+    if not color:
+        env["NO_COLOR"] = "1"
+    child = pexpect.spawn(
+        sys.executable,
+        ["-m", "phase2_git", "resolve", "main", *args],
+        cwd=str(repo.root),
+        env=env,
+        timeout=30,
+        dimensions=(40, 120),
+    )
+    child.logfile_read = open(repo.root.parent / f"pty-{len(args)}-{color}.log", "ab")
+    return child
+
+
+def log(repo: TestRepo) -> list[dict]:  # type: ignore[type-arg]
+    path = repo.root / ".phase2" / "decisions.jsonl"
+    return [json.loads(x) for x in path.read_text().splitlines()] if path.exists() else []
+
+
+def test_keys_undo_redo_quit_and_resume(repo: TestRepo) -> None:
+    build(repo)
+    child = spawn(repo)
+    child.expect(r"\[1/5\]")
+    child.expect("a.json")
+    child.expect("json_ordering")
+    child.expect(r"keys moved")
+    child.expect(r"\[q\]uit")
+    child.send("a")
+    child.expect(r"\[2/5\]")
+    child.expect("b.json")
+    child.expect(r"\[q\]uit")
+    child.send("s")
+    child.expect(r"\[3/5\]")
+    child.expect(r"\[q\]uit")
+    child.send("x")  # unknown keys re-prompt, nothing happens
+    child.expect("unknown key")
+    child.send("u")  # undo the skip: back to b.json
+    child.expect("undone: back to b.json")
+    child.expect(r"\[2/5\]")
+    child.expect(r"\[q\]uit")
+    child.send("a")  # redo as approve
+    child.expect(r"\[3/5\]")
+    child.expect("c.txt")
+    child.expect("␍".encode())  # line-ending noise made visible
+    child.expect(r"\[q\]uit")
+    child.send("?")
+    child.expect("undo the last decision")
+    child.send("q")
+    child.expect("approved")
+    child.expect(pexpect.EOF)
+    child.close()
+    assert child.exitstatus == 0
+    decisions = [(e["path"], e["decision"]) for e in log(repo)]
+    assert decisions == [("a.json", "approve"), ("b.json", "approve")]
+    assert repo.git("log", "-1", "--format=%B").count("Phase2-Transform:") == 2
+    assert repo.read("a.json") == b'{"a": 1, "b": 2}\n'
+    # rerun: resumed at the first unprocessed item (the two approvals are gone from the diff)
+    child = spawn(repo)
+    child.expect(r"\[1/3\]")
+    child.expect("c.txt")
+    child.expect(r"\[q\]uit")
+    child.send("r")
+    child.expect(r"\[2/3\]")
+    child.expect("d.json")
+    child.expect(r"\$\.accuracy: 0\.81 → 0\.79".encode())
+    child.expect(r"\[q\]uit")
+    child.send("\x03")  # Ctrl-C: state saved, exit 130 with the resume command
+    child.expect("Resume with: phase2 resolve main")
+    child.expect(pexpect.EOF)
+    child.close()
+    assert child.exitstatus == 130 or child.signalstatus is None
+    assert [e["decision"] for e in log(repo)][-1:] in (["approve"], ["reject"])
+    child = spawn(repo)
+    child.expect("resumed: 1 of 3")
+    child.expect("d.json")
+    child.expect(r"\[q\]uit")
+    child.send("S")
+    child.expect(pexpect.EOF)
+    child.close()
+    decisions = [(e["path"], e["decision"]) for e in log(repo)]
+    assert ("c.txt", "reject") in decisions and ("d.json", "skip") in decisions
+    assert ("e.txt", "skip") in decisions
+
+
+@pytest.mark.parametrize("color", [False, True])
+def test_hostile_content_never_reaches_the_terminal(repo: TestRepo, color: bool) -> None:
+    build(repo)
+    child = spawn(repo, "--path", "e.txt", color=color)
+    child.expect("e.txt")
+    child.expect(r"\[q\]uit")
+    shown = child.before
+    child.send("d")
+    child.expect(r"\[q\]uit")
+    paged = child.before
+    child.send("q")
+    child.expect(pexpect.EOF)
+    child.close()
+    raw = (repo.root.parent / f"pty-2-{color}.log").read_bytes()
+    for needle in (b"\x1b]52", b"\x1b]8;", b"\x1b[2J", b"\x00", b"\x07", b"ZWNobyBwd25lZA==\x07"):
+        assert needle not in raw, needle
+    if not color:
+        assert b"\x1b" not in raw
+    text = (shown + paged).decode("utf-8", "replace")
+    assert "(+" in text and "chars)" in text  # the 10,000-character line is cut, visibly
+    assert "more lines, press d" in text  # the 50-line panel limit, with the hint
+    assert "\\x00" in text  # the NUL is shown escaped
+
+
+def test_piped_stdout_and_closed_stdin_never_prompt(repo: TestRepo) -> None:
+    build(repo)
+    env = {k: v for k, v in os.environ.items() if k not in ("NO_COLOR",)}
+    proc = subprocess.run(
+        [sys.executable, "-m", "phase2_git", "resolve", "main"],
+        cwd=repo.root,
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        env=env,
+        timeout=60,
+    )
+    assert proc.returncode == 1  # real changes are left: --fail-on real
+    assert b"\x1b" not in proc.stdout and b"\x1b" not in proc.stderr
+    assert b"phase2 resolve --yes" in proc.stdout
+    assert log(repo) == []
+    # CI=true never prompts either, even on a terminal
+    child = pexpect.spawn(
+        sys.executable,
+        ["-m", "phase2_git", "resolve", "main"],
+        cwd=str(repo.root),
+        env={**env, "CI": "true"},
+        timeout=30,
+    )
+    child.expect("nothing was decided")
+    child.expect(pexpect.EOF)
+
+
+def test_auto_approve_safe_and_audit(repo: TestRepo) -> None:
+    build(repo)
+    (repo.root / ".phase2").mkdir(exist_ok=True)
+    repo.write(".phase2/config.toml", "[policy]\nsample_rate = 1.0\n")
+    repo.commit("config")
+    proc = subprocess.run(
+        [sys.executable, "-m", "phase2_git", "resolve", "main", "--yes"],
+        cwd=repo.root,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert "[sampled for audit]" in proc.stdout
+    child = spawn(repo, "--audit")
+    child.expect(r"\[audit 1/3\]")
+    child.expect("a it was noise")
+    child.send("a")
+    child.expect(r"\[audit 2/3\]")
+    child.expect("a it was noise")
+    child.send("r")
+    child.expect(r"\[audit 3/3\]")
+    child.expect("a it was noise")
+    child.send("q")
+    child.expect("2 audit")
+    child.expect(pexpect.EOF)
+    audits = [e for e in log(repo) if e["decision"] == "audit"]
+    assert [a["label"] for a in audits] == ["equivalent", "different"]
+    assert all(a["refers_to"] for a in audits)
+
+
+def test_grouping_identical_differences(repo: TestRepo) -> None:
+    for i in range(5):
+        repo.write(f"g/{i}.json", b'{"id": %d, "v": 1}\n' % i)
+    repo.commit("base")
+    repo.git("checkout", "-q", "-b", "feat")
+    for i in range(5):
+        repo.write(f"g/{i}.json", b'{"id": %d, "v": 1, "schema": 2}\n' % i)
+    repo.commit("regen: same change everywhere")
+    child = spawn(repo)
+    child.expect(r"\[1/1\]")
+    child.expect("and 4 more with the same difference")
+    child.expect(r"\[q\]uit")
+    child.send("a")
+    child.expect(pexpect.EOF)
+    approvals = [e for e in log(repo) if e["decision"] == "approve"]
+    assert sorted(e["path"] for e in approvals) == [f"g/{i}.json" for i in range(5)]
+
+
+def test_external_diff_tool(repo: TestRepo, tmp_path: Path) -> None:
+    build(repo)
+    marker = tmp_path / "called"
+    tool = tmp_path / "tool.sh"
+    tool.write_text(f'#!/bin/sh\necho TOOL "$1" "$2" > {marker}\n')
+    tool.chmod(0o755)
+    os.environ["PHASE2_DIFF_TOOL"] = str(tool)
+    try:
+        child = spawn(repo, "--path", "a.json")
+        child.expect(r"\[q\]uit")
+        child.send("q")
+        child.expect(pexpect.EOF)
+    finally:
+        del os.environ["PHASE2_DIFF_TOOL"]
+    assert marker.read_text().startswith("TOOL ")
