@@ -83,7 +83,7 @@ def split(train: Cells, test: Cells) -> dict[str, Cells]:
 
 GOOD = split((40, 0, 30, 2), (17, 0, 13, 1))  # 103 items, kappa ~0.96, no FP
 DATASETS: dict[str, tuple[dict[str, dict[str, Cells]], set[str]]] = {
-    "pass": ({t: GOOD for t in TYPES}, set()),
+    "pass": (dict.fromkeys(TYPES, GOOD), set()),
     "too_small": ({t: split((20, 0, 15, 1), (8, 0, 6, 0)) for t in TYPES}, {"min_items"}),
     # kappa 0.79 on 3,000 items: the CI is narrow enough to stay above 0.75
     "low_kappa": ({t: split((277, 0, 350, 73), (118, 0, 150, 32)) for t in TYPES}, {"kappa"}),
@@ -140,7 +140,7 @@ def test_each_single_criterion(repo: TestRepo, capsys, case: str) -> None:  # ty
 
 
 def test_budget_exceeded_by_missing_verdicts(repo: TestRepo, capsys) -> None:  # type: ignore[no-untyped-def]
-    d, r = build(repo, {t: GOOD for t in TYPES}, drop=5)
+    d, r = build(repo, dict.fromkeys(TYPES, GOOD), drop=5)
     code, doc = gate_json(capsys, repo, "--dataset", str(d), "--results", str(r))
     status = {c["name"]: c["status"] for c in doc["results"][0]["criteria"]}
     assert code == 1 and status["budget"] == "FAIL"
