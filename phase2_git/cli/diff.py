@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import sys
+import time
 
 import typer
 
 from phase2_git.cli import app
-from phase2_git.cli._common import run, use_color, write_output
+from phase2_git.cli._common import run, use_color
 from phase2_git.core.summary import FAIL_ON
 from phase2_git.errors import UsageError
 
@@ -29,6 +30,18 @@ def diff(
         None, "--fail-on", help="Exit 1 on: real (default), noise, any, never."
     ),
     summary: str | None = typer.Option(None, "--summary", help="Write a Markdown report here."),
+    junit: str | None = typer.Option(None, "--junit", help="Write JUnit XML here."),
+    prom: str | None = typer.Option(None, "--prom", help="Write Prometheus textfile metrics here."),
+    annotations: bool | None = typer.Option(
+        None,
+        "--annotations/--no-annotations",
+        help="Emit GitHub workflow-command annotations (default: under GitHub Actions).",
+    ),
+    step_summary: bool | None = typer.Option(
+        None,
+        "--step-summary/--no-step-summary",
+        help="Append the report to $GITHUB_STEP_SUMMARY (default: under GitHub Actions).",
+    ),
     shard: str | None = typer.Option(None, "--shard", help="Only shard K of N (K/N)."),
     config: str | None = typer.Option(None, "--config", help="Configuration file to use."),
     repo_path: str = typer.Option(".", "-C", "--repo", help="Run in this repository."),
@@ -37,7 +50,9 @@ def diff(
     """Find, classify, judge and plan every artifact mismatch between BASE and HEAD."""
 
     def go() -> int:
+        started = time.monotonic()
         from phase2_git.app.diff import run_diff
+        from phase2_git.app.merge import CiOutputs, write_ci_outputs
         from phase2_git.core.artifacts import parse_shard
         from phase2_git.core.methods import parse_methods
         from phase2_git.git.repo import GitRepo
@@ -66,8 +81,14 @@ def diff(
                 raise UsageError(str(exc)) from None
         result = run_diff(repo, b, h, config=cfg, methods=selected, shard=shard_kn)
         doc = result.to_json(rule)
-        if summary:
-            write_output(summary, markdown.render(doc))
+        write_ci_outputs(
+            doc,
+            CiOutputs(junit, prom, summary, annotations, step_summary),
+            repo=repo,
+            duration=time.monotonic() - started,
+            finished_at=time.time(),
+            max_size=cfg.classify.max_file_size,
+        )
         if out_format == "json":
             sys.stdout.write(jsonout.dumps(doc))
         elif out_format == "markdown":

@@ -1,0 +1,302 @@
+"""CI outputs of a run, and ``phase2 report merge`` (DESIGN.md §8; issue 5).
+
+:func:`write_ci_outputs` writes JUnit, Prometheus, the Markdown summary and the GitHub Actions
+side channels (step summary, ``$GITHUB_OUTPUT``, annotations) from a ``Phase2Diff.v1``
+document. ``phase2 diff`` and ``phase2 report merge`` both call it, so a report merged from
+shards is written by exactly the code an unsharded run uses.
+
+:func:`merge_documents` combines the JSON outputs of ``phase2 diff --shard K/N`` into the
+document the unsharded run would have printed (without the ``shard`` key).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO, Any
+
+from phase2_git.core.model import Change, Mismatch, Plan, Transform, Verdict
+from phase2_git.core.summary import FAIL_ON, FailOn, summarize
+from phase2_git.errors import Phase2Error, UsageError
+from phase2_git.git.repo import GitRepo, quote_for_message
+
+# Reading blobs for diff excerpts costs a cat-file round trip per side; a JUnit file with
+# thousands of failures is unreadable anyway, so only the first ones get an excerpt.
+MAX_FAILURE_BODIES = 200
+
+
+@dataclass(frozen=True)
+class CiOutputs:
+    """Which CI outputs to write. ``None`` for the GitHub switches means "when under Actions"."""
+
+    junit: str | None = None
+    prom: str | None = None
+    summary: str | None = None
+    annotations: bool | None = None
+    step_summary: bool | None = None
+
+
+def under_github_actions(environ: Mapping[str, str]) -> bool:
+    return environ.get("GITHUB_ACTIONS") == "true"
+
+
+def change_from_json(m: Mapping[str, Any]) -> Change:
+    return Change(
+        status=m["status"],
+        path=m["path"],
+        old_path=m["old_path"],
+        before=m["hashes"]["before"],
+        after=m["hashes"]["after"],
+        before_mode=m["modes"]["before"],
+        after_mode=m["modes"]["after"],
+    )
+
+
+def mismatch_from_json(m: Mapping[str, Any]) -> Mismatch:
+    """Rebuild the value a ``Mismatch.to_json()`` came from (enough for ``core.summary``)."""
+    p = m["plan"]
+    t = p["transform"]
+    return Mismatch(
+        id=m["id"],
+        change=change_from_json(m),
+        artifact_type=m["artifact_type"],
+        mismatch_type=m["mismatch_type"],
+        detail=m["detail"],
+        verdicts=tuple(
+            Verdict(v["method"], v["equivalent"], v["score"], v["detail"]) for v in m["verdicts"]
+        ),
+        plan=Plan(
+            plan_id=p["plan_id"],
+            action=p["action"],
+            transform=Transform(t["id"], t["idempotent"]) if t else None,
+            safe=p["safe"],
+            confidence=p["confidence"],
+            reason=p["reason"],
+            justified_by=tuple(p["justified_by"]),
+        ),
+        resolved=m["resolved"],
+        decision=m["decision"],
+    )
+
+
+# ---------------------------------------------------------------------------- CI outputs
+
+
+def failure_bodies(repo: GitRepo, doc: Mapping[str, Any], *, max_size: int) -> dict[str, str]:
+    """Sanitised diff excerpts of the failing cases, read from the repository's objects."""
+    from phase2_git.git.blobs import read_blobs
+    from phase2_git.reports import junit
+
+    fail_on = doc["summary"]["fail_on"]
+    failing = [m for m in doc["mismatches"] if junit.case_state(m, fail_on) == "failure"]
+    failing = failing[:MAX_FAILURE_BODIES]
+    bodies: dict[str, str] = {}
+    changes = [change_from_json(m) for m in failing]
+    for m, (_, before, after) in zip(
+        failing, read_blobs(repo, changes, max_size=max_size), strict=True
+    ):
+        body = junit.failure_body(
+            before.data if before else None,
+            after.data if after else None,
+            before_truncated=before is not None and before.truncated,
+            after_truncated=after is not None and after.truncated,
+        )
+        bodies[m["id"]] = body or "[no content difference: only the file mode changed]"
+    return bodies
+
+
+def write_ci_outputs(
+    doc: Mapping[str, Any],
+    outputs: CiOutputs,
+    *,
+    repo: GitRepo | None,
+    duration: float,
+    finished_at: float,
+    max_size: int = 20 * 1024 * 1024,
+    environ: Mapping[str, str] = os.environ,
+    err: IO[str] | None = None,
+) -> None:
+    """Write every requested report of ``doc``; under GitHub Actions also the side channels.
+
+    ``repo`` provides the blobs for JUnit failure excerpts; without it (or when the objects are
+    missing, e.g. merging shard outputs elsewhere) failures carry no excerpt.
+    """
+    from phase2_git import __version__
+    from phase2_git.reports import github, markdown, prom
+    from phase2_git.store.atomic import atomic_write_text
+
+    gha = under_github_actions(environ)
+    want_step_summary = outputs.step_summary if outputs.step_summary is not None else gha
+    want_annotations = outputs.annotations if outputs.annotations is not None else gha
+    step_summary_path = environ.get("GITHUB_STEP_SUMMARY") if want_step_summary else None
+
+    md: str | None = None
+    if outputs.summary or step_summary_path:
+        base = github.link_base(environ, doc["head"]) if gha else None
+        if base and not github.linkable([m["path"] for m in doc["mismatches"]]):
+            base = None
+        md = markdown.render(doc, link_base=base)
+
+    if outputs.junit:
+        from phase2_git.reports import junit
+
+        bodies: dict[str, str] = {}
+        if repo is not None:
+            try:
+                bodies = failure_bodies(repo, doc, max_size=max_size)
+            except Phase2Error:
+                bodies = {}  # objects not here (a merge elsewhere): the cases still report
+        atomic_write_text(outputs.junit, junit.render(doc, bodies=bodies))
+    if outputs.prom:
+        facts = prom.RunFacts(
+            duration_seconds=duration,
+            finished_at=finished_at,
+            autoresolve_disabled=prom.autoresolve_disabled(environ),
+            version=__version__,
+        )
+        prom.write(outputs.prom, doc, facts)
+    if outputs.summary and md is not None:
+        atomic_write_text(outputs.summary, md)
+
+    if step_summary_path and md is not None:
+        target = Path(step_summary_path)
+        used = target.stat().st_size if target.exists() else 0
+        _append(target, github.fit_step_summary(md + "\n", used=used))
+    output_path = environ.get("GITHUB_OUTPUT") if gha else None
+    if output_path:
+        paths = {
+            "junit": outputs.junit,
+            "prom": outputs.prom,
+            "summary": outputs.summary,
+        }
+        absolute = {k: str(Path(v).absolute()) if v else None for k, v in paths.items()}
+        _append(Path(output_path), github.output_block(github.outputs(doc, absolute)))
+    if want_annotations:
+        # stderr: `--format json > out.json` stays clean; the runner reads workflow commands
+        # on both streams
+        stream = err or sys.stderr
+        for line in github.annotation_lines(doc):
+            print(line, file=stream)
+        stream.flush()
+
+
+def _append(path: Path, text: str) -> None:
+    # the runner's files are shared by every step: append, never replace
+    try:
+        with path.open("a", encoding="utf-8") as fh:
+            fh.write(text)
+    except OSError as exc:
+        raise UsageError(f"{quote_for_message(str(path))}: cannot write: {exc.strerror}") from None
+
+
+# ---------------------------------------------------------------------------- merge
+
+
+def load_document(path: str) -> dict[str, Any]:
+    """Read and validate one ``phase2 diff --format json`` output."""
+    from phase2_git.store import schemas
+
+    shown = quote_for_message(path)
+    try:
+        raw = Path(path).read_bytes()
+    except OSError as exc:
+        raise UsageError(f"{shown}: cannot read: {exc.strerror}") from None
+    try:
+        doc = json.loads(raw)
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise UsageError(f"{shown}: not a phase2 JSON report: {exc}") from None
+    schemas.check(doc, "Phase2Diff.v1", shown)
+    assert isinstance(doc, dict)  # the schema says "object"
+    return doc
+
+
+def merge_documents(
+    named: Sequence[tuple[str, Mapping[str, Any]]], fail_on: FailOn | None = None
+) -> dict[str, Any]:
+    """One document from the outputs of ``--shard 1/N`` … ``--shard N/N``.
+
+    The shards must come from the same comparison: same base, head, config fingerprint,
+    methods and ``--fail-on`` rule, and together cover every shard exactly once. The summary is
+    recomputed with ``core.summary`` from the merged mismatches (``fail_on`` overrides the
+    shards' rule).
+    """
+    if not named:
+        raise UsageError("report merge needs at least one JSON report")
+    first_name, first = named[0]
+    keys = ("base", "head", "config_fingerprint", "methods")
+    count: int | None = None
+    seen: dict[int, str] = {}
+    ids: dict[str, str] = {}
+    notices: list[str] = []
+    mismatches: list[Mapping[str, Any]] = []
+    for name, doc in named:
+        shown = quote_for_message(name)
+        for key in keys:
+            if doc[key] != first[key]:
+                raise UsageError(
+                    f"{shown}: {key} differs from {quote_for_message(first_name)}: "
+                    "shards must come from the same comparison"
+                )
+        if doc["summary"]["fail_on"] != first["summary"]["fail_on"] and fail_on is None:
+            raise UsageError(
+                f"{shown}: summary.fail_on differs from {quote_for_message(first_name)} "
+                "(pass --fail-on to choose one)"
+            )
+        shard = doc.get("shard")
+        if not shard:
+            raise UsageError(f"{shown}: not a shard output (run `phase2 diff --shard K/N`)")
+        if count is None:
+            count = shard["count"]
+        elif shard["count"] != count:
+            raise UsageError(
+                f"{shown}: shard {shard['index']}/{shard['count']}, the others are /{count}"
+            )
+        if shard["index"] > shard["count"]:
+            raise UsageError(f"{shown}: shard {shard['index']}/{shard['count']} is out of range")
+        if shard["index"] in seen:
+            raise UsageError(
+                f"{shown}: shard {shard['index']}/{count} given twice "
+                f"(also {quote_for_message(seen[shard['index']])})"
+            )
+        seen[shard["index"]] = name
+        for notice in doc.get("notices", []):
+            if notice not in notices:
+                notices.append(notice)
+        for m in doc["mismatches"]:
+            if m["id"] in ids:
+                raise UsageError(
+                    f"{shown}: mismatch {m['id']} is also in {quote_for_message(ids[m['id']])}"
+                )
+            ids[m["id"]] = name
+            mismatches.append(m)
+    assert count is not None
+    missing = [str(k) for k in range(1, count + 1) if k not in seen]
+    if missing:
+        raise UsageError(
+            f"shard(s) {', '.join(missing)} of {count} missing: merge needs every shard's output"
+        )
+    rule: FailOn = fail_on or first["summary"]["fail_on"]
+    if rule not in FAIL_ON:  # pragma: no cover - the schema already restricts it
+        raise UsageError(f"--fail-on must be one of {', '.join(FAIL_ON)}, got '{rule}'")
+    # the order run_diff uses: by path
+    mismatches.sort(key=lambda m: m["path"])
+    out: dict[str, Any] = {
+        "schema": "Phase2Diff.v1",
+        "base": first["base"],
+        "head": first["head"],
+        "config_fingerprint": first["config_fingerprint"],
+        "methods": list(first["methods"]),
+    }
+    if notices:
+        out["notices"] = notices
+    out["mismatches"] = [dict(m) for m in mismatches]
+    out["summary"] = summarize([mismatch_from_json(m) for m in mismatches], rule)
+    return out
+
+
+def merge_files(paths: Sequence[str], fail_on: FailOn | None = None) -> dict[str, Any]:
+    return merge_documents([(p, load_document(p)) for p in paths], fail_on)

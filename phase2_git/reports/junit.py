@@ -1,0 +1,236 @@
+"""JUnit XML for CI test reporters (Jenkins, GitLab, GitHub): one suite per run, one test case
+per artifact mismatch (issue 5).
+
+A case fails when the run's ``--fail-on`` rule counts it (by default: a real change without a
+trusted approval bound to its hashes); an unresolved real change the rule does not count is
+*skipped* (the policy let it through without a decision); everything else passes, with its type
+and plan in ``system-out``. So the failure count always equals ``summary.failing``.
+
+Every artifact-derived string (paths, details, diff excerpts) is sanitised before it reaches the
+XML writer: illegal XML characters and terminal escapes never make it into the file.
+"""
+
+from __future__ import annotations
+
+import difflib
+import posixpath
+import re
+import shlex
+from collections.abc import Mapping, Sequence
+from typing import Any, Literal
+
+from phase2_git.core.model import is_noise
+from phase2_git.core.sanitize import (
+    BINARY_PLACEHOLDER,
+    decode_for_display,
+    excerpt,
+    looks_binary,
+    sanitize_line,
+    sanitize_path,
+    xml_safe,
+)
+
+CaseState = Literal["failure", "skipped", "passed"]
+
+EXCERPT_LINES = 50  # invariant 5: at most 50 lines of 200 characters from an artifact
+EXCERPT_WIDTH = 200
+CONTEXT_LINES = 2
+# difflib is quadratic in the worst case: after trimming the common ends, at most this many
+# lines of each side are compared. The excerpt shows 50 lines anyway.
+_DIFF_WINDOW = 500
+_HUNK = re.compile(r"^@@ -(\d+)((?:,\d+)?) \+(\d+)((?:,\d+)?) @@")
+MORE_HINT = "run `phase2 diff` for the whole change"
+
+
+def _lines(data: bytes) -> list[str]:
+    # split on LF only: a CR stays at the end of its line and shows as ␍ in the excerpt
+    text = decode_for_display(data)
+    if not text:
+        return []
+    parts = text.split("\n")
+    if parts[-1] == "":
+        parts.pop()
+    else:
+        parts[-1] += "\\ no newline at end of file"
+    return parts
+
+
+def diff_text(before: bytes | None, after: bytes | None) -> str:
+    """A unified diff of two sides (either may be missing), not yet sanitised.
+
+    Binary content is never diffed (``[binary content]``). The work is bounded: the common
+    prefix and suffix are trimmed, then at most ``_DIFF_WINDOW`` lines per side are compared.
+    """
+    if (before is not None and looks_binary(before)) or (after is not None and looks_binary(after)):
+        return BINARY_PLACEHOLDER
+    a = _lines(before) if before is not None else []
+    b = _lines(after) if after is not None else []
+    common = min(len(a), len(b))
+    start = 0
+    while start < common and a[start] == b[start]:
+        start += 1
+    tail = 0
+    while tail < common - start and a[-1 - tail] == b[-1 - tail]:
+        tail += 1
+    lo = max(0, start - CONTEXT_LINES)
+    keep = min(tail, CONTEXT_LINES)
+    a_win = a[lo : len(a) - tail + keep]
+    b_win = b[lo : len(b) - tail + keep]
+    cut = len(a_win) > _DIFF_WINDOW or len(b_win) > _DIFF_WINDOW
+    a_win, b_win = a_win[:_DIFF_WINDOW], b_win[:_DIFF_WINDOW]
+    out: list[str] = []
+    for line in difflib.unified_diff(a_win, b_win, lineterm="", n=CONTEXT_LINES):
+        if line.startswith(("---", "+++")) and not out:
+            continue  # the file header: the test case already names the file
+        m = _HUNK.match(line)
+        if m:
+            # the window starts at line lo+1: make hunk headers name real line numbers
+            line = (
+                f"@@ -{int(m.group(1)) + lo}{m.group(2)} "
+                f"+{int(m.group(3)) + lo}{m.group(4)} @@{line[m.end() :]}"
+            )
+        out.append(line)
+    if cut:
+        out.append(f"@@ diff cut after {_DIFF_WINDOW} lines @@")
+    return "\n".join(out)
+
+
+def failure_body(
+    before: bytes | None,
+    after: bytes | None,
+    *,
+    before_truncated: bool = False,
+    after_truncated: bool = False,
+) -> str:
+    """The sanitised, bounded diff excerpt that goes into a failing case's body."""
+    if before_truncated or after_truncated:
+        return "[larger than artifacts.max_file_size: compared by hash only]"
+    shown = excerpt(diff_text(before, after), max_lines=EXCERPT_LINES, max_width=EXCERPT_WIDTH)
+    return shown.render(more_hint=MORE_HINT)
+
+
+def _approved(m: Mapping[str, Any]) -> bool:
+    d = m.get("decision") or {}
+    return bool(d.get("trusted")) and d.get("decision") == "approve"
+
+
+def case_state(m: Mapping[str, Any], fail_on: str) -> CaseState:
+    """Outcome of one mismatch (a dict of ``Phase2Diff.v1``) under a ``--fail-on`` rule.
+
+    Mirrors ``core.summary.failing`` on the JSON form, so a merged report (which only has the
+    JSON) decides exactly as the run did; tests cross-check the two.
+    """
+    noise = is_noise(m["mismatch_type"])
+    unresolved_real = not noise and not _approved(m)
+    unresolved_noise = noise and not m["resolved"]
+    fails = {
+        "real": unresolved_real,
+        "noise": unresolved_noise,
+        "any": unresolved_real or unresolved_noise,
+    }.get(fail_on, False)
+    if fails:
+        return "failure"
+    if unresolved_real:
+        return "skipped"
+    return "passed"
+
+
+def _plan_text(m: Mapping[str, Any]) -> str:
+    plan = m["plan"]
+    transform = plan["transform"]
+    parts = [plan["action"]]
+    if transform:
+        parts.append(f"transform {transform['id']}")
+    if m["resolved"]:
+        parts.append("already resolved")
+    elif plan["safe"]:
+        parts.append("safe")
+    return ", ".join(parts)
+
+
+def _info(m: Mapping[str, Any]) -> str:
+    lines = [
+        f"id: {m['id']}",
+        f"status: {m['status']}",
+        f"artifact type: {m['artifact_type']}",
+        f"type: {m['mismatch_type']} ({'noise' if m['equivalent'] else 'real change'})",
+        f"plan: {_plan_text(m)}",
+        f"reason: {sanitize_line(m['plan']['reason'])}",
+    ]
+    if m.get("old_path"):
+        lines.append(f"renamed from: {sanitize_path(m['old_path'])}")
+    if m.get("detail"):
+        lines.append(f"detail: {sanitize_line(m['detail'])}")
+    proved = [v["method"] for v in m["verdicts"] if v["equivalent"]]
+    if proved:
+        lines.append(f"equivalent under: {', '.join(proved)}")
+    decision = m.get("decision")
+    if decision:
+        trust = "trusted" if decision.get("trusted") else "NOT trusted"
+        lines.append(f"decision: {sanitize_line(str(decision.get('decision')))} ({trust})")
+    return "\n".join(lines)
+
+
+def _classname(path: str) -> str:
+    folder = posixpath.dirname(path)
+    return sanitize_path(folder) if folder else "."
+
+
+def _case(m: Mapping[str, Any], fail_on: str, body: str | None) -> Any:
+    from junit_xml import TestCase
+
+    path = sanitize_path(m["path"])  # escaped, never stripped: no look-alike names
+    case = TestCase(name=path, classname=_classname(m["path"]), file=path)
+    info = _info(m)
+    state = case_state(m, fail_on)
+    if state == "failure":
+        shown = shlex.quote(path)
+        if is_noise(m["mismatch_type"]):
+            what = f"unresolved noise: apply its plan (phase2 check --fix {shown})"
+        else:
+            what = f"needs a decision: phase2 approve {shown}"
+            if m.get("decision"):
+                what += " (its approval is not trusted)"
+        message = f"{m['mismatch_type']} ({m['status']}), plan {m['plan']['action']}: {what}"
+        text = body if body is not None else "[diff excerpt unavailable: content not readable]"
+        case.add_failure_info(
+            message=xml_safe(message),
+            output=xml_safe(f"{text}\n\n{info}"),
+            failure_type=m["mismatch_type"],
+        )
+    elif state == "skipped":
+        case.add_skipped_info(
+            message=f"real change not counted by --fail-on {fail_on}", output=xml_safe(info)
+        )
+    else:
+        case.stdout = xml_safe(info)
+    return case
+
+
+def render(doc: Mapping[str, Any], *, bodies: Mapping[str, str] | None = None) -> str:
+    """The JUnit XML document of a ``Phase2Diff.v1`` document.
+
+    ``bodies`` maps mismatch ids to their :func:`failure_body`; it is optional because a
+    report merged from shard outputs may run where the blobs are not available.
+    """
+    from junit_xml import TestSuite, to_xml_report_string
+
+    fail_on = doc["summary"]["fail_on"]
+    mismatches: Sequence[Mapping[str, Any]] = doc["mismatches"]
+    bodies = bodies or {}
+    cases = [_case(m, fail_on, bodies.get(m["id"])) for m in mismatches]
+    name = "phase2"
+    shard = doc.get("shard")
+    if shard:
+        name += f" (shard {shard['index']}/{shard['count']})"
+    properties = {
+        "base": doc["base"],
+        "head": doc["head"],
+        "config_fingerprint": doc["config_fingerprint"],
+        "methods": ",".join(doc["methods"]),
+        "fail_on": fail_on,
+    }
+    # no timestamp, no hostname: the same inputs give byte-identical XML (invariant 8)
+    suite = TestSuite(name=name, test_cases=cases, properties=properties)
+    xml: str = to_xml_report_string([suite], prettyprint=True, encoding="utf-8")
+    return xml

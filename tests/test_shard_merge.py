@@ -1,0 +1,191 @@
+"""``phase2 diff --shard K/N`` + ``phase2 report merge``: N shards merge to the unsharded run."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from phase2_git.core.artifacts import shard_of
+from phase2_git.reports import jsonout
+from tests.conftest import TestRepo
+from tests.test_junit import prom_samples, promtool_check, run, validate_junit
+from tests.test_prom import TIMED
+
+N = 4
+
+
+@pytest.fixture
+def big_repo(repo: TestRepo) -> TestRepo:
+    """80 artifacts, 32 changed (noise, real, added, deleted), spread over the shards."""
+    for i in range(40):
+        repo.write(f"d{i % 3}/f{i}.json", f'{{"a": {i}, "b": 2}}\n')
+        repo.write(f"t/n{i}.txt", f"line {i}\nmore\n")
+    repo.commit("base")
+    repo.git("checkout", "-q", "-b", "feature")
+    for i in range(40):
+        kind = i % 4
+        if kind == 0:
+            repo.write(f"d{i % 3}/f{i}.json", f'{{"b": 2, "a": {i}}}\n')  # noise
+        elif kind == 1:
+            repo.write(f"d{i % 3}/f{i}.json", f'{{"a": {i + 1}, "b": 2}}\n')  # real
+        elif kind == 2:
+            repo.write(f"t/n{i}.txt", f"line {i}\r\nmore\r\n")  # noise
+    repo.write("added.json", "[]\n")
+    (repo.root / "t/n3.txt").unlink()
+    repo.commit("head")
+    return repo
+
+
+def diff_to(capsys, repo: TestRepo, out: Path, *args: str) -> dict:  # type: ignore[no-untyped-def,type-arg]
+    code, text, err = run(
+        capsys, "diff", "main", "HEAD", "-C", str(repo.root), "--format", "json", *args
+    )
+    assert err == ""
+    out.write_text(text)
+    doc = json.loads(text)
+    assert code == doc["summary"]["exit_code"]
+    return doc  # type: ignore[no-any-return]
+
+
+@pytest.fixture
+def shards(big_repo: TestRepo, capsys, tmp_path: Path) -> tuple[dict, list[Path]]:  # type: ignore[no-untyped-def,type-arg]
+    whole = diff_to(capsys, big_repo, tmp_path / "whole.json")
+    files = []
+    for k in range(1, N + 1):
+        f = tmp_path / f"shard{k}.json"
+        doc = diff_to(capsys, big_repo, f, "--shard", f"{k}/{N}")
+        assert doc["shard"] == {"index": k, "count": N}
+        assert all(shard_of(m["path"], N) == k for m in doc["mismatches"])
+        files.append(f)
+    return whole, files
+
+
+def test_four_shards_merge_to_the_unsharded_run(
+    big_repo: TestRepo, shards, capsys, tmp_path: Path
+) -> None:  # type: ignore[no-untyped-def]
+    whole, files = shards
+    assert whole["summary"]["total"] == 32
+    sizes = [len(json.loads(f.read_text())["mismatches"]) for f in files]
+    assert all(sizes) and sum(sizes) == 32  # every shard holds some, none is lost
+    # any order of the inputs
+    code, out, err = run(capsys, "report", "merge", *map(str, reversed(files)))
+    assert err == "" and code == whole["summary"]["exit_code"]
+    merged = json.loads(out)
+    whole.pop("shard", None)
+    assert merged == whole
+    assert out == jsonout.dumps(whole)  # byte for byte, key order included
+
+
+def test_merge_re_emits_the_same_ci_outputs(
+    big_repo: TestRepo, shards, capsys, tmp_path: Path, monkeypatch
+) -> None:  # type: ignore[no-untyped-def]
+    _, files = shards
+    one, many = tmp_path / "one", tmp_path / "many"
+    for folder in (one, many):
+        folder.mkdir()
+    outs = ("--junit", "j.xml", "--prom", "m.prom", "--summary", "s.md")
+    monkeypatch.chdir(one)
+    run(capsys, "diff", "main", "HEAD", "-C", str(big_repo.root), *outs)
+    monkeypatch.chdir(many)
+    run(capsys, "report", "merge", *map(str, files), "-C", str(big_repo.root), *outs)
+    validate_junit(many / "j.xml")
+    assert (one / "j.xml").read_bytes() == (many / "j.xml").read_bytes()
+    assert (one / "s.md").read_text() == (many / "s.md").read_text()
+    promtool_check(many / "m.prom")
+
+    def stable(p: Path) -> list[str]:
+        return [line for line in p.read_text().splitlines() if not line.startswith(TIMED)]
+
+    assert stable(one / "m.prom") == stable(many / "m.prom")
+    assert set(prom_samples(many / "m.prom")) == set(prom_samples(one / "m.prom"))
+
+
+def test_merge_outside_a_repository_has_no_excerpts(
+    shards, capsys, tmp_path: Path, monkeypatch
+) -> None:  # type: ignore[no-untyped-def]
+    _, files = shards
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)
+    monkeypatch.setenv("GIT_CEILING_DIRECTORIES", str(tmp_path))
+    code, _, err = run(capsys, "report", "merge", *map(str, files), "--junit", "j.xml")
+    assert code == 1 and err == ""
+    xml = validate_junit(elsewhere / "j.xml")
+    failures = [c for c in next(iter(xml)) if not c.is_passed]
+    assert failures and all("excerpt unavailable" in c.result[0].text for c in failures)
+
+
+def test_fail_on_override_and_formats(shards, capsys) -> None:  # type: ignore[no-untyped-def]
+    whole, files = shards
+    code, out, _ = run(capsys, "report", "merge", *map(str, files), "--fail-on", "never")
+    assert code == 0 and json.loads(out)["summary"]["fail_on"] == "never"
+    code, out, _ = run(capsys, "report", "merge", *map(str, files), "--format", "markdown")
+    assert out.startswith(f"## phase2: {whole['summary']['real']} real change(s)")
+    code, out, _ = run(capsys, "report", "merge", *map(str, files), "--format", "text")
+    assert "merged from 4 shard(s)" in out and "32 mismatch(es)" in out
+
+
+def _edit(path: Path, fn) -> Path:  # type: ignore[no-untyped-def]
+    doc = json.loads(path.read_text())
+    fn(doc)
+    path.write_text(json.dumps(doc))
+    return path
+
+
+@pytest.mark.parametrize(
+    ("case", "needle"),
+    [
+        ("missing", "shard(s) 4 of 4 missing"),
+        ("twice", "shard 1/4 given twice"),
+        ("base", "base differs from"),
+        ("fingerprint", "config_fingerprint differs from"),
+        ("count", "the others are /4"),
+        ("unsharded", "not a shard output"),
+        ("schema", "summary: 'exit_code' is a required property"),
+        ("not-json", "not a phase2 JSON report"),
+        ("absent", "cannot read"),
+        ("format", "--format must be one of"),
+    ],
+)
+def test_bad_inputs_exit_2_naming_the_file(
+    shards, capsys, tmp_path: Path, case: str, needle: str
+) -> None:  # type: ignore[no-untyped-def]
+    _, files = shards
+    args = [str(f) for f in files]
+    bad = tmp_path / "bad.json"
+    if case == "missing":
+        args = args[:3]
+    elif case == "twice":
+        args = [args[0], args[0], *args[1:]]
+    elif case in ("base", "fingerprint", "count", "unsharded", "schema"):
+        bad.write_text(files[3].read_text())
+
+        def change(doc: dict) -> None:  # type: ignore[type-arg]
+            if case == "base":
+                doc["base"] = "f" * 40
+            elif case == "fingerprint":
+                doc["config_fingerprint"] = "0" * 64
+            elif case == "count":
+                doc["shard"]["count"] = 5
+            elif case == "unsharded":
+                del doc["shard"]
+            else:
+                del doc["summary"]["exit_code"]
+
+        _edit(bad, change)
+        args[3] = str(bad)
+    elif case == "not-json":
+        bad.write_text("{nope")
+        args[3] = str(bad)
+    elif case == "absent":
+        args[3] = str(tmp_path / "absent.json")
+    elif case == "format":
+        args += ["--format", "yaml"]
+    code, out, err = run(capsys, "report", "merge", *args)
+    assert code == 2 and out == ""
+    assert err.startswith("phase2: error: ") and err.count("\n") == 1, err
+    assert needle in err
+    if case in ("base", "fingerprint", "count", "unsharded", "schema", "not-json"):
+        assert str(bad) in err
