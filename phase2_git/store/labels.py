@@ -8,9 +8,9 @@ The fast path accepts a subset of what the schema accepts (a test checks this), 
 stays the contract and the error messages stay the schema's.
 
 Content encoding (``schemas/LabeledMismatch.v1.json``): a side's bytes are stored as text in
-``before``/``after`` when they are valid UTF-8 (they round-trip exactly: BOM and CR/LF are kept),
-else as standard base64 in ``before_base64``/``after_base64``; a side that does not exist or
-could not be recovered has neither.
+``before``/``after`` when they are valid UTF-8 without NUL bytes (they round-trip exactly: BOM
+and CR/LF are kept), else as standard base64 in ``before_base64``/``after_base64``; a side
+that does not exist or could not be recovered has neither.
 """
 
 from __future__ import annotations
@@ -134,6 +134,8 @@ class JudgeResultLine:
 
 
 def _as_text(data: bytes) -> str | None:
+    if b"\0" in data:  # binary by git's own test, even when it happens to decode
+        return None
     try:
         return data.decode("utf-8")
     except UnicodeDecodeError:

@@ -1,0 +1,278 @@
+"""``phase2 labels export`` / ``import``: decisions become a labelled dataset judge eval reads."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from jsonschema import Draft202012Validator
+
+from phase2_git.app.labels import labels_from_events
+from phase2_git.cli import main
+from phase2_git.store.decisions import DecisionLog
+from tests.conftest import TestRepo
+
+ROOT = Path(__file__).parent.parent
+LABEL = Draft202012Validator(json.loads((ROOT / "schemas" / "LabeledMismatch.v1.json").read_text()))
+
+
+def phase2(capsys: pytest.CaptureFixture[str], repo: TestRepo, *args: str) -> tuple[int, str, str]:
+    code = (
+        main([*args[:2], "-C", str(repo.root), *args[2:]])
+        if args[0]
+        in (
+            "labels",
+            "judge",
+        )
+        else main([args[0], "-C", str(repo.root), *args[1:]])
+    )
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def dataset(repo: TestRepo) -> list[dict[str, Any]]:
+    rows = [json.loads(x) for x in (repo.root / ".phase2/labels.jsonl").read_text().splitlines()]
+    for row in rows:
+        errors = list(LABEL.iter_errors(row))
+        assert not errors, errors[0]
+    return rows
+
+
+BASE = {
+    "golden/a.json": b'{"a": 1, "b": [1, 2]}\n',
+    "golden/b.json": b'{"x": "y"}\n',
+    "snap/c.txt": b"one\ntwo\n",
+    "snap/d.txt": b"keep\n",
+    "eval/real.json": b'{"accuracy": 0.81}\n',
+    "img.bin": b"\x00\x01\x02",
+}
+HEAD = {
+    "golden/a.json": b'{"b": [1, 2], "a": 1}\n',  # json_ordering
+    "golden/b.json": b'{\n  "x": "y"\n}\n',  # whitespace
+    "snap/c.txt": b"one\r\ntwo\r\n",  # line_endings
+    "snap/d.txt": b"keep",  # trailing_newline
+    "eval/real.json": b'{"accuracy": 0.79}\n',  # content
+    "img.bin": b"\x00\x01\x03",  # binary
+}
+
+
+def feature_repo(repo: TestRepo) -> None:
+    for path, data in BASE.items():
+        repo.write(path, data)
+    repo.commit("base")
+    repo.git("checkout", "-q", "-b", "feat")
+    for path, data in HEAD.items():
+        repo.write(path, data)
+    repo.commit("regen")
+
+
+def session(repo: TestRepo, capsys: pytest.CaptureFixture[str]) -> None:
+    """A scripted review: approve the real change, reject the binary, --yes the noise."""
+    code, _, err = phase2(capsys, repo, "approve", "eval/real.json", "--base", "main")
+    assert code == 0, err
+    code, _, err = phase2(capsys, repo, "reject", "img.bin", "--base", "main")
+    assert code == 0, err
+    code, _, err = phase2(capsys, repo, "resolve", "main", "--yes")
+    assert code == 0, err
+
+
+def test_export_after_a_yes_session_feeds_judge_eval(repo: TestRepo, capsys) -> None:  # type: ignore[no-untyped-def]
+    feature_repo(repo)
+    session(repo, capsys)
+    code, out, err = phase2(capsys, repo, "labels", "export")
+    assert code == 0, err
+    assert "6 labelled mismatches (4 equivalent, 2 different" in out
+    rows = {r["path"]: r for r in dataset(repo)}
+    assert set(rows) == set(BASE)
+    for path in ("golden/a.json", "golden/b.json", "snap/c.txt", "snap/d.txt"):
+        assert rows[path]["label"] == "equivalent"
+        assert rows[path]["source"] == "auto-approve"
+    assert rows["golden/a.json"]["mismatch_type"] == "json_ordering"
+    assert rows["eval/real.json"]["label"] == "different"
+    assert rows["eval/real.json"]["source"] == "approve"
+    assert rows["img.bin"]["label"] == "different" and rows["img.bin"]["source"] == "reject"
+    # content recovered from git by blob id, bytes exact (CRLF kept, binary as base64)
+    for path, r in rows.items():
+        if path == "img.bin":
+            assert "before" not in r and r["before_base64"] == "AAEC"
+            continue
+        assert r["before"].encode() == BASE[path] and r["after"].encode() == HEAD[path]
+        assert r["hashes"]["before"] == repo.git("rev-parse", f"main:{path}").strip()
+        assert r["split"] in ("train", "test")
+    # judge eval consumes it as is (methods run on the embedded content)
+    code, out, err = phase2(
+        capsys,
+        repo,
+        "judge",
+        "eval",
+        "--format",
+        "json",
+        "--methods",
+        "canonical_json,whitespace,line_endings,numeric",
+        "--bootstrap",
+        "100",
+    )
+    assert code == 0, err
+    doc = json.loads(out)
+    assert doc["n"] == 6
+    assert doc["methods"]["canonical_json"]["by_type"]["json_ordering"]["confusion"]["tp"] == 1
+    assert doc["methods"]["line_endings"]["by_type"]["line_endings"]["confusion"]["tp"] == 1
+    # export is idempotent: same decisions, same bytes
+    first = (repo.root / ".phase2/labels.jsonl").read_bytes()
+    code, out, _ = phase2(capsys, repo, "labels", "export")
+    assert "6 unchanged" in out
+    assert (repo.root / ".phase2/labels.jsonl").read_bytes() == first
+
+
+def event(n: int, decision: str, mismatch: str, **extra: Any) -> dict[str, Any]:
+    ev: dict[str, Any] = {
+        "schema": "ResolutionDecision.v1",
+        "id": f"dec_{n:016x}",
+        "ts": "2026-01-01T00:00:00.000Z",
+        "run_id": "run_000000000001",
+        "env": "local",
+        "mismatch_id": mismatch,
+        "plan_id": None,
+        "action": "restore_base",
+        "decision": decision,
+        "user": {"id": "someone", "role": "maintainer"},
+        "ui": {"rich": False, "version": "0", "mode": "interactive"},
+        "config_fingerprint": "0" * 64,
+        "transform": None,
+        "hashes": {"before": None, "after": None},
+        "path": "x.json",
+        "label": None,
+        "commit": None,
+        "methods": [],
+    }
+    ev.update(extra)
+    return ev
+
+
+def test_latest_human_label_wins_and_undo_withdraws() -> None:
+    m = "mis_000000000001"
+    auto = event(1, "auto-approve", m, label="equivalent")
+    human = event(2, "label", m, label="different", action="manual")
+    (d,) = labels_from_events([auto, human])
+    assert (d.label, d.human, d.source) == (False, True, "label")
+    # a later auto-approval never overrides a human
+    (d,) = labels_from_events([auto, human, event(3, "auto-approve", m)])
+    assert d.label is False
+    # undoing the human label falls back to the auto-approval
+    undo = event(4, "undo", m, refers_to=human["id"], action="manual")
+    (d,) = labels_from_events([auto, human, undo])
+    assert (d.label, d.source) == (True, "auto-approve")
+    # skip / shadow / approve of a real change without a label say nothing
+    assert labels_from_events([event(5, "skip", m), event(6, "shadow", m)]) == []
+    assert labels_from_events([event(7, "approve", m, action="accept_change")]) == []
+    # audits: the audit field, or the label
+    (d,) = labels_from_events([event(8, "audit", m, audit="rejected")])
+    assert (d.label, d.source) == (False, "audit")
+    (d,) = labels_from_events([event(9, "reject", m)])
+    assert (d.label, d.source) == (False, "reject")
+
+
+def test_interactive_labels_audits_and_imports_merge(repo: TestRepo, capsys) -> None:  # type: ignore[no-untyped-def]
+    feature_repo(repo)
+    session(repo, capsys)
+    phase2(capsys, repo, "labels", "export")
+    first = {r["id"]: r for r in dataset(repo)}
+    a = next(r for r in first.values() if r["path"] == "golden/a.json")
+    b = next(r for r in first.values() if r["path"] == "golden/b.json")
+    hashes = a["hashes"]
+    log = DecisionLog(repo.root)
+    # the review loop's `n` on a.json, an audit of b.json's auto-approval, and a decision
+    # without types whose blob is not in the repository
+    log.append(
+        [
+            event(
+                1,
+                "label",
+                a["id"],
+                label="different",
+                hashes=hashes,
+                path="golden/a.json",
+                action="manual",
+            ),
+            event(
+                2,
+                "audit",
+                b["id"],
+                audit="approved",
+                label="equivalent",
+                hashes=b["hashes"],
+                path="golden/b.json",
+                mismatch_type="whitespace",
+                artifact_type="json",
+            ),
+            event(
+                3,
+                "reject",
+                "mis_00000000abcd",
+                path="gone.json",
+                hashes={"before": "1" * 40, "after": "2" * 40},
+            ),
+        ]
+    )
+    imported = repo.root / "elsewhere.jsonl"
+    imported.write_text(
+        json.dumps(
+            {
+                "id": "ext-1",
+                "artifact_type": "text",
+                "mismatch_type": "content",
+                "label": "different",
+                "before": "a\n",
+                "after": "b\n",
+            }
+        )
+        + "\n"
+    )
+    code, out, err = phase2(capsys, repo, "labels", "import", str(imported))
+    assert code == 0, err
+    assert "1 added" in out
+    code, out, err = phase2(capsys, repo, "labels", "export")
+    assert code == 0, err
+    assert "1 without recoverable content" in out
+    rows = {r["id"]: r for r in dataset(repo)}
+    assert rows[a["id"]]["label"] == "different" and rows[a["id"]]["source"] == "label"
+    assert rows[a["id"]]["split"] == first[a["id"]]["split"]  # splits are stable
+    assert rows[b["id"]]["source"] == "audit" and rows[b["id"]]["split"] == "train"
+    gone = rows["mis_00000000abcd"]
+    assert "before" not in gone and "before_base64" not in gone
+    assert gone["mismatch_type"] == "content"  # classified: hash-only comparison
+    assert rows["ext-1"]["source"] == "import"  # imports survive a re-export
+    code, out, err = phase2(
+        capsys, repo, "judge", "eval", "--methods", "exact", "--bootstrap", "50", "--format", "json"
+    )
+    assert code == 0, err
+    doc = json.loads(out)
+    assert doc["audit"]["n"] == 1 and doc["audit"]["fdr"] == 0.0
+    assert doc["methods"]["exact"]["unjudged"] == 0
+
+
+def test_import_validates_before_writing(repo: TestRepo, capsys) -> None:  # type: ignore[no-untyped-def]
+    good = {"id": "i1", "artifact_type": "json", "mismatch_type": "content", "label": "different"}
+    src = repo.root / "in.jsonl"
+    src.write_text(json.dumps(good) + "\n" + json.dumps({**good, "id": "i2", "label": "?"}) + "\n")
+    code, out, err = phase2(capsys, repo, "labels", "import", str(src))
+    assert code == 2 and out == ""
+    assert "in.jsonl:2: label:" in err and len(err.strip().splitlines()) == 1
+    assert not (repo.root / ".phase2/labels.jsonl").exists()
+    code, _, err = phase2(capsys, repo, "labels", "import", str(repo.root / "missing.jsonl"))
+    assert code == 2 and "missing.jsonl: no such file" in err
+    src.write_text(json.dumps(good) + "\n")
+    code, out, err = phase2(capsys, repo, "labels", "import", str(src))
+    assert code == 0, err
+    (row,) = dataset(repo)
+    assert row["split"] in ("train", "test") and row["source"] == "import"
+
+
+def test_broken_labels_file_is_refused_on_export(repo: TestRepo, capsys) -> None:  # type: ignore[no-untyped-def]
+    feature_repo(repo)
+    (repo.root / ".phase2").mkdir()
+    (repo.root / ".phase2/labels.jsonl").write_text("{oops\n")
+    code, _, err = phase2(capsys, repo, "labels", "export")
+    assert code == 2 and ".phase2/labels.jsonl:1: not JSON" in err
