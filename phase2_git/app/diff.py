@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 from phase2_git.core.approvals import attach
 from phase2_git.core.artifacts import ArtifactFilter, shard_of
 from phase2_git.core.model import Mismatch, is_noise
 from phase2_git.core.pipeline import Settings, build_mismatch
 from phase2_git.core.summary import FailOn, summarize
+from phase2_git.core.trust import CommitFacts, TrustPolicy, verdict
+from phase2_git.core.trust import notices as trust_notices
 from phase2_git.git.blobs import read_blobs
 from phase2_git.git.changes import changed_files
-from phase2_git.git.repo import GitRepo
+from phase2_git.git.repo import GitRepo, quote_for_message
 from phase2_git.git.sides import Side, resolve_side
 from phase2_git.store.config import Config
 from phase2_git.store.decisions import LOG_FILE, DecisionLog, parse_lines
@@ -82,10 +85,63 @@ def run_diff(
     result = DiffResult(base_side, head_side, config, selected, mismatches, shard)
     if any(not is_noise(m.mismatch_type) for m in mismatches):
         events = [line.event for line in parse_lines(side_log(repo, head_side), LOG_FILE)]
-        result.mismatches = attach(mismatches, events)
-        if any(m.decision for m in result.mismatches):
-            result.notices.append("approvals are unverified: the base side has no [trust] table")
+        policy = base_trust(repo, base_side, config)
+        judge = _trust_judge(repo, head_side, policy)
+        result.mismatches = (
+            attach(mismatches, events, judge) if judge else attach(mismatches, events)
+        )
+        approvals = [m.decision for m in result.mismatches if m.decision]
+        result.notices.extend(trust_notices(policy, approvals))
+        for m in result.mismatches:
+            if m.decision and not m.decision["trusted"]:
+                result.notices.append(
+                    f"untrusted approval of {quote_for_message(m.path)}: {m.decision['why']}"
+                )
     return result
+
+
+def base_trust(repo: GitRepo, base: Side, config: Config) -> TrustPolicy | None:
+    """The ``[trust]`` table of the BASE side: a pull request cannot vouch for itself."""
+    from phase2_git.git import commit as gitc
+    from phase2_git.store import schemas
+    from phase2_git.store.config import CONFIG_FILE, parse_toml, table_from
+
+    if base.kind != "commit":
+        table = config.data.get("trust")
+        return TrustPolicy.from_table(table) if table is not None else None
+    if base.commit is None:
+        return None
+    for filename in (CONFIG_FILE, "pyproject.toml"):
+        entry = gitc.tree_entry(repo, base.commit, filename)
+        if entry is None:
+            continue
+        where = f"{base.spec}:{filename}"
+        found = table_from(parse_toml(gitc.read_blob(repo, entry[1]), where), filename, where)
+        if found is None:
+            continue
+        schemas.check(found, "Config.v1", where)
+        trust = found.get("trust")
+        return TrustPolicy.from_table(trust) if trust is not None else None
+    return None
+
+
+def _trust_judge(
+    repo: GitRepo, head: Side, policy: TrustPolicy | None
+) -> Callable[[Mapping[str, Any]], tuple[bool, str]] | None:
+    if policy is None:
+        return None
+    from phase2_git.git.history import commit_facts, line_origin
+    from phase2_git.git.sides import resolve_side
+
+    tip = head.commit if head.kind == "commit" else resolve_side(repo, "HEAD").commit
+    signers = policy.allowed_signers()
+
+    def judge(event: Mapping[str, Any]) -> tuple[bool, str]:
+        origin = line_origin(repo, tip, event["id"]) if tip else None
+        facts = commit_facts(repo, origin, signers) if origin else CommitFacts(None)
+        return verdict(policy, facts)
+
+    return judge
 
 
 def side_log(repo: GitRepo, side: Side) -> bytes:

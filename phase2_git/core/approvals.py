@@ -17,7 +17,7 @@ TrustVerdict = Callable[[Mapping[str, Any]], tuple[bool, str]]
 
 
 def _always(_: Mapping[str, Any]) -> tuple[bool, str]:
-    return True, "no [trust] table on the base side: approvals are unverified"
+    return True, "no [trust] table on the base side: approvals count unverified"
 
 
 def current_decisions(events: Iterable[Mapping[str, Any]]) -> dict[str, Mapping[str, Any]]:

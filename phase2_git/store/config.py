@@ -136,6 +136,10 @@ def _read_toml(path: Path, display: str) -> dict[str, Any]:
         raw = path.read_bytes()
     except OSError as exc:
         raise UsageError(f"{display}: cannot read: {exc.strerror}") from None
+    return parse_toml(raw, display)
+
+
+def parse_toml(raw: bytes, display: str) -> dict[str, Any]:
     try:
         table: dict[str, Any] = tomllib.loads(raw.decode("utf-8"))
     except UnicodeDecodeError:
@@ -145,30 +149,41 @@ def _read_toml(path: Path, display: str) -> dict[str, Any]:
     return table
 
 
+def table_from(data: Mapping[str, Any], filename: str, display: str) -> dict[str, Any] | None:
+    """phase2's table out of a parsed ``.phase2/config.toml`` or ``pyproject.toml``."""
+    if filename != "pyproject.toml":
+        return dict(data)
+    table = data.get("tool", {}).get("phase2")
+    if table is None:
+        return None
+    if not isinstance(table, dict):
+        raise UsageError(f"{display}: tool.phase2: must be a table")
+    return table
+
+
 def find_user_config(root: Path, explicit: str | Path | None = None) -> tuple[dict[str, Any], str]:
     """The raw user table and its display name (``{}``/``"defaults"`` when there is none)."""
     if explicit is not None:
         path = Path(explicit)
-        data = _read_toml(path, str(explicit))
-        if path.name == "pyproject.toml":
-            return data.get("tool", {}).get("phase2", {}), str(explicit)
-        return data, str(explicit)
+        table = table_from(_read_toml(path, str(explicit)), path.name, str(explicit))
+        return table or {}, str(explicit)
     own = root / CONFIG_FILE
     if own.is_file():
         return _read_toml(own, CONFIG_FILE), CONFIG_FILE
     pyproject = root / "pyproject.toml"
     if pyproject.is_file():
-        data = _read_toml(pyproject, "pyproject.toml")
-        table = data.get("tool", {}).get("phase2")
-        if table is not None:
-            if not isinstance(table, dict):
-                raise UsageError("pyproject.toml: tool.phase2: must be a table")
-            return table, "pyproject.toml [tool.phase2]"
+        found = table_from(
+            _read_toml(pyproject, "pyproject.toml"), "pyproject.toml", "pyproject.toml"
+        )
+        if found is not None:
+            return found, "pyproject.toml [tool.phase2]"
     return {}, "defaults"
 
 
 def resolve(user: Mapping[str, Any], source: str) -> Config:
-    schemas.check(user, "Config.v1", source)
+    if user:
+        # an empty table is valid by construction: the hook path skips loading jsonschema
+        schemas.check(user, "Config.v1", source)
     data = _merge(DEFAULTS, user)
     # method names are validated with the same parser as --methods, so errors read alike
     try:

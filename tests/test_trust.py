@@ -1,0 +1,155 @@
+"""Who may approve: forged approvals in a PR never turn CI green (trust from the base side)."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from phase2_git.cli import main
+from tests.conftest import TestRepo
+
+ADA = ("Ada Reviewer", "ada@example.com")
+MALLORY = ("Mallory", "mallory@example.com")
+
+
+def as_user(monkeypatch: pytest.MonkeyPatch, who: tuple[str, str]) -> None:
+    for role in ("AUTHOR", "COMMITTER"):
+        monkeypatch.setenv(f"GIT_{role}_NAME", who[0])
+        monkeypatch.setenv(f"GIT_{role}_EMAIL", who[1])
+
+
+def run(capsys: pytest.CaptureFixture[str], repo: TestRepo, *args: str) -> tuple[int, str, str]:
+    code = main([args[0], "-C", str(repo.root), *args[1:]])
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def pr_repo(repo: TestRepo, trust: str) -> None:
+    repo.write(".phase2/config.toml", trust)
+    repo.write("eval/real.json", b'{"accuracy": 0.81}\n')
+    repo.commit("base with trust")
+    repo.git("checkout", "-q", "-b", "pr")
+
+
+def diff(capsys: pytest.CaptureFixture[str], repo: TestRepo) -> tuple[int, dict]:  # type: ignore[type-arg]
+    code, out, err = run(
+        capsys, repo, "diff", "main", "pr", "--format", "json", "--fail-on", "real"
+    )
+    assert err == "", err
+    return code, json.loads(out)
+
+
+def test_forged_approval_does_not_pass_and_a_reviewer_approval_does(
+    repo: TestRepo, capsys, monkeypatch
+) -> None:  # type: ignore[no-untyped-def]
+    pr_repo(
+        repo, '[trust]\nreviewers = ["Ada Reviewer <ada@example.com>"]\nrequire_signed = false\n'
+    )
+    as_user(monkeypatch, MALLORY)
+    repo.write("eval/real.json", b'{"accuracy": 0.99}\n')
+    repo.commit("tune the numbers")
+    # Mallory writes an approval claiming to be Ada
+    code, _, err = run(
+        capsys,
+        repo,
+        "approve",
+        "eval/real.json",
+        "--base",
+        "main",
+        "--user",
+        "Ada Reviewer <ada@example.com>",
+        "--role",
+        "maintainer",
+    )
+    assert code == 0, err
+    code, doc = diff(capsys, repo)
+    assert code == 1
+    real = doc["mismatches"][0]
+    assert real["decision"]["trusted"] is False
+    assert "not a listed reviewer" in real["decision"]["why"]
+    assert any("untrusted approval of eval/real.json" in n for n in doc["notices"])
+    assert any("unverified identities" in n for n in doc["notices"])
+    # text output says it too
+    code, out, _ = run(capsys, repo, "diff", "main", "pr")
+    assert code == 1 and "untrusted approval" in out
+    # the same approval committed by the reviewer counts
+    as_user(monkeypatch, ADA)
+    code, _, err = run(capsys, repo, "approve", "eval/real.json", "--base", "main")
+    assert code == 0, err
+    code, doc = diff(capsys, repo)
+    assert code == 0
+    assert doc["mismatches"][0]["decision"]["trusted"] is True
+    assert doc["mismatches"][0]["decision"]["by"] == "Ada Reviewer <ada@example.com>"
+
+
+def test_trust_table_is_read_from_the_base_side(repo: TestRepo, capsys, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    pr_repo(
+        repo, '[trust]\nreviewers = ["Ada Reviewer <ada@example.com>"]\nrequire_signed = false\n'
+    )
+    as_user(monkeypatch, MALLORY)
+    repo.write("eval/real.json", b'{"accuracy": 0.99}\n')
+    # the PR adds Mallory as a reviewer: it must not count
+    repo.write(
+        ".phase2/config.toml",
+        '[trust]\nreviewers = ["Mallory <mallory@example.com>"]\nrequire_signed = false\n',
+    )
+    repo.commit("make myself a reviewer")
+    run(capsys, repo, "approve", "eval/real.json", "--base", "main")
+    code, doc = diff(capsys, repo)
+    assert code == 1
+    assert doc["mismatches"][0]["decision"]["trusted"] is False
+
+
+def test_without_trust_table_approvals_count_with_a_warning(repo: TestRepo, capsys) -> None:  # type: ignore[no-untyped-def]
+    repo.write("eval/real.json", b'{"accuracy": 0.81}\n')
+    repo.commit("base")
+    repo.git("checkout", "-q", "-b", "pr")
+    repo.write("eval/real.json", b'{"accuracy": 0.99}\n')
+    repo.commit("change")
+    run(capsys, repo, "approve", "eval/real.json", "--base", "main")
+    code, doc = diff(capsys, repo)
+    assert code == 0
+    assert doc["notices"] == ["approvals are unverified: the base side has no [trust] table"]
+
+
+def test_signatures_required(repo: TestRepo, capsys, monkeypatch, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    if shutil.which("ssh-keygen") is None:
+        pytest.skip("ssh-keygen not installed")
+    keys = {}
+    for who in ("ada", "mallory"):
+        key = tmp_path / who
+        subprocess.run(
+            ["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", who, "-f", str(key)], check=True
+        )
+        keys[who] = key
+    ada_pub = (tmp_path / "ada.pub").read_text().split()
+    pr_repo(
+        repo,
+        '[trust]\nreviewers = ["Ada Reviewer <ada@example.com>"]\n'
+        f'signing_keys = ["ada@example.com {ada_pub[0]} {ada_pub[1]}"]\nrequire_signed = true\n',
+    )
+    repo.write("eval/real.json", b'{"accuracy": 0.99}\n')
+    repo.commit("change")
+    as_user(monkeypatch, ADA)
+    # unsigned commit by the trusted reviewer: not enough
+    run(capsys, repo, "approve", "eval/real.json", "--base", "main")
+    code, doc = diff(capsys, repo)
+    assert code == 1 and "is not signed" in doc["mismatches"][0]["decision"]["why"]
+    # signed with a key that is not Ada's: not enough either
+    repo.git("config", "gpg.format", "ssh")
+    repo.git("config", "commit.gpgsign", "true")
+    repo.git("config", "user.signingkey", str(keys["mallory"]))
+    run(capsys, repo, "approve", "eval/real.json", "--base", "main")
+    code, doc = diff(capsys, repo)
+    assert code == 1, doc["mismatches"][0]["decision"]
+    # signed with Ada's listed key: trusted (phase2 signs its own commits: commit.gpgsign)
+    repo.git("config", "user.signingkey", str(keys["ada"]))
+    run(capsys, repo, "approve", "eval/real.json", "--base", "main")
+    code, doc = diff(capsys, repo)
+    assert code == 0, doc["mismatches"][0]["decision"]
+    assert "listed SSH key" in doc["mismatches"][0]["decision"]["why"]
+    assert "gpgsig -----BEGIN SSH SIGNATURE-----" in repo.git("cat-file", "commit", "HEAD")
