@@ -21,13 +21,13 @@ import os
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from phase2_git.app.labels import assign_splits
 from phase2_git.core import stats
 from phase2_git.core.classify import Pair
 from phase2_git.core.methods import METHODS, MethodInput
-from phase2_git.core.model import Blob
+from phase2_git.core.model import Blob, Mismatch
 from phase2_git.core.settings import ClassifySettings, MethodSettings
 from phase2_git.errors import UsageError
 from phase2_git.git.repo import GitRepo
@@ -43,6 +43,9 @@ from phase2_git.store.labels import (
     read_labels,
     read_results,
 )
+
+if TYPE_CHECKING:
+    from phase2_git.app.diff import DiffResult
 
 EVAL_SCHEMA = "Evaluation.v1"
 EVAL_FILE = ".phase2/state/evaluation.json"
@@ -851,3 +854,80 @@ def reset_breaker(
     DecisionLog(root).append([event])
     read_breaker(root)  # refresh the recorded state
     return event
+
+
+# ==================================================================================== pipeline
+
+
+def attach_llm_verdicts(
+    repo: GitRepo,
+    result: DiffResult,
+    *,
+    environ: Mapping[str, str] = os.environ,
+) -> DiffResult:
+    """Ask the llm_rubric judge about every mismatch that carries its placeholder verdict,
+    put the real verdict in its place and plan again.
+
+    Shadow by construction: ``core.policy`` lets a statistical verdict justify a safe plan
+    only for methods in ``policy.gated_methods``, which here is exactly what
+    :func:`store.gate.gated_methods` says (GO and still valid) on top of the caller's set.
+    Call it after ``run_diff`` when ``llm_rubric`` is among the methods; one ``cat-file``
+    process reads the contents, the judge's budget and cache apply, and a budget that runs
+    out becomes a notice.
+    """
+    from phase2_git.core.model import Classification
+    from phase2_git.core.policy import make_plan
+    from phase2_git.git.objects import read_objects
+    from phase2_git.store.gate import gated_methods
+
+    todo = [m for m in result.mismatches if any(v.method == LLM for v in m.verdicts)]
+    if not todo:
+        return result
+    config = result.config
+    judge = LlmRubricJudge(
+        judge_settings(config.data, repo.root), cache_root=repo.root, environ=environ
+    )
+    if not judge.configured:
+        return replace(
+            result,
+            notices=[
+                *result.notices,
+                "llm_rubric: no judge configured (judge.command or "
+                "judge.url): its verdicts stay 'not applicable'",
+            ],
+        )
+    policy = replace(
+        config.policy,
+        gated_methods=config.policy.gated_methods | gated_methods(repo.root, config),
+    )
+    oids = [o for m in todo for o in (m.change.before, m.change.after) if o]
+    blobs = read_objects(repo, oids, max_size=config.classify.max_file_size)
+    threshold = float(config.data["judge"]["threshold"])
+
+    def data(oid: str | None) -> bytes | None:
+        obj = blobs.get(oid) if oid else None
+        return obj.data if obj is not None else None
+
+    replaced: dict[str, Mismatch] = {}
+    for m in todo:
+        before, after = data(m.change.before), data(m.change.after)
+        v = judge.judge(
+            JudgeRequest(
+                m.id, m.path, m.artifact_type, before, after, m.change.before, m.change.after
+            )
+        ).to_verdict(threshold)
+        verdicts = tuple(v if old.method == LLM else old for old in m.verdicts)
+        contents = None
+        if before is not None and after is not None and m.artifact_type in _TEXTUAL:
+            contents = (before, after)
+        cls = Classification(m.artifact_type, m.mismatch_type, m.detail)
+        plan, resolved = make_plan(m.id, cls, verdicts, policy, config.classify, contents)
+        replaced[m.id] = replace(m, verdicts=verdicts, plan=plan, resolved=resolved)
+    notices = list(result.notices)
+    if judge.budget.exhausted:
+        notices.append(f"llm_rubric: {judge.budget.exhausted}; later mismatches have no verdict")
+    return replace(
+        result,
+        mismatches=[replaced.get(m.id, m) for m in result.mismatches],
+        notices=notices,
+    )

@@ -1,0 +1,453 @@
+"""The llm_rubric judge: command and HTTP transports (a local stub, never the network), the
+cache, budgets, failures, and shadow mode."""
+
+from __future__ import annotations
+
+import json
+import sys
+import threading
+from collections.abc import Iterator
+from dataclasses import replace
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from phase2_git.app.diff import run_diff
+from phase2_git.app.judge import attach_llm_verdicts
+from phase2_git.cli import main
+from phase2_git.git.repo import GitRepo
+from phase2_git.judges.llm_rubric import JudgeRequest, LlmRubricJudge, parse_reply
+from phase2_git.judges.settings import DEFAULT_RUBRIC, judge_settings
+from phase2_git.store.config import load, resolve
+from tests.conftest import TestRepo
+
+JUDGE = """\
+import json, sys, time
+req = json.load(sys.stdin)
+log = sys.argv[1]
+open(log, "a").write(json.dumps({"id": req["id"], "rubric": req["rubric"][:20]}) + "\\n")
+mode = sys.argv[2] if len(sys.argv) > 2 else "ok"
+if mode == "sleep":
+    time.sleep(5)
+if mode == "fail":
+    print("judge broke", file=sys.stderr)
+    sys.exit(3)
+if mode == "garbage":
+    print("I think they are the same")
+    sys.exit(0)
+same = req["before"].split() == req["after"].split()
+print(json.dumps({"equivalent": same, "score": 0.95 if same else 0.05, "reason": "tokens"}))
+"""
+
+
+def request(i: int, same: bool = True) -> JudgeRequest:
+    before = f"value {i}\n".encode()
+    after = f"value  {i}\n".encode() if same else f"value {i + 1}\n".encode()
+    return JudgeRequest(f"mis_{i:012x}", f"f{i}.txt", "text", before, after)
+
+
+def command_judge(tmp_path: Path, mode: str = "ok", **judge: Any) -> tuple[LlmRubricJudge, Path]:
+    script = tmp_path / "judge.py"
+    script.write_text(JUDGE)
+    log = tmp_path / "calls.jsonl"
+    cfg = resolve(
+        {"judge": {"command": [sys.executable, str(script), str(log), mode], **judge}}, "test"
+    )
+    return LlmRubricJudge(judge_settings(cfg.data, tmp_path), cache_root=tmp_path), log
+
+
+def calls(log: Path) -> list[dict[str, Any]]:
+    return [json.loads(x) for x in log.read_text().splitlines()] if log.exists() else []
+
+
+# -------------------------------------------------------------------------------- command
+
+
+def test_command_judge_verdicts_and_cache(tmp_path: Path) -> None:
+    judge, log = command_judge(tmp_path)
+    v = judge.judge(request(1, same=True))
+    assert v.score == 0.95 and v.called and not v.cached
+    assert v.to_verdict(0.5).equivalent is True
+    assert judge.judge(request(2, same=False)).to_verdict(0.5).equivalent is False
+    assert len(calls(log)) == 2
+    # a fresh judge (next run) is served from .phase2/cache/ without calling
+    again, _ = command_judge(tmp_path)
+    v = again.judge(request(1, same=True))
+    assert v.cached and v.score == 0.95 and again.budget.calls == 0
+    assert len(calls(log)) == 2
+    assert list((tmp_path / ".phase2/cache/llm_rubric").rglob("*.json"))
+    # another rubric is another judge: no cache hit
+    other, _ = command_judge(tmp_path, rubric="Be strict.")
+    assert not other.judge(request(1)).cached
+    assert calls(log)[-1]["rubric"] == "Be strict."
+    assert len(calls(log)) == 3
+
+
+def test_not_applicable_without_a_call(tmp_path: Path) -> None:
+    judge, log = command_judge(tmp_path)
+    binary = JudgeRequest("mis_1", "a.bin", "binary", b"\0", b"\1")
+    added = JudgeRequest("mis_2", "a.txt", "text", None, b"new\n")
+    for req in (binary, added):
+        v = judge.judge(req)
+        assert v.score == 0.0 and not v.called and "not applicable" in v.reason
+    assert calls(log) == []
+
+
+@pytest.mark.parametrize(
+    ("mode", "why"),
+    [
+        ("sleep", "timed out after 0.5 s"),
+        ("fail", "command exited 3: judge broke"),
+        ("garbage", "reply is not JSON"),
+    ],
+)
+def test_command_failures_give_no_verdict_and_stop_after_three(
+    tmp_path: Path, mode: str, why: str
+) -> None:
+    judge, log = command_judge(tmp_path, mode, timeout=0.5)
+    for i in range(3):
+        v = judge.judge(request(i))
+        assert v.score is None and why in (v.error or "")
+    stopped = judge.judge(request(9))
+    assert stopped.score is None and "judge stopped after 3 failures" in (stopped.error or "")
+    assert judge.budget.calls == 3 and judge.errors == 3
+    if mode != "sleep":
+        assert len(calls(log)) == 3
+
+
+@pytest.mark.parametrize(
+    ("reply", "score"),
+    [
+        ('{"equivalent": true}', 1.0),
+        ('{"equivalent": false, "score": 0.2, "reason": "x"}', 0.2),
+        ('```json\n{"score": 0.7}\n```', 0.7),
+    ],
+)
+def test_parse_reply(reply: str, score: float) -> None:
+    assert parse_reply(reply)[0] == score
+
+
+@pytest.mark.parametrize("reply", ['{"score": 2}', '{"reason": "x"}', "[]", '{"score": true}'])
+def test_parse_reply_rejects(reply: str) -> None:
+    from phase2_git.judges.llm_rubric import JudgeError
+
+    with pytest.raises(JudgeError):
+        parse_reply(reply)
+
+
+def test_budget_max_calls_stops_the_judge(tmp_path: Path) -> None:
+    judge, log = command_judge(tmp_path, max_calls=2)
+    got = [judge.judge(request(i)) for i in range(4)]
+    assert [v.score is not None for v in got] == [True, True, False, False]
+    assert got[2].error == "budget exhausted: max_calls (2) reached"
+    assert len(calls(log)) == 2
+    assert judge.summary()["exhausted"] is True
+    # cached verdicts cost nothing and are still served
+    assert judge.judge(request(0)).cached
+
+
+def test_budget_tokens_and_cost(tmp_path: Path) -> None:
+    judge, _ = command_judge(tmp_path, max_input_tokens=10)
+    v = judge.judge(request(1))
+    assert v.score is None and "max_input_tokens (10) would be exceeded" in (v.error or "")
+    (tmp_path / "c").mkdir()
+    judge, _ = command_judge(tmp_path / "c", cost_per_1k_input_tokens=10.0, max_cost=2.0)
+    results = [judge.judge(request(i)) for i in range(3)]
+    assert results[0].score is not None
+    assert any("max_cost (2) would be exceeded" in (r.error or "") for r in results)
+    assert judge.budget.cost <= 2.0
+
+
+# -------------------------------------------------------------------------------- HTTP
+
+
+class Stub:
+    def __init__(self) -> None:
+        self.requests: list[dict[str, Any]] = []
+        self.status = 200
+
+    def reply(self, body: dict[str, Any]) -> dict[str, Any]:
+        text = body["messages"][1]["content"]
+        before = text.split("----- BEFORE -----\n")[1].split("\n----- AFTER -----")[0]
+        after = text.split("----- AFTER -----\n")[1].split("\n----- END -----")[0]
+        same = before.split() == after.split()
+        content = json.dumps({"equivalent": same, "score": 0.9 if same else 0.1, "reason": "stub"})
+        return {
+            "choices": [{"message": {"role": "assistant", "content": content}}],
+            "usage": {"prompt_tokens": 100, "completion_tokens": 10},
+        }
+
+
+@pytest.fixture
+def stub() -> Iterator[tuple[Stub, str]]:
+    state = Stub()
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+            state.requests.append(
+                {"path": self.path, "auth": self.headers.get("Authorization"), "body": body}
+            )
+            if state.status != 200:
+                self.send_response(state.status)
+                self.end_headers()
+                return
+            data = json.dumps(state.reply(body)).encode()
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield state, f"http://127.0.0.1:{server.server_address[1]}/v1"
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=5)
+
+
+def http_judge(root: Path, url: str, **judge: Any) -> LlmRubricJudge:
+    cfg = resolve(
+        {
+            "judge": {
+                "url": url,
+                "model": "stub-1",
+                "api_key_env": "STUB_KEY",
+                "timeout": 5,
+                **judge,
+            }
+        },
+        "test",
+    )
+    return LlmRubricJudge(
+        judge_settings(cfg.data, root), cache_root=root, environ={"STUB_KEY": "sekrit"}
+    )
+
+
+def test_http_judge_against_the_local_stub(stub, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    state, url = stub
+    judge = http_judge(tmp_path, url)
+    assert judge.judge(request(1, same=True)).score == 0.9
+    assert judge.judge(request(2, same=False)).score == 0.1
+    (first, _) = state.requests
+    assert first["path"] == "/v1/chat/completions"
+    assert first["auth"] == "Bearer sekrit"
+    body = first["body"]
+    assert body["model"] == "stub-1" and body["temperature"] == 0
+    assert body["messages"][0] == {"role": "system", "content": DEFAULT_RUBRIC}
+    assert "mismatch_type" not in json.dumps(body)  # the judge decides on its own
+    # usage from the endpoint is what the budget counts
+    assert judge.budget.input_tokens == 200 and judge.budget.output_tokens == 20
+    # cached on the next run
+    again = http_judge(tmp_path, url)
+    assert again.judge(request(1, same=True)).cached
+    assert len(state.requests) == 2
+
+
+def test_http_errors_and_a_dead_endpoint(stub, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    state, url = stub
+    state.status = 500
+    judge = http_judge(tmp_path, url)
+    v = judge.judge(request(1))
+    assert v.score is None and v.error == "judge error: HTTP 500 from the judge endpoint"
+    dead = http_judge(tmp_path, "http://127.0.0.1:9/v1", timeout=2)
+    v = dead.judge(request(1))
+    assert v.score is None and "cannot reach the judge endpoint" in (v.error or "")
+
+
+def test_judge_eval_with_the_http_judge(stub, repo: TestRepo, capsys, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    state, url = stub
+    monkeypatch.setenv("STUB_KEY", "sekrit")
+    rows = []
+    for i in range(40):
+        same = i % 2 == 0
+        req = request(i, same)
+        rows.append(
+            {
+                "id": req.id,
+                "artifact_type": "text",
+                "mismatch_type": "whitespace" if same else "content",
+                "label": "equivalent" if same else "different",
+                "before": req.before.decode(),
+                "after": req.after.decode(),
+            }
+        )
+    d = repo.root / "labels.jsonl"
+    d.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    (repo.root / ".phase2").mkdir()
+    (repo.root / ".phase2/config.toml").write_text(
+        f'[judge]\nurl = "{url}"\nmodel = "stub-1"\napi_key_env = "STUB_KEY"\nmax_calls = 30\n'
+    )
+    code, out, err = (
+        main(
+            [
+                "judge",
+                "eval",
+                "-C",
+                str(repo.root),
+                "--dataset",
+                str(d),
+                "--methods",
+                "llm_rubric",
+                "--format",
+                "json",
+                "--bootstrap",
+                "50",
+            ]
+        ),
+        *capsys.readouterr(),
+    )
+    assert code == 0, err
+    fig = json.loads(out)["methods"]["llm_rubric"]
+    assert fig["n"] == 30 and fig["unjudged"] == 10 and fig["kappa"] == 1.0
+    assert fig["budget"]["exhausted"] is True and fig["budget"]["calls"] == 30
+    assert "budget exhausted" in fig["reasons"]["unjudged"]
+    assert fig["identity"]["model"] == "stub-1" and fig["identity"]["transport"] == "http"
+    assert fig["threshold"] == 0.5
+    assert len(state.requests) == 30
+    gate = json.loads(out)["gate"]["methods"]["llm_rubric"]
+    budget = next(c for c in gate["criteria"] if c["name"] == "budget")
+    assert budget["status"] == "FAIL" and "budget exhausted" in budget["detail"]
+    prom = repo.root / "j.prom"
+    main(
+        [
+            "judge",
+            "eval",
+            "-C",
+            str(repo.root),
+            "--dataset",
+            str(d),
+            "--methods",
+            "llm_rubric",
+            "--prom",
+            str(prom),
+            "--bootstrap",
+            "50",
+        ]
+    )
+    capsys.readouterr()
+    assert 'phase2_judge_budget_exhausted{method="llm_rubric"} 0.0' in prom.read_text()  # cached
+
+
+def test_llm_rubric_without_a_judge_is_a_usage_error(repo: TestRepo, capsys) -> None:  # type: ignore[no-untyped-def]
+    d = repo.root / "labels.jsonl"
+    d.write_text(
+        json.dumps(
+            {
+                "id": "a",
+                "artifact_type": "text",
+                "mismatch_type": "content",
+                "label": "different",
+                "before": "a",
+                "after": "b",
+            }
+        )
+        + "\n"
+    )
+    code = main(
+        ["judge", "eval", "-C", str(repo.root), "--dataset", str(d), "--methods", "llm_rubric"]
+    )
+    err = capsys.readouterr().err
+    assert code == 2 and "llm_rubric needs a judge" in err
+
+
+# -------------------------------------------------------------------------------- shadow
+
+
+def shadow_repo(repo: TestRepo, tmp_path: Path) -> Path:
+    """A whitespace change no deterministic method is asked about (only exact + llm_rubric)."""
+    script = tmp_path / "judge.py"
+    script.write_text(JUDGE)
+    log = tmp_path / "calls.jsonl"
+    repo.write("out/a.txt", b"alpha beta\n")
+    repo.write("out/b.txt", b"one\n")
+    repo.write(
+        ".phase2/config.toml",
+        '[methods]\nenabled = ["exact", "llm_rubric"]\n[judge]\n'
+        f"command = [{json.dumps(sys.executable)}, {json.dumps(str(script))}, "
+        f'{json.dumps(str(log))}]\nmodel = "stub"\nmax_calls = 1000\n',
+    )
+    repo.commit("base")
+    repo.write("out/a.txt", b"alpha   beta\n")  # whitespace: noise
+    repo.write("out/b.txt", b"two\n")  # content: real
+    repo.commit("regen")
+    return log
+
+
+def plans(result: Any) -> dict[str, tuple[bool, str, tuple[str, ...]]]:
+    return {m.path: (m.plan.safe, m.plan.action, m.plan.justified_by) for m in result.mismatches}
+
+
+def test_shadow_verdicts_change_nothing_until_the_gate_is_go(
+    repo: TestRepo, tmp_path: Path, capsys
+) -> None:  # type: ignore[no-untyped-def]
+    shadow_repo(repo, tmp_path)
+    git = GitRepo.discover(repo.root)
+    cfg = load(repo.root)
+    plain = run_diff(git, "HEAD~1", "HEAD", config=cfg)
+    placeholder = plain.mismatches[0].verdicts[1]
+    assert placeholder.method == "llm_rubric" and not placeholder.equivalent
+    judged = attach_llm_verdicts(git, plain)
+    by_path = {m.path: m for m in judged.mismatches}
+    v = next(v for v in by_path["out/a.txt"].verdicts if v.method == "llm_rubric")
+    assert v.equivalent and v.score == 0.95  # recorded beside the others ...
+    assert "shadow verdict" in by_path["out/a.txt"].plan.reason
+    # ... and the plans are exactly what they were without it
+    assert {p: s for p, (s, _, _) in plans(judged).items()} == {
+        p: s for p, (s, _, _) in plans(plain).items()
+    }
+    assert not any(safe for safe, _, _ in plans(judged).values())
+
+    # a GO gate for llm_rubric (measured on 210 labelled items) lets it act, for
+    # auto_apply_types only: the whitespace noise becomes safe, the content change does not
+    rows = []
+    for i in range(210):
+        same = i % 2 == 0
+        req = request(i, same)
+        rows.append(
+            {
+                "id": req.id,
+                "artifact_type": "text",
+                "mismatch_type": "whitespace" if same else "content",
+                "label": "equivalent" if same else "different",
+                "before": req.before.decode(),
+                "after": req.after.decode(),
+            }
+        )
+    labels = repo.root / ".phase2/labels.jsonl"
+    labels.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    code = main(["gate", "-C", str(repo.root), "--dataset", str(labels), "--method", "llm_rubric"])
+    out, err = capsys.readouterr()
+    assert code == 0, out + err
+    gated = attach_llm_verdicts(git, run_diff(git, "HEAD~1", "HEAD", config=cfg))
+    now = plans(gated)
+    assert now["out/a.txt"][0] is True and now["out/a.txt"][2] == ("llm_rubric",)
+    assert now["out/b.txt"][0] is False
+    # the kill switch / breaker are the apply step's business; a changed rubric is the gate's
+    (repo.root / ".phase2/config.toml").write_text(
+        (repo.root / ".phase2/config.toml").read_text() + 'rubric = "Be lenient."\n'
+    )
+    cfg2 = load(repo.root)
+    again = attach_llm_verdicts(git, run_diff(git, "HEAD~1", "HEAD", config=cfg2))
+    assert plans(again)["out/a.txt"][0] is False
+
+
+def test_attach_without_a_configured_judge_is_a_notice(repo: TestRepo) -> None:
+    repo.write("a.txt", b"x\n")
+    repo.write(".phase2/config.toml", '[methods]\nenabled = ["exact", "llm_rubric"]\n')
+    repo.commit("base")
+    repo.write("a.txt", b"y\n")
+    git = GitRepo.discover(repo.root)
+    res = run_diff(git, "HEAD", ":worktree", config=load(repo.root))
+    out = attach_llm_verdicts(git, res)
+    assert any("no judge configured" in n for n in out.notices)
+    assert replace(out, notices=[]).mismatches == res.mismatches
