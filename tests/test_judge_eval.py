@@ -558,3 +558,14 @@ def test_text_format_is_readable(dataset, capsys) -> None:  # type: ignore[no-un
     assert code == 0, err
     assert "ext_good" in out and "kappa=" in out and "by mismatch type:" in out
     assert "FP rate=" in out and "audits:" in out
+
+
+@pytest.mark.parametrize(("tp", "tn"), [(5, 5), (5, 300), (120, 7), (4, 50)])
+def test_perfect_agreement_shortcut_equals_the_bootstrap(tp: int, tn: int) -> None:
+    from phase2_git.core.stats import kappa_ci_bootstrap
+
+    labels = [True] * tp + [False] * tn
+    for seed in (0, 1, 2):
+        want = kappa_ci_bootstrap(labels, labels, resamples=500, seed=seed)
+        got = block(labels, labels, resamples=500, seed=seed)["kappa_ci"]
+        assert got == (list(want) if want else None)

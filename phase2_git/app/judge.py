@@ -23,7 +23,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from phase2_git.app.labels import assign_splits
+from phase2_git.app.labels import split_map
 from phase2_git.core import stats
 from phase2_git.core.classify import Pair
 from phase2_git.core.methods import METHODS, MethodInput
@@ -188,7 +188,10 @@ def predictions_from_results(
 
 
 def threshold_predictions(
-    p: Predictions, items: Sequence[LabeledItem], calibrate: bool
+    p: Predictions,
+    items: Sequence[LabeledItem],
+    calibrate: bool,
+    splits: Mapping[str, str] | None = None,
 ) -> Predictions:
     """Apply the configured threshold, or (``--calibrate``) the kappa-maximising one on the
     train split, to a statistical method's scores."""
@@ -204,7 +207,8 @@ def threshold_predictions(
             f"--calibrate needs a score on every result of '{p.method}' "
             f"({len(lacking)} have none, e.g. '{lacking[0]}')"
         )
-    train = [i for i in judged if i.split == "train"]
+    splits = splits if splits is not None else split_map(items)
+    train = [i for i in judged if splits[i.id] == "train"]
     if not train:
         raise UsageError(f"--calibrate: no judged item of '{p.method}' is in the train split")
     t, _ = stats.best_threshold([p.scores[i.id] for i in train], [i.label for i in train])
@@ -232,6 +236,29 @@ def _round(x: float | None) -> float | None:
     return None if x is None else float(f"{x:.12g}")
 
 
+# With no disagreement, every resample holding both classes has kappa exactly 1; with at least
+# 5 items of each class a resample lacks one with probability <= 2 e^-5 (~1.3%), so with 100 or
+# more resamples the chance that half of them do (the only way the interval is not [1, 1]) is
+# below 1e-60. The draws are skipped (issue 8's 2 s budget: deterministic judges agree
+# perfectly on many per-type blocks).
+_PERFECT_MIN_CLASS = 5
+_PERFECT_MIN_RESAMPLES = 100
+
+
+def _bootstrap(
+    c: stats.Confusion,
+    labels: Sequence[bool],
+    predicted: Sequence[bool],
+    *,
+    resamples: int,
+    seed: int,
+) -> tuple[float, float] | None:
+    perfect = c.fp == 0 and c.fn == 0 and min(c.tp, c.tn) >= _PERFECT_MIN_CLASS
+    if perfect and resamples >= _PERFECT_MIN_RESAMPLES:
+        return 1.0, 1.0
+    return stats.kappa_ci_bootstrap(labels, predicted, resamples=resamples, seed=seed)
+
+
 def block(
     labels: Sequence[bool],
     predicted: Sequence[bool],
@@ -246,9 +273,7 @@ def block(
     kappa = stats.cohen_kappa(c)
     if kappa is None:
         reasons["kappa"] = _kappa_reason(c)
-    ci = (
-        stats.kappa_ci_bootstrap(labels, predicted, resamples=resamples, seed=seed) if c.n else None
-    )
+    ci = _bootstrap(c, labels, predicted, resamples=resamples, seed=seed) if c.n else None
     if ci is None:
         reasons["kappa_ci"] = (
             "no items"
@@ -283,7 +308,12 @@ def _grouped(
 
 
 def method_figures(
-    p: Predictions, items: Sequence[LabeledItem], *, resamples: int, seed: int
+    p: Predictions,
+    items: Sequence[LabeledItem],
+    *,
+    resamples: int,
+    seed: int,
+    splits: Mapping[str, str] | None = None,
 ) -> dict[str, Any]:
     judged = [i for i in items if i.id in p.predicted]
     labels = [i.label for i in judged]
@@ -293,7 +323,8 @@ def method_figures(
     )
     reasons = out.pop("reasons")
     c = stats.Confusion(**out["confusion"])
-    test = [i for i in judged if i.split == "test" and not i.is_audit]
+    splits = splits if splits is not None else split_map(items)
+    test = [i for i in judged if splits[i.id] == "test"]
     test_block = block(
         [i.label for i in test],
         [p.predicted[i.id] for i in test],
@@ -527,18 +558,20 @@ def evaluate(
     """The evaluation document (``--format json``). Pure: no I/O, deterministic for a seed."""
     if options.resamples < 1:
         raise UsageError(f"--bootstrap must be at least 1, got {options.resamples}")
-    items = assign_splits(items)
+    splits = split_map(items)
     methods: dict[str, Any] = {}
     gates: dict[str, Any] = {}
     for p in predictions:
-        p = threshold_predictions(p, items, options.calibrate)
+        p = threshold_predictions(p, items, options.calibrate, splits)
         if p.threshold is not None and p.identity:
             # the gate binds to the threshold actually evaluated (a calibrated one included)
             p = replace(p, identity={**p.identity, "threshold": p.threshold})
-        fig = method_figures(p, items, resamples=options.resamples, seed=options.seed)
+        fig = method_figures(
+            p, items, resamples=options.resamples, seed=options.seed, splits=splits
+        )
         methods[p.method] = fig
         gates[p.method] = gate_method(fig, thresholds)
-    train = sum(1 for i in items if i.split == "train" and not i.is_audit)
+    train = sum(1 for i in items if splits[i.id] == "train" and not i.is_audit)
     audits = sum(1 for i in items if i.is_audit)
     doc: dict[str, Any] = {"schema": EVAL_SCHEMA, "n": len(items)}
     doc.update(meta or {})

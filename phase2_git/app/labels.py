@@ -167,24 +167,26 @@ def item_from_decision(
     )
 
 
-def assign_splits(items: Sequence[LabeledItem]) -> list[LabeledItem]:
-    """Give a split to every item without one: audits go to train, the rest are stratified
-    by (mismatch type, label) with 30% to test, deterministically (``stats.stratified_split``)."""
+def split_map(items: Sequence[LabeledItem]) -> dict[str, str]:
+    """The split of every item: its own, else assigned. Audits always go to train (they are
+    a biased sample); the rest are stratified by (mismatch type, label) with 30% to test,
+    deterministically (``stats.stratified_split``)."""
     todo = [i for i in items if i.split is None and not i.is_audit]
     splits = stratified_split(
         [(i.id, i.mismatch_type, "equivalent" if i.label else "different") for i in todo],
         test_share=TEST_SHARE,
     )
     chosen = {i.id: s for i, s in zip(todo, splits)}
-    out: list[LabeledItem] = []
-    for i in items:
-        if i.is_audit and i.split != "train":
-            out.append(replace(i, split="train"))
-        elif i.split is None:
-            out.append(replace(i, split=chosen[i.id]))  # type: ignore[arg-type]
-        else:
-            out.append(i)
-    return out
+    return {i.id: "train" if i.is_audit else (i.split or chosen[i.id]) for i in items}
+
+
+def assign_splits(items: Sequence[LabeledItem]) -> list[LabeledItem]:
+    """The items, each with its split (see :func:`split_map`)."""
+    splits = split_map(items)
+    return [
+        i if i.split == splits[i.id] else replace(i, split=splits[i.id])  # type: ignore[arg-type]
+        for i in items
+    ]
 
 
 def merge(
