@@ -457,3 +457,22 @@ def test_reset_breaker_is_logged_and_rearms(repo: TestRepo, capsys) -> None:  # 
 def test_kill_switch(value: str, on: bool) -> None:
     env = {"PHASE2_DISABLE_AUTORESOLVE": value} if value else {}
     assert (kill_switch(env) is not None) is on
+
+
+def test_default_gates_only_statistical_judges(repo: TestRepo, capsys) -> None:  # type: ignore[no-untyped-def]
+    d = repo.root / ".phase2" / "labels.jsonl"
+    d.parent.mkdir()
+    rows = [
+        {"id": f"i{i}", "artifact_type": "json", "mismatch_type": "json_ordering",
+         "label": "equivalent", "before": '{"a":1,"b":2}', "after": '{"b":2,"a":1}'}
+        for i in range(5)
+    ]  # fmt: skip
+    d.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    code, doc = gate_json(capsys, repo, "--dataset", str(d), "--bootstrap", "20")
+    assert [r["method"] for r in doc["results"]] == ["canonical_json", "exact", "line_endings",
+                                                     "numeric", "whitespace"]  # fmt: skip
+    (repo.root / ".phase2/config.toml").write_text(
+        '[methods]\nenabled = ["exact", "cosine_similarity"]\n'
+    )
+    code, doc = gate_json(capsys, repo, "--dataset", str(d), "--bootstrap", "20")
+    assert [r["method"] for r in doc["results"]] == ["cosine_similarity"] and code == 1

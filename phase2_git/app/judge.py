@@ -742,7 +742,13 @@ def run_gate(
     """Gate each method of an evaluation; a stored evaluation that no longer matches the
     configuration or its dataset fails the extra criterion ``evaluation_current``."""
     evaluated = evaluation["methods"]
-    chosen = list(methods) if methods else sorted(evaluated)
+    if methods:
+        chosen = list(methods)
+    else:
+        # deterministic methods prove equivalence and need no gate: by default only the
+        # statistical (and external) judges are gated, unless nothing else was evaluated
+        chosen = [m for m in sorted(evaluated) if not (m in METHODS and METHODS[m].deterministic)]
+        chosen = chosen or sorted(evaluated)
     unknown = [m for m in chosen if m not in evaluated]
     if unknown:
         raise UsageError(

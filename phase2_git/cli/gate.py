@@ -19,7 +19,10 @@ def gate_cmd(
     ),
     results: str | None = typer.Option(None, "--results", "-r", help="JudgeResult JSONL."),
     method: str | None = typer.Option(
-        None, "--method", "-m", help="Gate only these methods (default: every evaluated one)."
+        None,
+        "--method",
+        "-m",
+        help="Gate these methods (default: every evaluated statistical or external judge).",
     ),
     fp_bound: str | None = typer.Option(
         None, "--fp-bound", help="point (FP rate) or upper95 (its Clopper-Pearson bound)."
