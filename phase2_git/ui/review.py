@@ -26,9 +26,8 @@ if TYPE_CHECKING:
 
     from phase2_git.app.resolve_cli import ResolveOptions
 
+
 KEYS = "[a]pprove [r]eject [s]kip [d]iff [e]/[n] label [u]ndo [A]/[S] rest [q]uit [?]"
-    "[a]pprove [r]eject [s]kip [d]iff [e]quiv [n]ot-equiv [u]ndo [A]ll-safe [S]kip-rest [q]uit [?]"
-)
 HELP = """\
   a  approve the plan: apply the transform, or accept the real change
   r  reject the plan (label: not what the plan claims)
