@@ -9,7 +9,7 @@ from __future__ import annotations
 import posixpath
 import re
 from dataclasses import dataclass
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal, InvalidOperation, localcontext
 from functools import cached_property
 
 from phase2_git.core import jsonvalue
@@ -128,6 +128,13 @@ def text_numbers_close(
     """Token lists equal except numeric tokens within tolerance."""
     if len(a) != len(b):
         return False, 0.0
+    with localcontext(jsonvalue.NUMBERS):  # 1.5e999999999 must not raise decimal.Overflow
+        return _text_numbers_close(a, b, settings)
+
+
+def _text_numbers_close(
+    a: list[str], b: list[str], settings: ClassifySettings
+) -> tuple[bool, float]:
     max_rel = 0.0
     tol = Decimal(repr(settings.rel_tol))
     tol_abs = Decimal(repr(settings.abs_tol))

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from decimal import Decimal, InvalidOperation
+from decimal import MAX_EMAX, MIN_EMIN, Context, Decimal, InvalidOperation, localcontext
 from typing import Union
 
 UTF8_BOM = b"\xef\xbb\xbf"
@@ -55,6 +55,12 @@ class JObj(tuple):  # type: ignore[type-arg]
 JValue = Union[  # noqa: UP007 - a recursive alias needs the runtime form
     JObj, list["JValue"], str, JNum, bool, None
 ]
+
+
+# Number arithmetic runs in this context: the widest exponent range and no traps, so 1.5e999999999
+# or 1e-999999999 neither raise (decimal.Overflow) nor underflow to 0 (which made a 6% change
+# "within tolerance"); a literal beyond even this range becomes NaN and never compares equal.
+NUMBERS = Context(prec=28, Emax=MAX_EMAX, Emin=MIN_EMIN, traps=[])
 
 
 class JsonInvalid(ValueError):
@@ -148,6 +154,13 @@ def compare(
     ``numbers``: ``"text"`` compares number literals as written, ``"value"`` as numbers,
     equal when within ``rel_tol`` (relative) or ``abs_tol`` (absolute).
     """
+    with localcontext(NUMBERS):
+        return _compare(a, b, ordered=ordered, numbers=numbers, rel_tol=rel_tol, abs_tol=abs_tol)
+
+
+def _compare(
+    a: JValue, b: JValue, *, ordered: bool, numbers: str, rel_tol: float, abs_tol: float
+) -> Comparison:
     max_rel = 0.0
     tol_rel = Decimal(repr(rel_tol))
     tol_abs = Decimal(repr(abs_tol))
