@@ -38,7 +38,13 @@ def decision_id(run_id: str, mismatch_id: str, decision: str, seq: int | str) ->
 def encode(event: Mapping[str, Any]) -> bytes:
     """One canonical line: stable key order is the dict's order, no NaN, UTF-8."""
     line = json.dumps(event, ensure_ascii=False, allow_nan=False, separators=(",", ":"))
-    return (line + "\n").encode()
+    try:
+        return (line + "\n").encode()
+    except UnicodeEncodeError:
+        # a path with bytes that are not UTF-8 (surrogateescape): \udcNN escapes keep the line
+        # valid UTF-8 JSON and read back as the very same str
+        line = json.dumps(event, ensure_ascii=True, allow_nan=False, separators=(",", ":"))
+        return (line + "\n").encode()
 
 
 def validate(event: Mapping[str, Any], where: str = LOG_FILE) -> None:
