@@ -569,3 +569,18 @@ def test_perfect_agreement_shortcut_equals_the_bootstrap(tp: int, tn: int) -> No
         want = kappa_ci_bootstrap(labels, labels, resamples=500, seed=seed)
         got = block(labels, labels, resamples=500, seed=seed)["kappa_ci"]
         assert got == (list(want) if want else None)
+
+
+def test_eval_outside_a_repository_and_output_file(tmp_path: Path, capsys, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    monkeypatch.chdir(tmp_path)
+    d = write_jsonl(tmp_path / "labels.jsonl", content_items())
+    out_file = tmp_path / "eval.json"
+    code, out, err = phase2(capsys, "judge", "eval", "--dataset", str(d), "--methods", "exact",
+                            "--bootstrap", "20", "--output", str(out_file))  # fmt: skip
+    assert code == 0, err
+    assert "exact" in out and json.loads(out_file.read_text())["n"] == len(content_items())
+    assert not (tmp_path / ".phase2").exists()  # nothing stored outside a repository
+    code, _, err = phase2(capsys, "judge", "eval")
+    assert code == 2 and "--dataset is required outside a git repository" in err
+    code, _, err = phase2(capsys, "judge", "eval", "--dataset", str(d), "--format", "xml")
+    assert code == 2 and "--format must be one of text, json" in err

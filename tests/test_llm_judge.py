@@ -451,3 +451,24 @@ def test_attach_without_a_configured_judge_is_a_notice(repo: TestRepo) -> None:
     out = attach_llm_verdicts(git, res)
     assert any("no judge configured" in n for n in out.notices)
     assert replace(out, notices=[]).mismatches == res.mismatches
+
+
+def test_rubric_file_is_part_of_the_judge_identity(tmp_path: Path) -> None:
+    from phase2_git.errors import UsageError
+    from phase2_git.judges.settings import judge_identity
+
+    (tmp_path / "rubric.md").write_text("Strict rubric.\n")
+    cfg = resolve({"judge": {"command": "judge --fast 'a b'", "rubric_file": "rubric.md"}}, "t")
+    s = judge_settings(cfg.data, tmp_path)
+    assert s.command == ("judge", "--fast", "a b") and s.rubric == "Strict rubric.\n"
+    assert s.model_id == "command:judge --fast 'a b'" and s.transport == "command"
+    one = judge_identity("llm_rubric", cfg.data, tmp_path)
+    (tmp_path / "rubric.md").write_text("Lenient rubric.\n")
+    two = judge_identity("llm_rubric", cfg.data, tmp_path)
+    assert one["rubric_sha256"] != two["rubric_sha256"]
+    assert judge_identity("exact", cfg.data, tmp_path) == {"method": "exact"}
+    with pytest.raises(UsageError, match=r"judge\.rubric_file: rubric\.md"):
+        judge_settings(cfg.data, tmp_path / "elsewhere")
+    bad = resolve({"judge": {"command": "judge 'unclosed"}}, "t")
+    with pytest.raises(UsageError, match=r"judge\.command: cannot split"):
+        judge_settings(bad.data, tmp_path)
