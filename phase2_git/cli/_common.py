@@ -21,8 +21,16 @@ def run(fn: Callable[[], T]) -> T:
     except Phase2Error as exc:
         if os.environ.get("PHASE2_DEBUG") == "1":
             raise
-        typer.echo(f"phase2: error: {exc}", err=True)
+        typer.echo(f"phase2: error: {one_line(str(exc))}", err=True)
         raise typer.Exit(exc.exit_code) from None
+
+
+def one_line(message: str) -> str:
+    """An error message as one terminal-safe line: messages quote names, refs and config
+    values the user (or a hostile PR) chose, and those may carry escapes or newlines."""
+    from phase2_git.core.sanitize import sanitize_path
+
+    return sanitize_path(message)
 
 
 def use_color(
