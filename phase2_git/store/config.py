@@ -146,6 +146,8 @@ def parse_toml(raw: bytes, display: str) -> dict[str, Any]:
         raise UsageError(f"{display}: not UTF-8") from None
     except tomllib.TOMLDecodeError as exc:
         raise UsageError(f"{display}: invalid TOML: {exc}") from None
+    except RecursionError:  # tomllib recurses per nesting level: a = [[[[…]]]]
+        raise UsageError(f"{display}: invalid TOML: nested too deeply") from None
     return table
 
 
