@@ -237,6 +237,17 @@ def index_entries(repo: GitRepo, paths: Sequence[str]) -> dict[str, IndexEntry]:
     return entries
 
 
+def beyond_symlink(root: Path, path: str) -> bool:
+    """True when a folder on the way to ``path`` is a symlink or not a folder: git never tracks
+    a file there, and phase2 must not read or write through it (``dir -> /etc``)."""
+    here = root
+    for part in path.split("/")[:-1]:
+        here = here / part
+        if here.is_symlink() or not here.is_dir():
+            return True
+    return False
+
+
 def clean_hashes(repo: GitRepo, paths: Sequence[str]) -> dict[str, str | None]:
     """The blob id git would store for each working-tree file (None when absent or not a
     regular file): clean filters and eol conversion applied, nothing written."""
@@ -244,7 +255,7 @@ def clean_hashes(repo: GitRepo, paths: Sequence[str]) -> dict[str, str | None]:
     present = []
     for p in paths:
         full = repo.root / p
-        if full.is_symlink() or not full.is_file():
+        if beyond_symlink(repo.root, p) or full.is_symlink() or not full.is_file():
             out[p] = None
         else:
             present.append(p)
@@ -302,6 +313,9 @@ def sync_after_move(repo: GitRepo, updates: Sequence[TreeUpdate]) -> list[str]:
     rewrite: list[TreeUpdate] = []
     kept: list[str] = []
     for u in updates:
+        if beyond_symlink(repo.root, u.path):
+            kept.append(u.path)  # never unlink or write through a symlinked folder
+            continue
         entry = entries.get(u.path)
         index_holds_old = (entry is None and u.old is None) or (
             entry is not None and entry.stage == 0 and entry.oid == u.old
