@@ -51,3 +51,15 @@ def atomic_write_bytes(path: str | os.PathLike[str], data: bytes) -> None:
 
 def atomic_write_text(path: str | os.PathLike[str], text: str) -> None:
     atomic_write_bytes(path, text.encode("utf-8"))
+
+
+def refuse_linked_store(root: Path) -> None:
+    """``.phase2`` must be a real folder of the work tree: a symlink there (one line in a
+    hostile PR: ``.phase2 -> /home/me/.ssh``) would make phase2 read its configuration and
+    decisions from, and write state, lock and log files into, a folder outside the repository."""
+    store = Path(root) / ".phase2"
+    if store.is_symlink():
+        raise UsageError(
+            ".phase2 is a symbolic link: phase2 never reads or writes outside the repository",
+            hint="replace it with a folder",
+        )

@@ -165,6 +165,9 @@ def table_from(data: Mapping[str, Any], filename: str, display: str) -> dict[str
 
 def find_user_config(root: Path, explicit: str | Path | None = None) -> tuple[dict[str, Any], str]:
     """The raw user table and its display name (``{}``/``"defaults"`` when there is none)."""
+    from phase2_git.store.atomic import refuse_linked_store
+
+    refuse_linked_store(root)
     if explicit is not None:
         path = Path(explicit)
         table = table_from(_read_toml(path, str(explicit)), path.name, str(explicit))

@@ -44,6 +44,9 @@ def _describe(info: dict[str, object]) -> str:
 @contextlib.contextmanager
 def hold(root: Path, command: str = " ".join(sys.argv)) -> Iterator[Path]:
     """Take the lock or refuse; a lock left by a dead process on this host is taken over."""
+    from phase2_git.store.atomic import refuse_linked_store
+
+    refuse_linked_store(root)
     path = root / LOCK_FILE
     path.parent.mkdir(parents=True, exist_ok=True)
     info = {
