@@ -11,7 +11,6 @@ document the unsharded run would have printed (without the ``shard`` key).
 
 from __future__ import annotations
 
-import json
 import os
 import sys
 from collections.abc import Mapping, Sequence
@@ -206,8 +205,8 @@ def load_document(path: str) -> dict[str, Any]:
     except OSError as exc:
         raise UsageError(f"{shown}: cannot read: {exc.strerror}") from None
     try:
-        doc = json.loads(raw)
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        doc = schemas.loads_strict(raw)
+    except ValueError as exc:  # UnicodeDecodeError and JSONDecodeError too
         raise UsageError(f"{shown}: not a phase2 JSON report: {exc}") from None
     schemas.check(doc, "Phase2Diff.v1", shown)
     assert isinstance(doc, dict)  # the schema says "object"

@@ -72,7 +72,7 @@ def parse_lines(data: bytes, where: str, *, validate_lines: bool = True) -> list
         if not raw.strip():
             raise UsageError(f"{where}:{n}: empty line")
         try:
-            event = json.loads(raw.decode("utf-8"))
+            event = schemas.loads_strict(raw.decode("utf-8"))
         except UnicodeDecodeError:
             raise UsageError(f"{where}:{n}: not UTF-8") from None
         except (ValueError, RecursionError) as exc:

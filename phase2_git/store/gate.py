@@ -69,7 +69,7 @@ def load_gate(root: Path, method: str) -> dict[str, Any] | None:
     except OSError as exc:
         raise UsageError(f"{shown}: cannot read: {exc.strerror}") from None
     try:
-        doc = json.loads(raw)
+        doc = schemas.loads_strict(raw)
     except (ValueError, RecursionError) as exc:
         raise UsageError(f"{shown}: not JSON: {exc}") from None
     schemas.check(doc, GATE_SCHEMA, shown)

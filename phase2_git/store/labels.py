@@ -167,7 +167,7 @@ def _json_lines(data: bytes, display: str) -> Iterable[tuple[int, dict[str, Any]
         if not raw.strip():
             continue
         try:
-            obj = json.loads(raw)
+            obj = schemas.loads_strict(raw)
         except UnicodeDecodeError:
             raise UsageError(f"{display}:{n}: not UTF-8") from None
         except (ValueError, RecursionError) as exc:

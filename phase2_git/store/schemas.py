@@ -7,6 +7,7 @@ The schemas live in ``schemas/`` at the repository top; the wheel carries them a
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -60,3 +61,31 @@ def check(instance: Any, name: str, where: str) -> None:
 
 def is_valid(instance: Any, name: str) -> bool:
     return bool(validator(name).is_valid(instance))
+
+
+def _unique_pairs(pairs: Sequence[tuple[str, Any]]) -> dict[str, Any]:
+    obj = dict(pairs)
+    if len(obj) != len(pairs):
+        seen: set[str] = set()
+        dup = next(k for k, _ in pairs if k in seen or seen.add(k))  # type: ignore[func-returns-value]
+        raise ValueError(f"duplicate key {dup!r}")
+    return obj
+
+
+def _no_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not valid JSON")
+
+
+_STRICT = json.JSONDecoder(object_pairs_hook=_unique_pairs, parse_constant=_no_constant)
+
+
+def loads_strict(data: str | bytes) -> Any:
+    """``json.loads`` for phase2's own files, which strangers can edit in a PR: a duplicate key
+    (a reviewer reads the first ``"decision"``, a parser keeps the last), NaN/Infinity (not
+    JSON) and nesting deeper than the interpreter allows all raise ``ValueError``."""
+    if isinstance(data, bytes):
+        data = data.decode(json.detect_encoding(data), "surrogatepass")
+    try:
+        return _STRICT.decode(data)
+    except RecursionError:
+        raise ValueError("nested too deeply") from None

@@ -126,7 +126,7 @@ def load(
     if restart or not path.exists():
         return fresh
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
+        data = schemas.loads_strict(path.read_text(encoding="utf-8"))
     except UnicodeDecodeError:
         raise UsageError(f"{shown}: not UTF-8 (use --restart to start over)") from None
     except (OSError, ValueError, RecursionError) as exc:
