@@ -30,7 +30,12 @@ def one_line(message: str) -> str:
     values the user (or a hostile PR) chose, and those may carry escapes or newlines."""
     from phase2_git.core.sanitize import sanitize_path
 
+    if len(message) > MAX_ERROR:  # a schema error quotes the offending value, whatever its size
+        message = message[: MAX_ERROR - 40] + f"… [{len(message) - MAX_ERROR + 40} more characters]"
     return sanitize_path(message)
+
+
+MAX_ERROR = 2000
 
 
 def use_color(
