@@ -86,6 +86,13 @@ def judge_settings(data: Mapping[str, Any], root: Path | None) -> JudgeSettings:
         path = Path(j["rubric_file"])
         if not path.is_absolute() and root is not None:
             path = root / path
+        # the rubric is sent to the judge: a PR's config must not pick /etc/passwd or ~/.netrc
+        top = (root or Path.cwd()).resolve()
+        if not path.resolve().is_relative_to(top):
+            raise UsageError(
+                f"configuration: judge.rubric_file: {j['rubric_file']}: outside the repository "
+                "(give a path inside it)"
+            )
         try:
             rubric = path.read_text(encoding="utf-8")
         except (OSError, UnicodeDecodeError) as exc:
