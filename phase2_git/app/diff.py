@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from phase2_git.core.approvals import attach
 from phase2_git.core.artifacts import ArtifactFilter, shard_of
+from phase2_git.core.methods import METHODS
 from phase2_git.core.model import Mismatch, is_noise
 from phase2_git.core.pipeline import Settings, build_mismatch
 from phase2_git.core.summary import FailOn, summarize
@@ -74,7 +75,15 @@ def run_diff(
         and (not only or c.path in only or (c.old_path is not None and c.old_path in only))
         and (shard is None or shard_of(c.path, shard[1]) == shard[0])
     ]
-    settings = Settings(config.classify, config.methods, config.policy)
+    policy = config.policy
+    if any(not METHODS[name].deterministic for name in selected):
+        # a statistical judge may justify safe plans only while its calibration gate is GO
+        from phase2_git.store.gate import gated_methods
+
+        go = gated_methods(repo.root, config)
+        if go:
+            policy = replace(policy, gated_methods=policy.gated_methods | go)
+    settings = Settings(config.classify, config.methods, policy)
     mismatches = [
         build_mismatch(change, before, after, settings, selected)
         for change, before, after in read_blobs(
@@ -83,15 +92,19 @@ def run_diff(
     ]
     mismatches.sort(key=lambda m: m.path)
     result = DiffResult(base_side, head_side, config, selected, mismatches, shard)
+    if "llm_rubric" in selected:
+        from phase2_git.app.judge import attach_llm_verdicts
+
+        result = attach_llm_verdicts(repo, result)
     if any(not is_noise(m.mismatch_type) for m in mismatches):
         events = [line.event for line in parse_lines(side_log(repo, head_side), LOG_FILE)]
-        policy = base_trust(repo, base_side, config)
-        judge = _trust_judge(repo, head_side, policy)
+        trust_policy = base_trust(repo, base_side, config)
+        judge = _trust_judge(repo, head_side, trust_policy)
         result.mismatches = (
             attach(mismatches, events, judge) if judge else attach(mismatches, events)
         )
         approvals = [m.decision for m in result.mismatches if m.decision]
-        result.notices.extend(trust_notices(policy, approvals))
+        result.notices.extend(trust_notices(trust_policy, approvals))
         for m in result.mismatches:
             if m.decision and not m.decision["trusted"]:
                 result.notices.append(

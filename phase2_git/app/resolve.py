@@ -45,7 +45,10 @@ KILL_SWITCH = "PHASE2_DISABLE_AUTORESOLVE"
 
 
 def kill_switch_active(environ: Mapping[str, str] = os.environ) -> bool:
-    return environ.get(KILL_SWITCH, "").strip().lower() in ("1", "true", "yes", "on")
+    """Fail safe: any value but empty/0/false/no/off turns auto-apply off."""
+    from phase2_git.store.gate import kill_switch
+
+    return kill_switch(environ) is not None
 
 
 def sampled_for_audit(mismatch_id: str, rate: float) -> bool:
