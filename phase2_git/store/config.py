@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import copy
 import hashlib
+import math
 import sys
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -185,7 +186,22 @@ def find_user_config(root: Path, explicit: str | Path | None = None) -> tuple[di
     return {}, "defaults"
 
 
+def _refuse_non_finite(user: Mapping[str, Any], source: str) -> None:
+    """TOML has nan and inf; JSON Schema bounds never reject them and the RFC 8785
+    fingerprint cannot encode them: refuse them by key."""
+    stack: list[tuple[str, Any]] = [("", user)]
+    while stack:
+        where, value = stack.pop()
+        if isinstance(value, float) and not math.isfinite(value):
+            raise UsageError(f"{source}: {where}: {value} is not a finite number")
+        if isinstance(value, Mapping):
+            stack.extend((f"{where}.{k}" if where else str(k), v) for k, v in value.items())
+        elif isinstance(value, list):
+            stack.extend((f"{where}.{i}", v) for i, v in enumerate(value))
+
+
 def resolve(user: Mapping[str, Any], source: str) -> Config:
+    _refuse_non_finite(user, source)
     if user:
         # an empty table is valid by construction: the hook path skips loading jsonschema
         schemas.check(user, "Config.v1", source)
