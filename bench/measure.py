@@ -1,0 +1,163 @@
+"""Timing and peak memory of one command, and side-by-side alternation of two commands.
+
+Peak RSS comes from ``os.wait4`` on the measured child itself. The kernel hands back that
+child's own rusage, whose ``ru_maxrss`` is the larger of the child's peak and the peaks of the
+children it reaped (``git cat-file`` and friends): exactly "the peak of this command". The
+alternatives were worse: ``getrusage(RUSAGE_CHILDREN)`` in this process is a running maximum
+over every child ever reaped, so a small run after a big one reads as the big one (its deltas
+are meaningless); ``/usr/bin/time -f %M`` reports the same number but is GNU-only, costs an
+extra exec in the timed region and is missing on macOS and slim images.
+
+Machines here are shared and noisy, so a figure is never one run: a warm-up of each command
+first (page cache, ``__pycache__``), then ``pairs`` pairs, the order inside a pair flipping
+each time so that drift (a neighbour's build starting) hits both sides alike, and the median
+of each side.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import statistics
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+# ru_maxrss is KiB on Linux, bytes on macOS
+_RSS_UNIT = 1 if sys.platform == "darwin" else 1024
+
+
+class CommandFailed(RuntimeError):
+    pass
+
+
+class TimedOut(RuntimeError):
+    """A run passed the time cap: the figure is a lower bound, not a measurement."""
+
+    def __init__(self, job: str, limit: float) -> None:
+        super().__init__(f"{job}: still running after {limit:.0f} s (killed)")
+        self.job = job
+        self.limit = limit
+
+
+@dataclass(frozen=True)
+class Sample:
+    seconds: float
+    peak_rss: int  # bytes
+    returncode: int
+
+
+@dataclass(frozen=True)
+class Job:
+    """One command to measure. ``prepare`` runs before each run, outside the timed region
+    (a fresh repository copy for ``resolve``), and returns the directory to run in."""
+
+    name: str
+    argv: Sequence[str]
+    cwd: Path
+    env: Mapping[str, str]
+    ok_codes: tuple[int, ...] = (0,)
+    stdout: Path | None = None
+    prepare: Callable[[], Path] | None = None
+    cleanup: Callable[[Path], None] | None = None
+    timeout: float | None = None  # seconds; past it the run is killed and TimedOut raised
+
+
+def _kill_group(pid: int) -> None:
+    try:
+        os.killpg(pid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):
+        pass
+
+
+def run_once(job: Job) -> Sample:
+    cwd = job.prepare() if job.prepare is not None else job.cwd
+    out_path = job.stdout or Path(os.devnull)
+    err_path = (job.stdout or Path(os.devnull)).with_suffix(".err") if job.stdout else out_path
+    killer: threading.Timer | None = None
+    try:
+        with out_path.open("wb") as out, err_path.open("wb") as err:
+            start = time.perf_counter()
+            # a session of its own: a run over the cap is killed with its git children
+            proc = subprocess.Popen(
+                list(job.argv),
+                cwd=cwd,
+                env=dict(job.env),
+                stdout=out,
+                stderr=err,
+                start_new_session=True,
+            )
+            if job.timeout is not None:
+                killer = threading.Timer(job.timeout, _kill_group, (proc.pid,))
+                killer.start()
+            # wait4, not proc.wait(): only wait4 hands back this child's own rusage
+            _, status, usage = os.wait4(proc.pid, 0)
+            elapsed = time.perf_counter() - start
+        code = os.waitstatus_to_exitcode(status)
+        proc.returncode = code  # reaped here: stop Popen from waiting for it again
+    finally:
+        if killer is not None:
+            killer.cancel()
+        if job.cleanup is not None:
+            job.cleanup(cwd)
+    if job.timeout is not None and elapsed >= job.timeout and code < 0:
+        raise TimedOut(job.name, job.timeout)
+    if code not in job.ok_codes:
+        tail = ""
+        if job.stdout is not None and err_path.exists():
+            tail = err_path.read_text(errors="replace").strip()[-800:]
+        raise CommandFailed(f"{job.name}: exit {code} ({' '.join(job.argv[:4])} …): {tail}")
+    return Sample(elapsed, usage.ru_maxrss * _RSS_UNIT, code)
+
+
+@dataclass
+class Series:
+    samples: list[Sample] = field(default_factory=list)
+
+    @property
+    def seconds(self) -> float:
+        return statistics.median(s.seconds for s in self.samples)
+
+    @property
+    def peak_rss(self) -> float:
+        return statistics.median(s.peak_rss for s in self.samples)
+
+    def to_json(self) -> dict[str, object]:
+        return {
+            "median_seconds": round(self.seconds, 6) if self.samples else None,
+            "median_peak_rss_bytes": int(self.peak_rss) if self.samples else None,
+            "seconds": [round(s.seconds, 6) for s in self.samples],
+            "peak_rss_bytes": [s.peak_rss for s in self.samples],
+        }
+
+
+def alternate(
+    measured: Job,
+    baseline: Job | None,
+    pairs: int,
+    *,
+    log: Callable[[str], None] = lambda _: None,
+) -> tuple[Series, Series | None]:
+    """Warm both up, then ``pairs`` runs of each, alternating; ``baseline`` None measures one
+    command alone (an absolute target)."""
+    log(f"  warm-up: {measured.name}" + (f", {baseline.name}" if baseline else ""))
+    run_once(measured)
+    if baseline is not None:
+        run_once(baseline)
+    m, b = Series(), Series()
+    for i in range(pairs):
+        order = [measured, baseline] if i % 2 == 0 else [baseline, measured]
+        for job in order:
+            if job is None:
+                continue
+            sample = run_once(job)
+            (m if job is measured else b).samples.append(sample)
+        log(
+            f"  pair {i + 1}/{pairs}: {measured.name} {m.samples[-1].seconds:.3f}s"
+            + (f", {baseline.name} {b.samples[-1].seconds:.3f}s" if baseline else "")
+        )
+    return m, (b if baseline is not None else None)

@@ -1,0 +1,106 @@
+"""Where a phase2 command's memory is at its peak: tracemalloc, snapshot near the high mark.
+
+    python bench/memprofile.py OUTFILE -- diff A B --format json
+
+Runs phase2's CLI in this process with tracemalloc on. A watcher thread polls the traced total
+and takes a snapshot each time it passes the previous high mark by 5%, so the last snapshot
+is taken within a few percent of the peak (tracemalloc alone can only report the peak's size,
+not what was alive at that moment). The report lists the allocation sites holding the most
+memory in that snapshot, grouped by the innermost phase2 frame. Traced Python allocations
+are below the process's RSS (interpreter, libraries, allocator slack are not traced), and
+tracing slows the run down: the figures are for finding what dominates, not for the table.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import sys
+import threading
+import time
+import tracemalloc
+from pathlib import Path
+
+_POLL = 0.02
+_STEP = 1.05
+
+
+def main(argv: list[str]) -> int:
+    out_path = Path(argv[0])
+    args = argv[2:] if len(argv) > 1 and argv[1] == "--" else argv[1:]
+    tracemalloc.start(12)
+    best = {"size": 0, "snap": None, "at": 0.0}
+    done = threading.Event()
+    start = time.perf_counter()
+
+    def watch() -> None:
+        while not done.wait(_POLL):
+            current, _ = tracemalloc.get_traced_memory()
+            if current > best["size"] * _STEP:
+                best.update(
+                    size=current, snap=tracemalloc.take_snapshot(), at=time.perf_counter() - start
+                )
+
+    watcher = threading.Thread(target=watch, daemon=True)
+    watcher.start()
+    from phase2_git.cli import main as cli_main
+
+    sys.argv = ["phase2", *args]
+    code = 0
+    sink = io.StringIO()  # the command's own output is not the point here
+    with contextlib.redirect_stdout(sink):
+        try:
+            cli_main()
+        except SystemExit as exc:
+            code = exc.code if isinstance(exc.code, int) else 0
+    done.set()
+    watcher.join()
+    _, peak = tracemalloc.get_traced_memory()
+    snap = best["snap"]
+    lines = [
+        f"phase2 {' '.join(args)}",
+        f"exit {code}; traced peak {peak / 2**20:.1f} MiB; snapshot at "
+        f"{best['size'] / 2**20:.1f} MiB, {best['at']:.2f} s into the run; "
+        f"stdout {len(sink.getvalue()) / 2**20:.1f} MiB",
+        "",
+    ]
+    if isinstance(snap, tracemalloc.Snapshot):
+        snap = snap.filter_traces([tracemalloc.Filter(False, tracemalloc.__file__)])
+        lines.append("top allocation sites alive at the snapshot (innermost frame):")
+        for stat in snap.statistics("lineno")[:20]:
+            frame = stat.traceback[0]
+            lines.append(
+                f"  {stat.size / 2**20:8.2f} MiB {stat.count:9d} blocks  "
+                f"{_short(frame.filename)}:{frame.lineno}"
+            )
+        lines.append("")
+        lines.append("by the innermost phase2_git frame of each allocation:")
+        grouped: dict[str, list[int]] = {}
+        for stat in snap.statistics("traceback"):
+            key = next(
+                (
+                    f"{_short(f.filename)}:{f.lineno}"
+                    for f in reversed(stat.traceback)  # stored oldest first
+                    if "phase2_git" in f.filename
+                ),
+                "(outside phase2_git)",
+            )
+            acc = grouped.setdefault(key, [0, 0])
+            acc[0] += stat.size
+            acc[1] += stat.count
+        for key, (size, count) in sorted(grouped.items(), key=lambda kv: -kv[1][0])[:15]:
+            lines.append(f"  {size / 2**20:8.2f} MiB {count:9d} blocks  {key}")
+    out_path.write_text("\n".join(lines) + "\n")
+    print("\n".join(lines))
+    return 0
+
+
+def _short(filename: str) -> str:
+    for marker in ("phase2_git/", "site-packages/", "lib/python"):
+        if marker in filename:
+            return filename[filename.index(marker) :]
+    return filename
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
