@@ -11,7 +11,7 @@ from collections.abc import Iterator
 from datetime import datetime, timezone
 from pathlib import Path
 
-from phase2_git.errors import RefusedError
+from phase2_git.errors import RefusedError, UsageError
 
 LOCK_FILE = ".phase2/lock"
 
@@ -48,7 +48,10 @@ def hold(root: Path, command: str = " ".join(sys.argv)) -> Iterator[Path]:
 
     refuse_linked_store(root)
     path = root / LOCK_FILE
-    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise UsageError(f"{LOCK_FILE}: cannot write: {exc.strerror}") from None
     info = {
         "pid": os.getpid(),
         "host": socket.gethostname(),
@@ -75,11 +78,20 @@ def hold(root: Path, command: str = " ".join(sys.argv)) -> Iterator[Path]:
                 f"another phase2 run holds {LOCK_FILE}: {_describe(holder)}",
                 hint=f"wait for it to finish; if it is gone, remove {LOCK_FILE}",
             ) from None
+        except OSError as exc:  # a read-only .phase2/
+            raise UsageError(f"{LOCK_FILE}: cannot write: {exc.strerror}") from None
         else:
-            with os.fdopen(fd, "w", encoding="utf-8") as fh:
-                json.dump(info, fh)
-                fh.flush()
-                os.fsync(fh.fileno())
+            try:
+                with os.fdopen(fd, "w", encoding="utf-8") as fh:
+                    json.dump(info, fh)
+                    fh.flush()
+                    os.fsync(fh.fileno())
+            except OSError as exc:
+                # a full disk: an empty lock file would refuse every later run as held by
+                # "an unknown process"
+                with contextlib.suppress(OSError):
+                    path.unlink()
+                raise UsageError(f"{LOCK_FILE}: cannot write: {exc.strerror}") from None
             break
     try:
         yield path
