@@ -131,7 +131,10 @@ def load(
         raise UsageError(f"{shown}: not UTF-8 (use --restart to start over)") from None
     except (OSError, ValueError, RecursionError) as exc:
         raise UsageError(f"{shown}: not a valid state file ({exc}); use --restart") from None
-    schemas.check(data, SCHEMA, shown)
+    try:
+        schemas.check(data, SCHEMA, shown)
+    except UsageError as exc:
+        raise UsageError(exc.message, hint="use --restart to start over") from None
     if (data["base_spec"], data["head_spec"]) != (base_spec, head_spec):
         raise UsageError(
             f"{shown} was written for {data['base_spec']}...{data['head_spec']}, not "
