@@ -316,6 +316,7 @@ class Session:
         """
         result = ApplyResult()
         self._finish_unsynced()
+        self._drop_stale()
         pending = list(self.state.pending)
         if not pending:
             return result
@@ -374,6 +375,28 @@ class Session:
             result.logged = len(events)
         self.state.save()
         return result
+
+    def _drop_stale(self) -> None:
+        """Recorded transforms whose artifact changed on the branch since they were decided (a
+        commit of the user's made the last apply refuse): the decision is about content that is
+        gone, so it is dropped, never applied over the new content (issue 7)."""
+        paths = [p["update"]["path"] for p in self.state.pending if p["update"] is not None]
+        if not paths:
+            return
+        live = gitc.tree_entries(self.repo, self.branch.commit, paths)
+        keep = [
+            p
+            for p in self.state.pending
+            if p["update"] is None or live.get(p["update"]["path"]) == p["update"]["old"]
+        ]
+        dropped = len(self.state.pending) - len(keep)
+        if dropped:
+            self.state.pending = keep
+            self.state.bump("dropped_stale", dropped)
+            self.state.save()
+            self.notices.append(
+                f"{dropped} recorded decision(s) dropped: their artifact changed on the branch"
+            )
 
     def _write_worktree(self, items: Sequence[dict[str, Any]]) -> tuple[list[str], list[str]]:
         """``--no-commit``: rewrite working-tree files that still hold the committed bytes."""

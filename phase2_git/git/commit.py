@@ -171,6 +171,21 @@ def tree_entry(repo: GitRepo, commit: str, path: str) -> tuple[str, str] | None:
     return None
 
 
+def tree_entries(repo: GitRepo, commit: str, paths: Sequence[str]) -> dict[str, str]:
+    """``path -> oid`` in ``commit`` for those of ``paths`` it holds (one ``ls-tree``)."""
+    if not paths:
+        return {}
+    out = repo.run(
+        "ls-tree", "-z", "--full-tree", commit, "--", *paths, env={"GIT_LITERAL_PATHSPECS": "1"}
+    )
+    found: dict[str, str] = {}
+    for rec in out.split(b"\0"):
+        if rec:
+            meta, _, name = rec.partition(b"\t")
+            found[os.fsdecode(name)] = meta.decode().split()[2]
+    return found
+
+
 def build_commit(
     repo: GitRepo,
     parent: str,
