@@ -176,6 +176,7 @@ def test_fix_refuses_a_symlink_in_the_working_tree(base: TestRepo, capsys) -> No
     ("env", "config", "needle"),
     [
         ({"PHASE2_DISABLE_AUTORESOLVE": "1"}, None, "PHASE2_DISABLE_AUTORESOLVE is set"),
+        ({"PHASE2_DISABLE_AUTORESOLVE": "please"}, None, "PHASE2_DISABLE_AUTORESOLVE is set"),
         ({}, '[policy]\nmode = "manual"\n', "policy mode is 'manual'"),
         ({}, "[policy]\nauto_apply_types = []\n", "not in auto_apply_types"),
     ],

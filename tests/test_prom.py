@@ -82,7 +82,7 @@ def test_run_gauges_and_labels(ci_repo: TestRepo, capsys, tmp_path: Path) -> Non
     assert "data/" not in text and doc["head"] not in text and doc["base"] not in text
 
 
-@pytest.mark.parametrize("value", ["1", "true", "YES"])
+@pytest.mark.parametrize("value", ["1", "true", "YES", "anything"])
 def test_kill_switch_shows(
     ci_repo: TestRepo, capsys, tmp_path: Path, monkeypatch, value: str
 ) -> None:  # type: ignore[no-untyped-def]

@@ -34,7 +34,6 @@ from phase2_git.store.config import Config
 
 FindingKind = Literal["noise", "malformed", "undecided", "fixed", "refused"]
 
-KILL_SWITCH = "PHASE2_DISABLE_AUTORESOLVE"
 _REGULAR_MODES = ("100644", "100755")
 
 
@@ -68,10 +67,6 @@ def sides_from_env(environ: Mapping[str, str]) -> tuple[str, str]:
     if frm and to and frm.strip("0") and to.strip("0"):
         return frm, to
     return "HEAD", ":index"
-
-
-def autoresolve_disabled(environ: Mapping[str, str]) -> bool:
-    return environ.get(KILL_SWITCH, "").strip().lower() in ("1", "true", "yes")
 
 
 def repo_relative(root: Path, cwd: Path, name: str) -> str:
@@ -264,8 +259,11 @@ def _fix(
 ) -> list[Finding]:
     if not noisy:
         return []
-    if autoresolve_disabled(environ):
-        why = f"{KILL_SWITCH} is set: nothing is applied automatically"
+    from phase2_git.store.gate import kill_switch
+
+    # the project's one kill-switch rule (fail-safe: any value but empty/0/false/no/off)
+    why = kill_switch(environ)
+    if why is not None:
         return [_noise_finding(m, why) for m in noisy]
     if config.policy.mode != "auto":
         why = f"policy mode is '{config.policy.mode}': a human applies plans (phase2 resolve)"

@@ -19,12 +19,12 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from prometheus_client import CollectorRegistry
 
-KILL_SWITCH = "PHASE2_DISABLE_AUTORESOLVE"
-
 
 def autoresolve_disabled(environ: Mapping[str, str] = os.environ) -> bool:
-    """The kill switch (DESIGN.md §5): ``1``, ``true`` or ``yes``, any case."""
-    return environ.get(KILL_SWITCH, "").strip().lower() in ("1", "true", "yes")
+    """The kill switch (DESIGN.md §5), by the project's one rule (``store.gate.kill_switch``)."""
+    from phase2_git.store.gate import kill_switch
+
+    return kill_switch(environ) is not None
 
 
 @dataclass(frozen=True)
