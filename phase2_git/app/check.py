@@ -95,7 +95,6 @@ def run_check(
     environ: Mapping[str, str] = os.environ,
 ) -> CheckResult:
     """Check ``files`` (all staged artifacts when empty); with ``fix`` rewrite the noisy ones."""
-    from phase2_git.app.diff import run_diff
     from phase2_git.core.artifacts import ArtifactFilter
 
     base, head = sides_from_env(environ)
@@ -104,6 +103,8 @@ def run_check(
     paths = sorted({p for p in (repo_relative(repo.root, here, f) for f in files) if keep(p)})
     if files and not paths:
         return CheckResult(base, head, 0, ())  # none of the files is an artifact: no git at all
+
+    from phase2_git.app.diff import run_diff
 
     result = run_diff(repo, base, head, config=config, paths=paths)
     findings: list[Finding] = []
