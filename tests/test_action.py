@@ -83,6 +83,46 @@ def test_no_expression_is_interpolated_into_a_script() -> None:
     assert setup["if"] == "inputs.python-version != ''"
 
 
+WORKFLOW = Path(__file__).parent / "data" / "workflow.snippet.yml"
+
+
+def test_readme_workflow_snippet() -> None:
+    """The README's copy-paste workflow: schema-valid, zizmor-clean but for pinning our own
+    action by tag (users pin a release sha), and it only uses inputs the action declares."""
+    schema_tool = require_tool("check-jsonschema")
+    proc = subprocess.run(
+        [schema_tool, "--builtin-schema", "vendor.github-workflows", str(WORKFLOW)],
+        capture_output=True,
+        text=True,
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    zizmor = require_tool("zizmor")
+    proc = subprocess.run(
+        [zizmor, "--offline", "--format", "json", str(WORKFLOW)], capture_output=True, text=True
+    )
+    findings = json.loads(proc.stdout)
+    for f in findings:
+        feature = f["locations"][0]["concrete"]["feature"]
+        assert f["ident"] == "unpinned-uses" and "phase2-git/phase2@" in feature, f
+    inputs = set(load_action()["inputs"])
+    workflow = yaml.safe_load(WORKFLOW.read_text())
+    ours = [
+        step
+        for job in workflow["jobs"].values()
+        for step in job["steps"]
+        if step.get("uses", "").startswith("phase2-git/phase2@")
+    ]
+    assert len(ours) == 2
+    for step in ours:
+        assert set(step.get("with", {})) <= inputs
+    for job in workflow["jobs"].values():
+        checkout = job["steps"][0]
+        assert checkout["with"] == {"fetch-depth": 0, "persist-credentials": False}
+    autofix = workflow["jobs"]["autofix"]
+    assert autofix["permissions"] == {"contents": "write"}
+    assert "head.repo.full_name == github.repository" in autofix["if"]
+
+
 def test_script_passes_bash_syntax_check() -> None:
     proc = subprocess.run(["bash", "-n", str(SCRIPT)], capture_output=True, text=True)
     assert proc.returncode == 0, proc.stderr
