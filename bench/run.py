@@ -79,6 +79,8 @@ HOOK_FORBIDDEN = (
     "junit_xml",
     "git",  # GitPython: `import git` alone loads its object and diff machinery
     "prometheus_client",
+    "pydantic",  # typer >= 0.2x validates options through it: ~100 ms the hook never needs
+    "pydantic_core",
 )
 
 
