@@ -373,6 +373,7 @@ def big(tmp_path_factory: pytest.TempPathFactory) -> Corpus:
     return Corpus(root, env)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("limit", ["default", "raised"])
 def test_50mb_single_line_json(big: Corpus, tmp_path: Path, limit: str) -> None:
     """Over ``max_file_size`` (20 MB) the documents are compared by hash; with the limit raised

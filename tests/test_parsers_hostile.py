@@ -38,6 +38,15 @@ from tests.hostile_support import (
 )
 
 FP = "a" * 64
+
+
+def slow(*values: object) -> list[object]:
+    """Parameters run only with the slow tests (CI and bench/reliability.py run them all)."""
+    return [
+        pytest.param(*(v if isinstance(v, tuple) else (v,)), marks=pytest.mark.slow) for v in values
+    ]
+
+
 OID_A, OID_B = "1" * 40, "2" * 40
 
 
@@ -503,7 +512,7 @@ def pr_repo(root: Path, env: dict[str, str]) -> str:
     return git(root, "rev-parse", "HEAD", env=env).strip()
 
 
-@pytest.mark.parametrize("path", ["../../.bashrc", "/etc/passwd", ".git/config", "a/../../x"])
+@pytest.mark.parametrize("path", ["../../.bashrc", "/etc/passwd", *slow(".git/config", "a/../x")])
 def test_a_decision_naming_a_path_outside_is_refused(
     tmp_path: Path, env: dict[str, str], path: str
 ) -> None:
@@ -533,10 +542,8 @@ def _state_after_a_run(root: Path, env: dict[str, str]) -> Path:
     ("where", "path"),
     [
         ("pending", "../../.bashrc"),
-        ("pending", "/etc/passwd"),
-        ("pending", ".git/config"),
         ("unsynced", ".git/HEAD"),
-        ("unsynced", "../victim"),
+        *slow(("pending", "/etc/passwd"), ("pending", ".git/config"), ("unsynced", "../victim")),
     ],
 )
 def test_a_state_file_naming_a_path_outside_is_refused(
@@ -649,7 +656,9 @@ HOSTILE_ARGS = [
 ]
 
 
-@pytest.mark.parametrize("args", HOSTILE_ARGS, ids=range(len(HOSTILE_ARGS)))
+@pytest.mark.parametrize(
+    "args", HOSTILE_ARGS[:4] + [pytest.param(a, marks=pytest.mark.slow) for a in HOSTILE_ARGS[4:]]
+)
 def test_hostile_arguments_get_one_safe_line(
     tmp_path: Path, env: dict[str, str], args: tuple[str, ...]
 ) -> None:
@@ -665,9 +674,11 @@ def test_hostile_arguments_get_one_safe_line(
     [
         ("escape-in-method", b'[methods]\nenabled = ["\\u001b]52;c;aGk=\\u0007"]\n'),
         ("deep", b"a = " + b"[" * 100_000 + b"1" + b"]" * 100_000 + b"\n"),
-        ("10mb", b'[policy]\nmode = "' + b"\x1b[2J" * 2_000_000 + b'"\n'),
-        ("nul", b"[policy\x00]\n"),
-        ("latin1", b"[policy]\nmode = '\xe9'\n"),
+        *slow(
+            ("10mb", b'[policy]\nmode = "' + b"\x1b[2J" * 2_000_000 + b'"\n'),
+            ("nul", b"[policy\x00]\n"),
+            ("latin1", b"[policy]\nmode = '\xe9'\n"),
+        ),
     ],
 )
 def test_hostile_config_files_exit_2_in_one_line(
