@@ -188,9 +188,11 @@ def _label_fast_ok(obj: Mapping[str, Any]) -> bool:
     ident = obj.get("id")
     if not isinstance(ident, str) or not 1 <= len(ident) <= 256:
         return False
-    if obj.get("artifact_type") not in _ARTIFACT_TYPES:
+    # a str first: a dict or list value is unhashable, and set membership would raise
+    art, mis = obj.get("artifact_type"), obj.get("mismatch_type")
+    if not isinstance(art, str) or art not in _ARTIFACT_TYPES:
         return False
-    if obj.get("mismatch_type") not in _MISMATCH_TYPES:
+    if not isinstance(mis, str) or mis not in _MISMATCH_TYPES:
         return False
     if obj.get("label") not in ("equivalent", "different"):
         return False
