@@ -340,6 +340,14 @@ TABLE: list[tuple[str, str, bytes, str, str]] = [
         "duplicate key",
     ),
     ("labels", "deep", DEEP + b"\n", "error", ":1: not JSON"),
+    (  # found by tests/fuzz/fuzz_labels.py: an unhashable value crashed the fast path
+        "labels",
+        "unhashable-artifact-type",
+        b'{"id": "x", "artifact_type": {"a": null}, "mismatch_type": "content", '
+        b'"label": "different"}\n',
+        "error",
+        "artifact_type",
+    ),
     (
         "labels",
         "bad-base64",
