@@ -96,6 +96,13 @@ def run_diff(
         from phase2_git.app.judge import attach_llm_verdicts
 
         result = attach_llm_verdicts(repo, result)
+    if "cosine_similarity" in selected and (
+        config.data["methods"]["cosine_similarity"]["backend"] == "embeddings"
+    ):
+        from phase2_git.judges.embeddings import attach_embedding_verdicts
+
+        result = attach_embedding_verdicts(repo, result)
+        mismatches = result.mismatches  # approvals below attach to these, not the pre-judge list
     if any(not is_noise(m.mismatch_type) for m in mismatches):
         events = [line.event for line in parse_lines(side_log(repo, head_side), LOG_FILE)]
         trust_policy = base_trust(repo, base_side, config)

