@@ -14,6 +14,7 @@ import contextlib
 import json
 import os
 import random
+import re
 import shutil
 import signal
 import subprocess
@@ -307,7 +308,7 @@ CORRUPTIONS = {
     "empty": lambda b: b"",
     "garbage": lambda b: b"\x00\xff garbage \x1b[2J",
     "wrong-schema": lambda b: b'{"schema": "Phase2State.v1"}',
-    "nan": lambda b: b.replace(b'"stats": {', b'"stats": {"x": NaN, ', 1),
+    "nan": lambda b: re.sub(rb'"stats": ?\{', b'"stats": {"x": NaN, ', b, count=1),
     "deep": lambda b: b"[" * 100_000 + b"]" * 100_000,
 }
 
