@@ -233,8 +233,12 @@ class Session:
             return None
         return {"path": m.path, "old": m.change.after, "new": None, "mode": m.change.after_mode}
 
-    def record(self, op: Operation) -> dict[str, Any]:
-        """Record one decision durably in the state file (not yet in the log or history)."""
+    def record(self, op: Operation, *, save: bool = True) -> dict[str, Any]:
+        """Record one decision durably in the state file (not yet in the log or history).
+
+        ``save=False`` is for ``--yes``: its decisions are a pure function of the inputs, so
+        the caller saves once before applying (a rerun after a crash decides the same way);
+        rewriting a growing state file per decision made 5,000 transforms quadratic."""
         ev = self.event(op)
         self.state.pending.append({"event": ev, "update": self._transform_update(op)})
         if op.decision not in ("label",):
@@ -243,7 +247,8 @@ class Session:
         self.state.bump(op.decision)
         if op.audit == "pending":
             self.state.bump("sampled")
-        self.state.save()
+        if save:
+            self.state.save()
         return ev
 
     def undo_last(self) -> dict[str, Any] | None:
@@ -492,7 +497,7 @@ def sync_log(repo: GitRepo, old: str | None, new: str) -> None:
     data = gitc.read_blob(repo, new)
     if data.startswith(DecisionLog(repo.root).read_bytes()):
         atomic_write_bytes(repo.root / LOG_FILE, data)
-        repo.run_status("update-index", "-q", "--refresh", "--", LOG_FILE)
+        repo.run_status("update-index", "-q", "--refresh")
 
 
 def sync_all(

@@ -81,13 +81,14 @@ def run_yes(session: Session, opts: ResolveOptions, out: IO[str]) -> ApplyResult
     todo = session.todo()
     for m in todo:
         op: Operation = session.auto_operation(m)
-        session.record(op)
+        session.record(op, save=False)
         extra = " [sampled for audit]" if op.audit == "pending" else ""
         reason = f": {op.reason}" if op.decision in ("skip", "shadow") and op.reason else ""
         out.write(
             f"{op.decision:<12} {m.plan.action:<22} {sanitize_path(m.path)} "
             f"({m.mismatch_type}){extra}{reason}\n"
         )
+    session.state.save()
     result = session.apply(no_commit=opts.no_commit)
     report_apply(result, out)
     if not todo and not result.commits:

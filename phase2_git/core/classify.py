@@ -97,6 +97,29 @@ class Pair:
             return None
         return a, b
 
+    def compare(
+        self, *, ordered: bool, numbers: str, rel_tol: float = 0.0, abs_tol: float = 0.0
+    ) -> jsonvalue.Comparison | None:
+        """Structural comparison of the two JSON sides, each kind walked at most once: the
+        classification and every method ask the same few questions of the same pair."""
+        docs = self.both_json()
+        if docs is None:
+            return None
+        key = (ordered, numbers, rel_tol, abs_tol)
+        cache = self.__dict__.setdefault("_comparisons", {})
+        if key in cache:
+            return cache[key]  # type: ignore[no-any-return]
+        if rel_tol or abs_tol:
+            exact = self.compare(ordered=ordered, numbers=numbers)
+            if exact is not None and exact.equal:
+                cache[key] = exact  # a tolerance only relaxes: equal stays equal
+                return exact
+        result = jsonvalue.compare(
+            docs[0], docs[1], ordered=ordered, numbers=numbers, rel_tol=rel_tol, abs_tol=abs_tol
+        )
+        cache[key] = result
+        return result
+
 
 def detect_artifact_type(
     path: str, before: Blob | None, after: Blob | None, settings: ClassifySettings
@@ -171,9 +194,8 @@ def classify_pair(pair: Pair, settings: ClassifySettings) -> Classification:
     if strip_final_newlines(a) == strip_final_newlines(b):
         return Classification(art, "trailing_newline", "only the final newline differs")
     if pair.is_json:
-        docs = pair.both_json()
-        if docs is not None:
-            return _classify_json(art, docs[0], docs[1], settings)
+        if pair.both_json() is not None:
+            return _classify_json(art, pair, settings)
         bad_before = isinstance(pair.before.json, jsonvalue.JsonInvalid)
         bad_after = isinstance(pair.after.json, jsonvalue.JsonInvalid)
         if bad_before != bad_after:
@@ -185,34 +207,30 @@ def classify_pair(pair: Pair, settings: ClassifySettings) -> Classification:
     return _classify_text(pair, settings)
 
 
-def _classify_json(
-    art: ArtifactType,
-    x: jsonvalue.JValue,
-    y: jsonvalue.JValue,
-    settings: ClassifySettings,
-) -> Classification:
-    same = jsonvalue.compare(x, y, ordered=True, numbers="text")
+def _classify_json(art: ArtifactType, pair: Pair, settings: ClassifySettings) -> Classification:
+    same = pair.compare(ordered=True, numbers="text")
+    assert same is not None
     if same.equal:
         return Classification(art, "whitespace", "same document, only formatting differs")
-    unordered = jsonvalue.compare(x, y, ordered=False, numbers="value")
+    unordered = pair.compare(ordered=False, numbers="value")
+    assert unordered is not None
     if unordered.equal:
-        ordered_values = jsonvalue.compare(x, y, ordered=True, numbers="value")
-        if ordered_values.equal:
+        ordered_values = pair.compare(ordered=True, numbers="value")
+        if ordered_values is not None and ordered_values.equal:
             return Classification(
                 art, "numeric_precision", "same numbers written differently (e.g. 1.0 and 1)"
             )
         return Classification(art, "json_ordering", f"keys reordered at {same.where}")
-    close = jsonvalue.compare(
-        x, y, ordered=False, numbers="value", rel_tol=settings.rel_tol, abs_tol=settings.abs_tol
+    close = pair.compare(
+        ordered=False, numbers="value", rel_tol=settings.rel_tol, abs_tol=settings.abs_tol
     )
-    if close.equal:
+    if close is not None and close.equal:
         return Classification(
             art,
             "numeric_precision",
             f"numbers within tolerance (max relative difference {close.max_rel_diff:.3g})",
         )
-    where = unordered.where
-    return Classification(art, "content", f"{unordered.reason} at {where}")
+    return Classification(art, "content", f"{unordered.reason} at {unordered.where}")
 
 
 def _classify_text(pair: Pair, settings: ClassifySettings) -> Classification:

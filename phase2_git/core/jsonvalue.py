@@ -48,8 +48,22 @@ class JObj(tuple):  # type: ignore[type-arg]
         return [k for k, _ in self]
 
     def has_duplicates(self) -> bool:
-        keys = self.keys_in_order()
-        return len(set(keys)) != len(keys)
+        return False
+
+
+class JObjDup(JObj):
+    """An object with a duplicate key, marked once at parse time (comparisons ask often)."""
+
+    __slots__ = ()
+
+    def has_duplicates(self) -> bool:
+        return True
+
+
+def make_object(pairs: list[tuple[str, JValue]]) -> JObj:
+    if len({k for k, _ in pairs}) != len(pairs):
+        return JObjDup(pairs)
+    return JObj(pairs)
 
 
 JValue = Union[  # noqa: UP007 - a recursive alias needs the runtime form
@@ -72,7 +86,7 @@ def _reject_constant(name: str) -> object:
 
 
 _DECODER = json.JSONDecoder(
-    object_pairs_hook=JObj,
+    object_pairs_hook=make_object,
     parse_float=JNum,
     parse_int=JNum,
     parse_constant=_reject_constant,

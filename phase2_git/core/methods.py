@@ -13,7 +13,6 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
-from phase2_git.core import jsonvalue
 from phase2_git.core.classify import Pair, normalize_eol, text_numbers_close
 from phase2_git.core.model import Blob, Verdict
 from phase2_git.core.settings import ClassifySettings, MethodSettings
@@ -56,9 +55,8 @@ def _whitespace(m: MethodInput) -> Verdict:
     if m.pair is None:
         return _na("whitespace", "not text")
     if m.pair.is_json:
-        docs = m.pair.both_json()
-        if docs is not None:
-            cmp = jsonvalue.compare(docs[0], docs[1], ordered=True, numbers="text")
+        cmp = m.pair.compare(ordered=True, numbers="text")
+        if cmp is not None:
             detail = "same JSON tokens" if cmp.equal else f"tokens differ at {cmp.where}"
             return Verdict("whitespace", cmp.equal, 1.0 if cmp.equal else 0.0, detail)
     ta, tb = m.pair.before.tokens, m.pair.after.tokens
@@ -88,10 +86,9 @@ def _line_endings(m: MethodInput) -> Verdict:
 def _canonical_json(m: MethodInput) -> Verdict:
     if m.pair is None:
         return _na("canonical_json", "not text")
-    docs = m.pair.both_json()
-    if docs is None:
+    cmp = m.pair.compare(ordered=False, numbers="value")
+    if cmp is None:
         return _na("canonical_json", "not valid JSON on both sides")
-    cmp = jsonvalue.compare(docs[0], docs[1], ordered=False, numbers="value")
     if cmp.equal:
         return Verdict("canonical_json", True, 1.0, "same canonical JSON")
     return Verdict("canonical_json", False, 0.0, f"{cmp.reason} at {cmp.where}")
@@ -101,11 +98,8 @@ def _numeric(m: MethodInput) -> Verdict:
     if m.pair is None:
         return _na("numeric", "not text")
     rel, abs_ = m.classify.rel_tol, m.classify.abs_tol
-    docs = m.pair.both_json()
-    if docs is not None:
-        cmp = jsonvalue.compare(
-            docs[0], docs[1], ordered=False, numbers="value", rel_tol=rel, abs_tol=abs_
-        )
+    cmp = m.pair.compare(ordered=False, numbers="value", rel_tol=rel, abs_tol=abs_)
+    if cmp is not None:
         if cmp.equal:
             return Verdict("numeric", True, 1.0, f"max relative difference {cmp.max_rel_diff:.3g}")
         return Verdict("numeric", False, 0.0, f"{cmp.reason} at {cmp.where}")

@@ -356,10 +356,9 @@ def sync_after_move(repo: GitRepo, updates: Sequence[TreeUpdate]) -> list[str]:
             (repo.root / u.path).unlink(missing_ok=True)
     checkout_blobs(repo, [(u.path, u.new, u.mode) for u in rewrite if u.new is not None])
     if rewrite:
-        # the rewritten files' stat data is new: refresh exactly those entries
-        repo.run_status(
-            "update-index", "-q", "--refresh", "--", *[f":(literal){u.path}" for u in rewrite]
-        )
+        # the rewritten files' stat data is new; a refresh only re-stats (it never changes
+        # what is staged), and naming thousands of paths would overflow the command line
+        repo.run_status("update-index", "-q", "--refresh")
     return kept
 
 

@@ -72,7 +72,9 @@ class State:
         }
 
     def save(self) -> None:
-        atomic_write_text(self.path, json.dumps(self.to_json(), indent=1, ensure_ascii=True) + "\n")
+        # compact: C encoder, and the file is rewritten after every interactive decision
+        data = json.dumps(self.to_json(), ensure_ascii=True, separators=(",", ":"))
+        atomic_write_text(self.path, data + "\n")
 
     def bump(self, key: str, n: int = 1) -> None:
         self.stats[key] = self.stats.get(key, 0) + n
