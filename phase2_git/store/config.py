@@ -186,14 +186,20 @@ def find_user_config(root: Path, explicit: str | Path | None = None) -> tuple[di
     return {}, "defaults"
 
 
+_MAX_SAFE_INT = 2**53 - 1
+
+
 def _refuse_non_finite(user: Mapping[str, Any], source: str) -> None:
-    """TOML has nan and inf; JSON Schema bounds never reject them and the RFC 8785
-    fingerprint cannot encode them: refuse them by key."""
+    """TOML has nan, inf and integers of any size; the RFC 8785 fingerprint can encode none of
+    them (integers only up to 2**53 - 1) and JSON Schema bounds never reject nan: refuse them
+    by key."""
     stack: list[tuple[str, Any]] = [("", user)]
     while stack:
         where, value = stack.pop()
         if isinstance(value, float) and not math.isfinite(value):
             raise UsageError(f"{source}: {where}: {value} is not a finite number")
+        if isinstance(value, int) and abs(value) > _MAX_SAFE_INT:
+            raise UsageError(f"{source}: {where}: {value} is beyond ±(2**53 - 1)")
         if isinstance(value, Mapping):
             stack.extend((f"{where}.{k}" if where else str(k), v) for k, v in value.items())
         elif isinstance(value, list):
