@@ -154,12 +154,14 @@ def assert_one_line_error(res: Result, code: int = 2, needle: str | None = None)
 
 
 LEDGER_ENV = "PHASE2_RELIABILITY_LEDGER"
+# read at import: the hermetic fixture of tests/conftest.py removes PHASE2_* before each test
+_LEDGER = os.environ.get(LEDGER_ENV)
 
 
 def record(suite: str, item: str, ok: bool, **detail: object) -> None:
     """One line of the reliability ledger (``bench/reliability.py`` sets the file): which
     hostile input, fault point or trial ran, and whether phase2 handled it."""
-    path = os.environ.get(LEDGER_ENV)
+    path = _LEDGER
     if not path:
         return
     import json

@@ -224,6 +224,13 @@ TABLE: list[tuple[str, str, bytes, str, str]] = [
     ),
     ("config", "nan-tolerance", b"[methods.numeric]\nrel_tol = nan\n", "error", "rel_tol"),
     ("config", "inf-size", b"[artifacts]\nmax_file_size = inf\n", "error", "max_file_size"),
+    (  # found by tests/fuzz/fuzz_config.py: the RFC 8785 fingerprint cannot encode it
+        "config",
+        "int-beyond-2**53",
+        b"[artifacts]\nmax_file_size = 9007199254740992\n",
+        "error",
+        "max_file_size",
+    ),
     ("config", "utf16", "[policy]\nmode = 'auto'\n".encode("utf-16"), "error", "not UTF-8"),
     ("state", "deep", DEEP, "error", "nested too deeply"),
     (
