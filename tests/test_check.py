@@ -271,11 +271,21 @@ def test_bad_config_is_a_usage_error(base: TestRepo, capsys) -> None:  # type: i
 
 LEAN_PROBE = """
 import json, sys
-from phase2_git.cli import main
+from phase2_git.entry import main  # what the console script and `python -m phase2_git` run
 code = main(sys.argv[1:])
 print(json.dumps({"code": code, "modules": sorted(sys.modules)}))
 """
-HEAVY = ("rich", "jsonschema", "junit_xml", "prometheus_client", "git")
+HEAVY = (
+    "rich",
+    "jsonschema",
+    "fastjsonschema",
+    "junit_xml",
+    "prometheus_client",
+    "git",
+    "typer",
+    "pydantic",
+    "rfc8785",
+)
 
 
 def _modules_after_check(repo: TestRepo, *args: str) -> tuple[int, set[str]]:
@@ -321,3 +331,19 @@ def test_check_in_subprocess_no_traceback(base: TestRepo) -> None:
     )
     assert proc.returncode == 2 and "Traceback" not in proc.stderr
     assert Path(base.root).exists()
+
+
+def test_hook_parser_and_typer_command_accept_the_same_options() -> None:
+    """The hook parses ``check`` without typer (start-up time); the two must not drift."""
+    import typer.main
+
+    from phase2_git.cli import app
+    from phase2_git.hook import parser
+
+    command = typer.main.get_command(app).commands["check"]  # type: ignore[attr-defined]
+    typer_opts = {
+        opt for p in command.params for opt in getattr(p, "opts", []) if opt.startswith("-")
+    }
+    typer_opts -= {"-h", "--help"}
+    hook_opts = {opt for a in parser()._actions for opt in a.option_strings}
+    assert typer_opts == hook_opts

@@ -393,10 +393,9 @@ def test_shadow_verdicts_change_nothing_until_the_gate_is_go(
     shadow_repo(repo, tmp_path)
     git = GitRepo.discover(repo.root)
     cfg = load(repo.root)
-    plain = run_diff(git, "HEAD~1", "HEAD", config=cfg)
-    placeholder = plain.mismatches[0].verdicts[1]
-    assert placeholder.method == "llm_rubric" and not placeholder.equivalent
-    judged = attach_llm_verdicts(git, plain)
+    without = tuple(m for m in cfg.methods.enabled if m != "llm_rubric")
+    plain = run_diff(git, "HEAD~1", "HEAD", config=cfg, methods=without)
+    judged = run_diff(git, "HEAD~1", "HEAD", config=cfg)  # asks the judge itself
     by_path = {m.path: m for m in judged.mismatches}
     v = next(v for v in by_path["out/a.txt"].verdicts if v.method == "llm_rubric")
     assert v.equivalent and v.score == 0.95  # recorded beside the others ...

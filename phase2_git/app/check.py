@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
-from phase2_git.core.model import Change, Mismatch
+from phase2_git.core.model import Blob, Change, Mismatch
 from phase2_git.core.summary import is_unresolved_noise, is_unresolved_real
 from phase2_git.errors import EXIT_FINDINGS, EXIT_OK, EXIT_REFUSED, UsageError
 from phase2_git.git.repo import GitRepo, quote_for_message
@@ -106,9 +106,22 @@ def run_check(
 
     from phase2_git.app.diff import run_diff
 
-    result = run_diff(repo, base, head, config=config, paths=paths)
+    seen: dict[str, Blob | None] = {}
+
+    def observe(change: Change, _before: Blob | None, after: Blob | None) -> None:
+        seen[change.path] = after
+
+    result = run_diff(
+        repo,
+        base,
+        head,
+        config=config,
+        paths=paths,
+        approvals=require_decision,
+        observe=observe,
+    )
     findings: list[Finding] = []
-    malformed = _malformed_json(repo, result.head, paths, result.mismatches, config)
+    malformed = _malformed_json(repo, result.head, paths, result.mismatches, config, seen)
     bad = {f.path for f in malformed}
     findings += malformed
     noisy = [m for m in result.mismatches if is_unresolved_noise(m) and m.path not in bad]
@@ -216,9 +229,13 @@ def _malformed_json(
     paths: Sequence[str],
     mismatches: Sequence[Mismatch],
     config: Config,
+    seen: Mapping[str, Blob | None] | None = None,
 ) -> list[Finding]:
+    """``seen``: head-side contents the diff already read (path -> blob), not read again."""
     from phase2_git.core.sanitize import sanitize_line
     from phase2_git.git.blobs import read_blobs
+
+    seen = seen or {}
 
     exts = config.classify.json_extensions
 
@@ -229,19 +246,26 @@ def _malformed_json(
     # files, every changed artifact
     wanted: dict[str, tuple[str, str]] = {}
     if paths:
-        wanted = _head_entries(repo, head, [p for p in paths if is_json(p)])
+        unseen = [p for p in paths if is_json(p) and p not in seen]
+        wanted = _head_entries(repo, head, unseen)
     else:
         for m in mismatches:
             c = m.change
-            if c.after is not None and is_json(c.path):
+            if c.after is not None and is_json(c.path) and c.path not in seen:
                 wanted[c.path] = (c.after_mode, c.after)
     changes = [
         Change("added", path, None, None, oid, "000000", mode)
         for path, (mode, oid) in sorted(wanted.items())
         if mode in _REGULAR_MODES
     ]
+    already = [
+        (Change("added", p, None, None, b.oid, "000000", b.mode), None, b)
+        for p, b in sorted(seen.items())
+        if b is not None and is_json(p) and b.mode in _REGULAR_MODES
+    ]
     findings = []
-    for change, _, blob in read_blobs(repo, changes, max_size=config.classify.max_file_size):
+    fresh = read_blobs(repo, changes, max_size=config.classify.max_file_size) if changes else []
+    for change, _, blob in [*already, *fresh]:
         if blob is None or blob.data is None:
             continue  # larger than max_file_size: compared by hash only, never parsed
         problem = _json_problem(blob.data)

@@ -9,7 +9,7 @@ from typing import Any
 from phase2_git.core.approvals import attach
 from phase2_git.core.artifacts import ArtifactFilter, shard_of
 from phase2_git.core.methods import METHODS
-from phase2_git.core.model import Mismatch, is_noise
+from phase2_git.core.model import Blob, Change, Mismatch, is_noise
 from phase2_git.core.pipeline import Settings, build_mismatch
 from phase2_git.core.summary import FailOn, summarize
 from phase2_git.core.trust import CommitFacts, TrustPolicy, verdict
@@ -61,8 +61,15 @@ def run_diff(
     methods: Sequence[str] | None = None,
     shard: tuple[int, int] | None = None,
     paths: Sequence[str] = (),
+    approvals: bool = True,
+    observe: Callable[[Change, Blob | None, Blob | None], None] | None = None,
 ) -> DiffResult:
-    """Compare two sides (commit-ish, ``:index`` or ``:worktree``) of ``repo``."""
+    """Compare two sides (commit-ish, ``:index`` or ``:worktree``) of ``repo``.
+
+    ``approvals=False`` skips reading the decision log and the trust model (the hook, unless
+    it must require decisions, has no use for them).
+    ``observe`` sees every pair of contents as it streams by (the hook checks JSON syntax
+    without reading the blobs a second time)."""
     base_side = resolve_side(repo, base)
     head_side = resolve_side(repo, head)
     selected = tuple(methods) if methods else config.methods.enabled
@@ -84,12 +91,11 @@ def run_diff(
         if go:
             policy = replace(policy, gated_methods=policy.gated_methods | go)
     settings = Settings(config.classify, config.methods, policy)
-    mismatches = [
-        build_mismatch(change, before, after, settings, selected)
-        for change, before, after in read_blobs(
-            repo, changes, max_size=config.classify.max_file_size
-        )
-    ]
+    mismatches = []
+    for change, before, after in read_blobs(repo, changes, max_size=config.classify.max_file_size):
+        if observe is not None:
+            observe(change, before, after)
+        mismatches.append(build_mismatch(change, before, after, settings, selected))
     mismatches.sort(key=lambda m: m.path)
     result = DiffResult(base_side, head_side, config, selected, mismatches, shard)
     if "llm_rubric" in selected:
@@ -102,16 +108,17 @@ def run_diff(
         from phase2_git.judges.embeddings import attach_embedding_verdicts
 
         result = attach_embedding_verdicts(repo, result)
-        mismatches = result.mismatches  # approvals below attach to these, not the pre-judge list
-    if any(not is_noise(m.mismatch_type) for m in mismatches):
+    # approvals attach to the judged list (the external judges above replace mismatches)
+    mismatches = result.mismatches
+    if approvals and any(not is_noise(m.mismatch_type) for m in mismatches):
         events = [line.event for line in parse_lines(side_log(repo, head_side), LOG_FILE)]
         trust_policy = base_trust(repo, base_side, config)
         judge = _trust_judge(repo, head_side, trust_policy)
         result.mismatches = (
             attach(mismatches, events, judge) if judge else attach(mismatches, events)
         )
-        approvals = [m.decision for m in result.mismatches if m.decision]
-        result.notices.extend(trust_notices(trust_policy, approvals))
+        given = [m.decision for m in result.mismatches if m.decision]
+        result.notices.extend(trust_notices(trust_policy, given))
         for m in result.mismatches:
             if m.decision and not m.decision["trusted"]:
                 result.notices.append(

@@ -31,36 +31,15 @@ def check_cmd(
     """Fail when a staged artifact carries noise or is malformed JSON; --fix repairs the noise."""
 
     def go() -> int:
-        from pathlib import Path
+        from phase2_git.hook import check_command
 
-        from phase2_git.app.check import run_check
-        from phase2_git.core.sanitize import sanitize_path
-        from phase2_git.git.repo import GitRepo
-        from phase2_git.store.config import load
-
-        repo = GitRepo.discover(repo_path)
-        cfg = load(repo.root, config)
-        result = run_check(
-            repo,
+        return check_command(
             files or [],
-            config=cfg,
             fix=fix,
             require_decision=require_decision,
-            cwd=Path(repo_path).absolute(),
+            config=config,
+            repo_path=repo_path,
+            write=typer.echo,
         )
-        for f in result.findings:
-            typer.echo(f"{sanitize_path(f.path)}: {f.message}")
-        counts: dict[str, int] = {}
-        for f in result.findings:
-            counts[f.kind] = counts.get(f.kind, 0) + 1
-        if counts:
-            shown = ", ".join(f"{n} {kind}" for kind, n in sorted(counts.items()))
-            hint = ""
-            if "noise" in counts and not fix:
-                hint = " · `phase2 check --fix` (hook phase2-fix) applies the safe transforms"
-            if "fixed" in counts:
-                hint = " · files were rewritten: review and `git add` them"
-            typer.echo(f"phase2 check: {shown}{hint}")
-        return result.exit_code
 
     raise typer.Exit(run(go))

@@ -156,7 +156,35 @@ def _read_side(
 
 
 def promisor_remote(repo: GitRepo) -> str | None:
-    """The remote missing objects are fetched from in a partial clone, or None."""
+    """The remote missing objects are fetched from in a partial clone, or None (asked of git
+    once per repository and process: a hook run reads blobs twice)."""
+    key = str(repo.git_dir)
+    if key not in _PROMISOR:
+        _PROMISOR[key] = _promisor_remote(repo)
+    return _PROMISOR[key]
+
+
+_PROMISOR: dict[str, str | None] = {}
+
+
+def _plainly_not_partial(repo: GitRepo) -> bool:
+    """A shortcut for the hook: a repository config file that never says "promisor" or
+    "partialclone" and includes no other file cannot make a partial clone (those keys are
+    set per repository), so git need not be asked. Anything unusual falls back to git."""
+    if any(k.startswith("GIT_CONFIG") and k != "GIT_CONFIG_NOSYSTEM" for k in repo.env):
+        return False
+    try:
+        text = (repo.git_dir / "config").read_text(encoding="utf-8", errors="replace").lower()
+    except OSError:
+        return False
+    if (repo.git_dir / "commondir").exists() or (repo.git_dir / "config.worktree").exists():
+        return False
+    return not any(word in text for word in ("promisor", "partialclone", "include"))
+
+
+def _promisor_remote(repo: GitRepo) -> str | None:
+    if _plainly_not_partial(repo):
+        return None
     proc = repo.run_status(
         "config", "-z", "--get-regexp", r"^(remote\..*\.promisor|extensions\.partialclone)$"
     )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Literal
 
@@ -9,6 +10,8 @@ from phase2_git.errors import UsageError
 from phase2_git.git.repo import GitRepo, git_failure, quote_for_message
 
 SideKind = Literal["commit", "index", "worktree"]
+
+_HEX = re.compile(r"[0-9a-f]+")
 
 INDEX = ":index"
 WORKTREE = ":worktree"
@@ -78,6 +81,19 @@ def resolve_side(repo: GitRepo, spec: str) -> Side:
         return Side(spec=spec, kind="index", commit=None, tree="")
     if spec == WORKTREE:
         return Side(spec=spec, kind="worktree", commit=None, tree="")
+    if spec and "\0" not in spec and not spec.startswith("-"):
+        # the common case in one process: the commit and its tree (without --verify,
+        # git 2.39 echoes --end-of-options back: drop it, and accept only two object ids)
+        proc = repo.run_status(
+            "rev-parse", "--quiet", "--end-of-options", f"{spec}^{{commit}}", f"{spec}^{{tree}}"
+        )
+        ids = [x for x in proc.stdout.decode().split() if x != "--end-of-options"]
+        if (
+            proc.returncode == 0
+            and len(ids) == 2
+            and all(len(x) == repo.oid_len and _HEX.fullmatch(x) for x in ids)
+        ):
+            return Side(spec=spec, kind="commit", commit=ids[0], tree=ids[1])
     if spec in ("HEAD", "@") and _verify_commit(repo, spec) is None and _head_is_unborn(repo):
         return Side(spec=spec, kind="commit", commit=None, tree=repo.empty_tree)
     commit = resolve_commit(repo, spec)

@@ -13,6 +13,7 @@ import math
 import sys
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -112,10 +113,14 @@ class Config:
 
     data: dict[str, Any]
     source: str  # "defaults", ".phase2/config.toml", "pyproject.toml", or the --config path
-    fingerprint: str
     classify: ClassifySettings = field(compare=False)
     methods: MethodSettings = field(compare=False)
     policy: PolicySettings = field(compare=False)
+
+    @cached_property
+    def fingerprint(self) -> str:
+        # computed on first use: the hook path never shows it, and rfc8785 costs an import
+        return fingerprint(self.data)
 
     @property
     def include(self) -> list[str]:
@@ -238,7 +243,7 @@ def resolve(user: Mapping[str, Any], source: str) -> Config:
         sample_rate=float(pol["sample_rate"]),
         noise_strategy=dict(data["noise"]["strategy"]),
     )
-    return Config(data, source, fingerprint(data), classify, methods, policy)
+    return Config(data, source, classify, methods, policy)
 
 
 def load(root: Path, explicit: str | Path | None = None) -> Config:

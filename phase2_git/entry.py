@@ -1,0 +1,18 @@
+"""The console script. ``phase2 check`` (the pre-commit hook, run on every commit) takes a
+path that never imports typer, rich or pydantic; everything else goes to the typer app."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Sequence
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = list(sys.argv[1:] if argv is None else argv)
+    if args[:1] == ["check"] and not {"-h", "--help"} & set(args[1:]):
+        from phase2_git.hook import main as hook_main
+
+        return hook_main(args[1:])
+    from phase2_git.cli import main as cli_main
+
+    return cli_main(args)
