@@ -25,7 +25,7 @@ def demo_cmd(
         out = demo()
         doc = out.result.to_json("real")
         if fmt == "json":
-            sys.stdout.write(jsonout.dumps(doc))
+            jsonout.write(doc, sys.stdout)
             return
         if fmt == "markdown":
             sys.stdout.write(markdown.render(doc))

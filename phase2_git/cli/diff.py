@@ -90,7 +90,7 @@ def diff(
             max_size=cfg.classify.max_file_size,
         )
         if out_format == "json":
-            sys.stdout.write(jsonout.dumps(doc))
+            jsonout.write(doc, sys.stdout)
         elif out_format == "markdown":
             sys.stdout.write(markdown.render(doc))
         else:

@@ -88,7 +88,7 @@ def merge_cmd(
             finished_at=time.time(),
         )
         if fmt == "json":
-            sys.stdout.write(jsonout.dumps(doc))
+            jsonout.write(doc, sys.stdout)
         elif fmt == "markdown":
             sys.stdout.write(markdown.render(doc))
         else:
