@@ -727,7 +727,9 @@ def test_hostile_shard_reports(tmp_path: Path, env: dict[str, str]) -> None:
         assert_no_crash(res, (1,))
     bad = {
         "deep": b"[" * 100_000 + b"]" * 100_000,
-        "nan": re.sub(rb'"confidence": [0-9.]+', b'"confidence": NaN', outs[0].read_bytes(), 1),
+        "nan": re.sub(
+            rb'"confidence": ?[0-9.]+', b'"confidence": NaN', outs[0].read_bytes(), count=1
+        ),
         "dup": outs[0].read_bytes().replace(b"{", b'{"base": "x",', 1),
         "cut": outs[0].read_bytes()[:-50],
     }

@@ -172,61 +172,100 @@ def compare(
         return _compare(a, b, ordered=ordered, numbers=numbers, rel_tol=rel_tol, abs_tol=abs_tol)
 
 
+def _deep_equal(x: JValue, y: JValue) -> bool:
+    """C-speed structural equality of text forms (tuples and lists compare element-wise).
+
+    Text-equal implies equal in every mode (same keys in the same order, same number
+    literals), so an equal subtree is skipped whole. Deep documents exceed the C recursion
+    limit: then we simply do not know, and the walk descends.
+    """
+    try:
+        return type(x) is type(y) and bool(x == y)
+    except RecursionError:
+        return False
+
+
+_SHORTCUT_DEPTH = 64  # below this, a subtree's own equality test is cheap relative to its walk
+
+
 def _compare(
     a: JValue, b: JValue, *, ordered: bool, numbers: str, rel_tol: float, abs_tol: float
 ) -> Comparison:
     max_rel = 0.0
     tol_rel = Decimal(repr(rel_tol))
     tol_abs = Decimal(repr(abs_tol))
-    stack: list[tuple[JValue, JValue, str]] = [(a, b, "$")]
+    # paths are built only for the difference that is reported: each stack entry points into
+    # ``trail`` (parent index, key), which is walked back on failure
+    trail: list[tuple[int, str | int]] = [(-1, "")]
+
+    def where(i: int) -> str:
+        keys: list[str | int] = []
+        while i > 0:
+            i, key = trail[i]
+            keys.append(key)
+        out = "$"
+        for key in reversed(keys):
+            out = _path(out, key)
+        return out
+
+    if _deep_equal(a, b):
+        return Comparison(True, max_rel)
+    stack: list[tuple[JValue, JValue, int, int]] = [(a, b, 0, 0)]
     while stack:
-        x, y, where = stack.pop()
+        x, y, at, depth = stack.pop()
+        if depth and depth < _SHORTCUT_DEPTH and _deep_equal(x, y):
+            continue
         if isinstance(x, JNum) or isinstance(y, JNum):
             if not (isinstance(x, JNum) and isinstance(y, JNum)):
-                return Comparison(False, max_rel, where, "type differs")
+                return Comparison(False, max_rel, where(at), "type differs")
             if x == y:
                 continue
             if numbers == "text":
-                return Comparison(False, max_rel, where, f"{x} → {y}")
+                return Comparison(False, max_rel, where(at), f"{x} → {y}")
             dx, dy = x.value(), y.value()
             if dx == dy:
                 continue
             if x.is_integer_literal and y.is_integer_literal:
                 # tolerance is for float jitter: integers (counts, ids) must match exactly
-                return Comparison(False, max_rel, where, f"{x} → {y}")
+                return Comparison(False, max_rel, where(at), f"{x} → {y}")
             rel = _rel_diff(dx, dy)
             max_rel = max(max_rel, rel)
             if abs(dx - dy) <= max(tol_abs, tol_rel * max(abs(dx), abs(dy))):
                 continue
-            return Comparison(False, max_rel, where, f"{x} → {y}")
+            return Comparison(False, max_rel, where(at), f"{x} → {y}")
         if isinstance(x, JObj) or isinstance(y, JObj):
             if not (isinstance(x, JObj) and isinstance(y, JObj)):
-                return Comparison(False, max_rel, where, "type differs")
+                return Comparison(False, max_rel, where(at), "type differs")
             if len(x) != len(y):
-                return Comparison(False, max_rel, where, "keys differ")
+                return Comparison(False, max_rel, where(at), "keys differ")
             if ordered or x.has_duplicates() or y.has_duplicates():
                 for (kx, vx), (ky, vy) in zip(x, y):
                     if kx != ky:
                         what = "key order differs" if ordered else "duplicate keys"
-                        return Comparison(False, max_rel, where, f"{what} ({kx!r} vs {ky!r})")
-                    stack.append((vx, vy, _path(where, kx)))
+                        return Comparison(False, max_rel, where(at), f"{what} ({kx!r} vs {ky!r})")
+                    trail.append((at, kx))
+                    stack.append((vx, vy, len(trail) - 1, depth + 1))
                 continue
             ymap = dict(y)
             for kx, vx in x:
                 if kx not in ymap:
-                    return Comparison(False, max_rel, _path(where, kx), "key removed")
-                stack.append((vx, ymap[kx], _path(where, kx)))
+                    trail.append((at, kx))
+                    return Comparison(False, max_rel, where(len(trail) - 1), "key removed")
+                trail.append((at, kx))
+                stack.append((vx, ymap[kx], len(trail) - 1, depth + 1))
             continue
         if isinstance(x, list) or isinstance(y, list):
             if not (isinstance(x, list) and isinstance(y, list)):
-                return Comparison(False, max_rel, where, "type differs")
+                return Comparison(False, max_rel, where(at), "type differs")
             if len(x) != len(y):
-                return Comparison(False, max_rel, where, f"length {len(x)} → {len(y)}")
-            stack.extend((vx, vy, _path(where, i)) for i, (vx, vy) in enumerate(zip(x, y)))
+                return Comparison(False, max_rel, where(at), f"length {len(x)} → {len(y)}")
+            for i, (vx, vy) in enumerate(zip(x, y)):
+                trail.append((at, i))
+                stack.append((vx, vy, len(trail) - 1, depth + 1))
             continue
         # str, bool, None: identity of type matters (True is not 1, "1" is not 1)
         if type(x) is not type(y) or x != y:
-            return Comparison(False, max_rel, where, "value differs")
+            return Comparison(False, max_rel, where(at), "value differs")
     return Comparison(True, max_rel)
 
 

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 
 from phase2_git.core.classify import Pair, normalize_eol, text_numbers_close
 from phase2_git.core.model import Blob, Verdict
+from phase2_git.core.sanitize import sanitize_path
 from phase2_git.core.settings import ClassifySettings, MethodSettings
 from phase2_git.errors import UsageError
 
@@ -217,7 +218,8 @@ def parse_methods(spec: str | Iterable[str]) -> tuple[str, ...]:
             name = token.strip().lower().replace("-", "_")
             if name not in METHODS:
                 valid = ", ".join(METHODS)
-                raise UsageError(f"unknown method '{token}' (valid methods: {valid})")
+                shown = sanitize_path(token)  # a config value: escape, never print raw
+                raise UsageError(f"unknown method '{shown}' (valid methods: {valid})")
             if name not in names:
                 names.append(name)
     if not names:
