@@ -12,6 +12,7 @@ import argparse
 import os
 import sys
 from collections.abc import Callable, Sequence
+from pathlib import Path
 
 from phase2_git.errors import Phase2Error
 
@@ -80,16 +81,25 @@ def main(argv: Sequence[str]) -> int:
     p = parser()
     p.error = _error  # type: ignore[method-assign,assignment]
     try:
-        ns = p.parse_args(list(argv))
+        ns, extra = p.parse_known_args(list(argv))
+        # pre-commit passes file names as they are, and one may start with a dash: an
+        # "unknown option" that names an existing path is a file, anything else an error
+        base = Path(ns.repo_path)
+        for arg in extra:
+            if not (arg.startswith("-") and (base / arg).exists()):
+                raise _Usage(f"unrecognized arguments: {arg}")
         return check_command(
-            ns.files,
+            [*ns.files, *extra],
             fix=ns.fix,
             require_decision=ns.require_decision,
             config=ns.config,
             repo_path=ns.repo_path,
         )
     except _Usage as exc:
-        print(f"phase2: error: {exc} (see 'phase2 check --help')", file=sys.stderr)
+        from phase2_git.core.sanitize import sanitize_path
+
+        shown = sanitize_path(str(exc))  # arguments may hold escapes
+        print(f"phase2: error: {shown} (see 'phase2 check --help')", file=sys.stderr)
         return 2
     except Phase2Error as exc:
         if os.environ.get("PHASE2_DEBUG") == "1":

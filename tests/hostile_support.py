@@ -106,11 +106,15 @@ def run_phase2(
 ) -> Result:
     """``python -m phase2_git ARGS`` with bounded memory and time; a hang is a test failure."""
     t0 = time.monotonic()
+    run_env = dict(env)
+    if fsize is not None:
+        # coverage's own data file in a measured subprocess would hit the limit first
+        run_env = {k: v for k, v in run_env.items() if not k.startswith("COVERAGE_")}
     try:
         proc = subprocess.run(
             [sys.executable, "-m", "phase2_git", *args],
             cwd=cwd,
-            env=dict(env),
+            env=run_env,
             input=input if input is not None else b"",
             capture_output=True,
             timeout=timeout,
