@@ -295,6 +295,7 @@ def test_an_embedding_verdict_stays_a_shadow(
 ) -> None:
     """Even with a GO gate for cosine_similarity (measured on TF-IDF) the embedding verdict
     justifies nothing, and says why; the same gate lets the TF-IDF verdict act."""
+    import phase2_git.app.diff as diff_mod
     import phase2_git.store.gate as gate
     from phase2_git.app.diff import run_diff
     from phase2_git.git.repo import GitRepo
@@ -303,6 +304,8 @@ def test_an_embedding_verdict_stays_a_shadow(
     monkeypatch.setattr(
         gate, "gated_methods", lambda root, config: frozenset({"cosine_similarity"})
     )
+    # no gate file exists on the base side here: take the GO as given
+    monkeypatch.setattr(diff_mod, "_gates_unchanged", lambda repo, base, go, notices: go)
     repo.write("out/a.txt", "alpha beta gamma\n")
     repo.write(".phase2/config.toml", '[methods]\nenabled = ["cosine_similarity"]\n')
     repo.commit("base")

@@ -153,3 +153,26 @@ def test_signatures_required(repo: TestRepo, capsys, monkeypatch, tmp_path: Path
     assert code == 0, doc["mismatches"][0]["decision"]
     assert "listed SSH key" in doc["mismatches"][0]["decision"]["why"]
     assert "gpgsig -----BEGIN SSH SIGNATURE-----" in repo.git("cat-file", "commit", "HEAD")
+
+
+def test_a_pull_request_cannot_choose_the_judge(
+    repo: TestRepo, capsys, tmp_path: Path
+) -> None:  # type: ignore[no-untyped-def]
+    """[judge] runs a command or sends content with a key: on a commit base it is the base
+    side's."""
+    marker = tmp_path / "pwned"
+    repo.write("out/a.txt", b"alpha beta\n")
+    repo.write(".phase2/config.toml", '[methods]\nenabled = ["exact", "llm_rubric"]\n')
+    repo.commit("base: llm_rubric enabled, no judge configured")
+    repo.git("checkout", "-q", "-b", "pr")
+    evil = f"touch {marker}"
+    repo.write(
+        ".phase2/config.toml",
+        f'[methods]\nenabled = ["exact", "llm_rubric"]\n[judge]\ncommand = "sh -c \'{evil}\'"\n',
+    )
+    repo.write("out/a.txt", b"alpha   beta\n")
+    repo.commit("pr: my own judge")
+    _code, out, _err = run(capsys, repo, "diff", "main", "pr", "--format", "json")
+    assert not marker.exists(), "the pull request's judge command ran"
+    doc = json.loads(out)
+    assert any("no judge configured" in n for n in doc.get("notices", [])), doc.get("notices")

@@ -18,7 +18,7 @@ from phase2_git.git.blobs import read_blobs
 from phase2_git.git.changes import changed_files
 from phase2_git.git.repo import GitRepo, quote_for_message
 from phase2_git.git.sides import Side, resolve_side
-from phase2_git.store.config import Config
+from phase2_git.store.config import DEFAULTS, Config, merge_tables
 from phase2_git.store.decisions import LOG_FILE, DecisionLog, parse_lines
 
 
@@ -83,11 +83,12 @@ def run_diff(
         and (shard is None or shard_of(c.path, shard[1]) == shard[0])
     ]
     policy = config.policy
+    notices: list[str] = []
     if any(not METHODS[name].deterministic for name in selected):
         # a statistical judge may justify safe plans only while its calibration gate is GO
         from phase2_git.store.gate import gated_methods
 
-        go = gated_methods(repo.root, config)
+        go = _gates_unchanged(repo, base_side, gated_methods(repo.root, config), notices)
         if go:
             policy = replace(policy, gated_methods=policy.gated_methods | go)
     settings = Settings(config.classify, config.methods, policy)
@@ -97,11 +98,16 @@ def run_diff(
             observe(change, before, after)
         mismatches.append(build_mismatch(change, before, after, settings, selected))
     mismatches.sort(key=lambda m: m.path)
-    result = DiffResult(base_side, head_side, config, selected, mismatches, shard)
+    result = DiffResult(base_side, head_side, config, selected, mismatches, shard, notices)
     if "llm_rubric" in selected:
         from phase2_git.app.judge import attach_llm_verdicts
 
-        result = attach_llm_verdicts(repo, result)
+        # the judge runs a command or sends content and a key to a URL: a pull request must
+        # not choose them, so on a commit base its [judge] table is the base side's
+        table = None
+        if base_side.kind == "commit":
+            table = merge_tables(DEFAULTS["judge"], base_table(repo, base_side, "judge") or {})
+        result = attach_llm_verdicts(repo, result, judge_table=table)
     if "cosine_similarity" in selected and (
         config.data["methods"]["cosine_similarity"]["backend"] == "embeddings"
     ):
@@ -127,15 +133,12 @@ def run_diff(
     return result
 
 
-def base_trust(repo: GitRepo, base: Side, config: Config) -> TrustPolicy | None:
-    """The ``[trust]`` table of the BASE side: a pull request cannot vouch for itself."""
+def base_table(repo: GitRepo, base: Side, key: str) -> dict[str, Any] | None:
+    """One table of the configuration as the BASE commit has it (validated), or None."""
     from phase2_git.git import commit as gitc
     from phase2_git.store import schemas
     from phase2_git.store.config import CONFIG_FILE, parse_toml, table_from
 
-    if base.kind != "commit":
-        table = config.data.get("trust")
-        return TrustPolicy.from_table(table) if table is not None else None
     if base.commit is None:
         return None
     for filename in (CONFIG_FILE, "pyproject.toml"):
@@ -147,9 +150,43 @@ def base_trust(repo: GitRepo, base: Side, config: Config) -> TrustPolicy | None:
         if found is None:
             continue
         schemas.check(found, "Config.v1", where)
-        trust = found.get("trust")
-        return TrustPolicy.from_table(trust) if trust is not None else None
+        table = found.get(key)
+        return dict(table) if table is not None else None
     return None
+
+
+def base_trust(repo: GitRepo, base: Side, config: Config) -> TrustPolicy | None:
+    """The ``[trust]`` table of the BASE side: a pull request cannot vouch for itself."""
+    if base.kind != "commit":
+        table = config.data.get("trust")
+        return TrustPolicy.from_table(table) if table is not None else None
+    trust = base_table(repo, base, "trust")
+    return TrustPolicy.from_table(trust) if trust is not None else None
+
+
+def _gates_unchanged(
+    repo: GitRepo, base: Side, go: frozenset[str], notices: list[str]
+) -> frozenset[str]:
+    """A GO gate counts only as the base commit has it: a pull request could commit one."""
+    if not go or base.kind != "commit":
+        return go
+    from phase2_git.git import commit as gitc
+    from phase2_git.store.gate import gate_path
+
+    kept = set()
+    for method in sorted(go):
+        path = gate_path(repo.root, method)
+        rel = path.relative_to(repo.root).as_posix()
+        entry = gitc.tree_entry(repo, base.commit, rel) if base.commit else None
+        try:
+            same = entry is not None and gitc.read_blob(repo, entry[1]) == path.read_bytes()
+        except OSError:
+            same = False
+        if same:
+            kept.add(method)
+        else:
+            notices.append(f"gate for {method} differs from the base side's: not trusted")
+    return frozenset(kept)
 
 
 def _trust_judge(

@@ -903,6 +903,7 @@ def attach_llm_verdicts(
     result: DiffResult,
     *,
     environ: Mapping[str, str] = os.environ,
+    judge_table: Mapping[str, Any] | None = None,
 ) -> DiffResult:
     """Ask the llm_rubric judge about every mismatch that carries its placeholder verdict,
     put the real verdict in its place and plan again.
@@ -924,7 +925,12 @@ def attach_llm_verdicts(
         return result
     config = result.config
     judge = LlmRubricJudge(
-        judge_settings(config.data, repo.root), cache_root=repo.root, environ=environ
+        judge_settings(
+            config.data if judge_table is None else {**config.data, "judge": judge_table},
+            repo.root,
+        ),
+        cache_root=repo.root,
+        environ=environ,
     )
     if not judge.configured:
         return replace(

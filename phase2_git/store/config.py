@@ -97,11 +97,11 @@ DEFAULTS: dict[str, Any] = {
 }
 
 
-def _merge(base: dict[str, Any], override: Mapping[str, Any]) -> dict[str, Any]:
+def merge_tables(base: dict[str, Any], override: Mapping[str, Any]) -> dict[str, Any]:
     out = copy.deepcopy(base)
     for key, value in override.items():
         if isinstance(value, Mapping) and isinstance(out.get(key), dict):
-            out[key] = _merge(out[key], value)
+            out[key] = merge_tables(out[key], value)
         else:
             out[key] = copy.deepcopy(value)
     return out
@@ -216,7 +216,7 @@ def resolve(user: Mapping[str, Any], source: str) -> Config:
     if user:
         # an empty table is valid by construction: the hook path skips loading jsonschema
         schemas.check(user, "Config.v1", source)
-    data = _merge(DEFAULTS, user)
+    data = merge_tables(DEFAULTS, user)
     # method names are validated with the same parser as --methods, so errors read alike
     try:
         data["methods"]["enabled"] = list(parse_methods(data["methods"]["enabled"]))
