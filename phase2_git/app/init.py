@@ -9,32 +9,62 @@ from phase2_git.store.atomic import atomic_write_text
 from phase2_git.store.config import CONFIG_FILE, DEFAULT_TOML
 
 GITIGNORE = "# written by phase2 init: per-machine state, never committed\nstate/\nlock\ncache/\n"
-PROJECT_URL = "https://github.com/phase2-git/phase2"
 
-PRE_COMMIT_SNIPPET = f"""\
+
+PRE_COMMIT_SNIPPET = """\
 # .pre-commit-config.yaml
 repos:
-  - repo: {PROJECT_URL}
+  - repo: https://github.com/phase2-git/phase2
     rev: v0.1.0
     hooks:
+      # fails on noise-only changes and malformed JSON in staged artifacts
       - id: phase2-check
+      # undoes the noise: pre-commit run phase2-fix --hook-stage manual
+      - id: phase2-fix
+        stages: [manual]
 """
 
+# the README's workflow; tests/test_docs.py keeps the three copies equal
 ACTION_SNIPPET = """\
 # .github/workflows/phase2.yml
 name: phase2
-on: [pull_request]
+on:
+  pull_request:
 permissions:
   contents: read
 jobs:
   artifacts:
     runs-on: ubuntu-latest
     steps:
-      - uses: actions/checkout@v4
+      - uses: actions/checkout@11bd71901bbe5b1630ceea73d27597364c9af683 # v4.2.2
+        with:
+          fetch-depth: 0 # phase2 compares two commits: it needs the history
+          persist-credentials: false
+      - id: phase2
+        uses: phase2-git/phase2@v0.1.0
+        with:
+          fail-on: real
+      - if: ${{ !cancelled() }}
+        uses: actions/upload-artifact@ea165f8d65b6e75b540449e92b4886f43607fa02 # v4.6.2
+        with:
+          name: phase2-reports
+          path: ${{ runner.temp }}/phase2/
+
+  # optional: push the safe transforms (noise undone) to same-repository pull requests
+  autofix:
+    if: github.event.pull_request.head.repo.full_name == github.repository
+    runs-on: ubuntu-latest
+    permissions:
+      contents: write
+    steps:
+      - uses: actions/checkout@11bd71901bbe5b1630ceea73d27597364c9af683 # v4.2.2
         with:
           fetch-depth: 0
           persist-credentials: false
       - uses: phase2-git/phase2@v0.1.0
+        with:
+          apply: true
+          fail-on: never
 """
 
 
