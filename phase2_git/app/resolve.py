@@ -146,11 +146,13 @@ class Session:
         return kill_switch_active(self.environ)
 
     def breaker(self) -> str | None:
-        try:
+        """Read once per session: it parses the whole decision log (it was read per mismatch)."""
+        if "_breaker" not in self.__dict__:
             from phase2_git.store.gate import breaker_tripped
-        except ImportError:  # pragma: no cover - calibration store not installed
-            return None
-        return breaker_tripped(self.repo.root)
+
+            self.__dict__["_breaker"] = breaker_tripped(self.repo.root)
+        reason: str | None = self.__dict__["_breaker"]
+        return reason
 
     def can_rewrite(self, m: Mismatch) -> bool:
         return m.plan.transform is not None and m.path not in self.unrewritable

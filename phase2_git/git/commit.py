@@ -175,14 +175,20 @@ def tree_entries(repo: GitRepo, commit: str, paths: Sequence[str]) -> dict[str, 
     """``path -> oid`` in ``commit`` for those of ``paths`` it holds (one ``ls-tree``)."""
     if not paths:
         return {}
-    out = repo.run(
-        "ls-tree", "-z", "--full-tree", commit, "--", *paths, env={"GIT_LITERAL_PATHSPECS": "1"}
-    )
+    if len(paths) <= 64:
+        out = repo.run(
+            "ls-tree", "-z", "--full-tree", commit, "--", *paths, env={"GIT_LITERAL_PATHSPECS": "1"}
+        )
+    else:  # as index_entries: one listing beats thousands of pathspecs
+        out = repo.run("ls-tree", "-r", "-z", "--full-tree", commit)
+    wanted = set(paths)
     found: dict[str, str] = {}
     for rec in out.split(b"\0"):
         if rec:
-            meta, _, name = rec.partition(b"\t")
-            found[os.fsdecode(name)] = meta.decode().split()[2]
+            meta, _, raw = rec.partition(b"\t")
+            name = os.fsdecode(raw)
+            if name in wanted:
+                found[name] = meta.decode().split()[2]
     return found
 
 
@@ -239,16 +245,20 @@ def index_entries(repo: GitRepo, paths: Sequence[str]) -> dict[str, IndexEntry]:
     """Stage entries of ``paths`` in the user's index (``GIT_INDEX_FILE`` honoured)."""
     if not paths:
         return {}
-    out = repo.run(
-        "ls-files", "-z", "-s", "-t", "--full-name", "--", *[f":(literal){p}" for p in paths]
-    )
+    # thousands of pathspecs make git match every entry against every pattern (0.7 s for
+    # 5,000 paths) and can overflow the command line: past a few, read the whole index once
+    spec = [f":(literal){p}" for p in paths] if len(paths) <= 64 else []
+    out = repo.run("ls-files", "-z", "-s", "-t", "--full-name", "--", *spec)
+    wanted = set(paths)
     entries: dict[str, IndexEntry] = {}
     for rec in out.split(b"\0"):
         if not rec:
             continue
-        meta, _, name = rec.partition(b"\t")
-        tag, mode, oid, stage = meta.decode().split()
-        entries[os.fsdecode(name)] = IndexEntry(mode, oid, int(stage), tag == "S")
+        meta, _, raw = rec.partition(b"\t")
+        name = os.fsdecode(raw)
+        if name in wanted:
+            tag, mode, oid, stage = meta.decode().split()
+            entries[name] = IndexEntry(mode, oid, int(stage), tag == "S")
     return entries
 
 

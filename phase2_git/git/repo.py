@@ -48,6 +48,8 @@ _PATH_ENV_VARS: tuple[str, ...] = (
 
 def quote_for_message(text: str) -> str:
     """Render ``text`` for a one-line message: control characters escaped, never a newline."""
+    if text.isprintable() and "\\" not in text:
+        return text  # the common case, without a loop over every character
     out = []
     for ch in text:
         if ch == "\\":
