@@ -16,9 +16,10 @@ def _side(label: str, spec: str) -> str:
 
 
 def _verdict_cell(m: Mapping[str, Any]) -> str:
+    if not m["equivalent"]:
+        return "real"  # a rename's bytes are "equal", which says nothing about the change
     proved = [v["method"] for v in m["verdicts"] if v["equivalent"]]
-    kind = "noise" if m["equivalent"] else "real"
-    return f"{kind}: {', '.join(proved)}" if proved else kind
+    return f"noise: {', '.join(proved)}" if proved else "noise"
 
 
 def _plan_cell(m: Mapping[str, Any]) -> str:
