@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
+from phase2_git.core.model import ARTIFACT_TYPES, MISMATCH_TYPES
 from phase2_git.errors import UsageError
 from phase2_git.store import schemas
 from phase2_git.store.atomic import atomic_write_bytes
@@ -35,23 +36,8 @@ RESULT_SCHEMA = "JudgeResult.v1"
 
 Split = Literal["train", "test"]
 
-_ARTIFACT_TYPES = frozenset(("json", "text", "binary", "symlink", "lfs_pointer", "submodule"))
-_MISMATCH_TYPES = frozenset(
-    (
-        "bom",
-        "line_endings",
-        "trailing_newline",
-        "whitespace",
-        "json_ordering",
-        "numeric_precision",
-        "content",
-        "binary",
-        "added",
-        "deleted",
-        "renamed",
-        "mode",
-    )
-)
+_ARTIFACT_TYPES = frozenset(ARTIFACT_TYPES)
+_MISMATCH_TYPES = frozenset(MISMATCH_TYPES)
 _OID = re.compile(r"(?:[0-9a-f]{40}|[0-9a-f]{64})")
 _B64 = re.compile(r"[A-Za-z0-9+/]*={0,2}")
 _DEC = re.compile(r"dec_[0-9a-f]{16}")
