@@ -155,9 +155,7 @@ def test_signatures_required(repo: TestRepo, capsys, monkeypatch, tmp_path: Path
     assert "gpgsig -----BEGIN SSH SIGNATURE-----" in repo.git("cat-file", "commit", "HEAD")
 
 
-def test_a_pull_request_cannot_choose_the_judge(
-    repo: TestRepo, capsys, tmp_path: Path
-) -> None:  # type: ignore[no-untyped-def]
+def test_a_pull_request_cannot_choose_the_judge(repo: TestRepo, capsys, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     """[judge] runs a command or sends content with a key: on a commit base it is the base
     side's."""
     marker = tmp_path / "pwned"
