@@ -278,7 +278,7 @@ def test_resolve_yes_applies_only_safe_noise(work: Corpus) -> None:
     before_passwd = Path("/etc/passwd").read_bytes()
     res = work.phase2("resolve", "main", "--yes")
     assert_no_crash(res, (0,))
-    assert work.git("fsck", "--no-progress").strip() == ""
+    assert work.git("fsck", "--no-progress", "--no-dangling").strip() == ""
     assert work.git("status", "--porcelain") == ""
     assert_safe(work.git("log", "-1", "--format=%B").encode("utf-8", "surrogateescape"), "commit")
     doc = json.loads(work.phase2("diff", "main", "HEAD", "--format", "json").out)
@@ -415,5 +415,5 @@ def test_50mb_single_line_json(big: Corpus, tmp_path: Path, limit: str) -> None:
     assert_no_crash(res, (0,))
     if limit == "raised":
         assert (work.root / "big.json").read_bytes() == corpus.big_json(order="ab")
-    assert work.git("fsck", "--no-progress").strip() == ""
+    assert work.git("fsck", "--no-progress", "--no-dangling").strip() == ""
     record("hostile", f"50mb-{limit}", True)

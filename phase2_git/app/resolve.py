@@ -555,23 +555,24 @@ def open_session(
     environ: Mapping[str, str] = os.environ,
 ) -> Iterator[Session]:
     """Lock, compute the mismatches between BASE and the checked-out branch, load the state."""
-    branch = gitc.current_branch(repo)
-    if resolve_commit(repo, head) != branch.commit:
-        raise UsageError(
-            f"HEAD side '{quote_for_message(head)}' is not the checked-out branch "
-            f"'{branch.name}': phase2 resolve commits onto the branch you are on",
-        )
-    if base is None:
-        base_commit, how = default_base(repo)
-        base_spec, base_description = base_commit, how
-        name = how.rsplit(" and ", 1)[-1]
-        spec_for_state = name
-    else:
-        base_spec = base
-        base_description = f"base {base}"
-        spec_for_state = base
     gitc.ensure_local_excludes(repo, LOCAL_EXCLUDES)
+    # the lock first: a second run must be refused as such, not trip over the first one's
+    # commit moving the branch under it
     with lockmod.hold(repo.root):
+        branch = gitc.current_branch(repo)
+        if head not in ("HEAD", "@") and resolve_commit(repo, head) != branch.commit:
+            raise UsageError(
+                f"HEAD side '{quote_for_message(head)}' is not the checked-out branch "
+                f"'{branch.name}': phase2 resolve commits onto the branch you are on",
+            )
+        if base is None:
+            base_commit, how = default_base(repo)
+            base_spec, base_description = base_commit, how
+            spec_for_state = how.rsplit(" and ", 1)[-1]
+        else:
+            base_spec = base
+            base_description = f"base {base}"
+            spec_for_state = base
         state_path = (
             Path(state_file)
             if state_file
