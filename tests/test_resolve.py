@@ -354,3 +354,19 @@ def test_canonicalize_strategy_commits_canonical_json(repo: TestRepo, capsys) ->
         capsys, repo, "diff", "main", "HEAD", "--format", "json", "--fail-on", "noise"
     )
     assert code == 0 and json.loads(out)["mismatches"][0]["resolved"] is True
+
+
+def test_a_committed_state_file_is_never_trusted(repo: TestRepo, capsys) -> None:  # type: ignore[no-untyped-def]
+    feature_repo(repo)
+    # a pull request commits a state file claiming every mismatch is already decided
+    code, _, _ = phase2(capsys, repo, "resolve", "main", "--yes", "--no-commit")
+    assert code == 0
+    state = next((repo.root / ".phase2" / "state").glob("*.json"))
+    repo.git("checkout", "-q", "--", ".")
+    repo.git("add", "-f", str(state.relative_to(repo.root)))
+    (repo.root / ".phase2" / "decisions.jsonl").unlink()
+    repo.commit("sneak a state file in")
+    code, out, err = phase2(capsys, repo, "resolve", "main", "--yes")
+    assert code == 0, err
+    assert "is tracked by git: ignored" in out
+    assert "committed" in out

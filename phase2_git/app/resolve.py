@@ -578,15 +578,23 @@ def open_session(
             if state_file
             else statemod.default_path(repo.root, spec_for_state, head)
         )
+        # a state file git tracks came in with a commit, maybe a pull request's: it could mark
+        # mismatches as already decided, so it is never trusted
+        tracked = gitc.is_tracked(repo, state_path)
         st = statemod.load(
             state_path,
             repo.root,
             base_spec=spec_for_state,
             head_spec=head,
             config_fingerprint=config.fingerprint,
-            restart=restart,
+            restart=restart or tracked,
         )
         revisited = st.forget_skipped() if revisit_skipped else 0
+        tracked_notice = (
+            f"{quote_for_message(str(state_path))} is tracked by git: ignored, review starts over"
+            if tracked
+            else None
+        )
         diff = run_diff(repo, base_spec, branch.commit, config=config, paths=paths)
         st.base = diff.base.commit
         session = Session(
@@ -611,6 +619,8 @@ def open_session(
         session.already_done = sum(1 for m in session.mismatches if st.is_processed(m.id))
         if revisited:
             session.notices.append(f"{revisited} skipped mismatch(es) brought back for review")
+        if tracked_notice:
+            session.notices.append(tracked_notice)
         if session.kill_switch:
             session.notices.append(
                 f"{KILL_SWITCH} is set: nothing is auto-applied, every plan needs a human"

@@ -419,3 +419,12 @@ def ensure_local_excludes(repo: GitRepo, patterns: Sequence[str]) -> None:
 
     text = current if not current or current.endswith("\n") else current + "\n"
     atomic_write_text(exclude, text + "# phase2: per-machine state\n" + "\n".join(missing) + "\n")
+
+
+def is_tracked(repo: GitRepo, path: Path) -> bool:
+    """Whether git's index holds ``path`` (a file inside the work tree)."""
+    try:
+        rel = path.resolve().relative_to(repo.root.resolve()).as_posix()
+    except (ValueError, OSError):
+        return False
+    return bool(repo.run("ls-files", "-z", "--", f":(literal){rel}").strip(b"\0"))

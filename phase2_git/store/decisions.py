@@ -89,6 +89,10 @@ class DecisionLog:
     """The working-tree log file of one repository."""
 
     def __init__(self, root: Path) -> None:
+        from phase2_git.store.atomic import refuse_linked_store
+
+        # log and verify read here without loading the config, where the check also sits
+        refuse_linked_store(root)
         self.root = root
         self.path = root / LOG_FILE
 
