@@ -260,11 +260,7 @@ class Session:
         item = self.state.pending.pop()
         ev = item["event"]
         mid = ev["mismatch_id"]
-        if mid in self.state.processed:
-            self.state.processed.remove(mid)
-            self.state._seen.discard(mid)
-        if mid in self.state.skipped:
-            self.state.skipped.remove(mid)
+        self.state.unmark(mid)
         self.state.stats[ev["decision"]] = max(0, self.state.stats.get(ev["decision"], 0) - 1)
         self.state.bump("undone")
         self.state.save()

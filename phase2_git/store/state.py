@@ -92,6 +92,14 @@ class State:
         if skipped and mismatch_id not in self.skipped:
             self.skipped.append(mismatch_id)
 
+    def unmark(self, mismatch_id: str) -> None:
+        """``u`` in the review: the mismatch is undecided again."""
+        if mismatch_id in self._seen:
+            self._seen.discard(mismatch_id)
+            self.processed.remove(mismatch_id)
+        if mismatch_id in self.skipped:
+            self.skipped.remove(mismatch_id)
+
     def forget_skipped(self) -> int:
         """``--revisit-skipped``: skipped mismatches count as unprocessed again."""
         skipped = set(self.skipped)
