@@ -59,7 +59,7 @@ def is_noise(mismatch_type: str) -> bool:
     return mismatch_type in NOISE_TYPES
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Change:
     """One entry of git's raw diff between two sides, before any content is read.
 
@@ -77,7 +77,7 @@ class Change:
     similarity: int | None = None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Blob:
     """Content of one side of a change.
 
@@ -97,7 +97,7 @@ class Blob:
         return self.data is None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Verdict:
     """One method's answer on one mismatch."""
 
@@ -115,7 +115,7 @@ class Verdict:
         }
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Transform:
     id: str
     idempotent: bool
@@ -124,7 +124,7 @@ class Transform:
         return {"id": self.id, "idempotent": self.idempotent}
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Plan:
     plan_id: str
     action: Action
@@ -147,14 +147,14 @@ class Plan:
         }
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Classification:
     artifact_type: ArtifactType
     mismatch_type: MismatchType
     detail: str = ""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Mismatch:
     id: str
     change: Change

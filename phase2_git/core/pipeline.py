@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from phase2_git.core.classify import Pair, classify, detect_artifact_type
 from phase2_git.core.ids import mismatch_id
@@ -43,16 +44,22 @@ def build_mismatch(
     cls = classify(change, before, after, settings.classify, artifact_type=art, pair=pair)
     verdicts: tuple[Verdict, ...] = ()
     if before is not None and after is not None:
-        verdicts = run_methods(
-            methods, MethodInput(before, after, pair, settings.classify, settings.methods)
+        verdicts = tuple(
+            # the same few details and reasons recur across thousands of mismatches: share
+            # one copy of each (a large run holds every mismatch until its report is written)
+            replace(v, detail=sys.intern(v.detail))
+            for v in run_methods(
+                methods, MethodInput(before, after, pair, settings.classify, settings.methods)
+            )
         )
     plan, resolved = make_plan(mid, cls, verdicts, settings.policy, settings.classify, contents)
+    plan = replace(plan, reason=sys.intern(plan.reason))
     return Mismatch(
         id=mid,
         change=change,
         artifact_type=cls.artifact_type,
         mismatch_type=cls.mismatch_type,
-        detail=cls.detail,
+        detail=sys.intern(cls.detail),
         verdicts=verdicts,
         plan=plan,
         resolved=resolved,

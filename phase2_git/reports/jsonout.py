@@ -8,7 +8,7 @@ the whole text in memory (50 MiB there) before the first byte is written.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from typing import IO, Any
 
 
@@ -21,7 +21,10 @@ def chunks(document: Mapping[str, Any]) -> Iterator[str]:
     yield "{"
     for i, (key, value) in enumerate(document.items()):
         yield ("," if i else "") + "\n" + _enc(key) + ":"
-        if key == "mismatches" and isinstance(value, list) and value:
+        if key == "mismatches" and isinstance(value, Sequence):
+            if not value:
+                yield "[]"
+                continue
             yield "[\n"
             for j, item in enumerate(value):
                 yield ("," if j else "") + _enc(item) + "\n"
