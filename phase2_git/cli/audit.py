@@ -141,35 +141,31 @@ def _decide(
     run(go)
 
 
-@app.command("approve")
-def approve_cmd(
-    paths: list[str] = typer.Argument(..., help="Artifact paths (or globs) to approve."),
-    base: str | None = typer.Option(None, "--base", help="Base side (default as for resolve)."),
-    head: str = typer.Option("HEAD", "--head", help="Head side: the checked-out branch."),
-    no_commit: bool = typer.Option(False, "--no-commit", help="Log the decisions, no commit."),
-    user: str | None = typer.Option(
-        None, "--user", help="Decision author (default: git identity)."
-    ),
-    role: str | None = typer.Option(None, "--role", help="Decision author's role."),
-    config: str | None = typer.Option(None, "--config", help="Configuration file to use."),
-    repo_path: str = typer.Option(".", "-C", "--repo", help="Run in this repository."),
-) -> None:
-    """Approve the current mismatches of PATHS: apply their transform, or accept the change."""
-    _decide("approve", paths, base, head, no_commit, user, role, config, repo_path)
+def _decision_command(decision: str, summary: str) -> None:
+    """``approve`` and ``reject`` take the same options: one definition, registered twice."""
+
+    def command(
+        paths: list[str] = typer.Argument(..., help=f"Artifact paths (or globs) to {decision}."),
+        base: str | None = typer.Option(None, "--base", help="Base side (default as for resolve)."),
+        head: str = typer.Option("HEAD", "--head", help="Head side: the checked-out branch."),
+        no_commit: bool = typer.Option(False, "--no-commit", help="Log the decisions, no commit."),
+        user: str | None = typer.Option(
+            None, "--user", help="Decision author (default: git identity)."
+        ),
+        role: str | None = typer.Option(None, "--role", help="Decision author's role."),
+        config: str | None = typer.Option(None, "--config", help="Configuration file to use."),
+        repo_path: str = typer.Option(".", "-C", "--repo", help="Run in this repository."),
+    ) -> None:
+        _decide(decision, paths, base, head, no_commit, user, role, config, repo_path)
+
+    command.__doc__ = summary
+    app.command(decision)(command)
 
 
-@app.command("reject")
-def reject_cmd(
-    paths: list[str] = typer.Argument(..., help="Artifact paths (or globs) to reject."),
-    base: str | None = typer.Option(None, "--base", help="Base side (default as for resolve)."),
-    head: str = typer.Option("HEAD", "--head", help="Head side: the checked-out branch."),
-    no_commit: bool = typer.Option(False, "--no-commit", help="Log the decisions, no commit."),
-    user: str | None = typer.Option(
-        None, "--user", help="Decision author (default: git identity)."
-    ),
-    role: str | None = typer.Option(None, "--role", help="Decision author's role."),
-    config: str | None = typer.Option(None, "--config", help="Configuration file to use."),
-    repo_path: str = typer.Option(".", "-C", "--repo", help="Run in this repository."),
-) -> None:
-    """Reject the plans for PATHS (label: not what the plan claims); nothing is rewritten."""
-    _decide("reject", paths, base, head, no_commit, user, role, config, repo_path)
+_decision_command(
+    "approve",
+    "Approve the current mismatches of PATHS: apply their transform, or accept the change.",
+)
+_decision_command(
+    "reject", "Reject the plans for PATHS (label: not what the plan claims); nothing is rewritten."
+)
