@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import sys
 from collections.abc import Callable, Mapping
-from typing import IO, TypeVar
+from typing import IO, Annotated, TypeVar
 
 import typer
 
@@ -67,3 +67,25 @@ def write_output(path: str, text: str) -> None:
     from phase2_git.store.atomic import atomic_write_text
 
     atomic_write_text(path, text)
+
+
+# the CI outputs that `diff` and `report merge` both write: declared once
+SummaryOpt = Annotated[str | None, typer.Option("--summary", help="Write a Markdown report here.")]
+JunitOpt = Annotated[str | None, typer.Option("--junit", help="Write JUnit XML here.")]
+PromOpt = Annotated[
+    str | None, typer.Option("--prom", help="Write Prometheus textfile metrics here.")
+]
+AnnotationsOpt = Annotated[
+    bool | None,
+    typer.Option(
+        "--annotations/--no-annotations",
+        help="Emit GitHub workflow-command annotations (default: under GitHub Actions).",
+    ),
+]
+StepSummaryOpt = Annotated[
+    bool | None,
+    typer.Option(
+        "--step-summary/--no-step-summary",
+        help="Append the report to $GITHUB_STEP_SUMMARY (default: under GitHub Actions).",
+    ),
+]

@@ -8,7 +8,15 @@ import time
 import typer
 
 from phase2_git.cli import app
-from phase2_git.cli._common import run, use_color
+from phase2_git.cli._common import (
+    AnnotationsOpt,
+    JunitOpt,
+    PromOpt,
+    StepSummaryOpt,
+    SummaryOpt,
+    run,
+    use_color,
+)
 from phase2_git.core.summary import FAIL_ON
 from phase2_git.errors import UsageError
 
@@ -29,19 +37,11 @@ def diff(
     fail_on: str | None = typer.Option(
         None, "--fail-on", help="Exit 1 on: real (default), noise, any, never."
     ),
-    summary: str | None = typer.Option(None, "--summary", help="Write a Markdown report here."),
-    junit: str | None = typer.Option(None, "--junit", help="Write JUnit XML here."),
-    prom: str | None = typer.Option(None, "--prom", help="Write Prometheus textfile metrics here."),
-    annotations: bool | None = typer.Option(
-        None,
-        "--annotations/--no-annotations",
-        help="Emit GitHub workflow-command annotations (default: under GitHub Actions).",
-    ),
-    step_summary: bool | None = typer.Option(
-        None,
-        "--step-summary/--no-step-summary",
-        help="Append the report to $GITHUB_STEP_SUMMARY (default: under GitHub Actions).",
-    ),
+    summary: SummaryOpt = None,
+    junit: JunitOpt = None,
+    prom: PromOpt = None,
+    annotations: AnnotationsOpt = None,
+    step_summary: StepSummaryOpt = None,
     shard: str | None = typer.Option(None, "--shard", help="Only shard K of N (K/N)."),
     config: str | None = typer.Option(None, "--config", help="Configuration file to use."),
     repo_path: str = typer.Option(".", "-C", "--repo", help="Run in this repository."),

@@ -8,7 +8,15 @@ import time
 import typer
 
 from phase2_git.cli import app
-from phase2_git.cli._common import run, use_color
+from phase2_git.cli._common import (
+    AnnotationsOpt,
+    JunitOpt,
+    PromOpt,
+    StepSummaryOpt,
+    SummaryOpt,
+    run,
+    use_color,
+)
 
 report_app = typer.Typer(
     name="report",
@@ -30,19 +38,11 @@ def merge_cmd(
     fail_on: str | None = typer.Option(
         None, "--fail-on", help="Exit 1 on: real, noise, any, never (default: the shards' rule)."
     ),
-    junit: str | None = typer.Option(None, "--junit", help="Write JUnit XML here."),
-    prom: str | None = typer.Option(None, "--prom", help="Write Prometheus textfile metrics here."),
-    summary: str | None = typer.Option(None, "--summary", help="Write a Markdown report here."),
-    annotations: bool | None = typer.Option(
-        None,
-        "--annotations/--no-annotations",
-        help="Emit GitHub workflow-command annotations (default: under GitHub Actions).",
-    ),
-    step_summary: bool | None = typer.Option(
-        None,
-        "--step-summary/--no-step-summary",
-        help="Append the report to $GITHUB_STEP_SUMMARY (default: under GitHub Actions).",
-    ),
+    junit: JunitOpt = None,
+    prom: PromOpt = None,
+    summary: SummaryOpt = None,
+    annotations: AnnotationsOpt = None,
+    step_summary: StepSummaryOpt = None,
     repo_path: str | None = typer.Option(
         None,
         "-C",
