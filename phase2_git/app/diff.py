@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from typing import Any, overload
+from typing import TYPE_CHECKING, Any, overload
 
-from phase2_git.core.approvals import attach
+from phase2_git.core.approvals import attach, current_decisions
 from phase2_git.core.artifacts import ArtifactFilter, shard_of
 from phase2_git.core.methods import METHODS
 from phase2_git.core.model import Blob, Change, Mismatch, is_noise
 from phase2_git.core.pipeline import Settings, build_mismatch
-from phase2_git.core.summary import FailOn, summarize
+from phase2_git.core.summary import FailOn, Tally, summarize
 from phase2_git.core.trust import CommitFacts, TrustPolicy, verdict
 from phase2_git.core.trust import notices as trust_notices
 from phase2_git.git.blobs import read_blobs
@@ -20,6 +20,9 @@ from phase2_git.git.repo import GitRepo, quote_for_message
 from phase2_git.git.sides import Side, resolve_side
 from phase2_git.store.config import DEFAULTS, Config, merge_tables
 from phase2_git.store.decisions import LOG_FILE, DecisionLog, parse_lines
+
+if TYPE_CHECKING:
+    from phase2_git.reports.jsonout import MismatchSpool
 
 
 class MismatchDicts(Sequence[dict[str, object]]):
@@ -63,22 +66,215 @@ class DiffResult:
         return summarize(self.mismatches, fail_on)
 
     def to_json(self, fail_on: FailOn) -> dict[str, object]:
-        out: dict[str, object] = {
-            "schema": "Phase2Diff.v1",
-            "base": self.base.label,
-            "head": self.head.label,
-            "config_fingerprint": self.config.fingerprint,
-            "methods": list(self.methods),
-        }
-        if self.shard is not None:
-            out["shard"] = {"index": self.shard[0], "count": self.shard[1]}
-        if self.notices:
-            out["notices"] = list(self.notices)
         # encoded on demand: 25,000 mismatches held twice (objects and dicts) were half of a
         # large run's memory; the JSON writer and the report writers read it like a list
-        out["mismatches"] = MismatchDicts(self.mismatches)
-        out["summary"] = self.summary(fail_on)
-        return out
+        return _document(self, MismatchDicts(self.mismatches), self.summary(fail_on))
+
+
+class DiffReport:
+    """A finished run whose mismatches were encoded as they were made (:func:`stream_diff`).
+
+    It holds the counts of the summary and the mismatches' JSON lines in a spool, never the
+    mismatches themselves. Close it (or use it as a context manager) to drop the spool."""
+
+    __slots__ = ("base", "config", "head", "methods", "mismatches", "notices", "shard", "tally")
+
+    def __init__(
+        self,
+        base: Side,
+        head: Side,
+        config: Config,
+        methods: tuple[str, ...],
+        mismatches: MismatchSpool,
+        tally: Tally,
+        shard: tuple[int, int] | None,
+        notices: list[str],
+    ) -> None:
+        self.base = base
+        self.head = head
+        self.config = config
+        self.methods = methods
+        self.mismatches = mismatches
+        self.tally = tally
+        self.shard = shard
+        self.notices = notices
+
+    def summary(self, fail_on: FailOn) -> dict[str, object]:
+        return self.tally.summary(fail_on)
+
+    def to_json(self, fail_on: FailOn) -> dict[str, object]:
+        """The ``Phase2Diff.v1`` document, key for key what ``DiffResult.to_json`` gives."""
+        return _document(self, self.mismatches, self.summary(fail_on))
+
+    def close(self) -> None:
+        self.mismatches.close()
+
+    def __enter__(self) -> DiffReport:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def _document(
+    run: DiffResult | DiffReport, mismatches: Sequence[object], summary: dict[str, object]
+) -> dict[str, object]:
+    out: dict[str, object] = {
+        "schema": "Phase2Diff.v1",
+        "base": run.base.label,
+        "head": run.head.label,
+        "config_fingerprint": run.config.fingerprint,
+        "methods": list(run.methods),
+    }
+    if run.shard is not None:
+        out["shard"] = {"index": run.shard[0], "count": run.shard[1]}
+    if run.notices:
+        out["notices"] = list(run.notices)
+    out["mismatches"] = mismatches
+    out["summary"] = summary
+    return out
+
+
+class _Job:
+    """What a diff needs before the first blob is read: both sides, the filtered changes, the
+    methods and the settings (gate notices included)."""
+
+    __slots__ = (
+        "base",
+        "changes",
+        "config",
+        "head",
+        "notices",
+        "repo",
+        "selected",
+        "settings",
+        "shard",
+    )
+
+    def __init__(
+        self,
+        repo: GitRepo,
+        base: str,
+        head: str,
+        config: Config,
+        methods: Sequence[str] | None,
+        shard: tuple[int, int] | None,
+        paths: Sequence[str],
+    ) -> None:
+        self.repo = repo
+        self.config = config
+        self.shard = shard
+        self.base = resolve_side(repo, base)
+        self.head = resolve_side(repo, head)
+        self.selected = tuple(methods) if methods else config.methods.enabled
+        keep = ArtifactFilter(config.include, config.exclude)
+        only = set(paths)
+        # sorted by path (changed_files' order), so the mismatches come out in report order
+        self.changes = [
+            c
+            for c in changed_files(repo, self.base, self.head)
+            if keep(c.path)
+            and (not only or c.path in only or (c.old_path is not None and c.old_path in only))
+            and (shard is None or shard_of(c.path, shard[1]) == shard[0])
+        ]
+        policy = config.policy
+        self.notices: list[str] = []
+        if any(not METHODS[name].deterministic for name in self.selected):
+            # a statistical judge may justify safe plans only while its calibration gate is GO
+            from phase2_git.store.gate import gated_methods
+
+            go = _gates_unchanged(repo, self.base, gated_methods(repo.root, config), self.notices)
+            if go:
+                policy = replace(policy, gated_methods=policy.gated_methods | go)
+        self.settings = Settings(config.classify, config.methods, policy)
+
+    def external(self) -> bool:
+        """Whether a judge outside core runs: it needs every mismatch at once."""
+        return "llm_rubric" in self.selected or (
+            "cosine_similarity" in self.selected
+            and self.config.data["methods"]["cosine_similarity"]["backend"] == "embeddings"
+        )
+
+    def mismatches(
+        self, observe: Callable[[Change, Blob | None, Blob | None], None] | None = None
+    ) -> Iterator[Mismatch]:
+        """One mismatch per change, in path order; each pair of contents is dropped as soon
+        as its mismatch is made."""
+        changes, self.changes = self.changes, []  # read_blobs holds them while it runs
+        max_size = self.config.classify.max_file_size
+        for change, before, after in read_blobs(self.repo, changes, max_size=max_size):
+            if observe is not None:
+                observe(change, before, after)
+            yield build_mismatch(change, before, after, self.settings, self.selected)
+
+    def result(
+        self, observe: Callable[[Change, Blob | None, Blob | None], None] | None = None
+    ) -> DiffResult:
+        """Every mismatch at once, sorted by path (for callers that want the list)."""
+        mismatches = list(self.mismatches(observe))
+        mismatches.sort(key=lambda m: m.path)
+        return DiffResult(
+            self.base, self.head, self.config, self.selected, mismatches, self.shard, self.notices
+        )
+
+    def judged(self, result: DiffResult) -> DiffResult:
+        """``result`` with the verdicts of the external judges selected, if any."""
+        if "llm_rubric" in self.selected:
+            from phase2_git.app.judge import attach_llm_verdicts
+
+            # the judge runs a command or sends content and a key to a URL: a pull request
+            # must not choose them, so on a commit base its [judge] table is the base side's
+            table = None
+            if self.base.kind == "commit":
+                table = merge_tables(
+                    DEFAULTS["judge"], base_table(self.repo, self.base, "judge") or {}
+                )
+            result = attach_llm_verdicts(self.repo, result, judge_table=table)
+        if "cosine_similarity" in self.selected and (
+            self.config.data["methods"]["cosine_similarity"]["backend"] == "embeddings"
+        ):
+            from phase2_git.judges.embeddings import attach_embedding_verdicts
+
+            result = attach_embedding_verdicts(self.repo, result)
+        return result
+
+
+def _approved(
+    repo: GitRepo,
+    base: Side,
+    head: Side,
+    config: Config,
+    mismatches: Iterable[Mismatch],
+    notices: list[str],
+) -> Iterator[Mismatch]:
+    """Each mismatch with the approval bound to it, if any; the trust notices are appended to
+    ``notices`` once the last one has gone by. The decision log and the trust model are read
+    only when a real change comes by (a run of noise has no use for them)."""
+    decisions: dict[str, Mapping[str, Any]] | None = None
+    trust_policy: TrustPolicy | None = None
+    judge: Callable[[Mapping[str, Any]], tuple[bool, str]] | None = None
+    given: list[dict[str, object]] = []
+    untrusted: list[str] = []
+    for m in mismatches:
+        if decisions is None and not is_noise(m.mismatch_type):
+            events = [line.event for line in parse_lines(side_log(repo, head), LOG_FILE)]
+            decisions = current_decisions(events)
+            trust_policy = base_trust(repo, base, config)
+            judge = _trust_judge(repo, head, trust_policy)
+        event = decisions.get(m.id) if decisions is not None else None
+        if event is not None:
+            # attach() binds the one decision that holds for this mismatch, or none
+            (m,) = attach([m], [event], judge) if judge else attach([m], [event])
+            if m.decision:
+                given.append(m.decision)
+                if not m.decision["trusted"]:
+                    untrusted.append(
+                        f"untrusted approval of {quote_for_message(m.path)}: {m.decision['why']}"
+                    )
+        yield m
+    if decisions is not None:
+        notices.extend(trust_notices(trust_policy, given))
+        notices.extend(untrusted)
 
 
 def run_diff(
@@ -99,67 +295,52 @@ def run_diff(
     it must require decisions, has no use for them).
     ``observe`` sees every pair of contents as it streams by (the hook checks JSON syntax
     without reading the blobs a second time)."""
-    base_side = resolve_side(repo, base)
-    head_side = resolve_side(repo, head)
-    selected = tuple(methods) if methods else config.methods.enabled
-    keep = ArtifactFilter(config.include, config.exclude)
-    only = set(paths)
-    changes = [
-        c
-        for c in changed_files(repo, base_side, head_side)
-        if keep(c.path)
-        and (not only or c.path in only or (c.old_path is not None and c.old_path in only))
-        and (shard is None or shard_of(c.path, shard[1]) == shard[0])
-    ]
-    policy = config.policy
-    notices: list[str] = []
-    if any(not METHODS[name].deterministic for name in selected):
-        # a statistical judge may justify safe plans only while its calibration gate is GO
-        from phase2_git.store.gate import gated_methods
-
-        go = _gates_unchanged(repo, base_side, gated_methods(repo.root, config), notices)
-        if go:
-            policy = replace(policy, gated_methods=policy.gated_methods | go)
-    settings = Settings(config.classify, config.methods, policy)
-    mismatches = []
-    for change, before, after in read_blobs(repo, changes, max_size=config.classify.max_file_size):
-        if observe is not None:
-            observe(change, before, after)
-        mismatches.append(build_mismatch(change, before, after, settings, selected))
-    mismatches.sort(key=lambda m: m.path)
-    result = DiffResult(base_side, head_side, config, selected, mismatches, shard, notices)
-    if "llm_rubric" in selected:
-        from phase2_git.app.judge import attach_llm_verdicts
-
-        # the judge runs a command or sends content and a key to a URL: a pull request must
-        # not choose them, so on a commit base its [judge] table is the base side's
-        table = None
-        if base_side.kind == "commit":
-            table = merge_tables(DEFAULTS["judge"], base_table(repo, base_side, "judge") or {})
-        result = attach_llm_verdicts(repo, result, judge_table=table)
-    if "cosine_similarity" in selected and (
-        config.data["methods"]["cosine_similarity"]["backend"] == "embeddings"
-    ):
-        from phase2_git.judges.embeddings import attach_embedding_verdicts
-
-        result = attach_embedding_verdicts(repo, result)
-    # approvals attach to the judged list (the external judges above replace mismatches)
-    mismatches = result.mismatches
-    if approvals and any(not is_noise(m.mismatch_type) for m in mismatches):
-        events = [line.event for line in parse_lines(side_log(repo, head_side), LOG_FILE)]
-        trust_policy = base_trust(repo, base_side, config)
-        judge = _trust_judge(repo, head_side, trust_policy)
-        result.mismatches = (
-            attach(mismatches, events, judge) if judge else attach(mismatches, events)
+    job = _Job(repo, base, head, config, methods, shard, paths)
+    result = job.judged(job.result(observe))
+    if approvals:
+        # approvals attach to the judged list (the external judges above replace mismatches)
+        result.mismatches = list(
+            _approved(repo, job.base, job.head, config, result.mismatches, result.notices)
         )
-        given = [m.decision for m in result.mismatches if m.decision]
-        result.notices.extend(trust_notices(trust_policy, given))
-        for m in result.mismatches:
-            if m.decision and not m.decision["trusted"]:
-                result.notices.append(
-                    f"untrusted approval of {quote_for_message(m.path)}: {m.decision['why']}"
-                )
     return result
+
+
+def stream_diff(
+    repo: GitRepo,
+    base: str,
+    head: str,
+    *,
+    config: Config,
+    methods: Sequence[str] | None = None,
+    shard: tuple[int, int] | None = None,
+) -> DiffReport:
+    """:func:`run_diff` for a report: the same document, with flat memory (issue 8).
+
+    Each mismatch is counted and encoded into a :class:`MismatchSpool` as soon as it is
+    classified and then dropped, with its contents; the report holds the counts and the
+    spool. Only an external judge (``llm_rubric``, the embeddings backend), which needs every
+    mismatch at once, makes the run hold them all first, as :func:`run_diff` does."""
+    from phase2_git.reports.jsonout import MismatchSpool
+
+    job = _Job(repo, base, head, config, methods, shard, ())
+    notices = job.notices
+    found: Iterable[Mismatch]
+    if job.external():
+        result = job.judged(job.result())
+        notices = result.notices
+        found = result.mismatches
+    else:
+        found = job.mismatches()
+    tally = Tally()
+    spool = MismatchSpool()
+    try:
+        for m in _approved(repo, job.base, job.head, config, found, notices):
+            tally.add(m)
+            spool.append(m.to_json())
+    except BaseException:
+        spool.close()
+        raise
+    return DiffReport(job.base, job.head, config, job.selected, spool, tally, shard, notices)
 
 
 def base_table(repo: GitRepo, base: Side, key: str) -> dict[str, Any] | None:

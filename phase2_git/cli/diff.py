@@ -51,7 +51,7 @@ def diff(
 
     def go() -> int:
         started = time.monotonic()
-        from phase2_git.app.diff import run_diff
+        from phase2_git.app.diff import stream_diff
         from phase2_git.app.merge import CiOutputs, write_ci_outputs
         from phase2_git.core.artifacts import parse_shard
         from phase2_git.core.methods import parse_methods
@@ -79,30 +79,31 @@ def diff(
                 shard_kn = parse_shard(shard)
             except ValueError as exc:
                 raise UsageError(str(exc)) from None
-        result = run_diff(repo, b, h, config=cfg, methods=selected, shard=shard_kn)
-        doc = result.to_json(rule)
-        write_ci_outputs(
-            doc,
-            CiOutputs(junit, prom, summary, annotations, step_summary),
-            repo=repo,
-            duration=time.monotonic() - started,
-            finished_at=time.time(),
-            max_size=cfg.classify.max_file_size,
-        )
-        if out_format == "json":
-            jsonout.write(doc, sys.stdout)
-        elif out_format == "markdown":
-            sys.stdout.write(markdown.render(doc))
-        else:
-            textout.render(
+        # streamed: the mismatches wait in a spool as encoded lines, never all as objects
+        with stream_diff(repo, b, h, config=cfg, methods=selected, shard=shard_kn) as result:
+            doc = result.to_json(rule)
+            write_ci_outputs(
                 doc,
-                base_spec=b,
-                head_spec=h,
-                config_source=cfg.source,
-                file=sys.stdout,
-                color=use_color(no_color),
-                notices=result.notices,
+                CiOutputs(junit, prom, summary, annotations, step_summary),
+                repo=repo,
+                duration=time.monotonic() - started,
+                finished_at=time.time(),
+                max_size=cfg.classify.max_file_size,
             )
+            if out_format == "json":
+                jsonout.write(doc, sys.stdout)
+            elif out_format == "markdown":
+                sys.stdout.write(markdown.render(doc))
+            else:
+                textout.render(
+                    doc,
+                    base_spec=b,
+                    head_spec=h,
+                    config_source=cfg.source,
+                    file=sys.stdout,
+                    color=use_color(no_color),
+                    notices=result.notices,
+                )
         code = doc["summary"]["exit_code"]  # type: ignore[index]
         return int(code)
 

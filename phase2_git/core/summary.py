@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Iterable
 from typing import Literal
 
 from phase2_git.core.model import Mismatch, is_noise
@@ -37,24 +37,72 @@ def failing(m: Mismatch, fail_on: FailOn) -> bool:
     return False
 
 
-def summarize(mismatches: Sequence[Mismatch], fail_on: FailOn) -> dict[str, object]:
-    by_type = Counter(m.mismatch_type for m in mismatches)
-    by_art = Counter(m.artifact_type for m in mismatches)
-    by_status = Counter(m.status for m in mismatches)
-    n_fail = sum(1 for m in mismatches if failing(m, fail_on))
-    return {
-        "total": len(mismatches),
-        "noise": sum(1 for m in mismatches if is_noise(m.mismatch_type)),
-        "real": sum(1 for m in mismatches if not is_noise(m.mismatch_type)),
-        "safe": sum(1 for m in mismatches if m.plan.safe and not m.resolved),
-        "resolved": sum(1 for m in mismatches if m.resolved),
-        "approved": sum(1 for m in mismatches if is_approved(m)),
-        "unresolved_real": sum(1 for m in mismatches if is_unresolved_real(m)),
-        "unresolved_noise": sum(1 for m in mismatches if is_unresolved_noise(m)),
-        "by_mismatch_type": dict(sorted(by_type.items())),
-        "by_artifact_type": dict(sorted(by_art.items())),
-        "by_status": dict(sorted(by_status.items())),
-        "fail_on": fail_on,
-        "failing": n_fail,
-        "exit_code": 1 if n_fail else 0,
-    }
+class Tally:
+    """The counts a summary is made of, kept as mismatches go by: a streamed run holds these
+    few integers instead of every mismatch (issue 8: flat memory)."""
+
+    __slots__ = (
+        "approved",
+        "by_art",
+        "by_status",
+        "by_type",
+        "noise",
+        "resolved",
+        "safe",
+        "total",
+        "unresolved_noise",
+        "unresolved_real",
+    )
+
+    def __init__(self) -> None:
+        self.total = self.noise = self.safe = self.resolved = self.approved = 0
+        self.unresolved_real = self.unresolved_noise = 0
+        self.by_type: Counter[str] = Counter()
+        self.by_art: Counter[str] = Counter()
+        self.by_status: Counter[str] = Counter()
+
+    def add(self, m: Mismatch) -> None:
+        self.total += 1
+        self.by_type[m.mismatch_type] += 1
+        self.by_art[m.artifact_type] += 1
+        self.by_status[m.status] += 1
+        if is_noise(m.mismatch_type):
+            self.noise += 1
+            self.unresolved_noise += not m.resolved
+        else:
+            self.unresolved_real += not is_approved(m)
+        self.safe += m.plan.safe and not m.resolved
+        self.resolved += m.resolved
+        self.approved += is_approved(m)
+
+    def summary(self, fail_on: FailOn) -> dict[str, object]:
+        # failing() per rule, from the counts: real and noise are disjoint
+        n_fail = {
+            "real": self.unresolved_real,
+            "noise": self.unresolved_noise,
+            "any": self.unresolved_real + self.unresolved_noise,
+            "never": 0,
+        }[fail_on]
+        return {
+            "total": self.total,
+            "noise": self.noise,
+            "real": self.total - self.noise,
+            "safe": self.safe,
+            "resolved": self.resolved,
+            "approved": self.approved,
+            "unresolved_real": self.unresolved_real,
+            "unresolved_noise": self.unresolved_noise,
+            "by_mismatch_type": dict(sorted(self.by_type.items())),
+            "by_artifact_type": dict(sorted(self.by_art.items())),
+            "by_status": dict(sorted(self.by_status.items())),
+            "fail_on": fail_on,
+            "failing": n_fail,
+            "exit_code": 1 if n_fail else 0,
+        }
+
+
+def summarize(mismatches: Iterable[Mismatch], fail_on: FailOn) -> dict[str, object]:
+    tally = Tally()
+    for m in mismatches:
+        tally.add(m)
+    return tally.summary(fail_on)
