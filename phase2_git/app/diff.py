@@ -15,7 +15,7 @@ from phase2_git.core.summary import FailOn, Tally, summarize
 from phase2_git.core.trust import CommitFacts, TrustPolicy, verdict
 from phase2_git.core.trust import notices as trust_notices
 from phase2_git.git.blobs import read_blobs
-from phase2_git.git.changes import changed_files
+from phase2_git.git.changes import iter_changed_files
 from phase2_git.git.repo import GitRepo, quote_for_message
 from phase2_git.git.sides import Side, resolve_side
 from phase2_git.store.config import DEFAULTS, Config, merge_tables
@@ -169,14 +169,15 @@ class _Job:
         self.selected = tuple(methods) if methods else config.methods.enabled
         keep = ArtifactFilter(config.include, config.exclude)
         only = set(paths)
-        # sorted by path (changed_files' order), so the mismatches come out in report order
-        self.changes = [
+        # in path order (changed_files'), so the mismatches come out in report order; taken
+        # one at a time by read_blobs (git runs now)
+        self.changes: Iterator[Change] = (
             c
-            for c in changed_files(repo, self.base, self.head)
+            for c in iter_changed_files(repo, self.base, self.head)
             if keep(c.path)
             and (not only or c.path in only or (c.old_path is not None and c.old_path in only))
             and (shard is None or shard_of(c.path, shard[1]) == shard[0])
-        ]
+        )
         policy = config.policy
         self.notices: list[str] = []
         if any(not METHODS[name].deterministic for name in self.selected):
@@ -200,9 +201,8 @@ class _Job:
     ) -> Iterator[Mismatch]:
         """One mismatch per change, in path order; each pair of contents is dropped as soon
         as its mismatch is made."""
-        changes, self.changes = self.changes, []  # read_blobs holds them while it runs
         max_size = self.config.classify.max_file_size
-        for change, before, after in read_blobs(self.repo, changes, max_size=max_size):
+        for change, before, after in read_blobs(self.repo, self.changes, max_size=max_size):
             if observe is not None:
                 observe(change, before, after)
             yield build_mismatch(change, before, after, self.settings, self.selected)

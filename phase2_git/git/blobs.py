@@ -5,12 +5,16 @@ from __future__ import annotations
 import subprocess
 import tempfile
 import threading
-from collections.abc import Generator, Sequence
-from typing import IO
+from collections.abc import Callable, Generator, Iterable, Iterator, Sequence
+from itertools import chain, islice
+from typing import IO, TYPE_CHECKING
 
 from phase2_git.core.model import MODE_GITLINK, Blob, Change
 from phase2_git.errors import GitError
 from phase2_git.git.repo import GitRepo, git_failure, quote_for_message
+
+if TYPE_CHECKING:
+    from queue import SimpleQueue
 
 HEAD_BYTES = 8000
 _CAT_FILE_LIMITS = (
@@ -23,30 +27,51 @@ _CAT_FILE_LIMITS = (
 )
 _CHUNK = 1 << 16
 _FEED_BATCH = 512
+# up to this many changes are taken as a list (ids known up front); a longer run streams
+_SMALL = 256
 
 
 def read_blobs(
-    repo: GitRepo, changes: Sequence[Change], *, max_size: int
+    repo: GitRepo, changes: Iterable[Change], *, max_size: int
 ) -> Generator[tuple[Change, Blob | None, Blob | None], None, None]:
     """Yield ``(change, before, after)`` in the order of ``changes``.
 
     One ``git cat-file --batch`` serves the whole call; only the current pair is held in
     memory. Objects over ``max_size`` bytes come back with ``data=None`` and their first
     8000 bytes in ``head``. Close the generator (or exhaust it) to stop the process.
+
+    ``changes`` may be an iterator: a writer thread takes one change at a time, hands its ids
+    to git and queues it for the reader, so of a long stream only the changes git has not
+    answered yet are held (the pipes' back-pressure bounds them to about a thousand).
     """
-    changes = list(changes)
-    wanted = [
-        oid for c in changes for oid, mode in _sides(c) if oid is not None and mode != MODE_GITLINK
-    ]
-    if not wanted:
-        for c in changes:
-            yield (
-                c,
-                _gitlink_or_none(c.before, c.before_mode),
-                _gitlink_or_none(c.after, c.after_mode),
-            )
-        return
-    prefetch_missing(repo, wanted)
+    source = iter(changes)
+    known = list(islice(source, _SMALL))
+    feed: Callable[..., None]
+    feed_args: tuple[object, ...]
+    if len(known) == _SMALL and promisor_remote(repo) is None:
+        # only a long run pays for importing queue (the hook never does)
+        from queue import SimpleQueue
+
+        queue: SimpleQueue[Change | _Stop] = SimpleQueue()
+        feed, feed_args = _feed_stream, (chain(known, source), queue)
+        pending: Iterator[Change] = _drain(queue)
+    else:
+        # short (the hook: no process at all when no side needs one), or a partial clone,
+        # which fetches every missing object in one request first
+        known += source
+        wanted = [oid for c in known for oid in _wanted(c)]
+        if not wanted:
+            for c in known:
+                yield (
+                    c,
+                    _gitlink_or_none(c.before, c.before_mode),
+                    _gitlink_or_none(c.after, c.after_mode),
+                )
+            return
+        prefetch_missing(repo, wanted)
+        feed, feed_args = _feed, (wanted,)
+        pending = iter(known)
+    del known
 
     with tempfile.TemporaryFile() as errfile:
         proc = repo.popen(
@@ -63,13 +88,13 @@ def read_blobs(
         )
         assert proc.stdin is not None and proc.stdout is not None
         writer = threading.Thread(
-            target=_feed, args=(proc.stdin, wanted), name="phase2-cat-file-feed", daemon=True
+            target=feed, args=(proc.stdin, *feed_args), name="phase2-cat-file-feed", daemon=True
         )
         writer.start()
         finished = False
         try:
             out = proc.stdout
-            for c in changes:
+            for c in pending:
                 before = _read_side(
                     out, errfile, c.before, c.before_mode, c.old_path or c.path, max_size
                 )
@@ -88,8 +113,30 @@ def read_blobs(
             proc.stdout.close()
 
 
-def _sides(c: Change) -> tuple[tuple[str | None, str], tuple[str | None, str]]:
-    return (c.before, c.before_mode), (c.after, c.after_mode)
+class _Stop:
+    """The stream writer's last word in the queue: every change is queued, or taking the next
+    one failed (``error``, raised by the reader after the changes before it)."""
+
+    __slots__ = ("error",)
+
+    def __init__(self, error: BaseException | None = None) -> None:
+        self.error = error
+
+
+def _drain(queue: SimpleQueue[Change | _Stop]) -> Iterator[Change]:
+    while True:
+        item = queue.get()
+        if isinstance(item, _Stop):
+            if item.error is not None:
+                raise item.error
+            return
+        yield item
+
+
+def _wanted(c: Change) -> Iterator[str]:
+    for oid, mode in ((c.before, c.before_mode), (c.after, c.after_mode)):
+        if oid is not None and mode != MODE_GITLINK:
+            yield oid
 
 
 def _gitlink_or_none(oid: str | None, mode: str) -> Blob | None:
@@ -110,6 +157,35 @@ def _feed(stdin: IO[bytes], oids: list[str]) -> None:
     except (BrokenPipeError, OSError, ValueError):
         pass
     finally:
+        try:
+            stdin.close()
+        except (BrokenPipeError, OSError):
+            pass
+
+
+def _feed_stream(
+    stdin: IO[bytes], changes: Iterator[Change], queue: SimpleQueue[Change | _Stop]
+) -> None:
+    """Writer thread of a long run: queue each change for the reader, then hand its ids to
+    cat-file. It runs ahead of the reader only as far as the pipes let it (git stops reading
+    while its answers wait to be read), so the queue stays short."""
+    stop = _Stop()
+    try:
+        batch: list[str] = []
+        for c in changes:
+            queue.put(c)  # before its ids: the reader waits for git's answer, never for this
+            batch.extend(_wanted(c))
+            if len(batch) >= _FEED_BATCH:
+                stdin.write("".join(f"{o}\n" for o in batch).encode())
+                batch.clear()
+        stdin.write("".join(f"{o}\n" for o in batch).encode())
+        stdin.flush()
+    except (BrokenPipeError, OSError, ValueError):
+        pass
+    except BaseException as exc:  # taking the next change failed: the reader raises it
+        stop = _Stop(exc)
+    finally:
+        queue.put(stop)
         try:
             stdin.close()
         except (BrokenPipeError, OSError):
