@@ -21,9 +21,9 @@ _CAT_FILE_LIMITS = (
     "-c",
     "core.deltaBaseCacheLimit=8m",
     "-c",
-    "core.packedGitLimit=32m",
+    "core.packedGitLimit=16m",
     "-c",
-    "core.packedGitWindowSize=4m",
+    "core.packedGitWindowSize=2m",
 )
 _CHUNK = 1 << 16
 _FEED_BATCH = 512
@@ -77,7 +77,8 @@ def read_blobs(
         proc = repo.popen(
             # git's defaults let one cat-file over thousands of packed blobs grow to 150 MiB
             # (a 96 MiB delta-base cache, pack windows mapped whole); bounded, it stays near
-            # 50 MiB at 100,000 artifacts for the same speed (measured with bench/)
+            # 33 MiB at 100,000 artifacts (22 MiB at 20,000) for the same speed: the mapped
+            # windows count in its RSS, 32m of them made it the run's peak (bench/)
             *_CAT_FILE_LIMITS,
             "cat-file",
             "--batch",
