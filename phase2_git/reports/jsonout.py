@@ -22,7 +22,7 @@ from typing import IO, Any, overload
 # Lines stay in memory up to this many bytes and go to a temporary file past it: a hook run
 # or a small diff never touches the disk, a large one holds a constant amount.
 SPOOL_MEMORY = 1 << 20
-_COPY_BLOCK = 1 << 20
+_COPY_BLOCK = 1 << 18
 
 
 def _enc(value: Any) -> str:
@@ -45,10 +45,13 @@ class MismatchSpool(Sequence[dict[str, Any]]):
         # start of each line; the end of the last is the file's size
         self._offsets = array("q")
         self._size = 0
+        self._reading = False  # a read moved the position off the end
 
     def append(self, item: Mapping[str, Any]) -> None:
         line = (("," if self._offsets else "") + _enc(item) + "\n").encode("ascii")
-        self._file.seek(self._size)
+        if self._reading:  # seeking flushes the write buffer: only after a read
+            self._file.seek(self._size)
+            self._reading = False
         self._file.write(line)
         self._offsets.append(self._size)
         self._size += len(line)
@@ -67,6 +70,7 @@ class MismatchSpool(Sequence[dict[str, Any]]):
 
     def blocks(self) -> Iterator[str]:
         """The array's body (``[``/``]`` excluded) in large pieces, as the document has it."""
+        self._reading = True
         self._file.seek(0)
         left = self._size
         while left:
@@ -79,6 +83,7 @@ class MismatchSpool(Sequence[dict[str, Any]]):
     def _line(self, k: int) -> bytes:
         start = self._offsets[k]
         end = self._offsets[k + 1] if k + 1 < len(self._offsets) else self._size
+        self._reading = True
         self._file.seek(start)
         return self._file.read(end - start)
 
@@ -101,12 +106,14 @@ class MismatchSpool(Sequence[dict[str, Any]]):
 
     def __iter__(self) -> Iterator[dict[str, Any]]:
         # one sequential pass: read the file line by line from the start
+        self._reading = True
         self._file.seek(0)
         for _ in range(len(self._offsets)):
             line = self._file.readline()
             pos = self._file.tell()
             yield self._decode(line)
-            self._file.seek(pos)  # a caller may have read another item meanwhile
+            self._reading = True  # the caller may have used the spool meanwhile
+            self._file.seek(pos)
 
     def __eq__(self, other: object) -> bool:
         return list(self) == (list(other) if isinstance(other, Sequence) else other)
