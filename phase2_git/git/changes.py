@@ -6,7 +6,7 @@ import dataclasses
 import os
 import stat
 import sys
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 
 from phase2_git.core.model import MODE_GITLINK, MODE_MISSING, MODE_SYMLINK, Change, Status
@@ -86,10 +86,13 @@ def _diff_trees(repo: GitRepo, base: Side, head: Side, renames: bool) -> bytes:
 def _in_order(out: bytes) -> bool:
     """Whether raw output is well formed and lists its changes in :func:`_sorted`'s order.
 
-    The keys alone, read as :func:`iter_raw` reads them (a pass that builds no ``Change`` is
-    a fifth of the parse); anything unusual answers False, and the caller's sorted parse
-    then raises the error for it before any change is handed out."""
-    last: tuple[str, str] | None = None
+    The keys alone, read as :func:`iter_raw` reads them (a pass that builds no ``Change``);
+    anything unusual answers False, and the caller's sorted parse then raises the error for
+    it before any change is handed out. ASCII paths compare as bytes, as they would decoded.
+    """
+    key_of: Callable[[bytes], str | bytes] = _same if out.isascii() else os.fsdecode
+    empty = key_of(b"")
+    last: tuple[str | bytes, str | bytes] | None = None
     pos = 0
     while pos != -1:
         meta, pos = _field(out, pos)
@@ -105,17 +108,22 @@ def _in_order(out: bytes) -> bool:
         ):
             return False
         first, pos = _field(out, pos)
+        key: tuple[str | bytes, str | bytes]
         if letter in (b"R", b"C"):
             if pos == -1:
                 return False
             second, pos = _field(out, pos)
-            key = (os.fsdecode(second), os.fsdecode(first) if letter == b"R" else "")
+            key = (key_of(second), key_of(first) if letter == b"R" else empty)
         else:
-            key = (os.fsdecode(first), "")
+            key = (key_of(first), empty)
         if last is not None and key < last:
             return False
         last = key
     return True
+
+
+def _same(raw: bytes) -> bytes:
+    return raw
 
 
 # ---------------------------------------------------------------------------- raw format
