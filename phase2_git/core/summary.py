@@ -38,63 +38,58 @@ def failing(m: Mismatch, fail_on: FailOn) -> bool:
 
 
 class Tally:
-    """The counts a summary is made of, kept as mismatches go by: a streamed run holds these
-    few integers instead of every mismatch (issue 8: flat memory)."""
+    """The counts a summary is made of, kept as mismatches go by: a streamed run holds a few
+    integers instead of every mismatch (issue 8: flat memory). One counter over the handful
+    of fields the summary reads; the figures are derived from it when asked."""
 
-    __slots__ = (
-        "approved",
-        "by_art",
-        "by_status",
-        "by_type",
-        "noise",
-        "resolved",
-        "safe",
-        "total",
-        "unresolved_noise",
-        "unresolved_real",
-    )
+    __slots__ = ("_counts",)
 
     def __init__(self) -> None:
-        self.total = self.noise = self.safe = self.resolved = self.approved = 0
-        self.unresolved_real = self.unresolved_noise = 0
-        self.by_type: Counter[str] = Counter()
-        self.by_art: Counter[str] = Counter()
-        self.by_status: Counter[str] = Counter()
+        # (mismatch_type, artifact_type, status, safe, resolved, approved) -> how many
+        self._counts: Counter[tuple[str, str, str, bool, bool, bool]] = Counter()
 
     def add(self, m: Mismatch) -> None:
-        self.total += 1
-        self.by_type[m.mismatch_type] += 1
-        self.by_art[m.artifact_type] += 1
-        self.by_status[m.status] += 1
-        if is_noise(m.mismatch_type):
-            self.noise += 1
-            self.unresolved_noise += not m.resolved
-        else:
-            self.unresolved_real += not is_approved(m)
-        self.safe += m.plan.safe and not m.resolved
-        self.resolved += m.resolved
-        self.approved += is_approved(m)
+        self._counts[
+            (m.mismatch_type, m.artifact_type, m.status, m.plan.safe, m.resolved, is_approved(m))
+        ] += 1
 
     def summary(self, fail_on: FailOn) -> dict[str, object]:
+        total = noise = safe = resolved = approved = unresolved_real = unresolved_noise = 0
+        by_type: Counter[str] = Counter()
+        by_art: Counter[str] = Counter()
+        by_status: Counter[str] = Counter()
+        for (mtype, art, status, is_safe, is_resolved, is_approve), n in self._counts.items():
+            total += n
+            by_type[mtype] += n
+            by_art[art] += n
+            by_status[status] += n
+            if is_noise(mtype):
+                noise += n
+                unresolved_noise += n * (not is_resolved)
+            else:
+                unresolved_real += n * (not is_approve)
+            safe += n * (is_safe and not is_resolved)
+            resolved += n * is_resolved
+            approved += n * is_approve
         # failing() per rule, from the counts: real and noise are disjoint
         n_fail = {
-            "real": self.unresolved_real,
-            "noise": self.unresolved_noise,
-            "any": self.unresolved_real + self.unresolved_noise,
+            "real": unresolved_real,
+            "noise": unresolved_noise,
+            "any": unresolved_real + unresolved_noise,
             "never": 0,
         }[fail_on]
         return {
-            "total": self.total,
-            "noise": self.noise,
-            "real": self.total - self.noise,
-            "safe": self.safe,
-            "resolved": self.resolved,
-            "approved": self.approved,
-            "unresolved_real": self.unresolved_real,
-            "unresolved_noise": self.unresolved_noise,
-            "by_mismatch_type": dict(sorted(self.by_type.items())),
-            "by_artifact_type": dict(sorted(self.by_art.items())),
-            "by_status": dict(sorted(self.by_status.items())),
+            "total": total,
+            "noise": noise,
+            "real": total - noise,
+            "safe": safe,
+            "resolved": resolved,
+            "approved": approved,
+            "unresolved_real": unresolved_real,
+            "unresolved_noise": unresolved_noise,
+            "by_mismatch_type": dict(sorted(by_type.items())),
+            "by_artifact_type": dict(sorted(by_art.items())),
+            "by_status": dict(sorted(by_status.items())),
             "fail_on": fail_on,
             "failing": n_fail,
             "exit_code": 1 if n_fail else 0,
