@@ -8,6 +8,11 @@ over every child ever reaped, so a small run after a big one reads as the big on
 are meaningless); ``/usr/bin/time -f %M`` reports the same number but is GNU-only, costs an
 extra exec in the timed region and is missing on macOS and slim images.
 
+The command is started, timed and reaped by ``spawn.py``, a small process of its own: a
+child's ``ru_maxrss`` starts from the high-water mark of whoever spawned it (``exec`` folds
+it in), and this suite grows as it reads results, which would put a floor of its own size
+under every figure.
+
 Machines here are shared and noisy, so a figure is never one run: a warm-up of each command
 first (page cache, ``__pycache__``), then ``pairs`` pairs, the order inside a pair flipping
 each time so that drift (a neighbour's build starting) hits both sides alike, and the median
@@ -16,13 +21,11 @@ of each side.
 
 from __future__ import annotations
 
+import json
 import os
-import signal
 import statistics
 import subprocess
 import sys
-import threading
-import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -67,51 +70,45 @@ class Job:
     timeout: float | None = None  # seconds; past it the run is killed and TimedOut raised
 
 
-def _kill_group(pid: int) -> None:
-    try:
-        os.killpg(pid, signal.SIGKILL)
-    except (ProcessLookupError, PermissionError):
-        pass
+_SPAWN = Path(__file__).with_name("spawn.py")
 
 
 def run_once(job: Job) -> Sample:
     cwd = job.prepare() if job.prepare is not None else job.cwd
     out_path = job.stdout or Path(os.devnull)
     err_path = (job.stdout or Path(os.devnull)).with_suffix(".err") if job.stdout else out_path
-    killer: threading.Timer | None = None
+    request = {
+        "argv": list(job.argv),
+        "cwd": str(cwd),
+        "env": dict(job.env),
+        "stdout": str(out_path),
+        "stderr": str(err_path),
+        "timeout": job.timeout,
+    }
     try:
-        with out_path.open("wb") as out, err_path.open("wb") as err:
-            start = time.perf_counter()
-            # a session of its own: a run over the cap is killed with its git children
-            proc = subprocess.Popen(
-                list(job.argv),
-                cwd=cwd,
-                env=dict(job.env),
-                stdout=out,
-                stderr=err,
-                start_new_session=True,
-            )
-            if job.timeout is not None:
-                killer = threading.Timer(job.timeout, _kill_group, (proc.pid,))
-                killer.start()
-            # wait4, not proc.wait(): only wait4 hands back this child's own rusage
-            _, status, usage = os.wait4(proc.pid, 0)
-            elapsed = time.perf_counter() - start
-        code = os.waitstatus_to_exitcode(status)
-        proc.returncode = code  # reaped here: stop Popen from waiting for it again
+        # spawn.py starts the command from a small process and times it there: its peak RSS
+        # is then the command's own, never this suite's (see spawn.py)
+        proc = subprocess.run(
+            [sys.executable, "-I", "-S", str(_SPAWN)],
+            input=json.dumps(request).encode(),
+            stdout=subprocess.PIPE,
+            check=False,
+        )
+        if proc.returncode != 0:
+            raise CommandFailed(f"{job.name}: the bench's spawner failed (exit {proc.returncode})")
+        answer = json.loads(proc.stdout)
     finally:
-        if killer is not None:
-            killer.cancel()
         if job.cleanup is not None:
             job.cleanup(cwd)
-    if job.timeout is not None and elapsed >= job.timeout and code < 0:
+    code = os.waitstatus_to_exitcode(answer["status"])
+    if job.timeout is not None and answer["timed_out"] and code < 0:
         raise TimedOut(job.name, job.timeout)
     if code not in job.ok_codes:
         tail = ""
         if job.stdout is not None and err_path.exists():
             tail = err_path.read_text(errors="replace").strip()[-800:]
         raise CommandFailed(f"{job.name}: exit {code} ({' '.join(job.argv[:4])} …): {tail}")
-    return Sample(elapsed, usage.ru_maxrss * _RSS_UNIT, code)
+    return Sample(answer["seconds"], answer["maxrss"] * _RSS_UNIT, code)
 
 
 @dataclass

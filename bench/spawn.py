@@ -1,0 +1,74 @@
+"""Run one measured command and report its wall time and peak RSS (used by ``measure.py``).
+
+    python -I -S bench/spawn.py < request.json > answer.json
+
+Why a separate, small process starts the command: on Linux a child's ``ru_maxrss`` starts
+from the RSS high-water mark of the process that spawned it. ``subprocess`` spawns with
+``vfork`` + ``exec``, and ``exec`` folds the old address space's high-water mark (the
+parent's) into the child's figure. A suite that has loaded a 28 MiB JSON result (``run.py``
+checks every diff's output) would report every later command as at least its own peak: the
+same 49 MiB for a 20k and a 100k diff, which measures the suite, not phase2. This process
+stays around 10 MiB, so what ``wait4`` hands back is the command's own peak (and its
+children's). The clock runs here too, around ``Popen`` and ``wait4`` only: this process's
+start-up is not in the figure.
+
+Request (JSON on stdin): ``argv``, ``cwd``, ``env``, ``stdout``, ``stderr`` (file paths),
+``timeout`` (seconds or null). Answer (JSON on stdout): ``seconds``, ``maxrss`` (the raw
+``ru_maxrss``), ``status`` (the raw wait status), ``timed_out``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+
+
+def _kill_group(pid: int, fired: list[bool]) -> None:
+    fired.append(True)
+    try:
+        os.killpg(pid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):
+        pass
+
+
+def main() -> int:
+    req = json.loads(sys.stdin.read())
+    fired: list[bool] = []
+    killer: threading.Timer | None = None
+    with open(req["stdout"], "wb") as out, open(req["stderr"], "wb") as err:
+        start = time.perf_counter()
+        # a session of its own: a run over the cap is killed with its git children
+        proc = subprocess.Popen(
+            req["argv"],
+            cwd=req["cwd"],
+            env=req["env"],
+            stdout=out,
+            stderr=err,
+            start_new_session=True,
+        )
+        if req["timeout"] is not None:
+            killer = threading.Timer(req["timeout"], _kill_group, (proc.pid, fired))
+            killer.start()
+        # wait4, not proc.wait(): only wait4 hands back this child's own rusage
+        _, status, usage = os.wait4(proc.pid, 0)
+        elapsed = time.perf_counter() - start
+    proc.returncode = os.waitstatus_to_exitcode(status)  # reaped here
+    if killer is not None:
+        killer.cancel()
+    answer = {
+        "seconds": elapsed,
+        "maxrss": usage.ru_maxrss,
+        "status": status,
+        "timed_out": bool(fired),
+    }
+    sys.stdout.write(json.dumps(answer))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
