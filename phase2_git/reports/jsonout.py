@@ -128,7 +128,7 @@ class MismatchSpool(Sequence[dict[str, Any]]):
         left = self._size
         while left:
             block = self._file.read(min(left, _COPY_BLOCK))
-            if not block:
+            if not block:  # pragma: no cover - the file is ours and unlinked
                 raise OSError("mismatch spool ended early")
             left -= len(block)
             yield block.decode("ascii")
