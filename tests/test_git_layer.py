@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import zlib
 from collections.abc import Callable
 from pathlib import Path
 
@@ -731,3 +732,23 @@ def test_not_a_partial_clone_never_fetches(repo: cf.TestRepo) -> None:
     repo.commit()
     g = GitRepo.discover(repo.root)
     assert prefetch_missing(g, ["3" * 40]) == []
+
+
+def test_read_blobs_reports_what_git_said_when_cat_file_dies(repo: cf.TestRepo) -> None:
+    """A corrupt object stops cat-file mid-batch: the error carries git's own message (its
+    stderr, drained while the batch ran), not a bare "output ended"."""
+    repo.write("a.txt", "one\n")
+    repo.commit()
+    repo.write("a.txt", "two\n")
+    repo.commit()
+    g = GitRepo.discover(repo.root)
+    changes = diff(g, "HEAD~1", "HEAD")
+    after = changes[0].after
+    assert after is not None
+    loose = repo.root / ".git" / "objects" / after[:2] / after[2:]
+    loose.chmod(0o644)
+    loose.write_bytes(zlib.compress(b"blob 4\x00two\n")[:-6])  # a stream cut short
+    with pytest.raises(GitError) as caught:
+        list(read_blobs(g, changes, max_size=1 << 20))
+    message = str(caught.value)
+    assert message.startswith("git cat-file failed: ") and f"unable to stream {after}" in message

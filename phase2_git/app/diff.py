@@ -3,23 +3,21 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field, replace
-from typing import Any, overload
+from typing import TYPE_CHECKING, Any, overload
 
-from phase2_git.core.approvals import attach
 from phase2_git.core.artifacts import ArtifactFilter, shard_of
 from phase2_git.core.methods import METHODS
 from phase2_git.core.model import Blob, Change, Mismatch, is_noise
 from phase2_git.core.pipeline import Settings, build_mismatch
 from phase2_git.core.summary import FailOn, summarize
-from phase2_git.core.trust import CommitFacts, TrustPolicy, verdict
-from phase2_git.core.trust import notices as trust_notices
 from phase2_git.git.blobs import read_blobs
 from phase2_git.git.changes import changed_files
 from phase2_git.git.repo import GitRepo, quote_for_message
 from phase2_git.git.sides import Side, resolve_side
 from phase2_git.store.config import DEFAULTS, Config, merge_tables
-from phase2_git.store.decisions import LOG_FILE, DecisionLog, parse_lines
+
+if TYPE_CHECKING:
+    from phase2_git.core.trust import TrustPolicy
 
 
 class MismatchDicts(Sequence[dict[str, object]]):
@@ -49,15 +47,33 @@ class MismatchDicts(Sequence[dict[str, object]]):
     __hash__ = None  # type: ignore[assignment]
 
 
-@dataclass
 class DiffResult:
-    base: Side
-    head: Side
-    config: Config
-    methods: tuple[str, ...]
-    mismatches: list[Mismatch]
-    shard: tuple[int, int] | None = None
-    notices: list[str] = field(default_factory=list)
+    """What one diff found. A plain class, not a dataclass: the hook imports this module
+    (see :mod:`phase2_git.core.model`)."""
+
+    def __init__(
+        self,
+        base: Side,
+        head: Side,
+        config: Config,
+        methods: tuple[str, ...],
+        mismatches: list[Mismatch],
+        shard: tuple[int, int] | None = None,
+        notices: list[str] | None = None,
+    ) -> None:
+        self.base = base
+        self.head = head
+        self.config = config
+        self.methods = methods
+        self.mismatches = mismatches
+        self.shard = shard
+        self.notices: list[str] = [] if notices is None else notices
+
+    def replaced(self, *, mismatches: list[Mismatch], notices: list[str]) -> DiffResult:
+        """The same diff with the mismatches (and notices) a later judge produced."""
+        return DiffResult(
+            self.base, self.head, self.config, self.methods, mismatches, self.shard, notices
+        )
 
     def summary(self, fail_on: FailOn) -> dict[str, object]:
         return summarize(self.mismatches, fail_on)
@@ -119,7 +135,7 @@ def run_diff(
 
         go = _gates_unchanged(repo, base_side, gated_methods(repo.root, config), notices)
         if go:
-            policy = replace(policy, gated_methods=policy.gated_methods | go)
+            policy = policy._replace(gated_methods=policy.gated_methods | go)
     settings = Settings(config.classify, config.methods, policy)
     mismatches = []
     for change, before, after in read_blobs(repo, changes, max_size=config.classify.max_file_size):
@@ -146,6 +162,12 @@ def run_diff(
     # approvals attach to the judged list (the external judges above replace mismatches)
     mismatches = result.mismatches
     if approvals and any(not is_noise(m.mismatch_type) for m in mismatches):
+        # approvals, their log and their trust: imported only when a run asks for them (the
+        # hook without --require-decision never does)
+        from phase2_git.core.approvals import attach
+        from phase2_git.core.trust import notices as trust_notices
+        from phase2_git.store.decisions import LOG_FILE, parse_lines
+
         events = [line.event for line in parse_lines(side_log(repo, head_side), LOG_FILE)]
         trust_policy = base_trust(repo, base_side, config)
         judge = _trust_judge(repo, head_side, trust_policy)
@@ -186,6 +208,8 @@ def base_table(repo: GitRepo, base: Side, key: str) -> dict[str, Any] | None:
 
 def base_trust(repo: GitRepo, base: Side, config: Config) -> TrustPolicy | None:
     """The ``[trust]`` table of the BASE side: a pull request cannot vouch for itself."""
+    from phase2_git.core.trust import TrustPolicy
+
     if base.kind != "commit":
         table = config.data.get("trust")
         return TrustPolicy.from_table(table) if table is not None else None
@@ -223,6 +247,7 @@ def _trust_judge(
 ) -> Callable[[Mapping[str, Any]], tuple[bool, str]] | None:
     if policy is None:
         return None
+    from phase2_git.core.trust import CommitFacts, verdict
     from phase2_git.git.history import commit_facts, line_origin
     from phase2_git.git.sides import resolve_side
 
@@ -240,6 +265,7 @@ def _trust_judge(
 def side_log(repo: GitRepo, side: Side) -> bytes:
     """The decision log as it is on a side: committed, staged, or in the working tree."""
     from phase2_git.git import commit as gitc
+    from phase2_git.store.decisions import LOG_FILE, DecisionLog
 
     if side.kind == "worktree":
         return DecisionLog(repo.root).read_bytes()
