@@ -752,3 +752,22 @@ def test_read_blobs_reports_what_git_said_when_cat_file_dies(repo: cf.TestRepo) 
         list(read_blobs(g, changes, max_size=1 << 20))
     message = str(caught.value)
     assert message.startswith("git cat-file failed: ") and f"unable to stream {after}" in message
+
+
+def test_git_program_is_looked_up_once_on_absolute_path_entries(tmp_path: Path) -> None:
+    from phase2_git.git.repo import _git_program
+
+    fake = tmp_path / "bin"
+    fake.mkdir()
+    (fake / "git").write_text("#!/bin/sh\n")
+    (fake / "git").chmod(0o755)
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    assert _git_program(os.pathsep.join([str(empty), str(fake), "/usr/bin"])) == str(fake / "git")
+    # a relative entry is resolved against the child's cwd: the system decides
+    assert _git_program(os.pathsep.join(["rel", str(fake)])) == "git"
+    assert _git_program(os.pathsep.join(["", str(fake)])) == "git"
+    assert _git_program(None) == "git"
+    assert _git_program(str(empty)) == "git"  # not found: exec reports it as before
+    (empty / "git").write_text("not executable")
+    assert _git_program(str(empty) + os.pathsep + str(fake)) == str(fake / "git")
