@@ -78,3 +78,23 @@ def test_quick_run_writes_every_row(tmp_path: Path) -> None:
     # the table is printed with a verdict for every row
     for rid in ROWS:
         assert rid in proc.stdout
+
+
+def test_shard_script_splits_the_diff_without_losing_a_mismatch(tmp_path: Path) -> None:
+    """bench/shards.py (the README's "Scaling past one machine"): every mismatch of the
+    unsharded run lands in exactly one shard, and the shard reports merge."""
+    out = tmp_path / "shards.json"
+    script = str(ROOT / "bench" / "shards.py")
+    proc = subprocess.run(
+        [sys.executable, script, "--quick", "--runs", "1", "--out", str(out)],
+        capture_output=True,
+        text=True,
+        timeout=240,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    results = json.loads(out.read_text())
+    assert results["shards_cover_the_diff"] is True
+    assert len(results["per_shard"]) == results["shards"] == 4
+    assert all(s["mismatches"] > 0 and s["seconds"] > 0 for s in results["per_shard"])
+    assert results["merge_s"] > 0 and results["unsharded_s"] > 0

@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import functools
+import importlib.util
 import json
 import os
 import stat
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from phase2_git.cli import main
 from tests.conftest import TestRepo
@@ -311,6 +316,31 @@ def test_hook_path_stays_lean(base: TestRepo) -> None:
         assert not top & set(HEAVY), top & set(HEAVY)
 
 
+# What a clean hook run does not load: each costs the hook 1-10 ms of start-up (bench/: the
+# `check` row), and each has a reason to be off the path (see the modules that avoid them).
+SLOW_STDLIB = ("dataclasses", "inspect", "argparse", "tempfile", "tomllib", "copy", "datetime")
+
+
+def test_clean_hook_run_skips_slow_imports(base: TestRepo) -> None:
+    base.write("data/a.json", b'{"a": 2, "b": [1, 2.5]}\n')  # a real change: passes
+    base.git("add", "-A")
+    proc = subprocess.run(
+        [sys.executable, "-c", LEAN_PROBE, "check", "data/a.json"],
+        cwd=base.root,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    data = json.loads(proc.stdout.strip().splitlines()[-1])
+    loaded = set(data["modules"])
+    assert data["code"] == 0
+    assert not loaded & set(SLOW_STDLIB), loaded & set(SLOW_STDLIB)
+    assert "phase2_git.core.sanitize" not in loaded  # only output needs it
+    builtin_sha = any(importlib.util.find_spec(m) for m in ("_sha2", "_sha256"))
+    if builtin_sha:  # OpenSSL's libcrypto: ids use CPython's own sha256 (core/ids.py)
+        assert "_hashlib" not in loaded
+
+
 def test_not_an_artifact_needs_no_diff(base: TestRepo, capsys) -> None:  # type: ignore[no-untyped-def]
     base.write(".phase2/config.toml", '[artifacts]\ninclude = ["data/**"]\n')
     # with nothing to check, check does not even compare the sides: a broken ref would not matter
@@ -338,12 +368,71 @@ def test_hook_parser_and_typer_command_accept_the_same_options() -> None:
     import typer.main
 
     from phase2_git.cli import app
-    from phase2_git.hook import parser
+    from phase2_git.hook import FLAGS, VALUED
 
     command = typer.main.get_command(app).commands["check"]  # type: ignore[attr-defined]
     typer_opts = {
-        opt for p in command.params for opt in getattr(p, "opts", []) if opt.startswith("-")
+        opt: (p.name, bool(getattr(p, "is_flag", False)))
+        for p in command.params
+        for opt in getattr(p, "opts", [])
+        if opt.startswith("-") and opt not in ("-h", "--help")
     }
-    typer_opts -= {"-h", "--help"}
-    hook_opts = {opt for a in parser()._actions for opt in a.option_strings}
+    hook_opts = {opt: (dest, True) for opt, dest in FLAGS.items()}
+    hook_opts |= {opt: (dest, False) for opt, dest in VALUED.items()}
     assert typer_opts == hook_opts
+
+
+_WORD = st.text(alphabet="abc./_ =", min_size=1, max_size=6).filter(lambda w: w.strip() == w)
+_TOKENS = st.one_of(
+    st.sampled_from([["--fix"], ["--require-decision"]]),
+    st.tuples(st.sampled_from(["--config", "-C", "--repo"]), _WORD).map(list),
+    st.tuples(st.sampled_from(["--config=", "-C", "--repo="]), _WORD).map(lambda t: ["".join(t)]),
+    _WORD.map(lambda w: [w]),  # a file
+)
+
+
+@functools.cache
+def _typer_check_command() -> Any:
+    import typer.main
+
+    from phase2_git.cli import app
+
+    return typer.main.get_command(app).commands["check"]  # type: ignore[attr-defined]
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(_TOKENS, max_size=8), st.lists(_WORD.map(lambda w: "-" + w), max_size=2))
+def test_hook_parser_reads_arguments_as_the_typer_command_does(
+    tokens: list[list[str]], after_dashes: list[str]
+) -> None:
+    """The hook's hand-written parser against click's own parsing of the typer command."""
+    from phase2_git.hook import parse
+
+    argv = [t for group in tokens for t in group]
+    if after_dashes:
+        argv += ["--", *after_dashes]
+    command = _typer_check_command()
+    want = command.make_context("check", list(argv)).params
+    got = parse(argv)
+    assert got.files == list(want["files"] or [])
+    assert (got.fix, got.require_decision) == (want["fix"], want["require_decision"])
+    assert (got.config, got.repo_path) == (want["config"], want["repo_path"])
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["--config"], "option --config requires a value"),
+        (["-C"], "option -C requires a value"),
+        (["--fixx"], "no such option: --fixx"),
+        (["--fix=yes"], "no such option: --fix=yes"),
+    ],
+)
+def test_hook_parser_refuses_what_click_refuses(
+    argv: list[str], message: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from phase2_git.hook import main as hook_main
+
+    assert hook_main(["-C", str(tmp_path), *argv]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("phase2: error: ") and message in err and err.count("\n") == 1

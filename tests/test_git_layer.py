@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import zlib
 from collections.abc import Callable
 from pathlib import Path
 
@@ -731,3 +732,42 @@ def test_not_a_partial_clone_never_fetches(repo: cf.TestRepo) -> None:
     repo.commit()
     g = GitRepo.discover(repo.root)
     assert prefetch_missing(g, ["3" * 40]) == []
+
+
+def test_read_blobs_reports_what_git_said_when_cat_file_dies(repo: cf.TestRepo) -> None:
+    """A corrupt object stops cat-file mid-batch: the error carries git's own message (its
+    stderr, drained while the batch ran), not a bare "output ended"."""
+    repo.write("a.txt", "one\n")
+    repo.commit()
+    repo.write("a.txt", "two\n")
+    repo.commit()
+    g = GitRepo.discover(repo.root)
+    changes = diff(g, "HEAD~1", "HEAD")
+    after = changes[0].after
+    assert after is not None
+    loose = repo.root / ".git" / "objects" / after[:2] / after[2:]
+    loose.chmod(0o644)
+    loose.write_bytes(zlib.compress(b"blob 4\x00two\n")[:-6])  # a stream cut short
+    with pytest.raises(GitError) as caught:
+        list(read_blobs(g, changes, max_size=1 << 20))
+    message = str(caught.value)
+    assert message.startswith("git cat-file failed: ") and f"unable to stream {after}" in message
+
+
+def test_git_program_is_looked_up_once_on_absolute_path_entries(tmp_path: Path) -> None:
+    from phase2_git.git.repo import _git_program
+
+    fake = tmp_path / "bin"
+    fake.mkdir()
+    (fake / "git").write_text("#!/bin/sh\n")
+    (fake / "git").chmod(0o755)
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    assert _git_program(os.pathsep.join([str(empty), str(fake), "/usr/bin"])) == str(fake / "git")
+    # a relative entry is resolved against the child's cwd: the system decides
+    assert _git_program(os.pathsep.join(["rel", str(fake)])) == "git"
+    assert _git_program(os.pathsep.join(["", str(fake)])) == "git"
+    assert _git_program(None) == "git"
+    assert _git_program(str(empty)) == "git"  # not found: exec reports it as before
+    (empty / "git").write_text("not executable")
+    assert _git_program(str(empty) + os.pathsep + str(fake)) == str(fake / "git")

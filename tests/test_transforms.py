@@ -159,3 +159,17 @@ def test_json_number_semantics(a: bytes, b: bytes, equal: bool) -> None:
 def test_invalid_json(bad: bytes) -> None:
     with pytest.raises(jsonvalue.JsonInvalid):
         jsonvalue.parse(bad)
+
+
+@given(st.binary(max_size=300))
+def test_ids_sha256_is_hashlibs(data: bytes) -> None:
+    """ids uses CPython's built-in sha256 to keep OpenSSL's import off the hook: same digest."""
+    import hashlib
+
+    from phase2_git.core.ids import sha256
+
+    assert sha256(data).hexdigest() == hashlib.sha256(data).hexdigest()
+    h = sha256()
+    h.update(data)
+    h.update(b"\0")
+    assert h.hexdigest() == hashlib.sha256(data + b"\0").hexdigest()

@@ -15,15 +15,14 @@ content being checked; anything else is refused and the run exits 3.
 This module is on the hook's hot path: it imports nothing heavy at module level.
 """
 
-from __future__ import annotations
+# no `from __future__ import annotations`: NamedTuple fields stay cheap (see core/model.py)
 
 import os
 import posixpath
 import stat
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import Literal, NamedTuple
 
 from phase2_git.core.model import Blob, Change, Mismatch
 from phase2_git.core.summary import is_unresolved_noise, is_unresolved_real
@@ -37,15 +36,13 @@ FindingKind = Literal["noise", "malformed", "undecided", "fixed", "refused"]
 _REGULAR_MODES = ("100644", "100755")
 
 
-@dataclass(frozen=True)
-class Finding:
+class Finding(NamedTuple):
     path: str  # repository-relative, unsanitised: renderers sanitise
     kind: FindingKind
     message: str
 
 
-@dataclass(frozen=True)
-class CheckResult:
+class CheckResult(NamedTuple):
     base: str
     head: str
     checked: int  # artifacts among the given files (or staged artifacts when none were given)
@@ -232,7 +229,6 @@ def _malformed_json(
     seen: Mapping[str, Blob | None] | None = None,
 ) -> list[Finding]:
     """``seen``: head-side contents the diff already read (path -> blob), not read again."""
-    from phase2_git.core.sanitize import sanitize_line
     from phase2_git.git.blobs import read_blobs
 
     seen = seen or {}
@@ -270,6 +266,8 @@ def _malformed_json(
             continue  # larger than max_file_size: compared by hash only, never parsed
         problem = _json_problem(blob.data)
         if problem is not None:
+            from phase2_git.core.sanitize import sanitize_line  # here: clean runs never need it
+
             findings.append(
                 Finding(change.path, "malformed", f"invalid JSON: {sanitize_line(problem)}")
             )

@@ -3,25 +3,21 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any, overload
 
-from phase2_git.core.approvals import attach, current_decisions
 from phase2_git.core.artifacts import ArtifactFilter, shard_of
 from phase2_git.core.methods import METHODS
 from phase2_git.core.model import Blob, Change, Mismatch, is_noise
 from phase2_git.core.pipeline import Settings, build_mismatch
 from phase2_git.core.summary import FailOn, Tally, summarize
-from phase2_git.core.trust import CommitFacts, TrustPolicy, verdict
-from phase2_git.core.trust import notices as trust_notices
 from phase2_git.git.blobs import read_blobs
 from phase2_git.git.changes import iter_changed_files
 from phase2_git.git.repo import GitRepo, quote_for_message
 from phase2_git.git.sides import Side, resolve_side
 from phase2_git.store.config import DEFAULTS, Config, merge_tables
-from phase2_git.store.decisions import LOG_FILE, DecisionLog, parse_lines
 
 if TYPE_CHECKING:
+    from phase2_git.core.trust import TrustPolicy
     from phase2_git.reports.jsonout import MismatchSpool
 
 
@@ -52,15 +48,33 @@ class MismatchDicts(Sequence[dict[str, object]]):
     __hash__ = None  # type: ignore[assignment]
 
 
-@dataclass
 class DiffResult:
-    base: Side
-    head: Side
-    config: Config
-    methods: tuple[str, ...]
-    mismatches: list[Mismatch]
-    shard: tuple[int, int] | None = None
-    notices: list[str] = field(default_factory=list)
+    """What one diff found. A plain class, not a dataclass: the hook imports this module
+    (see :mod:`phase2_git.core.model`)."""
+
+    def __init__(
+        self,
+        base: Side,
+        head: Side,
+        config: Config,
+        methods: tuple[str, ...],
+        mismatches: list[Mismatch],
+        shard: tuple[int, int] | None = None,
+        notices: list[str] | None = None,
+    ) -> None:
+        self.base = base
+        self.head = head
+        self.config = config
+        self.methods = methods
+        self.mismatches = mismatches
+        self.shard = shard
+        self.notices: list[str] = [] if notices is None else notices
+
+    def replaced(self, *, mismatches: list[Mismatch], notices: list[str]) -> DiffResult:
+        """The same diff with the mismatches (and notices) a later judge produced."""
+        return DiffResult(
+            self.base, self.head, self.config, self.methods, mismatches, self.shard, notices
+        )
 
     def summary(self, fail_on: FailOn) -> dict[str, object]:
         return summarize(self.mismatches, fail_on)
@@ -186,7 +200,7 @@ class _Job:
 
             go = _gates_unchanged(repo, self.base, gated_methods(repo.root, config), self.notices)
             if go:
-                policy = replace(policy, gated_methods=policy.gated_methods | go)
+                policy = policy._replace(gated_methods=policy.gated_methods | go)
         self.settings = Settings(config.classify, config.methods, policy)
 
     def external(self) -> bool:
@@ -257,6 +271,12 @@ def _approved(
     untrusted: list[str] = []
     for m in mismatches:
         if decisions is None and not is_noise(m.mismatch_type):
+            # approvals, their log and their trust: imported only when a run asks for them
+            # (the hook without --require-decision never does)
+            from phase2_git.core.approvals import attach, current_decisions
+            from phase2_git.core.trust import notices as trust_notices
+            from phase2_git.store.decisions import LOG_FILE, parse_lines
+
             events = [line.event for line in parse_lines(side_log(repo, head), LOG_FILE)]
             decisions = current_decisions(events)
             trust_policy = base_trust(repo, base, config)
@@ -377,6 +397,8 @@ def base_table(repo: GitRepo, base: Side, key: str) -> dict[str, Any] | None:
 
 def base_trust(repo: GitRepo, base: Side, config: Config) -> TrustPolicy | None:
     """The ``[trust]`` table of the BASE side: a pull request cannot vouch for itself."""
+    from phase2_git.core.trust import TrustPolicy
+
     if base.kind != "commit":
         table = config.data.get("trust")
         return TrustPolicy.from_table(table) if table is not None else None
@@ -414,6 +436,7 @@ def _trust_judge(
 ) -> Callable[[Mapping[str, Any]], tuple[bool, str]] | None:
     if policy is None:
         return None
+    from phase2_git.core.trust import CommitFacts, verdict
     from phase2_git.git.history import commit_facts, line_origin
     from phase2_git.git.sides import resolve_side
 
@@ -431,6 +454,7 @@ def _trust_judge(
 def side_log(repo: GitRepo, side: Side) -> bytes:
     """The decision log as it is on a side: committed, staged, or in the working tree."""
     from phase2_git.git import commit as gitc
+    from phase2_git.store.decisions import LOG_FILE, DecisionLog
 
     if side.kind == "worktree":
         return DecisionLog(repo.root).read_bytes()

@@ -933,16 +933,15 @@ def attach_llm_verdicts(
         environ=environ,
     )
     if not judge.configured:
-        return replace(
-            result,
+        return result.replaced(
+            mismatches=result.mismatches,
             notices=[
                 *result.notices,
                 "llm_rubric: no judge configured (judge.command or "
                 "judge.url): its verdicts stay 'not applicable'",
             ],
         )
-    policy = replace(
-        config.policy,
+    policy = config.policy._replace(
         gated_methods=config.policy.gated_methods | gated_methods(repo.root, config),
     )
     oids = [o for m in todo for o in (m.change.before, m.change.after) if o]
@@ -967,12 +966,10 @@ def attach_llm_verdicts(
             contents = (before, after)
         cls = Classification(m.artifact_type, m.mismatch_type, m.detail)
         plan, resolved = make_plan(m.id, cls, verdicts, policy, config.classify, contents)
-        replaced[m.id] = replace(m, verdicts=verdicts, plan=plan, resolved=resolved)
+        replaced[m.id] = m._replace(verdicts=verdicts, plan=plan, resolved=resolved)
     notices = list(result.notices)
     if judge.budget.exhausted:
         notices.append(f"llm_rubric: {judge.budget.exhausted}; later mismatches have no verdict")
-    return replace(
-        result,
-        mismatches=[replaced.get(m.id, m) for m in result.mismatches],
-        notices=notices,
+    return result.replaced(
+        mismatches=[replaced.get(m.id, m) for m in result.mismatches], notices=notices
     )

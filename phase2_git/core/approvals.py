@@ -8,7 +8,6 @@ counted as given and marked with ``trusted`` by the caller's verdict function.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import replace
 from typing import Any
 
 from phase2_git.core.model import Mismatch, is_noise
@@ -55,8 +54,7 @@ def attach(
         assert e is not None
         trusted, why = trust(e)
         out.append(
-            replace(
-                m,
+            m._replace(
                 decision={
                     "id": e["id"],
                     "decision": "approve",

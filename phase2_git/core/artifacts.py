@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Sequence
 from functools import cached_property
 
@@ -48,5 +47,7 @@ def parse_shard(spec: str) -> tuple[int, int]:
 
 def shard_of(path: str, count: int) -> int:
     """1-based shard of a path: a stable hash, the same on every machine and run."""
-    digest = hashlib.sha256(path.encode("utf-8", "surrogateescape")).digest()
+    from phase2_git.core.ids import sha256
+
+    digest = sha256(path.encode("utf-8", "surrogateescape")).digest()
     return int.from_bytes(digest[:8], "big") % count + 1

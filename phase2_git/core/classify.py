@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import posixpath
 import re
-from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation, localcontext
 from functools import cached_property
 
@@ -75,13 +74,14 @@ class _Side:
         return None if text is None else text.split()
 
 
-@dataclass
 class Pair:
     """Both sides of a modified artifact, shared by classification and every method."""
 
-    before: _Side
-    after: _Side
-    artifact_type: ArtifactType
+    def __init__(self, before: _Side, after: _Side, artifact_type: ArtifactType) -> None:
+        self.before = before
+        self.after = after
+        self.artifact_type = artifact_type
+        self._comparisons: dict[tuple[bool, str, float, float], jsonvalue.Comparison] = {}
 
     @classmethod
     def of(cls, before: bytes, after: bytes, artifact_type: ArtifactType) -> Pair:
@@ -106,9 +106,9 @@ class Pair:
         if docs is None:
             return None
         key = (ordered, numbers, rel_tol, abs_tol)
-        cache = self.__dict__.setdefault("_comparisons", {})
+        cache = self._comparisons
         if key in cache:
-            return cache[key]  # type: ignore[no-any-return]
+            return cache[key]
         if rel_tol or abs_tol:
             exact = self.compare(ordered=ordered, numbers=numbers)
             if exact is not None and exact.equal:

@@ -2,11 +2,34 @@
 
 from __future__ import annotations
 
-import hashlib
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+
+def _builtin_sha256() -> Callable[..., Any]:
+    """CPython's own sha256 (``_sha2`` from 3.12, ``_sha256`` before), else hashlib's.
+
+    ``import hashlib`` loads OpenSSL's libcrypto: ~4 ms of the pre-commit hook, which hashes
+    a few short strings per artifact. The built-in module computes the same digest
+    (tests/test_transforms.py checks it against hashlib); builds without it fall back."""
+    for name in ("_sha2", "_sha256"):
+        try:
+            return __import__(name).sha256  # type: ignore[no-any-return]
+        except (ImportError, AttributeError):
+            continue
+    import hashlib  # pragma: no cover - a CPython built without its own hashes
+
+    return hashlib.sha256  # pragma: no cover
+
+
+if TYPE_CHECKING:
+    from hashlib import sha256 as sha256  # the type; at run time, _builtin_sha256()
+else:
+    sha256 = _builtin_sha256()
 
 
 def _digest(*parts: str) -> str:
-    h = hashlib.sha256()
+    h = sha256()
     for part in parts:
         # NUL cannot occur in a git path or an object id, so the join is unambiguous
         h.update(part.encode("utf-8", "surrogateescape"))

@@ -16,12 +16,11 @@ deliberate about every corner the stdlib glosses over:
   walks iteratively so any parsed document can be compared.
 """
 
-from __future__ import annotations
+# no `from __future__ import annotations`: NamedTuple fields stay cheap (see core/model.py)
 
 import json
-from dataclasses import dataclass
 from decimal import MAX_EMAX, MIN_EMIN, Context, Decimal, InvalidOperation, localcontext
-from typing import Union
+from typing import NamedTuple, Union
 
 UTF8_BOM = b"\xef\xbb\xbf"
 
@@ -60,7 +59,7 @@ class JObjDup(JObj):
         return True
 
 
-def make_object(pairs: list[tuple[str, JValue]]) -> JObj:
+def make_object(pairs: "list[tuple[str, JValue]]") -> JObj:
     if len({k for k, _ in pairs}) != len(pairs):
         return JObjDup(pairs)
     return JObj(pairs)
@@ -125,8 +124,7 @@ def looks_like_json(data: bytes) -> bool:
     return stripped[:1] in (b"{", b"[")
 
 
-@dataclass(frozen=True)
-class Comparison:
+class Comparison(NamedTuple):
     equal: bool
     # largest relative difference between two numbers that compared unequal as text
     max_rel_diff: float

@@ -5,23 +5,21 @@ Deterministic methods *prove* equivalence and may justify a safe plan; statistic
 is GO (DESIGN.md §5b).
 """
 
-from __future__ import annotations
+# no `from __future__ import annotations`: NamedTuple fields stay cheap (see core/model.py)
 
 import math
 import re
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from phase2_git.core.classify import Pair, normalize_eol, text_numbers_close
 from phase2_git.core.model import Blob, Verdict
-from phase2_git.core.sanitize import sanitize_path
 from phase2_git.core.settings import ClassifySettings, MethodSettings
 from phase2_git.errors import UsageError
 
 
-@dataclass(frozen=True)
-class MethodInput:
+class MethodInput(NamedTuple):
     before: Blob
     after: Blob
     # None when the content is not comparable as text (binary, symlink, too large …)
@@ -33,8 +31,7 @@ class MethodInput:
 MethodFn = Callable[[MethodInput], Verdict]
 
 
-@dataclass(frozen=True)
-class Method:
+class Method(NamedTuple):
     name: str
     description: str
     deterministic: bool
@@ -218,6 +215,8 @@ def parse_methods(spec: str | Iterable[str]) -> tuple[str, ...]:
             name = token.strip().lower().replace("-", "_")
             if name not in METHODS:
                 valid = ", ".join(METHODS)
+                from phase2_git.core.sanitize import sanitize_path  # errors only: off the hook
+
                 shown = sanitize_path(token)  # a config value: escape, never print raw
                 raise UsageError(f"unknown method '{shown}' (valid methods: {valid})")
             if name not in names:

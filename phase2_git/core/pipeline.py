@@ -1,10 +1,10 @@
 """One mismatch from one change: classify, judge, plan. Pure: bytes in, values out."""
 
-from __future__ import annotations
+# no `from __future__ import annotations`: NamedTuple fields stay cheap (see core/model.py)
 
 import sys
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from typing import NamedTuple
 
 from phase2_git.core.classify import Pair, classify, detect_artifact_type
 from phase2_git.core.ids import mismatch_id
@@ -14,8 +14,7 @@ from phase2_git.core.policy import make_plan
 from phase2_git.core.settings import ClassifySettings, MethodSettings, PolicySettings
 
 
-@dataclass(frozen=True)
-class Settings:
+class Settings(NamedTuple):
     classify: ClassifySettings
     methods: MethodSettings
     policy: PolicySettings
@@ -47,13 +46,13 @@ def build_mismatch(
         verdicts = tuple(
             # the same few details and reasons recur across thousands of mismatches: share
             # one copy of each (a large run holds every mismatch until its report is written)
-            replace(v, detail=sys.intern(v.detail))
+            v._replace(detail=sys.intern(v.detail))
             for v in run_methods(
                 methods, MethodInput(before, after, pair, settings.classify, settings.methods)
             )
         )
     plan, resolved = make_plan(mid, cls, verdicts, settings.policy, settings.classify, contents)
-    plan = replace(plan, reason=sys.intern(plan.reason))
+    plan = plan._replace(reason=sys.intern(plan.reason))
     return Mismatch(
         id=mid,
         change=change,

@@ -29,7 +29,7 @@ from __future__ import annotations
 
 import codecs
 import re
-from dataclasses import dataclass
+from typing import NamedTuple
 
 __all__ = [
     "BINARY_PLACEHOLDER",
@@ -183,8 +183,7 @@ def markdown_escape(text: str) -> str:
     return _MARKDOWN_SPECIAL.sub(_markdown_char, sanitize_line(text))
 
 
-@dataclass(frozen=True)
-class Excerpt:
+class Excerpt(NamedTuple):
     """A bounded, sanitised view of an artifact's content."""
 
     lines: tuple[str, ...]  # sanitised; each at most max_width characters plus a cut marker

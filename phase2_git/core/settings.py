@@ -1,10 +1,12 @@
-"""The resolved configuration as the pure core sees it (built by ``store.config``)."""
+"""The resolved configuration as the pure core sees it (built by ``store.config``).
 
-from __future__ import annotations
+NamedTuples, not dataclasses: the hook imports them (see :mod:`phase2_git.core.model`)."""
+
+# no `from __future__ import annotations`: NamedTuple fields stay cheap (see core/model.py)
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
-from typing import Literal
+from types import MappingProxyType
+from typing import Literal, NamedTuple
 
 NoiseStrategy = Literal["restore_base", "canonicalize"]
 PolicyMode = Literal["auto", "manual", "shadow"]
@@ -35,8 +37,7 @@ DEFAULT_JSON_EXTENSIONS: tuple[str, ...] = (
 )
 
 
-@dataclass(frozen=True)
-class ClassifySettings:
+class ClassifySettings(NamedTuple):
     rel_tol: float = 1e-9
     abs_tol: float = 0.0
     max_file_size: int = 20 * 1024 * 1024
@@ -44,14 +45,13 @@ class ClassifySettings:
     json_indent: int = 2
 
 
-@dataclass(frozen=True)
-class PolicySettings:
+class PolicySettings(NamedTuple):
     mode: PolicyMode = "auto"
     auto_apply_types: tuple[str, ...] = DEFAULT_AUTO_APPLY
     min_confidence: float = 0.9
     require_idempotent: bool = True
     sample_rate: float = 0.1
-    noise_strategy: Mapping[str, NoiseStrategy] = field(default_factory=dict)
+    noise_strategy: Mapping[str, NoiseStrategy] = MappingProxyType({})
     # statistical methods whose calibration gate is GO (issue: judge calibration)
     gated_methods: frozenset[str] = frozenset()
 
@@ -59,7 +59,6 @@ class PolicySettings:
         return self.noise_strategy.get(mismatch_type, "restore_base")
 
 
-@dataclass(frozen=True)
-class MethodSettings:
+class MethodSettings(NamedTuple):
     enabled: tuple[str, ...] = DEFAULT_METHODS
     cosine_threshold: float = 0.95

@@ -2,10 +2,10 @@
 equivalence-preserving under the method that justifies it (DESIGN.md §7.3; property-tested).
 """
 
-from __future__ import annotations
+# no `from __future__ import annotations`: NamedTuple fields stay cheap (see core/model.py)
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from phase2_git.core import jsonvalue
 from phase2_git.core.classify import normalize_eol, strip_bom
@@ -60,8 +60,7 @@ def make_canonicalize_json(indent: int) -> Callable[[bytes], bytes]:
     return t_canonicalize_json
 
 
-@dataclass(frozen=True)
-class TransformSpec:
+class TransformSpec(NamedTuple):
     transform: Transform
     action: Action
     fn: Callable[[bytes], bytes] | None  # None: restore_base (the result is the base bytes)

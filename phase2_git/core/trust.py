@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
-from typing import Any
+from types import MappingProxyType
+from typing import Any, NamedTuple
 
 _IDENT = re.compile(r"^\s*(?P<name>[^<>]*?)\s*<(?P<email>[^<>\s]+)>\s*$")
 
@@ -20,11 +20,10 @@ def email_of(ident: str) -> str | None:
     return m.group("email").lower() if m else None
 
 
-@dataclass(frozen=True)
-class TrustPolicy:
+class TrustPolicy(NamedTuple):
     reviewers: frozenset[str]  # lower-cased emails
     # email -> (keytype, key or fingerprint) lines as given
-    keys: Mapping[str, tuple[tuple[str, str], ...]] = field(default_factory=dict)
+    keys: Mapping[str, tuple[tuple[str, str], ...]] = MappingProxyType({})
     require_signed: bool = True
 
     @classmethod
@@ -53,8 +52,7 @@ class TrustPolicy:
         return {k.upper() for t, k in self.keys.get(email, ()) if t == "gpg"}
 
 
-@dataclass(frozen=True)
-class CommitFacts:
+class CommitFacts(NamedTuple):
     """What git history says about the commit that added an approval line."""
 
     commit: str | None  # None: the line is in no commit reachable from the head side

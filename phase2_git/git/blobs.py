@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import subprocess
-import tempfile
 import threading
 from collections import deque
 from collections.abc import Generator, Iterable, Iterator, Sequence
@@ -67,61 +66,95 @@ def read_blobs(
             return
         prefetch_missing(repo, wanted)
 
-    with tempfile.TemporaryFile() as errfile:
-        proc = repo.popen(
-            # git's defaults let one cat-file over thousands of packed blobs grow to 150 MiB
-            # (a 96 MiB delta-base cache, pack windows mapped whole); bounded, it stays near
-            # 33 MiB at 100,000 artifacts (22 MiB at 20,000) for the same speed: the mapped
-            # windows count in its RSS, 32m of them made it the run's peak (bench/)
-            *_CAT_FILE_LIMITS,
-            "cat-file",
-            "--batch",
-            "--buffer",
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            stderr=errfile,
-        )
-        assert proc.stdin is not None and proc.stdout is not None
-        pending: Iterator[Change]
-        if streamed:
-            # only a long run pays for importing queue (the hook never does)
-            from queue import SimpleQueue
+    proc = repo.popen(
+        # git's defaults let one cat-file over thousands of packed blobs grow to 150 MiB
+        # (a 96 MiB delta-base cache, pack windows mapped whole); bounded, it stays near
+        # 33 MiB at 100,000 artifacts (22 MiB at 20,000) for the same speed: the mapped
+        # windows count in its RSS, 32m of them made it the run's peak (bench/)
+        *_CAT_FILE_LIMITS,
+        "cat-file",
+        "--batch",
+        "--buffer",
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    assert proc.stdin is not None and proc.stdout is not None and proc.stderr is not None
+    # stdin is fed and stderr drained by their own threads: git never blocks on a full pipe
+    # while we read stdout (a pipe rather than a temporary file keeps `tempfile`, and the
+    # `random` and `shutil` it imports, off the pre-commit hook's path)
+    errors = _Tail()
+    pending: Iterator[Change]
+    if streamed:
+        # only a long run pays for importing queue (the hook never does)
+        from queue import SimpleQueue
 
-            chunks: SimpleQueue[bytes | None] = SimpleQueue()
-            writer = threading.Thread(
-                target=_feed_chunks, args=(proc.stdin, chunks), name="phase2-cat-file-feed"
+        chunks: SimpleQueue[bytes | None] = SimpleQueue()
+        feed = threading.Thread(
+            target=_feed_chunks, args=(proc.stdin, chunks), name="phase2-cat-file-feed"
+        )
+        pending = _ahead(chain(known, source), chunks)
+    else:
+        feed = threading.Thread(
+            target=_feed, args=(proc.stdin, wanted), name="phase2-cat-file-feed"
+        )
+        pending = iter(known)
+    del known, wanted
+    threads = [
+        feed,
+        threading.Thread(target=errors.drain, args=(proc.stderr,), name="phase2-cat-file-err"),
+    ]
+    for t in threads:
+        t.daemon = True
+        t.start()
+    finished = False
+    try:
+        out = proc.stdout
+        for c in pending:
+            before = _read_side(
+                out, errors, c.before, c.before_mode, c.old_path or c.path, max_size
             )
-            pending = _ahead(chain(known, source), chunks)
-        else:
-            writer = threading.Thread(
-                target=_feed, args=(proc.stdin, wanted), name="phase2-cat-file-feed"
-            )
-            pending = iter(known)
-        del known, wanted
-        writer.daemon = True
-        writer.start()
-        finished = False
+            after = _read_side(out, errors, c.after, c.after_mode, c.path, max_size)
+            yield c, before, after
+        finished = True
+    finally:
+        if streamed:
+            chunks.put(None)  # a writer still waiting for ids stops (once is enough)
+        if not finished and proc.poll() is None:
+            proc.terminate()
         try:
-            out = proc.stdout
-            for c in pending:
-                before = _read_side(
-                    out, errfile, c.before, c.before_mode, c.old_path or c.path, max_size
-                )
-                after = _read_side(out, errfile, c.after, c.after_mode, c.path, max_size)
-                yield c, before, after
-            finished = True
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+        for t in threads:
+            t.join()
+        proc.stdout.close()
+        proc.stderr.close()
+
+
+class _Tail:
+    """The last 64 KiB a stream gave, read to its end by :meth:`drain` (a thread)."""
+
+    _KEEP = 1 << 16
+
+    def __init__(self) -> None:
+        self._data = b""
+        self._done = threading.Event()
+
+    def drain(self, stream: IO[bytes]) -> None:
+        try:
+            while chunk := stream.read1(_CHUNK):  # type: ignore[attr-defined]
+                self._data = (self._data + chunk)[-self._KEEP :]
+        except (OSError, ValueError):
+            pass
         finally:
-            if streamed:
-                chunks.put(None)  # a writer still waiting for ids stops (once is enough)
-            if not finished and proc.poll() is None:
-                proc.terminate()
-            try:
-                proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
-            writer.join()
-            proc.stdout.close()
+            self._done.set()
+
+    def text(self) -> bytes:
+        """What was written, once the writer has closed the stream (or after 10 s)."""
+        self._done.wait(timeout=10)
+        return self._data
 
 
 def _wanted(c: Change) -> Iterator[str]:
@@ -207,27 +240,26 @@ def _feed_chunks(stdin: IO[bytes], chunks: SimpleQueue[bytes | None]) -> None:
             pass
 
 
-def _read_exact(out: IO[bytes], n: int, errfile: IO[bytes], oid: str) -> bytes:
+def _read_exact(out: IO[bytes], n: int, errors: _Tail, oid: str) -> bytes:
     data = out.read(n)
     if len(data) != n:
-        raise _stopped(errfile, oid)
+        raise _stopped(errors, oid)
     return data
 
 
-def _stopped(errfile: IO[bytes], oid: str) -> GitError:
-    errfile.seek(0)
-    err = errfile.read()
+def _stopped(errors: _Tail, oid: str) -> GitError:
+    err = errors.text()
     return git_failure(("cat-file",), err or f"output ended while reading {oid}".encode())
 
 
 def _read_side(
-    out: IO[bytes], errfile: IO[bytes], oid: str | None, mode: str, path: str, max_size: int
+    out: IO[bytes], errors: _Tail, oid: str | None, mode: str, path: str, max_size: int
 ) -> Blob | None:
     if oid is None or mode == MODE_GITLINK:
         return _gitlink_or_none(oid, mode)
     header = out.readline()
     if not header:
-        raise _stopped(errfile, oid)
+        raise _stopped(errors, oid)
     parts = header.rstrip(b"\n").split(b" ")
     if len(parts) == 2 and parts[1] == b"missing":
         raise GitError(
@@ -242,16 +274,16 @@ def _read_side(
     size = int(parts[2])
     data: bytes | None
     if size <= max_size:
-        data = whole = _read_exact(out, size, errfile, oid)
+        data = whole = _read_exact(out, size, errors, oid)
         head = whole[:HEAD_BYTES]
     else:
         data = None
-        head = _read_exact(out, min(size, HEAD_BYTES), errfile, oid)
+        head = _read_exact(out, min(size, HEAD_BYTES), errors, oid)
         left = size - len(head)
         while left:
-            left -= len(_read_exact(out, min(left, _CHUNK), errfile, oid))
+            left -= len(_read_exact(out, min(left, _CHUNK), errors, oid))
     if out.read(1) != b"\n":
-        raise _stopped(errfile, oid)
+        raise _stopped(errors, oid)
     return Blob(oid=oid, size=size, data=data, head=head, mode=mode)
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import os
 import stat
 import sys
@@ -247,8 +246,8 @@ def _settle_worktree(repo: GitRepo, changes: list[Change], *, renames: bool) -> 
             changes.append(add)
         else:
             gone = changes[k]
-            changes[k] = dataclasses.replace(
-                add, status="modified", before=gone.before, before_mode=gone.before_mode
+            changes[k] = add._replace(
+                status="modified", before=gone.before, before_mode=gone.before_mode
             )
 
     pending = [k for k, c in enumerate(changes) if c.after == zero]
@@ -260,7 +259,7 @@ def _settle_worktree(repo: GitRepo, changes: list[Change], *, renames: bool) -> 
             status = _status(letter, c.before, oid, c.before_mode, c.after_mode)
         else:
             status = c.status
-        changes[k] = dataclasses.replace(c, after=oid, status=status)
+        changes[k] = c._replace(after=oid, status=status)
     settled = [
         c
         for c in changes
@@ -342,7 +341,7 @@ def _hash_symlink(repo: GitRepo, path: str) -> str:
 
 def _submodule_head(repo: GitRepo, path: str) -> str | None:
     sub_env = {k: v for k, v in repo.env.items() if k not in LOCAL_ENV_VARS}
-    sub = dataclasses.replace(repo, root=repo.root / path, env=sub_env)
+    sub = repo.at(repo.root / path, sub_env)
     proc = sub.run_status("rev-parse", "--verify", "--quiet", "HEAD")
     if proc.returncode != 0:
         return None
@@ -387,8 +386,7 @@ def _pair_exact_renames(changes: list[Change], untracked: set[str]) -> list[Chan
                 gone = pool.pop(0)
                 used.add(gone.path)
                 out.append(
-                    dataclasses.replace(
-                        c,
+                    c._replace(
                         status="renamed",
                         old_path=gone.path,
                         before=gone.before,

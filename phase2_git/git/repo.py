@@ -8,8 +8,7 @@ from __future__ import annotations
 import os
 import subprocess
 from collections.abc import Mapping
-from dataclasses import dataclass, field
-from functools import cached_property
+from functools import cache, cached_property
 from pathlib import Path
 from typing import Any
 
@@ -88,25 +87,62 @@ def _absolutize_env(env: Mapping[str, str]) -> dict[str, str]:
     return out
 
 
-@dataclass(frozen=True)
 class GitRepo:
-    """A non-bare repository with a work tree, and the environment its git processes get."""
+    """A non-bare repository with a work tree, and the environment its git processes get.
 
-    root: Path
-    git_dir: Path
-    object_format: str
-    # the environment may hold secrets: keep it out of repr and out of equality/hash
-    env: Mapping[str, str] = field(
-        default_factory=lambda: dict(os.environ), repr=False, compare=False
-    )
+    A plain class (not a dataclass: the hook imports it, see :mod:`phase2_git.core.model`).
+    Equal and hashed by where it is; the environment may hold secrets, so it stays out of
+    ``repr``, equality and hash.
+    """
+
+    def __init__(
+        self,
+        root: Path,
+        git_dir: Path,
+        object_format: str,
+        env: Mapping[str, str] | None = None,
+    ) -> None:
+        self.root = root
+        self.git_dir = git_dir
+        self.object_format = object_format
+        self.env: Mapping[str, str] = dict(os.environ) if env is None else env
+        # revisions resolved while discovering (spec -> (commit, tree)): see discover()
+        self.resolved: dict[str, tuple[str, str]] = {}
+
+    def _key(self) -> tuple[Path, Path, str]:
+        return self.root, self.git_dir, self.object_format
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, GitRepo) and self._key() == other._key()
+
+    def __hash__(self) -> int:
+        return hash(self._key())
+
+    def __repr__(self) -> str:
+        return (
+            f"GitRepo(root={self.root!r}, git_dir={self.git_dir!r}, "
+            f"object_format={self.object_format!r})"
+        )
+
+    def at(self, root: Path, env: Mapping[str, str]) -> GitRepo:
+        """The repository whose work tree is ``root`` (a submodule's checkout), same git."""
+        return GitRepo(root, self.git_dir, self.object_format, env)
 
     # ------------------------------------------------------------------ discovery
 
     @classmethod
     def discover(
-        cls, path: str | os.PathLike[str] = ".", env: Mapping[str, str] | None = None
+        cls,
+        path: str | os.PathLike[str] = ".",
+        env: Mapping[str, str] | None = None,
+        *,
+        resolve: str | None = None,
     ) -> GitRepo:
-        """Find the repository containing ``path`` (one git call when it succeeds)."""
+        """Find the repository containing ``path`` (one git call when it succeeds).
+
+        ``resolve``: a revision to turn into its commit and tree in the same call (the hook
+        saves a git process: ``HEAD``); found in :attr:`resolved` when it names a commit.
+        """
         env_used = _absolutize_env(os.environ if env is None else env)
         start = Path(path)
         shown = quote_for_message(os.fspath(path))
@@ -115,7 +151,20 @@ class GitRepo:
         if not start.is_dir():
             raise UsageError(f"not a git repository: {shown} (no such directory)")
         args = ("rev-parse", "--show-toplevel", "--absolute-git-dir", "--show-object-format")
-        proc = _spawn_run(args, cwd=start, env=env_used, input=None)
+        early: tuple[str, str] | None = None
+        proc = None
+        if resolve and not resolve.startswith("-") and "\0" not in resolve:
+            revs = ("--end-of-options", f"{resolve}^{{commit}}", f"{resolve}^{{tree}}")
+            proc = _spawn_run((*args, *revs), cwd=start, env=env_used, input=None)
+            # git 2.39 echoes --end-of-options back: the last three lines are it and two ids
+            tail = proc.stdout.split(b"\n")[-4:-1]
+            if proc.returncode == 0 and len(tail) == 3 and tail[0] == b"--end-of-options":
+                early = tail[1].decode(), tail[2].decode()
+                proc.stdout = proc.stdout[: -len(b"\n".join(tail)) - 1]
+            else:
+                proc = None  # an unborn HEAD, a tag of a tree …: the plain call decides
+        if proc is None:
+            proc = _spawn_run(args, cwd=start, env=env_used, input=None)
         if proc.returncode != 0:
             probe = _spawn_run(
                 ("rev-parse", "--is-bare-repository", "--is-inside-git-dir"),
@@ -146,12 +195,15 @@ class GitRepo:
         object_format = body[-1].decode()
         git_dir = os.fsdecode(body[-2])
         root = os.fsdecode(b"\n".join(body[:-2]))
-        return cls(
+        repo = cls(
             root=Path(root),
             git_dir=Path(git_dir),
             object_format=object_format,
             env=env_used,
         )
+        if early is not None and resolve is not None:
+            repo.resolved[resolve] = early
+        return repo
 
     # ------------------------------------------------------------------ ids
 
@@ -249,13 +301,33 @@ def git_failure(args: tuple[str, ...] | list[str], stderr: bytes) -> GitError:
     return GitError(f"git {quote_for_message(cmd)} failed: {_first_line(stderr)}")
 
 
+@cache
+def _git_program(search: str | None) -> str:
+    """git's absolute path on ``search`` (a PATH), found once per process.
+
+    Popen given a bare ``git`` looks it up itself, on every start: 1.2 ms a process measured
+    (bench/: the hook runs three). The first absolute folder holding an executable ``git``
+    wins, as for exec; a relative entry before it (resolved against the child's cwd), no PATH
+    or Windows (PATHEXT) leave the lookup to the system. Not shutil.which: its import costs
+    the hook more than the lookup saves."""
+    if os.name != "posix" or not search:
+        return "git"
+    for folder in search.split(os.pathsep):
+        candidate = Path(folder, "git")
+        if not candidate.is_absolute():
+            return "git"
+        if candidate.is_file() and os.access(candidate, os.X_OK):
+            return str(candidate)
+    return "git"
+
+
 def _start(
     args: tuple[str, ...], *, cwd: Path, env: Mapping[str, str], **kw: Any
 ) -> subprocess.Popen[bytes]:
     """The only place phase2 starts a process."""
     try:
         # subprocess, not GitPython: 90 ms import, 15x slower Diffs, object APIs fail on SHA-256.
-        return subprocess.Popen(["git", *args], cwd=cwd, env=env, **kw)
+        return subprocess.Popen([_git_program(env.get("PATH")), *args], cwd=cwd, env=env, **kw)
     except FileNotFoundError:
         if not Path(cwd).is_dir():
             raise UsageError(f"no such directory: {quote_for_message(str(cwd))}") from None

@@ -1,10 +1,9 @@
 """Sides of a comparison: a commit-ish, the index, or the working tree (DESIGN.md §2)."""
 
-from __future__ import annotations
+# no `from __future__ import annotations`: NamedTuple fields stay cheap (see core/model.py)
 
 import re
-from dataclasses import dataclass
-from typing import Literal
+from typing import Literal, NamedTuple
 
 from phase2_git.errors import UsageError
 from phase2_git.git.repo import GitRepo, git_failure, quote_for_message
@@ -22,8 +21,7 @@ FETCH_DEPTH_HINT = (
 )
 
 
-@dataclass(frozen=True)
-class Side:
+class Side(NamedTuple):
     spec: str
     kind: SideKind
     commit: str | None
@@ -81,6 +79,9 @@ def resolve_side(repo: GitRepo, spec: str) -> Side:
         return Side(spec=spec, kind="index", commit=None, tree="")
     if spec == WORKTREE:
         return Side(spec=spec, kind="worktree", commit=None, tree="")
+    early = repo.resolved.get(spec)
+    if early is not None:  # resolved by GitRepo.discover (the hook's HEAD)
+        return Side(spec=spec, kind="commit", commit=early[0], tree=early[1])
     if spec and "\0" not in spec and not spec.startswith("-"):
         # the common case in one process: the commit and its tree (without --verify,
         # git 2.39 echoes --end-of-options back: drop it, and accept only two object ids)

@@ -40,7 +40,7 @@ import json
 import math
 import threading
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -406,7 +406,7 @@ def attach_embedding_verdicts(repo: GitRepo, result: DiffResult) -> DiffResult:
         return result
 
     gated = config.policy.gated_methods | gated_methods(repo.root, config)
-    policy = replace(config.policy, gated_methods=gated - {METHOD})
+    policy = config.policy._replace(gated_methods=gated - {METHOD})
     notices = list(result.notices)
     if METHOD in gated:
         notices.append(
@@ -437,9 +437,7 @@ def attach_embedding_verdicts(repo: GitRepo, result: DiffResult) -> DiffResult:
         verdicts = tuple(v if old.method == METHOD else old for old in m.verdicts)
         cls = Classification(m.artifact_type, m.mismatch_type, m.detail)
         plan, resolved = make_plan(m.id, cls, verdicts, policy, config.classify, (before, after))
-        replaced[m.id] = replace(m, verdicts=verdicts, plan=plan, resolved=resolved)
-    return replace(
-        result,
-        mismatches=[replaced.get(m.id, m) for m in result.mismatches],
-        notices=notices,
+        replaced[m.id] = m._replace(verdicts=verdicts, plan=plan, resolved=resolved)
+    return result.replaced(
+        mismatches=[replaced.get(m.id, m) for m in result.mismatches], notices=notices
     )

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import tempfile
 from pathlib import Path
 
 from phase2_git.errors import UsageError
@@ -25,6 +24,8 @@ def _fsync_dir(folder: Path) -> None:
 
 def atomic_write_bytes(path: str | os.PathLike[str], data: bytes) -> None:
     """Replace ``path`` with ``data`` all at once: readers see the old or the new file, whole."""
+    import tempfile  # here: refuse_linked_store is on the hook's path, writing is not
+
     target = Path(path)
     folder = target.parent if str(target.parent) else Path()
     try:

@@ -7,12 +7,9 @@ canonical JSON of the fully resolved configuration, defaults included (DESIGN.md
 
 from __future__ import annotations
 
-import copy
-import hashlib
 import math
 import sys
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
 from typing import Any
@@ -28,11 +25,6 @@ from phase2_git.core.settings import (
 )
 from phase2_git.errors import UsageError
 from phase2_git.store import schemas
-
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover
-    import tomli as tomllib  # type: ignore[import-not-found,unused-ignore]
 
 CONFIG_DIR = ".phase2"
 CONFIG_FILE = ".phase2/config.toml"
@@ -98,24 +90,53 @@ DEFAULTS: dict[str, Any] = {
 
 
 def merge_tables(base: dict[str, Any], override: Mapping[str, Any]) -> dict[str, Any]:
-    out = copy.deepcopy(base)
+    out: dict[str, Any] = _copy(base)
     for key, value in override.items():
         if isinstance(value, Mapping) and isinstance(out.get(key), dict):
             out[key] = merge_tables(out[key], value)
         else:
-            out[key] = copy.deepcopy(value)
+            out[key] = _copy(value)
     return out
 
 
-@dataclass(frozen=True)
-class Config:
-    """The fully resolved configuration and where it came from."""
+def _copy(value: Any) -> Any:
+    """A deep copy of parsed TOML (tables, arrays and immutable scalars). Not copy.deepcopy:
+    its import (copy, weakref) is a millisecond of the hook for data this simple."""
+    if isinstance(value, Mapping):
+        return {k: _copy(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_copy(v) for v in value]
+    return value
 
-    data: dict[str, Any]
-    source: str  # "defaults", ".phase2/config.toml", "pyproject.toml", or the --config path
-    classify: ClassifySettings = field(compare=False)
-    methods: MethodSettings = field(compare=False)
-    policy: PolicySettings = field(compare=False)
+
+class Config:
+    """The fully resolved configuration and where it came from.
+
+    A plain class, not a dataclass: the hook imports it (see :mod:`phase2_git.core.model`).
+    Equal when the data and the source are; the settings are derived from the data.
+    """
+
+    def __init__(
+        self,
+        data: dict[str, Any],
+        source: str,  # "defaults", ".phase2/config.toml", "pyproject.toml", or --config's
+        classify: ClassifySettings,
+        methods: MethodSettings,
+        policy: PolicySettings,
+    ) -> None:
+        self.data = data
+        self.source = source
+        self.classify = classify
+        self.methods = methods
+        self.policy = policy
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Config) and (self.data, self.source) == (other.data, other.source)
+
+    __hash__ = None  # type: ignore[assignment]  # the data is a mutable dict
+
+    def __repr__(self) -> str:
+        return f"Config(source={self.source!r})"
 
     @cached_property
     def fingerprint(self) -> str:
@@ -132,6 +153,8 @@ class Config:
 
 
 def fingerprint(data: Mapping[str, Any]) -> str:
+    import hashlib
+
     import rfc8785
 
     return hashlib.sha256(rfc8785.dumps(data)).hexdigest()
@@ -146,6 +169,10 @@ def _read_toml(path: Path, display: str) -> dict[str, Any]:
 
 
 def parse_toml(raw: bytes, display: str) -> dict[str, Any]:
+    if sys.version_info >= (3, 11):
+        import tomllib  # here, not at the top: the hook without a config file never needs it
+    else:  # pragma: no cover
+        import tomli as tomllib  # type: ignore[import-not-found,unused-ignore]
     try:
         table: dict[str, Any] = tomllib.loads(raw.decode("utf-8"))
     except UnicodeDecodeError:

@@ -13,10 +13,9 @@ import hashlib
 import json
 import os
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from phase2_git.errors import UsageError
 from phase2_git.store import schemas
@@ -51,8 +50,7 @@ def validate(event: Mapping[str, Any], where: str = LOG_FILE) -> None:
     schemas.check(dict(event), SCHEMA, where)
 
 
-@dataclass(frozen=True)
-class LogLine:
+class LogLine(NamedTuple):
     lineno: int
     event: dict[str, Any]
 
