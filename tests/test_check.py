@@ -324,12 +324,15 @@ SLOW_STDLIB = ("dataclasses", "inspect", "argparse", "tempfile", "tomllib", "cop
 def test_clean_hook_run_skips_slow_imports(base: TestRepo) -> None:
     base.write("data/a.json", b'{"a": 2, "b": [1, 2.5]}\n')  # a real change: passes
     base.git("add", "-A")
+    # without coverage's subprocess hook, which itself imports much of this list
+    env = {k: v for k, v in os.environ.items() if not k.startswith("COVERAGE_")}
     proc = subprocess.run(
         [sys.executable, "-c", LEAN_PROBE, "check", "data/a.json"],
         cwd=base.root,
         capture_output=True,
         text=True,
         check=False,
+        env=env,
     )
     data = json.loads(proc.stdout.strip().splitlines()[-1])
     loaded = set(data["modules"])
