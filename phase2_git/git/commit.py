@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import stat
 import tempfile
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -265,12 +266,37 @@ def index_entries(repo: GitRepo, paths: Sequence[str]) -> dict[str, IndexEntry]:
 def beyond_symlink(root: Path, path: str) -> bool:
     """True when a folder on the way to ``path`` is a symlink or not a folder: git never tracks
     a file there, and phase2 must not read or write through it (``dir -> /etc``)."""
-    here = root
-    for part in path.split("/")[:-1]:
-        here = here / part
-        if here.is_symlink() or not here.is_dir():
-            return True
-    return False
+    return bool(beyond_symlinks(root, [path]))
+
+
+def beyond_symlinks(root: Path, paths: Iterable[str]) -> set[str]:
+    """Those of ``paths`` that :func:`beyond_symlink` refuses, with one ``lstat`` per folder:
+    5,000 files in a few hundred folders made a ``pathlib`` walk per file cost 0.3 s."""
+    top = os.fspath(root)
+    real: dict[str, bool] = {"": True}  # folder (relative) -> a real folder all the way down
+    out: set[str] = set()
+    for path in paths:
+        folder = path.rpartition("/")[0]
+        ok = real.get(folder)
+        if ok is None:
+            ok = True
+            here = ""
+            for part in folder.split("/"):
+                here = f"{here}/{part}" if here else part
+                known = real.get(here)
+                if known is None:
+                    try:
+                        known = stat.S_ISDIR(os.lstat(f"{top}/{here}").st_mode)
+                    except (OSError, ValueError):
+                        known = False
+                    real[here] = known
+                if not known:
+                    ok = False
+                    break
+            real[folder] = ok
+        if not ok:
+            out.add(path)
+    return out
 
 
 def clean_hashes(repo: GitRepo, paths: Sequence[str]) -> dict[str, str | None]:
@@ -278,12 +304,19 @@ def clean_hashes(repo: GitRepo, paths: Sequence[str]) -> dict[str, str | None]:
     regular file): clean filters and eol conversion applied, nothing written."""
     out: dict[str, str | None] = {}
     present = []
+    top = os.fspath(repo.root)
+    refused = beyond_symlinks(repo.root, paths)
     for p in paths:
-        full = repo.root / p
-        if beyond_symlink(repo.root, p) or full.is_symlink() or not full.is_file():
-            out[p] = None
-        else:
+        regular = False
+        if p not in refused:
+            try:
+                regular = stat.S_ISREG(os.lstat(f"{top}/{p}").st_mode)
+            except (OSError, ValueError):
+                pass
+        if regular:
             present.append(p)
+        else:
+            out[p] = None
     if present:
         data = b"".join(stdin_path_line(p) + b"\n" for p in present)
         res = repo.run("-c", "core.safecrlf=false", "hash-object", "--stdin-paths", input=data)
