@@ -486,24 +486,32 @@ def prepare_log(repo: GitRepo, head: str) -> LogTransaction:
     return LogTransaction(head_oid, worktree, committed, present)
 
 
-def sync_log(repo: GitRepo, old: str | None, new: str) -> None:
+def sync_log(repo: GitRepo, old: str | None, new: str, data: bytes | None = None) -> None:
     """The working tree holds HEAD's lines plus appended ones; once the new log is a superset,
-    write it outright, and move the index entry that held the old blob."""
+    write it outright, and move the index entry that held the old blob. ``data``: the new
+    blob's bytes when the caller holds them. The caller refreshes the index afterwards."""
     entry = gitc.index_entries(repo, [LOG_FILE]).get(LOG_FILE)
     if (entry is None and old is None) or (entry is not None and entry.oid == old):
         repo.run("update-index", "--add", "--cacheinfo", f"100644,{new},{LOG_FILE}")
-    data = gitc.read_blob(repo, new)
+    if data is None:
+        data = gitc.read_blob(repo, new)
     if data.startswith(DecisionLog(repo.root).read_bytes()):
         atomic_write_bytes(repo.root / LOG_FILE, data)
-        repo.run_status("update-index", "-q", "--refresh")
 
 
 def sync_all(
-    repo: GitRepo, updates: Sequence[gitc.TreeUpdate], log: dict[str, Any] | None
+    repo: GitRepo,
+    updates: Sequence[gitc.TreeUpdate],
+    log: dict[str, Any] | None,
+    log_data: bytes | None = None,
 ) -> list[str]:
     kept = gitc.sync_after_move(repo, updates)
     if log is not None:
-        sync_log(repo, log["old"], log["new"])
+        sync_log(repo, log["old"], log["new"], log_data)
+    # one refresh for both (it was one each): the log's entry and any entry that moved without
+    # its file carry no stat data yet; a refresh only re-stats, it never changes what is
+    # staged, and naming thousands of paths would overflow the command line
+    repo.run_status("update-index", "-q", "--refresh")
     return kept
 
 
@@ -529,7 +537,7 @@ def commit_with_log(
     if before_move is not None:
         before_move(commit, log)
     gitc.move_branch(repo, branch, commit, message.splitlines()[0])
-    return commit, sync_all(repo, updates, log)
+    return commit, sync_all(repo, updates, log, log_bytes)
 
 
 @contextlib.contextmanager

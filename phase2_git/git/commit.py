@@ -363,15 +363,19 @@ def sync_after_move(repo: GitRepo, updates: Sequence[TreeUpdate]) -> list[str]:
 
     An index entry moves only if it still holds the old blob; a file is rewritten only if its
     clean hash still equals the old blob. Returns the paths left alone (the user's own edits).
+    The caller then refreshes the index (``update-index --refresh``), once for every file it
+    wrote: an entry that moved without its file has no stat data yet.
     """
     paths = [u.path for u in updates]
     entries = index_entries(repo, paths)
     hashes = clean_hashes(repo, paths)
+    refused = beyond_symlinks(repo.root, paths)
     index_lines: list[bytes] = []
-    rewrite: list[TreeUpdate] = []
+    follow: list[TreeUpdate] = []  # index entry and file both move: checked out from the index
+    rewrite: list[TreeUpdate] = []  # the file moves, the index keeps what the user staged
     kept: list[str] = []
     for u in updates:
-        if beyond_symlink(repo.root, u.path):
+        if u.path in refused:
             kept.append(u.path)  # never unlink or write through a symlinked folder
             continue
         entry = entries.get(u.path)
@@ -389,20 +393,29 @@ def sync_after_move(repo: GitRepo, updates: Sequence[TreeUpdate]) -> list[str]:
             else:
                 index_lines.append(f"{u.mode} {u.new}\t{u.path}".encode("utf-8", "surrogateescape"))
         if hashes.get(u.path) == u.old:
-            rewrite.append(u)
+            (follow if index_holds_old else rewrite).append(u)
         elif not index_holds_old:
             kept.append(u.path)
     if index_lines:
         repo.run("update-index", "-z", "--index-info", input=b"\0".join(index_lines) + b"\0")
-    for u in rewrite:
+    for u in (*follow, *rewrite):
         if u.new is None:
             (repo.root / u.path).unlink(missing_ok=True)
+    # the user's index holds the new blobs now: ``checkout-index -u`` writes the files as a
+    # checkout would and records their stat data in the same pass (it was a temporary index,
+    # then a refresh that stats every file of the repository)
+    checkout_paths(repo, [u.path for u in follow if u.new is not None])
     checkout_blobs(repo, [(u.path, u.new, u.mode) for u in rewrite if u.new is not None])
-    if rewrite:
-        # the rewritten files' stat data is new; a refresh only re-stats (it never changes
-        # what is staged), and naming thousands of paths would overflow the command line
-        repo.run_status("update-index", "-q", "--refresh")
     return kept
+
+
+def checkout_paths(repo: GitRepo, paths: Sequence[str]) -> None:
+    """Write ``paths`` from the user's index into the working tree (eol, autocrlf, smudge
+    filters, executable bit: git's own conversion) and record their new stat data."""
+    if not paths:
+        return
+    data = b"".join(p.encode("utf-8", "surrogateescape") + b"\0" for p in paths)
+    repo.run("checkout-index", "-f", "-u", "-z", "--stdin", input=data)
 
 
 def commit_messages(
