@@ -563,6 +563,7 @@ def open_session(
     # the lock first: a second run must be refused as such, not trip over the first one's
     # commit moving the branch under it
     with lockmod.hold(repo.root):
+        _drop_torn_writes(repo.root)
         branch = gitc.current_branch(repo)
         if head not in ("HEAD", "@") and resolve_commit(repo, head) != branch.commit:
             raise UsageError(
@@ -635,6 +636,15 @@ def open_session(
         _check_rewritable(session, no_commit=no_commit)
         st.save()
         yield session
+
+
+def _drop_torn_writes(root: Path) -> None:
+    """A run killed inside the log's atomic write leaves its temporary file behind, which
+    ``git status`` shows; only a run holding the lock writes the log that way, so one that
+    holds it now may remove what is left (the log itself is whole: old or new)."""
+    for leftover in (root / LOG_FILE).parent.glob(f".{Path(LOG_FILE).name}.*.tmp"):
+        with contextlib.suppress(OSError):
+            leftover.unlink()
 
 
 def _check_rewritable(session: Session, *, no_commit: bool) -> None:
