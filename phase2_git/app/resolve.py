@@ -238,9 +238,10 @@ class Session:
     def record(self, op: Operation, *, save: bool = True) -> dict[str, Any]:
         """Record one decision durably in the state file (not yet in the log or history).
 
-        ``save=False`` is for ``--yes``: its decisions are a pure function of the inputs, so
-        the caller saves once before applying (a rerun after a crash decides the same way);
-        rewriting a growing state file per decision made 5,000 transforms quadratic."""
+        ``save=False`` is for ``--yes``: its decisions are a pure function of the inputs (a
+        rerun after a crash decides the same way, with the same decision ids), and
+        :meth:`apply` saves the state before its first effect; rewriting a growing state file
+        per decision made 5,000 transforms quadratic."""
         ev = self.event(op)
         self.state.pending.append({"event": ev, "update": self._transform_update(op)})
         if op.decision not in ("label",):
@@ -329,6 +330,9 @@ class Session:
         transforms_todo = [p for p in pending if p["update"] is not None]
 
         if no_commit or not (transforms_todo or (commit_decisions and events)):
+            # durable before the first effect: ``--yes`` records without saving (when it
+            # commits, the save before the branch moves is the one that counts)
+            self.state.save()
             if transforms_todo:
                 result.applied, result.kept = self._write_worktree(transforms_todo)
             DecisionLog(self.repo.root).append(events)

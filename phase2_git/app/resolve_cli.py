@@ -88,7 +88,8 @@ def run_yes(session: Session, opts: ResolveOptions, out: IO[str]) -> ApplyResult
             f"{op.decision:<12} {m.plan.action:<22} {sanitize_path(m.path)} "
             f"({m.mismatch_type}){extra}{reason}\n"
         )
-    session.state.save()
+    # no save here: apply() saves before its first effect (a 5,000-event state file is
+    # written once, not twice)
     result = session.apply(no_commit=opts.no_commit)
     report_apply(result, out)
     if not todo and not result.commits:

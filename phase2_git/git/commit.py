@@ -136,11 +136,17 @@ def write_blobs(repo: GitRepo, contents: Sequence[bytes]) -> list[str]:
     """Write blobs (repository form, no filters) with one ``hash-object`` process."""
     if not contents:
         return []
+    if len(contents) == 1:  # the decision log: piped, no temporary copy of megabytes
+        out = repo.run("hash-object", "-w", "--no-filters", "--stdin", input=contents[0])
+        return [out.decode().strip()]
     with tempfile.TemporaryDirectory(prefix="phase2-blobs-") as tmp:
         paths = []
         for i, data in enumerate(contents):
             p = Path(tmp) / f"{i}"
-            p.write_bytes(data)
+            try:
+                p.write_bytes(data)
+            except OSError as exc:
+                raise UsageError(f"cannot write a temporary file: {exc.strerror}") from None
             paths.append(str(p))
         out = repo.run(
             "hash-object",
