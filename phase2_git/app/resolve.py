@@ -143,7 +143,12 @@ class Session:
 
     @property
     def kill_switch(self) -> bool:
-        return kill_switch_active(self.environ)
+        """Read once per session (the environment of a running process does not change):
+        it was read twice per mismatch."""
+        if "_kill_switch" not in self.__dict__:
+            self.__dict__["_kill_switch"] = kill_switch_active(self.environ)
+        active: bool = self.__dict__["_kill_switch"]
+        return active
 
     def breaker(self) -> str | None:
         """Read once per session: it parses the whole decision log (it was read per mismatch)."""
@@ -390,7 +395,7 @@ class Session:
         paths = [p["update"]["path"] for p in self.state.pending if p["update"] is not None]
         if not paths:
             return
-        live = gitc.tree_entries(self.repo, self.branch.commit, paths)
+        live = self._branch_entries(paths)
         keep = [
             p
             for p in self.state.pending
@@ -404,6 +409,21 @@ class Session:
             self.notices.append(
                 f"{dropped} recorded decision(s) dropped: their artifact changed on the branch"
             )
+
+    def _branch_entries(self, paths: Sequence[str]) -> dict[str, str]:
+        """``path -> oid`` on the branch for those of ``paths`` it holds. The diff was made
+        against the branch's commit unless a commit moved it since: its mismatches already
+        know their head blobs, and only other paths need a listing of the tree."""
+        known: dict[str, str | None] = {}
+        if self.diff.head.commit == self.branch.commit:
+            known = {m.path: m.change.after for m in self.mismatches}
+        rest = [p for p in paths if p not in known]
+        live = gitc.tree_entries(self.repo, self.branch.commit, rest)
+        for p in paths:
+            oid = known.get(p)
+            if oid is not None:
+                live[p] = oid
+        return live
 
     def _write_worktree(self, items: Sequence[dict[str, Any]]) -> tuple[list[str], list[str]]:
         """``--no-commit``: rewrite working-tree files that still hold the committed bytes."""
