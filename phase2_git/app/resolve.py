@@ -20,7 +20,7 @@ from typing import Any, Literal
 from phase2_git import __version__
 from phase2_git.app.diff import DiffResult, run_diff
 from phase2_git.core import transforms
-from phase2_git.core.model import Mismatch, is_noise
+from phase2_git.core.model import Blob, Change, Mismatch, is_noise
 from phase2_git.errors import RefusedError, UsageError
 from phase2_git.git import commit as gitc
 from phase2_git.git.blobs import read_blobs
@@ -131,6 +131,9 @@ class Session:
     base_description: str = ""
     unrewritable: dict[str, str] = field(default_factory=dict)
     already_done: int = 0
+    # blob id -> bytes of base blobs that restore_base plans write back, kept as the diff
+    # read them: the files are then written from memory, not checked out again
+    held: dict[str, bytes] = field(default_factory=dict)
 
     # ---------------------------------------------------------------- queries
 
@@ -372,8 +375,9 @@ class Session:
             self.state.save()
 
         msg = self._message(pending, trailers, title)
+        held = {**self.held, **{written[p]: d for p, d in to_write}}
         outcome = commit_with_log(
-            self.repo, self.branch, updates, events, tx, msg, before_move=remember
+            self.repo, self.branch, updates, events, tx, msg, before_move=remember, held=held
         )
         self.state.unsynced = None
         self.state.pending = []
@@ -528,8 +532,9 @@ def sync_all(
     updates: Sequence[gitc.TreeUpdate],
     log: dict[str, Any] | None,
     log_data: bytes | None = None,
+    held: Mapping[str, bytes] | None = None,
 ) -> list[str]:
-    kept = gitc.sync_after_move(repo, updates)
+    kept = gitc.sync_after_move(repo, updates, held)
     if log is not None:
         sync_log(repo, log["old"], log["new"], log_data)
     # one refresh for both (it was one each): the log's entry and any entry that moved without
@@ -548,6 +553,7 @@ def commit_with_log(
     message: str,
     *,
     before_move: Callable[[str, dict[str, Any]], None] | None = None,
+    held: Mapping[str, bytes] | None = None,
 ) -> tuple[str, list[str]] | None:
     """One commit holding ``updates`` and the log with ``events`` appended; the branch moves
     by compare-and-swap, then the user's index and working tree follow. None: nothing to do."""
@@ -561,7 +567,7 @@ def commit_with_log(
     if before_move is not None:
         before_move(commit, log)
     gitc.move_branch(repo, branch, commit, message.splitlines()[0])
-    return commit, sync_all(repo, updates, log, log_bytes)
+    return commit, sync_all(repo, updates, log, log_bytes, held)
 
 
 @contextlib.contextmanager
@@ -624,7 +630,8 @@ def open_session(
             if tracked
             else None
         )
-        diff = run_diff(repo, base_spec, branch.commit, config=config, paths=paths)
+        keep = _BlobKeeper()
+        diff = run_diff(repo, base_spec, branch.commit, config=config, paths=paths, observe=keep)
         st.base = diff.base.commit
         session = Session(
             repo=repo,
@@ -642,9 +649,11 @@ def open_session(
         # a crash after the branch moved: recompute against the new HEAD
         if session.branch.commit != resolve_commit(repo, "HEAD"):
             session.branch = gitc.current_branch(repo)
+            keep = _BlobKeeper()
             session.diff = run_diff(
-                repo, base_spec, session.branch.commit, config=config, paths=paths
+                repo, base_spec, session.branch.commit, config=config, paths=paths, observe=keep
             )
+        session.held = keep.restored(session.mismatches)
         session.already_done = sum(1 for m in session.mismatches if st.is_processed(m.id))
         if revisited:
             session.notices.append(f"{revisited} skipped mismatch(es) brought back for review")
@@ -660,6 +669,27 @@ def open_session(
         _check_rewritable(session, no_commit=no_commit)
         st.save()
         yield session
+
+
+class _BlobKeeper:
+    """The diff's ``observe``: keeps the base side's bytes as they stream by (up to
+    :attr:`BUDGET` in all), for the files a ``restore_base`` plan writes back."""
+
+    BUDGET = 64 << 20
+
+    def __init__(self) -> None:
+        self.blobs: dict[str, bytes] = {}
+        self.size = 0
+
+    def __call__(self, change: Change, before: Blob | None, after: Blob | None) -> None:
+        data = before.data if before is not None else None
+        if before is not None and data is not None and self.size + len(data) <= self.BUDGET:
+            self.blobs[before.oid] = data
+            self.size += len(data)
+
+    def restored(self, mismatches: Sequence[Mismatch]) -> dict[str, bytes]:
+        wanted = {m.change.before for m in mismatches if m.plan.action == "restore_base"}
+        return {oid: data for oid, data in self.blobs.items() if oid in wanted}
 
 
 def _drop_torn_writes(root: Path) -> None:
