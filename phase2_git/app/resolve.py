@@ -153,6 +153,13 @@ class Session:
         active: bool = self.__dict__["_kill_switch"]
         return active
 
+    @property
+    def env_name(self) -> str:
+        if "_env_name" not in self.__dict__:  # os.environ.get per event added up (5,000)
+            self.__dict__["_env_name"] = _env_name(self.environ)
+        name: str = self.__dict__["_env_name"]
+        return name
+
     def breaker(self) -> str | None:
         """Read once per session: it parses the whole decision log (it was read per mismatch)."""
         if "_breaker" not in self.__dict__:
@@ -209,7 +216,7 @@ class Session:
             "id": decision_id(self.state.run_id, m.id, op.decision, seq),
             "ts": now_ts(),
             "run_id": self.state.run_id,
-            "env": _env_name(self.environ),
+            "env": self.env_name,
             "mismatch_id": m.id,
             "plan_id": m.plan.plan_id,
             "action": m.plan.action,
