@@ -521,13 +521,10 @@ def prepare_log(repo: GitRepo, head: str) -> LogTransaction:
     return LogTransaction(head_oid, worktree, committed, present)
 
 
-def sync_log(repo: GitRepo, old: str | None, new: str, data: bytes | None = None) -> None:
+def sync_log(repo: GitRepo, new: str, data: bytes | None = None) -> None:
     """The working tree holds HEAD's lines plus appended ones; once the new log is a superset,
-    write it outright, and move the index entry that held the old blob. ``data``: the new
-    blob's bytes when the caller holds them. The caller refreshes the index afterwards."""
-    entry = gitc.index_entries(repo, [LOG_FILE]).get(LOG_FILE)
-    if (entry is None and old is None) or (entry is not None and entry.oid == old):
-        repo.run("update-index", "--add", "--cacheinfo", f"100644,{new},{LOG_FILE}")
+    write it outright. ``data``: the new blob's bytes when the caller holds them. (Its index
+    entry moves with the transformed files', in :func:`sync_all`.)"""
     if data is None:
         data = gitc.read_blob(repo, new)
     if data.startswith(DecisionLog(repo.root).read_bytes()):
@@ -541,12 +538,23 @@ def sync_all(
     log_data: bytes | None = None,
     held: Mapping[str, bytes] | None = None,
 ) -> list[str]:
-    kept = gitc.sync_after_move(repo, updates, held)
-    if log is not None:
-        sync_log(repo, log["old"], log["new"], log_data)
-    # one refresh for both (it was one each): the log's entry and any entry that moved without
-    # its file carry no stat data yet; a refresh only re-stats, it never changes what is
-    # staged, and naming thousands of paths would overflow the command line
+    """After the branch moved: the user's index and working tree follow (idempotent: a run
+    killed half-way through resumes it)."""
+    if log is None:
+        kept = gitc.sync_after_move(repo, updates, held)
+    else:
+        # the log's index entry moves with the others (one index write); its file is written
+        # meanwhile, an fsynced rename while git works on the other files
+        entry = gitc.TreeUpdate(LOG_FILE, log["old"], log["new"], "100644")
+        writing = gitc.Background(lambda: sync_log(repo, log["new"], log_data))
+        try:
+            kept = gitc.sync_after_move(repo, updates, held, index_only=[entry])
+        finally:
+            writing.join()
+        writing.result()
+    # one refresh (it was one after the files and one after the log): the log's entry, files
+    # written in place and entries that moved without their file carry no stat data yet; a
+    # refresh only re-stats, it never changes what is staged
     repo.run_status("update-index", "-q", "--refresh")
     return kept
 
@@ -564,13 +572,22 @@ def commit_with_log(
 ) -> tuple[str, list[str]] | None:
     """One commit holding ``updates`` and the log with ``events`` appended; the branch moves
     by compare-and-swap, then the user's index and working tree follow. None: nothing to do."""
-    log_bytes = appended_content(tx.worktree, events)
-    (log_new,) = gitc.write_blobs(repo, [log_bytes])
-    if not updates and log_new == tx.head_oid:
+    log: dict[str, Any] = {"old": tx.head_oid}
+    log_bytes = b""
+
+    def log_update() -> list[gitc.TreeUpdate] | None:
+        # runs while git seeds the commit's index from the parent: validating and encoding
+        # thousands of decisions is Python's work, reading a large tree is git's
+        nonlocal log_bytes
+        log_bytes = appended_content(tx.worktree, events)
+        (log["new"],) = gitc.write_blobs(repo, [log_bytes])
+        if not updates and log["new"] == tx.head_oid:
+            return None
+        return [gitc.TreeUpdate(LOG_FILE, tx.head_oid, log["new"], "100644")]
+
+    commit = gitc.build_commit(repo, branch.commit, updates, message, late=log_update)
+    if commit is None:
         return None
-    tree = [*updates, gitc.TreeUpdate(LOG_FILE, tx.head_oid, log_new, "100644")]
-    commit = gitc.build_commit(repo, branch.commit, tree, message)
-    log = {"old": tx.head_oid, "new": log_new}
     if before_move is not None:
         before_move(commit, log)
     gitc.move_branch(repo, branch, commit, message.splitlines()[0])

@@ -16,14 +16,17 @@ import stat
 import subprocess
 import sys
 import tempfile
-from collections.abc import Iterable, Mapping, Sequence
+import threading
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Generic, TypeVar
 
 from phase2_git.errors import RefusedError, UsageError
 from phase2_git.git.changes import stdin_path_line
 from phase2_git.git.repo import GitRepo
 
+T = TypeVar("T")
 TRAILER_RUN = "Phase2-Run"
 TRAILER_TRANSFORM = "Phase2-Transform"
 _TRAILER_RE = re.compile(
@@ -207,6 +210,44 @@ def tree_entries(repo: GitRepo, commit: str, paths: Sequence[str]) -> dict[str, 
     return found
 
 
+class Background(Generic[T]):
+    """``fn()`` in a thread. For work that mostly waits on git (the GIL is free meanwhile), so
+    the caller's own Python work overlaps it: two cores, and git's side of the work used to
+    wait for Python's. :meth:`result` joins, and raises what ``fn`` raised."""
+
+    def __init__(self, fn: Callable[[], T]) -> None:
+        self._fn = fn
+        self._value: T | None = None
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(target=self._run, name="phase2-git", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        try:
+            self._value = self._fn()
+        except BaseException as exc:  # handed to the caller in result()
+            self._error = exc
+
+    def join(self) -> None:
+        self._thread.join()
+
+    def result(self) -> T:
+        self._thread.join()
+        if self._error is not None:
+            raise self._error
+        return self._value  # type: ignore[return-value]
+
+
+def _index_info(repo: GitRepo, updates: Iterable[TreeUpdate]) -> bytes:
+    """``update-index -z --index-info`` input: mode 0 removes the entry."""
+    return b"".join(
+        (
+            f"0 {repo.zero_oid}\t{u.path}\0" if u.new is None else f"{u.mode} {u.new}\t{u.path}\0"
+        ).encode("utf-8", "surrogateescape")
+        for u in updates
+    )
+
+
 def build_commit(
     repo: GitRepo,
     parent: str,
@@ -214,25 +255,38 @@ def build_commit(
     message: str,
     *,
     sign: bool | None = None,
-) -> str:
-    """A new commit on top of ``parent`` with ``updates`` applied; no ref moves, no hooks run."""
+    late: Callable[[], Sequence[TreeUpdate] | None] | None = None,
+) -> str | None:
+    """A new commit on top of ``parent`` with ``updates`` applied; no ref moves, no hooks run.
+
+    ``late()`` runs while git builds the tree from ``updates`` and returns more updates (the
+    decision log, whose bytes it makes meanwhile), or None: then no commit is made."""
     with tempfile.TemporaryDirectory(prefix="phase2-index-") as tmp:
         env = {"GIT_INDEX_FILE": str(Path(tmp) / "index")}
-        repo.run("read-tree", parent, env=env)
-        lines = []
-        for u in updates:
-            if u.new is None:
-                lines.append(f"0 {repo.zero_oid}\t{u.path}".encode("utf-8", "surrogateescape"))
-            else:
-                lines.append(f"{u.mode} {u.new}\t{u.path}".encode("utf-8", "surrogateescape"))
-        if lines:
-            repo.run("update-index", "-z", "--index-info", input=b"\0".join(lines) + b"\0", env=env)
+
+        def seed() -> bool:
+            repo.run("read-tree", parent, env=env)
+            if updates:
+                repo.run(
+                    "update-index", "-z", "--index-info", input=_index_info(repo, updates), env=env
+                )
+            # commit-tree ignores commit.gpgsign (git >= 2.9): honour the user's setting
+            return repo.config_bool("commit.gpgsign", False) if sign is None else sign
+
+        seeded = Background(seed)
+        try:
+            more = late() if late is not None else ()
+        except BaseException:
+            seeded.join()  # never leave git writing into a removed folder
+            raise
+        signed = seeded.result()
+        if more is None:
+            return None
+        if more:
+            repo.run("update-index", "-z", "--index-info", input=_index_info(repo, more), env=env)
         tree = repo.run("write-tree", env=env).decode().strip()
     args = ["commit-tree", tree, "-p", parent, "-F", "-"]
-    # commit-tree ignores commit.gpgsign (git >= 2.9): honour the user's setting ourselves
-    if sign is None:
-        sign = repo.config_bool("commit.gpgsign", False)
-    if sign:
+    if signed:
         args.insert(1, "-S")
     return repo.run(*args, input=message.encode()).decode().strip()
 
@@ -385,7 +439,11 @@ def checkout_blobs(repo: GitRepo, entries: Sequence[tuple[str, str, str]]) -> No
 
 
 def sync_after_move(
-    repo: GitRepo, updates: Sequence[TreeUpdate], held: Mapping[str, bytes] | None = None
+    repo: GitRepo,
+    updates: Sequence[TreeUpdate],
+    held: Mapping[str, bytes] | None = None,
+    *,
+    index_only: Sequence[TreeUpdate] = (),
 ) -> list[str]:
     """Bring the user's index and working tree forward for exactly the changed paths.
 
@@ -393,48 +451,53 @@ def sync_after_move(
     clean hash still equals the old blob. Returns the paths left alone (the user's own edits).
     ``held``: bytes of new blobs the caller already has (blob id -> bytes), written in place
     where a checkout would write exactly those bytes (:func:`direct_writes`).
+    ``index_only``: entries moved by the same rule whose files the caller writes itself.
     The caller then refreshes the index (``update-index --refresh``), once for every file it
     wrote: an entry that moved without its file, or a file written in place, has no stat data
     in the index yet.
     """
+    held = held or {}
     paths = [u.path for u in updates]
-    entries = index_entries(repo, paths)
-    hashes = clean_hashes(repo, paths)
-    refused = beyond_symlinks(repo.root, paths)
-    index_lines: list[bytes] = []
-    follow: list[TreeUpdate] = []  # index entry and file both move: checked out from the index
-    rewrite: list[TreeUpdate] = []  # the file moves, the index keeps what the user staged
-    kept: list[str] = []
-    for u in updates:
-        if u.path in refused:
-            kept.append(u.path)  # never unlink or write through a symlinked folder
-            continue
-        entry = entries.get(u.path)
-        index_holds_old = (entry is None and u.old is None) or (
-            entry is not None and entry.stage == 0 and entry.oid == u.old
-        )
-        if entry is not None and entry.skip_worktree:
-            kept.append(u.path)
-            continue
-        if index_holds_old:
+    maybe = [u.path for u in updates if u.new in held]
+    # git answers these three at once (two cores): hashing the files, the attributes of those
+    # that may be written in place, and (here) the index listing
+    hashing = Background(lambda: clean_hashes(repo, paths))
+    converting = Background(lambda: unconverted(repo, maybe, every=paths))
+    try:
+        entries = index_entries(repo, [*paths, *(u.path for u in index_only)])
+        hashes = hashing.result()
+        refused = beyond_symlinks(repo.root, paths)
+        index_lines: list[TreeUpdate] = []
+        follow: list[TreeUpdate] = []  # index entry and file both move
+        rewrite: list[TreeUpdate] = []  # the file moves, the index keeps what the user staged
+        kept: list[str] = []
+        for u in updates:
+            if u.path in refused:
+                kept.append(u.path)  # never unlink or write through a symlinked folder
+                continue
+            entry = entries.get(u.path)
+            if entry is not None and entry.skip_worktree:
+                kept.append(u.path)
+                continue
+            index_holds_old = _holds(entry, u.old)
+            if index_holds_old:
+                index_lines.append(u)
+            if hashes.get(u.path) == u.old:
+                (follow if index_holds_old else rewrite).append(u)
+            elif not index_holds_old:
+                kept.append(u.path)
+        index_lines += [u for u in index_only if _holds(entries.get(u.path), u.old)]
+        if index_lines:
+            repo.run("update-index", "-z", "--index-info", input=_index_info(repo, index_lines))
+        for u in (*follow, *rewrite):
             if u.new is None:
-                index_lines.append(
-                    f"0 {repo.zero_oid}\t{u.path}".encode("utf-8", "surrogateescape")
-                )
-            else:
-                index_lines.append(f"{u.mode} {u.new}\t{u.path}".encode("utf-8", "surrogateescape"))
-        if hashes.get(u.path) == u.old:
-            (follow if index_holds_old else rewrite).append(u)
-        elif not index_holds_old:
-            kept.append(u.path)
-    if index_lines:
-        repo.run("update-index", "-z", "--index-info", input=b"\0".join(index_lines) + b"\0")
-    for u in (*follow, *rewrite):
-        if u.new is None:
-            (repo.root / u.path).unlink(missing_ok=True)
-    follow = [u for u in follow if u.new is not None]
-    direct = direct_writes(repo, follow, held or {}, every=paths)
-    write_in_place(repo, [(u.path, (held or {})[u.new or ""]) for u in direct])
+                (repo.root / u.path).unlink(missing_ok=True)
+        follow = [u for u in follow if u.new is not None]
+        direct = direct_writes(repo, follow, held, plain=converting.result())
+    finally:
+        hashing.join()
+        converting.join()
+    write_in_place(repo, [(u.path, held[u.new or ""]) for u in direct])
     done = {u.path for u in direct}
     # the user's index holds the new blobs now: ``checkout-index -u`` writes the files as a
     # checkout would and records their stat data in the same pass (it was a temporary index,
@@ -444,10 +507,35 @@ def sync_after_move(
     return kept
 
 
+def _holds(entry: IndexEntry | None, oid: str | None) -> bool:
+    """Whether the user's index entry (None: no entry) holds ``oid`` (None: no file)."""
+    if entry is None:
+        return oid is None
+    return entry.stage == 0 and entry.oid == oid
+
+
 # Attributes under which a checkout may write other bytes than the blob's (eol conversion,
 # $Id$ expansion, smudge filters, re-encoding); ``crlf`` is the old name of ``text``.
 CONVERSION_ATTRIBUTES = ("text", "crlf", "eol", "ident", "filter", "working-tree-encoding")
 _NO_AUTOCRLF = ("", "false", "no", "off", "0", "input")  # input converts only when adding
+
+
+def unconverted(repo: GitRepo, paths: Sequence[str], *, every: Sequence[str] = ()) -> set[str]:
+    """Those of ``paths`` a checkout writes byte for byte as the blob holds them: no conversion
+    attribute and ``core.autocrlf`` off or ``input``. ``every``: all paths being written (a
+    ``.gitattributes`` among them could change what converts: then none)."""
+    if os.name != "posix" or not sys.executable or not paths:
+        return set()
+    if any(p.rpartition("/")[2] == ".gitattributes" for p in (*paths, *every)):
+        return set()
+    if (repo.config_get("core.autocrlf") or "").strip().lower() not in _NO_AUTOCRLF:
+        return set()
+    attrs = attributes(repo, paths, CONVERSION_ATTRIBUTES)
+    return {
+        p
+        for p in paths
+        if all(attrs.get(p, {}).get(a) in ("unspecified", "unset") for a in CONVERSION_ATTRIBUTES)
+    }
 
 
 def direct_writes(
@@ -456,28 +544,22 @@ def direct_writes(
     held: Mapping[str, bytes],
     *,
     every: Sequence[str] = (),
+    plain: set[str] | None = None,
 ) -> list[TreeUpdate]:
     """Those of ``updates`` whose file may be rewritten in place with the new blob's bytes:
-    the bytes are held, nothing converts them on checkout (no conversion attribute,
-    ``core.autocrlf`` off or ``input``), and the file is a regular file with one link whose
+    the bytes are held, a checkout would not convert them (``plain``: :func:`unconverted`,
+    unless the caller already asked), and the file is a regular file with one link whose
     executable bit matches the mode. A checkout writes exactly the blob's bytes then;
     rewriting the file in place spares creating a new inode for each, which made
-    ``checkout-index`` of 5,000 files cost a second on an ext4 disk. Everything else is
-    left to ``checkout-index``. ``every``: all paths of the sync (a ``.gitattributes`` among
-    them could change what converts, so then none is written in place)."""
-    if os.name != "posix" or not sys.executable:
-        return []
+    ``checkout-index`` of 5,000 files cost a second on an ext4 disk. Everything else is left
+    to ``checkout-index``."""
     todo = [u for u in updates if u.new in held and u.mode in ("100644", "100755")]
-    if not todo or any(p.rpartition("/")[2] == ".gitattributes" for p in every):
-        return []
-    if (repo.config_get("core.autocrlf") or "").strip().lower() not in _NO_AUTOCRLF:
-        return []
-    attrs = attributes(repo, [u.path for u in todo], CONVERSION_ATTRIBUTES)
+    if plain is None:
+        plain = unconverted(repo, [u.path for u in todo], every=every)
     top = os.fspath(repo.root)
     out = []
     for u in todo:
-        values = attrs.get(u.path, {})
-        if any(values.get(a) not in ("unspecified", "unset") for a in CONVERSION_ATTRIBUTES):
+        if u.path not in plain:
             continue
         try:
             st = os.lstat(f"{top}/{u.path}")
