@@ -733,7 +733,19 @@ def _check_rewritable(session: Session, *, no_commit: bool) -> None:
     if not candidates:
         return
     paths = [m.path for m in candidates]
-    attrs = gitc.attributes(repo, paths, ["filter", "working-tree-encoding"])
+    # three git questions at once (two cores): attributes and file hashes in threads
+    asking = gitc.Background(
+        lambda: gitc.attributes(repo, paths, ["filter", "working-tree-encoding"])
+    )
+    hashing = gitc.Background(lambda: gitc.clean_hashes(repo, paths)) if not no_commit else None
+    try:
+        entries = gitc.index_entries(repo, paths) if not no_commit else {}
+        attrs = asking.result()
+        hashes = hashing.result() if hashing is not None else {}
+    finally:
+        asking.join()
+        if hashing is not None:
+            hashing.join()
     for m in candidates:
         a = attrs.get(m.path, {})
         for name in ("filter", "working-tree-encoding"):
@@ -742,8 +754,6 @@ def _check_rewritable(session: Session, *, no_commit: bool) -> None:
                 session.unrewritable[m.path] = f"{name}={value} attribute: never rewritten"
     if no_commit:
         return
-    entries = gitc.index_entries(repo, paths)
-    hashes = gitc.clean_hashes(repo, paths)
     for m in candidates:
         if m.path in session.unrewritable:
             continue
