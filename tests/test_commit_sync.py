@@ -184,3 +184,18 @@ def test_a_killed_runs_torn_log_write_is_cleaned_up(
     resolve(repo, capsys)
     assert not torn.exists()
     clean(repo)
+
+
+@posix_only
+def test_when_the_writer_cannot_run_git_checks_the_files_out(
+    repo: TestRepo, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    regenerate(repo, ["golden/a.json", "golden/b.json"])
+    (repo.root / "golden/a.json").chmod(0o600)
+    monkeypatch.setattr(sys, "executable", str(repo.root / "no-such-python"))
+    resolve(repo, capsys)
+    assert repo.read("golden/a.json") == repo.read("golden/b.json") == BASE
+    umask = os.umask(0o022)
+    os.umask(umask)
+    assert perms(repo, "golden/a.json") == 0o666 & ~umask  # written anew, by git
+    clean(repo)

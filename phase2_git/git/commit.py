@@ -497,8 +497,13 @@ def sync_after_move(
     finally:
         hashing.join()
         converting.join()
-    write_in_place(repo, [(u.path, held[u.new or ""]) for u in direct])
-    done = {u.path for u in direct}
+    try:
+        write_in_place(repo, [(u.path, held[u.new or ""]) for u in direct])
+        done = {u.path for u in direct}
+    except UsageError:
+        # the writer could not run or stopped: git writes them all (rewriting a file the
+        # writer finished gives the same bytes) and reports a real write error itself
+        done = set()
     # the user's index holds the new blobs now: ``checkout-index -u`` writes the files as a
     # checkout would and records their stat data in the same pass (it was a temporary index,
     # then a refresh that stats every file of the repository)
@@ -524,8 +529,8 @@ def unconverted(repo: GitRepo, paths: Sequence[str], *, every: Sequence[str] = (
     """Those of ``paths`` a checkout writes byte for byte as the blob holds them: no conversion
     attribute and ``core.autocrlf`` off or ``input``. ``every``: all paths being written (a
     ``.gitattributes`` among them could change what converts: then none)."""
-    if os.name != "posix" or not sys.executable or not paths:
-        return set()
+    if os.name != "posix" or not sys.executable or getattr(sys, "frozen", False) or not paths:
+        return set()  # the writer is ``python -c``: not from a frozen executable
     if any(p.rpartition("/")[2] == ".gitattributes" for p in (*paths, *every)):
         return set()
     if (repo.config_get("core.autocrlf") or "").strip().lower() not in _NO_AUTOCRLF:
