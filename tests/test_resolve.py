@@ -370,3 +370,36 @@ def test_a_committed_state_file_is_never_trusted(repo: TestRepo, capsys) -> None
     assert code == 0, err
     assert "is tracked by git: ignored" in out
     assert "committed" in out
+
+
+def test_rewrite_checks_asked_during_the_diff_fall_back_when_they_cannot_serve(
+    repo: TestRepo, capsys
+) -> None:  # type: ignore[no-untyped-def]
+    """The user's-edits check uses git's answers gathered while the diff ran only when they
+    cover every path; a failed or partial answer is asked again, and refuses just the same."""
+    from phase2_git.app import resolve as engine
+    from phase2_git.errors import RefusedError
+    from phase2_git.git import commit as gitc
+    from phase2_git.git.repo import GitRepo
+    from phase2_git.store.config import load
+
+    feature_repo(repo)
+    git = GitRepo.discover(repo.root)
+    assert engine._facts_while_diffing(git, ":index", "HEAD", no_commit=False) is None
+    asked = engine._facts_while_diffing(git, "main", "feat", no_commit=False)
+    assert asked is not None
+    facts = asked.result()
+    assert {"golden/a.json", "eval/real.json"} <= facts.paths
+    assert facts.hashes["golden/a.json"] == facts.entries["golden/a.json"].oid
+
+    def failed() -> engine.RewriteFacts:
+        raise RuntimeError("git went away")
+
+    partial = engine.RewriteFacts(frozenset({"golden/a.json"}), {}, {}, {})
+    with engine.open_session(git, "main", config=load(repo.root)) as session:
+        repo.write("golden/b.json", b'{"x": "mine"}\n')  # the user's own edit, meanwhile
+        for hint in (gitc.Background(failed), gitc.Background(lambda: partial)):
+            with pytest.raises(RefusedError, match="uncommitted changes of your own"):
+                engine._check_rewritable(session, no_commit=False, asked=hint)
+    code, _, err = phase2(capsys, repo, "resolve", "main", "--yes")
+    assert code == 3 and "golden/b.json" in err

@@ -231,6 +231,12 @@ class Background(Generic[T]):
     def join(self) -> None:
         self._thread.join()
 
+    def __enter__(self) -> Background[T]:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.join()
+
     def result(self) -> T:
         self._thread.join()
         if self._error is not None:
