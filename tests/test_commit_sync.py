@@ -199,3 +199,54 @@ def test_when_the_writer_cannot_run_git_checks_the_files_out(
     os.umask(umask)
     assert perms(repo, "golden/a.json") == 0o666 & ~umask  # written anew, by git
     clean(repo)
+
+
+def test_plumbing_helpers_on_their_edges(repo: TestRepo) -> None:
+    repo.write("ok/a.json", BASE)
+    repo.write("file", b"x")
+    for i in range(70):
+        repo.write(f"many/{i:02}.json", b"%d\n" % i)
+    head = repo.commit("base")
+    git = GitRepo.discover(repo.root)
+    # blobs: one piped, several through temporary files, ids as git computes them
+    one, two = b"one\n", b"two\n"
+    assert gitc.write_blobs(git, [one]) == [repo.git("hash-object", "--stdin", input=one).strip()]
+    ids = gitc.write_blobs(git, [one, two])
+    assert [repo.git("cat-file", "blob", i).encode() for i in ids] == [one, two]
+    # tree entries: a few by pathspec, many from one listing
+    few = gitc.tree_entries(git, head, ["ok/a.json", "missing.json"])
+    assert list(few) == ["ok/a.json"]
+    many = [f"many/{i:02}.json" for i in range(70)]
+    assert set(gitc.tree_entries(git, head, many)) == set(many)
+    # folders that are missing, a file, or a name the OS refuses: refused, never an error
+    odd = ["nodir/a.json", "file/b.json", "bad\0dir/c.json", "ok/a.json", "top.json"]
+    assert gitc.beyond_symlinks(repo.root, odd) == {
+        "nodir/a.json",
+        "file/b.json",
+        "bad\0dir/c.json",
+    }
+    hashes = gitc.clean_hashes(git, ["ok/a.json", "ok/gone.json", "ok/bad\0.json", "many"])
+    assert hashes == {
+        "ok/a.json": repo.git("rev-parse", "HEAD:ok/a.json").strip(),
+        "ok/gone.json": None,
+        "ok/bad\0.json": None,
+        "many": None,
+    }
+
+
+def test_build_commit_without_late_updates_or_when_late_says_nothing(repo: TestRepo) -> None:
+    repo.write("a.json", BASE)
+    head = repo.commit("base")
+    git = GitRepo.discover(repo.root)
+    new = repo.git("hash-object", "-w", "--stdin", input=NOISE).strip()
+    update = gitc.TreeUpdate("a.json", None, new)
+    commit = gitc.build_commit(git, head, [update], "plain\n", sign=False)
+    assert commit is not None and repo.git("show", f"{commit}:a.json").encode() == NOISE
+    assert gitc.build_commit(git, head, [], "none\n", late=lambda: None) is None
+
+    def broken() -> list[gitc.TreeUpdate]:
+        raise RuntimeError("the log could not be made")
+
+    with pytest.raises(RuntimeError, match="could not be made"):
+        gitc.build_commit(git, head, [update], "broken\n", late=broken)
+    assert repo.head() == head

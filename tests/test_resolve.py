@@ -403,3 +403,25 @@ def test_rewrite_checks_asked_during_the_diff_fall_back_when_they_cannot_serve(
                 engine._check_rewritable(session, no_commit=False, asked=hint)
     code, _, err = phase2(capsys, repo, "resolve", "main", "--yes")
     assert code == 3 and "golden/b.json" in err
+
+
+def test_branch_blobs_come_from_the_diff_until_the_branch_moves(repo: TestRepo) -> None:
+    from phase2_git.app import resolve as engine
+    from phase2_git.git.repo import GitRepo
+    from phase2_git.store.config import load
+
+    feature_repo(repo)
+    git = GitRepo.discover(repo.root)
+    with engine.open_session(git, "main", config=load(repo.root)) as session:
+        paths = ["golden/a.json", "src/unrelated.py"]  # a mismatch, and a path the diff lacks
+        before = session._branch_entries(paths)
+        assert before == {p: repo.git("rev-parse", f"HEAD:{p}").strip() for p in paths}
+        for m in session.todo():
+            session.record(session.auto_operation(m))
+        assert session.apply().commits
+        # the diff is about the commit before: the branch's own tree answers now
+        after = session._branch_entries(paths)
+        assert after["golden/a.json"] == repo.git("rev-parse", "main:golden/a.json").strip()
+    # a state file from before the log's entry was recorded: the files still follow
+    assert engine.sync_all(git, [], None) == []
+    assert repo.git("status", "--porcelain") == ""

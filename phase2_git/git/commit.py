@@ -419,9 +419,7 @@ def attributes(
     names_of = {os.fsencode(p): p for p in paths}
     fields = iter(out)
     for raw, attr, value in zip(fields, fields, fields):
-        path = names_of.get(raw)
-        if path is None:
-            path = os.fsdecode(raw)
+        path = names_of.get(raw) or os.fsdecode(raw)
         result.setdefault(path, {})[attr.decode()] = value.decode()
     return result
 
