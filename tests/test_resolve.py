@@ -425,3 +425,50 @@ def test_branch_blobs_come_from_the_diff_until_the_branch_moves(repo: TestRepo) 
     # a state file from before the log's entry was recorded: the files still follow
     assert engine.sync_all(git, [], None) == []
     assert repo.git("status", "--porcelain") == ""
+
+
+class Killed(BaseException):
+    """A kill at one precise point: the stack unwinds, nothing after it runs."""
+
+
+@pytest.mark.parametrize("where", ["before-move", "after-move"])
+def test_yes_killed_around_the_branch_move_resumes_to_the_same_end(
+    repo: TestRepo, capsys, monkeypatch: pytest.MonkeyPatch, tmp_path: Path, where: str
+) -> None:  # type: ignore[no-untyped-def]
+    """``--yes`` saves the state before its branch moves without its own decisions (they are
+    replayable): killed before the move, the rerun decides them again with the same ids;
+    killed after it, the rerun finishes the sync and marks them from the commit."""
+    import shutil
+
+    from phase2_git.app import resolve as engine
+    from tests.test_faults import end_state
+
+    feature_repo(repo)
+    clean = tmp_path / "clean"
+    shutil.copytree(repo.root, clean, symlinks=True)
+    assert main(["resolve", "-C", str(clean), "main", "--yes"]) == 0
+    expected = end_state(clean)
+
+    def kill(*_args: object, **_kw: object) -> None:
+        raise Killed
+
+    if where == "before-move":
+        monkeypatch.setattr(engine.gitc, "move_branch", kill)
+    else:
+        monkeypatch.setattr(engine, "sync_all", kill)
+    head = repo.head()
+    with pytest.raises(Killed):
+        main(["resolve", "-C", str(repo.root), "main", "--yes"])
+    monkeypatch.undo()
+    state_file = next((repo.root / ".phase2" / "state").glob("*.json"))
+    saved = json.loads(state_file.read_text())
+    # the save before the move: the commit to finish, none of the run's own decisions
+    assert saved["unsynced"]["commit"] and saved["pending"] == [] and saved["processed"] == []
+    assert (repo.head() == head) == (where == "before-move")
+    capsys.readouterr()
+    code, _, err = phase2(capsys, repo, "resolve", "main", "--yes")
+    assert code == 0, err
+    assert end_state(repo.root) == expected
+    resumed = json.loads(state_file.read_text())
+    assert resumed["unsynced"] is None and len(resumed["processed"]) == 5
+    assert resumed["stats"]["events"] == 5 and resumed["stats"]["skip"] == 1

@@ -297,8 +297,54 @@ class Session:
             if commit not in self.state.commits:
                 self.state.commits.append(commit)
             self.state.pending = []
+            if un.get("log"):
+                self._mark_committed(un["log"]["new"])
         self.state.unsynced = None
         self.state.save()
+
+    def _mark_committed(self, log_blob: str) -> None:
+        """Mark this run's decisions that a commit on the branch holds but the state does not
+        (``--yes`` saves the state without them before its branch moves: see
+        :meth:`replayable`), with the bookkeeping :meth:`record` does."""
+        st = self.state
+        data = gitc.read_blob(self.repo, log_blob)
+        for line in parse_lines(data, LOG_FILE, validate_lines=False):
+            ev = line.event
+            mid, decision = str(ev.get("mismatch_id")), str(ev.get("decision"))
+            if ev.get("run_id") != st.run_id or decision == "label" or st.is_processed(mid):
+                continue
+            st.mark(mid, skipped=decision == "skip")
+            st.bump("events")
+            st.bump(decision)
+            if ev.get("audit") == "pending":
+                st.bump("sampled")
+
+    def replayable(self) -> None:
+        """The decisions recorded from here on are a pure function of the inputs (``--yes``):
+        a rerun makes them again, the same way and with the same ids. Then the state saved
+        before the branch moves need not hold them, only what was there before: a run killed
+        before the move decides them again, one killed after it marks them from the commit
+        (:meth:`_mark_committed`). Thousands of events made that save the largest write of
+        the run (8 MB of JSON for 5,000 transforms)."""
+        st = self.state
+        self.__dict__["_before"] = (list(st.processed), list(st.skipped), dict(st.stats))
+        self.__dict__["_pending_before"] = list(st.pending)
+
+    @contextlib.contextmanager
+    def _as_before(self) -> Iterator[None]:
+        """The state as :meth:`replayable` found it, for the save before the branch moves."""
+        if "_before" not in self.__dict__:
+            yield
+            return
+        st = self.state
+        now = (st.processed, st.skipped, st.stats, st.pending)
+        processed, skipped, stats = self.__dict__["_before"]
+        st.processed, st.skipped, st.stats = list(processed), list(skipped), dict(stats)
+        st.pending = list(self.__dict__["_pending_before"])
+        try:
+            yield
+        finally:
+            st.processed, st.skipped, st.stats, st.pending = now
 
     def _new_contents(self, items: Sequence[dict[str, Any]]) -> dict[str, tuple[str, bytes | None]]:
         """path -> (new blob id or '' to be written, bytes to write)."""
@@ -379,7 +425,8 @@ class Session:
                 "updates": [u.__dict__ for u in updates],
                 "log": log,
             }
-            self.state.save()
+            with self._as_before():
+                self.state.save()
 
         msg = self._message(pending, trailers, title)
         held = {**self.held, **{written[p]: d for p, d in to_write}}

@@ -101,6 +101,7 @@ def run_yes(session: Session, opts: ResolveOptions, out: IO[str]) -> ApplyResult
 
 def _run_yes(session: Session, opts: ResolveOptions, out: IO[str]) -> ApplyResult:
     todo = session.todo()
+    session.replayable()  # --yes decides as a pure function of its inputs
     for m in todo:
         op: Operation = session.auto_operation(m)
         session.record(op, save=False)
