@@ -250,3 +250,32 @@ def test_build_commit_without_late_updates_or_when_late_says_nothing(repo: TestR
     with pytest.raises(RuntimeError, match="could not be made"):
         gitc.build_commit(git, head, [update], "broken\n", late=broken)
     assert repo.head() == head
+
+
+def test_worktree_hashes_take_the_index_only_where_git_checked_the_file(repo: TestRepo) -> None:
+    for name in ("same", "assumed", "touched", "edited", "skipped"):
+        repo.write(f"{name}.json", BASE)
+    repo.commit("base")
+    repo.git("update-index", "--assume-unchanged", "assumed.json")
+    repo.git("update-index", "--skip-worktree", "skipped.json")
+    for name in ("assumed", "edited", "skipped"):
+        repo.write(f"{name}.json", NOISE)  # git trusts the first and last without looking
+    os.utime(repo.root / "touched.json", (1, 1))  # stat data differs, the bytes do not
+    git = GitRepo.discover(repo.root)
+    paths = [f"{n}.json" for n in ("same", "assumed", "touched", "edited", "skipped", "gone")]
+    entries = gitc.index_entries(git, paths)
+    assert entries["assumed.json"].assume_unchanged and entries["skipped.json"].skip_worktree
+    hashes = gitc.worktree_hashes(git, paths, entries, gitc.stat_changed(git))
+    assert hashes == gitc.clean_hashes(git, paths)
+    assert hashes["assumed.json"] != entries["assumed.json"].oid
+
+
+def test_an_edit_git_is_told_to_ignore_still_stops_resolve(
+    repo: TestRepo, capsys: pytest.CaptureFixture[str]
+) -> None:
+    regenerate(repo, ["golden/a.json"])
+    repo.git("update-index", "--assume-unchanged", "golden/a.json")
+    repo.write("golden/a.json", b'{"mine": true}\n')
+    code = main(["resolve", "-C", str(repo.root), "main", "--yes"])
+    assert code == 3 and "uncommitted changes" in capsys.readouterr().err
+    assert repo.read("golden/a.json") == b'{"mine": true}\n'

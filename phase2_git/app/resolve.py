@@ -588,22 +588,13 @@ def sync_all(
     """After the branch moved: the user's index and working tree follow (idempotent: a run
     killed half-way through resumes it)."""
     if log is None:
-        kept = gitc.sync_after_move(repo, updates, held)
-    else:
-        # the log's index entry moves with the others (one index write); its file is written
-        # meanwhile, an fsynced rename while git works on the other files
-        entry = gitc.TreeUpdate(LOG_FILE, log["old"], log["new"], "100644")
-        writing = gitc.Background(lambda: sync_log(repo, log["new"], log_data))
-        try:
-            kept = gitc.sync_after_move(repo, updates, held, index_only=[entry])
-        finally:
-            writing.join()
-        writing.result()
-    # one refresh (it was one after the files and one after the log): the log's entry, files
-    # written in place and entries that moved without their file carry no stat data yet; a
-    # refresh only re-stats, it never changes what is staged
-    repo.run_status("update-index", "-q", "--refresh")
-    return kept
+        return gitc.sync_after_move(repo, updates, held)
+    # the log's index entry moves with the others (one index write, one refresh); its file is
+    # written meanwhile, an fsynced rename while git works on the other files
+    entry = gitc.TreeUpdate(LOG_FILE, log["old"], log["new"], "100644")
+    writing = gitc.Background(lambda: sync_log(repo, log["new"], log_data))
+    with writing:
+        return gitc.sync_after_move(repo, updates, held, index_only=[entry], ready=writing.result)
 
 
 def commit_with_log(
@@ -795,19 +786,24 @@ class RewriteFacts:
 
 
 def rewrite_facts(repo: GitRepo, paths: Sequence[str], *, no_commit: bool) -> RewriteFacts:
-    """Three git questions at once (two cores): attributes and hashes in threads."""
+    """Three git questions at once (two cores): attributes and which files differ from the
+    index in threads, the index listing here; only files git does not find unchanged are
+    read and hashed."""
     asking = gitc.Background(
         lambda: gitc.attributes(repo, paths, ["filter", "working-tree-encoding"])
     )
-    hashing = gitc.Background(lambda: gitc.clean_hashes(repo, paths)) if not no_commit else None
+    comparing = gitc.Background(lambda: gitc.stat_changed(repo)) if not no_commit else None
     try:
-        entries = gitc.index_entries(repo, paths) if not no_commit else {}
+        entries: Mapping[str, gitc.IndexEntry] = {}
+        hashes: Mapping[str, str | None] = {}
+        if comparing is not None:
+            entries = gitc.index_entries(repo, paths)
+            hashes = gitc.worktree_hashes(repo, paths, entries, comparing.result())
         attrs = asking.result()
-        hashes = hashing.result() if hashing is not None else {}
     finally:
         asking.join()
-        if hashing is not None:
-            hashing.join()
+        if comparing is not None:
+            comparing.join()
     return RewriteFacts(frozenset(paths), attrs, entries, hashes)
 
 

@@ -314,6 +314,7 @@ class IndexEntry:
     oid: str
     stage: int
     skip_worktree: bool
+    assume_unchanged: bool = False
 
 
 def index_entries(repo: GitRepo, paths: Sequence[str]) -> dict[str, IndexEntry]:
@@ -323,7 +324,8 @@ def index_entries(repo: GitRepo, paths: Sequence[str]) -> dict[str, IndexEntry]:
     # thousands of pathspecs make git match every entry against every pattern (0.7 s for
     # 5,000 paths) and can overflow the command line: past a few, read the whole index once
     spec = [f":(literal){p}" for p in paths] if len(paths) <= 64 else []
-    out = repo.run("ls-files", "-z", "-s", "-t", "--full-name", "--", *spec)
+    # -v: -t's tags, lower case for entries marked assume-unchanged
+    out = repo.run("ls-files", "-z", "-s", "-v", "--full-name", "--", *spec)
     # compared as bytes: only the wanted records are decoded (20,000 entries, 5,000 wanted)
     wanted = {os.fsencode(p): p for p in paths}
     entries: dict[str, IndexEntry] = {}
@@ -332,8 +334,41 @@ def index_entries(repo: GitRepo, paths: Sequence[str]) -> dict[str, IndexEntry]:
         name = wanted.get(raw)
         if name is not None:
             tag, mode, oid, stage = meta.decode().split()
-            entries[name] = IndexEntry(mode, oid, int(stage), tag == "S")
+            entries[name] = IndexEntry(mode, oid, int(stage), tag in ("S", "s"), tag.islower())
     return entries
+
+
+def stat_changed(repo: GitRepo) -> set[bytes]:
+    """Paths whose working-tree file ``git diff-files`` does not find unchanged against the
+    index: git's own check (stat data, and the content where the stat data cannot tell, as
+    ``git status`` decides), one C pass over the index instead of reading every file."""
+    out = repo.run("diff-files", "-z", "--name-only", "--ignore-submodules")
+    return set(out.split(b"\0"))
+
+
+def worktree_hashes(
+    repo: GitRepo,
+    paths: Sequence[str],
+    entries: Mapping[str, IndexEntry],
+    changed: set[bytes],
+) -> dict[str, str | None]:
+    """:func:`clean_hashes`, except that a file ``changed`` (:func:`stat_changed`) does not
+    name and whose index entry is a plain regular file takes the entry's blob id unread.
+    Entries marked assume-unchanged or skip-worktree are always read: git trusts those
+    without looking at the file."""
+    known: dict[str, str | None] = {}
+    for p in paths:
+        e = entries.get(p)
+        if (
+            e is not None
+            and e.stage == 0
+            and e.mode in ("100644", "100755")
+            and not (e.skip_worktree or e.assume_unchanged)
+            and os.fsencode(p) not in changed
+        ):
+            known[p] = e.oid
+    known.update(clean_hashes(repo, [p for p in paths if p not in known]))
+    return known
 
 
 def beyond_symlink(root: Path, path: str) -> bool:
@@ -448,6 +483,7 @@ def sync_after_move(
     held: Mapping[str, bytes] | None = None,
     *,
     index_only: Sequence[TreeUpdate] = (),
+    ready: Callable[[], None] | None = None,
 ) -> list[str]:
     """Bring the user's index and working tree forward for exactly the changed paths.
 
@@ -455,21 +491,21 @@ def sync_after_move(
     clean hash still equals the old blob. Returns the paths left alone (the user's own edits).
     ``held``: bytes of new blobs the caller already has (blob id -> bytes), written in place
     where a checkout would write exactly those bytes (:func:`direct_writes`).
-    ``index_only``: entries moved by the same rule whose files the caller writes itself.
-    The caller then refreshes the index (``update-index --refresh``), once for every file it
-    wrote: an entry that moved without its file, or a file written in place, has no stat data
-    in the index yet.
+    ``index_only``: entries moved by the same rule whose files the caller writes itself;
+    ``ready()`` waits for those writes. Last, the index is refreshed: an entry that moved
+    without its file, or a file written in place, has no stat data in it yet (a refresh only
+    re-stats, it never changes what is staged).
     """
     held = held or {}
     paths = [u.path for u in updates]
     maybe = [u.path for u in updates if u.new in held]
-    # git answers these three at once (two cores): hashing the files, the attributes of those
-    # that may be written in place, and (here) the index listing
-    hashing = Background(lambda: clean_hashes(repo, paths))
+    # git answers these three at once (two cores): which files differ from the index, the
+    # attributes of those that may be written in place, and (here) the index listing
+    comparing = Background(lambda: stat_changed(repo))
     converting = Background(lambda: unconverted(repo, maybe, every=paths))
     try:
         entries = index_entries(repo, [*paths, *(u.path for u in index_only)])
-        hashes = hashing.result()
+        hashes = worktree_hashes(repo, paths, entries, comparing.result())
         refused = beyond_symlinks(repo.root, paths)
         index_lines: list[TreeUpdate] = []
         follow: list[TreeUpdate] = []  # index entry and file both move
@@ -491,16 +527,16 @@ def sync_after_move(
             elif not index_holds_old:
                 kept.append(u.path)
         index_lines += [u for u in index_only if _holds(entries.get(u.path), u.old)]
-        if index_lines:
-            repo.run("update-index", "-z", "--index-info", input=_index_info(repo, index_lines))
         for u in (*follow, *rewrite):
             if u.new is None:
                 (repo.root / u.path).unlink(missing_ok=True)
         follow = [u for u in follow if u.new is not None]
         direct = direct_writes(repo, follow, held, plain=converting.result())
     finally:
-        hashing.join()
+        comparing.join()
         converting.join()
+    if index_lines:
+        repo.run("update-index", "-z", "--index-info", input=_index_info(repo, index_lines))
     try:
         write_in_place(repo, [(u.path, held[u.new or ""]) for u in direct])
         done = {u.path for u in direct}
@@ -509,10 +545,13 @@ def sync_after_move(
         # writer finished gives the same bytes) and reports a real write error itself
         done = set()
     # the user's index holds the new blobs now: ``checkout-index -u`` writes the files as a
-    # checkout would and records their stat data in the same pass (it was a temporary index,
-    # then a refresh that stats every file of the repository)
+    # checkout would and records their stat data in the same pass
     checkout_paths(repo, [u.path for u in follow if u.path not in done])
     checkout_blobs(repo, [(u.path, u.new, u.mode) for u in rewrite if u.new is not None])
+    if ready is not None:
+        ready()
+    # one refresh for all (the index-info and the log had one each)
+    repo.run_status("update-index", "-q", "--refresh")
     return kept
 
 
