@@ -279,3 +279,23 @@ def test_an_edit_git_is_told_to_ignore_still_stops_resolve(
     code = main(["resolve", "-C", str(repo.root), "main", "--yes"])
     assert code == 3 and "uncommitted changes" in capsys.readouterr().err
     assert repo.read("golden/a.json") == b'{"mine": true}\n'
+
+
+@posix_only
+def test_many_files_are_written_by_two_writers(
+    repo: TestRepo, capsys: pytest.CaptureFixture[str]
+) -> None:
+    paths = [f"golden/{i:03}.json" for i in range(300)]
+    regenerate(repo, paths)
+    for p in paths:
+        (repo.root / p).chmod(0o600)
+    assert "300 transform(s)" in resolve(repo, capsys)
+    assert all(repo.read(p) == BASE and perms(repo, p) == 0o600 for p in paths)
+    clean(repo)
+    # a file the second writer cannot write: its error reaches the caller (which then lets
+    # checkout-index write them all)
+    git = GitRepo.discover(repo.root)
+    (repo.root / "golden/299.json").unlink()
+    (repo.root / "golden/299.json").mkdir()
+    with pytest.raises(UsageError, match=r"299\.json"):
+        gitc.write_in_place(git, [(p, NOISE) for p in paths])

@@ -584,17 +584,20 @@ def sync_all(
     log: dict[str, Any] | None,
     log_data: bytes | None = None,
     held: Mapping[str, bytes] | None = None,
+    plain: gitc.Background[set[str]] | None = None,
 ) -> list[str]:
     """After the branch moved: the user's index and working tree follow (idempotent: a run
     killed half-way through resumes it)."""
     if log is None:
-        return gitc.sync_after_move(repo, updates, held)
+        return gitc.sync_after_move(repo, updates, held, plain=plain)
     # the log's index entry moves with the others (one index write, one refresh); its file is
     # written meanwhile, an fsynced rename while git works on the other files
     entry = gitc.TreeUpdate(LOG_FILE, log["old"], log["new"], "100644")
     writing = gitc.Background(lambda: sync_log(repo, log["new"], log_data))
     with writing:
-        return gitc.sync_after_move(repo, updates, held, index_only=[entry], ready=writing.result)
+        return gitc.sync_after_move(
+            repo, updates, held, index_only=[entry], ready=writing.result, plain=plain
+        )
 
 
 def commit_with_log(
@@ -612,24 +615,41 @@ def commit_with_log(
     by compare-and-swap, then the user's index and working tree follow. None: nothing to do."""
     log: dict[str, Any] = {"old": tx.head_oid}
     log_bytes = b""
+    writing: list[gitc.Background[list[str]]] = []
+    # which files git would write byte for byte, asked while the commit is made
+    paths = [u.path for u in updates]
+    maybe = [u.path for u in updates if held and u.new in held]
+    plain = gitc.Background(lambda: gitc.unconverted(repo, maybe, every=paths))
 
     def log_update() -> list[gitc.TreeUpdate] | None:
         # runs while git seeds the commit's index from the parent: validating and encoding
         # thousands of decisions is Python's work, reading a large tree is git's
         nonlocal log_bytes
         log_bytes = appended_content(tx.worktree, events)
-        (log["new"],) = gitc.write_blobs(repo, [log_bytes])
+        log["new"] = gitc.blob_id(repo, log_bytes)
         if not updates and log["new"] == tx.head_oid:
             return None
+        # git writes the log's blob (megabytes to compress) while the tree and the commit are
+        # made and the state is saved; the branch moves only once it is written
+        writing.append(gitc.Background(lambda: gitc.write_blobs(repo, [log_bytes])))
         return [gitc.TreeUpdate(LOG_FILE, tx.head_oid, log["new"], "100644")]
 
-    commit = gitc.build_commit(repo, branch.commit, updates, message, late=log_update)
-    if commit is None:
-        return None
-    if before_move is not None:
-        before_move(commit, log)
-    gitc.move_branch(repo, branch, commit, message.splitlines()[0])
-    return commit, sync_all(repo, updates, log, log_bytes, held)
+    with plain:
+        try:
+            commit = gitc.build_commit(
+                repo, branch.commit, updates, message, late=log_update, missing_ok=True
+            )
+            if commit is None:
+                return None
+            if before_move is not None:
+                before_move(commit, log)
+            if writing and writing[0].result() != [log["new"]]:  # pragma: no cover
+                raise UsageError("git wrote the decision log under another id than its own")
+        finally:
+            for job in writing:
+                job.join()
+        gitc.move_branch(repo, branch, commit, message.splitlines()[0])
+        return commit, sync_all(repo, updates, log, log_bytes, held, plain)
 
 
 @contextlib.contextmanager
