@@ -370,3 +370,105 @@ def test_a_committed_state_file_is_never_trusted(repo: TestRepo, capsys) -> None
     assert code == 0, err
     assert "is tracked by git: ignored" in out
     assert "committed" in out
+
+
+def test_rewrite_checks_asked_during_the_diff_fall_back_when_they_cannot_serve(
+    repo: TestRepo, capsys
+) -> None:  # type: ignore[no-untyped-def]
+    """The user's-edits check uses git's answers gathered while the diff ran only when they
+    cover every path; a failed or partial answer is asked again, and refuses just the same."""
+    from phase2_git.app import resolve as engine
+    from phase2_git.errors import RefusedError
+    from phase2_git.git import commit as gitc
+    from phase2_git.git.repo import GitRepo
+    from phase2_git.store.config import load
+
+    feature_repo(repo)
+    git = GitRepo.discover(repo.root)
+    assert engine._facts_while_diffing(git, ":index", "HEAD", no_commit=False) is None
+    asked = engine._facts_while_diffing(git, "main", "feat", no_commit=False)
+    assert asked is not None
+    facts = asked.result()
+    assert {"golden/a.json", "eval/real.json"} <= facts.paths
+    assert facts.hashes["golden/a.json"] == facts.entries["golden/a.json"].oid
+
+    def failed() -> engine.RewriteFacts:
+        raise RuntimeError("git went away")
+
+    partial = engine.RewriteFacts(frozenset({"golden/a.json"}), {}, {}, {})
+    with engine.open_session(git, "main", config=load(repo.root)) as session:
+        repo.write("golden/b.json", b'{"x": "mine"}\n')  # the user's own edit, meanwhile
+        for hint in (gitc.Background(failed), gitc.Background(lambda: partial)):
+            with pytest.raises(RefusedError, match="uncommitted changes of your own"):
+                engine._check_rewritable(session, no_commit=False, asked=hint)
+    code, _, err = phase2(capsys, repo, "resolve", "main", "--yes")
+    assert code == 3 and "golden/b.json" in err
+
+
+def test_branch_blobs_come_from_the_diff_until_the_branch_moves(repo: TestRepo) -> None:
+    from phase2_git.app import resolve as engine
+    from phase2_git.git.repo import GitRepo
+    from phase2_git.store.config import load
+
+    feature_repo(repo)
+    git = GitRepo.discover(repo.root)
+    with engine.open_session(git, "main", config=load(repo.root)) as session:
+        paths = ["golden/a.json", "src/unrelated.py"]  # a mismatch, and a path the diff lacks
+        before = session._branch_entries(paths)
+        assert before == {p: repo.git("rev-parse", f"HEAD:{p}").strip() for p in paths}
+        for m in session.todo():
+            session.record(session.auto_operation(m))
+        assert session.apply().commits
+        # the diff is about the commit before: the branch's own tree answers now
+        after = session._branch_entries(paths)
+        assert after["golden/a.json"] == repo.git("rev-parse", "main:golden/a.json").strip()
+    # a state file from before the log's entry was recorded: the files still follow
+    assert engine.sync_all(git, [], None) == []
+    assert repo.git("status", "--porcelain") == ""
+
+
+class Killed(BaseException):
+    """A kill at one precise point: the stack unwinds, nothing after it runs."""
+
+
+@pytest.mark.parametrize("where", ["before-move", "after-move"])
+def test_yes_killed_around_the_branch_move_resumes_to_the_same_end(
+    repo: TestRepo, capsys, monkeypatch: pytest.MonkeyPatch, tmp_path: Path, where: str
+) -> None:  # type: ignore[no-untyped-def]
+    """``--yes`` saves the state before its branch moves without its own decisions (they are
+    replayable): killed before the move, the rerun decides them again with the same ids;
+    killed after it, the rerun finishes the sync and marks them from the commit."""
+    import shutil
+
+    from phase2_git.app import resolve as engine
+    from tests.test_faults import end_state
+
+    feature_repo(repo)
+    clean = tmp_path / "clean"
+    shutil.copytree(repo.root, clean, symlinks=True)
+    assert main(["resolve", "-C", str(clean), "main", "--yes"]) == 0
+    expected = end_state(clean)
+
+    def kill(*_args: object, **_kw: object) -> None:
+        raise Killed
+
+    if where == "before-move":
+        monkeypatch.setattr(engine.gitc, "move_branch", kill)
+    else:
+        monkeypatch.setattr(engine, "sync_all", kill)
+    head = repo.head()
+    with pytest.raises(Killed):
+        main(["resolve", "-C", str(repo.root), "main", "--yes"])
+    monkeypatch.undo()
+    state_file = next((repo.root / ".phase2" / "state").glob("*.json"))
+    saved = json.loads(state_file.read_text())
+    # the save before the move: the commit to finish, none of the run's own decisions
+    assert saved["unsynced"]["commit"] and saved["pending"] == [] and saved["processed"] == []
+    assert (repo.head() == head) == (where == "before-move")
+    capsys.readouterr()
+    code, _, err = phase2(capsys, repo, "resolve", "main", "--yes")
+    assert code == 0, err
+    assert end_state(repo.root) == expected
+    resumed = json.loads(state_file.read_text())
+    assert resumed["unsynced"] is None and len(resumed["processed"]) == 5
+    assert resumed["stats"]["events"] == 5 and resumed["stats"]["skip"] == 1

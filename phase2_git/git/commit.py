@@ -9,18 +9,25 @@ equals the old blob, are brought forward: every other change of the user's stays
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import re
+import stat
+import subprocess
+import sys
 import tempfile
-from collections.abc import Iterable, Sequence
+import threading
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Generic, TypeVar
 
 from phase2_git.errors import RefusedError, UsageError
 from phase2_git.git.changes import stdin_path_line
 from phase2_git.git.repo import GitRepo
 
+T = TypeVar("T")
 TRAILER_RUN = "Phase2-Run"
 TRAILER_TRANSFORM = "Phase2-Transform"
 _TRAILER_RE = re.compile(
@@ -89,9 +96,7 @@ def repo_operation_in_progress(repo: GitRepo) -> str | None:
         "REVERT_HEAD": "a revert",
         "BISECT_LOG": "a bisect",
     }
-    for marker, what in markers.items():
-        rel = repo.run("rev-parse", "--git-path", marker).decode().strip()
-        path = Path(rel) if Path(rel).is_absolute() else repo.root / rel
+    for path, what in zip(git_paths(repo, list(markers)), markers.values()):
         if path.exists():
             return what
     return None
@@ -101,8 +106,16 @@ def index_lock_path(repo: GitRepo) -> Path:
     index = repo.env.get("GIT_INDEX_FILE")
     if index:
         return Path(index + ".lock")
-    rel = repo.run("rev-parse", "--git-path", "index.lock").decode().strip()
-    return Path(rel) if Path(rel).is_absolute() else repo.root / rel
+    return git_path(repo, "index.lock")
+
+
+def git_paths(repo: GitRepo, names: Sequence[str]) -> list[Path]:
+    """``git rev-parse --git-path`` for several names in one process (it was one each)."""
+    args = [arg for name in names for arg in ("--git-path", name)]
+    lines = repo.run("rev-parse", *args).decode().splitlines()
+    if len(lines) != len(names):  # pragma: no cover - a newline in the git dir's path
+        return [git_path(repo, name) for name in names]
+    return [Path(rel) if Path(rel).is_absolute() else repo.root / rel for rel in lines]
 
 
 def current_branch(repo: GitRepo) -> Branch:
@@ -135,11 +148,17 @@ def write_blobs(repo: GitRepo, contents: Sequence[bytes]) -> list[str]:
     """Write blobs (repository form, no filters) with one ``hash-object`` process."""
     if not contents:
         return []
+    if len(contents) == 1:  # the decision log: piped, no temporary copy of megabytes
+        out = repo.run("hash-object", "-w", "--no-filters", "--stdin", input=contents[0])
+        return [out.decode().strip()]
     with tempfile.TemporaryDirectory(prefix="phase2-blobs-") as tmp:
         paths = []
         for i, data in enumerate(contents):
             p = Path(tmp) / f"{i}"
-            p.write_bytes(data)
+            try:
+                p.write_bytes(data)
+            except OSError as exc:
+                raise UsageError(f"cannot write a temporary file: {exc.strerror}") from None
             paths.append(str(p))
         out = repo.run(
             "hash-object",
@@ -152,6 +171,15 @@ def write_blobs(repo: GitRepo, contents: Sequence[bytes]) -> list[str]:
     if len(oids) != len(contents):  # pragma: no cover - git contract
         raise UsageError("git hash-object returned an unexpected number of ids")
     return oids
+
+
+def blob_id(repo: GitRepo, data: bytes) -> str:
+    """The id git gives ``data`` as a blob, computed here (git's hash of ``blob <size>\\0``
+    and the bytes): known before git has written the object."""
+    digest = hashlib.new("sha256" if repo.object_format == "sha256" else "sha1")
+    digest.update(b"blob %d\0" % len(data))
+    digest.update(data)
+    return digest.hexdigest()
 
 
 def read_blob(repo: GitRepo, oid: str) -> bytes:
@@ -192,6 +220,50 @@ def tree_entries(repo: GitRepo, commit: str, paths: Sequence[str]) -> dict[str, 
     return found
 
 
+class Background(Generic[T]):
+    """``fn()`` in a thread. For work that mostly waits on git (the GIL is free meanwhile), so
+    the caller's own Python work overlaps it: two cores, and git's side of the work used to
+    wait for Python's. :meth:`result` joins, and raises what ``fn`` raised."""
+
+    def __init__(self, fn: Callable[[], T]) -> None:
+        self._fn = fn
+        self._value: T | None = None
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(target=self._run, name="phase2-git", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        try:
+            self._value = self._fn()
+        except BaseException as exc:  # handed to the caller in result()
+            self._error = exc
+
+    def join(self) -> None:
+        self._thread.join()
+
+    def __enter__(self) -> Background[T]:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.join()
+
+    def result(self) -> T:
+        self._thread.join()
+        if self._error is not None:
+            raise self._error
+        return self._value  # type: ignore[return-value]
+
+
+def _index_info(repo: GitRepo, updates: Iterable[TreeUpdate]) -> bytes:
+    """``update-index -z --index-info`` input: mode 0 removes the entry."""
+    return b"".join(
+        (
+            f"0 {repo.zero_oid}\t{u.path}\0" if u.new is None else f"{u.mode} {u.new}\t{u.path}\0"
+        ).encode("utf-8", "surrogateescape")
+        for u in updates
+    )
+
+
 def build_commit(
     repo: GitRepo,
     parent: str,
@@ -199,25 +271,42 @@ def build_commit(
     message: str,
     *,
     sign: bool | None = None,
-) -> str:
-    """A new commit on top of ``parent`` with ``updates`` applied; no ref moves, no hooks run."""
+    late: Callable[[], Sequence[TreeUpdate] | None] | None = None,
+    missing_ok: bool = False,
+) -> str | None:
+    """A new commit on top of ``parent`` with ``updates`` applied; no ref moves, no hooks run.
+
+    ``late()`` runs while git builds the tree from ``updates`` and returns more updates (the
+    decision log, whose bytes it makes meanwhile), or None: then no commit is made.
+    ``missing_ok``: a blob the tree names may still be being written; the caller waits for it
+    before anything refers to the commit."""
     with tempfile.TemporaryDirectory(prefix="phase2-index-") as tmp:
         env = {"GIT_INDEX_FILE": str(Path(tmp) / "index")}
-        repo.run("read-tree", parent, env=env)
-        lines = []
-        for u in updates:
-            if u.new is None:
-                lines.append(f"0 {repo.zero_oid}\t{u.path}".encode("utf-8", "surrogateescape"))
-            else:
-                lines.append(f"{u.mode} {u.new}\t{u.path}".encode("utf-8", "surrogateescape"))
-        if lines:
-            repo.run("update-index", "-z", "--index-info", input=b"\0".join(lines) + b"\0", env=env)
-        tree = repo.run("write-tree", env=env).decode().strip()
+
+        def seed() -> bool:
+            repo.run("read-tree", parent, env=env)
+            if updates:
+                repo.run(
+                    "update-index", "-z", "--index-info", input=_index_info(repo, updates), env=env
+                )
+            # commit-tree ignores commit.gpgsign (git >= 2.9): honour the user's setting
+            return repo.config_bool("commit.gpgsign", False) if sign is None else sign
+
+        seeded = Background(seed)
+        try:
+            more = late() if late is not None else ()
+        except BaseException:
+            seeded.join()  # never leave git writing into a removed folder
+            raise
+        signed = seeded.result()
+        if more is None:
+            return None
+        if more:
+            repo.run("update-index", "-z", "--index-info", input=_index_info(repo, more), env=env)
+        check = ("--missing-ok",) if missing_ok else ()
+        tree = repo.run("write-tree", *check, env=env).decode().strip()
     args = ["commit-tree", tree, "-p", parent, "-F", "-"]
-    # commit-tree ignores commit.gpgsign (git >= 2.9): honour the user's setting ourselves
-    if sign is None:
-        sign = repo.config_bool("commit.gpgsign", False)
-    if sign:
+    if signed:
         args.insert(1, "-S")
     return repo.run(*args, input=message.encode()).decode().strip()
 
@@ -239,6 +328,7 @@ class IndexEntry:
     oid: str
     stage: int
     skip_worktree: bool
+    assume_unchanged: bool = False
 
 
 def index_entries(repo: GitRepo, paths: Sequence[str]) -> dict[str, IndexEntry]:
@@ -248,29 +338,87 @@ def index_entries(repo: GitRepo, paths: Sequence[str]) -> dict[str, IndexEntry]:
     # thousands of pathspecs make git match every entry against every pattern (0.7 s for
     # 5,000 paths) and can overflow the command line: past a few, read the whole index once
     spec = [f":(literal){p}" for p in paths] if len(paths) <= 64 else []
-    out = repo.run("ls-files", "-z", "-s", "-t", "--full-name", "--", *spec)
-    wanted = set(paths)
+    # -v: -t's tags, lower case for entries marked assume-unchanged
+    out = repo.run("ls-files", "-z", "-s", "-v", "--full-name", "--", *spec)
+    # compared as bytes: only the wanted records are decoded (20,000 entries, 5,000 wanted)
+    wanted = {os.fsencode(p): p for p in paths}
     entries: dict[str, IndexEntry] = {}
     for rec in out.split(b"\0"):
-        if not rec:
-            continue
         meta, _, raw = rec.partition(b"\t")
-        name = os.fsdecode(raw)
-        if name in wanted:
+        name = wanted.get(raw)
+        if name is not None:
             tag, mode, oid, stage = meta.decode().split()
-            entries[name] = IndexEntry(mode, oid, int(stage), tag == "S")
+            entries[name] = IndexEntry(mode, oid, int(stage), tag in ("S", "s"), tag.islower())
     return entries
+
+
+def stat_changed(repo: GitRepo) -> set[bytes]:
+    """Paths whose working-tree file ``git diff-files`` does not find unchanged against the
+    index: git's own check (stat data, and the content where the stat data cannot tell, as
+    ``git status`` decides), one C pass over the index instead of reading every file."""
+    out = repo.run("diff-files", "-z", "--name-only", "--ignore-submodules")
+    return set(out.split(b"\0"))
+
+
+def worktree_hashes(
+    repo: GitRepo,
+    paths: Sequence[str],
+    entries: Mapping[str, IndexEntry],
+    changed: set[bytes],
+) -> dict[str, str | None]:
+    """:func:`clean_hashes`, except that a file ``changed`` (:func:`stat_changed`) does not
+    name and whose index entry is a plain regular file takes the entry's blob id unread.
+    Entries marked assume-unchanged or skip-worktree are always read: git trusts those
+    without looking at the file."""
+    known: dict[str, str | None] = {}
+    for p in paths:
+        e = entries.get(p)
+        if (
+            e is not None
+            and e.stage == 0
+            and e.mode in ("100644", "100755")
+            and not (e.skip_worktree or e.assume_unchanged)
+            and os.fsencode(p) not in changed
+        ):
+            known[p] = e.oid
+    known.update(clean_hashes(repo, [p for p in paths if p not in known]))
+    return known
 
 
 def beyond_symlink(root: Path, path: str) -> bool:
     """True when a folder on the way to ``path`` is a symlink or not a folder: git never tracks
     a file there, and phase2 must not read or write through it (``dir -> /etc``)."""
-    here = root
-    for part in path.split("/")[:-1]:
-        here = here / part
-        if here.is_symlink() or not here.is_dir():
-            return True
-    return False
+    return bool(beyond_symlinks(root, [path]))
+
+
+def beyond_symlinks(root: Path, paths: Iterable[str]) -> set[str]:
+    """Those of ``paths`` that :func:`beyond_symlink` refuses, with one ``lstat`` per folder:
+    5,000 files in a few hundred folders made a ``pathlib`` walk per file cost 0.3 s."""
+    top = os.fspath(root)
+    real: dict[str, bool] = {"": True}  # folder (relative) -> a real folder all the way down
+    out: set[str] = set()
+    for path in paths:
+        folder = path.rpartition("/")[0]
+        ok = real.get(folder)
+        if ok is None:
+            ok = True
+            here = ""
+            for part in folder.split("/"):
+                here = f"{here}/{part}" if here else part
+                known = real.get(here)
+                if known is None:
+                    try:
+                        known = stat.S_ISDIR(os.lstat(f"{top}/{here}").st_mode)
+                    except (OSError, ValueError):
+                        known = False
+                    real[here] = known
+                if not known:
+                    ok = False
+                    break
+            real[folder] = ok
+        if not ok:
+            out.add(path)
+    return out
 
 
 def clean_hashes(repo: GitRepo, paths: Sequence[str]) -> dict[str, str | None]:
@@ -278,18 +426,34 @@ def clean_hashes(repo: GitRepo, paths: Sequence[str]) -> dict[str, str | None]:
     regular file): clean filters and eol conversion applied, nothing written."""
     out: dict[str, str | None] = {}
     present = []
+    top = os.fspath(repo.root)
+    refused = beyond_symlinks(repo.root, paths)
     for p in paths:
-        full = repo.root / p
-        if beyond_symlink(repo.root, p) or full.is_symlink() or not full.is_file():
-            out[p] = None
-        else:
+        regular = False
+        if p not in refused:
+            try:
+                regular = stat.S_ISREG(os.lstat(f"{top}/{p}").st_mode)
+            except (OSError, ValueError):
+                pass
+        if regular:
             present.append(p)
+        else:
+            out[p] = None
     if present:
-        data = b"".join(stdin_path_line(p) + b"\n" for p in present)
+        data = b"".join(_path_line(p) + b"\n" for p in present)
         res = repo.run("-c", "core.safecrlf=false", "hash-object", "--stdin-paths", input=data)
         for p, oid in zip(present, res.decode().split()):
             out[p] = oid
     return out
+
+
+_NEEDS_QUOTING = re.compile(rb'^"|[\x00-\x1f\x7f]')
+
+
+def _path_line(path: str) -> bytes:
+    """:func:`stdin_path_line`, with the common case (nothing to quote) at C speed."""
+    raw = os.fsencode(path)
+    return stdin_path_line(path) if _NEEDS_QUOTING.search(raw) else raw
 
 
 def attributes(
@@ -301,9 +465,11 @@ def attributes(
     data = b"".join(p.encode("utf-8", "surrogateescape") + b"\0" for p in paths)
     out = repo.run("check-attr", "-z", "--stdin", *names, input=data).split(b"\0")
     result: dict[str, dict[str, str]] = {p: {} for p in paths}
-    for i in range(0, len(out) - 2, 3):
-        path, attr, value = os.fsdecode(out[i]), out[i + 1].decode(), out[i + 2].decode()
-        result.setdefault(path, {})[attr] = value
+    names_of = {os.fsencode(p): p for p in paths}
+    fields = iter(out)
+    for raw, attr, value in zip(fields, fields, fields):
+        path = names_of.get(raw) or os.fsdecode(raw)
+        result.setdefault(path, {})[attr.decode()] = value.decode()
     return result
 
 
@@ -325,51 +491,235 @@ def checkout_blobs(repo: GitRepo, entries: Sequence[tuple[str, str, str]]) -> No
         repo.run("checkout-index", "-f", "-z", "--stdin", input=paths, env=env)
 
 
-def sync_after_move(repo: GitRepo, updates: Sequence[TreeUpdate]) -> list[str]:
+def sync_after_move(
+    repo: GitRepo,
+    updates: Sequence[TreeUpdate],
+    held: Mapping[str, bytes] | None = None,
+    *,
+    index_only: Sequence[TreeUpdate] = (),
+    ready: Callable[[], None] | None = None,
+    plain: Background[set[str]] | None = None,
+) -> list[str]:
     """Bring the user's index and working tree forward for exactly the changed paths.
 
     An index entry moves only if it still holds the old blob; a file is rewritten only if its
     clean hash still equals the old blob. Returns the paths left alone (the user's own edits).
+    ``held``: bytes of new blobs the caller already has (blob id -> bytes), written in place
+    where a checkout would write exactly those bytes (:func:`direct_writes`).
+    ``index_only``: entries moved by the same rule whose files the caller writes itself;
+    ``ready()`` waits for those writes. Last, the index is refreshed: an entry that moved
+    without its file, or a file written in place, has no stat data in it yet (a refresh only
+    re-stats, it never changes what is staged). ``plain``: :func:`unconverted` for the
+    paths whose bytes are held, if the caller asked git already (attributes do not change
+    when the branch moves).
     """
+    held = held or {}
     paths = [u.path for u in updates]
-    entries = index_entries(repo, paths)
-    hashes = clean_hashes(repo, paths)
-    index_lines: list[bytes] = []
-    rewrite: list[TreeUpdate] = []
-    kept: list[str] = []
-    for u in updates:
-        if beyond_symlink(repo.root, u.path):
-            kept.append(u.path)  # never unlink or write through a symlinked folder
-            continue
-        entry = entries.get(u.path)
-        index_holds_old = (entry is None and u.old is None) or (
-            entry is not None and entry.stage == 0 and entry.oid == u.old
-        )
-        if entry is not None and entry.skip_worktree:
-            kept.append(u.path)
-            continue
-        if index_holds_old:
+    maybe = [u.path for u in updates if u.new in held]
+    # git answers these three at once (two cores): which files differ from the index, the
+    # attributes of those that may be written in place, and (here) the index listing
+    comparing = Background(lambda: stat_changed(repo))
+    converting = plain or Background(lambda: unconverted(repo, maybe, every=paths))
+    try:
+        entries = index_entries(repo, [*paths, *(u.path for u in index_only)])
+        hashes = worktree_hashes(repo, paths, entries, comparing.result())
+        refused = beyond_symlinks(repo.root, paths)
+        index_lines: list[TreeUpdate] = []
+        follow: list[TreeUpdate] = []  # index entry and file both move
+        rewrite: list[TreeUpdate] = []  # the file moves, the index keeps what the user staged
+        kept: list[str] = []
+        for u in updates:
+            if u.path in refused:
+                kept.append(u.path)  # never unlink or write through a symlinked folder
+                continue
+            entry = entries.get(u.path)
+            if entry is not None and entry.skip_worktree:
+                kept.append(u.path)
+                continue
+            index_holds_old = _holds(entry, u.old)
+            if index_holds_old:
+                index_lines.append(u)
+            if hashes.get(u.path) == u.old:
+                (follow if index_holds_old else rewrite).append(u)
+            elif not index_holds_old:
+                kept.append(u.path)
+        index_lines += [u for u in index_only if _holds(entries.get(u.path), u.old)]
+        for u in (*follow, *rewrite):
             if u.new is None:
-                index_lines.append(
-                    f"0 {repo.zero_oid}\t{u.path}".encode("utf-8", "surrogateescape")
-                )
-            else:
-                index_lines.append(f"{u.mode} {u.new}\t{u.path}".encode("utf-8", "surrogateescape"))
-        if hashes.get(u.path) == u.old:
-            rewrite.append(u)
-        elif not index_holds_old:
-            kept.append(u.path)
-    if index_lines:
-        repo.run("update-index", "-z", "--index-info", input=b"\0".join(index_lines) + b"\0")
-    for u in rewrite:
-        if u.new is None:
-            (repo.root / u.path).unlink(missing_ok=True)
+                (repo.root / u.path).unlink(missing_ok=True)
+        follow = [u for u in follow if u.new is not None]
+        direct = direct_writes(repo, follow, held, plain=converting.result())
+    finally:
+        comparing.join()
+        converting.join()
+    info = _index_info(repo, index_lines)
+    # the entries move while the files are written in place (neither waits for the other)
+    moving = Background(lambda: repo.run("update-index", "-z", "--index-info", input=info))
+    try:
+        write_in_place(repo, [(u.path, held[u.new or ""]) for u in direct])
+        done = {u.path for u in direct}
+    except UsageError:
+        # the writer could not run or stopped: git writes them all (rewriting a file the
+        # writer finished gives the same bytes) and reports a real write error itself
+        done = set()
+    finally:
+        moving.join()
+    moving.result()
+    # the user's index holds the new blobs now: ``checkout-index -u`` writes the files as a
+    # checkout would and records their stat data in the same pass
+    checkout_paths(repo, [u.path for u in follow if u.path not in done])
     checkout_blobs(repo, [(u.path, u.new, u.mode) for u in rewrite if u.new is not None])
-    if rewrite:
-        # the rewritten files' stat data is new; a refresh only re-stats (it never changes
-        # what is staged), and naming thousands of paths would overflow the command line
-        repo.run_status("update-index", "-q", "--refresh")
+    if ready is not None:
+        ready()
+    # one refresh for all (the index-info and the log had one each)
+    repo.run_status("update-index", "-q", "--refresh")
     return kept
+
+
+def _holds(entry: IndexEntry | None, oid: str | None) -> bool:
+    """Whether the user's index entry (None: no entry) holds ``oid`` (None: no file)."""
+    if entry is None:
+        return oid is None
+    return entry.stage == 0 and entry.oid == oid
+
+
+# Attributes under which a checkout may write other bytes than the blob's (eol conversion,
+# $Id$ expansion, smudge filters, re-encoding); ``crlf`` is the old name of ``text``.
+CONVERSION_ATTRIBUTES = ("text", "crlf", "eol", "ident", "filter", "working-tree-encoding")
+_NO_AUTOCRLF = ("", "false", "no", "off", "0", "input")  # input converts only when adding
+
+
+def unconverted(repo: GitRepo, paths: Sequence[str], *, every: Sequence[str] = ()) -> set[str]:
+    """Those of ``paths`` a checkout writes byte for byte as the blob holds them: no conversion
+    attribute and ``core.autocrlf`` off or ``input``. ``every``: all paths being written (a
+    ``.gitattributes`` among them could change what converts: then none)."""
+    if os.name != "posix" or not sys.executable or getattr(sys, "frozen", False) or not paths:
+        return set()  # the writer is ``python -c``: not from a frozen executable
+    if any(p.rpartition("/")[2] == ".gitattributes" for p in (*paths, *every)):
+        return set()
+    if (repo.config_get("core.autocrlf") or "").strip().lower() not in _NO_AUTOCRLF:
+        return set()
+    attrs = attributes(repo, paths, CONVERSION_ATTRIBUTES)
+    return {
+        p
+        for p in paths
+        if all(attrs.get(p, {}).get(a) in ("unspecified", "unset") for a in CONVERSION_ATTRIBUTES)
+    }
+
+
+def direct_writes(
+    repo: GitRepo,
+    updates: Sequence[TreeUpdate],
+    held: Mapping[str, bytes],
+    *,
+    every: Sequence[str] = (),
+    plain: set[str] | None = None,
+) -> list[TreeUpdate]:
+    """Those of ``updates`` whose file may be rewritten in place with the new blob's bytes:
+    the bytes are held, a checkout would not convert them (``plain``: :func:`unconverted`,
+    unless the caller already asked), and the file is a regular file with one link whose
+    executable bit matches the mode. A checkout writes exactly the blob's bytes then;
+    rewriting the file in place spares creating a new inode for each, which made
+    ``checkout-index`` of 5,000 files cost a second on an ext4 disk. Everything else is left
+    to ``checkout-index``."""
+    todo = [u for u in updates if u.new in held and u.mode in ("100644", "100755")]
+    if plain is None:
+        plain = unconverted(repo, [u.path for u in todo], every=every)
+    top = os.fspath(repo.root)
+    out = []
+    for u in todo:
+        if u.path not in plain:
+            continue
+        try:
+            st = os.lstat(f"{top}/{u.path}")
+        except (OSError, ValueError):
+            continue
+        executable = bool(st.st_mode & stat.S_IXUSR)
+        if stat.S_ISREG(st.st_mode) and st.st_nlink == 1 and executable == (u.mode == "100755"):
+            out.append(u)
+    return out
+
+
+# The writer runs as its own process, as git's checkout-index did: a phase2 killed mid-way
+# (SIGKILL, a CI timeout) does not stop it in the middle of a file, and it writes a file only
+# once it has received every byte of it, so no file is left half-written. It overwrites and
+# then cuts the file to length: truncating first freed and reallocated every file's blocks
+# (0.2 s for 5,000 small files against 0.05 s).
+_WRITER = r"""
+import os, sys
+read = sys.stdin.buffer.read
+line = sys.stdin.buffer.readline
+flags = os.O_WRONLY | getattr(os, "O_NOFOLLOW", 0)
+while True:
+    head = line()
+    if not head.endswith(b"\n"):
+        break
+    n, m = map(int, head.split())
+    path, data = read(n), read(m)
+    if len(path) != n or len(data) != m:
+        break
+    try:
+        fd = os.open(path, flags)
+        try:
+            view = memoryview(data)
+            while view:
+                view = view[os.write(fd, view):]
+            os.ftruncate(fd, m)
+        finally:
+            os.close(fd)
+    except OSError as exc:
+        sys.stderr.write(os.fsdecode(path) + ": " + (exc.strerror or str(exc)) + "\n")
+        sys.exit(1)
+"""
+
+
+def write_in_place(repo: GitRepo, files: Sequence[tuple[str, bytes]]) -> None:
+    """Overwrite existing working-tree files with ``bytes`` (see :func:`direct_writes`): two
+    writers at once when there are many files (the second core halves the time: 0.05 s
+    against 0.1 s for 5,000 files)."""
+    if not files:
+        return
+    top = os.fspath(repo.root)
+    if len(files) < 256 or (os.cpu_count() or 1) < 2:
+        _write(top, files)
+        return
+    half = len(files) // 2
+    other = Background(lambda: _write(top, files[half:]))
+    try:
+        _write(top, files[:half])
+    finally:
+        other.join()
+    other.result()
+
+
+def _write(top: str, files: Sequence[tuple[str, bytes]]) -> None:
+    chunks: list[bytes] = []
+    for path, data in files:
+        raw = os.fsencode(f"{top}/{path}")
+        chunks += (b"%d %d\n" % (len(raw), len(data)), raw, data)
+    try:
+        proc = subprocess.run(
+            [sys.executable, "-I", "-S", "-c", _WRITER],
+            input=b"".join(chunks),
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            cwd=top,
+            check=False,
+        )
+    except OSError as exc:
+        raise UsageError(f"cannot write the working tree: {exc.strerror}") from None
+    if proc.returncode != 0:
+        why = proc.stderr.decode("utf-8", "replace").strip().splitlines() or ["failed"]
+        raise UsageError(f"cannot write the working tree: {why[-1][:300]}")
+
+
+def checkout_paths(repo: GitRepo, paths: Sequence[str]) -> None:
+    """Write ``paths`` from the user's index into the working tree (eol, autocrlf, smudge
+    filters, executable bit: git's own conversion) and record their new stat data."""
+    if not paths:
+        return
+    data = b"".join(p.encode("utf-8", "surrogateescape") + b"\0" for p in paths)
+    repo.run("checkout-index", "-f", "-u", "-z", "--stdin", input=data)
 
 
 def commit_messages(

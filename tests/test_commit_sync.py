@@ -1,0 +1,301 @@
+"""How the working tree follows a transform commit (git/commit.py): files written in place from
+bytes phase2 holds when a checkout would write exactly those bytes, ``checkout-index`` for the
+rest, and either way the result a checkout would give, with the index refreshed."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+import pytest
+
+from phase2_git.cli import main
+from phase2_git.errors import UsageError
+from phase2_git.git import commit as gitc
+from phase2_git.git.repo import GitRepo
+from tests.conftest import TestRepo
+
+posix_only = pytest.mark.skipif(os.name != "posix", reason="inodes, modes and links are POSIX")
+
+BASE = b'{"a": 1, "b": [1, 2]}\n'
+NOISE = b'{"b": [1, 2], "a": 1}\n'  # json_ordering: restore_base writes BASE back
+
+
+def resolve(repo: TestRepo, capsys: pytest.CaptureFixture[str]) -> str:
+    code = main(["resolve", "-C", str(repo.root), "main", "--yes"])
+    out, err = capsys.readouterr()
+    assert code == 0, err
+    return out
+
+
+def regenerate(repo: TestRepo, paths: list[str]) -> None:
+    for p in paths:
+        repo.write(p, BASE)
+    repo.commit("base")
+    repo.git("checkout", "-q", "-b", "feat")
+    for p in paths:
+        repo.write(p, NOISE)
+    repo.commit("regen")
+
+
+def clean(repo: TestRepo) -> None:
+    assert repo.git("status", "--porcelain") == ""
+    # the index's stat data is fresh: plumbing that trusts it sees no change either
+    assert repo.git("diff-files", "--name-only") == ""
+
+
+def perms(repo: TestRepo, path: str) -> int:
+    return (repo.root / path).stat().st_mode & 0o777
+
+
+@posix_only
+def test_plain_files_are_rewritten_in_place_keeping_the_executable_bit(
+    repo: TestRepo, capsys: pytest.CaptureFixture[str]
+) -> None:
+    repo.write("golden/a.json", BASE)
+    repo.write("bin/tool.json", BASE)
+    (repo.root / "bin/tool.json").chmod(0o755)
+    repo.commit("base")
+    repo.git("checkout", "-q", "-b", "feat")
+    repo.write("golden/a.json", NOISE)
+    repo.write("bin/tool.json", NOISE)
+    repo.commit("regen")
+    # permissions git never sets show the file was written in place, not created anew
+    (repo.root / "golden/a.json").chmod(0o600)
+    (repo.root / "bin/tool.json").chmod(0o700)
+    out = resolve(repo, capsys)
+    assert "2 transform(s)" in out
+    assert repo.read("golden/a.json") == repo.read("bin/tool.json") == BASE
+    assert (perms(repo, "golden/a.json"), perms(repo, "bin/tool.json")) == (0o600, 0o700)
+    assert repo.git("ls-files", "-s", "bin/tool.json").startswith("100755 ")
+    clean(repo)
+
+
+@posix_only
+def test_converted_files_are_checked_out_by_git(
+    repo: TestRepo, capsys: pytest.CaptureFixture[str]
+) -> None:
+    repo.write(".gitattributes", "crlf/*.json text eol=crlf\n")
+    regenerate(repo, ["crlf/a.json", "plain/b.json"])
+    for path in ("crlf/a.json", "plain/b.json"):
+        (repo.root / path).chmod(0o600)
+    resolve(repo, capsys)
+    # the eol attribute converts on checkout: git wrote that file (anew, CRLF)
+    assert repo.read("crlf/a.json") == BASE.replace(b"\n", b"\r\n")
+    umask = os.umask(0o022)
+    os.umask(umask)
+    assert perms(repo, "crlf/a.json") == 0o666 & ~umask
+    assert repo.read("plain/b.json") == BASE
+    assert perms(repo, "plain/b.json") == 0o600
+    clean(repo)
+
+
+@posix_only
+def test_a_hard_linked_file_is_replaced_never_written_through(
+    repo: TestRepo, capsys: pytest.CaptureFixture[str], tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    regenerate(repo, ["golden/a.json"])
+    outside = tmp_path_factory.mktemp("links") / "other-name.json"
+    os.link(repo.root / "golden/a.json", outside)
+    resolve(repo, capsys)
+    assert repo.read("golden/a.json") == BASE
+    assert outside.read_bytes() == NOISE  # the other name keeps its bytes
+    clean(repo)
+
+
+def test_direct_writes_only_where_nothing_converts(repo: TestRepo) -> None:
+    repo.write(".gitattributes", "ident.json ident\nraw.json -text\n")
+    for name in ("a.json", "ident.json", "raw.json", "big.json", "link.json"):
+        repo.write(name, BASE)
+    repo.commit("base")
+    git = GitRepo.discover(repo.root)
+    held = {"1" * 40: b"x", "2" * 40: b"y"}
+
+    def update(path: str, new: str = "1" * 40, mode: str = "100644") -> gitc.TreeUpdate:
+        return gitc.TreeUpdate(path, "0" * 40, new, mode)
+
+    ups = [
+        update("a.json"),
+        update("ident.json"),  # $Id$ expansion: git writes it
+        update("raw.json"),  # -text: no conversion, in place
+        update("big.json", new="3" * 40),  # bytes not held
+        update("missing.json"),
+        update("a.json", mode="100755"),  # the file is not executable
+    ]
+    chosen = gitc.direct_writes(git, ups, held)
+    expected = [("a.json", "100644"), ("raw.json", "100644")] if os.name == "posix" else []
+    assert [(u.path, u.mode) for u in chosen] == expected
+    # a .gitattributes among the synced paths could change what converts: none in place
+    assert gitc.direct_writes(git, ups, held, every=["a.json", "sub/.gitattributes"]) == []
+    repo.git("config", "core.autocrlf", "true")
+    assert gitc.direct_writes(git, ups, held) == []
+    repo.git("config", "core.autocrlf", "input")  # converts when adding only
+    assert len(gitc.direct_writes(git, ups, held)) == len(expected)
+
+
+def test_write_in_place_failure_is_one_line(repo: TestRepo) -> None:
+    (repo.root / "folder.json").mkdir()
+    git = GitRepo.discover(repo.root)
+    with pytest.raises(UsageError, match=r"cannot write the working tree: .*folder\.json"):
+        gitc.write_in_place(git, [("folder.json", b"{}")])
+
+
+def test_the_writer_never_writes_part_of_a_file(tmp_path: os.PathLike[str]) -> None:
+    """A phase2 killed while it streams to the writer: the writer sees the stream end inside a
+    record and leaves that file as it was (whole files before it are written)."""
+    first, second = os.path.join(tmp_path, "a"), os.path.join(tmp_path, "b")
+    for p in (first, second):
+        with open(p, "wb") as fh:
+            fh.write(b"old contents\n")
+    a, b = os.fsencode(first), os.fsencode(second)
+    stream = b"%d 4\n%snew!" % (len(a), a) + b"%d 100\n%snew but cut" % (len(b), b)
+    proc = subprocess.run(
+        [sys.executable, "-I", "-S", "-c", gitc._WRITER], input=stream, capture_output=True
+    )
+    assert proc.returncode == 0, proc.stderr
+    with open(first, "rb") as fh:
+        assert fh.read() == b"new!"
+    with open(second, "rb") as fh:
+        assert fh.read() == b"old contents\n"
+
+
+def test_a_file_the_user_restaged_follows_without_its_index_entry(repo: TestRepo) -> None:
+    """The index entry holds the user's own staged blob, the file still the old one: the file
+    moves (through a temporary index), the user's staged blob stays."""
+    repo.write("a.json", NOISE)
+    repo.commit("base")
+    git = GitRepo.discover(repo.root)
+    old = repo.git("rev-parse", "HEAD:a.json").strip()
+    new = repo.git("hash-object", "-w", "--stdin", input=BASE).strip()
+    staged = repo.git("hash-object", "-w", "--stdin", input=b'{"mine": 1}\n').strip()
+    repo.git("update-index", "--cacheinfo", f"100644,{staged},a.json")
+    kept = gitc.sync_after_move(git, [gitc.TreeUpdate("a.json", old, new)], {new: BASE})
+    assert kept == []
+    assert repo.read("a.json") == BASE
+    assert repo.git("ls-files", "-s", "a.json").split()[1] == staged
+
+
+def test_a_killed_runs_torn_log_write_is_cleaned_up(
+    repo: TestRepo, capsys: pytest.CaptureFixture[str]
+) -> None:
+    regenerate(repo, ["golden/a.json"])
+    torn = repo.write(".phase2/.decisions.jsonl.k1ll3d.tmp", b'{"schema": "Resolution')
+    resolve(repo, capsys)
+    assert not torn.exists()
+    clean(repo)
+
+
+@posix_only
+def test_when_the_writer_cannot_run_git_checks_the_files_out(
+    repo: TestRepo, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    regenerate(repo, ["golden/a.json", "golden/b.json"])
+    (repo.root / "golden/a.json").chmod(0o600)
+    monkeypatch.setattr(sys, "executable", str(repo.root / "no-such-python"))
+    resolve(repo, capsys)
+    assert repo.read("golden/a.json") == repo.read("golden/b.json") == BASE
+    umask = os.umask(0o022)
+    os.umask(umask)
+    assert perms(repo, "golden/a.json") == 0o666 & ~umask  # written anew, by git
+    clean(repo)
+
+
+def test_plumbing_helpers_on_their_edges(repo: TestRepo) -> None:
+    repo.write("ok/a.json", BASE)
+    repo.write("file", b"x")
+    for i in range(70):
+        repo.write(f"many/{i:02}.json", b"%d\n" % i)
+    head = repo.commit("base")
+    git = GitRepo.discover(repo.root)
+    # blobs: one piped, several through temporary files, ids as git computes them
+    one, two = b"one\n", b"two\n"
+    assert gitc.write_blobs(git, [one]) == [repo.git("hash-object", "--stdin", input=one).strip()]
+    ids = gitc.write_blobs(git, [one, two])
+    assert [repo.git("cat-file", "blob", i).encode() for i in ids] == [one, two]
+    # tree entries: a few by pathspec, many from one listing
+    few = gitc.tree_entries(git, head, ["ok/a.json", "missing.json"])
+    assert list(few) == ["ok/a.json"]
+    many = [f"many/{i:02}.json" for i in range(70)]
+    assert set(gitc.tree_entries(git, head, many)) == set(many)
+    # folders that are missing, a file, or a name the OS refuses: refused, never an error
+    odd = ["nodir/a.json", "file/b.json", "bad\0dir/c.json", "ok/a.json", "top.json"]
+    assert gitc.beyond_symlinks(repo.root, odd) == {
+        "nodir/a.json",
+        "file/b.json",
+        "bad\0dir/c.json",
+    }
+    hashes = gitc.clean_hashes(git, ["ok/a.json", "ok/gone.json", "ok/bad\0.json", "many"])
+    assert hashes == {
+        "ok/a.json": repo.git("rev-parse", "HEAD:ok/a.json").strip(),
+        "ok/gone.json": None,
+        "ok/bad\0.json": None,
+        "many": None,
+    }
+
+
+def test_build_commit_without_late_updates_or_when_late_says_nothing(repo: TestRepo) -> None:
+    repo.write("a.json", BASE)
+    head = repo.commit("base")
+    git = GitRepo.discover(repo.root)
+    new = repo.git("hash-object", "-w", "--stdin", input=NOISE).strip()
+    update = gitc.TreeUpdate("a.json", None, new)
+    commit = gitc.build_commit(git, head, [update], "plain\n", sign=False)
+    assert commit is not None and repo.git("show", f"{commit}:a.json").encode() == NOISE
+    assert gitc.build_commit(git, head, [], "none\n", late=lambda: None) is None
+
+    def broken() -> list[gitc.TreeUpdate]:
+        raise RuntimeError("the log could not be made")
+
+    with pytest.raises(RuntimeError, match="could not be made"):
+        gitc.build_commit(git, head, [update], "broken\n", late=broken)
+    assert repo.head() == head
+
+
+def test_worktree_hashes_take_the_index_only_where_git_checked_the_file(repo: TestRepo) -> None:
+    for name in ("same", "assumed", "touched", "edited", "skipped"):
+        repo.write(f"{name}.json", BASE)
+    repo.commit("base")
+    repo.git("update-index", "--assume-unchanged", "assumed.json")
+    repo.git("update-index", "--skip-worktree", "skipped.json")
+    for name in ("assumed", "edited", "skipped"):
+        repo.write(f"{name}.json", NOISE)  # git trusts the first and last without looking
+    os.utime(repo.root / "touched.json", (1, 1))  # stat data differs, the bytes do not
+    git = GitRepo.discover(repo.root)
+    paths = [f"{n}.json" for n in ("same", "assumed", "touched", "edited", "skipped", "gone")]
+    entries = gitc.index_entries(git, paths)
+    assert entries["assumed.json"].assume_unchanged and entries["skipped.json"].skip_worktree
+    hashes = gitc.worktree_hashes(git, paths, entries, gitc.stat_changed(git))
+    assert hashes == gitc.clean_hashes(git, paths)
+    assert hashes["assumed.json"] != entries["assumed.json"].oid
+
+
+def test_an_edit_git_is_told_to_ignore_still_stops_resolve(
+    repo: TestRepo, capsys: pytest.CaptureFixture[str]
+) -> None:
+    regenerate(repo, ["golden/a.json"])
+    repo.git("update-index", "--assume-unchanged", "golden/a.json")
+    repo.write("golden/a.json", b'{"mine": true}\n')
+    code = main(["resolve", "-C", str(repo.root), "main", "--yes"])
+    assert code == 3 and "uncommitted changes" in capsys.readouterr().err
+    assert repo.read("golden/a.json") == b'{"mine": true}\n'
+
+
+@posix_only
+def test_many_files_are_written_by_two_writers(
+    repo: TestRepo, capsys: pytest.CaptureFixture[str]
+) -> None:
+    paths = [f"golden/{i:03}.json" for i in range(300)]
+    regenerate(repo, paths)
+    for p in paths:
+        (repo.root / p).chmod(0o600)
+    assert "300 transform(s)" in resolve(repo, capsys)
+    assert all(repo.read(p) == BASE and perms(repo, p) == 0o600 for p in paths)
+    clean(repo)
+    # a file the second writer cannot write: its error reaches the caller (which then lets
+    # checkout-index write them all)
+    git = GitRepo.discover(repo.root)
+    (repo.root / "golden/299.json").unlink()
+    (repo.root / "golden/299.json").mkdir()
+    with pytest.raises(UsageError, match=r"299\.json"):
+        gitc.write_in_place(git, [(p, NOISE) for p in paths])
