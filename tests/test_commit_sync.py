@@ -128,6 +128,14 @@ def test_direct_writes_only_where_nothing_converts(repo: TestRepo) -> None:
     assert [(u.path, u.mode) for u in chosen] == expected
     # a .gitattributes among the synced paths could change what converts: none in place
     assert gitc.direct_writes(git, ups, held, every=["a.json", "sub/.gitattributes"]) == []
+    # attributes asked before are used when they cover every path, else git is asked again
+    plain = dict.fromkeys(gitc.CONVERSION_ATTRIBUTES, "unspecified")
+    known = {"a.json": plain, "ident.json": plain}  # (ident.json's answer is stale here)
+    posix = os.name == "posix"
+    both = gitc.unconverted(git, ["a.json", "ident.json"], known=known)
+    assert both == ({"a.json", "ident.json"} if posix else set())
+    asked = gitc.unconverted(git, ["a.json", "raw.json"], known=known)
+    assert asked == ({"a.json", "raw.json"} if posix else set())
     repo.git("config", "core.autocrlf", "true")
     assert gitc.direct_writes(git, ups, held) == []
     repo.git("config", "core.autocrlf", "input")  # converts when adding only

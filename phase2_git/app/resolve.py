@@ -134,6 +134,8 @@ class Session:
     # blob id -> bytes of base blobs that restore_base plans write back, kept as the diff
     # read them: the files are then written from memory, not checked out again
     held: dict[str, bytes] = field(default_factory=dict)
+    # path -> git's conversion attributes of the paths it may rewrite (asked with the diff)
+    attrs: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
 
     # ---------------------------------------------------------------- queries
 
@@ -431,7 +433,15 @@ class Session:
         msg = self._message(pending, trailers, title)
         held = {**self.held, **{written[p]: d for p, d in to_write}}
         outcome = commit_with_log(
-            self.repo, self.branch, updates, events, tx, msg, before_move=remember, held=held
+            self.repo,
+            self.branch,
+            updates,
+            events,
+            tx,
+            msg,
+            before_move=remember,
+            held=held,
+            attrs=self.attrs,
         )
         self.state.unsynced = None
         self.state.pending = []
@@ -610,16 +620,18 @@ def commit_with_log(
     *,
     before_move: Callable[[str, dict[str, Any]], None] | None = None,
     held: Mapping[str, bytes] | None = None,
+    attrs: Mapping[str, Mapping[str, str]] | None = None,
 ) -> tuple[str, list[str]] | None:
     """One commit holding ``updates`` and the log with ``events`` appended; the branch moves
     by compare-and-swap, then the user's index and working tree follow. None: nothing to do."""
     log: dict[str, Any] = {"old": tx.head_oid}
     log_bytes = b""
     writing: list[gitc.Background[list[str]]] = []
-    # which files git would write byte for byte, asked while the commit is made
+    # which files a checkout writes byte for byte: from the attributes asked with the diff,
+    # else asked now, while the commit is made
     paths = [u.path for u in updates]
     maybe = [u.path for u in updates if held and u.new in held]
-    plain = gitc.Background(lambda: gitc.unconverted(repo, maybe, every=paths))
+    plain = gitc.Background(lambda: gitc.unconverted(repo, maybe, every=paths, known=attrs))
 
     def log_update() -> list[gitc.TreeUpdate] | None:
         # runs while git seeds the commit's index from the parent: validating and encoding
@@ -810,7 +822,8 @@ def rewrite_facts(repo: GitRepo, paths: Sequence[str], *, no_commit: bool) -> Re
     index in threads, the index listing here; only files git does not find unchanged are
     read and hashed."""
     asking = gitc.Background(
-        lambda: gitc.attributes(repo, paths, ["filter", "working-tree-encoding"])
+        # every attribute that changes what a checkout writes: resolve's writer asks too
+        lambda: gitc.attributes(repo, paths, gitc.CONVERSION_ATTRIBUTES)
     )
     comparing = gitc.Background(lambda: gitc.stat_changed(repo)) if not no_commit else None
     try:
@@ -870,6 +883,7 @@ def _check_rewritable(
     if facts is None or not facts.paths.issuperset(paths):
         facts = rewrite_facts(repo, paths, no_commit=no_commit)
     attrs, entries, hashes = facts.attrs, facts.entries, facts.hashes
+    session.attrs = attrs
     for m in candidates:
         a = attrs.get(m.path, {})
         for name in ("filter", "working-tree-encoding"):

@@ -589,17 +589,26 @@ CONVERSION_ATTRIBUTES = ("text", "crlf", "eol", "ident", "filter", "working-tree
 _NO_AUTOCRLF = ("", "false", "no", "off", "0", "input")  # input converts only when adding
 
 
-def unconverted(repo: GitRepo, paths: Sequence[str], *, every: Sequence[str] = ()) -> set[str]:
+def unconverted(
+    repo: GitRepo,
+    paths: Sequence[str],
+    *,
+    every: Sequence[str] = (),
+    known: Mapping[str, Mapping[str, str]] | None = None,
+) -> set[str]:
     """Those of ``paths`` a checkout writes byte for byte as the blob holds them: no conversion
     attribute and ``core.autocrlf`` off or ``input``. ``every``: all paths being written (a
-    ``.gitattributes`` among them could change what converts: then none)."""
+    ``.gitattributes`` among them could change what converts: then none). ``known``: the
+    :data:`CONVERSION_ATTRIBUTES` of these paths, if git was asked already."""
     if os.name != "posix" or not sys.executable or getattr(sys, "frozen", False) or not paths:
         return set()  # the writer is ``python -c``: not from a frozen executable
     if any(p.rpartition("/")[2] == ".gitattributes" for p in (*paths, *every)):
         return set()
     if (repo.config_get("core.autocrlf") or "").strip().lower() not in _NO_AUTOCRLF:
         return set()
-    attrs = attributes(repo, paths, CONVERSION_ATTRIBUTES)
+    attrs = known
+    if attrs is None or any(p not in attrs for p in paths):
+        attrs = attributes(repo, paths, CONVERSION_ATTRIBUTES)
     return {
         p
         for p in paths
