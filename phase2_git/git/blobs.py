@@ -30,6 +30,9 @@ _FEED_BATCH = 512
 # up to this many changes are taken as a list (ids known up front); a longer run streams,
 # taking this many at a time
 _SMALL = 256
+# up to this many ids are written before reading, with no thread at all (the hook): their
+# requests fit the pipe's buffer, and git's stderr for so few objects cannot fill its own
+_FEW = 64
 # requests queued beyond the one whose answer is read: their answers (49 bytes at least
 # each) outgrow the buffer cat-file --buffer fills before it writes
 _AHEAD = 1024
@@ -83,27 +86,31 @@ def read_blobs(
     # stdin is fed and stderr drained by their own threads: git never blocks on a full pipe
     # while we read stdout (a pipe rather than a temporary file keeps `tempfile`, and the
     # `random` and `shutil` it imports, off the pre-commit hook's path)
-    errors = _Tail()
+    errors = _Tail(proc.stderr)
     pending: Iterator[Change]
-    if streamed:
-        # only a long run pays for importing queue (the hook never does)
-        from queue import SimpleQueue
-
-        chunks: SimpleQueue[bytes | None] = SimpleQueue()
-        feed = threading.Thread(
-            target=_feed_chunks, args=(proc.stdin, chunks), name="phase2-cat-file-feed"
-        )
-        pending = _ahead(chain(known, source), chunks)
-    else:
-        feed = threading.Thread(
-            target=_feed, args=(proc.stdin, wanted), name="phase2-cat-file-feed"
-        )
+    threads: list[threading.Thread] = []
+    if not streamed and len(wanted) <= _FEW:
+        # a few ids (the hook's files): written whole before reading, no thread started;
+        # stderr is read once stdout has ended
+        _feed(proc.stdin, wanted)
         pending = iter(known)
+    else:
+        if streamed:
+            # only a long run pays for importing queue (the hook never does)
+            from queue import SimpleQueue
+
+            chunks: SimpleQueue[bytes | None] = SimpleQueue()
+            feed = threading.Thread(
+                target=_feed_chunks, args=(proc.stdin, chunks), name="phase2-cat-file-feed"
+            )
+            pending = _ahead(chain(known, source), chunks)
+        else:
+            feed = threading.Thread(
+                target=_feed, args=(proc.stdin, wanted), name="phase2-cat-file-feed"
+            )
+            pending = iter(known)
+        threads = [feed, errors.thread()]
     del known, wanted
-    threads = [
-        feed,
-        threading.Thread(target=errors.drain, args=(proc.stderr,), name="phase2-cat-file-err"),
-    ]
     for t in threads:
         t.daemon = True
         t.start()
@@ -134,17 +141,25 @@ def read_blobs(
 
 
 class _Tail:
-    """The last 64 KiB a stream gave, read to its end by :meth:`drain` (a thread)."""
+    """The last 64 KiB a stream gave, read to its end by :meth:`drain` (a thread) or, when
+    no thread drains it, by :meth:`text` itself."""
 
     _KEEP = 1 << 16
 
-    def __init__(self) -> None:
+    def __init__(self, stream: IO[bytes]) -> None:
+        self._stream = stream
         self._data = b""
         self._done = threading.Event()
+        self._draining = False
 
-    def drain(self, stream: IO[bytes]) -> None:
+    def thread(self) -> threading.Thread:
+        """A thread that drains the stream (not started)."""
+        self._draining = True
+        return threading.Thread(target=self.drain, name="phase2-cat-file-err")
+
+    def drain(self) -> None:
         try:
-            while chunk := stream.read1(_CHUNK):  # type: ignore[attr-defined]
+            while chunk := self._stream.read1(_CHUNK):  # type: ignore[attr-defined]
                 self._data = (self._data + chunk)[-self._KEEP :]
         except (OSError, ValueError):
             pass
@@ -153,6 +168,8 @@ class _Tail:
 
     def text(self) -> bytes:
         """What was written, once the writer has closed the stream (or after 10 s)."""
+        if not self._draining:
+            self.drain()  # no thread: git has stopped writing stdout, so stderr ends too
         self._done.wait(timeout=10)
         return self._data
 
