@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import os
+import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -162,6 +163,15 @@ class Session:
         name: str = self.__dict__["_env_name"]
         return name
 
+    def now(self) -> str:
+        """The decision's timestamp (millisecond resolution), formatted once a millisecond:
+        ``strftime`` for each of 5,000 decisions made in a tenth of a second added up."""
+        ms = time.time_ns() // 1_000_000
+        if self.__dict__.get("_now_ms") != ms:
+            self.__dict__["_now_ms"], self.__dict__["_now"] = ms, now_ts()
+        stamp: str = self.__dict__["_now"]
+        return stamp
+
     def breaker(self) -> str | None:
         """Read once per session: it parses the whole decision log (it was read per mismatch)."""
         if "_breaker" not in self.__dict__:
@@ -216,7 +226,7 @@ class Session:
         ev: dict[str, Any] = {
             "schema": "ResolutionDecision.v1",
             "id": decision_id(self.state.run_id, m.id, op.decision, seq),
-            "ts": now_ts(),
+            "ts": self.now(),
             "run_id": self.state.run_id,
             "env": self.env_name,
             "mismatch_id": m.id,
