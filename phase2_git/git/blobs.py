@@ -227,26 +227,24 @@ def _gitlink_or_none(oid: str | None, mode: str) -> Blob | None:
 
 
 def _feed(stdin: IO[bytes], oids: list[str]) -> None:
-    """Writer thread: hand every id to cat-file; a closed pipe means the reader gave up."""
-    try:
-        for start in range(0, len(oids), _FEED_BATCH):
-            stdin.write("".join(f"{o}\n" for o in oids[start : start + _FEED_BATCH]).encode())
-        stdin.flush()
-    except (BrokenPipeError, OSError, ValueError):
-        pass
-    finally:
-        try:
-            stdin.close()
-        except (BrokenPipeError, OSError):
-            pass
+    """Hand every id to cat-file (a writer thread, or inline for a few)."""
+    batches = range(0, len(oids), _FEED_BATCH)
+    _write_all(
+        stdin, ("".join(f"{o}\n" for o in oids[i : i + _FEED_BATCH]).encode() for i in batches)
+    )
 
 
 def _feed_chunks(stdin: IO[bytes], chunks: SimpleQueue[bytes | None]) -> None:
     """Writer thread of a long run: write each queued chunk of ids as it comes, until None.
     Flushed every time: the reader waits for answers to exactly these requests."""
+    _write_all(stdin, iter(chunks.get, None))
+
+
+def _write_all(stdin: IO[bytes], parts: Iterable[bytes]) -> None:
+    """Write and flush each part, then close; a closed pipe means the reader gave up."""
     try:
-        while (chunk := chunks.get()) is not None:
-            stdin.write(chunk)
+        for part in parts:
+            stdin.write(part)
             stdin.flush()
     except (BrokenPipeError, OSError, ValueError):
         pass
