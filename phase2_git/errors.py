@@ -45,3 +45,17 @@ class GitError(Phase2Error):
     """git itself failed in a way we did not anticipate: exit 2 with git's own words."""
 
     exit_code = EXIT_USAGE
+
+
+MAX_ERROR = 2000
+
+
+def one_line(message: str) -> str:
+    """An error message as one terminal-safe line: messages quote names, refs and config
+    values the user (or a hostile PR) chose, and those may carry escapes or newlines. Here,
+    not in the CLI: the hook prints errors without typer."""
+    from phase2_git.core.sanitize import sanitize_path
+
+    if len(message) > MAX_ERROR:  # a schema error quotes the offending value, whatever its size
+        message = message[: MAX_ERROR - 40] + f"… [{len(message) - MAX_ERROR + 40} more characters]"
+    return sanitize_path(message)

@@ -14,7 +14,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, NamedTuple
 
-from phase2_git.errors import Phase2Error
+from phase2_git.errors import Phase2Error, one_line
 
 if TYPE_CHECKING:
     from phase2_git.app.check import Finding
@@ -143,16 +143,13 @@ def main(argv: Sequence[str]) -> int:
             config=a.config,
             repo_path=a.repo_path,
         )
-    except _Usage as exc:
-        from phase2_git.core.sanitize import sanitize_path
-
-        shown = sanitize_path(str(exc))  # arguments may hold escapes
-        print(f"phase2: error: {shown} (see 'phase2 check --help')", file=sys.stderr)
+    except _Usage as exc:  # arguments may hold escapes: one_line sanitises
+        print(f"phase2: error: {one_line(str(exc))} (see 'phase2 check --help')", file=sys.stderr)
         return 2
     except Phase2Error as exc:
         if os.environ.get("PHASE2_DEBUG") == "1":
             raise
-        print(f"phase2: error: {exc}", file=sys.stderr)
+        print(f"phase2: error: {one_line(str(exc))}", file=sys.stderr)
         return exc.exit_code
     except KeyboardInterrupt:
         print("phase2: interrupted", file=sys.stderr)
@@ -161,7 +158,7 @@ def main(argv: Sequence[str]) -> int:
         if os.environ.get("PHASE2_DEBUG") == "1":
             raise
         print(
-            f"phase2: internal error: {type(exc).__name__}: {exc} "
+            f"phase2: internal error: {type(exc).__name__}: {one_line(str(exc))} "
             "(set PHASE2_DEBUG=1 for the traceback)",
             file=sys.stderr,
         )

@@ -439,3 +439,16 @@ def test_hook_parser_refuses_what_click_refuses(
     assert hook_main(["-C", str(tmp_path), *argv]) == 2
     err = capsys.readouterr().err
     assert err.startswith("phase2: error: ") and message in err and err.count("\n") == 1
+
+
+def test_hook_errors_are_sanitised_like_the_cli(
+    base: TestRepo, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The hook's own error funnel quotes a hostile --config path as the typer CLI does."""
+    from phase2_git.hook import main as hook_main
+
+    hostile = "cfg\x1b]0;owned\x07\n.toml"
+    assert hook_main(["-C", str(base.root), "--config", hostile]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("phase2: error: ") and err.count("\n") == 1
+    assert "\x1b" not in err and "\x07" not in err and "\\x1b" in err

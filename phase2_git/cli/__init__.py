@@ -13,6 +13,7 @@ from collections.abc import Sequence
 import typer
 
 from phase2_git import __version__
+from phase2_git.errors import one_line
 
 app = typer.Typer(
     name="phase2",
@@ -86,8 +87,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         if os.environ.get("PHASE2_DEBUG") == "1":
             raise
         # a bug: one line, the traceback only on request
-        from phase2_git.cli._common import one_line
-
         print(
             f"phase2: internal error: {type(exc).__name__}: {one_line(str(exc))} "
             "(set PHASE2_DEBUG=1 for the traceback)",
@@ -106,8 +105,6 @@ def _usage_error(exc: Exception) -> int:
     if ctx is not None:
         name = "phase2" if ctx.info_name == "phase2" else f"phase2 {ctx.info_name}"
         hint = f" (see '{name} --help')"
-    from phase2_git.cli._common import one_line
-
     message = exc.format_message()  # type: ignore[attr-defined]
     print(f"phase2: error: {one_line(message + hint)}", file=sys.stderr)
     return 2

@@ -9,7 +9,7 @@ from typing import IO, Annotated, TypeVar
 
 import typer
 
-from phase2_git.errors import Phase2Error
+from phase2_git.errors import Phase2Error, one_line
 
 T = TypeVar("T")
 
@@ -23,19 +23,6 @@ def run(fn: Callable[[], T]) -> T:
             raise
         typer.echo(f"phase2: error: {one_line(str(exc))}", err=True)
         raise typer.Exit(exc.exit_code) from None
-
-
-def one_line(message: str) -> str:
-    """An error message as one terminal-safe line: messages quote names, refs and config
-    values the user (or a hostile PR) chose, and those may carry escapes or newlines."""
-    from phase2_git.core.sanitize import sanitize_path
-
-    if len(message) > MAX_ERROR:  # a schema error quotes the offending value, whatever its size
-        message = message[: MAX_ERROR - 40] + f"… [{len(message) - MAX_ERROR + 40} more characters]"
-    return sanitize_path(message)
-
-
-MAX_ERROR = 2000
 
 
 def use_color(
