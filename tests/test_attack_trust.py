@@ -302,3 +302,42 @@ def test_item1_a_committed_approval_counts_for_a_worktree_head(
     code, doc = diff_json(capsys, repo, "main", ":worktree")
     assert code == 1, doc
     assert "not committed" in doc["mismatches"][0]["decision"]["why"]
+
+
+def test_item1_a_line_laundered_through_a_rename_is_not_the_reviewers(
+    repo: TestRepo, capsys, monkeypatch, keys
+) -> None:  # type: ignore[no-untyped-def]
+    """git blame follows a whole-file rename: a line the reviewer committed in another file
+    (a draft, never in the log) must not become a trusted approval when the PR deletes the
+    log and renames that file into its place."""
+    trusted_base(repo, keys)
+    repo.git("checkout", "-q", "-b", "pr")
+    act_as(repo, monkeypatch, MALLORY, None)
+    repo.write("eval/real.json", b'{"accuracy": 0.99}\n')
+    repo.commit("better numbers")
+    act_as(repo, monkeypatch, ADA, keys["ada"])
+    assert run(capsys, repo, "approve", "eval/real.json", "--base", "main", "--no-commit")[0] == 0
+    (repo.root / "drafts").mkdir()
+    (repo.root / LOG).rename(repo.root / "drafts/approvals.jsonl")
+    repo.commit("draft, not an approval")
+    assert "gpgsig" in repo.git("cat-file", "commit", "HEAD")
+    act_as(repo, monkeypatch, MALLORY, None)
+    repo.git("rm", "-q", "--ignore-unmatch", LOG)
+    repo.commit("no log")
+    repo.git("mv", "drafts/approvals.jsonl", LOG)
+    repo.commit("the draft is the log now")
+    code, doc = diff_json(capsys, repo, "main", "pr")
+    assert code == 1, doc
+    decision = doc["mismatches"][0]["decision"]
+    assert decision["trusted"] is False and "another file" in decision["why"], decision
+
+
+def test_item1_repeat_notices_are_bounded() -> None:
+    from phase2_git.core.approvals import repeat_notices, repeated_ids
+
+    ids = [(n, f"dec_{n % 20:016x}") for n in range(1, 1001)]
+    repeats = repeated_ids(ids)
+    assert repeats[21] == 1 and 1 not in repeats and len(repeats) == 980
+    notices = repeat_notices(repeats, dict(ids), ".phase2/decisions.jsonl")
+    assert len(notices) == 11 and notices[-1].startswith("… and 10 more")
+    assert "(line 1, then 21, 41, 61, 81, 101, …)" in notices[0]

@@ -284,7 +284,9 @@ def _approved(
             decisions = current_decisions(line.event for line in lines)
             trust_policy = base_trust(repo, base, config)
             known = mismatches if isinstance(mismatches, Sequence) else None
-            judge, repeated = _line_judge(repo, head, trust_policy, data, lines, decisions, known)
+            judge, repeated = _line_judge(
+                repo, base, head, trust_policy, data, lines, decisions, known
+            )
             repeats = repeat_notices(
                 repeated, {line.lineno: line.event["id"] for line in lines}, LOG_FILE
             )
@@ -441,6 +443,7 @@ def _gates_unchanged(
 
 def _line_judge(
     repo: GitRepo,
+    base: Side,
     head: Side,
     policy: TrustPolicy | None,
     data: bytes,
@@ -498,11 +501,16 @@ def _line_judge(
             for n, e in approvals.items()
             if (e["path"], e["hashes"]["before"], e["hashes"]["after"]) in sides
         }
-    elif head.kind == "commit" and head.commit is not None and approvals:
-        now = tree_entries(repo, head.commit, sorted({e["path"] for e in approvals.values()}))
-        approvals = {
-            n: e for n, e in approvals.items() if now.get(e["path"]) == e["hashes"]["after"]
-        }
+    elif approvals:
+        # streaming: the side that is a commit tells, in one listing, which blobs can bind
+        for side, key in ((head, "after"), (base, "before")):
+            if side.kind == "commit" and side.commit is not None:
+                paths = sorted({e["path"] for e in approvals.values()})
+                now = tree_entries(repo, side.commit, paths)
+                approvals = {
+                    n: e for n, e in approvals.items() if now.get(e["path"]) == e["hashes"][key]
+                }
+                break
     # the exact bytes of those lines only, not a second copy of the whole log
     texts = {
         n: text.removesuffix(b"\r")
