@@ -9,6 +9,7 @@ from typing import Any
 
 from phase2_git import __version__
 from phase2_git.app.resolve import Identity, commit_with_log, prepare_log
+from phase2_git.core.approvals import repeated_ids, void_reason
 from phase2_git.errors import RefusedError, UsageError
 from phase2_git.git import commit as gitc
 from phase2_git.git.repo import GitRepo, quote_for_message
@@ -113,9 +114,13 @@ def verify(repo: GitRepo) -> Verification:
         for t in gitc.parse_trailers(message):
             trailers.setdefault(t.decision_id, (commit, t))
     ids = {e["id"] for _, e in events}
+    # an id names one line: a repeat could borrow the trust of the line it copies
+    repeated = repeated_ids((n, e["id"]) for n, e in events)
     active: dict[str, dict[str, str]] = {}
     for n, e in events:
         where = f"{LOG_FILE}:{n} ({e['id']}, {quote_for_message(e['path'])})"
+        if n in repeated:
+            result.problems.append(f"{where}: {void_reason(e['id'], repeated[n])}")
         if e.get("commit") and not gitc.object_exists(repo, e["commit"]):
             result.problems.append(f"{where}: commit {e['commit'][:12]} does not exist")
         if e.get("refers_to") and e["refers_to"] not in ids:

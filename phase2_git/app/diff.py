@@ -19,6 +19,7 @@ from phase2_git.store.config import DEFAULTS, Config, merge_tables
 if TYPE_CHECKING:
     from phase2_git.core.trust import TrustPolicy
     from phase2_git.reports.jsonout import MismatchSpool
+    from phase2_git.store.decisions import LogLine
 
 
 class MismatchDicts(Sequence[dict[str, object]]):
@@ -269,18 +270,26 @@ def _approved(
     judge: Callable[[Mapping[str, Any]], tuple[bool, str]] | None = None
     given: list[dict[str, object]] = []
     untrusted: list[str] = []
+    repeats: list[str] = []
     for m in mismatches:
         if decisions is None and not is_noise(m.mismatch_type):
             # approvals, their log and their trust: imported only when a run asks for them
             # (the hook without --require-decision never does)
-            from phase2_git.core.approvals import attach, current_decisions
+            from phase2_git.core.approvals import attach, current_decisions, repeat_notices
             from phase2_git.core.trust import notices as trust_notices
             from phase2_git.store.decisions import LOG_FILE, parse_lines
 
-            events = [line.event for line in parse_lines(side_log(repo, head), LOG_FILE)]
-            decisions = current_decisions(events)
+            data = side_log(repo, head)
+            lines = parse_lines(data, LOG_FILE)
+            decisions = current_decisions(line.event for line in lines)
             trust_policy = base_trust(repo, base, config)
-            judge = _trust_judge(repo, head, trust_policy)
+            known = mismatches if isinstance(mismatches, Sequence) else None
+            judge, repeated = _line_judge(
+                repo, base, head, trust_policy, data, lines, decisions, known
+            )
+            repeats = repeat_notices(
+                repeated, {line.lineno: line.event["id"] for line in lines}, LOG_FILE
+            )
         event = decisions.get(m.id) if decisions is not None else None
         if event is not None:
             # attach() binds the one decision that holds for this mismatch, or none
@@ -293,6 +302,7 @@ def _approved(
                     )
         yield m
     if decisions is not None:
+        notices.extend(repeats)
         notices.extend(trust_notices(trust_policy, given))
         notices.extend(untrusted)
 
@@ -431,24 +441,112 @@ def _gates_unchanged(
     return frozenset(kept)
 
 
-def _trust_judge(
-    repo: GitRepo, head: Side, policy: TrustPolicy | None
-) -> Callable[[Mapping[str, Any]], tuple[bool, str]] | None:
+def _line_judge(
+    repo: GitRepo,
+    base: Side,
+    head: Side,
+    policy: TrustPolicy | None,
+    data: bytes,
+    lines: Sequence[LogLine],
+    decisions: Mapping[str, Mapping[str, Any]],
+    known: Sequence[Mismatch] | None = None,
+) -> tuple[Callable[[Mapping[str, Any]], tuple[bool, str]] | None, dict[int, int]]:
+    """The verdict on each approval line, and the log's repeated ids (line -> first line).
+
+    A line whose id an earlier line holds is void, trust table or not. Otherwise, under a
+    ``[trust]`` table, the line's exact bytes are traced to the commit that introduced them
+    (never its id: any line can claim one). The lines that can bind to a mismatch of this
+    run (``known``, the whole list when the caller holds it) are traced in one history walk
+    when the first verdict is asked for."""
+    from phase2_git.core.approvals import repeated_ids, void_reason
+
+    repeated = repeated_ids((line.lineno, line.event["id"]) for line in lines)
+    holder: dict[str, LogLine] = {}
+    for held in lines:
+        holder.setdefault(held.event["id"], held)
+
+    def own_line(event: Mapping[str, Any]) -> LogLine | None:
+        line = holder.get(event["id"])
+        return line if line is not None and line.event is event else None
+
     if policy is None:
-        return None
+        if not repeated:
+            return None, repeated
+
+        def unverified(event: Mapping[str, Any]) -> tuple[bool, str]:
+            if own_line(event) is None:
+                return False, void_reason(event["id"], holder[event["id"]].lineno)
+            return True, "no [trust] table on the base side: approvals count unverified"
+
+        return unverified, repeated
+
     from phase2_git.core.trust import CommitFacts, verdict
-    from phase2_git.git.history import commit_facts, line_origin
+    from phase2_git.git.commit import tree_entries
+    from phase2_git.git.history import commit_facts, line_origins
     from phase2_git.git.sides import resolve_side
 
     tip = head.commit if head.kind == "commit" else resolve_side(repo, "HEAD").commit
     signers = policy.allowed_signers()
+    approvals: dict[int, Mapping[str, Any]] = {}
+    for event in decisions.values():
+        line = own_line(event)
+        if event["decision"] == "approve" and line is not None:
+            approvals[line.lineno] = event
+    # an approval binds only to its exact blobs: every other line needs no tracing (the
+    # oldest lines cost a walk of the whole history)
+    if known is not None:
+        sides = {(m.path, m.change.before, m.change.after) for m in known}
+        approvals = {
+            n: e
+            for n, e in approvals.items()
+            if (e["path"], e["hashes"]["before"], e["hashes"]["after"]) in sides
+        }
+    elif approvals:
+        # streaming: the side that is a commit tells, in one listing, which blobs can bind
+        for side, key in ((head, "after"), (base, "before")):
+            if side.kind == "commit" and side.commit is not None:
+                paths = sorted({e["path"] for e in approvals.values()})
+                now = tree_entries(repo, side.commit, paths)
+                approvals = {
+                    n: e for n, e in approvals.items() if now.get(e["path"]) == e["hashes"][key]
+                }
+                break
+    # the exact bytes of those lines only, not a second copy of the whole log
+    texts = {
+        n: text.removesuffix(b"\r")
+        for n, text in enumerate(data.split(b"\n"), start=1)
+        if n in approvals
+    }
+    origins: dict[bytes, str | None] = {}
+    traced: set[bytes] = set()
+    facts: dict[str, CommitFacts] = {}
+
+    def origin_of(text: bytes) -> str | None:
+        if text not in traced:
+            # the first verdict traces every line that may be asked for, in one walk
+            batch = {text} | (set(texts.values()) if not traced else set())
+            origins.update(line_origins(repo, tip, batch) if tip else {})
+            traced.update(batch)
+        return origins.get(text)
 
     def judge(event: Mapping[str, Any]) -> tuple[bool, str]:
-        origin = line_origin(repo, tip, event["id"]) if tip else None
-        facts = commit_facts(repo, origin, signers) if origin else CommitFacts(None)
-        return verdict(policy, facts)
+        line = own_line(event)
+        if line is None:
+            return False, void_reason(event["id"], holder[event["id"]].lineno)
+        text = texts.get(line.lineno)
+        if text is None:
+            # a line no filter foresaw (never on a hot path)
+            text = data.split(b"\n")[line.lineno - 1].removesuffix(b"\r")
+        origin = origin_of(text)
+        if origin is None:
+            if text in origins:
+                return False, "history traces the approval line to another file, not this log"
+            return verdict(policy, CommitFacts(None))
+        if origin not in facts:
+            facts[origin] = commit_facts(repo, origin, signers)
+        return verdict(policy, facts[origin])
 
-    return judge
+    return judge, repeated
 
 
 def side_log(repo: GitRepo, side: Side) -> bytes:

@@ -19,6 +19,46 @@ def _always(_: Mapping[str, Any]) -> tuple[bool, str]:
     return True, "no [trust] table on the base side: approvals count unverified"
 
 
+def repeated_ids(lines: Iterable[tuple[int, str]]) -> dict[int, int]:
+    """``(line number, decision id)`` in log order -> for each line whose id an earlier line
+    already holds, that earlier line's number.
+
+    An id names one line. A later line with the same id, whatever its content, is void: it
+    never counts as an approval, and it never borrows the trust of the line it copies (a
+    verbatim copy would otherwise bring back an approval a later reject took back)."""
+    first: dict[str, int] = {}
+    repeats: dict[int, int] = {}
+    for lineno, decision_id in lines:
+        held = first.setdefault(decision_id, lineno)
+        if held != lineno:
+            repeats[lineno] = held
+    return repeats
+
+
+def void_reason(decision_id: str, first_line: int) -> str:
+    return f"decision id {decision_id} is already on line {first_line}: a repeated id is void"
+
+
+def repeat_notices(
+    repeats: Mapping[int, int], ids: Mapping[int, str], where: str, limit: int = 10
+) -> list[str]:
+    """One notice per repeated id (``repeats`` from :func:`repeated_ids`, ``ids``: line
+    number -> id), at most ``limit`` of them: a log can repeat an id a million times."""
+    later: dict[int, list[int]] = {}
+    for lineno, first in sorted(repeats.items()):
+        later.setdefault(first, []).append(lineno)
+    out = []
+    for first, lines in sorted(later.items())[:limit]:
+        shown = ", ".join(str(n) for n in lines[:5]) + (", …" if len(lines) > 5 else "")
+        out.append(
+            f"decision id {ids[first]} repeats in {where} (line {first}, then {shown}): "
+            f"only line {first} can count, the later lines are void"
+        )
+    if len(later) > limit:
+        out.append(f"… and {len(later) - limit} more repeated decision ids in {where}")
+    return out
+
+
 def current_decisions(events: Iterable[Mapping[str, Any]]) -> dict[str, Mapping[str, Any]]:
     """mismatch id -> the last approve/reject that no later undo or revert took back."""
     latest: dict[str, Mapping[str, Any]] = {}
