@@ -29,6 +29,7 @@ def log_cmd(
         from phase2_git.core.sanitize import sanitize_path
         from phase2_git.errors import UsageError
         from phase2_git.git.repo import GitRepo
+        from phase2_git.reports.jsonout import defused
         from phase2_git.store.decisions import DecisionLog
 
         if fmt not in ("text", "json"):
@@ -40,12 +41,13 @@ def log_cmd(
         )
         for e in chosen:
             if fmt == "json":
-                sys.stdout.write(json.dumps(e, ensure_ascii=True) + "\n")
+                sys.stdout.write(defused(json.dumps(e, ensure_ascii=True)) + "\n")
                 continue
             extra = " [audit pending]" if e.get("audit") == "pending" else ""
             sys.stdout.write(
                 f"{e['ts'][:19]}  {e['decision']:<12} {e['action']:<22} "
-                f"{sanitize_path(e['path'])}  {sanitize_path(e['user']['id'])}  {e['id']}{extra}\n"
+                f"{sanitize_path(e['path'])}  {sanitize_path(e['user']['id'])}  "
+                f"{sanitize_path(e['id'])}{extra}\n"
             )
         if fmt == "text":
             sys.stdout.write(f"{len(chosen)} of {len(events)} decision(s)\n")
@@ -61,11 +63,13 @@ def verify_cmd(
 
     def go() -> int:
         from phase2_git.app.audit import verify
+        from phase2_git.core.sanitize import escape_controls
         from phase2_git.git.repo import GitRepo
 
         result = verify(GitRepo.discover(repo_path))
         for problem in result.problems:
-            sys.stdout.write(f"problem: {problem}\n")
+            # problems quote the log's own lines: a PR wrote them
+            sys.stdout.write(f"problem: {escape_controls(problem)}\n")
         state = "ok" if result.ok else f"{len(result.problems)} problem(s)"
         sys.stdout.write(
             f"verified {result.checked} decision(s), {result.transforms} transform(s): {state}\n"
