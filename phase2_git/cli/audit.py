@@ -112,6 +112,8 @@ def _decide(
     base: str | None,
     head: str,
     no_commit: bool,
+    state_file: str | None,
+    restart: bool,
     user: str | None,
     role: str | None,
     config: str | None,
@@ -133,6 +135,8 @@ def _decide(
             base=base,
             head=head,
             no_commit=no_commit,
+            state_file=state_file,
+            restart=restart,
             user=user,
             role=role,
         )
@@ -153,6 +157,9 @@ def _decision_command(decision: str, summary: str) -> None:
         base: str | None = typer.Option(None, "--base", help="Base side (default as for resolve)."),
         head: str = typer.Option("HEAD", "--head", help="Head side: the checked-out branch."),
         no_commit: bool = typer.Option(False, "--no-commit", help="Log the decisions, no commit."),
+        # the state options of resolve: the state file's own errors name them
+        state_file: str | None = typer.Option(None, "--state-file", help="Resume state file."),
+        restart: bool = typer.Option(False, "--restart", help="Ignore the state file, start over."),
         user: str | None = typer.Option(
             None, "--user", help="Decision author (default: git identity)."
         ),
@@ -160,7 +167,19 @@ def _decision_command(decision: str, summary: str) -> None:
         config: str | None = typer.Option(None, "--config", help="Configuration file to use."),
         repo_path: str = typer.Option(".", "-C", "--repo", help="Run in this repository."),
     ) -> None:
-        _decide(decision, paths, base, head, no_commit, user, role, config, repo_path)
+        _decide(
+            decision,
+            paths,
+            base,
+            head,
+            no_commit,
+            state_file,
+            restart,
+            user,
+            role,
+            config,
+            repo_path,
+        )
 
     command.__doc__ = summary
     app.command(decision)(command)
