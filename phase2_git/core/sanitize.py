@@ -24,9 +24,10 @@ never strips anything: it is injective.
 Artifact text also reaches CI logs, where GitHub's runner reads workflow commands out of the
 output: a line that starts with ``::`` after leading whitespace (``::error::``,
 ``::stop-commands::``), and the legacy ``##[command]`` anywhere in a line. Both forms are
-defused: a ``:`` that begins the text (after whitespace) and the ``[`` of ``##[`` are shown
-escaped (``\\x3a``, ``\\x5b``); in a path, so is every ``:`` that follows another, because a
-table may wrap a long path anywhere and start a line with what was its middle.
+defused: the ``[`` of ``##[`` is shown escaped (``\\x5b``), and so is (``\\x3a``) a ``:`` that
+begins the text after whitespace when another ``:`` follows it or nothing does (the text may
+be followed by phase2's own ``: ``). In a path, every ``:`` that follows another is escaped
+too, because a table may wrap a long path and start a line with what was its middle.
 
 Escape sequences are only stripped when complete; an unterminated one (e.g. an OSC with no BEL
 or ST) is shown with its introducer escaped, so nothing is hidden from the reviewer.
@@ -136,11 +137,12 @@ def decode_for_display(data: bytes) -> str:
 # with "::", or when it holds the legacy "##[" anywhere (actions/runner ActionCommand.cs).
 _V1_COMMAND = "##["
 _V1_DEFUSED = "##\\x5b"
-_LEADING_COLON = re.compile(r"\s*:")
+# ":root {" stays as it is; "::x", ":" and " :" (then "phase2's ": ...") would not
+_LEADING_COLON = re.compile(r"\s*:(?=:|\Z)")
 
 
 def _defuse_line(text: str) -> str:
-    """Text that may start a log line: no ``##[`` and no leading ``:``."""
+    """Text that may start a log line: no ``##[``, no leading ``::`` or lone ``:``."""
     if _V1_COMMAND in text:
         text = text.replace(_V1_COMMAND, _V1_DEFUSED)
     m = _LEADING_COLON.match(text)
