@@ -54,8 +54,8 @@ def one_line(message: str) -> str:
     """An error message as one terminal-safe line: messages quote names, refs and config
     values the user (or a hostile PR) chose, and those may carry escapes or newlines. Here,
     not in the CLI: the hook prints errors without typer."""
-    from phase2_git.core.sanitize import sanitize_path
+    from phase2_git.core.sanitize import escape_controls
 
     if len(message) > MAX_ERROR:  # a schema error quotes the offending value, whatever its size
         message = message[: MAX_ERROR - 40] + f"… [{len(message) - MAX_ERROR + 40} more characters]"
-    return sanitize_path(message)
+    return escape_controls(message)

@@ -168,7 +168,10 @@ cmd_diff() {
     exit "$rc" # phase2 printed one error line; the job fails here
   fi
   set_output report "$report"
-  echo "phase2: $(grep -c '"id": "mis_' "$report" || true) mismatch(es); report in $report"
+  # the count from the report's summary, not a grep of its compact JSON
+  local total
+  total="$("$py" -c 'import json, sys; print(json.load(open(sys.argv[1], encoding="utf-8"))["summary"]["total"])' "$report" 2>/dev/null)" || total="?"
+  echo "phase2: $total mismatch(es); report in $report"
 }
 
 cmd_apply() {

@@ -91,7 +91,7 @@ def test_annotations_escape_per_workflow_command_rules() -> None:
     # escaped for display, never stripped; then protocol-escaped, so the runner reads it back
     assert props["file"] == "a,b:c%d\\x0aline2\\x1b[2J.json"
     assert props["title"] == "phase2: content"
-    assert "phase2 approve a,b:c%d\\x0aline2\\x1b[2J.json" in msg
+    assert "phase2 approve 'a,b:c%d\\x0aline2\\x1b[2J.json'" in msg
     assert props2 == {"file": "x:y.json", "title": "phase2: json_ordering"}
     assert msg2 == "noise only (json_ordering): plan restore_base, safe to apply"
     assert lines[0].startswith("::error file=a%2Cb%3Ac%25d\\x0aline2")

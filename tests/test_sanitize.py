@@ -358,9 +358,29 @@ def test_prop_sanitize_line_is_safe_and_idempotent(text: str) -> None:
     assert len(out.splitlines()) <= 1
     out.encode("utf-8")  # no surrogates left
     assert sanitize_line(out) == out
-    # a path is escaped, never stripped, and just as safe
+    # a path is escaped, never stripped, just as safe, and shown injectively: two paths
+    # never look alike (so it is not idempotent: its backslashes are doubled)
     path = sanitize_path(text)
-    assert not forbidden(path) and "\n" not in path and sanitize_path(path) == path
+    assert not forbidden(path) and "\n" not in path
+    assert unescape_path(path) == text
+
+
+_PATH_ESCAPE = re.compile(r"\\(?:\\|x([0-9a-f]{2})|u([0-9a-f]{4}))")
+
+
+def unescape_path(shown: str) -> str:
+    """The inverse of sanitize_path: every backslash starts an escape."""
+
+    def one(m: re.Match[str]) -> str:
+        if m.group(1):
+            code = int(m.group(1), 16)
+            return chr(code if code < 0x80 else 0xDC00 + code)  # \x80-\xff: undecodable bytes
+        if m.group(2):
+            return chr(int(m.group(2), 16))
+        return "\\"
+
+    assert "\\" not in _PATH_ESCAPE.sub("", shown), shown
+    return _PATH_ESCAPE.sub(one, shown)
 
 
 @PROPS

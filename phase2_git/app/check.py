@@ -148,11 +148,9 @@ def _order(f: Finding) -> tuple[str, str]:
 
 
 def _shell_path(path: str) -> str:
-    import shlex
+    from phase2_git.core.sanitize import shell_path
 
-    from phase2_git.core.sanitize import sanitize_path
-
-    return shlex.quote(sanitize_path(path))
+    return shell_path(path)
 
 
 def _noise_finding(m: Mismatch, note: str = "") -> Finding:

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import IO
 
 from phase2_git.app.resolve import ApplyResult, Operation, Session, open_session
-from phase2_git.core.sanitize import sanitize_path
+from phase2_git.core.sanitize import sanitize_line, sanitize_path
 from phase2_git.core.summary import FAIL_ON, failing
 from phase2_git.errors import UsageError
 from phase2_git.git.repo import GitRepo
@@ -55,7 +55,7 @@ def header(session: Session, out: IO[str]) -> None:
         f"{session.branch.name} ({session.branch.commit[:12]})\n"
     )
     for notice in session.notices:
-        out.write(f"note: {notice}\n")
+        out.write(f"note: {sanitize_line(notice)}\n")
     if session.state.resumed and session.already_done:
         out.write(
             f"resumed: {session.already_done} of {len(session.mismatches)} mismatch(es) already "
@@ -106,7 +106,11 @@ def _run_yes(session: Session, opts: ResolveOptions, out: IO[str]) -> ApplyResul
         op: Operation = session.auto_operation(m)
         session.record(op, save=False)
         extra = " [sampled for audit]" if op.audit == "pending" else ""
-        reason = f": {op.reason}" if op.decision in ("skip", "shadow") and op.reason else ""
+        reason = (
+            f": {sanitize_line(op.reason)}"
+            if op.decision in ("skip", "shadow") and op.reason
+            else ""
+        )
         out.write(
             f"{op.decision:<12} {m.plan.action:<22} {sanitize_path(m.path)} "
             f"({m.mismatch_type}){extra}{reason}\n"

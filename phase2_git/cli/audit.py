@@ -29,6 +29,7 @@ def log_cmd(
         from phase2_git.core.sanitize import sanitize_path
         from phase2_git.errors import UsageError
         from phase2_git.git.repo import GitRepo
+        from phase2_git.reports.jsonout import defused
         from phase2_git.store.decisions import DecisionLog
 
         if fmt not in ("text", "json"):
@@ -40,12 +41,13 @@ def log_cmd(
         )
         for e in chosen:
             if fmt == "json":
-                sys.stdout.write(json.dumps(e, ensure_ascii=True) + "\n")
+                sys.stdout.write(defused(json.dumps(e, ensure_ascii=True)) + "\n")
                 continue
             extra = " [audit pending]" if e.get("audit") == "pending" else ""
             sys.stdout.write(
                 f"{e['ts'][:19]}  {e['decision']:<12} {e['action']:<22} "
-                f"{sanitize_path(e['path'])}  {sanitize_path(e['user']['id'])}  {e['id']}{extra}\n"
+                f"{sanitize_path(e['path'])}  {sanitize_path(e['user']['id'])}  "
+                f"{sanitize_path(e['id'])}{extra}\n"
             )
         if fmt == "text":
             sys.stdout.write(f"{len(chosen)} of {len(events)} decision(s)\n")
@@ -61,11 +63,13 @@ def verify_cmd(
 
     def go() -> int:
         from phase2_git.app.audit import verify
+        from phase2_git.core.sanitize import escape_controls
         from phase2_git.git.repo import GitRepo
 
         result = verify(GitRepo.discover(repo_path))
         for problem in result.problems:
-            sys.stdout.write(f"problem: {problem}\n")
+            # problems quote the log's own lines: a PR wrote them
+            sys.stdout.write(f"problem: {escape_controls(problem)}\n")
         state = "ok" if result.ok else f"{len(result.problems)} problem(s)"
         sys.stdout.write(
             f"verified {result.checked} decision(s), {result.transforms} transform(s): {state}\n"
@@ -108,6 +112,8 @@ def _decide(
     base: str | None,
     head: str,
     no_commit: bool,
+    state_file: str | None,
+    restart: bool,
     user: str | None,
     role: str | None,
     config: str | None,
@@ -129,6 +135,8 @@ def _decide(
             base=base,
             head=head,
             no_commit=no_commit,
+            state_file=state_file,
+            restart=restart,
             user=user,
             role=role,
         )
@@ -149,6 +157,9 @@ def _decision_command(decision: str, summary: str) -> None:
         base: str | None = typer.Option(None, "--base", help="Base side (default as for resolve)."),
         head: str = typer.Option("HEAD", "--head", help="Head side: the checked-out branch."),
         no_commit: bool = typer.Option(False, "--no-commit", help="Log the decisions, no commit."),
+        # the state options of resolve: the state file's own errors name them
+        state_file: str | None = typer.Option(None, "--state-file", help="Resume state file."),
+        restart: bool = typer.Option(False, "--restart", help="Ignore the state file, start over."),
         user: str | None = typer.Option(
             None, "--user", help="Decision author (default: git identity)."
         ),
@@ -156,7 +167,19 @@ def _decision_command(decision: str, summary: str) -> None:
         config: str | None = typer.Option(None, "--config", help="Configuration file to use."),
         repo_path: str = typer.Option(".", "-C", "--repo", help="Run in this repository."),
     ) -> None:
-        _decide(decision, paths, base, head, no_commit, user, role, config, repo_path)
+        _decide(
+            decision,
+            paths,
+            base,
+            head,
+            no_commit,
+            state_file,
+            restart,
+            user,
+            role,
+            config,
+            repo_path,
+        )
 
     command.__doc__ = summary
     app.command(decision)(command)

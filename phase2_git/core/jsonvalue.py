@@ -124,6 +124,69 @@ def looks_like_json(data: bytes) -> bool:
     return stripped[:1] in (b"{", b"[")
 
 
+# A difference names numbers and keys, and a document can hold a 15 MB number or key: a detail
+# shows at most about this many of their characters (its first and last ones, or the window
+# around the first character that differs), and says how many it left out. The detail is
+# copied into every method's verdict, the JSON report, JUnit and the review.
+SHOWN = 64
+WHERE_SHOWN = 512  # a JSON path: keys are cut to SHOWN each, and a deep path keeps its ends
+_ELLIPSIS = "\u2026"
+_PREFIX_CHUNK = 1 << 12
+
+
+def _cut(n: int) -> str:
+    return f"{_ELLIPSIS}[{n} chars]{_ELLIPSIS}"
+
+
+def shorten(text: str, width: int = SHOWN) -> str:
+    """``text`` itself when it is at most ``width`` characters, else its first and last
+    ``width // 2`` characters around the count of those left out."""
+    if len(text) <= width:
+        return text
+    half = max(width // 2, 1)
+    return f"{text[:half]}{_cut(len(text) - 2 * half)}{text[-half:]}"
+
+
+def _common_prefix(a: str, b: str) -> int:
+    n = min(len(a), len(b))
+    i = 0
+    while i < n:  # in blocks first: a 15 MB number is compared at C speed
+        j = min(n, i + _PREFIX_CHUNK)
+        if a[i:j] != b[i:j]:
+            break
+        i = j
+    while i < n and a[i] == b[i]:
+        i += 1
+    return i
+
+
+def _window(text: str, start: int, width: int) -> str:
+    end = min(len(text), start + width)
+    head = SHOWN // 8  # the first digits say the magnitude, the sign, the opening quote
+    if start <= head:
+        start = 0
+    shown = text[start:end]
+    if start:
+        shown = f"{text[:head]}{_cut(start - head)}{shown}"
+    if end < len(text):
+        shown = f"{shown}{_ELLIPSIS}[{len(text) - end} chars]"
+    return shown
+
+
+def shorten_pair(a: str, b: str, width: int = SHOWN) -> tuple[str, str]:
+    """Two long texts that differ, each cut to the same window around their first difference
+    (a few characters before it), so the change stays visible however long they are."""
+    if len(a) <= width and len(b) <= width:
+        return a, b
+    start = max(0, _common_prefix(a, b) - width // 4)
+    return _window(a, start, width), _window(b, start, width)
+
+
+def _change(x: str, y: str) -> str:
+    a, b = shorten_pair(x, y)
+    return f"{a} → {b}"
+
+
 class Comparison(NamedTuple):
     equal: bool
     # largest relative difference between two numbers that compared unequal as text
@@ -137,8 +200,8 @@ def _path(parent: str, key: str | int) -> str:
     if isinstance(key, int):
         return f"{parent}[{key}]"
     if key.isidentifier():
-        return f"{parent}.{key}"
-    return f"{parent}[{json.dumps(key)}]"
+        return f"{parent}.{shorten(key)}"
+    return f"{parent}[{shorten(json.dumps(key))}]"
 
 
 def _rel_diff(a: Decimal, b: Decimal) -> float:
@@ -204,7 +267,12 @@ def _compare(
         out = "$"
         for key in reversed(keys):
             out = _path(out, key)
-        return out
+        if len(out) <= WHERE_SHOWN:
+            return out
+        # a deep path: its start and its innermost part (where the difference is)
+        head = WHERE_SHOWN // 4
+        tail = WHERE_SHOWN - head
+        return f"{out[:head]}{_cut(len(out) - head - tail)}{out[-tail:]}"
 
     if _deep_equal(a, b):
         return Comparison(True, max_rel)
@@ -219,18 +287,18 @@ def _compare(
             if x == y:
                 continue
             if numbers == "text":
-                return Comparison(False, max_rel, where(at), f"{x} → {y}")
+                return Comparison(False, max_rel, where(at), _change(x, y))
             dx, dy = x.value(), y.value()
             if dx == dy:
                 continue
             if x.is_integer_literal and y.is_integer_literal:
                 # tolerance is for float jitter: integers (counts, ids) must match exactly
-                return Comparison(False, max_rel, where(at), f"{x} → {y}")
+                return Comparison(False, max_rel, where(at), _change(x, y))
             rel = _rel_diff(dx, dy)
             max_rel = max(max_rel, rel)
             if abs(dx - dy) <= max(tol_abs, tol_rel * max(abs(dx), abs(dy))):
                 continue
-            return Comparison(False, max_rel, where(at), f"{x} → {y}")
+            return Comparison(False, max_rel, where(at), _change(x, y))
         if isinstance(x, JObj) or isinstance(y, JObj):
             if not (isinstance(x, JObj) and isinstance(y, JObj)):
                 return Comparison(False, max_rel, where(at), "type differs")
@@ -240,7 +308,8 @@ def _compare(
                 for (kx, vx), (ky, vy) in zip(x, y):
                     if kx != ky:
                         what = "key order differs" if ordered else "duplicate keys"
-                        return Comparison(False, max_rel, where(at), f"{what} ({kx!r} vs {ky!r})")
+                        a, b = shorten_pair(repr(kx), repr(ky))
+                        return Comparison(False, max_rel, where(at), f"{what} ({a} vs {b})")
                     trail.append((at, kx))
                     stack.append((vx, vy, len(trail) - 1, depth + 1))
                 continue

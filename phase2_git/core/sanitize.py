@@ -17,7 +17,17 @@ hyperlinks and OSC 52 clipboard writes, DCS/SOS/PM/APC strings, other ESC sequen
 The output is therefore a single line, encodable as UTF-8, legal XML 1.0 character data, and a
 fixed point: ``sanitize_line(sanitize_line(s)) == sanitize_line(s)``. Backslashes are left
 alone, so a literal ``\\x1b`` in the input and an escaped ESC look the same; that ambiguity is
-the price of idempotence and is harmless for display.
+the price of idempotence and is harmless for content. Paths are different: a path names a
+file, and two files must never look alike, so ``sanitize_path`` also doubles backslashes and
+never strips anything: it is injective.
+
+Artifact text also reaches CI logs, where GitHub's runner reads workflow commands out of the
+output: a line that starts with ``::`` after leading whitespace (``::error::``,
+``::stop-commands::``), and the legacy ``##[command]`` anywhere in a line. Both forms are
+defused: the ``[`` of ``##[`` is shown escaped (``\\x5b``), and so is (``\\x3a``) a ``:`` that
+begins the text after whitespace when another ``:`` follows it or nothing does (the text may
+be followed by phase2's own ``: ``). In a path, every ``:`` that follows another is escaped
+too, because a table may wrap a long path and start a line with what was its middle.
 
 Escape sequences are only stripped when complete; an unterminated one (e.g. an OSC with no BEL
 or ST) is shown with its introducer escaped, so nothing is hidden from the reviewer.
@@ -35,11 +45,14 @@ __all__ = [
     "BINARY_PLACEHOLDER",
     "Excerpt",
     "decode_for_display",
+    "escape_controls",
+    "escape_path",
     "excerpt",
     "looks_binary",
     "markdown_escape",
     "sanitize_line",
     "sanitize_path",
+    "shell_path",
     "workflow_command_escape",
     "xml_safe",
 ]
@@ -86,6 +99,7 @@ _TOKEN = re.compile(
     r"(?<=\x9d)" + _BODY + r"(?:\x07|" + _ST + r")|"  # 8-bit OSC
     r"(?<=[\x90\x98\x9e\x9f])" + _BODY + _ST + r")?"  # 8-bit DCS, SOS, PM, APC
 )
+_LINE_START_COLON = re.compile(r"^[^\S\n]*:", re.MULTILINE)
 _XML_ILLEGAL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff\ud800-\udfff]")
 _MARKDOWN_SPECIAL = re.compile(r"[\\`*_{}\[\]()#!|~$&<>]")
 _MARKDOWN_ENTITIES = {"&": "&amp;", "<": "&lt;", ">": "&gt;"}
@@ -119,25 +133,93 @@ def decode_for_display(data: bytes) -> str:
     return data.decode("utf-8", "surrogateescape")
 
 
+# GitHub's runner takes a line for a workflow command when, after leading whitespace, it starts
+# with "::", or when it holds the legacy "##[" anywhere (actions/runner ActionCommand.cs).
+_V1_COMMAND = "##["
+_V1_DEFUSED = "##\\x5b"
+# ":root {" stays as it is; "::x", ":" and " :" (then "phase2's ": ...") would not
+_LEADING_COLON = re.compile(r"\s*:(?=:|\Z)")
+
+
+def _defuse_line(text: str) -> str:
+    """Text that may start a log line: no ``##[``, no leading ``::`` or lone ``:``."""
+    if _V1_COMMAND in text:
+        text = text.replace(_V1_COMMAND, _V1_DEFUSED)
+    m = _LEADING_COLON.match(text)
+    if m is not None:
+        text = f"{text[: m.end() - 1]}\\x3a{text[m.end() :]}"
+    return text
+
+
 def sanitize_line(text: str) -> str:
-    """One line, safe for a terminal; no truncation. See the module docstring for the rules."""
-    if _TOKEN.search(text) is None:
-        return text
-    return _TOKEN.sub(_replace, text)
+    """One line, safe for a terminal or a CI log; no truncation. See the module docstring."""
+    if _TOKEN.search(text) is not None:
+        text = _TOKEN.sub(_replace, text)
+    return _defuse_line(text)
 
 
 _UNSAFE_CHAR = re.compile(_UNSAFE_CLASS)
+_PATH_CHAR = re.compile(_UNSAFE_CLASS[:-1] + r"\\]")  # ... and the backslash
+
+
+def _escape_path_char(m: re.Match[str]) -> str:
+    ch = m.group()
+    if ch == "\\":
+        return "\\\\"
+    if "\x80" <= ch <= "\x9f":
+        # a C1 control: \u0085, so it never looks like the undecodable byte 0x85 (\x85)
+        return f"\\u{ord(ch):04x}"
+    return _escape_char(ch)
+
+
+def escape_path(path: str) -> str:
+    """A path shown injectively: backslash doubled, every unsafe character escaped.
+
+    Escape sequences are escaped, never stripped (``evil\\x1b[2J.txt`` must not show as the
+    ``evil.txt`` that may sit beside it), and a literal backslash is doubled, so a file whose
+    name spells ``\\x1b`` and the one holding an ESC never look alike. For protocol
+    fields that escape ``:`` themselves (a workflow command's ``file=``); shown anywhere else,
+    a path goes through :func:`sanitize_path`.
+    """
+    if _PATH_CHAR.search(path) is None:
+        return path
+    return _PATH_CHAR.sub(_escape_path_char, path)
 
 
 def sanitize_path(path: str) -> str:
-    """A path: every unsafe character shown escaped, escape sequences included.
+    """A path for a terminal, a log or a report: :func:`escape_path`, with workflow commands
+    defused. Still injective: every escape decodes to one character, a backslash to ``\\\\``.
 
-    Unlike content, a path is never stripped: ``evil\x1b[2J.txt`` must not show as the
-    ``evil.txt`` that may sit beside it.
+    Every ``::`` loses its second colon (``:\\x3a``), not only a leading one: a table that
+    wraps a long path may start a line anywhere in it.
     """
-    if _UNSAFE_CHAR.search(path) is None:
-        return path
-    return _UNSAFE_CHAR.sub(lambda m: _escape_char(m.group()), path)
+    out = escape_path(path)
+    if "::" in out:
+        out = out.replace("::", ":\\x3a")
+    return _defuse_line(out)
+
+
+def shell_path(path: str) -> str:
+    """A path as one shell word, for a command phase2 suggests (``phase2 approve PATH``).
+
+    The name as it is when it holds nothing to escape, so the command can be pasted; else its
+    :func:`sanitize_path` form, which shows what the file is without being its name. Never at
+    the start of a line: a suggestion follows the command it completes.
+    """
+    import shlex
+
+    if _V1_COMMAND not in path and _PATH_CHAR.search(path) is None:
+        return shlex.quote(path)
+    return shlex.quote(sanitize_path(path))
+
+
+def escape_controls(text: str) -> str:
+    """A message quoting names a user (or a hostile PR) chose: every unsafe character escaped,
+    never stripped, workflow commands defused; backslashes kept (messages quote values that
+    :func:`phase2_git.git.repo.quote_for_message` already escaped)."""
+    if _UNSAFE_CHAR.search(text) is not None:
+        text = _UNSAFE_CHAR.sub(lambda m: _escape_char(m.group()), text)
+    return _defuse_line(text)
 
 
 def xml_safe(text: str) -> str:
@@ -148,7 +230,11 @@ def xml_safe(text: str) -> str:
     in CI logs and terminals too. CR is escaped (``\\x0d``) rather than left for XML parsers to
     normalise away. The result still needs the usual ``&``/``<`` escaping of an XML writer.
     """
-    if _TOKEN.search(text) is None:
+    if (
+        _TOKEN.search(text) is None
+        and _V1_COMMAND not in text
+        and _LINE_START_COLON.search(text) is None
+    ):
         return text
     out = "\n".join(sanitize_line(line) for line in text.split("\n"))
     # sanitize_line output is XML-legal by construction; keep a cheap belt-and-braces check.
@@ -173,14 +259,16 @@ def _markdown_char(m: re.Match[str]) -> str:
     return _MARKDOWN_ENTITIES.get(ch) or "\\" + ch
 
 
-def markdown_escape(text: str) -> str:
+def markdown_escape(text: str, *, path: bool = False) -> str:
     """Sanitise, then escape Markdown/HTML-significant characters, for a table cell.
 
     ``&``, ``<``, ``>`` become entities (no raw HTML, no autolinks, no entity tricks); the other
     inline-significant ASCII punctuation (backslash, backtick, ``* _ { } [ ] ( ) # ! | ~ $``;
-    ``$`` because GitHub renders ``$...$`` as math) is backslash-escaped.
+    ``$`` because GitHub renders ``$...$`` as math) is backslash-escaped. ``path``: sanitised
+    as a path (:func:`sanitize_path`: escaped, never stripped), so two files never look alike.
     """
-    return _MARKDOWN_SPECIAL.sub(_markdown_char, sanitize_line(text))
+    shown = sanitize_path(text) if path else sanitize_line(text)
+    return _MARKDOWN_SPECIAL.sub(_markdown_char, shown)
 
 
 class Excerpt(NamedTuple):
@@ -307,6 +395,7 @@ def _excerpt_str(data: str, max_lines: int, max_width: int) -> Excerpt:
         nl = data.find("\n", pos)
         end = size if nl < 0 else nl
         shown, missing = _render_line(data, pos, end, max_width)
+        shown = _defuse_line(shown)
         if missing:
             shown += _cut_marker(missing)
             cut += 1
@@ -327,6 +416,7 @@ def _excerpt_bytes(data: bytes, max_lines: int, max_width: int) -> Excerpt:
         nl = data.find(b"\n", pos)
         end = size if nl < 0 else nl
         shown, missing = _render_bytes_line(data, pos, end, max_width)
+        shown = _defuse_line(shown)
         if missing:
             shown += _cut_marker(missing)
             cut += 1

@@ -337,7 +337,7 @@ def index_entries(repo: GitRepo, paths: Sequence[str]) -> dict[str, IndexEntry]:
         return {}
     # thousands of pathspecs make git match every entry against every pattern (0.7 s for
     # 5,000 paths) and can overflow the command line: past a few, read the whole index once
-    spec = [f":(literal){p}" for p in paths] if len(paths) <= 64 else []
+    spec = list(paths) if len(paths) <= 64 else []  # literal pathspecs: see git/repo.py
     # -v: -t's tags, lower case for entries marked assume-unchanged
     out = repo.run("ls-files", "-z", "-s", "-v", "--full-name", "--", *spec)
     # compared as bytes: only the wanted records are decoded (20,000 entries, 5,000 wanted)
@@ -786,4 +786,4 @@ def is_tracked(repo: GitRepo, path: Path) -> bool:
         rel = path.resolve().relative_to(repo.root.resolve()).as_posix()
     except (ValueError, OSError):
         return False
-    return bool(repo.run("ls-files", "-z", "--", f":(literal){rel}").strip(b"\0"))
+    return bool(repo.run("ls-files", "-z", "--", rel).strip(b"\0"))

@@ -45,6 +45,25 @@ _PATH_ENV_VARS: tuple[str, ...] = (
 )
 
 
+# Every path phase2 hands git is a file name, never a pattern: a file named `:odd.json` or
+# `:(top)x.json` is not pathspec magic, `*.json` no glob. The other global pathspec settings
+# are incompatible with this one (git refuses to run), so they are dropped.
+_LITERAL_PATHSPECS = "GIT_LITERAL_PATHSPECS"
+_OTHER_PATHSPEC_VARS: tuple[str, ...] = (
+    "GIT_GLOB_PATHSPECS",
+    "GIT_NOGLOB_PATHSPECS",
+    "GIT_ICASE_PATHSPECS",
+)
+
+
+def _literal_pathspecs(env: Mapping[str, str]) -> Mapping[str, str]:
+    if env.get(_LITERAL_PATHSPECS) == "1" and not any(v in env for v in _OTHER_PATHSPEC_VARS):
+        return env
+    out = {k: v for k, v in env.items() if k not in _OTHER_PATHSPEC_VARS}
+    out[_LITERAL_PATHSPECS] = "1"
+    return out
+
+
 def quote_for_message(text: str) -> str:
     """Render ``text`` for a one-line message: control characters escaped, never a newline."""
     if text.isprintable() and "\\" not in text:
@@ -78,7 +97,7 @@ def _first_line(data: bytes) -> str:
 
 
 def _absolutize_env(env: Mapping[str, str]) -> dict[str, str]:
-    out = dict(env)
+    out = dict(_literal_pathspecs(env))
     cwd = Path.cwd()
     for var in _PATH_ENV_VARS:
         value = out.get(var)
@@ -325,6 +344,7 @@ def _start(
     args: tuple[str, ...], *, cwd: Path, env: Mapping[str, str], **kw: Any
 ) -> subprocess.Popen[bytes]:
     """The only place phase2 starts a process."""
+    env = _literal_pathspecs(env)
     try:
         # subprocess, not GitPython: 90 ms import, 15x slower Diffs, object APIs fail on SHA-256.
         return subprocess.Popen([_git_program(env.get("PATH")), *args], cwd=cwd, env=env, **kw)

@@ -12,7 +12,12 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from phase2_git.core.model import is_noise
-from phase2_git.core.sanitize import sanitize_line, sanitize_path, workflow_command_escape
+from phase2_git.core.sanitize import (
+    escape_path,
+    sanitize_line,
+    shell_path,
+    workflow_command_escape,
+)
 
 MAX_ANNOTATIONS = 10  # GitHub shows at most 10 annotations of a kind per step
 STEP_SUMMARY_LIMIT = 1024 * 1024  # GitHub rejects a step summary over 1 MiB
@@ -23,8 +28,9 @@ _TRUNCATED = (
 
 
 def _prop(text: str) -> str:
-    # properties are paths and titles: escaped, never stripped
-    return workflow_command_escape(sanitize_path(text), property=True)
+    # properties are paths and titles: escaped, never stripped; ``:`` and ``,`` become %3A and
+    # %2C here, so a path keeps its colons and GitHub can still find the file
+    return workflow_command_escape(escape_path(text), property=True)
 
 
 def _data(text: str) -> str:
@@ -86,7 +92,7 @@ def annotation_lines(doc: Mapping[str, Any], *, limit: int = MAX_ANNOTATIONS) ->
 def _real_message(m: Mapping[str, Any]) -> str:
     what = f"{m['status']} {m['artifact_type']} artifact: a real change ({m['mismatch_type']})"
     untrusted = " (its approval is not trusted)" if m.get("decision") else ""
-    return f"{what} needs a decision{untrusted}: phase2 approve {sanitize_path(m['path'])}"
+    return f"{what} needs a decision{untrusted}: phase2 approve {shell_path(m['path'])}"
 
 
 def _noise_message(m: Mapping[str, Any]) -> str:

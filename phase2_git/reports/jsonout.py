@@ -26,9 +26,20 @@ SPOOL_MEMORY = 1 << 20
 _COPY_BLOCK = 1 << 18
 
 
+# A report printed to a CI log must not carry GitHub's legacy workflow command "##[", which
+# the runner finds anywhere in a line; "#" is not JSON syntax, so it only occurs inside a
+# string, where "\u005b" is the same "[" to every JSON parser.
+_V1_COMMAND = "##["
+_V1_DEFUSED = "##\\u005b"
+
+
+def defused(text: str) -> str:
+    return text.replace(_V1_COMMAND, _V1_DEFUSED) if _V1_COMMAND in text else text
+
+
 def _dumps(value: Any) -> str:
     # ensure_ascii keeps paths with odd bytes (surrogate escapes) printable JSON
-    return json.dumps(value, ensure_ascii=True, allow_nan=False, separators=(",", ":"))
+    return defused(json.dumps(value, ensure_ascii=True, allow_nan=False, separators=(",", ":")))
 
 
 def _c_encoder() -> Callable[[Any], str]:
@@ -51,10 +62,10 @@ def _c_encoder() -> Callable[[Any], str]:
 
     def encode(value: Any) -> str:
         if isinstance(value, str):
-            return ascii_str(value)
-        return "".join(iterencode(value, 0))
+            return defused(ascii_str(value))
+        return defused("".join(iterencode(value, 0)))
 
-    probe = {"a": [1.5, 0.1, None, True, -3, "\u00e9\udcff\n"], "b": {}}
+    probe = {"a": [1.5, 0.1, None, True, -3, "\u00e9\udcff\n##[x"], "b": {}}
     return encode if encode(probe) == _dumps(probe) else _dumps
 
 

@@ -15,7 +15,6 @@ from __future__ import annotations
 import difflib
 import posixpath
 import re
-import shlex
 from collections.abc import Mapping, Sequence
 from typing import Any, Literal
 
@@ -27,6 +26,7 @@ from phase2_git.core.sanitize import (
     looks_binary,
     sanitize_line,
     sanitize_path,
+    shell_path,
     xml_safe,
 )
 
@@ -184,7 +184,7 @@ def _case(m: Mapping[str, Any], fail_on: str, body: str | None) -> Any:
     info = _info(m)
     state = case_state(m, fail_on)
     if state == "failure":
-        shown = shlex.quote(path)
+        shown = shell_path(m["path"])
         if is_noise(m["mismatch_type"]):
             what = f"unresolved noise: apply its plan (phase2 check --fix {shown})"
         else:

@@ -14,6 +14,11 @@ def _cell(text: str) -> str:
     return markdown_escape(text)
 
 
+def _path(path: str) -> str:
+    # escaped, never stripped: `csi\x1b[2J.txt` must not show as the `csi.txt` beside it
+    return markdown_escape(path, path=True)
+
+
 def _side(label: str) -> str:
     return label[:12] if not label.startswith(":") else label
 
@@ -41,7 +46,7 @@ def render(doc: Mapping[str, Any], *, link_base: str | None = None) -> str:
     lines.append("")
 
     def path_cell(m: Mapping[str, Any]) -> str:
-        p = _cell(m["path"])
+        p = _path(m["path"])
         if link_base:
             from urllib.parse import quote
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import IO, Any
 
-from phase2_git.core.sanitize import sanitize_path
+from phase2_git.core.sanitize import sanitize_line, sanitize_path
 
 _TYPE_STYLE = {True: "green", False: "red"}
 
@@ -60,6 +60,9 @@ def render(
         no_color=not color,
         force_terminal=color,
         highlight=False,
+        # cells are data: `[bold]x.json` is a file name, not markup, `:smile:` not an emoji
+        markup=False,
+        emoji=False,
         soft_wrap=False,
         width=None if color else 160,
     )
@@ -69,7 +72,7 @@ def render(
         markup=False,
     )
     for notice in notices:
-        console.print(f"note: {notice}", markup=False, style="yellow")
+        console.print(f"note: {sanitize_line(notice)}", markup=False, style="yellow")
     mismatches = doc["mismatches"]
     if mismatches:
         table = Table(box=None, pad_edge=False, show_edge=False, header_style="bold")

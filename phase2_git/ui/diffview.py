@@ -19,6 +19,7 @@ from phase2_git.core.sanitize import BINARY_PLACEHOLDER, looks_binary, sanitize_
 
 MAX_LINES = 50
 MAX_WIDTH = 200
+_SIGNATURE_LIMIT = 10_000
 _WORD = re.compile(r"\s+|\w+|[^\w\s]")
 
 Style = str  # "add", "del", "ctx", "hunk", "meta", "add-word", "del-word", "ws"
@@ -128,27 +129,50 @@ def text_diff(before: bytes, after: bytes, *, ws: bool, context: int = 3) -> Ite
                 yield (Segment("+" + line, "add"),)
 
 
-def _fmt(v: jsonvalue.JValue) -> str:
+def _fmt(v: jsonvalue.JValue, shown: bool = True) -> str:
     if isinstance(v, jsonvalue.JObj):
         return "{…}" if v else "{}"
     if isinstance(v, list):
         return "[…]" if v else "[]"
     if isinstance(v, jsonvalue.JNum):
-        return str(v)
+        return jsonvalue.shorten(v) if shown else str(v)
     if v is None:
         return "null"
     if v is True:
         return "true"
     if v is False:
         return "false"
-    shown = sanitize_line(v)
-    return '"' + (shown[:60] + "…" if len(shown) > 60 else shown) + '"'
+    if not shown:
+        return repr(v)
+    text = sanitize_line(v)
+    return '"' + (text[:60] + "…" if len(text) > 60 else text) + '"'
 
 
-def json_changes(a: jsonvalue.JValue, b: jsonvalue.JValue, limit: int = 200) -> list[str]:
-    """``$.items[3].price: 1.0 → 1.5``, keys added/removed, keys moved (iterative walk)."""
+def _change(x: jsonvalue.JValue, y: jsonvalue.JValue, shown: bool) -> str:
+    if shown and isinstance(x, jsonvalue.JNum) and isinstance(y, jsonvalue.JNum):
+        a, b = jsonvalue.shorten_pair(x, y)  # the digits that changed, however long the number
+        return f"{a} → {b}"
+    return f"{_fmt(x, shown)} → {_fmt(y, shown)}"
+
+
+def json_changes(
+    a: jsonvalue.JValue, b: jsonvalue.JValue, limit: int = 200, *, shown: bool = True
+) -> list[str]:
+    """``$.items[3].price: 1.0 → 1.5``, keys added/removed, keys moved (iterative walk).
+
+    ``shown``: lines for a reviewer, sanitised, long numbers, keys and strings cut. Without it
+    the lines are exact (for :func:`signature`: differences that only look alike once cut
+    must never be grouped and decided as one).
+    """
     out: list[str] = []
     stack: list[tuple[jsonvalue.JValue, jsonvalue.JValue, str]] = [(a, b, "$")]
+
+    def at(where: str) -> str:
+        return sanitize_line(jsonvalue.shorten(where, jsonvalue.WHERE_SHOWN)) if shown else where
+
+    def child(where: str, key: str) -> str:
+        return _child(where, jsonvalue.shorten(key) if shown else key)
+
     while stack and len(out) < limit:
         x, y, where = stack.pop()
         if isinstance(x, jsonvalue.JObj) and isinstance(y, jsonvalue.JObj):
@@ -159,24 +183,24 @@ def json_changes(a: jsonvalue.JValue, b: jsonvalue.JValue, limit: int = 200) -> 
                 moved = [k for k in ky if k in sx]
                 if common != moved:
                     out.append(
-                        f"{sanitize_line(where)}: keys moved: {_keys(common)} → {_keys(moved)}"
+                        f"{at(where)}: keys moved: {_keys(common, shown)} → {_keys(moved, shown)}"
                     )
                 dx, dy = dict(x), dict(y)
                 for k in kx:
                     if k not in dy:
-                        out.append(f"- {sanitize_line(_child(where, k))}: {_fmt(dx[k])}")
+                        out.append(f"- {at(child(where, k))}: {_fmt(dx[k], shown)}")
                 for k in ky:
                     if k not in dx:
-                        out.append(f"+ {sanitize_line(_child(where, k))}: {_fmt(dy[k])}")
+                        out.append(f"+ {at(child(where, k))}: {_fmt(dy[k], shown)}")
                 for k in reversed(common):
-                    stack.append((dx[k], dy[k], _child(where, k)))
+                    stack.append((dx[k], dy[k], child(where, k)))
                 continue
         if isinstance(x, list) and isinstance(y, list):
             n = min(len(x), len(y))
             for i in range(len(y) - 1, n - 1, -1):
-                out.append(f"+ {sanitize_line(where)}[{i}]: {_fmt(y[i])}")
+                out.append(f"+ {at(where)}[{i}]: {_fmt(y[i], shown)}")
             for i in range(len(x) - 1, n - 1, -1):
-                out.append(f"- {sanitize_line(where)}[{i}]: {_fmt(x[i])}")
+                out.append(f"- {at(where)}[{i}]: {_fmt(x[i], shown)}")
             for i in range(n - 1, -1, -1):
                 stack.append((x[i], y[i], f"{where}[{i}]"))
             continue
@@ -184,13 +208,15 @@ def json_changes(a: jsonvalue.JValue, b: jsonvalue.JValue, limit: int = 200) -> 
         if isinstance(x, jsonvalue.JNum) and isinstance(y, jsonvalue.JNum):
             same = x == y
         if not same:
-            out.append(f"{sanitize_line(where)}: {_fmt(x)} → {_fmt(y)}")
+            out.append(f"{at(where)}: {_change(x, y, shown)}")
     return out
 
 
-def _keys(keys: Sequence[str]) -> str:
-    shown = ", ".join(sanitize_line(k) for k in keys[:8])
-    return shown + ("…" if len(keys) > 8 else "")
+def _keys(keys: Sequence[str], shown: bool = True) -> str:
+    if not shown:
+        return repr(list(keys))
+    text = ", ".join(sanitize_line(jsonvalue.shorten(k)) for k in keys[:8])
+    return text + ("…" if len(keys) > 8 else "")
 
 
 def _child(where: str, key: str) -> str:
@@ -250,9 +276,12 @@ def signature(m: Mismatch, before: bytes | None, after: bytes | None) -> str | N
     parts: Sequence[str]
     if m.artifact_type == "json":
         try:
-            parts = json_changes(jsonvalue.parse(before), jsonvalue.parse(after))
+            docs = jsonvalue.parse(before), jsonvalue.parse(after)
+            parts = json_changes(*docs, limit=_SIGNATURE_LIMIT, shown=False)
         except jsonvalue.JsonInvalid:
             parts = []
+        if len(parts) >= _SIGNATURE_LIMIT:
+            return None  # too many to tell apart cheaply: decided alone
     else:
         parts = []
     if not parts:

@@ -252,10 +252,23 @@ def _console(out: IO[str], color: bool) -> Console:
 
     is_tty = hasattr(out, "isatty") and out.isatty()
     return (
-        Console(file=out, no_color=not color, force_terminal=color, highlight=False, emoji=False)
+        Console(
+            file=out,
+            no_color=not color,
+            force_terminal=color,
+            highlight=False,
+            markup=False,
+            emoji=False,
+        )
         if is_tty or color
         else Console(
-            file=out, no_color=True, force_terminal=False, highlight=False, emoji=False, width=120
+            file=out,
+            no_color=True,
+            force_terminal=False,
+            highlight=False,
+            markup=False,
+            emoji=False,
+            width=120,
         )
     )
 
@@ -394,7 +407,8 @@ def audit_review(session: Session, console: Console, keys: KeyReader, color: boo
             console.rule(style="dim")
             console.print(
                 f"[audit {k + 1}/{len(pending)}] {sanitize_path(target['path'])} · "
-                f"{target.get('mismatch_type', '?')} · {target['action']} ({target['id']})",
+                f"{sanitize_line(str(target.get('mismatch_type', '?')))} · "
+                f"{target['action']} ({target['id']})",
                 markup=False,
             )
             before = (
