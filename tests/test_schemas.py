@@ -100,3 +100,29 @@ def test_mutated_decisions_and_configs_agree(data: st.DataObject, value: Any, dr
             parent[where[-1]] = value
         agree(doc, name)
         agree(sample, name)
+
+
+@pytest.mark.parametrize(
+    "key",
+    ["id", "mismatch_id", "run_id", "config_fingerprint"],
+)
+def test_a_final_newline_does_not_pass_an_anchored_pattern(key: str) -> None:
+    """JSON Schema's ``$`` is ECMA-262's: ``"dec_…\\n"`` is not an id, though Python's ``$``
+    matches before a final newline. Such a value in a PR's decision log would reach git."""
+    event = copy.deepcopy(SAMPLE_EVENT)
+    assert schemas.is_valid(event, "ResolutionDecision.v1")
+    event[key] = event[key] + "\n"
+    assert not schemas.is_valid(event, "ResolutionDecision.v1")
+    assert not Draft202012Validator(schemas.load_schema("ResolutionDecision.v1")).is_valid(event)
+    with pytest.raises(schemas.UsageError):
+        schemas.check(event, "ResolutionDecision.v1", ".phase2/decisions.jsonl:1")
+    hashes = copy.deepcopy(SAMPLE_EVENT)
+    hashes["hashes"]["before"] = "1" * 40 + "\n"
+    assert not schemas.is_valid(hashes, "ResolutionDecision.v1")
+
+
+def test_only_an_unescaped_final_dollar_is_anchored() -> None:
+    assert schemas._anchor("^a$") == "^a\\Z"
+    assert schemas._anchor("^a\\$") == "^a\\$"
+    assert schemas._anchor("^a\\\\$") == "^a\\\\\\Z"
+    assert schemas._anchor("(^|/)x(/|$)") == "(^|/)x(/|$)"

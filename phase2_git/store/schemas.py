@@ -34,7 +34,38 @@ def load_schema(name: str) -> dict[str, Any]:
     path = schema_dir() / f"{name}.json"
     with path.open("rb") as fh:
         schema: dict[str, Any] = json.load(fh)
-    return schema
+    return _ecma_anchors(schema)
+
+
+def _ecma_anchors(node: Any) -> Any:
+    """The schemas' patterns with ECMA-262's ``$``, which Python's ``re`` lacks.
+
+    JSON Schema patterns are ECMA-262 regular expressions, where a final ``$`` matches only at
+    the very end; Python's also matches before a final newline, so ``"dec_…\\n"`` would pass
+    ``^dec_[0-9a-f]{16}$`` and reach a git argument. Both validators use ``re``: the final
+    ``$`` becomes ``\\Z`` for them (tests/test_schemas.py pins it)."""
+    if isinstance(node, dict):
+        out = {}
+        for key, value in node.items():
+            if key == "pattern" and isinstance(value, str):
+                value = _anchor(value)
+            elif key == "patternProperties" and isinstance(value, dict):
+                value = {_anchor(k): _ecma_anchors(v) for k, v in value.items()}
+            else:
+                value = _ecma_anchors(value)
+            out[key] = value
+        return out
+    if isinstance(node, list):
+        return [_ecma_anchors(v) for v in node]
+    return node
+
+
+def _anchor(pattern: str) -> str:
+    body = pattern[:-1]
+    backslashes = len(body) - len(body.rstrip("\\"))
+    if pattern.endswith("$") and backslashes % 2 == 0:  # an unescaped final ``$``
+        return body + "\\Z"
+    return pattern
 
 
 @cache
