@@ -14,7 +14,7 @@ import itertools
 import json
 
 import pytest
-from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import HealthCheck, assume, event, given, settings
 from hypothesis import strategies as st
 
 from phase2_git.cli import main
@@ -349,6 +349,7 @@ def test_type_verdict_and_plan_agree(ls: list[str], path: str, edits) -> None:  
     for settings_ in (SETTINGS, CANONICALIZE):
         m = mismatch(path, base, data, settings_)
         rules = whitespace_rules(path, ClassifySettings())
+        event(f"{m.mismatch_type} / {m.plan.action}")
         if m.mismatch_type in ("bom", "line_endings", "trailing_newline"):
             assert ws_equivalent(base, data, rules)
             continue

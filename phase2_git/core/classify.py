@@ -97,6 +97,7 @@ class Pair:
         self.artifact_type = artifact_type
         self.rules = rules
         self._comparisons: dict[tuple[bool, str, float, float], jsonvalue.Comparison] = {}
+        self._numbers: dict[tuple[float, float], tuple[bool, float]] = {}
 
     @classmethod
     def of(
@@ -111,6 +112,11 @@ class Pair:
             return None
         return whitespace.key(a, self.rules), whitespace.key(b, self.rules)
 
+    def _json_keys(self) -> tuple[list[str], list[str]]:
+        keys = self._keys
+        assert keys is not None and isinstance(keys[0], tuple) and isinstance(keys[1], tuple)
+        return list(keys[0]), list(keys[1])
+
     @cached_property
     def whitespace_noise(self) -> bool | None:
         """The sides are equal apart from whitespace ``rules`` call noise (None: not UTF-8)."""
@@ -123,6 +129,7 @@ class Pair:
         assert keys is not None
         return keys[0] == keys[1]
 
+    @cached_property
     def whitespace_difference(self) -> str:
         """How the text sides differ in whitespace that is not noise (for details)."""
         a, b = self.before.text, self.after.text
@@ -133,23 +140,35 @@ class Pair:
     def text_numbers_close(self, settings: ClassifySettings) -> tuple[bool, float]:
         """The text sides are equal apart from numbers within tolerance and whitespace noise:
         the whitespace between the tokens must be the same once its noise is normalised, so
-        a number's jitter never carries a re-indented line with it."""
+        a number's jitter never carries a re-indented line with it. Asked by the
+        classification and the ``numeric`` method alike: computed once."""
+        key = (settings.rel_tol, settings.abs_tol)
+        if key not in self._numbers:
+            self._numbers[key] = self._text_numbers_close(settings)
+        return self._numbers[key]
+
+    def _text_numbers_close(self, settings: ClassifySettings) -> tuple[bool, float]:
         ta, tb = self.before.tokens, self.after.tokens
         if ta is None or tb is None:
             return False, 0.0
-        if not self.rules.outside_strings:
-            tokens = text_numbers_close(ta, tb, settings)
-            if not tokens[0] or self.rules.tokens_only:
-                return tokens  # too far apart already, or tokens are all that count
+        if self.whitespace_noise:
+            return True, 0.0  # the same tokens with the same whitespace (noise aside)
+        if ta == tb:
+            return False, 0.0  # the same numbers: only significant whitespace differs
+        if self.rules.outside_strings:
+            ka, kb = self._json_keys()
+            return text_numbers_close(ka, kb, settings)
+        tokens = text_numbers_close(ta, tb, settings)
+        if not tokens[0] or self.rules.tokens_only:
+            return tokens  # too far apart already, or tokens are all that count
         keys = self._keys
-        assert keys is not None
-        ka, kb = keys
-        if isinstance(ka, tuple) or isinstance(kb, tuple):  # JSON tokens
-            return text_numbers_close(list(ka), list(kb), settings)
-        pa, pb = _SPACE_RUNS.split(ka), _SPACE_RUNS.split(kb)
-        if len(pa) != len(pb) or pa[1::2] != pb[1::2]:
+        assert keys is not None and isinstance(keys[0], str) and isinstance(keys[1], str)
+        pa, pb = _SPACE_RUNS.split(keys[0]), _SPACE_RUNS.split(keys[1])
+        if len(pa) != len(pb) or pa[1::2] != pb[1::2] or (pa[0] == "") != (pb[0] == ""):
             return False, 0.0
-        return text_numbers_close(pa[0::2], pb[0::2], settings)
+        # the same whitespace at the same places: pa[0::2] is ta (with the same empty ends
+        # as pb[0::2] is tb), so the tokens' verdict stands
+        return tokens
 
     @property
     def is_json(self) -> bool:
@@ -309,7 +328,7 @@ def _classify_text(pair: Pair, settings: ClassifySettings) -> Classification:
         fmt = pair.rules.format
         return Classification(art, "whitespace", f"only whitespace that is noise in {fmt} differs")
     if ta == tb:
-        return Classification(art, "content", pair.whitespace_difference())
+        return Classification(art, "content", pair.whitespace_difference)
     close, max_rel = pair.text_numbers_close(settings)
     if close:
         return Classification(

@@ -64,7 +64,7 @@ def _whitespace(m: MethodInput) -> Verdict:
     if same:
         return Verdict("whitespace", True, 1.0, f"only whitespace that is noise in {fmt} differs")
     if m.pair.before.tokens == m.pair.after.tokens:
-        return Verdict("whitespace", False, 0.0, m.pair.whitespace_difference())
+        return Verdict("whitespace", False, 0.0, m.pair.whitespace_difference)
     return Verdict("whitespace", False, 0.0, "non-whitespace text differs")
 
 

@@ -148,10 +148,9 @@ def _matches(patterns: tuple[str, ...], path: str) -> bool:
     return bool(_spec(patterns).match_file(path))  # type: ignore[attr-defined]
 
 
-def _strip_trailing(line: str) -> str:
-    stripped = line.rstrip(_BLANK)
-    # "\\ " is an escaped space, "\\" a line continuation: the difference is never noise
-    return line if stripped.endswith("\\") else stripped
+# a line's whole run of trailing spaces and tabs, unless a backslash comes before it: "\\ " is
+# an escaped space, "\\" a line continuation, and the difference is never noise
+_TRAILING = re.compile(r"(?<![\\ \t])[ \t]+$", re.MULTILINE)
 
 
 def _collapse_inner(line: str) -> str:
@@ -172,22 +171,29 @@ def _collapse_inner(line: str) -> str:
     return lead + "".join(out) + tail
 
 
+def normal_text(text: str, rules: WhitespaceRules) -> str:
+    """``text`` (BOM already removed) with LF line endings, the differences ``rules`` call
+    noise normalised, and no newline at the end. Not for ``rules.tokens_only``: there the
+    tokens are the whole comparison."""
+    text = text.replace("\r\n", "\n").replace("\r", "\n")
+    if rules.trailing and (" \n" in text or "\t\n" in text or text.endswith((" ", "\t"))):
+        text = _TRAILING.sub("", text)  # one pass over the text, not a call per line
+    if rules.indent or rules.inner or rules.blank_lines:
+        lines = text.split("\n")
+        if rules.indent:
+            lines = [line.lstrip(_BLANK) for line in lines]
+        if rules.inner:
+            lines = [_collapse_inner(line) for line in lines]
+        if rules.blank_lines:
+            lines = [line for line in lines if line]
+        text = "\n".join(lines)
+    return text.rstrip("\n")
+
+
 def normal_lines(text: str, rules: WhitespaceRules) -> list[str]:
-    """The lines of ``text`` (BOM already removed) with the differences ``rules`` calls noise
-    normalised, and without the empty lines at the end (the final newlines). Not for
-    ``rules.tokens_only``: there the tokens are the whole comparison."""
-    lines = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
-    if rules.trailing:
-        lines = [_strip_trailing(line) for line in lines]
-    if rules.indent:
-        lines = [line.lstrip(_BLANK) for line in lines]
-    if rules.inner:
-        lines = [_collapse_inner(line) for line in lines]
-    if rules.blank_lines:
-        lines = [line for line in lines if line]
-    while lines and not lines[-1]:
-        lines.pop()
-    return lines
+    """The lines of :func:`normal_text` (none for an empty text)."""
+    normal = normal_text(text, rules)
+    return normal.split("\n") if normal else []
 
 
 def key(text: str, rules: WhitespaceRules) -> str | tuple[str, ...]:
@@ -198,7 +204,7 @@ def key(text: str, rules: WhitespaceRules) -> str | tuple[str, ...]:
         return tuple(json_tokens(text.replace("\r\n", "\n").replace("\r", "\n")))
     if rules.tokens_only:
         return tuple(text.split())
-    return "\n".join(normal_lines(text, rules))
+    return normal_text(text, rules)
 
 
 def normalize(data: bytes, rules: WhitespaceRules) -> bytes:
@@ -207,7 +213,7 @@ def normalize(data: bytes, rules: WhitespaceRules) -> bytes:
 
     ``key(normalize(x)) == key(x)`` and ``normalize(normalize(x)) == normalize(x)``.
     """
-    body = "\n".join(normal_lines(decode_text(data), rules))
+    body = normal_text(decode_text(data), rules)
     out = (body + "\n").encode("utf-8") if body else b""
     # a second U+FEFF is content; written first it would read back as the BOM, which is not
     return UTF8_BOM + out if out.startswith(UTF8_BOM) else out
