@@ -34,7 +34,7 @@ class WhitespaceRules(NamedTuple):
 
     format: str  # shown in details: "YAML", "Python", "plain text" …
     # spaces and tabs at the end of a line, except after a backslash (a line continuation in
-    # shell, Python, C, make and TOML: "\\ " escapes a space and ends the continuation)
+    # shell, Python, C, make and TOML: backslash-space escapes a space and ends it)
     trailing: bool = False
     # spaces and tabs before the first character of a non-blank line
     indent: bool = False
@@ -63,9 +63,9 @@ ANY = WhitespaceRules(
 )
 
 # Formats phase2 knows, by lower-cased extension, and by file name for extension-less ones.
-# Everything else is "text": trailing whitespace is noise, every other whitespace is content.
+# Everything else is plain text: trailing whitespace is noise, any other whitespace is content.
 TABLE: tuple[tuple[WhitespaceRules, tuple[str, ...]], ...] = (
-    # indentation nests blocks; strings keep every space; a trailing "\\ " breaks a line
+    # indentation nests blocks; strings keep every space; backslash-space ends a continuation
     (STRICT._replace(format="Python"), (".py", ".pyi", ".pyw", ".pyx")),
     # indentation nests mappings; block scalars keep trailing spaces and blank lines
     (STRICT._replace(format="YAML"), (".yaml", ".yml")),
@@ -148,8 +148,8 @@ def _matches(patterns: tuple[str, ...], path: str) -> bool:
     return bool(_spec(patterns).match_file(path))  # type: ignore[attr-defined]
 
 
-# a line's whole run of trailing spaces and tabs, unless a backslash comes before it: "\\ " is
-# an escaped space, "\\" a line continuation, and the difference is never noise
+# a line's whole run of trailing spaces and tabs, unless a backslash comes before it: a
+# backslash-space is an escaped space, a backslash-newline a continuation: never noise
 _TRAILING = re.compile(r"(?<![\\ \t])[ \t]+$", re.MULTILINE)
 
 
