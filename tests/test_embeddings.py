@@ -312,7 +312,7 @@ def test_an_embedding_verdict_stays_a_shadow(
     repo.write("out/a.txt", "alpha beta gamma\n")
     repo.write(".phase2/config.toml", '[methods]\nenabled = ["cosine_similarity"]\n')
     repo.commit("base")
-    repo.write("out/a.txt", "alpha   beta gamma\n")  # whitespace noise
+    repo.write("out/a.txt", "alpha beta gamma   \n")  # trailing whitespace: noise
     git = GitRepo.discover(repo.root)
     tfidf = run_diff(git, "HEAD", ":worktree", config=load(repo.root)).mismatches[0]
     assert tfidf.plan.safe and tfidf.plan.justified_by == ("cosine_similarity",)

@@ -376,7 +376,7 @@ def shadow_repo(repo: TestRepo, tmp_path: Path) -> Path:
         f'{json.dumps(str(log))}]\nmodel = "stub"\nmax_calls = 1000\n',
     )
     repo.commit("base")
-    repo.write("out/a.txt", b"alpha   beta\n")  # whitespace: noise
+    repo.write("out/a.txt", b"alpha beta   \n")  # trailing whitespace: noise
     repo.write("out/b.txt", b"two\n")  # content: real
     repo.commit("regen")
     return log

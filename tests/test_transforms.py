@@ -9,11 +9,12 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from phase2_git.core import jsonvalue, transforms
+from phase2_git.core import jsonvalue, transforms, whitespace
 from phase2_git.core.classify import Pair
 from phase2_git.core.methods import METHODS, MethodInput
 from phase2_git.core.model import Blob
 from phase2_git.core.settings import ClassifySettings, MethodSettings
+from phase2_git.core.whitespace import WhitespaceRules
 
 json_scalars = (
     st.none()
@@ -40,10 +41,12 @@ def dumps_any(doc: object, indent: int | None, sort: bool) -> bytes:
 text_bytes = st.text().map(lambda s: s.encode("utf-8", "surrogatepass")) | st.binary(max_size=200)
 
 
-def verdict(method: str, a: bytes, b: bytes, art: str = "text") -> bool:
+def verdict(
+    method: str, a: bytes, b: bytes, art: str = "text", rules: WhitespaceRules = whitespace.ANY
+) -> bool:
     blob_a = Blob("a", len(a), a, a[:8000])
     blob_b = Blob("b", len(b), b, b[:8000])
-    pair = Pair.of(a, b, art)  # type: ignore[arg-type]
+    pair = Pair.of(a, b, art, rules=rules)  # type: ignore[arg-type]
     m = MethodInput(blob_a, blob_b, pair, ClassifySettings(), MethodSettings())
     return METHODS[method].fn(m).equivalent
 

@@ -352,6 +352,7 @@ def _clean_hashes(repo: GitRepo, paths: Sequence[str]) -> dict[str, str | None]:
 
 def _apply(repo: GitRepo, ready: Sequence[Mismatch], config: Config) -> list[Finding]:
     from phase2_git.core import transforms
+    from phase2_git.core.classify import whitespace_rules
     from phase2_git.git.blobs import read_blobs
     from phase2_git.store.atomic import atomic_write_bytes
 
@@ -369,7 +370,10 @@ def _apply(repo: GitRepo, ready: Sequence[Mismatch], config: Config) -> list[Fin
             oid = before.oid  # the base blob: smudged exactly as a checkout would write it
         else:
             spec = transforms.canonicalizer(
-                m.mismatch_type, m.artifact_type, config.classify.json_indent
+                m.mismatch_type,
+                m.artifact_type,
+                config.classify.json_indent,
+                whitespace_rules(m.path, config.classify),
             )
             if spec is None or spec.transform.id != plan_t.id:
                 findings.append(_noise_finding(m, f"transform {plan_t.id} is not available"))

@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Any
 
 from phase2_git.app.labels import split_map
 from phase2_git.core import stats
-from phase2_git.core.classify import Pair
+from phase2_git.core.classify import Pair, whitespace_rules
 from phase2_git.core.methods import METHODS, MethodInput
 from phase2_git.core.model import Blob, Mismatch
 from phase2_git.core.settings import ClassifySettings, MethodSettings
@@ -106,7 +106,8 @@ def method_input(
         return None
     pair = None
     if before.data is not None and after.data is not None and item.artifact_type in _TEXTUAL:
-        pair = Pair.of(before.data, after.data, item.artifact_type)  # type: ignore[arg-type]
+        rules = whitespace_rules(item.path or "", classify)
+        pair = Pair.of(before.data, after.data, item.artifact_type, rules=rules)  # type: ignore[arg-type]
     return MethodInput(before, after, pair, classify, msettings)
 
 
@@ -965,7 +966,9 @@ def attach_llm_verdicts(
         if before is not None and after is not None and m.artifact_type in _TEXTUAL:
             contents = (before, after)
         cls = Classification(m.artifact_type, m.mismatch_type, m.detail)
-        plan, resolved = make_plan(m.id, cls, verdicts, policy, config.classify, contents)
+        plan, resolved = make_plan(
+            m.id, cls, verdicts, policy, config.classify, contents, path=m.path
+        )
         replaced[m.id] = m._replace(verdicts=verdicts, plan=plan, resolved=resolved)
     notices = list(result.notices)
     if judge.budget.exhausted:

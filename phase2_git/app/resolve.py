@@ -21,6 +21,7 @@ from typing import Any, Literal
 from phase2_git import __version__
 from phase2_git.app.diff import DiffResult, run_diff
 from phase2_git.core import transforms
+from phase2_git.core.classify import whitespace_rules
 from phase2_git.core.model import Blob, Change, Mismatch, is_noise
 from phase2_git.errors import RefusedError, UsageError
 from phase2_git.git import commit as gitc
@@ -372,7 +373,10 @@ class Session:
             for change, before, after in read_blobs(self.repo, changes, max_size=1 << 62):
                 m = by_path[change.path]
                 spec = transforms.canonicalizer(
-                    m.mismatch_type, m.artifact_type, self.config.classify.json_indent
+                    m.mismatch_type,
+                    m.artifact_type,
+                    self.config.classify.json_indent,
+                    whitespace_rules(m.path, self.config.classify),
                 )
                 assert spec is not None and before is not None and after is not None
                 assert before.data is not None and after.data is not None

@@ -11,7 +11,7 @@ import re
 from decimal import Decimal, InvalidOperation, localcontext
 from functools import cached_property
 
-from phase2_git.core import jsonvalue
+from phase2_git.core import jsonvalue, whitespace
 from phase2_git.core.model import (
     MODE_GITLINK,
     MODE_SYMLINK,
@@ -21,10 +21,12 @@ from phase2_git.core.model import (
     Classification,
 )
 from phase2_git.core.settings import ClassifySettings
+from phase2_git.core.whitespace import WhitespaceRules
 
 LFS_PREFIX = b"version https://git-lfs.github.com/spec/"
 _BINARY_SNIFF = 8000
 _NUMBER = re.compile(r"[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?")
+_SPACE_RUNS = re.compile(r"(\s+)")  # \s is str.isspace(): the separators of str.split()
 
 
 def is_binary(blob: Blob) -> bool:
@@ -74,18 +76,99 @@ class _Side:
         return None if text is None else text.split()
 
 
-class Pair:
-    """Both sides of a modified artifact, shared by classification and every method."""
+def whitespace_rules(path: str, settings: ClassifySettings) -> WhitespaceRules:
+    """Which whitespace differences are noise for the artifact at ``path``."""
+    return whitespace.rules_for(path, settings.whitespace_insignificant, settings.json_extensions)
 
-    def __init__(self, before: _Side, after: _Side, artifact_type: ArtifactType) -> None:
+
+class Pair:
+    """Both sides of a modified artifact, shared by classification and every method.
+
+    ``rules`` say which whitespace differences are noise for the artifact's kind of file (see
+    :func:`whitespace_rules`): the classification and the ``whitespace`` and ``numeric``
+    methods read them from here, so they always agree.
+    """
+
+    def __init__(
+        self, before: _Side, after: _Side, artifact_type: ArtifactType, rules: WhitespaceRules
+    ) -> None:
         self.before = before
         self.after = after
         self.artifact_type = artifact_type
+        self.rules = rules
         self._comparisons: dict[tuple[bool, str, float, float], jsonvalue.Comparison] = {}
+        self._numbers: dict[tuple[float, float], tuple[bool, float]] = {}
 
     @classmethod
-    def of(cls, before: bytes, after: bytes, artifact_type: ArtifactType) -> Pair:
-        return cls(_Side(before), _Side(after), artifact_type)
+    def of(
+        cls, before: bytes, after: bytes, artifact_type: ArtifactType, *, rules: WhitespaceRules
+    ) -> Pair:
+        return cls(_Side(before), _Side(after), artifact_type, rules)
+
+    @cached_property
+    def _keys(self) -> tuple[str | tuple[str, ...], str | tuple[str, ...]] | None:
+        a, b = self.before.text, self.after.text
+        if a is None or b is None:
+            return None
+        return whitespace.key(a, self.rules), whitespace.key(b, self.rules)
+
+    def _json_keys(self) -> tuple[list[str], list[str]]:
+        keys = self._keys
+        assert keys is not None and isinstance(keys[0], tuple) and isinstance(keys[1], tuple)
+        return list(keys[0]), list(keys[1])
+
+    @cached_property
+    def whitespace_noise(self) -> bool | None:
+        """The sides are equal apart from whitespace ``rules`` call noise (None: not UTF-8)."""
+        ta, tb = self.before.tokens, self.after.tokens
+        if ta is None or tb is None:
+            return None
+        if ta != tb and not self.rules.outside_strings:
+            return False  # the line rules only ever drop whitespace: equal keys, equal tokens
+        keys = self._keys
+        assert keys is not None
+        return keys[0] == keys[1]
+
+    @cached_property
+    def whitespace_difference(self) -> str:
+        """How the text sides differ in whitespace that is not noise (for details)."""
+        a, b = self.before.text, self.after.text
+        assert a is not None and b is not None
+        where = whitespace.describe(a, b, self.rules)
+        return f"{where}: whitespace is significant in {self.rules.format}"
+
+    def text_numbers_close(self, settings: ClassifySettings) -> tuple[bool, float]:
+        """The text sides are equal apart from numbers within tolerance and whitespace noise:
+        the whitespace between the tokens must be the same once its noise is normalised, so
+        a number's jitter never carries a re-indented line with it. Asked by the
+        classification and the ``numeric`` method alike: computed once."""
+        key = (settings.rel_tol, settings.abs_tol)
+        if key not in self._numbers:
+            self._numbers[key] = self._text_numbers_close(settings)
+        return self._numbers[key]
+
+    def _text_numbers_close(self, settings: ClassifySettings) -> tuple[bool, float]:
+        ta, tb = self.before.tokens, self.after.tokens
+        if ta is None or tb is None:
+            return False, 0.0
+        if self.whitespace_noise:
+            return True, 0.0  # the same tokens with the same whitespace (noise aside)
+        if ta == tb:
+            return False, 0.0  # the same numbers: only significant whitespace differs
+        if self.rules.outside_strings:
+            ka, kb = self._json_keys()
+            return text_numbers_close(ka, kb, settings)
+        tokens = text_numbers_close(ta, tb, settings)
+        if not tokens[0] or self.rules.tokens_only:
+            return tokens  # too far apart already, or tokens are all that count
+        keys = self._keys
+        assert keys is not None and isinstance(keys[0], str) and isinstance(keys[1], str)
+        pa, pb = _SPACE_RUNS.split(keys[0]), _SPACE_RUNS.split(keys[1])
+        if len(pa) != len(pb) or pa[1::2] != pb[1::2] or (pa[0] == "") != (pb[0] == ""):
+            return False, 0.0
+        # the same whitespace at the same places: pa[0::2] is ta (with the same empty ends
+        # as pb[0::2] is tb), so the tokens' verdict stands
+        return tokens
 
     @property
     def is_json(self) -> bool:
@@ -241,15 +324,22 @@ def _classify_text(pair: Pair, settings: ClassifySettings) -> Classification:
         if ta is None and tb is None:
             side = "both sides"
         return Classification(art, "content", f"not UTF-8 on {side}")
+    if pair.whitespace_noise:
+        fmt = pair.rules.format
+        return Classification(art, "whitespace", f"only whitespace that is noise in {fmt} differs")
     if ta == tb:
-        return Classification(art, "whitespace", "only whitespace differs")
-    close, max_rel = text_numbers_close(ta, tb, settings)
+        return Classification(art, "content", pair.whitespace_difference)
+    close, max_rel = pair.text_numbers_close(settings)
     if close:
         return Classification(
             art,
             "numeric_precision",
             f"numbers within tolerance (max relative difference {max_rel:.3g})",
         )
+    if not pair.rules.outside_strings and text_numbers_close(ta, tb, settings)[0]:
+        fmt = pair.rules.format
+        detail = f"numbers within tolerance, but whitespace that is significant in {fmt} changed"
+        return Classification(art, "content", detail)
     return Classification(art, "content", "content differs")
 
 
@@ -290,5 +380,5 @@ def classify(
             art, "binary", f"binary content changed ({before.size} → {after.size} bytes)"
         )
     if pair is None:
-        pair = Pair.of(before.data, after.data, art)
+        pair = Pair.of(before.data, after.data, art, rules=whitespace_rules(change.path, settings))
     return classify_pair(pair, settings)

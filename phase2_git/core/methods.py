@@ -13,7 +13,7 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from typing import NamedTuple
 
-from phase2_git.core.classify import Pair, normalize_eol, text_numbers_close
+from phase2_git.core.classify import Pair, normalize_eol
 from phase2_git.core.model import Blob, Verdict
 from phase2_git.core.settings import ClassifySettings, MethodSettings
 from phase2_git.errors import UsageError
@@ -57,16 +57,15 @@ def _whitespace(m: MethodInput) -> Verdict:
         if cmp is not None:
             detail = "same JSON tokens" if cmp.equal else f"tokens differ at {cmp.where}"
             return Verdict("whitespace", cmp.equal, 1.0 if cmp.equal else 0.0, detail)
-    ta, tb = m.pair.before.tokens, m.pair.after.tokens
-    if ta is None or tb is None:
+    same = m.pair.whitespace_noise
+    if same is None:
         return _na("whitespace", "not UTF-8")
-    same = ta == tb
-    return Verdict(
-        "whitespace",
-        same,
-        1.0 if same else 0.0,
-        "only whitespace differs" if same else "non-whitespace text differs",
-    )
+    fmt = m.pair.rules.format
+    if same:
+        return Verdict("whitespace", True, 1.0, f"only whitespace that is noise in {fmt} differs")
+    if m.pair.before.tokens == m.pair.after.tokens:
+        return Verdict("whitespace", False, 0.0, m.pair.whitespace_difference)
+    return Verdict("whitespace", False, 0.0, "non-whitespace text differs")
 
 
 def _line_endings(m: MethodInput) -> Verdict:
@@ -101,10 +100,9 @@ def _numeric(m: MethodInput) -> Verdict:
         if cmp.equal:
             return Verdict("numeric", True, 1.0, f"max relative difference {cmp.max_rel_diff:.3g}")
         return Verdict("numeric", False, 0.0, f"{cmp.reason} at {cmp.where}")
-    ta, tb = m.pair.before.tokens, m.pair.after.tokens
-    if ta is None or tb is None:
+    if m.pair.whitespace_noise is None:
         return _na("numeric", "not UTF-8")
-    close, max_rel = text_numbers_close(ta, tb, m.classify)
+    close, max_rel = m.pair.text_numbers_close(m.classify)
     if close:
         return Verdict("numeric", True, 1.0, f"max relative difference {max_rel:.3g}")
     return Verdict("numeric", False, 0.0, "differs beyond numeric tolerance")
@@ -166,7 +164,8 @@ METHODS: dict[str, Method] = {
         Method("exact", "byte-for-byte identical (same blob id)", True, _exact),
         Method(
             "whitespace",
-            "equal apart from whitespace (text tokens; JSON: same tokens in the same order)",
+            "equal apart from whitespace that is noise for the file's format (README: "
+            "Whitespace; JSON: the same tokens in the same order)",
             True,
             _whitespace,
         ),
@@ -180,7 +179,8 @@ METHODS: dict[str, Method] = {
         ),
         Method(
             "numeric",
-            "equal apart from numbers within the relative tolerance (JSON or text tokens)",
+            "equal apart from numbers within the relative tolerance (JSON, or text tokens "
+            "with the same whitespace between them)",
             True,
             _numeric,
         ),

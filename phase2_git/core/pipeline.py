@@ -6,7 +6,7 @@ import sys
 from collections.abc import Sequence
 from typing import NamedTuple
 
-from phase2_git.core.classify import Pair, classify, detect_artifact_type
+from phase2_git.core.classify import Pair, classify, detect_artifact_type, whitespace_rules
 from phase2_git.core.ids import mismatch_id
 from phase2_git.core.methods import MethodInput, run_methods
 from phase2_git.core.model import Blob, Change, Mismatch, Verdict
@@ -38,7 +38,8 @@ def build_mismatch(
         and after.data is not None
         and art in ("json", "text")
     ):
-        pair = Pair.of(before.data, after.data, art)
+        rules = whitespace_rules(change.path, settings.classify)
+        pair = Pair.of(before.data, after.data, art, rules=rules)
         contents = (before.data, after.data)
     cls = classify(change, before, after, settings.classify, artifact_type=art, pair=pair)
     verdicts: tuple[Verdict, ...] = ()
@@ -51,7 +52,9 @@ def build_mismatch(
                 methods, MethodInput(before, after, pair, settings.classify, settings.methods)
             )
         )
-    plan, resolved = make_plan(mid, cls, verdicts, settings.policy, settings.classify, contents)
+    plan, resolved = make_plan(
+        mid, cls, verdicts, settings.policy, settings.classify, contents, path=change.path
+    )
     plan = plan._replace(reason=sys.intern(plan.reason))
     return Mismatch(
         id=mid,

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from phase2_git.core import transforms
+from phase2_git.core.classify import whitespace_rules
 from phase2_git.core.ids import plan_id
 from phase2_git.core.methods import METHODS
 from phase2_git.core.model import Classification, Plan, Verdict, is_noise
@@ -29,12 +30,15 @@ def make_plan(
     policy: PolicySettings,
     csettings: ClassifySettings,
     contents: tuple[bytes, bytes] | None,
+    *,
+    path: str,
 ) -> tuple[Plan, bool]:
     """Return ``(plan, resolved)``.
 
     ``resolved`` is true when the canonicalising strategy finds the head already canonical:
     such a mismatch is not flagged again. ``contents`` holds (before, after) bytes when both
-    sides are readable text; transforms are only planned then.
+    sides are readable text; transforms are only planned then. ``path`` (the head side's)
+    decides which whitespace a text transform may normalise.
     """
     mtype = cls.mismatch_type
     proof = _deterministic_proof(verdicts)
@@ -61,7 +65,8 @@ def make_plan(
     spec = transforms.RESTORE_BASE
     resolved = False
     if noise and policy.strategy(mtype) == "canonicalize":
-        canon = transforms.canonicalizer(mtype, cls.artifact_type, csettings.json_indent)
+        rules = whitespace_rules(path, csettings)
+        canon = transforms.canonicalizer(mtype, cls.artifact_type, csettings.json_indent, rules)
         if canon is not None:
             try:
                 out = transforms.apply(canon, *contents)

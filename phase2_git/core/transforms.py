@@ -7,9 +7,10 @@ equivalence-preserving under the method that justifies it (DESIGN.md §7.3; prop
 from collections.abc import Callable
 from typing import NamedTuple
 
-from phase2_git.core import jsonvalue
+from phase2_git.core import jsonvalue, whitespace
 from phase2_git.core.classify import normalize_eol, strip_bom
 from phase2_git.core.model import Action, Transform
+from phase2_git.core.whitespace import WhitespaceRules
 
 
 class TransformError(ValueError):
@@ -34,7 +35,11 @@ def t_final_newline(data: bytes) -> bytes:
 
 
 def t_normalize_whitespace(data: bytes) -> bytes:
-    """No BOM, LF line endings, no trailing blanks, one final newline; tokens untouched."""
+    """No BOM, LF line endings, no trailing blanks, one final newline; tokens untouched.
+
+    Equivalence-preserving only where every whitespace difference is noise
+    (:data:`whitespace.ANY`): elsewhere :func:`make_normalize_whitespace` gives the transform.
+    """
     try:
         text = jsonvalue.decode_text(data)
     except UnicodeDecodeError:
@@ -43,7 +48,45 @@ def t_normalize_whitespace(data: bytes) -> bytes:
     body = "\n".join(line.rstrip() for line in lines).rstrip("\n")
     # rstrip() above may leave whitespace-only trailing lines as "": trim them too
     body = body.rstrip()
-    return (body + "\n").encode("utf-8") if body else b""
+    out = (body + "\n").encode("utf-8") if body else b""
+    # a second U+FEFF is content; written first it would read back as the BOM, which is not
+    return jsonvalue.UTF8_BOM + out if out.startswith(jsonvalue.UTF8_BOM) else out
+
+
+def make_normalize_whitespace(rules: WhitespaceRules) -> Callable[[bytes], bytes]:
+    """Normalise exactly the whitespace ``rules`` call noise (:func:`whitespace.normalize`:
+    LF line endings, no BOM, one final newline, and trailing spaces and tabs where they are
+    noise); where every whitespace difference is noise, :func:`t_normalize_whitespace`."""
+    if rules.outside_strings:
+        raise ValueError("JSON text has no line-based whitespace transform")
+    if rules.tokens_only:
+        return t_normalize_whitespace
+
+    def t_normalize_whitespace_rules(data: bytes) -> bytes:
+        try:
+            return whitespace.normalize(data, rules)
+        except UnicodeDecodeError:
+            raise TransformError("not UTF-8: whitespace cannot be normalised safely") from None
+
+    return t_normalize_whitespace_rules
+
+
+def normalize_whitespace_id(rules: WhitespaceRules) -> str:
+    """The transform id for ``rules``: the id names what the transform does, so a decision
+    logged under it says which whitespace was rewritten."""
+    if rules.tokens_only:
+        return "normalize_whitespace.v1"  # unchanged since it was the only one
+    parts = [
+        name
+        for name, on in (
+            ("trailing", rules.trailing),
+            ("indent", rules.indent),
+            ("inner", rules.inner),
+            ("blank_lines", rules.blank_lines),
+        )
+        if on
+    ]
+    return f"normalize_whitespace.{'+'.join(parts) or 'eol'}.v1"
 
 
 def make_canonicalize_json(indent: int) -> Callable[[bytes], bytes]:
@@ -69,9 +112,14 @@ class TransformSpec(NamedTuple):
 RESTORE_BASE = TransformSpec(Transform("restore_base.v1", True), "restore_base", None)
 
 
-def canonicalizer(mismatch_type: str, artifact_type: str, indent: int = 2) -> TransformSpec | None:
+def canonicalizer(
+    mismatch_type: str, artifact_type: str, indent: int, rules: WhitespaceRules
+) -> TransformSpec | None:
     """The canonicalising transform for a noise type, or None where only restoring is safe.
 
+    ``rules`` are the artifact's whitespace rules (``classify.whitespace_rules``): a text
+    ``whitespace`` mismatch is normalised only in the whitespace they call noise, and JSON
+    that does not parse is only ever restored (no line-based rewrite knows its strings).
     ``numeric_precision`` has none: rounding would rewrite numbers, and a rewrite never
     changes the text of a number.
     """
@@ -93,11 +141,11 @@ def canonicalizer(mismatch_type: str, artifact_type: str, indent: int = 2) -> Tr
         return TransformSpec(
             Transform("final_newline.v1", True), "normalize_whitespace", t_final_newline
         )
-    if mismatch_type == "whitespace":
+    if mismatch_type == "whitespace" and not rules.outside_strings:
         return TransformSpec(
-            Transform("normalize_whitespace.v1", True),
+            Transform(normalize_whitespace_id(rules), True),
             "normalize_whitespace",
-            t_normalize_whitespace,
+            make_normalize_whitespace(rules),
         )
     return None
 

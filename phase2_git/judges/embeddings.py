@@ -377,6 +377,7 @@ def attach_embedding_verdicts(repo: GitRepo, result: DiffResult) -> DiffResult:
     is a pair to embed. The verdict is a shadow: ``cosine_similarity`` is taken out of the
     gated methods for these plans (its gate, if any, measured TF-IDF).
     """
+    from phase2_git.core import whitespace
     from phase2_git.core.classify import Pair
     from phase2_git.core.model import Classification, Mismatch, Verdict
     from phase2_git.core.policy import make_plan
@@ -398,7 +399,7 @@ def attach_embedding_verdicts(repo: GitRepo, result: DiffResult) -> DiffResult:
         before, after = data(m.change.before), data(m.change.after)
         if before is None or after is None or m.artifact_type not in _TEXTUAL:
             continue
-        pair = Pair.of(before, after, m.artifact_type)
+        pair = Pair.of(before, after, m.artifact_type, rules=whitespace.DEFAULT)  # text only
         ta, tb = pair.before.text, pair.after.text
         if ta is not None and tb is not None:
             texts.append((m, before, after, (ta, tb)))
@@ -436,7 +437,9 @@ def attach_embedding_verdicts(repo: GitRepo, result: DiffResult) -> DiffResult:
             )
         verdicts = tuple(v if old.method == METHOD else old for old in m.verdicts)
         cls = Classification(m.artifact_type, m.mismatch_type, m.detail)
-        plan, resolved = make_plan(m.id, cls, verdicts, policy, config.classify, (before, after))
+        plan, resolved = make_plan(
+            m.id, cls, verdicts, policy, config.classify, (before, after), path=m.path
+        )
         replaced[m.id] = m._replace(verdicts=verdicts, plan=plan, resolved=resolved)
     return result.replaced(
         mismatches=[replaced.get(m.id, m) for m in result.mismatches], notices=notices

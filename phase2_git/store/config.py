@@ -51,6 +51,7 @@ DEFAULTS: dict[str, Any] = {
             "numeric_precision": "restore_base",
         },
         "json_indent": 2,
+        "whitespace_insignificant": [],
     },
     "policy": {
         "mode": "auto",
@@ -256,6 +257,7 @@ def resolve(user: Mapping[str, Any], source: str) -> Config:
         max_file_size=int(art["max_file_size"]),
         json_extensions=tuple(e.lower() for e in art["json_extensions"]),
         json_indent=int(data["noise"]["json_indent"]),
+        whitespace_insignificant=tuple(data["noise"]["whitespace_insignificant"]),
     )
     methods = MethodSettings(
         enabled=tuple(data["methods"]["enabled"]),
@@ -306,6 +308,10 @@ backend = "tfidf"
 [noise]
 # canonical JSON rewrites use this indent
 json_indent = 2
+# Text whitespace is noise only where the file's format ignores it (README: Whitespace): a
+# change of indentation, inner spaces, blank lines or line breaks is real by default.
+# gitignore-style patterns of artifacts where every whitespace difference is noise:
+whitespace_insignificant = []
 
 [noise.strategy]
 # per noise type: "restore_base" (put the base bytes back, the noise leaves the diff) or
