@@ -111,6 +111,7 @@ def _decide(
     user: str | None,
     role: str | None,
     config: str | None,
+    trust_from: str | None,
     repo_path: str,
 ) -> None:
     def go() -> None:
@@ -118,20 +119,22 @@ def _decide(
         from phase2_git.app.resolve_cli import report_apply
         from phase2_git.core.sanitize import sanitize_path
         from phase2_git.git.repo import GitRepo
-        from phase2_git.store.config import load
 
         repo = GitRepo.discover(repo_path)
         result = decide(
             repo,
             decision,
             paths,
-            config=load(repo.root, config),
+            config_path=config,
+            trust_from=trust_from,
             base=base,
             head=head,
             no_commit=no_commit,
             user=user,
             role=role,
         )
+        for notice in result.notices:
+            typer.echo(f"note: {notice}")
         for m in result.decided:
             typer.echo(
                 f"{decision:<8} {m.plan.action:<22} {sanitize_path(m.path)} ({m.mismatch_type})"
@@ -153,10 +156,18 @@ def _decision_command(decision: str, summary: str) -> None:
             None, "--user", help="Decision author (default: git identity)."
         ),
         role: str | None = typer.Option(None, "--role", help="Decision author's role."),
-        config: str | None = typer.Option(None, "--config", help="Configuration file to use."),
+        config: str | None = typer.Option(
+            None, "--config", help="Configuration file to use (default: the base commit's)."
+        ),
+        trust_from: str | None = typer.Option(
+            None,
+            "--trust-from",
+            help="Commit whose configuration, [trust], [judge] and gate files count (default: "
+            "the base).",
+        ),
         repo_path: str = typer.Option(".", "-C", "--repo", help="Run in this repository."),
     ) -> None:
-        _decide(decision, paths, base, head, no_commit, user, role, config, repo_path)
+        _decide(decision, paths, base, head, no_commit, user, role, config, trust_from, repo_path)
 
     command.__doc__ = summary
     app.command(decision)(command)
