@@ -125,6 +125,18 @@ resolve_sides() {
   fi
 }
 
+resolve_trust() {
+  # sets TRUST: the commit whose configuration, [trust], [judge] and gate files count. On a
+  # pull request the target branch's tip (base.sha), never the merge base: a pull request
+  # branched before a reviewer was removed or [trust] was added must not get the old trust
+  TRUST=""
+  case "${GITHUB_EVENT_NAME:-}" in
+    pull_request | pull_request_target) TRUST="$(event pull_request.base.sha)" ;;
+    merge_group) TRUST="$(event merge_group.base_sha)" ;;
+  esac
+  [ -n "$TRUST" ] || TRUST="$BASE"
+}
+
 cmd_diff() {
   cd "${GITHUB_WORKSPACE:-.}"
   if [ "$(git rev-parse --is-shallow-repository 2>/dev/null)" = "true" ]; then
@@ -136,8 +148,9 @@ cmd_diff() {
     set_output exit_code 0
     return 0
   fi
+  resolve_trust
   local side
-  for side in "$BASE" "$HEAD_SHA"; do
+  for side in "$BASE" "$HEAD_SHA" "$TRUST"; do
     is_commit "$side" || die "commit $side is not in this checkout: set fetch-depth: 0 on actions/checkout"
   done
   mkdir -p "$out_dir"
@@ -146,7 +159,7 @@ cmd_diff() {
   prom="$(report_path "${INPUT_PROM:-}" phase2.prom)"
   summary="$(report_path "${INPUT_SUMMARY:-}" summary.md)"
   report="$out_dir/report.json"
-  local args=(diff "$BASE" "$HEAD_SHA" --format json --fail-on "${INPUT_FAIL_ON:-real}")
+  local args=(diff "$BASE" "$HEAD_SHA" --trust-from "$TRUST" --format json --fail-on "${INPUT_FAIL_ON:-real}")
   [ -n "$junit" ] && args+=(--junit "$junit")
   [ -n "$prom" ] && args+=(--prom "$prom")
   if [ -n "$summary" ]; then args+=(--summary "$summary"); else args+=(--no-step-summary); fi
@@ -162,6 +175,7 @@ cmd_diff() {
   fi
   set_output base "$BASE"
   set_output head "$HEAD_SHA"
+  set_output trust_from "$TRUST"
   local rc=0
   GITHUB_ACTIONS=true "$phase2" "${args[@]}" >"$report" || rc=$?
   if [ "$rc" -gt 1 ]; then
@@ -197,7 +211,8 @@ cmd_apply() {
   export GIT_COMMITTER_EMAIL="${GIT_COMMITTER_EMAIL:-$GIT_AUTHOR_EMAIL}"
   local base
   base="$(git merge-base "$base_sha" "$head_sha" || echo "$base_sha")"
-  "$phase2" resolve "$base" --yes --fail-on never
+  # the policy that decides what is safe to apply is the target branch's, not the PR's own
+  "$phase2" resolve "$base" --yes --fail-on never --trust-from "$base_sha"
   local commits
   commits="$(git rev-list --count "$head_sha..HEAD")"
   set_output applied_commits "$commits"

@@ -45,7 +45,8 @@ def hermetic_env(home: Path, **extra: str) -> dict[str, str]:
     env = {
         k: v
         for k, v in os.environ.items()
-        if not k.startswith(("GIT_", "PHASE2_", "PRE_COMMIT", "GITHUB_")) and k != "CI"
+        if not k.startswith(("GIT_", "PHASE2_", "PRE_COMMIT", "GITHUB_"))
+        and k not in ("CI", "XDG_CONFIG_HOME")
     }
     env.update(
         HOME=str(home),

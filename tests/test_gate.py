@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -183,12 +184,18 @@ def llm_config(repo: TestRepo, max_calls: int) -> Path:
     calls = repo.root / "calls.txt"
     cfg = repo.root / ".phase2" / "config.toml"
     cfg.parent.mkdir(exist_ok=True)
-    cfg.write_text(
+    judge = (
         "[judge]\n"
         f"command = [{json.dumps(sys.executable)}, {json.dumps(str(script))}, "
         f"{json.dumps(str(calls))}]\n"
         f'max_calls = {max_calls}\nmodel = "stub-judge"\n'
     )
+    cfg.write_text(judge)
+    # the command runs because the user's own configuration names it too: a repository's
+    # configuration alone never chooses what runs
+    own = Path(os.environ["HOME"]) / ".config" / "phase2" / "config.toml"
+    own.parent.mkdir(parents=True, exist_ok=True)
+    own.write_text(judge)
     return calls
 
 

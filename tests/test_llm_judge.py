@@ -4,6 +4,7 @@ cache, budgets, failures, and shadow mode."""
 from __future__ import annotations
 
 import json
+import os
 import sys
 import threading
 from collections.abc import Iterator
@@ -283,9 +284,9 @@ def test_judge_eval_with_the_http_judge(stub, repo: TestRepo, capsys, monkeypatc
     d = repo.root / "labels.jsonl"
     d.write_text("".join(json.dumps(r) + "\n" for r in rows))
     (repo.root / ".phase2").mkdir()
-    (repo.root / ".phase2/config.toml").write_text(
-        f'[judge]\nurl = "{url}"\nmodel = "stub-1"\napi_key_env = "STUB_KEY"\nmax_calls = 30\n'
-    )
+    judge = f'[judge]\nurl = "{url}"\nmodel = "stub-1"\napi_key_env = "STUB_KEY"\nmax_calls = 30\n'
+    (repo.root / ".phase2/config.toml").write_text(judge)
+    own_config(judge)  # the URL content goes to: named by the user, not only the repository
     code, out, err = (
         main(
             [
@@ -362,6 +363,14 @@ def test_llm_rubric_without_a_judge_is_a_usage_error(repo: TestRepo, capsys) -> 
 # -------------------------------------------------------------------------------- shadow
 
 
+def own_config(text: str) -> Path:
+    """The user's own configuration file (under the test's own HOME)."""
+    path = Path(os.environ["HOME"]) / ".config" / "phase2" / "config.toml"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text)
+    return path
+
+
 def shadow_repo(repo: TestRepo, tmp_path: Path) -> Path:
     """A whitespace change no deterministic method is asked about (only exact + llm_rubric)."""
     script = tmp_path / "judge.py"
@@ -369,12 +378,15 @@ def shadow_repo(repo: TestRepo, tmp_path: Path) -> Path:
     log = tmp_path / "calls.jsonl"
     repo.write("out/a.txt", b"alpha beta\n")
     repo.write("out/b.txt", b"one\n")
-    repo.write(
-        ".phase2/config.toml",
-        '[methods]\nenabled = ["exact", "llm_rubric"]\n[judge]\n'
+    judge = (
+        "[judge]\n"
         f"command = [{json.dumps(sys.executable)}, {json.dumps(str(script))}, "
-        f'{json.dumps(str(log))}]\nmodel = "stub"\nmax_calls = 1000\n',
+        f'{json.dumps(str(log))}]\nmodel = "stub"\nmax_calls = 1000\n'
     )
+    repo.write(".phase2/config.toml", '[methods]\nenabled = ["exact", "llm_rubric"]\n' + judge)
+    # the command runs because the user's own configuration names it too: a repository's
+    # configuration alone never chooses what runs
+    own_config(judge)
     repo.commit("base")
     repo.write("out/a.txt", b"alpha beta   \n")  # trailing whitespace: noise
     repo.write("out/b.txt", b"two\n")  # content: real

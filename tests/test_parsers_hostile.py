@@ -701,6 +701,14 @@ def test_hostile_config_files_exit_2_in_one_line(
 ) -> None:
     root = tmp_path / "repo"
     pr_repo(root, env)
+    # committed on main: a comparison of two commits reads the base's configuration
+    git(root, "checkout", "-q", "main", env=env)
+    (root / ".phase2").mkdir()
+    (root / ".phase2" / "config.toml").write_bytes(text)
+    git(root, "add", "-A", env=env)
+    git(root, "commit", "-q", "-m", "hostile config", env=env)
+    git(root, "checkout", "-q", "feat", env=env)
+    # and in the working tree, where the hook reads it
     (root / ".phase2").mkdir()
     (root / ".phase2" / "config.toml").write_bytes(text)
     for args in (("diff", "main", "feat"), ("check",), ("resolve", "main", "--yes")):

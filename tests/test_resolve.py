@@ -164,7 +164,9 @@ def test_kill_switch_and_shadow_mode_commit_nothing(repo: TestRepo, capsys, monk
     repo.write(".phase2/config.toml", '[policy]\nmode = "shadow"\n')
     repo.commit("shadow config")
     head = repo.head()
-    code, out, _ = phase2(capsys, repo, "resolve", "main", "--yes", "--restart")
+    # the branch's own configuration counts only when named (else main's is in force)
+    own = str(repo.root / ".phase2/config.toml")
+    code, out, _ = phase2(capsys, repo, "resolve", "main", "--yes", "--restart", "--config", own)
     assert code == 0 and repo.head() == head
     decisions = [e["decision"] for e in log_lines(repo)]
     assert decisions.count("shadow") == 4
@@ -175,7 +177,9 @@ def test_sampled_auto_approvals_are_marked_for_audit(repo: TestRepo, capsys) -> 
     feature_repo(repo)
     repo.write(".phase2/config.toml", "[policy]\nsample_rate = 1.0\n")
     repo.commit("audit all")
-    phase2(capsys, repo, "resolve", "main", "--yes")
+    own = str(repo.root / ".phase2/config.toml")
+    code, _, err = phase2(capsys, repo, "resolve", "main", "--yes", "--config", own)
+    assert code == 0, err
     approvals = [e for e in log_lines(repo) if e["decision"] == "auto-approve"]
     assert approvals and all(e["audit"] == "pending" for e in approvals)
     code, out, _ = phase2(capsys, repo, "log", "--audit-pending")
@@ -269,10 +273,12 @@ def test_state_file_for_other_config_is_refused(repo: TestRepo, capsys) -> None:
     monkey_state = repo.root / "state.json"
     code, _, _ = phase2(capsys, repo, "resolve", "main", "--yes", "--state-file", str(monkey_state))
     assert code == 0
-    repo.write(".phase2/config.toml", "[policy]\nmin_confidence = 0.5\n")
+    other = repo.write(".phase2/config.toml", "[policy]\nmin_confidence = 0.5\n")
+    # resolve compares two commits: a working-tree configuration counts only when named
     code, _, err = phase2(
-        capsys, repo, "resolve", "main", "--yes", "--state-file", str(monkey_state)
-    )
+        capsys, repo, "resolve", "main", "--yes", "--state-file", str(monkey_state),
+        "--config", str(other),
+    )  # fmt: skip
     assert code == 2 and "another configuration" in err and "--restart" in err
     monkey_state.write_text("{broken")
     code, _, err = phase2(

@@ -185,8 +185,18 @@ def test_auto_approve_safe_and_audit(repo: TestRepo) -> None:
     (repo.root / ".phase2").mkdir(exist_ok=True)
     repo.write(".phase2/config.toml", "[policy]\nsample_rate = 1.0\n")
     repo.commit("config")
+    # the branch's own configuration counts only when named (else main's is in force)
     proc = subprocess.run(
-        [sys.executable, "-m", "phase2_git", "resolve", "main", "--yes"],
+        [
+            sys.executable,
+            "-m",
+            "phase2_git",
+            "resolve",
+            "main",
+            "--yes",
+            "--config",
+            ".phase2/config.toml",
+        ],
         cwd=repo.root,
         capture_output=True,
         text=True,
@@ -194,7 +204,7 @@ def test_auto_approve_safe_and_audit(repo: TestRepo) -> None:
     )
     assert proc.returncode == 0, proc.stderr
     assert "[sampled for audit]" in proc.stdout
-    child = spawn(repo, "--audit")
+    child = spawn(repo, "--audit", "--config", ".phase2/config.toml")
     child.expect(r"\[audit 1/3\]")
     child.expect("a it was noise")
     child.send("a")

@@ -101,7 +101,10 @@ def test_trust_table_is_read_from_the_base_side(repo: TestRepo, capsys, monkeypa
     run(capsys, repo, "approve", "eval/real.json", "--base", "main")
     code, doc = diff(capsys, repo)
     assert code == 1
-    assert doc["mismatches"][0]["decision"]["trusted"] is False
+    by_path = {m["path"]: m for m in doc["mismatches"]}
+    assert by_path["eval/real.json"]["decision"]["trusted"] is False
+    # the PR's configuration change is itself a real change to review
+    assert by_path[".phase2/config.toml"]["plan"]["action"] == "manual"
 
 
 def test_without_trust_table_approvals_count_with_a_warning(repo: TestRepo, capsys) -> None:  # type: ignore[no-untyped-def]
@@ -113,7 +116,7 @@ def test_without_trust_table_approvals_count_with_a_warning(repo: TestRepo, caps
     run(capsys, repo, "approve", "eval/real.json", "--base", "main")
     code, doc = diff(capsys, repo)
     assert code == 0
-    assert doc["notices"] == ["approvals are unverified: the base side has no [trust] table"]
+    assert doc["notices"] == ["approvals are unverified: the trust side (the base, or --trust-from) has no [trust] table"]
 
 
 def test_signatures_required(repo: TestRepo, capsys, monkeypatch, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from phase2_git.app.resolve import ApplyResult, Operation, open_session
 from phase2_git.core.artifacts import ArtifactFilter
@@ -20,6 +20,7 @@ class DecideResult:
     decided: list[Mismatch]
     applied: ApplyResult
     base_description: str
+    notices: list[str] = field(default_factory=list)
 
 
 def decide(
@@ -27,7 +28,9 @@ def decide(
     decision: str,
     paths: Sequence[str],
     *,
-    config: Config,
+    config: Config | None = None,
+    config_path: str | None = None,
+    trust_from: str | None = None,
     base: str | None = None,
     head: str = "HEAD",
     no_commit: bool = False,
@@ -46,6 +49,8 @@ def decide(
         config=config,
         state_file=state_file,
         restart=restart,
+        config_path=config_path,
+        trust_from=trust_from,
         user=user,
         role=role,
         ui_mode="scripted",
@@ -73,4 +78,4 @@ def decide(
         applied = session.apply(
             no_commit=no_commit, commit_decisions=True, title=f"phase2: {decision} {names}{more}"
         )
-        return DecideResult(chosen, applied, session.base_description)
+        return DecideResult(chosen, applied, session.base_description, list(session.config_notices))

@@ -14,9 +14,10 @@ from phase2_git.git.blobs import read_blobs
 from phase2_git.git.changes import iter_changed_files
 from phase2_git.git.repo import GitRepo, quote_for_message
 from phase2_git.git.sides import Side, resolve_side
-from phase2_git.store.config import DEFAULTS, Config, merge_tables
+from phase2_git.store.config import Config
 
 if TYPE_CHECKING:
+    from phase2_git.app.sources import Sources
     from phase2_git.core.trust import TrustPolicy
     from phase2_git.reports.jsonout import MismatchSpool
     from phase2_git.store.decisions import LogLine
@@ -158,12 +159,17 @@ class _Job:
         "base",
         "changes",
         "config",
+        "config_changes",
+        "gated",
         "head",
+        "judges",
         "notices",
         "repo",
         "selected",
         "settings",
         "shard",
+        "trust",
+        "trust_table",
     )
 
     def __init__(
@@ -175,31 +181,54 @@ class _Job:
         methods: Sequence[str] | None,
         shard: tuple[int, int] | None,
         paths: Sequence[str],
+        sources: Sources | None = None,
     ) -> None:
         self.repo = repo
         self.config = config
         self.shard = shard
-        self.base = resolve_side(repo, base)
-        self.head = resolve_side(repo, head)
+        only = set(paths)
+
+        def wanted(path: str, old_path: str | None = None) -> bool:
+            return (not only or path in only or (old_path is not None and old_path in only)) and (
+                shard is None or shard_of(path, shard[1]) == shard[0]
+            )
+
+        self.notices: list[str] = []
+        self.config_changes: tuple[Mismatch, ...] = ()
+        self.judges: tuple[tuple[str, Mapping[str, Any]], ...] = ()
+        self.trust_table: Mapping[str, Any] | bool | None = False  # False: not read yet
+        if sources is not None:
+            self.base, self.head = sources.base, sources.head
+            self.notices.extend(sources.notices)
+            # the configuration files a head changes are reviewed as real changes
+            self.config_changes = tuple(m for m in sources.config_changes if wanted(m.path))
+            self.judges = sources.judges
+            self.trust = sources.trust or self.base
+            if sources.trust is not None:
+                self.trust_table = sources.trust_table  # False: read when needed
+        else:
+            self.base = resolve_side(repo, base)
+            self.head = resolve_side(repo, head)
+            self.trust = self.base
         self.selected = tuple(methods) if methods else config.methods.enabled
         keep = ArtifactFilter(config.include, config.exclude)
-        only = set(paths)
+        held = {m.path for m in self.config_changes}
         # in path order (changed_files'), so the mismatches come out in report order; taken
         # one at a time by read_blobs (git runs now)
         self.changes: Iterator[Change] = (
             c
             for c in iter_changed_files(repo, self.base, self.head)
-            if keep(c.path)
-            and (not only or c.path in only or (c.old_path is not None and c.old_path in only))
-            and (shard is None or shard_of(c.path, shard[1]) == shard[0])
+            if keep(c.path) and c.path not in held and wanted(c.path, c.old_path)
         )
         policy = config.policy
-        self.notices: list[str] = []
+        self.gated: frozenset[str] = frozenset()
         if any(not METHODS[name].deterministic for name in self.selected):
             # a statistical judge may justify safe plans only while its calibration gate is GO
+            # and the trusted commit holds that very gate
             from phase2_git.store.gate import gated_methods
 
-            go = _gates_unchanged(repo, self.base, gated_methods(repo.root, config), self.notices)
+            go = _gates_unchanged(repo, self.trust, gated_methods(repo.root, config), self.notices)
+            self.gated = go
             if go:
                 policy = policy._replace(gated_methods=policy.gated_methods | go)
         self.settings = Settings(config.classify, config.methods, policy)
@@ -217,10 +246,19 @@ class _Job:
         """One mismatch per change, in path order; each pair of contents is dropped as soon
         as its mismatch is made."""
         max_size = self.config.classify.max_file_size
-        for change, before, after in read_blobs(self.repo, self.changes, max_size=max_size):
-            if observe is not None:
-                observe(change, before, after)
-            yield build_mismatch(change, before, after, self.settings, self.selected)
+
+        def built() -> Iterator[Mismatch]:
+            for change, before, after in read_blobs(self.repo, self.changes, max_size=max_size):
+                if observe is not None:
+                    observe(change, before, after)
+                yield build_mismatch(change, before, after, self.settings, self.selected)
+
+        if not self.config_changes:
+            yield from built()
+            return
+        import heapq
+
+        yield from heapq.merge(self.config_changes, built(), key=lambda m: m.path)
 
     def result(
         self, observe: Callable[[Change, Blob | None, Blob | None], None] | None = None
@@ -238,30 +276,27 @@ class _Job:
             from phase2_git.app.judge import attach_llm_verdicts
 
             # the judge runs a command or sends content and a key to a URL: a pull request
-            # must not choose them, so on a commit base its [judge] table is the base side's
-            table = None
-            if self.base.kind == "commit":
-                table = merge_tables(
-                    DEFAULTS["judge"], base_table(self.repo, self.base, "judge") or {}
-                )
-            result = attach_llm_verdicts(self.repo, result, judge_table=table)
+            # must not choose them, so they come from configuration the user trusts only
+            result = attach_llm_verdicts(self.repo, result, trusted=self.judges, gated=self.gated)
         if "cosine_similarity" in self.selected and (
             self.config.data["methods"]["cosine_similarity"]["backend"] == "embeddings"
         ):
             from phase2_git.judges.embeddings import attach_embedding_verdicts
 
-            result = attach_embedding_verdicts(self.repo, result)
+            result = attach_embedding_verdicts(self.repo, result, gated=self.gated)
         return result
 
+    def trust_policy(self) -> TrustPolicy | None:
+        """The ``[trust]`` table of the trust side (``--trust-from``'s commit, else the base)."""
+        if self.trust_table is False:
+            return base_trust(self.repo, self.trust, self.config)
+        from phase2_git.core.trust import TrustPolicy
 
-def _approved(
-    repo: GitRepo,
-    base: Side,
-    head: Side,
-    config: Config,
-    mismatches: Iterable[Mismatch],
-    notices: list[str],
-) -> Iterator[Mismatch]:
+        table = self.trust_table
+        return TrustPolicy.from_table(table) if isinstance(table, Mapping) else None
+
+
+def _approved(job: _Job, mismatches: Iterable[Mismatch], notices: list[str]) -> Iterator[Mismatch]:
     """Each mismatch with the approval bound to it, if any; the trust notices are appended to
     ``notices`` once the last one has gone by. The decision log and the trust model are read
     only when a real change comes by (a run of noise has no use for them)."""
@@ -279,13 +314,13 @@ def _approved(
             from phase2_git.core.trust import notices as trust_notices
             from phase2_git.store.decisions import LOG_FILE, parse_lines
 
-            data = side_log(repo, head)
+            data = side_log(job.repo, job.head)
             lines = parse_lines(data, LOG_FILE)
             decisions = current_decisions(line.event for line in lines)
-            trust_policy = base_trust(repo, base, config)
+            trust_policy = job.trust_policy()
             known = mismatches if isinstance(mismatches, Sequence) else None
             judge, repeated = _line_judge(
-                repo, base, head, trust_policy, data, lines, decisions, known
+                job.repo, job.base, job.head, trust_policy, data, lines, decisions, known
             )
             repeats = repeat_notices(
                 repeated, {line.lineno: line.event["id"] for line in lines}, LOG_FILE
@@ -318,20 +353,22 @@ def run_diff(
     paths: Sequence[str] = (),
     approvals: bool = True,
     observe: Callable[[Change, Blob | None, Blob | None], None] | None = None,
+    sources: Sources | None = None,
 ) -> DiffResult:
     """Compare two sides (commit-ish, ``:index`` or ``:worktree``) of ``repo``.
 
     ``approvals=False`` skips reading the decision log and the trust model (the hook, unless
     it must require decisions, has no use for them).
     ``observe`` sees every pair of contents as it streams by (the hook checks JSON syntax
-    without reading the blobs a second time)."""
-    job = _Job(repo, base, head, config, methods, shard, paths)
+    without reading the blobs a second time).
+    ``sources`` (:func:`phase2_git.app.sources.choose`, whose ``config`` must be ``config``)
+    says where trust, judge and gates come from and which configuration files the head
+    changes; without it they come from the base side and no configuration change is listed."""
+    job = _Job(repo, base, head, config, methods, shard, paths, sources)
     result = job.judged(job.result(observe))
     if approvals:
         # approvals attach to the judged list (the external judges above replace mismatches)
-        result.mismatches = list(
-            _approved(repo, job.base, job.head, config, result.mismatches, result.notices)
-        )
+        result.mismatches = list(_approved(job, result.mismatches, result.notices))
     return result
 
 
@@ -348,6 +385,7 @@ def stream_diff(
     config: Config,
     methods: Sequence[str] | None = None,
     shard: tuple[int, int] | None = None,
+    sources: Sources | None = None,
 ) -> DiffReport:
     """:func:`run_diff` for a report: the same document, with flat memory (issue 8).
 
@@ -357,7 +395,7 @@ def stream_diff(
     mismatch at once, makes the run hold them all first, as :func:`run_diff` does."""
     from phase2_git.reports.jsonout import MismatchSpool
 
-    job = _Job(repo, base, head, config, methods, shard, ())
+    job = _Job(repo, base, head, config, methods, shard, (), sources)
     notices = job.notices
     found: Iterable[Mismatch]
     if job.external():
@@ -370,7 +408,7 @@ def stream_diff(
     spool = MismatchSpool()
     batch: list[Mismatch] = []
     try:
-        for m in _approved(repo, job.base, job.head, config, found, notices):
+        for m in _approved(job, found, notices):
             tally.add(m)
             batch.append(m)
             if len(batch) == _ENCODE_BATCH:
@@ -385,24 +423,17 @@ def stream_diff(
 
 def base_table(repo: GitRepo, base: Side, key: str) -> dict[str, Any] | None:
     """One table of the configuration as the BASE commit has it (validated), or None."""
-    from phase2_git.git import commit as gitc
+    from phase2_git.app.sources import read_commit_config
     from phase2_git.store import schemas
-    from phase2_git.store.config import CONFIG_FILE, parse_toml, table_from
 
     if base.commit is None:
         return None
-    for filename in (CONFIG_FILE, "pyproject.toml"):
-        entry = gitc.tree_entry(repo, base.commit, filename)
-        if entry is None:
-            continue
-        where = f"{base.spec}:{filename}"
-        found = table_from(parse_toml(gitc.read_blob(repo, entry[1]), where), filename, where)
-        if found is None:
-            continue
-        schemas.check(found, "Config.v1", where)
-        table = found.get(key)
-        return dict(table) if table is not None else None
-    return None
+    found = read_commit_config(repo, base)
+    if found.path is None:
+        return None
+    schemas.check(found.table, "Config.v1", found.source)
+    table = found.table.get(key)
+    return dict(table) if table is not None else None
 
 
 def base_trust(repo: GitRepo, base: Side, config: Config) -> TrustPolicy | None:
@@ -476,7 +507,7 @@ def _line_judge(
         def unverified(event: Mapping[str, Any]) -> tuple[bool, str]:
             if own_line(event) is None:
                 return False, void_reason(event["id"], holder[event["id"]].lineno)
-            return True, "no [trust] table on the base side: approvals count unverified"
+            return True, "no [trust] table on the trust side (the base, or --trust-from): approvals count unverified"
 
         return unverified, repeated
 

@@ -32,7 +32,7 @@ from phase2_git.core.settings import ClassifySettings, MethodSettings
 from phase2_git.errors import UsageError
 from phase2_git.git.repo import GitRepo
 from phase2_git.judges.llm_rubric import JudgeRequest, LlmRubricJudge
-from phase2_git.judges.settings import judge_identity, judge_settings
+from phase2_git.judges.settings import TrustedJudge, judge_identity, judge_settings
 from phase2_git.store import schemas
 from phase2_git.store.atomic import atomic_write_text
 from phase2_git.store.config import Config
@@ -642,8 +642,12 @@ def run_eval(
     methods: Sequence[str] | None = None,
     options: EvalOptions = EvalOptions(),
     environ: Mapping[str, str] = os.environ,
+    trusted: Sequence[TrustedJudge] = (),
 ) -> dict[str, Any]:
-    """Evaluate judges on a labelled dataset (running them unless ``results`` is given)."""
+    """Evaluate judges on a labelled dataset (running them unless ``results`` is given).
+
+    ``trusted``: the ``[judge]`` tables the user vouches for besides their own configuration
+    file (:func:`trusted_judge_table`)."""
     shown = _shown(root, dataset)
     items = read_labels(dataset, shown)
     if not items:
@@ -655,7 +659,7 @@ def run_eval(
         results_meta: dict[str, Any] | None = {"path": rshown, "sha256": file_sha256(results)}
     else:
         names = tuple(methods) if methods else config.methods.enabled
-        preds = _run_predictions(items, names, config, root, environ)
+        preds = _run_predictions(items, names, config, root, environ, trusted)
         results_meta = None
     meta = {
         "dataset": {"path": shown, "sha256": file_sha256(dataset), "n": len(items)},
@@ -671,14 +675,21 @@ def _run_predictions(
     config: Config,
     root: Path | None,
     environ: Mapping[str, str],
+    trusted: Sequence[TrustedJudge] = (),
 ) -> list[Predictions]:
     judge: LlmRubricJudge | None = None
     llm_fn = None
     if LLM in names:
-        judge = LlmRubricJudge(judge_settings(config.data, root), cache_root=root, environ=environ)
+        # what the judge runs and where it sends content: trusted configuration only
+        table, dropped = trusted_judge_table(config, trusted, environ)
+        judge = LlmRubricJudge(
+            judge_settings({**config.data, "judge": table}, root), cache_root=root, environ=environ
+        )
         if not judge.configured:
             raise UsageError(
-                "llm_rubric needs a judge: set judge.command or judge.url in the configuration"
+                dropped[0]
+                if dropped
+                else "llm_rubric needs a judge: set judge.command or judge.url in the configuration"
             )
         active = judge
 
@@ -899,19 +910,47 @@ def reset_breaker(
 # ==================================================================================== pipeline
 
 
+def trusted_judge_table(
+    config: Config,
+    trusted: Sequence[TrustedJudge] = (),
+    environ: Mapping[str, str] = os.environ,
+) -> tuple[dict[str, Any], list[str]]:
+    """The ``[judge]`` table an external judge runs with, and the notices of what was dropped.
+
+    The program it runs, the URL it sends content to and the variable its key is read from
+    come only from configuration the user trusts: ``trusted`` (``--trust-from``'s commit, a
+    ``--config`` file outside the repository) and the user's own configuration file, never
+    from the repository's configuration alone (it may be a pull request's)."""
+    from phase2_git.judges.settings import vetted_judge
+    from phase2_git.store.config import DEFAULTS, user_config_path, user_judge_table
+
+    own = user_judge_table(environ)
+    return vetted_judge(
+        config.data["judge"],
+        config.source,
+        [*trusted, *([own] if own is not None else [])],
+        defaults=DEFAULTS["judge"],
+        own_file=str(user_config_path(environ)),
+    )
+
+
 def attach_llm_verdicts(
     repo: GitRepo,
     result: DiffResult,
     *,
     environ: Mapping[str, str] = os.environ,
-    judge_table: Mapping[str, Any] | None = None,
+    trusted: Sequence[TrustedJudge] = (),
+    gated: frozenset[str] | None = None,
 ) -> DiffResult:
     """Ask the llm_rubric judge about every mismatch that carries its placeholder verdict,
     put the real verdict in its place and plan again.
 
     Shadow by construction: ``core.policy`` lets a statistical verdict justify a safe plan
-    only for methods in ``policy.gated_methods``, which here is exactly what
-    :func:`store.gate.gated_methods` says (GO and still valid) on top of the caller's set.
+    only for methods in ``policy.gated_methods``: ``gated`` when the caller gives it (a diff
+    passes the gates the trusted commit holds), else what :func:`store.gate.gated_methods`
+    says of the working tree's (GO and still valid), on top of the caller's set. The judge's
+    command, URL and key variable come from ``trusted`` and the user's own configuration
+    only (:func:`trusted_judge_table`).
     Call it after ``run_diff`` when ``llm_rubric`` is among the methods; one ``cat-file``
     process reads the contents, the judge's budget and cache apply, and a budget that runs
     out becomes a notice.
@@ -925,11 +964,9 @@ def attach_llm_verdicts(
     if not todo:
         return result
     config = result.config
+    table, dropped = trusted_judge_table(config, trusted, environ)
     judge = LlmRubricJudge(
-        judge_settings(
-            config.data if judge_table is None else {**config.data, "judge": judge_table},
-            repo.root,
-        ),
+        judge_settings({**config.data, "judge": table}, repo.root),
         cache_root=repo.root,
         environ=environ,
     )
@@ -938,13 +975,13 @@ def attach_llm_verdicts(
             mismatches=result.mismatches,
             notices=[
                 *result.notices,
+                *dropped,
                 "llm_rubric: no judge configured (judge.command or "
                 "judge.url): its verdicts stay 'not applicable'",
             ],
         )
-    policy = config.policy._replace(
-        gated_methods=config.policy.gated_methods | gated_methods(repo.root, config),
-    )
+    go = gated_methods(repo.root, config) if gated is None else gated
+    policy = config.policy._replace(gated_methods=config.policy.gated_methods | go)
     oids = [o for m in todo for o in (m.change.before, m.change.after) if o]
     blobs = read_objects(repo, oids, max_size=config.classify.max_file_size)
     threshold = float(config.data["judge"]["threshold"])
@@ -970,7 +1007,7 @@ def attach_llm_verdicts(
             m.id, cls, verdicts, policy, config.classify, contents, path=m.path
         )
         replaced[m.id] = m._replace(verdicts=verdicts, plan=plan, resolved=resolved)
-    notices = list(result.notices)
+    notices = [*result.notices, *dropped]
     if judge.budget.exhausted:
         notices.append(f"llm_rubric: {judge.budget.exhausted}; later mismatches have no verdict")
     return result.replaced(

@@ -130,6 +130,8 @@ class Session:
     rich: bool
     environ: Mapping[str, str]
     notices: list[str] = field(default_factory=list)
+    # what the choice of configuration said (a head that changes it, --config on two commits)
+    config_notices: list[str] = field(default_factory=list)
     base_description: str = ""
     unrewritable: dict[str, str] = field(default_factory=dict)
     already_done: int = 0
@@ -684,7 +686,9 @@ def open_session(
     base: str | None,
     head: str = "HEAD",
     *,
-    config: Config,
+    config: Config | None = None,
+    config_path: str | None = None,
+    trust_from: str | None = None,
     state_file: str | None = None,
     restart: bool = False,
     revisit_skipped: bool = False,
@@ -696,7 +700,11 @@ def open_session(
     paths: Sequence[str] = (),
     environ: Mapping[str, str] = os.environ,
 ) -> Iterator[Session]:
-    """Lock, compute the mismatches between BASE and the checked-out branch, load the state."""
+    """Lock, compute the mismatches between BASE and the checked-out branch, load the state.
+
+    Without ``config`` the configuration is chosen as for ``phase2 diff`` of two commits
+    (:func:`phase2_git.app.sources.choose`): the base's, or ``trust_from``'s, or
+    ``config_path``'s; a head that changes it has that change to review."""
     gitc.ensure_local_excludes(repo, LOCAL_EXCLUDES)
     # the lock first: a second run must be refused as such, not trip over the first one's
     # commit moving the branch under it
@@ -716,6 +724,15 @@ def open_session(
             base_spec = base
             base_description = f"base {base}"
             spec_for_state = base
+        sources = None
+        if config is None:
+            from phase2_git.app.sources import choose
+
+            # both sides are commits: the configuration is the base's (or --trust-from's)
+            sources = choose(
+                repo, base_spec, branch.commit, config_path=config_path, trust_from=trust_from
+            )
+            config = sources.config
         state_path = (
             Path(state_file)
             if state_file
@@ -748,7 +765,13 @@ def open_session(
         # joined whatever happens: never a git process left asking about a removed folder
         with asked or contextlib.nullcontext():
             diff = run_diff(
-                repo, base_spec, branch.commit, config=config, paths=paths, observe=keep
+                repo,
+                base_spec,
+                branch.commit,
+                config=config,
+                paths=paths,
+                observe=keep,
+                sources=sources,
             )
             st.base = diff.base.commit
             session = Session(
@@ -769,11 +792,30 @@ def open_session(
                 asked = None  # about the commit before: asked again
                 session.branch = gitc.current_branch(repo)
                 keep = _BlobKeeper()
+                if sources is not None:
+                    from phase2_git.app.sources import choose
+
+                    sources = choose(
+                        repo,
+                        base_spec,
+                        session.branch.commit,
+                        config_path=config_path,
+                        trust_from=trust_from,
+                    )
                 session.diff = run_diff(
-                    repo, base_spec, session.branch.commit, config=config, paths=paths, observe=keep
+                    repo,
+                    base_spec,
+                    session.branch.commit,
+                    config=config,
+                    paths=paths,
+                    observe=keep,
+                    sources=sources,
                 )
             session.held = keep.restored(session.mismatches)
             session.already_done = sum(1 for m in session.mismatches if st.is_processed(m.id))
+            if sources is not None:
+                session.config_notices = list(sources.notices)
+                session.notices.extend(sources.notices)
             if revisited:
                 session.notices.append(f"{revisited} skipped mismatch(es) brought back for review")
             if tracked_notice:

@@ -15,7 +15,6 @@ from phase2_git.core.sanitize import sanitize_line, sanitize_path
 from phase2_git.core.summary import FAIL_ON, failing
 from phase2_git.errors import UsageError
 from phase2_git.git.repo import GitRepo
-from phase2_git.store.config import load
 
 
 @dataclass(frozen=True)
@@ -34,6 +33,7 @@ class ResolveOptions:
     role: str | None = None
     fail_on: str = "real"
     config: str | None = None
+    trust_from: str | None = None
     repo: str = "."
     color: bool = False
     interactive: bool = False
@@ -141,13 +141,13 @@ def resolve_main(
     if opts.fail_on not in FAIL_ON:
         raise UsageError(f"--fail-on must be one of {', '.join(FAIL_ON)}, got '{opts.fail_on}'")
     repo = GitRepo.discover(opts.repo)
-    cfg = load(repo.root, opts.config)
     mode = "yes" if opts.yes else ("audit" if opts.audit else "interactive")
     with open_session(
         repo,
         opts.base,
         opts.head,
-        config=cfg,
+        config_path=opts.config,
+        trust_from=opts.trust_from,
         state_file=opts.state_file,
         restart=opts.restart,
         revisit_skipped=opts.revisit_skipped,

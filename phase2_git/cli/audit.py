@@ -117,6 +117,7 @@ def _decide(
     user: str | None,
     role: str | None,
     config: str | None,
+    trust_from: str | None,
     repo_path: str,
 ) -> None:
     def go() -> None:
@@ -124,14 +125,14 @@ def _decide(
         from phase2_git.app.resolve_cli import report_apply
         from phase2_git.core.sanitize import sanitize_path
         from phase2_git.git.repo import GitRepo
-        from phase2_git.store.config import load
 
         repo = GitRepo.discover(repo_path)
         result = decide(
             repo,
             decision,
             paths,
-            config=load(repo.root, config),
+            config_path=config,
+            trust_from=trust_from,
             base=base,
             head=head,
             no_commit=no_commit,
@@ -140,6 +141,8 @@ def _decide(
             user=user,
             role=role,
         )
+        for notice in result.notices:
+            typer.echo(f"note: {notice}")
         for m in result.decided:
             typer.echo(
                 f"{decision:<8} {m.plan.action:<22} {sanitize_path(m.path)} ({m.mismatch_type})"
@@ -164,7 +167,15 @@ def _decision_command(decision: str, summary: str) -> None:
             None, "--user", help="Decision author (default: git identity)."
         ),
         role: str | None = typer.Option(None, "--role", help="Decision author's role."),
-        config: str | None = typer.Option(None, "--config", help="Configuration file to use."),
+        config: str | None = typer.Option(
+            None, "--config", help="Configuration file to use (default: the base commit's)."
+        ),
+        trust_from: str | None = typer.Option(
+            None,
+            "--trust-from",
+            help="Commit whose configuration, [trust], [judge] and gate files count (default: "
+            "the base).",
+        ),
         repo_path: str = typer.Option(".", "-C", "--repo", help="Run in this repository."),
     ) -> None:
         _decide(
@@ -178,6 +189,7 @@ def _decision_command(decision: str, summary: str) -> None:
             user,
             role,
             config,
+            trust_from,
             repo_path,
         )
 

@@ -43,7 +43,18 @@ def diff(
     annotations: AnnotationsOpt = None,
     step_summary: StepSummaryOpt = None,
     shard: str | None = typer.Option(None, "--shard", help="Only shard K of N (K/N)."),
-    config: str | None = typer.Option(None, "--config", help="Configuration file to use."),
+    config: str | None = typer.Option(
+        None,
+        "--config",
+        help="Configuration file to use (default: the working tree's; the base commit's when "
+        "both sides are commits).",
+    ),
+    trust_from: str | None = typer.Option(
+        None,
+        "--trust-from",
+        help="Commit whose [trust], [judge] and gate files count, and on two commits its "
+        "configuration (default: the base side). CI: the target branch's tip.",
+    ),
     repo_path: str = typer.Option(".", "-C", "--repo", help="Run in this repository."),
     no_color: bool = typer.Option(False, "--no-color", help="No colour, whatever the terminal."),
 ) -> None:
@@ -53,19 +64,21 @@ def diff(
         started = time.monotonic()
         from phase2_git.app.diff import stream_diff
         from phase2_git.app.merge import CiOutputs, write_ci_outputs
+        from phase2_git.app.sources import choose
         from phase2_git.core.artifacts import parse_shard
         from phase2_git.core.methods import parse_methods
         from phase2_git.git.repo import GitRepo
         from phase2_git.reports import jsonout, markdown
         from phase2_git.reports import text as textout
-        from phase2_git.store.config import load
 
         if staged and head is not None:
             raise UsageError("--staged compares HEAD with :index; give no HEAD argument with it")
         b = base or "HEAD"
         h = ":index" if staged else (head or ":worktree")
         repo = GitRepo.discover(repo_path)
-        cfg = load(repo.root, config)
+        # on two commits the configuration is the trust side's: the head may be a stranger's
+        sources = choose(repo, b, h, config_path=config, trust_from=trust_from)
+        cfg = sources.config
         selected = parse_methods(methods) if methods is not None else None
         out_format = fmt or cfg.data["reports"]["format"]
         if out_format not in FORMATS:
@@ -80,7 +93,9 @@ def diff(
             except ValueError as exc:
                 raise UsageError(str(exc)) from None
         # streamed: the mismatches wait in a spool as encoded lines, never all as objects
-        with stream_diff(repo, b, h, config=cfg, methods=selected, shard=shard_kn) as result:
+        with stream_diff(
+            repo, b, h, config=cfg, methods=selected, shard=shard_kn, sources=sources
+        ) as result:
             doc = result.to_json(rule)
             write_ci_outputs(
                 doc,

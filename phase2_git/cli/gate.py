@@ -37,6 +37,12 @@ def gate_cmd(
     ),
     user: str | None = typer.Option(None, "--user", help="Who resets the breaker."),
     config: str | None = typer.Option(None, "--config", help="Configuration file to use."),
+    trust_from: str | None = typer.Option(
+        None,
+        "--trust-from",
+        help="Commit whose [judge] command or URL may run with --dataset (default: only your "
+        "own ~/.config/phase2/config.toml or a --config file outside the repository).",
+    ),
     repo_path: str = typer.Option(".", "-C", "--repo", help="Run in this repository."),
 ) -> None:
     """Exit 0 (GO) when every gated judge meets the [gate] thresholds, 1 (NO-GO) otherwise."""
@@ -73,6 +79,9 @@ def gate_cmd(
         if method is not None:
             selected = parse_methods(method) if results is None else names_of(method)
         if dataset is not None:
+            from phase2_git.app.sources import trusted_judges
+
+            trusted = trusted_judges(repo, cfg, config_path=config, trust_from=trust_from)
             doc = appj.run_eval(
                 cfg,
                 root=root,
@@ -80,6 +89,7 @@ def gate_cmd(
                 results=Path(results) if results else None,
                 methods=selected,
                 options=appj.EvalOptions(resamples=bootstrap, seed=seed, calibrate=calibrate),
+                trusted=trusted,
             )
             appj.save_evaluation(root, doc)
         elif results is not None:

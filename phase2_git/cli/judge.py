@@ -4,11 +4,15 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 
 from phase2_git.cli import app
 from phase2_git.cli._common import run
+
+if TYPE_CHECKING:
+    from phase2_git.git.repo import GitRepo
 
 judge_app = typer.Typer(
     name="judge",
@@ -42,6 +46,12 @@ def eval_cmd(
     prom: str | None = typer.Option(None, "--prom", help="Write Prometheus metrics here."),
     output: str | None = typer.Option(None, "--output", "-o", help="Also write the JSON here."),
     config: str | None = typer.Option(None, "--config", help="Configuration file to use."),
+    trust_from: str | None = typer.Option(
+        None,
+        "--trust-from",
+        help="Commit whose [judge] command or URL may run (default: only your own "
+        "~/.config/phase2/config.toml or a --config file outside the repository).",
+    ),
     repo_path: str = typer.Option(".", "-C", "--repo", help="Run in this repository."),
 ) -> None:
     """Confusion matrix, Cohen's kappa with CIs, per-type kappa and FP rate per method."""
@@ -57,10 +67,14 @@ def eval_cmd(
 
         if fmt not in FORMATS:
             raise UsageError(f"--format must be one of {', '.join(FORMATS)}, got '{fmt}'")
-        root = optional_root(repo_path)
+        from phase2_git.app.sources import trusted_judges
+
+        repo = optional_repo(repo_path)
+        root = repo.root if repo is not None else None
         if dataset is None and root is None:
             raise UsageError("--dataset is required outside a git repository")
         cfg = load(root or Path(repo_path), config)
+        trusted = trusted_judges(repo, cfg, config_path=config, trust_from=trust_from)
         selected = None
         if methods is not None:
             selected = parse_methods(methods) if results is None else names_of(methods)
@@ -72,6 +86,7 @@ def eval_cmd(
             results=Path(results) if results else None,
             methods=selected,
             options=EvalOptions(resamples=bootstrap, seed=seed, calibrate=calibrate),
+            trusted=trusted,
         )
         text = dumps(doc)
         if prom:
@@ -100,12 +115,12 @@ def names_of(spec: str) -> tuple[str, ...]:
     return names
 
 
-def optional_root(repo_path: str) -> Path | None:
-    """The repository top, or None when not inside one (evaluation needs no repository)."""
+def optional_repo(repo_path: str) -> GitRepo | None:
+    """The repository, or None when not inside one (evaluation needs no repository)."""
     from phase2_git.errors import UsageError
     from phase2_git.git.repo import GitRepo
 
     try:
-        return GitRepo.discover(repo_path).root
+        return GitRepo.discover(repo_path)
     except UsageError:
         return None

@@ -35,7 +35,15 @@ def resolve_cmd(
     ),
     role: str | None = typer.Option(None, "--role", help="Decision author's role."),
     fail_on: str = typer.Option("real", "--fail-on", help="Exit 1 on: real, noise, any, never."),
-    config: str | None = typer.Option(None, "--config", help="Configuration file to use."),
+    config: str | None = typer.Option(
+        None, "--config", help="Configuration file to use (default: the base commit's)."
+    ),
+    trust_from: str | None = typer.Option(
+        None,
+        "--trust-from",
+        help="Commit whose configuration, [trust], [judge] and gate files count (default: "
+        "the base).",
+    ),
     repo_path: str = typer.Option(".", "-C", "--repo", help="Run in this repository."),
     no_color: bool = typer.Option(False, "--no-color", help="No colour, whatever the terminal."),
 ) -> None:
@@ -59,6 +67,7 @@ def resolve_cmd(
             role=role,
             fail_on=fail_on,
             config=config,
+            trust_from=trust_from,
             repo=repo_path,
             color=use_color(no_color),
             interactive=can_prompt(),

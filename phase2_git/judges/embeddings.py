@@ -368,14 +368,17 @@ def _gelu(x: Floats) -> Floats:
 # ==================================================================================== pipeline
 
 
-def attach_embedding_verdicts(repo: GitRepo, result: DiffResult) -> DiffResult:
+def attach_embedding_verdicts(
+    repo: GitRepo, result: DiffResult, gated: frozenset[str] | None = None
+) -> DiffResult:
     """Put an embedding-cosine verdict in place of the TF-IDF one core computed, and plan again.
 
     Called by ``run_diff`` when ``cosine_similarity`` is selected with the embeddings backend.
     Raises :class:`UsageError` when the extra or the model is missing. A mismatch core could
     not compare as text keeps core's "not applicable" verdict; the model loads only when there
     is a pair to embed. The verdict is a shadow: ``cosine_similarity`` is taken out of the
-    gated methods for these plans (its gate, if any, measured TF-IDF).
+    gated methods for these plans (its gate, if any, measured TF-IDF). ``gated``: the GO gates
+    the caller trusts (a diff: those the trusted commit holds), else the working tree's.
     """
     from phase2_git.core import whitespace
     from phase2_git.core.classify import Pair
@@ -406,10 +409,11 @@ def attach_embedding_verdicts(repo: GitRepo, result: DiffResult) -> DiffResult:
     if not texts:
         return result
 
-    gated = config.policy.gated_methods | gated_methods(repo.root, config)
-    policy = config.policy._replace(gated_methods=gated - {METHOD})
+    go = gated_methods(repo.root, config) if gated is None else gated
+    allowed = config.policy.gated_methods | go
+    policy = config.policy._replace(gated_methods=allowed - {METHOD})
     notices = list(result.notices)
-    if METHOD in gated:
+    if METHOD in allowed:
         notices.append(
             f'{METHOD}: backend "{BACKEND}" stays a shadow verdict: its gate measured the TF-IDF '
             "cosine (judge eval runs TF-IDF only)"

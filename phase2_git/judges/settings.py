@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import shlex
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
@@ -116,6 +116,57 @@ def judge_settings(data: Mapping[str, Any], root: Path | None) -> JudgeSettings:
         cost_per_1k_output=float(j["cost_per_1k_output_tokens"]),
         cache=bool(j["cache"]),
     )
+
+
+TrustedJudge = tuple[str, Mapping[str, Any]]  # (where it is from, a [judge] table)
+
+# the keys that decide what runs and where content and a key go: only trusted configuration
+# may set them (a repository's configuration can be a pull request's)
+TRANSPORT_KEYS = ("command", "url", "api_key_env")
+
+
+def _argv(value: Any) -> tuple[str, ...] | None:
+    try:
+        return tuple(shlex.split(value)) if isinstance(value, str) else tuple(value)
+    except ValueError:
+        return None
+
+
+def vetted_judge(
+    table: Mapping[str, Any],
+    source: str,
+    trusted: Sequence[TrustedJudge],
+    *,
+    defaults: Mapping[str, Any],
+    own_file: str,
+) -> tuple[dict[str, Any], list[str]]:
+    """The ``[judge]`` table the external judge runs with, and why parts were dropped.
+
+    ``table`` is the resolved configuration's (from ``source``); ``trusted`` are the tables the
+    user vouches for (their own configuration file, ``--trust-from``'s commit), later ones
+    winning. Every other setting comes from ``table`` with the trusted tables over it, but
+    ``command``, ``url`` and ``api_key_env`` come from the trusted tables alone: a command or
+    URL the repository names and no trusted table does is dropped, with a notice."""
+    out: dict[str, Any] = {**defaults, **table}
+    safe = {k: defaults[k] for k in TRANSPORT_KEYS}
+    for _, t in trusted:
+        out.update(t)
+        safe.update({k: t[k] for k in TRANSPORT_KEYS if k in t})
+    notices = []
+    for key in ("command", "url"):
+        named = table.get(key)
+        if not named:
+            continue
+        same = _argv(named) == _argv(safe[key]) if key == "command" else named == safe[key]
+        if not same:
+            notices.append(
+                f"llm_rubric: judge.{key} of {source} is not trusted (a repository's "
+                f"configuration may be a pull request's), so it is not used: name it in the "
+                f"[judge] table of {own_file} (your own configuration), or give --trust-from "
+                "with the branch whose configuration names it"
+            )
+    out.update(safe)
+    return out, notices
 
 
 def judge_identity(

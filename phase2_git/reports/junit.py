@@ -230,6 +230,10 @@ def render(doc: Mapping[str, Any], *, bodies: Mapping[str, str] | None = None) -
         "methods": ",".join(doc["methods"]),
         "fail_on": fail_on,
     }
+    # the run's notices (an untrusted approval, a configuration the head changes …) as
+    # properties: the schema has a suite's system-out after its cases, junit_xml before them
+    for i, notice in enumerate(doc.get("notices", []), start=1):
+        properties[f"notice.{i}"] = xml_safe(sanitize_line(notice))
     # no timestamp, no hostname: the same inputs give byte-identical XML (invariant 8)
     suite = TestSuite(name=name, test_cases=cases, properties=properties)
     xml: str = to_xml_report_string([suite], prettyprint=True, encoding="utf-8")

@@ -1,8 +1,10 @@
 """Configuration: ``.phase2/config.toml`` or ``[tool.phase2]`` in ``pyproject.toml``.
 
-Read from the working tree (or ``--config PATH``), validated against
+Read from the working tree (or ``--config PATH``) -- or, when a comparison's two sides are
+commits, from the trust side's commit (:mod:`phase2_git.app.sources`) -- validated against
 ``schemas/Config.v1.json``, merged over the defaults; the fingerprint is sha256 of the RFC 8785
-canonical JSON of the fully resolved configuration, defaults included (DESIGN.md §4).
+canonical JSON of the fully resolved configuration, defaults included (DESIGN.md §4). The
+user's own file (:func:`user_config_path`) holds a ``[judge]`` table only.
 """
 
 from __future__ import annotations
@@ -278,6 +280,41 @@ def resolve(user: Mapping[str, Any], source: str) -> Config:
 def load(root: Path, explicit: str | Path | None = None) -> Config:
     user, source = find_user_config(root, explicit)
     return resolve(user, source)
+
+
+def user_config_path(environ: Mapping[str, str]) -> Path:
+    """The user's own configuration, outside every repository:
+    ``$XDG_CONFIG_HOME/phase2/config.toml``, else ``~/.config/phase2/config.toml``."""
+    xdg = environ.get("XDG_CONFIG_HOME", "")
+    if xdg and Path(xdg).is_absolute():  # the XDG rule: a relative value is ignored
+        return Path(xdg) / "phase2" / "config.toml"
+    home = environ.get("HOME") or str(Path.home())
+    return Path(home) / ".config" / "phase2" / "config.toml"
+
+
+def user_judge_table(environ: Mapping[str, str]) -> tuple[str, dict[str, Any]] | None:
+    """The ``[judge]`` table of the user's own configuration file (its display name and
+    the table), or None when there is none. Only ``[judge]`` is read from that file: a
+    repository's settings belong to the repository, the program a judge runs to the user."""
+    path = user_config_path(environ)
+    if not path.is_file():
+        return None
+    shown = str(path)
+    data = _read_toml(path, shown)
+    others = sorted(k for k in data if k != "judge")
+    if others:
+        raise UsageError(
+            f"{shown}: only a [judge] table is read from this file, found {', '.join(others)}",
+            hint="the repository's .phase2/config.toml holds every other setting",
+        )
+    table = data.get("judge")
+    if table is None:
+        return None
+    if not isinstance(table, dict):
+        raise UsageError(f"{shown}: judge: must be a table")
+    _refuse_non_finite({"judge": table}, shown)
+    schemas.check({"judge": table}, "Config.v1", shown)
+    return shown, dict(table)
 
 
 DEFAULT_TOML = """\

@@ -33,8 +33,8 @@ def schema_dir() -> Path:
 def load_schema(name: str) -> dict[str, Any]:
     path = schema_dir() / f"{name}.json"
     with path.open("rb") as fh:
-        schema: dict[str, Any] = json.load(fh)
-    return _ecma_anchors(schema)
+        schema: dict[str, Any] = _ecma_anchors(json.load(fh))
+    return schema
 
 
 def _ecma_anchors(node: Any) -> Any:
