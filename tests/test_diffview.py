@@ -81,3 +81,16 @@ def test_numeric_view_and_signature_groups_identical_changes() -> None:
         other, b'{"id": 3}\n', b'{"id": 3, "v": 3}\n'
     )
     assert sig(one, None, b"x") is None
+
+
+def test_meaningful_whitespace_is_shown_too() -> None:
+    """A YAML key moved out of its mapping is a real change made of whitespace alone: the
+    view must show the indentation, or the reader sees two equal lines."""
+    before, after = (
+        b"server:\n  admin: false\n  debug: false\n",
+        b"server:\n  admin: false\ndebug: false\n",
+    )
+    m = mismatch("c.yaml", before, after)
+    assert m.mismatch_type == "content"
+    plain = diffview.render(m, before, after).plain()
+    assert "-··debug:·false" in plain and "+debug:·false" in plain

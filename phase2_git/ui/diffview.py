@@ -247,7 +247,9 @@ def render(
         if m.mismatch_type == "numeric_precision":
             detail = sanitize_line(m.detail)
             structural.insert(0, f"numbers: {detail}")
-    ws = is_noise(m.mismatch_type) and m.mismatch_type not in ("json_ordering", "numeric_precision")
+    ws = (
+        is_noise(m.mismatch_type) and m.mismatch_type not in ("json_ordering", "numeric_precision")
+    ) or _whitespace_only(before, after)
     lines = list(_limited(text_diff(before or b"", after or b"", ws=ws), limit + 1))
     hidden = 0
     if len(lines) > limit:
@@ -257,6 +259,14 @@ def render(
     if len(structural) > limit:
         structural = structural[:limit]
     return DiffView(tuple(lines), hidden, tuple(structural))
+
+
+def _whitespace_only(before: bytes | None, after: bytes | None) -> bool:
+    """Whether only whitespace differs: noise, or a real change where the file's format gives
+    whitespace meaning (YAML indentation): either way the reader must see it."""
+    if before is None or after is None:
+        return False
+    return b"".join(before.split()) == b"".join(after.split())
 
 
 def _limited(it: Iterator[Line], n: int) -> Iterator[Line]:
