@@ -341,3 +341,70 @@ def test_item1_repeat_notices_are_bounded() -> None:
     notices = repeat_notices(repeats, dict(ids), ".phase2/decisions.jsonl")
     assert len(notices) == 11 and notices[-1].startswith("… and 10 more")
     assert "(line 1, then 21, 41, 61, 81, 101, …)" in notices[0]
+
+
+def test_item1_deleting_a_reviewers_reject_does_not_bring_the_approval_back(
+    repo: TestRepo, capsys, monkeypatch, keys
+) -> None:  # type: ignore[no-untyped-def]
+    """The log is append-only: Ada approves, then rejects; Mallory deletes the reject line in
+    her own commit. Every remaining line is Ada's, but the approval must not count."""
+    trusted_base(repo, keys)
+    repo.git("checkout", "-q", "-b", "pr")
+    act_as(repo, monkeypatch, MALLORY, None)
+    repo.write("eval/real.json", b'{"accuracy": 0.99}\n')
+    repo.commit("better numbers")
+    act_as(repo, monkeypatch, ADA, keys["ada"])
+    assert run(capsys, repo, "approve", "eval/real.json", "--base", "main")[0] == 0
+    assert run(capsys, repo, "reject", "eval/real.json", "--base", "main")[0] == 0
+    assert diff_json(capsys, repo, "main", "pr")[0] == 1
+    act_as(repo, monkeypatch, MALLORY, None)
+    lines = repo.read(LOG).decode().splitlines(keepends=True)
+    assert json.loads(lines[-1])["decision"] == "reject"
+    repo.write(LOG, "".join(lines[:-1]))
+    repo.commit("tidy the log")
+    dropped = repo.head()
+    code, doc = diff_json(capsys, repo, "main", "pr")
+    assert code == 1, doc
+    decision = doc["mismatches"][0]["decision"]
+    assert decision["trusted"] is False and "rewritten" in decision["why"], decision
+    assert any(dropped[:12] in n and "append-only" in n for n in doc["notices"]), doc["notices"]
+    code, out, _ = run(capsys, repo, "verify")
+    assert code == 1 and dropped[:12] in out, out
+    # the same deletion left uncommitted on a working-tree head counts for nothing either
+    repo.git("reset", "-q", "--hard", "HEAD~1")
+    repo.write(LOG, "".join(lines[:-1]))
+    code, out, _ = run(capsys, repo, "diff", "main", "--format", "json", "--fail-on", "real")
+    doc = json.loads(out)
+    assert code == 1 and any("does not keep the committed lines" in n for n in doc["notices"])
+
+    from tests.hostile_support import record
+
+    record("attacks", "item1: reject deleted from the log", True)
+
+
+def test_item1_merges_that_keep_both_sides_lines_are_append_only(
+    repo: TestRepo, capsys, monkeypatch, keys
+) -> None:  # type: ignore[no-untyped-def]
+    """Both branches append to the log; the merge keeps both sets in either order: no rewrite."""
+    trusted_base(repo, keys)
+    act_as(repo, monkeypatch, ADA, keys["ada"])
+    repo.git("checkout", "-q", "-b", "pr")
+    repo.write("eval/real.json", b'{"accuracy": 0.99}\n')
+    repo.commit("better numbers")
+    assert run(capsys, repo, "approve", "eval/real.json", "--base", "main")[0] == 0
+    ours = repo.read(LOG)
+    repo.git("checkout", "-q", "main")
+    repo.write("eval/other.json", b'{"loss": 0.4}\n')
+    repo.commit("lower loss")
+    assert run(capsys, repo, "approve", "eval/other.json", "--base", "main~1")[0] == 0
+    theirs = repo.read(LOG)
+    base = repo.git("merge-base", "main", "pr").strip()
+    repo.git("checkout", "-q", "pr")
+    repo.git("merge", "-q", "--no-ff", "--no-commit", "main", check=False)
+    repo.write(LOG, theirs + ours)  # main's lines first, then the PR's
+    repo.git("add", "-A")
+    repo.git("commit", "-q", "-m", "merge main")
+    code, doc = diff_json(capsys, repo, base, "pr")
+    assert not any("rewritten" in n for n in doc.get("notices", [])), doc.get("notices")
+    decision = next(m for m in doc["mismatches"] if m["path"] == "eval/real.json")["decision"]
+    assert decision["trusted"] is True, decision

@@ -147,11 +147,24 @@ def verify(repo: GitRepo) -> Verification:
                             f"{where}: commit {commit[:12]} does not hold the logged result"
                         )
         _track(active, e)
+    rewritten = _rewritten_in(repo)
+    if rewritten is not None:
+        result.problems.append(
+            f"{LOG_FILE}: rewritten in commit {rewritten[:12]} (lines removed or changed; the log "
+            "is append-only, and a removed reject brings an approval back)"
+        )
     for mid, finals in active.items():
         kinds = set(finals.values())
         if "approve" in kinds and "reject" in kinds:
             result.problems.append(f"{mid}: contradicting final decisions (approved and rejected)")
     return result
+
+
+def _rewritten_in(repo: GitRepo) -> str | None:
+    """The first commit of HEAD's history that removed or changed a line of the log."""
+    from phase2_git.git.history import log_rewrite
+
+    return log_rewrite(repo, None, "HEAD")
 
 
 def _track(active: dict[str, dict[str, str]], e: Mapping[str, Any]) -> None:

@@ -325,6 +325,10 @@ def _approved(job: _Job, mismatches: Iterable[Mismatch], notices: list[str]) -> 
             repeats = repeat_notices(
                 repeated, {line.lineno: line.event["id"] for line in lines}, LOG_FILE
             )
+            rewritten = _log_rewritten(job.repo, job.base, job.head, data)
+            if rewritten is not None:
+                repeats.append(rewritten)
+                judge = _void(rewritten)
         event = decisions.get(m.id) if decisions is not None else None
         if event is not None:
             # attach() binds the one decision that holds for this mismatch, or none
@@ -472,6 +476,38 @@ def _gates_unchanged(
     return frozenset(kept)
 
 
+def _log_rewritten(repo: GitRepo, base: Side, head: Side, data: bytes) -> str | None:
+    """Why the head side's decision log cannot be trusted as append-only, or None.
+
+    Every commit between the sides may only add lines (git/history.py ``log_rewrite``); an
+    index or working-tree head must keep the committed log as its start."""
+    from phase2_git.git.history import log_rewrite
+    from phase2_git.git.sides import resolve_side
+
+    tip = head.commit if head.kind == "commit" else resolve_side(repo, "HEAD").commit
+    if tip is None:
+        return None
+    where = log_rewrite(repo, base.commit if base.kind == "commit" else None, tip)
+    if where is not None:
+        return (
+            f"the decision log was rewritten in commit {where[:12]} (lines removed or changed; "
+            "it is append-only): no approval on the head side counts"
+        )
+    if head.kind != "commit" and not data.startswith(side_log(repo, resolve_side(repo, "HEAD"))):
+        return (
+            f"the decision log on {head.label} does not keep the committed lines (lines removed "
+            "or changed; it is append-only): no approval on the head side counts"
+        )
+    return None
+
+
+def _void(why: str) -> Callable[[Mapping[str, Any]], tuple[bool, str]]:
+    def judge(_: Mapping[str, Any]) -> tuple[bool, str]:
+        return False, why
+
+    return judge
+
+
 def _line_judge(
     repo: GitRepo,
     base: Side,
@@ -507,7 +543,10 @@ def _line_judge(
         def unverified(event: Mapping[str, Any]) -> tuple[bool, str]:
             if own_line(event) is None:
                 return False, void_reason(event["id"], holder[event["id"]].lineno)
-            return True, "no [trust] table on the trust side (the base, or --trust-from): approvals count unverified"
+            return True, (
+                "no [trust] table on the trust side (the base, or --trust-from): "
+                "approvals count unverified"
+            )
 
         return unverified, repeated
 

@@ -16,7 +16,9 @@ TrustVerdict = Callable[[Mapping[str, Any]], tuple[bool, str]]
 
 
 def _always(_: Mapping[str, Any]) -> tuple[bool, str]:
-    return True, "no [trust] table on the trust side (the base, or --trust-from): approvals count unverified"
+    return True, (
+        "no [trust] table on the trust side (the base, or --trust-from): approvals count unverified"
+    )
 
 
 def repeated_ids(lines: Iterable[tuple[int, str]]) -> dict[int, int]:

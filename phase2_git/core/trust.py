@@ -88,7 +88,10 @@ def notices(policy: TrustPolicy | None, approvals: Sequence[Mapping[str, Any]]) 
     if not approvals:
         return []
     if policy is None:
-        return ["approvals are unverified: the trust side (the base, or --trust-from) has no [trust] table"]
+        return [
+            "approvals are unverified: the trust side (the base, or --trust-from) has no "
+            "[trust] table"
+        ]
     if not policy.require_signed:
         return [
             "approvals rest on unverified identities: require_signed = false, and a committer "

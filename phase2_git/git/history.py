@@ -103,3 +103,35 @@ def commit_facts(repo: GitRepo, commit: str, allowed_signers: str) -> CommitFact
     parts = os.fsdecode(out).rstrip("\n").split("\0")
     parts += [""] * (4 - len(parts))
     return CommitFacts(commit, parts[0], parts[1] or "N", parts[2], parts[3])
+
+
+def log_rewrite(repo: GitRepo, base: str | None, head: str) -> str | None:
+    """The first commit in ``base..head`` (all of ``head``'s history without ``base``) whose
+    change to the decision log removes or changes a line, against any of its parents; None
+    when every commit only added lines.
+
+    The log is append-only: deleting a reviewer's later ``reject`` would bring their earlier
+    ``approve`` back, and no single line of it would look foreign. A merge that keeps both
+    parents' lines, in either order, only adds lines against each parent (a parent's lines
+    are a subsequence of the result, so a minimal diff never deletes)."""
+    if repo.run_status("rev-parse", "--verify", "-q", f"{head}^{{commit}}").returncode != 0:
+        return None  # an unborn branch: no history to check
+    rev = f"{base}..{head}" if base else head
+    # -m: merges against each parent; -U0: only the changed lines; --no-renames: a log moved
+    # in from another file is not its history
+    out = repo.run(
+        "log", "-m", "-p", "-U0", "--no-renames", "--no-ext-diff", "--no-textconv",
+        "--format=%x00%H", rev, "--", LOG_FILE,
+    )  # fmt: skip
+    commit: str | None = None
+    in_hunk = False  # "--- a/…" in a header names a file; in a hunk it removes "-- …"
+    for raw in out.split(b"\n"):
+        if raw.startswith(b"\0"):
+            commit, in_hunk = raw[1:].decode("ascii", "replace"), False
+        elif raw.startswith(b"diff --git "):
+            in_hunk = False
+        elif raw.startswith(b"@@"):
+            in_hunk = True
+        elif in_hunk and raw.startswith(b"-"):
+            return commit
+    return None
