@@ -20,6 +20,7 @@ from tests.hostile_support import record
 from tests.test_action import venv  # noqa: F401 - the session fixture
 from tests.test_junit import validate_junit
 from tests.test_precommit_hooks import snapshot  # noqa: F401 - the session fixture
+from tests.test_trust import UNVERIFIED
 
 ADA = ("Ada Reviewer", "ada@example.com")
 MALLORY = ("Mallory", "mallory@example.com")
@@ -302,7 +303,7 @@ def test_item3_trust_comes_from_the_target_branch_tip(
     # the old behaviour, from the merge base: no [trust] there, the self-approval counts
     code, doc = json_diff(capsys, repo, fork, "pr", "--fail-on", "real")
     assert code == 0
-    assert "approvals are unverified: the trust side (the base, or --trust-from) has no [trust] table" in doc["notices"]
+    assert UNVERIFIED in doc["notices"]
     # trust from main's tip: Mallory is no reviewer
     code, doc = json_diff(capsys, repo, fork, "pr", "--trust-from", "main", "--fail-on", "real")
     assert code == 1, doc
@@ -357,6 +358,7 @@ def test_item3_action_passes_the_target_branch_as_trust(
 
 MARKER_JUDGE = """\
 import json, pathlib, sys
+
 pathlib.Path(sys.argv[1]).write_text("ran")
 json.load(sys.stdin)
 print(json.dumps({"equivalent": False, "score": 0.1, "reason": "stub"}))

@@ -404,7 +404,7 @@ def test_item1_merges_that_keep_both_sides_lines_are_append_only(
     repo.write(LOG, theirs + ours)  # main's lines first, then the PR's
     repo.git("add", "-A")
     repo.git("commit", "-q", "-m", "merge main")
-    code, doc = diff_json(capsys, repo, base, "pr")
+    _, doc = diff_json(capsys, repo, base, "pr")
     assert not any("rewritten" in n for n in doc.get("notices", [])), doc.get("notices")
     decision = next(m for m in doc["mismatches"] if m["path"] == "eval/real.json")["decision"]
     assert decision["trusted"] is True, decision

@@ -12,6 +12,10 @@ import pytest
 from phase2_git.cli import main
 from tests.conftest import TestRepo
 
+UNVERIFIED = (
+    "approvals are unverified: the trust side (the base, or --trust-from) has no [trust] table"
+)
+
 ADA = ("Ada Reviewer", "ada@example.com")
 MALLORY = ("Mallory", "mallory@example.com")
 
@@ -116,7 +120,7 @@ def test_without_trust_table_approvals_count_with_a_warning(repo: TestRepo, caps
     run(capsys, repo, "approve", "eval/real.json", "--base", "main")
     code, doc = diff(capsys, repo)
     assert code == 0
-    assert doc["notices"] == ["approvals are unverified: the trust side (the base, or --trust-from) has no [trust] table"]
+    assert doc["notices"] == [UNVERIFIED]
 
 
 def test_signatures_required(repo: TestRepo, capsys, monkeypatch, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
