@@ -298,3 +298,51 @@ def record_audit(session: Any, target: Mapping[str, Any], label: str) -> dict[st
     session.state.bump("audit")
     session.state.save()
     return event
+
+
+# ---------------------------------------------------------------------------- the commands
+
+LOG_FORMATS = ("text", "json")
+
+
+@dataclass(frozen=True)
+class LogView:
+    """What ``phase2 log`` shows: the chosen decisions, out of how many."""
+
+    chosen: list[Mapping[str, Any]]
+    total: int
+
+
+def log_at(
+    repo_path: str,
+    *,
+    fmt: str = "text",
+    path: str | None = None,
+    decision: str | None = None,
+    run: str | None = None,
+    pending_audit: bool = False,
+) -> LogView:
+    """``phase2 log``: the decisions of the repository at ``repo_path`` that pass the filters
+    (``fmt`` is checked first: a bad one is refused before anything is read)."""
+    if fmt not in LOG_FORMATS:
+        raise UsageError(f"--format must be text or json, got '{fmt}'")
+    repo = GitRepo.discover(repo_path)
+    events = list(DecisionLog(repo.root).events())
+    chosen = filter_log(events, path=path, decision=decision, run=run, pending_audit=pending_audit)
+    return LogView(chosen, len(events))
+
+
+def verify_at(repo_path: str) -> Verification:
+    """``phase2 verify`` in the repository at ``repo_path``."""
+    return verify(GitRepo.discover(repo_path))
+
+
+def revert_at(
+    repo_path: str, decision: str, *, user: str | None = None, role: str | None = None
+) -> RevertResult:
+    """``phase2 revert`` in the repository at ``repo_path``, by ``--user``/``--role`` or the
+    identity :func:`phase2_git.app.resolve.identity` finds."""
+    from phase2_git.app.resolve import identity
+
+    repo = GitRepo.discover(repo_path)
+    return revert(repo, decision, identity(repo, user, role))

@@ -303,3 +303,36 @@ def _display(root: Path, path: Path) -> str:
         return str(path.relative_to(root))
     except ValueError:
         return str(path)
+
+
+def export_at(
+    repo_path: str, *, config: str | None = None, output: str | None = None
+) -> LabelsOutcome:
+    """``phase2 labels export`` in the repository at ``repo_path``: its decision log, blob
+    content read from its objects (no larger than ``[classify] max_file_size``)."""
+    from phase2_git.app.context import open_repo
+    from phase2_git.git.objects import read_objects
+    from phase2_git.store.decisions import DecisionLog
+
+    repo, cfg = open_repo(repo_path, config)
+    limit = cfg.classify.max_file_size
+
+    def read_content(oids: list[str]) -> dict[str, tuple[bytes | None, int | None]]:
+        found = read_objects(repo, oids, max_size=limit)
+        return {o: (c.data, c.size) if c is not None else (None, None) for o, c in found.items()}
+
+    return export_labels(
+        repo.root,
+        DecisionLog(repo.root).events(),
+        read_content,
+        cfg.classify,
+        output=Path(output) if output else None,
+    )
+
+
+def import_at(repo_path: str, source: str, *, output: str | None = None) -> LabelsOutcome:
+    """``phase2 labels import`` in the repository at ``repo_path``."""
+    from phase2_git.git.repo import GitRepo
+
+    repo = GitRepo.discover(repo_path)
+    return import_labels(repo.root, Path(source), output=Path(output) if output else None)
