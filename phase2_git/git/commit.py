@@ -26,6 +26,12 @@ from typing import Generic, TypeVar
 from phase2_git.errors import RefusedError, UsageError
 from phase2_git.git.changes import stdin_path_line
 from phase2_git.git.repo import GitRepo
+from phase2_git.git.worktree import (
+    CONVERSION_ATTRIBUTES,
+    attributes,
+    autocrlf,
+    hidden_bytes,
+)
 
 T = TypeVar("T")
 TRAILER_RUN = "Phase2-Run"
@@ -456,23 +462,6 @@ def _path_line(path: str) -> bytes:
     return stdin_path_line(path) if _NEEDS_QUOTING.search(raw) else raw
 
 
-def attributes(
-    repo: GitRepo, paths: Sequence[str], names: Sequence[str]
-) -> dict[str, dict[str, str]]:
-    """``git check-attr`` for many paths in one call."""
-    if not paths:
-        return {}
-    data = b"".join(p.encode("utf-8", "surrogateescape") + b"\0" for p in paths)
-    out = repo.run("check-attr", "-z", "--stdin", *names, input=data).split(b"\0")
-    result: dict[str, dict[str, str]] = {p: {} for p in paths}
-    names_of = {os.fsencode(p): p for p in paths}
-    fields = iter(out)
-    for raw, attr, value in zip(fields, fields, fields):
-        path = names_of.get(raw) or os.fsdecode(raw)
-        result.setdefault(path, {})[attr.decode()] = value.decode()
-    return result
-
-
 def checkout_blobs(repo: GitRepo, entries: Sequence[tuple[str, str, str]]) -> None:
     """Write ``(path, oid, mode)`` blobs into the working tree as a checkout would (eol,
     autocrlf, smudge filters, executable bit), through a temporary index: git's own conversion,
@@ -499,11 +488,16 @@ def sync_after_move(
     index_only: Sequence[TreeUpdate] = (),
     ready: Callable[[], None] | None = None,
     plain: Background[set[str]] | None = None,
+    attrs: Mapping[str, Mapping[str, str]] | None = None,
+    crlf: str | None = None,
 ) -> list[str]:
     """Bring the user's index and working tree forward for exactly the changed paths.
 
     An index entry moves only if it still holds the old blob; a file is rewritten only if its
-    clean hash still equals the old blob. Returns the paths left alone (the user's own edits).
+    clean hash still equals the old blob and git stores every byte of it
+    (:func:`~phase2_git.git.worktree.hidden_bytes`; ``attrs``: the conversion attributes of
+    the paths, and ``crlf``: ``core.autocrlf``, if git was asked already). Returns the paths
+    left alone (the user's own edits, and files holding bytes git does not store).
     ``held``: bytes of new blobs the caller already has (blob id -> bytes), written in place
     where a checkout would write exactly those bytes (:func:`direct_writes`).
     ``index_only``: entries moved by the same rule whose files the caller writes itself;
@@ -520,6 +514,7 @@ def sync_after_move(
     # attributes of those that may be written in place, and (here) the index listing
     comparing = Background(lambda: stat_changed(repo))
     converting = plain or Background(lambda: unconverted(repo, maybe, every=paths))
+    crlfs = Background(lambda: autocrlf(repo)) if crlf is None else None
     try:
         entries = index_entries(repo, [*paths, *(u.path for u in index_only)])
         hashes = worktree_hashes(repo, paths, entries, comparing.result())
@@ -544,6 +539,15 @@ def sync_after_move(
             elif not index_holds_old:
                 kept.append(u.path)
         index_lines += [u for u in index_only if _holds(entries.get(u.path), u.old)]
+        # a file holding bytes git does not store is left as it is, as the user's edits are
+        checked = {u.path: u.old for u in (*follow, *rewrite)}
+        if crlfs is not None:
+            crlf = crlfs.result()
+        hidden = hidden_bytes(repo, checked, attrs=attrs, crlf=crlf)
+        if hidden:
+            kept += [u.path for u in updates if u.path in hidden]
+            follow = [u for u in follow if u.path not in hidden]
+            rewrite = [u for u in rewrite if u.path not in hidden]
         for u in (*follow, *rewrite):
             if u.new is None:
                 (repo.root / u.path).unlink(missing_ok=True)
@@ -552,6 +556,8 @@ def sync_after_move(
     finally:
         comparing.join()
         converting.join()
+        if crlfs is not None:
+            crlfs.join()
     info = _index_info(repo, index_lines)
     # the entries move while the files are written in place (neither waits for the other)
     moving = Background(lambda: repo.run("update-index", "-z", "--index-info", input=info))
@@ -583,9 +589,6 @@ def _holds(entry: IndexEntry | None, oid: str | None) -> bool:
     return entry.stage == 0 and entry.oid == oid
 
 
-# Attributes under which a checkout may write other bytes than the blob's (eol conversion,
-# $Id$ expansion, smudge filters, re-encoding); ``crlf`` is the old name of ``text``.
-CONVERSION_ATTRIBUTES = ("text", "crlf", "eol", "ident", "filter", "working-tree-encoding")
 _NO_AUTOCRLF = ("", "false", "no", "off", "0", "input")  # input converts only when adding
 
 
