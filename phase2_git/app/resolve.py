@@ -314,7 +314,8 @@ class Session:
         head = resolve_commit(self.repo, "HEAD")
         if head == commit or gitc.branch_contains(self.repo, commit, head):
             updates = [gitc.TreeUpdate(**u) for u in un["updates"]]
-            sync_all(self.repo, updates, un.get("log"))
+            kept = sync_all(self.repo, updates, un.get("log"), resume=True)
+            self.notices += [f"left alone (your own changes): {quote_for_message(p)}" for p in kept]
             if commit not in self.state.commits:
                 self.state.commits.append(commit)
             self.state.pending = []
@@ -622,11 +623,14 @@ def sync_all(
     *,
     attrs: Mapping[str, Mapping[str, str]] | None = None,
     crlf: str | None = None,
+    resume: bool = False,
 ) -> list[str]:
     """After the branch moved: the user's index and working tree follow (idempotent: a run
-    killed half-way through resumes it)."""
+    killed half-way through resumes it, ``resume``, and repairs the files it left torn)."""
     if log is None:
-        return gitc.sync_after_move(repo, updates, held, plain=plain, attrs=attrs, crlf=crlf)
+        return gitc.sync_after_move(
+            repo, updates, held, plain=plain, attrs=attrs, crlf=crlf, resume=resume
+        )
     # the log's index entry moves with the others (one index write, one refresh); its file is
     # written meanwhile, an fsynced rename while git works on the other files
     entry = gitc.TreeUpdate(LOG_FILE, log["old"], log["new"], "100644")
@@ -641,6 +645,7 @@ def sync_all(
             plain=plain,
             attrs=attrs,
             crlf=crlf,
+            resume=resume,
         )
 
 

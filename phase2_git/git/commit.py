@@ -9,6 +9,7 @@ equals the old blob, are brought forward: every other change of the user's stays
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -31,6 +32,7 @@ from phase2_git.git.worktree import (
     attributes,
     autocrlf,
     hidden_bytes,
+    torn_files,
 )
 
 T = TypeVar("T")
@@ -490,6 +492,7 @@ def sync_after_move(
     plain: Background[set[str]] | None = None,
     attrs: Mapping[str, Mapping[str, str]] | None = None,
     crlf: str | None = None,
+    resume: bool = False,
 ) -> list[str]:
     """Bring the user's index and working tree forward for exactly the changed paths.
 
@@ -498,6 +501,9 @@ def sync_after_move(
     (:func:`~phase2_git.git.worktree.hidden_bytes`; ``attrs``: the conversion attributes of
     the paths, and ``crlf``: ``core.autocrlf``, if git was asked already). Returns the paths
     left alone (the user's own edits, and files holding bytes git does not store).
+    ``resume``: this finishes the sync of a run that was stopped, whose files may be torn
+    (:func:`~phase2_git.git.worktree.torn_files`): those are rewritten, not taken for the
+    user's edits.
     ``held``: bytes of new blobs the caller already has (blob id -> bytes), written in place
     where a checkout would write exactly those bytes (:func:`direct_writes`).
     ``index_only``: entries moved by the same rule whose files the caller writes itself;
@@ -519,6 +525,20 @@ def sync_after_move(
         entries = index_entries(repo, [*paths, *(u.path for u in index_only)])
         hashes = worktree_hashes(repo, paths, entries, comparing.result())
         refused = beyond_symlinks(repo.root, paths)
+        repaired: set[str] = set()
+        if resume:
+            repaired = torn_files(
+                repo,
+                [
+                    (u.path, u.old, u.new)
+                    for u in updates
+                    if u.old is not None
+                    and u.new is not None
+                    and u.path not in refused
+                    and hashes.get(u.path) not in (u.old, u.new)
+                ],
+            )
+            hashes.update({u.path: u.old for u in updates if u.path in repaired})
         index_lines: list[TreeUpdate] = []
         follow: list[TreeUpdate] = []  # index entry and file both move
         rewrite: list[TreeUpdate] = []  # the file moves, the index keeps what the user staged
@@ -540,7 +560,7 @@ def sync_after_move(
                 kept.append(u.path)
         index_lines += [u for u in index_only if _holds(entries.get(u.path), u.old)]
         # a file holding bytes git does not store is left as it is, as the user's edits are
-        checked = {u.path: u.old for u in (*follow, *rewrite)}
+        checked = {u.path: u.old for u in (*follow, *rewrite) if u.path not in repaired}
         if crlfs is not None:
             crlf = crlfs.result()
         hidden = hidden_bytes(repo, checked, attrs=attrs, crlf=crlf)
@@ -604,7 +624,7 @@ def unconverted(
     ``.gitattributes`` among them could change what converts: then none). ``known``: the
     :data:`CONVERSION_ATTRIBUTES` of these paths, if git was asked already."""
     if os.name != "posix" or not sys.executable or getattr(sys, "frozen", False) or not paths:
-        return set()  # the writer is ``python -c``: not from a frozen executable
+        return set()  # the writer is a Python file run by path: not from a frozen executable
     if any(p.rpartition("/")[2] == ".gitattributes" for p in (*paths, *every)):
         return set()
     if (repo.config_get("core.autocrlf") or "").strip().lower() not in _NO_AUTOCRLF:
@@ -652,43 +672,18 @@ def direct_writes(
     return out
 
 
-# The writer runs as its own process, as git's checkout-index did: a phase2 killed mid-way
-# (SIGKILL, a CI timeout) does not stop it in the middle of a file, and it writes a file only
-# once it has received every byte of it, so no file is left half-written. It overwrites and
-# then cuts the file to length: truncating first freed and reallocated every file's blocks
-# (0.2 s for 5,000 small files against 0.05 s).
-_WRITER = r"""
-import os, sys
-read = sys.stdin.buffer.read
-line = sys.stdin.buffer.readline
-flags = os.O_WRONLY | getattr(os, "O_NOFOLLOW", 0)
-while True:
-    head = line()
-    if not head.endswith(b"\n"):
-        break
-    n, m = map(int, head.split())
-    path, data = read(n), read(m)
-    if len(path) != n or len(data) != m:
-        break
-    try:
-        fd = os.open(path, flags)
-        try:
-            view = memoryview(data)
-            while view:
-                view = view[os.write(fd, view):]
-            os.ftruncate(fd, m)
-        finally:
-            os.close(fd)
-    except OSError as exc:
-        sys.stderr.write(os.fsdecode(path) + ": " + (exc.strerror or str(exc)) + "\n")
-        sys.exit(1)
-"""
+# The writer (git/_writer.py) runs as its own process, as git's checkout-index does, in a
+# session of its own: phase2 killed or interrupted (SIGKILL, Ctrl-C to the process group, a CI
+# timeout) does not stop it in the middle of a file, and it writes a file only once it has
+# received every byte of it. Its module says what may still tear a file, and resolve's rerun
+# repairs that (see worktree.torn).
+WRITER = Path(__file__).with_name("_writer.py")
 
 
 def write_in_place(repo: GitRepo, files: Sequence[tuple[str, bytes]]) -> None:
-    """Overwrite existing working-tree files with ``bytes`` (see :func:`direct_writes`): two
-    writers at once when there are many files (the second core halves the time: 0.05 s
-    against 0.1 s for 5,000 files)."""
+    """Overwrite existing working-tree files in place with ``bytes`` (see
+    :func:`direct_writes`): two writers at once when there are many files (the second core
+    halves the time: 0.05 s against 0.1 s for 5,000 files)."""
     if not files:
         return
     top = os.fspath(repo.root)
@@ -710,18 +705,30 @@ def _write(top: str, files: Sequence[tuple[str, bytes]]) -> None:
         raw = os.fsencode(f"{top}/{path}")
         chunks += (b"%d %d\n" % (len(raw), len(data)), raw, data)
     try:
-        proc = subprocess.run(
-            [sys.executable, "-I", "-S", "-c", _WRITER],
-            input=b"".join(chunks),
+        proc = subprocess.Popen(
+            [sys.executable, "-I", "-S", os.fspath(WRITER)],
+            stdin=subprocess.PIPE,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.PIPE,
             cwd=top,
-            check=False,
+            start_new_session=True,  # out of reach of signals to phase2's process group
         )
     except OSError as exc:
         raise UsageError(f"cannot write the working tree: {exc.strerror}") from None
+    try:
+        _, err = proc.communicate(b"".join(chunks))
+    except BaseException:
+        # Ctrl-C in phase2 (the writer never sees it): end the writer's input, so it stops
+        # after the file in hand, whole, and wait for it (``subprocess.run`` would kill it)
+        with contextlib.suppress(OSError):
+            if proc.stdin is not None:
+                proc.stdin.close()
+        proc.wait()
+        if proc.stderr is not None:
+            proc.stderr.close()
+        raise
     if proc.returncode != 0:
-        why = proc.stderr.decode("utf-8", "replace").strip().splitlines() or ["failed"]
+        why = err.decode("utf-8", "replace").strip().splitlines() or ["failed"]
         raise UsageError(f"cannot write the working tree: {why[-1][:300]}")
 
 

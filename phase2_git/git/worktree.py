@@ -13,6 +13,8 @@ back. :func:`hidden_bytes` is the one check every command that writes working-tr
 * any other conversion: rewritten only when the file's bytes are the blob's own, or exactly
   what a checkout of the blob writes. Then git holds every byte of it.
 
+:func:`torn` recognises what an interrupted rewrite leaves, so a rerun can finish the rewrite
+instead of taking the remains for the user's own edit.
 """
 
 from __future__ import annotations
@@ -194,3 +196,60 @@ def checkout_forms(repo: GitRepo, entries: Sequence[tuple[str, str]]) -> dict[st
             if data is not None:
                 forms[path] = data
         return forms
+
+
+def torn(data: bytes, old: bytes, new: bytes) -> bool:
+    """Whether ``data`` is what a rewrite of a file from ``old`` to ``new`` leaves when it is
+    stopped part-way, and neither of the two: a prefix of ``new`` (a file created anew and cut
+    short, empty included), or ``new``'s first bytes over ``old`` (an overwrite in place
+    stopped before it finished, or before the file was cut to length). Such a file holds no
+    byte that is not in ``old`` or ``new``: rewriting it loses nothing."""
+    if data in (old, new):
+        return False
+    if new.startswith(data):
+        return True
+    if len(data) != len(old):
+        return False
+    done = _common_prefix(data, new)
+    return data[done:] == old[done:]
+
+
+def _common_prefix(a: bytes, b: bytes) -> int:
+    """Length of the longest common prefix, by bisection over C comparisons."""
+    lo, hi = 0, min(len(a), len(b))
+    while lo < hi:
+        mid = (lo + hi + 1) // 2
+        if a[lo:mid] == b[lo:mid]:
+            lo = mid
+        else:
+            hi = mid - 1
+    return lo
+
+
+def torn_files(repo: GitRepo, files: Sequence[tuple[str, str, str]]) -> set[str]:
+    """Those of ``files`` (path, old blob, new blob) that an interrupted rewrite from the one
+    to the other left :func:`torn`, as a checkout of each would write it, or removed (a
+    checkout replaces a file by removing it first). Files under an attribute of :data:`NEVER`
+    are never taken for torn: phase2 does not write them."""
+    if not files:
+        return set()
+    top = os.fspath(repo.root)
+    attrs = attributes(repo, [p for p, _, _ in files], NEVER)
+    found: set[str] = set()
+    present: dict[str, tuple[bytes, str, str]] = {}
+    for path, old, new in files:
+        if never_rewritten(attrs.get(path, {})) is not None:
+            continue
+        data = read_regular(f"{top}/{path}")
+        if data is not None:
+            present[path] = (data, old, new)
+        elif not os.path.lexists(f"{top}/{path}"):
+            found.add(path)
+    if present:
+        olds = checkout_forms(repo, [(p, old) for p, (_, old, _) in present.items()])
+        news = checkout_forms(repo, [(p, new) for p, (_, _, new) in present.items()])
+        for path, (data, _, _) in present.items():
+            old_bytes, new_bytes = olds.get(path), news.get(path)
+            if old_bytes is not None and new_bytes is not None and torn(data, old_bytes, new_bytes):
+                found.add(path)
+    return found
