@@ -440,6 +440,18 @@ def test_the_writer_ignores_interrupts(tmp_path: Path) -> None:
     assert target.read_bytes() == b"new!"
 
 
+@posix_only
+def test_ignore_interrupts_ignores_them() -> None:
+    names = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+    before = {sig: signal.getsignal(sig) for sig in names}
+    try:
+        _writer.ignore_interrupts()
+        assert all(signal.getsignal(sig) == signal.SIG_IGN for sig in names)
+    finally:
+        for sig, handler in before.items():
+            signal.signal(sig, handler)
+
+
 def _ignores_sigint(pid: int) -> bool:
     try:
         status = Path(f"/proc/{pid}/status").read_text()

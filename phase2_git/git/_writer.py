@@ -86,6 +86,6 @@ def ignore_interrupts() -> None:
             _signal.signal(getattr(_signal, name), _signal.SIG_IGN)
 
 
-if __name__ == "__main__":
+if __name__ == "__main__":  # pragma: no cover - run as a program (-I -S: no coverage hook)
     ignore_interrupts()
     sys.exit(main(sys.stdin.buffer, sys.stderr.buffer))
