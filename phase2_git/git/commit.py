@@ -4,7 +4,8 @@ user's index and working tree afterwards (issue: resolution as commits).
 Nothing here touches the user's index until the branch has moved; the new tree is built in a
 temporary index (``GIT_INDEX_FILE``) seeded from the parent commit. Afterwards only index
 entries that still hold the old blob, and working-tree files whose clean-filtered hash still
-equals the old blob, are brought forward: every other change of the user's stays as it was.
+equals the old blob and that hold no byte git does not store (git/worktree.py), are brought
+forward: every other change of the user's stays as it was.
 """
 
 from __future__ import annotations
