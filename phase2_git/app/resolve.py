@@ -13,7 +13,7 @@ import contextlib
 import hashlib
 import os
 import time
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -146,6 +146,8 @@ class Session:
     # and core.autocrlf (None: not asked)
     attrs: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
     crlf: str | None = None
+    # paths found holding no byte git does not store, before anything was written
+    verified: frozenset[str] = frozenset()
 
     # ---------------------------------------------------------------- queries
 
@@ -463,6 +465,8 @@ class Session:
             held=held,
             attrs=self.attrs,
             crlf=self.crlf,
+            # checked as the session opened: a review that waited for a human checks again
+            verified=self.verified if self.ui_mode in ("yes", "scripted") else (),
         )
         self.state.unsynced = None
         self.state.pending = []
@@ -623,13 +627,21 @@ def sync_all(
     *,
     attrs: Mapping[str, Mapping[str, str]] | None = None,
     crlf: str | None = None,
+    verified: Collection[str] = (),
     resume: bool = False,
 ) -> list[str]:
     """After the branch moved: the user's index and working tree follow (idempotent: a run
     killed half-way through resumes it, ``resume``, and repairs the files it left torn)."""
     if log is None:
         return gitc.sync_after_move(
-            repo, updates, held, plain=plain, attrs=attrs, crlf=crlf, resume=resume
+            repo,
+            updates,
+            held,
+            plain=plain,
+            attrs=attrs,
+            crlf=crlf,
+            verified=verified,
+            resume=resume,
         )
     # the log's index entry moves with the others (one index write, one refresh); its file is
     # written meanwhile, an fsynced rename while git works on the other files
@@ -645,6 +657,7 @@ def sync_all(
             plain=plain,
             attrs=attrs,
             crlf=crlf,
+            verified=verified,
             resume=resume,
         )
 
@@ -661,6 +674,7 @@ def commit_with_log(
     held: Mapping[str, bytes] | None = None,
     attrs: Mapping[str, Mapping[str, str]] | None = None,
     crlf: str | None = None,
+    verified: Collection[str] = (),
 ) -> tuple[str, list[str]] | None:
     """One commit holding ``updates`` and the log with ``events`` appended; the branch moves
     by compare-and-swap, then the user's index and working tree follow. None: nothing to do."""
@@ -701,7 +715,9 @@ def commit_with_log(
             for job in writing:
                 job.join()
         gitc.move_branch(repo, branch, commit, message.splitlines()[0])
-        synced = sync_all(repo, updates, log, log_bytes, held, plain, attrs=attrs, crlf=crlf)
+        synced = sync_all(
+            repo, updates, log, log_bytes, held, plain, attrs=attrs, crlf=crlf, verified=verified
+        )
         return commit, synced
 
 
@@ -955,3 +971,4 @@ def _check_rewritable(
             f"'{quote_for_message(h.path)}': {h.reason}",
             hint="if you do not need them, delete the file and `git checkout` it again",
         )
+    session.verified = frozenset(rest)

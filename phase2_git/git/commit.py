@@ -20,7 +20,7 @@ import subprocess
 import sys
 import tempfile
 import threading
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Generic, TypeVar
@@ -493,6 +493,7 @@ def sync_after_move(
     plain: Background[set[str]] | None = None,
     attrs: Mapping[str, Mapping[str, str]] | None = None,
     crlf: str | None = None,
+    verified: Collection[str] = (),
     resume: bool = False,
 ) -> list[str]:
     """Bring the user's index and working tree forward for exactly the changed paths.
@@ -500,8 +501,9 @@ def sync_after_move(
     An index entry moves only if it still holds the old blob; a file is rewritten only if its
     clean hash still equals the old blob and git stores every byte of it
     (:func:`~phase2_git.git.worktree.hidden_bytes`; ``attrs``: the conversion attributes of
-    the paths, and ``crlf``: ``core.autocrlf``, if git was asked already). Returns the paths
-    left alone (the user's own edits, and files holding bytes git does not store).
+    the paths, and ``crlf``: ``core.autocrlf``, if git was asked already; ``verified``: paths
+    the caller has just checked so). Returns the paths left alone (the user's own edits, and
+    files holding bytes git does not store).
     ``resume``: this finishes the sync of a run that was stopped, whose files may be torn
     (:func:`~phase2_git.git.worktree.torn_files`): those are rewritten, not taken for the
     user's edits.
@@ -561,7 +563,8 @@ def sync_after_move(
                 kept.append(u.path)
         index_lines += [u for u in index_only if _holds(entries.get(u.path), u.old)]
         # a file holding bytes git does not store is left as it is, as the user's edits are
-        checked = {u.path: u.old for u in (*follow, *rewrite) if u.path not in repaired}
+        done = {*repaired, *verified}  # a converted file costs a checkout: not twice
+        checked = {u.path: u.old for u in (*follow, *rewrite) if u.path not in done}
         if crlfs is not None:
             crlf = crlfs.result()
         hidden = hidden_bytes(repo, checked, attrs=attrs, crlf=crlf)
