@@ -580,7 +580,9 @@ def test_a_signal_to_the_process_group_while_files_are_written_tears_none(
             os.killpg(proc.pid, sig)
             caught += 1
         proc.communicate()
+        hang = time.monotonic() + 120  # a hang guard, not a speed requirement
         while not _group_gone(proc.pid) or _writers_of(work):
+            assert time.monotonic() < hang, "a process of the run never ended"
             time.sleep(0.01)
         torn = [p for p in paths if (work / p).read_bytes() not in (old[p], new[p])]
         assert torn == [], (trial, torn[:3], (work / torn[0]).read_bytes())
