@@ -159,7 +159,7 @@ def test_the_writer_never_writes_part_of_a_file(tmp_path: os.PathLike[str]) -> N
     a, b = os.fsencode(first), os.fsencode(second)
     stream = b"%d 4\n%snew!" % (len(a), a) + b"%d 100\n%snew but cut" % (len(b), b)
     proc = subprocess.run(
-        [sys.executable, "-I", "-S", "-c", gitc._WRITER], input=stream, capture_output=True
+        [sys.executable, "-I", "-S", str(gitc.WRITER)], input=stream, capture_output=True
     )
     assert proc.returncode == 0, proc.stderr
     with open(first, "rb") as fh:

@@ -13,6 +13,7 @@ from phase2_git.core.approvals import repeated_ids, void_reason
 from phase2_git.errors import RefusedError, UsageError
 from phase2_git.git import commit as gitc
 from phase2_git.git.repo import GitRepo, quote_for_message
+from phase2_git.git.worktree import hidden_bytes
 from phase2_git.store import schemas
 from phase2_git.store.decisions import LOG_FILE, SCHEMA, DecisionLog, decision_id, now_ts
 from phase2_git.store.lock import hold
@@ -218,6 +219,10 @@ def revert(repo: GitRepo, decision: str, who: Identity, *, env: str = "local") -
                 f"'{quote_for_message(path)}' has uncommitted changes of your own: commit or "
                 "stash them first"
             )
+        # the file cleans to the result, but may hold more than git stores (a clean filter's
+        # dropped lines, CRLF under text=auto): restoring it would destroy that
+        for hidden in hidden_bytes(repo, {path: target["result"]}).values():
+            raise RefusedError(f"'{quote_for_message(path)}': {hidden.reason}")
         transform_commit = None
         for commit, message in gitc.commit_messages(repo, LOG_FILE):
             if any(t.decision_id == decision for t in gitc.parse_trailers(message)):

@@ -13,7 +13,7 @@ import contextlib
 import hashlib
 import os
 import time
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -28,6 +28,13 @@ from phase2_git.git import commit as gitc
 from phase2_git.git.blobs import read_blobs
 from phase2_git.git.repo import GitRepo, quote_for_message
 from phase2_git.git.sides import default_base, resolve_commit
+from phase2_git.git.worktree import (
+    CONVERSION_ATTRIBUTES,
+    attributes,
+    autocrlf,
+    hidden_bytes,
+    never_rewritten,
+)
 from phase2_git.store import lock as lockmod
 from phase2_git.store import state as statemod
 from phase2_git.store.atomic import atomic_write_bytes
@@ -138,8 +145,12 @@ class Session:
     # blob id -> bytes of base blobs that restore_base plans write back, kept as the diff
     # read them: the files are then written from memory, not checked out again
     held: dict[str, bytes] = field(default_factory=dict)
-    # path -> git's conversion attributes of the paths it may rewrite (asked with the diff)
+    # path -> git's conversion attributes of the paths it may rewrite (asked with the diff),
+    # and core.autocrlf (None: not asked)
     attrs: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
+    crlf: str | None = None
+    # paths found holding no byte git does not store, before anything was written
+    verified: frozenset[str] = frozenset()
 
     # ---------------------------------------------------------------- queries
 
@@ -308,7 +319,8 @@ class Session:
         head = resolve_commit(self.repo, "HEAD")
         if head == commit or gitc.branch_contains(self.repo, commit, head):
             updates = [gitc.TreeUpdate(**u) for u in un["updates"]]
-            sync_all(self.repo, updates, un.get("log"))
+            kept = sync_all(self.repo, updates, un.get("log"), resume=True)
+            self.notices += [f"left alone (your own changes): {quote_for_message(p)}" for p in kept]
             if commit not in self.state.commits:
                 self.state.commits.append(commit)
             self.state.pending = []
@@ -458,6 +470,9 @@ class Session:
             before_move=remember,
             held=held,
             attrs=self.attrs,
+            crlf=self.crlf,
+            # checked as the session opened: a review that waited for a human checks again
+            verified=self.verified if self.ui_mode in ("yes", "scripted") else (),
         )
         self.state.unsynced = None
         self.state.pending = []
@@ -521,9 +536,13 @@ class Session:
         new_ids = gitc.write_blobs(self.repo, [d for _, d in to_write])
         blobs.update(zip([p for p, _ in to_write], new_ids))
         entries = []
+        # files holding bytes git does not store are left alone, as the user's edits are
+        same = {i["update"]["path"]: i["update"]["old"] for i in items}
+        same = {p: old for p, old in same.items() if hashes.get(p) == old}
+        hidden = hidden_bytes(self.repo, same, attrs=self.attrs, crlf=self.crlf)
         for item in items:
             path, old = item["update"]["path"], item["update"]["old"]
-            if hashes.get(path) != old:
+            if hashes.get(path) != old or path in hidden:
                 kept.append(path)
                 continue
             entries.append((path, blobs[path], item["update"]["mode"]))
@@ -611,18 +630,41 @@ def sync_all(
     log_data: bytes | None = None,
     held: Mapping[str, bytes] | None = None,
     plain: gitc.Background[set[str]] | None = None,
+    *,
+    attrs: Mapping[str, Mapping[str, str]] | None = None,
+    crlf: str | None = None,
+    verified: Collection[str] = (),
+    resume: bool = False,
 ) -> list[str]:
     """After the branch moved: the user's index and working tree follow (idempotent: a run
-    killed half-way through resumes it)."""
+    killed half-way through resumes it, ``resume``, and repairs the files it left torn)."""
     if log is None:
-        return gitc.sync_after_move(repo, updates, held, plain=plain)
+        return gitc.sync_after_move(
+            repo,
+            updates,
+            held,
+            plain=plain,
+            attrs=attrs,
+            crlf=crlf,
+            verified=verified,
+            resume=resume,
+        )
     # the log's index entry moves with the others (one index write, one refresh); its file is
     # written meanwhile, an fsynced rename while git works on the other files
     entry = gitc.TreeUpdate(LOG_FILE, log["old"], log["new"], "100644")
     writing = gitc.Background(lambda: sync_log(repo, log["new"], log_data))
     with writing:
         return gitc.sync_after_move(
-            repo, updates, held, index_only=[entry], ready=writing.result, plain=plain
+            repo,
+            updates,
+            held,
+            index_only=[entry],
+            ready=writing.result,
+            plain=plain,
+            attrs=attrs,
+            crlf=crlf,
+            verified=verified,
+            resume=resume,
         )
 
 
@@ -637,6 +679,8 @@ def commit_with_log(
     before_move: Callable[[str, dict[str, Any]], None] | None = None,
     held: Mapping[str, bytes] | None = None,
     attrs: Mapping[str, Mapping[str, str]] | None = None,
+    crlf: str | None = None,
+    verified: Collection[str] = (),
 ) -> tuple[str, list[str]] | None:
     """One commit holding ``updates`` and the log with ``events`` appended; the branch moves
     by compare-and-swap, then the user's index and working tree follow. None: nothing to do."""
@@ -677,7 +721,10 @@ def commit_with_log(
             for job in writing:
                 job.join()
         gitc.move_branch(repo, branch, commit, message.splitlines()[0])
-        return commit, sync_all(repo, updates, log, log_bytes, held, plain)
+        synced = sync_all(
+            repo, updates, log, log_bytes, held, plain, attrs=attrs, crlf=crlf, verified=verified
+        )
+        return commit, synced
 
 
 @contextlib.contextmanager
@@ -871,6 +918,7 @@ class RewriteFacts:
     attrs: Mapping[str, Mapping[str, str]]
     entries: Mapping[str, gitc.IndexEntry]
     hashes: Mapping[str, str | None]
+    crlf: str = ""  # core.autocrlf
 
 
 def rewrite_facts(repo: GitRepo, paths: Sequence[str], *, no_commit: bool) -> RewriteFacts:
@@ -879,7 +927,7 @@ def rewrite_facts(repo: GitRepo, paths: Sequence[str], *, no_commit: bool) -> Re
     read and hashed."""
     asking = gitc.Background(
         # every attribute that changes what a checkout writes: resolve's writer asks too
-        lambda: gitc.attributes(repo, paths, gitc.CONVERSION_ATTRIBUTES)
+        lambda: (attributes(repo, paths, CONVERSION_ATTRIBUTES), autocrlf(repo))
     )
     comparing = gitc.Background(lambda: gitc.stat_changed(repo)) if not no_commit else None
     try:
@@ -888,12 +936,12 @@ def rewrite_facts(repo: GitRepo, paths: Sequence[str], *, no_commit: bool) -> Re
         if comparing is not None:
             entries = gitc.index_entries(repo, paths)
             hashes = gitc.worktree_hashes(repo, paths, entries, comparing.result())
-        attrs = asking.result()
+        attrs, crlf = asking.result()
     finally:
         asking.join()
         if comparing is not None:
             comparing.join()
-    return RewriteFacts(frozenset(paths), attrs, entries, hashes)
+    return RewriteFacts(frozenset(paths), attrs, entries, hashes, crlf)
 
 
 def _facts_while_diffing(
@@ -922,9 +970,10 @@ def _check_rewritable(
     no_commit: bool,
     asked: gitc.Background[RewriteFacts] | None = None,
 ) -> None:
-    """Refuse (exit 3) when a path phase2 may rewrite carries the user's own uncommitted edits;
-    mark paths git filters or re-encodes as never rewritten. ``asked``: the answers gathered
-    while the diff ran, used when they cover every path."""
+    """Refuse (exit 3) when a path phase2 may rewrite carries the user's own uncommitted edits,
+    or bytes git does not store (:func:`~phase2_git.git.worktree.hidden_bytes`); mark paths
+    git filters or re-encodes as never rewritten. ``asked``: the answers gathered while the
+    diff ran, used when they cover every path."""
     repo = session.repo
     candidates = [m for m in session.todo() if m.plan.transform is not None and not m.resolved]
     facts = None
@@ -939,15 +988,13 @@ def _check_rewritable(
     if facts is None or not facts.paths.issuperset(paths):
         facts = rewrite_facts(repo, paths, no_commit=no_commit)
     attrs, entries, hashes = facts.attrs, facts.entries, facts.hashes
-    session.attrs = attrs
+    session.attrs, session.crlf = attrs, facts.crlf
     for m in candidates:
-        a = attrs.get(m.path, {})
-        for name in ("filter", "working-tree-encoding"):
-            value = a.get(name, "unspecified")
-            if value not in ("unspecified", "unset"):
-                session.unrewritable[m.path] = f"{name}={value} attribute: never rewritten"
+        never = never_rewritten(attrs.get(m.path, {}))
+        if never is not None:
+            session.unrewritable[m.path] = f"{never} attribute: never rewritten"
     if no_commit:
-        return
+        return  # the working-tree writes check each file (Session._write_worktree)
     for m in candidates:
         if m.path in session.unrewritable:
             continue
@@ -962,3 +1009,12 @@ def _check_rewritable(
                 "will not rewrite it",
                 hint="commit or stash them first, or use --no-commit",
             )
+    # a file that cleans to the committed blob may still hold bytes git does not store (CRLF
+    # under text=auto): a commit would be followed by a rewrite that destroys them
+    rest = {m.path: m.change.after for m in candidates if m.path not in session.unrewritable}
+    for h in hidden_bytes(repo, rest, attrs=attrs, crlf=facts.crlf).values():
+        raise RefusedError(
+            f"'{quote_for_message(h.path)}': {h.reason}",
+            hint="if you do not need them, delete the file and `git checkout` it again",
+        )
+    session.verified = frozenset(rest)
