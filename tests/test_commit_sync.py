@@ -13,6 +13,7 @@ import pytest
 from phase2_git.cli import main
 from phase2_git.errors import UsageError
 from phase2_git.git import commit as gitc
+from phase2_git.git.paths import beyond_symlinks
 from phase2_git.git.repo import GitRepo
 from tests.conftest import TestRepo
 
@@ -228,7 +229,7 @@ def test_plumbing_helpers_on_their_edges(repo: TestRepo) -> None:
     assert set(gitc.tree_entries(git, head, many)) == set(many)
     # folders that are missing, a file, or a name the OS refuses: refused, never an error
     odd = ["nodir/a.json", "file/b.json", "bad\0dir/c.json", "ok/a.json", "top.json"]
-    assert gitc.beyond_symlinks(repo.root, odd) == {
+    assert beyond_symlinks(repo.root, odd) == {
         "nodir/a.json",
         "file/b.json",
         "bad\0dir/c.json",

@@ -8,14 +8,15 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from phase2_git import __version__
-from phase2_git.app.resolve import Identity, commit_with_log, prepare_log
+from phase2_git.app.identity import Identity
+from phase2_git.app.resolve import commit_with_log, prepare_log
 from phase2_git.core.approvals import repeated_ids, void_reason
 from phase2_git.errors import RefusedError, UsageError
 from phase2_git.git import commit as gitc
 from phase2_git.git.repo import GitRepo, quote_for_message
 from phase2_git.git.worktree import hidden_bytes
 from phase2_git.store import schemas
-from phase2_git.store.decisions import LOG_FILE, SCHEMA, DecisionLog, decision_id, now_ts
+from phase2_git.store.decisions import LOG_FILE, SCHEMA, DecisionLog, decision_id, new_event, now_ts
 from phase2_git.store.lock import hold
 from phase2_git.store.state import new_run_id
 
@@ -272,30 +273,29 @@ def record_audit(session: Any, target: Mapping[str, Any], label: str) -> dict[st
     working-tree log (audits feed the calibration dataset and the circuit breaker)."""
     run_id = session.state.run_id
     seq = session.state.stats.get("events", 0)
-    event: dict[str, Any] = {
-        "schema": SCHEMA,
-        "id": decision_id(run_id, target["mismatch_id"], "audit", seq),
-        "ts": now_ts(),
-        "run_id": run_id,
-        "env": target.get("env", "local"),
-        "mismatch_id": target["mismatch_id"],
-        "plan_id": target["plan_id"],
-        "action": target["action"],
-        "decision": "audit",
-        "user": {"id": session.who.id, "role": session.who.role},
-        "ui": {"rich": session.rich, "version": __version__, "mode": "audit"},
-        "config_fingerprint": session.config.fingerprint,
-        "transform": target["transform"],
-        "hashes": target["hashes"],
-        "path": target["path"],
-        "mismatch_type": target.get("mismatch_type", "content"),
-        "artifact_type": target.get("artifact_type", "text"),
-        "label": label,
-        "commit": None,
-        "refers_to": target["id"],
-        "audit": "approved" if label == "equivalent" else "rejected",
-        "methods": target["methods"],
-    }
+    event = new_event(
+        run_id=run_id,
+        mismatch_id=target["mismatch_id"],
+        decision="audit",
+        seq=seq,
+        ts=now_ts(),
+        env=target.get("env", "local"),
+        plan_id=target["plan_id"],
+        action=target["action"],
+        user=(session.who.id, session.who.role),
+        ui=(session.rich, "audit"),
+        config_fingerprint=session.config.fingerprint,
+        transform=target["transform"],
+        hashes=target["hashes"],
+        path=target["path"],
+        mismatch_type=target.get("mismatch_type", "content"),
+        artifact_type=target.get("artifact_type", "text"),
+        label=label,
+        commit=None,
+        refers_to=target["id"],
+        audit="approved" if label == "equivalent" else "rejected",
+        methods=target["methods"],
+    )
     if target.get("result"):
         event["result"] = target["result"]
     DecisionLog(session.repo.root).append([event])
@@ -346,8 +346,8 @@ def revert_at(
     repo_path: str, decision: str, *, user: str | None = None, role: str | None = None
 ) -> RevertResult:
     """``phase2 revert`` in the repository at ``repo_path``, by ``--user``/``--role`` or the
-    identity :func:`phase2_git.app.resolve.identity` finds."""
-    from phase2_git.app.resolve import identity
+    identity :func:`phase2_git.app.identity.identity` finds."""
+    from phase2_git.app.identity import identity
 
     repo = GitRepo.discover(repo_path)
     return revert(repo, decision, identity(repo, user, role))

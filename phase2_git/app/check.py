@@ -334,7 +334,7 @@ def _clean_hashes(repo: GitRepo, paths: Sequence[str]) -> dict[str, str | None]:
     conversion applied, nothing written); None when it is absent or not a regular file."""
     out: dict[str, str | None] = {}
     present: list[str] = []
-    from phase2_git.git.commit import beyond_symlink
+    from phase2_git.git.paths import beyond_symlink
 
     for p in paths:
         if beyond_symlink(repo.root, p):  # never read or write through a symlinked folder

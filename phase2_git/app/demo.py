@@ -7,7 +7,8 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from phase2_git.app.diff import DiffResult, run_diff
+from phase2_git.app.diff import run_diff
+from phase2_git.app.diff_result import DiffResult
 from phase2_git.git.repo import GitRepo
 from phase2_git.git.scratch import commit_all, init_scratch, new_branch
 from phase2_git.store.config import resolve

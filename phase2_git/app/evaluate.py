@@ -36,8 +36,9 @@ def evaluate_main(opts: EvaluateOptions, out: IO[str]) -> int:
     """Confusion matrix, Cohen's kappa with CIs, per-type kappa and FP rate per method; the
     evaluation is stored for ``phase2 gate`` when there is a repository."""
     from phase2_git.app.context import repo_or_none
-    from phase2_git.app.judge import EvalOptions, dumps, run_eval, save_evaluation
+    from phase2_git.app.judge import dumps, run_eval, save_evaluation
     from phase2_git.app.sources import trusted_judges
+    from phase2_git.core.evaluation import EvalOptions
     from phase2_git.core.methods import parse_methods
     from phase2_git.reports.judge_metrics import render_evaluation, write_evaluation
     from phase2_git.store.atomic import atomic_write_text

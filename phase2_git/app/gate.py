@@ -1,7 +1,7 @@
 """``phase2 gate``: GO / NO-GO for auto-apply by a judge, from its measured agreement.
 
 Orchestration only: the evaluation and the gate themselves are :mod:`phase2_git.app.judge`'s
-(``run_eval``, ``run_gate``, ``save_gates``, ``reset_breaker`` …).
+(``run_eval``, ``run_gate``, ``save_gates`` …), the breaker's reset :mod:`phase2_git.app.breaker`'s.
 """
 
 from __future__ import annotations
@@ -41,6 +41,7 @@ def gate_main(opts: GateOptions, out: IO[str]) -> int:
     from phase2_git.app import judge as appj
     from phase2_git.app.context import open_repo
     from phase2_git.app.evaluate import names_of
+    from phase2_git.core.evaluation import EvalOptions
     from phase2_git.core.methods import parse_methods
     from phase2_git.reports.judge_metrics import render_gate, write_gate
     from phase2_git.store.decisions import now_ts
@@ -53,8 +54,10 @@ def gate_main(opts: GateOptions, out: IO[str]) -> int:
     repo, cfg = open_repo(opts.repo, opts.config)
     root = repo.root
     if opts.reset_breaker:
-        uid, role = appj.who(repo, opts.user)
-        event = appj.reset_breaker(root, cfg, uid, role)
+        from phase2_git.app.breaker import reset_breaker
+        from phase2_git.app.identity import identity
+
+        event = reset_breaker(root, cfg, identity(repo, opts.user, default_role="maintainer"))
         if event is None:
             out.write("the circuit breaker is not tripped: nothing to reset\n")
         else:
@@ -73,9 +76,7 @@ def gate_main(opts: GateOptions, out: IO[str]) -> int:
             dataset=Path(opts.dataset),
             results=Path(opts.results) if opts.results else None,
             methods=selected,
-            options=appj.EvalOptions(
-                resamples=opts.bootstrap, seed=opts.seed, calibrate=opts.calibrate
-            ),
+            options=EvalOptions(resamples=opts.bootstrap, seed=opts.seed, calibrate=opts.calibrate),
             trusted=trusted,
         )
         appj.save_evaluation(root, doc)

@@ -27,16 +27,15 @@ from pathlib import Path
 from typing import Any
 
 from phase2_git.core.classify import classify
+from phase2_git.core.evaluation import split_map
 from phase2_git.core.model import MODE_MISSING, Blob, Change, Status
 from phase2_git.core.settings import ClassifySettings
-from phase2_git.core.stats import stratified_split
 from phase2_git.store.labels import LABELS_FILE, LabeledItem, read_labels, write_labels
 
 TRANSFORM_ACTIONS = frozenset(
     ("restore_base", "normalize_whitespace", "normalize_line_endings", "canonicalize_json")
 )
 DECISION_SOURCES = frozenset(("approve", "reject", "label", "audit", "auto-approve"))
-TEST_SHARE = 0.3
 _CANCELLING = ("undo", "revert")
 
 
@@ -165,19 +164,6 @@ def item_from_decision(
         source=d.source,
         decision_id=d.decision_id,
     )
-
-
-def split_map(items: Sequence[LabeledItem]) -> dict[str, str]:
-    """The split of every item: its own, else assigned. Audits always go to train (they are
-    a biased sample); the rest are stratified by (mismatch type, label) with 30% to test,
-    deterministically (``stats.stratified_split``)."""
-    todo = [i for i in items if i.split is None and not i.is_audit]
-    splits = stratified_split(
-        [(i.id, i.mismatch_type, "equivalent" if i.label else "different") for i in todo],
-        test_share=TEST_SHARE,
-    )
-    chosen = {i.id: s for i, s in zip(todo, splits)}
-    return {i.id: "train" if i.is_audit else (i.split or chosen[i.id]) for i in items}
 
 
 def assign_splits(items: Sequence[LabeledItem]) -> list[LabeledItem]:

@@ -18,14 +18,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-from phase2_git import __version__
-from phase2_git.app.diff import DiffResult, run_diff
-from phase2_git.core import transforms
+from phase2_git.app.diff import run_diff
+from phase2_git.app.diff_result import DiffResult
+from phase2_git.app.identity import Identity, identity
+from phase2_git.core import env, transforms
 from phase2_git.core.classify import whitespace_rules
 from phase2_git.core.model import Blob, Change, Mismatch, is_noise
 from phase2_git.errors import RefusedError, UsageError
 from phase2_git.git import commit as gitc
 from phase2_git.git.blobs import read_blobs
+from phase2_git.git.paths import blob_id
 from phase2_git.git.repo import GitRepo, quote_for_message
 from phase2_git.git.sides import default_base, resolve_commit
 from phase2_git.git.worktree import (
@@ -35,6 +37,7 @@ from phase2_git.git.worktree import (
     hidden_bytes,
     never_rewritten,
 )
+from phase2_git.store import gate as gatemod
 from phase2_git.store import lock as lockmod
 from phase2_git.store import state as statemod
 from phase2_git.store.atomic import atomic_write_bytes
@@ -43,21 +46,13 @@ from phase2_git.store.decisions import (
     LOG_FILE,
     DecisionLog,
     appended_content,
-    decision_id,
+    new_event,
     now_ts,
     parse_lines,
 )
 
 DecisionKind = Literal["approve", "reject", "skip", "auto-approve", "shadow", "label", "audit"]
 LOCAL_EXCLUDES = ("/.phase2/state/", "/.phase2/lock", "/.phase2/cache/")
-KILL_SWITCH = "PHASE2_DISABLE_AUTORESOLVE"
-
-
-def kill_switch_active(environ: Mapping[str, str] = os.environ) -> bool:
-    """Fail safe: any value but empty/0/false/no/off turns auto-apply off."""
-    from phase2_git.store.gate import kill_switch
-
-    return kill_switch(environ) is not None
 
 
 def sampled_for_audit(mismatch_id: str, rate: float) -> bool:
@@ -87,42 +82,12 @@ class Operation:
     refers_to: str | None = None
 
 
-@dataclass(frozen=True)
-class Identity:
-    id: str
-    role: str
-
-
 @dataclass
 class ApplyResult:
     commits: list[str] = field(default_factory=list)
     applied: list[str] = field(default_factory=list)  # paths rewritten
     logged: int = 0
     kept: list[str] = field(default_factory=list)  # paths left alone (user's edits)
-
-
-def identity(
-    repo: GitRepo,
-    user: str | None,
-    role: str | None,
-    environ: Mapping[str, str] = os.environ,
-) -> Identity:
-    """``--user``/``--role`` first, then PHASE2_USER/PHASE2_ROLE, then git's committer identity
-    (``git var``: exactly the identity git will write into the commit)."""
-    uid = user or environ.get("PHASE2_USER")
-    if not uid:
-        proc = repo.run_status("var", "GIT_COMMITTER_IDENT")
-        ident = proc.stdout.decode("utf-8", "replace").strip()
-        uid = ident.rsplit(">", 1)[0] + ">" if ">" in ident else (environ.get("USER") or "unknown")
-    ci = environ.get("CI", "").lower() in ("1", "true", "yes")
-    r = role or environ.get("PHASE2_ROLE") or ("ci" if ci else "developer")
-    return Identity(uid[:256], r[:64])
-
-
-def _env_name(environ: Mapping[str, str]) -> str:
-    if environ.get("PHASE2_ENV"):
-        return environ["PHASE2_ENV"][:64]
-    return "ci" if environ.get("CI", "").lower() in ("1", "true", "yes") else "local"
 
 
 @dataclass
@@ -166,14 +131,14 @@ class Session:
         """Read once per session (the environment of a running process does not change):
         it was read twice per mismatch."""
         if "_kill_switch" not in self.__dict__:
-            self.__dict__["_kill_switch"] = kill_switch_active(self.environ)
+            self.__dict__["_kill_switch"] = gatemod.kill_switch(self.environ) is not None
         active: bool = self.__dict__["_kill_switch"]
         return active
 
     @property
     def env_name(self) -> str:
         if "_env_name" not in self.__dict__:  # os.environ.get per event added up (5,000)
-            self.__dict__["_env_name"] = _env_name(self.environ)
+            self.__dict__["_env_name"] = env.env_name(self.environ)
         name: str = self.__dict__["_env_name"]
         return name
 
@@ -189,9 +154,7 @@ class Session:
     def breaker(self) -> str | None:
         """Read once per session: it parses the whole decision log (it was read per mismatch)."""
         if "_breaker" not in self.__dict__:
-            from phase2_git.store.gate import breaker_tripped
-
-            self.__dict__["_breaker"] = breaker_tripped(self.repo.root)
+            self.__dict__["_breaker"] = gatemod.breaker_tripped(self.repo.root)
         reason: str | None = self.__dict__["_breaker"]
         return reason
 
@@ -217,7 +180,9 @@ class Session:
         )
         if plan.safe or statistical_only:
             if self.kill_switch:
-                return Operation(m, "skip", reason=f"{KILL_SWITCH} is set: a human decides")
+                return Operation(
+                    m, "skip", reason=f"{gatemod.KILL_SWITCH_ENV} is set: a human decides"
+                )
             breaker = self.breaker()
             if breaker:
                 return Operation(m, "skip", reason=f"circuit breaker tripped: {breaker}")
@@ -237,29 +202,28 @@ class Session:
         m = op.mismatch
         seq = self.state.stats.get("events", 0)
         label = op.label if op.decision in ("label", "audit") else label_for(m, op.decision)
-        ev: dict[str, Any] = {
-            "schema": "ResolutionDecision.v1",
-            "id": decision_id(self.state.run_id, m.id, op.decision, seq),
-            "ts": self.now(),
-            "run_id": self.state.run_id,
-            "env": self.env_name,
-            "mismatch_id": m.id,
-            "plan_id": m.plan.plan_id,
-            "action": m.plan.action,
-            "decision": op.decision,
-            "user": {"id": self.who.id, "role": self.who.role},
-            "ui": {"rich": self.rich, "version": __version__, "mode": self.ui_mode},
-            "config_fingerprint": self.config.fingerprint,
-            "transform": m.plan.transform.to_json() if m.plan.transform else None,
-            "hashes": {"before": m.change.before, "after": m.change.after},
-            "path": m.path,
-            "mismatch_type": m.mismatch_type,
-            "artifact_type": m.artifact_type,
-            "label": label,
-            "commit": None,
-            "methods": [v.to_json() for v in m.verdicts],
-            "kill_switch": self.kill_switch,
-        }
+        ev = new_event(
+            run_id=self.state.run_id,
+            mismatch_id=m.id,
+            decision=op.decision,
+            seq=seq,
+            ts=self.now(),
+            env=self.env_name,
+            plan_id=m.plan.plan_id,
+            action=m.plan.action,
+            user=(self.who.id, self.who.role),
+            ui=(self.rich, self.ui_mode),
+            config_fingerprint=self.config.fingerprint,
+            transform=m.plan.transform.to_json() if m.plan.transform else None,
+            hashes={"before": m.change.before, "after": m.change.after},
+            path=m.path,
+            mismatch_type=m.mismatch_type,
+            artifact_type=m.artifact_type,
+            label=label,
+            commit=None,
+            methods=[v.to_json() for v in m.verdicts],
+            kill_switch=self.kill_switch,
+        )
         if op.audit is not None:
             ev["audit"] = op.audit
         if op.refers_to is not None:
@@ -698,7 +662,7 @@ def commit_with_log(
         # thousands of decisions is Python's work, reading a large tree is git's
         nonlocal log_bytes
         log_bytes = appended_content(tx.worktree, events)
-        log["new"] = gitc.blob_id(repo, log_bytes)
+        log["new"] = blob_id(repo, log_bytes)
         if not updates and log["new"] == tx.head_oid:
             return None
         # git writes the log's blob (megabytes to compress) while the tree and the commit are
@@ -869,7 +833,8 @@ def open_session(
                 session.notices.append(tracked_notice)
             if session.kill_switch:
                 session.notices.append(
-                    f"{KILL_SWITCH} is set: nothing is auto-applied, every plan needs a human"
+                    f"{gatemod.KILL_SWITCH_ENV} is set: nothing is auto-applied, every plan "
+                    "needs a human"
                 )
             breaker = session.breaker()
             if breaker:

@@ -48,7 +48,7 @@ def resolve_cmd(
     no_color: bool = typer.Option(False, "--no-color", help="No colour, whatever the terminal."),
 ) -> int:
     """Review mismatches; approved transforms become commits, every decision is logged."""
-    from phase2_git.app.resolve_cli import ResolveOptions, resolve_main
+    from phase2_git.ui.resolve import ResolveOptions, resolve_main
 
     opts = ResolveOptions(
         base=base,

@@ -11,7 +11,6 @@ forward: every other change of the user's stays as it was.
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import json
 import os
 import re
@@ -27,6 +26,7 @@ from typing import Generic, TypeVar
 
 from phase2_git.errors import RefusedError, UsageError
 from phase2_git.git.changes import stdin_path_line
+from phase2_git.git.paths import beyond_symlinks
 from phase2_git.git.repo import GitRepo
 from phase2_git.git.worktree import (
     CONVERSION_ATTRIBUTES,
@@ -180,15 +180,6 @@ def write_blobs(repo: GitRepo, contents: Sequence[bytes]) -> list[str]:
     if len(oids) != len(contents):  # pragma: no cover - git contract
         raise UsageError("git hash-object returned an unexpected number of ids")
     return oids
-
-
-def blob_id(repo: GitRepo, data: bytes) -> str:
-    """The id git gives ``data`` as a blob, computed here (git's hash of ``blob <size>\\0``
-    and the bytes): known before git has written the object."""
-    digest = hashlib.new("sha256" if repo.object_format == "sha256" else "sha1")
-    digest.update(b"blob %d\0" % len(data))
-    digest.update(data)
-    return digest.hexdigest()
 
 
 def read_blob(repo: GitRepo, oid: str) -> bytes:
@@ -392,42 +383,6 @@ def worktree_hashes(
             known[p] = e.oid
     known.update(clean_hashes(repo, [p for p in paths if p not in known]))
     return known
-
-
-def beyond_symlink(root: Path, path: str) -> bool:
-    """True when a folder on the way to ``path`` is a symlink or not a folder: git never tracks
-    a file there, and phase2 must not read or write through it (``dir -> /etc``)."""
-    return bool(beyond_symlinks(root, [path]))
-
-
-def beyond_symlinks(root: Path, paths: Iterable[str]) -> set[str]:
-    """Those of ``paths`` that :func:`beyond_symlink` refuses, with one ``lstat`` per folder:
-    5,000 files in a few hundred folders made a ``pathlib`` walk per file cost 0.3 s."""
-    top = os.fspath(root)
-    real: dict[str, bool] = {"": True}  # folder (relative) -> a real folder all the way down
-    out: set[str] = set()
-    for path in paths:
-        folder = path.rpartition("/")[0]
-        ok = real.get(folder)
-        if ok is None:
-            ok = True
-            here = ""
-            for part in folder.split("/"):
-                here = f"{here}/{part}" if here else part
-                known = real.get(here)
-                if known is None:
-                    try:
-                        known = stat.S_ISDIR(os.lstat(f"{top}/{here}").st_mode)
-                    except (OSError, ValueError):
-                        known = False
-                    real[here] = known
-                if not known:
-                    ok = False
-                    break
-            real[folder] = ok
-        if not ok:
-            out.add(path)
-    return out
 
 
 def clean_hashes(repo: GitRepo, paths: Sequence[str]) -> dict[str, str | None]:
@@ -788,7 +743,7 @@ def ensure_local_excludes(repo: GitRepo, patterns: Sequence[str]) -> None:
     missing = [p for p in patterns if p not in current.splitlines()]
     if not missing:
         return
-    from phase2_git.store.atomic import atomic_write_text
+    from phase2_git.files import atomic_write_text
 
     text = current if not current or current.endswith("\n") else current + "\n"
     atomic_write_text(exclude, text + "# phase2: per-machine state\n" + "\n".join(missing) + "\n")

@@ -138,7 +138,7 @@ def hidden_bytes(
             compare[path] = (oid, ", ".join(what))
     if not compare:
         return out
-    from phase2_git.git.commit import beyond_symlinks, blob_id
+    from phase2_git.git.paths import beyond_symlinks, blob_id
 
     top = os.fspath(repo.root)
     refused = beyond_symlinks(repo.root, list(compare))

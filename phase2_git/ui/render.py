@@ -17,6 +17,7 @@ if TYPE_CHECKING:
     from phase2_git.app.decide import DecideResult
     from phase2_git.app.demo import DemoResult
     from phase2_git.app.init import InitResult
+    from phase2_git.app.resolve import ApplyResult
 
 
 def log_lines(view: LogView, fmt: str) -> Iterator[str]:
@@ -55,10 +56,25 @@ def reverted_line(decision_id: str, result: RevertResult) -> str:
     )
 
 
+def report_apply(result: ApplyResult, out: IO[str]) -> None:
+    """What an apply step did: commits, decisions logged, files rewritten or left alone."""
+    for commit in result.commits:
+        out.write(
+            f"committed {commit[:12]}: {len(result.applied)} transform(s), "
+            f"{result.logged} decision(s) logged with it\n"
+        )
+    if not result.commits and result.logged:
+        out.write(
+            f"logged {result.logged} decision(s) in .phase2/decisions.jsonl (not committed)\n"
+        )
+    if not result.commits and result.applied:
+        out.write(f"rewrote {len(result.applied)} file(s) in the working tree (not committed)\n")
+    for path in result.kept:
+        out.write(f"left alone (your own changes): {sanitize_path(path)}\n")
+
+
 def render_decided(decision: str, result: DecideResult, out: IO[str]) -> None:
     """``phase2 approve`` / ``reject``: the notices, each decided mismatch, what was applied."""
-    from phase2_git.app.resolve_cli import report_apply
-
     for notice in result.notices:
         out.write(f"note: {notice}\n")
     for m in result.decided:
