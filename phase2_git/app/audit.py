@@ -7,7 +7,6 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from phase2_git import __version__
 from phase2_git.app.identity import Identity
 from phase2_git.app.resolve import commit_with_log, prepare_log
 from phase2_git.core.approvals import repeated_ids, void_reason
@@ -16,7 +15,7 @@ from phase2_git.git import commit as gitc
 from phase2_git.git.repo import GitRepo, quote_for_message
 from phase2_git.git.worktree import hidden_bytes
 from phase2_git.store import schemas
-from phase2_git.store.decisions import LOG_FILE, SCHEMA, DecisionLog, decision_id, new_event, now_ts
+from phase2_git.store.decisions import LOG_FILE, SCHEMA, DecisionLog, new_event, now_ts
 from phase2_git.store.lock import hold
 from phase2_git.store.state import new_run_id
 
@@ -231,30 +230,29 @@ def revert(repo: GitRepo, decision: str, who: Identity, *, env: str = "local") -
                 break
         restored = target["hashes"]["after"]
         run_id = new_run_id()
-        event: dict[str, Any] = {
-            "schema": SCHEMA,
-            "id": decision_id(run_id, target["mismatch_id"], "revert", 0),
-            "ts": now_ts(),
-            "run_id": run_id,
-            "env": env,
-            "mismatch_id": target["mismatch_id"],
-            "plan_id": target["plan_id"],
-            "action": "revert",
-            "decision": "revert",
-            "user": {"id": who.id, "role": who.role},
-            "ui": {"rich": False, "version": __version__, "mode": "scripted"},
-            "config_fingerprint": target["config_fingerprint"],
-            "transform": target["transform"],
-            "hashes": target["hashes"],
-            "result": restored,
-            "path": path,
-            "mismatch_type": target.get("mismatch_type", "content"),
-            "artifact_type": target.get("artifact_type", "text"),
-            "label": None,
-            "commit": transform_commit,
-            "refers_to": decision,
-            "methods": target["methods"],
-        }
+        event = new_event(
+            run_id=run_id,
+            mismatch_id=target["mismatch_id"],
+            decision="revert",
+            seq=0,
+            ts=now_ts(),
+            env=env,
+            plan_id=target["plan_id"],
+            action="revert",
+            user=(who.id, who.role),
+            ui=(False, "scripted"),
+            config_fingerprint=target["config_fingerprint"],
+            transform=target["transform"],
+            hashes=target["hashes"],
+            result=restored,
+            path=path,
+            mismatch_type=target.get("mismatch_type", "content"),
+            artifact_type=target.get("artifact_type", "text"),
+            label=None,
+            commit=transform_commit,
+            refers_to=decision,
+            methods=target["methods"],
+        )
         tx = prepare_log(repo, branch.commit)
         update = gitc.TreeUpdate(path, target["result"], restored, entry[0])
         trailer = gitc.TransformTrailer(event["id"], target["result"], restored, path)
