@@ -27,9 +27,10 @@ pass over every character, and the spans are those of exactly the document phase
 
 import json
 import re
+from collections.abc import Mapping
 from decimal import Decimal, localcontext
 from json.decoder import scanstring  # type: ignore[attr-defined]  # the C function
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 from phase2_git.core import jsonvalue, whitespace
 from phase2_git.core.jsonvalue import JNum, JObj, JValue
@@ -145,9 +146,6 @@ class _Spans:
         end = self.seps[i + 1] if i + 1 < len(self.vs) else self.close
         return text[self.ve[i] : end]
 
-    def mid(self, text: str, i: int) -> str:
-        return text[self.ke[i] : self.vs[i]]
-
 
 def _deep_equal(x: JValue, y: JValue) -> bool:
     try:
@@ -216,11 +214,12 @@ class _Style:
         self.eol = _dominant_eol(text) or "\n"
         # a pretty-printed base: its root's members are one indentation step in
         self.unit = None if root_pre is None else (_indent_of(root_pre) or None)
-        mid = ": "
+        # the most common space around a colon (a member's own alignment is not the style)
+        seen: dict[str, int] = {}
         for m in _KEY_SEP.finditer(text):
             if m.group(1) is not None:
-                mid = m.group(1)
-                break
+                seen[m.group(1)] = seen.get(m.group(1), 0) + 1
+        mid = max(seen, key=lambda k: seen[k]) if seen else ": "
         self.mid = mid
         item = None
         for m in _ITEM_SEP.finditer(text):
@@ -315,6 +314,7 @@ class _Walk:
         self.a, self.b = a, b
         self.rel_tol, self.abs_tol = rel_tol, abs_tol
         self.emit, self.fmt_known, self.style = emit, fmt, style
+        self.listed = LISTED
         self.found: list[Found] = []
         self.n_real = 0
         self.fmt_at: list[Path] = []
@@ -329,7 +329,7 @@ class _Walk:
 
     def _real(self, found: Found) -> None:
         self.n_real += 1
-        if len(self.found) < LISTED:
+        if len(self.found) < self.listed:
             self.found.append(found)
 
     def _fmt(self, path: Path) -> None:
@@ -471,12 +471,14 @@ class _Walk:
         indent: str | None,
     ) -> Pieces | None:
         n, m = len(x), len(y)
-        p = 0
-        while p < n and p < m and self._same(x[p], y[p]):
-            p += 1
-        s = 0
-        while s < n - p and s < m - p and self._same(x[n - 1 - s], y[m - 1 - s]):
-            s += 1
+        # the common ends: elements equal as written first, then equal but for noise (an
+        # element the head kept as it was is never matched to one that merely looks alike)
+        p = s = 0
+        for same in (_deep_equal, self._same):
+            while p < n - s and p < m - s and same(x[p], y[p]):
+                p += 1
+            while s < n - p and s < m - p and same(x[n - 1 - s], y[m - 1 - s]):
+                s += 1
         pairs = [(i, i) for i in range(p)]
         la, lb = n - s - p, m - s - p
         removed: list[int] = []
@@ -652,7 +654,6 @@ class _Walk:
             post_other = sb.post(b, 0)
         else:
             post_other = ""
-        mid = sa.mid(a, 0) if obj else ""
 
         out: Pieces = ["{" if obj else "["]
         last_slot = len(order) - 1
@@ -679,7 +680,7 @@ class _Walk:
                 line = _indent_of(pre) if indent is not None else None
                 if obj:
                     assert yk is not None
-                    out.append(self.style.string(yk[j]) + mid)
+                    out.append(self.style.string(yk[j]) + self.style.mid)
                 out.append(self.style.dump(ys[j], line))
             if slot < last_slot:
                 out.append(sa.post(a, i) if 0 <= i < na - 1 else post_other)
@@ -740,6 +741,7 @@ def _walk_json(
     *,
     emit: bool = False,
     fmt: bool = False,
+    listed: int = LISTED,
 ) -> _JsonResult:
     a, b = docs.a, docs.b
     a0, b0 = _skip(a, 0), _skip(b, 0)
@@ -751,6 +753,7 @@ def _walk_json(
             root_pre = _Spans(a, a0, isinstance(a_doc, JObj)).pre(a, 0)
         style = _Style(a, root_pre)
     walk = _Walk(a, b, rel_tol, abs_tol, emit=emit, fmt=fmt, style=style)
+    walk.listed = listed
     indent = "" if ("\n" in a[a0:a1] or "\r" in a[a0:a1]) else None
     with localcontext(jsonvalue.NUMBERS):
         pieces = walk.node(a_doc, b_doc, a0, a1, b0, b1, (), 0, indent)
@@ -989,15 +992,6 @@ def strip_json(
 # ------------------------------------------------------------------------------ text
 
 
-def line_rules(rules: WhitespaceRules) -> WhitespaceRules:
-    """The part of ``rules`` that compares line by line: lines joined, split, added or
-    removed blank are left to the token comparison (they are never matched line to line),
-    and JSON that does not parse keeps every line's whitespace (it may be in a string)."""
-    if rules.outside_strings:
-        return whitespace.STRICT._replace(format=rules.format)
-    return rules._replace(blank_lines=False, line_breaks=False)
-
-
 class _TextLines(NamedTuple):
     lines: list[str]  # body lines without their line break
     eols: list[str]  # the break after each line ("" after the last)
@@ -1006,13 +1000,23 @@ class _TextLines(NamedTuple):
 
 
 def _split(text: str, rules: WhitespaceRules) -> _TextLines:
+    """The lines of ``text``, each also with the whitespace ``rules`` call noise normalised.
+
+    Lines are matched one to one: where every whitespace is noise (``tokens_only``), a line
+    is its tokens, and lines joined, split or blank are left to the whole file's token
+    comparison; JSON that does not parse keeps each line's whitespace (it may be inside a
+    string)."""
     body = text.rstrip("\r\n")
     tail = text[len(body) :]
     parts = _EOL.split(body) if body else []
     eols = [*_EOL.findall(body), ""] if body else []
     if not parts:
         return _TextLines([], [], tail, [])
-    if rules.trailing or rules.indent or rules.inner:
+    if rules.outside_strings:
+        normal = parts
+    elif rules.tokens_only:
+        normal = [" ".join(p.split()) for p in parts]
+    elif rules.trailing or rules.indent or rules.inner:
         normal = whitespace.normal_text("\n".join(parts), rules).split("\n")
         normal += [""] * (len(parts) - len(normal))  # whitespace-only last lines went
     else:
@@ -1020,7 +1024,25 @@ def _split(text: str, rules: WhitespaceRules) -> _TextLines:
     return _TextLines(parts, eols, tail, normal)
 
 
-def _opcodes(na: list[str], nb: list[str]) -> list[tuple[str, int, int, int, int]]:
+Op = tuple[str, int, int, int, int]
+
+
+def _lines_opcodes(la: _TextLines, lb: _TextLines) -> list[Op]:
+    """difflib opcodes of two texts' lines: ``equal`` blocks hold lines that are equal once
+    the noise is normalised. Lines equal byte for byte are matched first, and only the rest
+    by their normal form: a line the head kept as it was is never matched to another that
+    merely looks alike (no churn on an edit-only head)."""
+    out: list[Op] = []
+    for tag, i1, i2, j1, j2 in _opcodes(la.lines, lb.lines):
+        if tag == "equal" or la.normal is la.lines:
+            out.append((tag, i1, i2, j1, j2))
+            continue
+        for t, x1, x2, y1, y2 in _opcodes(la.normal[i1:i2], lb.normal[j1:j2]):
+            out.append((t, x1 + i1, x2 + i1, y1 + j1, y2 + j1))
+    return out
+
+
+def _opcodes(na: list[str], nb: list[str]) -> list[Op]:
     n, m = len(na), len(nb)
     p = 0
     while p < n and p < m and na[p] == nb[p]:
@@ -1028,7 +1050,7 @@ def _opcodes(na: list[str], nb: list[str]) -> list[tuple[str, int, int, int, int
     s = 0
     while s < n - p and s < m - p and na[n - 1 - s] == nb[m - 1 - s]:
         s += 1
-    ops: list[tuple[str, int, int, int, int]] = []
+    ops: list[Op] = []
     if p:
         ops.append(("equal", 0, p, 0, p))
     mid_a, mid_b = na[p : n - s], nb[p : m - s]
@@ -1043,17 +1065,16 @@ def _opcodes(na: list[str], nb: list[str]) -> list[tuple[str, int, int, int, int
             ops.append(("replace", p, n - s, p, m - s))
     if s:
         ops.append(("equal", n - s, n, m - s, m))
-    return ops
+    return [op for op in ops if op[1] != op[2] or op[3] != op[4]]
 
 
 def _text_walk(
     a_data: bytes, b_data: bytes, rules: WhitespaceRules
-) -> tuple[_TextLines, _TextLines, list[tuple[str, int, int, int, int]], str, str]:
+) -> tuple[_TextLines, _TextLines, list[Op], str, str]:
     a = jsonvalue.decode_text(a_data)
     b = jsonvalue.decode_text(b_data)
-    lr = line_rules(rules)
-    la, lb = _split(a, lr), _split(b, lr)
-    return la, lb, _opcodes(la.normal, lb.normal), a, b
+    la, lb = _split(a, rules), _split(b, rules)
+    return la, lb, _lines_opcodes(la, lb), a, b
 
 
 def analyse_text(a_data: bytes, b_data: bytes, rules: WhitespaceRules) -> Changes | None:
@@ -1159,3 +1180,151 @@ def strip_text(a_data: bytes, b_data: bytes, rules: WhitespaceRules) -> bytes:
     if not bom and data.startswith(jsonvalue.UTF8_BOM):  # pragma: no cover - U+FEFF first
         return data
     return (jsonvalue.UTF8_BOM if bom else b"") + data
+
+
+# ------------------------------------------------------------------------------ showing
+
+
+def change_line(entry: Mapping[str, Any]) -> str:
+    """One real change of a report (``changes.real[i]`` of the JSON form, already
+    sanitised) as a line: ``$.a.b: 1 → 2``, ``+ $.c: {…}``, ``- $.d: 3``, ``$.e[4]: moved
+    from $.e[1]``; text: ``line 12: old → new``, ``+ line 13: new``, ``- line 9: old``."""
+    kind = entry["kind"]
+    where = entry["path"] if entry["path"] is not None else None
+    if where is None:
+        line = entry["line"] if kind != "removed" else entry["base_line"]
+        where = f"line {line}"
+    before, after = entry["before"], entry["after"]
+    if kind == "added":
+        return f"+ {where}: {after}"
+    if kind == "removed":
+        return f"- {where}: {before}"
+    if kind == "moved":
+        return f"{where}: moved from {entry.get('from')}"
+    return f"{where}: {before} → {after}"
+
+
+def change_lines(changes: Mapping[str, Any], limit: int = LISTED) -> list[str]:
+    """The first ``limit`` real changes as lines, and ``… N more`` for the rest."""
+    real = changes["real"]
+    out = [change_line(c) for c in real[:limit]]
+    rest = len(real) - len(out) + int(changes["more"])
+    if rest:
+        out.append(f"… {rest} more change{'s' if rest != 1 else ''}")
+    return out
+
+
+def noise_line(changes: Mapping[str, Any]) -> str:
+    """``noise beside it: re-indented 2 spaces → 4 spaces; line endings LF → CRLF`` (empty
+    when there is none)."""
+    details = [n["detail"] for n in changes["noise"]]
+    return f"noise beside it: {'; '.join(details)}" if details else ""
+
+
+def is_mixed(m: Mapping[str, Any]) -> bool:
+    """A report's mismatch (JSON form) carries a real change and noise beside it."""
+    c = m.get("changes")
+    return c is not None and bool(c["noise"]) and bool(c["real"] or c["more"])
+
+
+# ------------------------------------------------------------------------------ grouping
+
+_EXACT_LIMIT = 10_000  # real changes compared exactly for grouping; past this, alone
+
+
+class KindOfChange(NamedTuple):
+    """What happened to an artifact, for grouping a review: ``label`` for people (``re-indented
+    2 spaces → 4 spaces``, ``line endings LF → CRLF``, ``keys reordered`` and the first real
+    changes), ``key`` equal for two artifacts exactly when the same thing happened to them:
+    the same kinds of noise, and the same real changes at the same paths with the same values
+    (compared whole, never as cut for display; text: the same lines changed, wherever)."""
+
+    label: str
+    key: str
+
+
+def _noise_kind(n: NoiseFound) -> str:
+    # what happened, not where: 51 files re-indented alike are one group
+    if n.type == "json_ordering":
+        return "keys reordered"
+    if n.type == "numeric_precision":
+        return "numbers within tolerance"
+    if n.type == "whitespace" and n.detail.startswith("whitespace that is noise in"):
+        return "whitespace that the format ignores"
+    return n.detail
+
+
+def _exact(v: object) -> str:
+    """A value written so that two values are equal exactly when they are (a number and a
+    string of the same digits differ; raises RecursionError when too deep)."""
+    if v is _NONE:
+        return "-"
+    if isinstance(v, JNum):
+        return "n" + str(v)
+    if isinstance(v, str):
+        return json.dumps(v)
+    if isinstance(v, JObj):
+        return "{" + ",".join(json.dumps(k) + ":" + _exact(x) for k, x in v) + "}"
+    if isinstance(v, list):
+        return "[" + ",".join(_exact(x) for x in v) + "]"
+    return "true" if v is True else "false" if v is False else "null"
+
+
+def kind_of_change(
+    before: bytes,
+    after: bytes,
+    artifact_type: str,
+    rules: WhitespaceRules,
+    *,
+    rel_tol: float = 0.0,
+    abs_tol: float = 0.0,
+) -> KindOfChange | None:
+    """The kind of change between two sides of a modified artifact (noise-only or mixed),
+    or None when it cannot be told (not UTF-8, too many changes to compare): then the
+    artifact is decided alone. Group by it together with the mismatch type and the plan."""
+    from phase2_git.core.ids import short_hash
+
+    parts: list[str] = []
+    noise: tuple[NoiseFound, ...]
+    shown: list[str] = []
+    total = 0
+    docs = None
+    if artifact_type == "json":
+        try:
+            docs = jsonvalue.parse(before), jsonvalue.parse(after)
+        except jsonvalue.JsonInvalid:
+            docs = None
+    try:
+        if docs is not None:
+            texts = _texts(before, after)
+            result = _walk_json(texts, docs[0], docs[1], rel_tol, abs_tol, listed=_EXACT_LIMIT)
+            walk = result.walk
+            if walk.n_real > len(walk.found):
+                return None
+            noise = _noise(result)
+            for f in sorted(walk.found, key=lambda f: (f.b_off, f.a_off)):
+                src = "" if f.source is None else repr(f.source)
+                parts.append(f"{f.kind}\0{f.path!r}\0{src}\0{_exact(f.before)}\0{_exact(f.after)}")
+            total = walk.n_real
+            shown = [change_line(c.to_json()) for c in _real_changes(walk, texts)[:3]]
+        else:
+            la, lb, ops, _, _ = _text_walk(before, after, rules)
+            found = analyse_text(before, after, rules)
+            if found is None:  # pragma: no cover - _text_walk already decoded both
+                return None
+            noise = found.noise
+            for tag, i1, i2, j1, j2 in ops:
+                if tag != "equal":
+                    parts.append(f"{tag}\0" + "\n".join(la.lines[i1:i2]))
+                    parts.append("\n".join(lb.lines[j1:j2]))
+            total = found.total
+            shown = [change_line(c.to_json()) for c in found.real[:3]]
+    except (UnicodeDecodeError, RecursionError, ValueError):
+        return None
+    kinds = [_noise_kind(n) for n in noise]
+    label = "; ".join(kinds)
+    if total:
+        more = f" (+{total - len(shown)} more)" if total > len(shown) else ""
+        label = (label + " · " if label else "") + "; ".join(shown) + more
+    key = short_hash("\0".join(kinds), "\1".join(parts), length=64)
+    return KindOfChange(label or "no difference", key)
