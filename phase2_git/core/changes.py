@@ -29,7 +29,6 @@ import json
 import re
 from collections.abc import Mapping
 from decimal import Decimal, localcontext
-from json.decoder import scanstring  # type: ignore[attr-defined]  # the C function
 from typing import Any, NamedTuple
 
 from phase2_git.core import jsonvalue, whitespace
@@ -56,7 +55,8 @@ _TEXT_WINDOW = 4000
 _MOVES = 64
 
 _WS = re.compile(r"[ \t\n\r]*")  # JSON whitespace, exactly what the parser skips
-_COLON = re.compile(r"[ \t\n\r]*:[ \t\n\r]*")
+# a key (a JSON string, valid: the text parsed) and its colon: where the value starts
+_KEY = re.compile(r'"(?:[^"\\]|\\.)*"[ \t\n\r]*:[ \t\n\r]*')
 _AFTER = re.compile(r"[ \t\n\r]*([,}\]])[ \t\n\r]*")  # after a value: the separator
 # (value, end) of the value at an offset, in C. Only the end is used: the text already parsed
 # (jsonvalue.parse), so plain dicts, and numbers kept as text (no int() of a 5,000-digit
@@ -103,28 +103,24 @@ class _Spans:
     is the closing bracket. Glue: ``pre(i)`` the whitespace before member ``i``, ``post(i)``
     the whitespace after its value (before the comma, or the bracket for the last one)."""
 
-    __slots__ = ("close", "ke", "seps", "starts", "ve", "vs")
+    __slots__ = ("close", "seps", "starts", "ve", "vs")
 
     def __init__(self, text: str, at: int, obj: bool) -> None:
         seps = [at]
         starts: list[int] = []
-        ke: list[int] = []
         vs: list[int] = []
         ve: list[int] = []
         i = _skip(text, at + 1)
-        end = "}" if obj else "]"
-        # four C calls a member: the key, the colon, the value (scanned again by the very
-        # scanner that parsed it), the separator; nothing here walks a value's inside
-        colon, after, scan = _COLON.match, _AFTER.match, _SCAN
-        if text[i] != end:
+        # three C calls a member: the key with its colon, the value (scanned again by the
+        # very scanner that parsed it), the separator; nothing here walks a value's inside
+        key, after, scan = _KEY.match, _AFTER.match, _SCAN
+        if text[i] != ("}" if obj else "]"):
             while True:
                 starts.append(i)
                 if obj:
-                    _, i = scanstring(text, i + 1, True)
-                    ke.append(i)
-                    i = colon(text, i).end()  # type: ignore[union-attr]
+                    i = key(text, i).end()  # type: ignore[union-attr]
                 vs.append(i)
-                _, i = scan(text, i)
+                i = scan(text, i)[1]
                 ve.append(i)
                 m = after(text, i)
                 j = m.start(1)  # type: ignore[union-attr]
@@ -133,7 +129,7 @@ class _Spans:
                     break
                 seps.append(j)
                 i = m.end()  # type: ignore[union-attr]
-        self.seps, self.starts, self.ke, self.vs, self.ve, self.close = seps, starts, ke, vs, ve, i
+        self.seps, self.starts, self.vs, self.ve, self.close = seps, starts, vs, ve, i
 
     @property
     def n(self) -> int:
@@ -315,6 +311,8 @@ class _Walk:
         self.rel_tol, self.abs_tol = rel_tol, abs_tol
         self.emit, self.fmt_known, self.style = emit, fmt, style
         self.listed = LISTED
+        # False: a walk of the parsed values only, no text (no spans, no formatting, no lines)
+        self.spans = True
         self.found: list[Found] = []
         self.n_real = 0
         self.fmt_at: list[Path] = []
@@ -395,7 +393,7 @@ class _Walk:
         """The pieces of the stripped value, or None when the value has no real change
         (then the base's text ``a[a0:a1]`` is the result)."""
         if _deep_equal(x, y):
-            if self.a[a0:a1] != self.b[b0:b1]:
+            if self.spans and self.a[a0:a1] != self.b[b0:b1]:
                 self._fmt(path)
             return None
         if isinstance(x, JNum) and isinstance(y, JNum):
@@ -453,6 +451,9 @@ class _Walk:
             added = [j for j, k in enumerate(ky) if k not in ix]
             if [j for _, j in pairs] != sorted(j for _, j in pairs):
                 self._order(path)
+        if not self.spans:
+            vals = ([v for _, v in x], [v for _, v in y])
+            return self._tree(vals, kx, ky, pairs, removed, added, (), path, depth)
         sa = _Spans(self.a, a0, True)
         sb = _Spans(self.b, b0, True)
         xs, ys = [v for _, v in x], [v for _, v in y]
@@ -494,6 +495,9 @@ class _Walk:
             removed = list(range(p + k, p + la))
             added = list(range(p + k, p + lb))
         pairs.extend((n - s + d, m - s + d) for d in range(s))
+        if not self.spans:
+            moves = tuple((i, j) for i, j in moved if i != j)
+            return self._tree((x, y), None, None, pairs, removed, added, moves, path, depth)
         sa = _Spans(self.a, a0, False)
         sb = _Spans(self.b, b0, False)
         shifted = tuple((i, j) for i, j in moved if i != j)
@@ -501,6 +505,37 @@ class _Walk:
         return self._container(
             y, parts, sa, sb, pairs, removed, added, shifted, path, depth, indent
         )
+
+    def _tree(
+        self,
+        vals: tuple[list[JValue], list[JValue]],
+        keys: list[str] | None,
+        yk: list[str] | None,
+        pairs: list[tuple[int, int]],
+        removed: list[int],
+        added: list[int],
+        moved: tuple[tuple[int, int], ...],
+        path: Path,
+        depth: int,
+    ) -> Pieces | None:
+        """:meth:`_container` without the text: the members' values only."""
+        xs, ys = vals
+        changed = False
+        for i, j in pairs:
+            if _deep_equal(xs[i], ys[j]):
+                continue
+            sub = (*path, keys[i]) if keys is not None else (*path, j)
+            if self.node(xs[i], ys[j], -1, -1, -1, -1, sub, depth + 1, None) is not None:
+                changed = True
+        for i, j in moved:
+            self._real(Found("moved", (*path, j), xs[i], ys[j], -1, -1, source=(*path, i)))
+        for i in removed:
+            key: str | int = keys[i] if keys is not None else i
+            self._real(Found("removed", (*path, key), xs[i], _NONE, -1, -1))
+        for j in added:
+            key = yk[j] if yk is not None else j
+            self._real(Found("added", (*path, key), _NONE, ys[j], -1, -1))
+        return [] if changed or removed or added or moved else None
 
     def _container(
         self,
@@ -742,6 +777,7 @@ def _walk_json(
     emit: bool = False,
     fmt: bool = False,
     listed: int = LISTED,
+    spans: bool = True,
 ) -> _JsonResult:
     a, b = docs.a, docs.b
     a0, b0 = _skip(a, 0), _skip(b, 0)
@@ -754,6 +790,7 @@ def _walk_json(
         style = _Style(a, root_pre)
     walk = _Walk(a, b, rel_tol, abs_tol, emit=emit, fmt=fmt, style=style)
     walk.listed = listed
+    walk.spans = spans
     indent = "" if ("\n" in a[a0:a1] or "\r" in a[a0:a1]) else None
     with localcontext(jsonvalue.NUMBERS):
         pieces = walk.node(a_doc, b_doc, a0, a1, b0, b1, (), 0, indent)
@@ -857,8 +894,8 @@ class _Lines:
         self.text = text
         self.sep = "\r" if "\r" in text and eol_style(text) == "\r" else "\n"
 
-    def at(self, offset: int) -> int:
-        return self.text.count(self.sep, 0, offset) + 1
+    def at(self, offset: int) -> int | None:
+        return self.text.count(self.sep, 0, offset) + 1 if offset >= 0 else None
 
 
 def _real_changes(walk: _Walk, docs: _Docs) -> tuple[RealChange, ...]:
@@ -939,11 +976,50 @@ def analyse_json(
     None only if the sides' text cannot be walked again (cannot happen for documents that
     :func:`jsonvalue.parse` accepted; kept so that a diff never fails on an artifact)."""
     try:
-        result = _walk_json(_texts(a_data, b_data), a_doc, b_doc, rel_tol, abs_tol)
+        docs = _texts(a_data, b_data)
+        # the text is walked (spans: formatting noise, every change's line) only where the
+        # formatting may differ; a clean real change costs a walk of the parsed values
+        # (line endings are told from the bytes, but a CRLF head's lines are found in its text)
+        spans = docs.eol is not None or _style_print(docs.a) != _style_print(docs.b)
+        result = _walk_json(docs, a_doc, b_doc, rel_tol, abs_tol, spans=spans)
+        if not spans and (result.walk.n_order or result.walk.n_number):
+            # a mixed file after all: walked again with its text, for every change's line
+            spans = True
+            result = _walk_json(docs, a_doc, b_doc, rel_tol, abs_tol)
     except (ValueError, IndexError, StopIteration, RecursionError, UnicodeDecodeError):
         return None
     walk = result.walk
-    return Changes(_real_changes(walk, result.docs), walk.n_real - len(walk.found), _noise(result))
+    real = _real_changes(walk, result.docs)
+    if not spans and walk.n_real == 1:
+        # one change and the same formatting: the texts first differ at it
+        at = jsonvalue._common_prefix(docs.a, docs.b)
+        line = docs.b.count("\n", 0, at) + 1
+        real = (real[0]._replace(line=line, base_line=docs.a.count("\n", 0, at) + 1),)
+    return Changes(real, walk.n_real - len(walk.found), _noise(result))
+
+
+# How a text is written, from a few C-speed probes: its indentation unit, its line endings,
+# the space after a colon and a comma (or none), escapes, ASCII-only. A serializer's switch
+# (indent width or tabs, compact or pretty, separators, CRLF, ensure_ascii) changes it,
+# members added or removed do not. Where it is the same on both sides, a content mismatch is
+# compared without its text: a reformatting confined to part of a file (one object
+# re-indented by hand) is then not told apart from the real change around it, and shows as
+# part of a clean real change for review as a whole.
+_UNIT = re.compile(r"\n([ \t]+)")
+
+
+def _style_print(text: str) -> tuple[object, ...]:
+    unit = _UNIT.search(text)
+    colons = text.count('":')
+    return (
+        unit.group(1) if unit is not None else None,
+        "\n" in text,
+        colons != text.count('": '),  # a colon with no space after it
+        '" :' in text,
+        ", " in text,
+        "\\u" in text,
+        text.isascii(),
+    )
 
 
 class StripError(ValueError):
