@@ -380,6 +380,7 @@ def _apply(repo: GitRepo, ready: Sequence[Mismatch], config: Config) -> list[Fin
                 m.artifact_type,
                 config.classify.json_indent,
                 whitespace_rules(m.path, config.classify),
+                sort_keys=config.classify.json_sort_keys,
             )
             if spec is None or spec.transform.id != plan_t.id:
                 findings.append(_noise_finding(m, f"transform {plan_t.id} is not available"))

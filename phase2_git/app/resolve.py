@@ -355,8 +355,14 @@ class Session:
                     m.artifact_type,
                     self.config.classify.json_indent,
                     whitespace_rules(m.path, self.config.classify),
+                    sort_keys=self.config.classify.json_sort_keys,
                 )
-                assert spec is not None and before is not None and after is not None
+                # the rewrite logged must be the one the plan named (one configuration plans
+                # and applies, so this only fails on a bug)
+                planned = m.plan.transform
+                assert spec is not None and planned is not None
+                assert spec.transform.id == planned.id
+                assert before is not None and after is not None
                 assert before.data is not None and after.data is not None
                 out[m.path] = ("", transforms.apply(spec, before.data, after.data))
         return out
