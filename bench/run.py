@@ -1,4 +1,4 @@
-"""phase2's benchmark suite (issue 8): every performance target, measured side by side.
+"""phase2's benchmark suite: every performance target, measured side by side.
 
     python bench/run.py                 # every row, full size (a few minutes)
     python bench/run.py --quick         # tiny sizes: checks the suite itself, not the targets
