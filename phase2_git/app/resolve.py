@@ -128,8 +128,7 @@ class Session:
 
     @property
     def kill_switch(self) -> bool:
-        """Read once per session (the environment of a running process does not change):
-        it was read twice per mismatch."""
+        """Read once per session: the environment of a running process does not change."""
         if "_kill_switch" not in self.__dict__:
             self.__dict__["_kill_switch"] = gatemod.kill_switch(self.environ) is not None
         active: bool = self.__dict__["_kill_switch"]
