@@ -1,4 +1,4 @@
-"""Time ``phase2 judge eval`` on 10,000 labelled items with 2,000 bootstrap resamples (issue 8).
+"""Time ``phase2 judge eval`` on 10,000 labelled items with 2,000 bootstrap resamples.
 
 Two runs, each through the real command line (``phase2_git.cli.main``) in a throwaway repo:
 

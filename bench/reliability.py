@@ -1,4 +1,4 @@
-"""The figures of the README's "Reliability" section (issue 7), from a real run.
+"""The figures of the README's "Reliability" section, from a real run.
 
 Runs the hostile-input, parser, fault and concurrency suites (slow tests included) with a
 ledger that every case writes one line to, then every fuzz target in ``tests/fuzz/`` for a

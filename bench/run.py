@@ -1,4 +1,4 @@
-"""phase2's benchmark suite (issue 8): every performance target, measured side by side.
+"""phase2's benchmark suite: every performance target, measured side by side.
 
     python bench/run.py                 # every row, full size (a few minutes)
     python bench/run.py --quick         # tiny sizes: checks the suite itself, not the targets
@@ -81,7 +81,7 @@ HOOK_FORBIDDEN = (
     "prometheus_client",
     "pydantic",  # typer >= 0.2x validates options through it: ~100 ms the hook never needs
     "pydantic_core",
-    # stdlib the hook used to pay for (tests/test_check.py: SLOW_STDLIB)
+    # stdlib the hook must not pay for (tests/test_check.py: SLOW_STDLIB)
     "dataclasses",
     "inspect",
     "argparse",

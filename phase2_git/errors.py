@@ -1,4 +1,4 @@
-"""The one domain exception and its exit codes (DESIGN.md §5).
+"""The one domain exception and its exit codes (docs/architecture.md, Errors and exit codes).
 
 Every layer raises :class:`Phase2Error` (or a subclass); :mod:`phase2_git.funnel` maps it to
 one line on stderr and the exit code it carries. Nothing else decides exit codes. A leaf: it

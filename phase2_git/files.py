@@ -1,4 +1,4 @@
-"""Crash-safe writes (DESIGN.md §7.2): temp file in the same folder, fsync, rename, fsync dir.
+"""Crash-safe writes (invariant 2): temp file in the same folder, fsync, rename, fsync dir.
 
 Below ``git`` and ``store`` on purpose: git writes ``.git/info/exclude`` with it and must not
 import the store (the layers are in pyproject's ``[tool.importlinter]``).

@@ -1,4 +1,4 @@
-"""Shared by the hostile-input, fault and fuzz suites (issue 7): run ``phase2`` as a real
+"""Shared by the hostile-input, fault and fuzz suites: run ``phase2`` as a real
 process with bounded time and memory, build hermetic git environments without pytest's
 ``monkeypatch`` (so module-scoped fixtures and ``bench/reliability.py`` can use them), and the
 assertions every output must pass.

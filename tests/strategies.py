@@ -1,4 +1,4 @@
-"""Hypothesis strategies for hostile input (issue 7): text and bytes that try to break a
+"""Hypothesis strategies for hostile input: text and bytes that try to break a
 terminal, a parser or a path check. Shared by tests/test_parsers_hostile.py and the
 hypothesis fallback of tests/fuzz/.
 """

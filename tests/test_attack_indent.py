@@ -1,9 +1,9 @@
 """Whitespace that carries meaning is a real change (attack review, item 6).
 
 ``server:\\n  admin: false\\n  debug: false`` → ``…\\ndebug: false`` moves ``debug`` out of
-``server``; a Python line moved into an ``if`` block changes the program. Both used to be
-``whitespace`` noise with a safe plan, and ``phase2 diff --fail-on real`` passed. Which
-whitespace is noise is now decided per kind of file (core/whitespace.py); the classification,
+``server``; a Python line moved into an ``if`` block changes the program. Called
+``whitespace`` noise with a safe plan, either would let ``phase2 diff --fail-on real`` pass. Which
+whitespace is noise is decided per kind of file (core/whitespace.py); the classification,
 the ``whitespace`` method and the transforms read the same table.
 """
 
@@ -562,7 +562,7 @@ def test_cli_whitespace_per_format(
 
 
 def test_cli_check_fix_leaves_a_real_reindent_alone(repo: TestRepo, capsys) -> None:  # type: ignore[no-untyped-def]
-    """The hook used to call the change noise and ``--fix`` put the old indentation back."""
+    """Taken for noise, the change would have ``--fix`` put the old indentation back."""
     repo.write("deploy/config.yaml", YAML_BASE)
     repo.commit("base")
     repo.write("deploy/config.yaml", YAML_HEAD)

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import os
+import re
+import subprocess
 from pathlib import Path
 
+import pytest
 import yaml
 
 from phase2_git.app.init import ACTION_SNIPPET, PRE_COMMIT_SNIPPET
@@ -42,3 +46,64 @@ def test_every_command_is_documented() -> None:
                 assert f"phase2 {name} {sub}" in README, f"{name} {sub}"
         else:
             assert f"phase2 {name}" in README, name
+
+
+ARCHITECTURE = ROOT / "docs" / "architecture.md"
+# built from parts so that this file does not match itself
+_OUTSIDE_DOC = "DESIGN" + ".md"
+_ISSUE = re.compile(rb"issue [0-9]", re.IGNORECASE)
+_SECTION_REF = re.compile(r"docs/architecture\.md,\s+([A-Z][A-Za-z -]*[a-z])")
+
+
+def _repository_files(*tops: str) -> list[Path]:
+    """Tracked and untracked, not ignored, files under ``tops`` (git's own list, so generated
+    output such as bench/out/ is left out)."""
+    if not (ROOT / ".git").exists():
+        pytest.skip("not a git checkout")
+    out = subprocess.run(
+        ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard", "--", *tops],
+        cwd=ROOT,
+        capture_output=True,
+        check=True,
+    ).stdout
+    return [
+        ROOT / os.fsdecode(p) for p in out.split(b"\0") if p and (ROOT / os.fsdecode(p)).is_file()
+    ]
+
+
+def test_no_citation_of_documents_outside_the_repository_or_of_issue_numbers() -> None:
+    files = _repository_files("phase2_git", "tests", "bench")
+    assert len(files) > 50
+    bad = []
+    for path in files:
+        data = path.read_bytes()
+        if _OUTSIDE_DOC.encode() in data or _ISSUE.search(data):
+            bad.append(str(path.relative_to(ROOT)))
+    assert not bad, f"cite docs/architecture.md, the README or a test instead: {bad}"
+
+
+def test_architecture_names_every_package_and_schema() -> None:
+    doc = ARCHITECTURE.read_text(encoding="utf-8")
+    pkg = ROOT / "phase2_git"
+    packages = sorted(p.name for p in pkg.iterdir() if (p / "__init__.py").is_file())
+    assert packages
+    for name in packages:
+        assert f"`{name}`" in doc or f"`{name}/`" in doc, name
+    schemas = sorted(p.name for p in (ROOT / "schemas").glob("*.json"))
+    assert schemas
+    for name in schemas:
+        assert f"`{name}`" in doc, name
+
+
+def test_section_references_to_the_architecture_exist() -> None:
+    headings = {
+        line.lstrip("#").strip()
+        for line in ARCHITECTURE.read_text(encoding="utf-8").splitlines()
+        if line.startswith("#")
+    }
+    for path in _repository_files("phase2_git", "tests", "bench"):
+        if path.suffix not in (".py", ".md"):
+            continue
+        for ref in _SECTION_REF.findall(path.read_text(encoding="utf-8", errors="replace")):
+            section = " ".join(ref.split())
+            assert section in headings, f"{path.relative_to(ROOT)}: no section {section!r}"

@@ -1,4 +1,4 @@
-"""Fault injection for every write path of ``resolve --yes`` (issue 7).
+"""Fault injection for every write path of ``resolve --yes``.
 
 Each fault -- disk full (RLIMIT_FSIZE at several sizes, and a real full tmpfs where the machine
 lets us mount one), a read-only ``.phase2/``, a user's ``git commit`` between plan and apply, a

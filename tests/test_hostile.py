@@ -1,4 +1,4 @@
-"""Hostile artifacts (issue 7): every command and report writer over the corpus of
+"""Hostile artifacts: every command and report writer over the corpus of
 ``tests/data/hostile/make_corpus.py``.
 
 Each case must end in the right classification (or exit 2 with one line): never a traceback, a

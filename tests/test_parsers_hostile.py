@@ -1,4 +1,4 @@
-"""The parsers of phase2's own files under hostile input (issue 7): configuration, state file,
+"""The parsers of phase2's own files under hostile input: configuration, state file,
 decision log, labels, judge results, shard reports, and our JSON parser.
 
 Every input ends in a value or in the one domain error whose message is one line; through the

@@ -1,4 +1,4 @@
-"""Invariant 5: the terminal is safe (DESIGN.md §7)."""
+"""Invariant 5: the terminal is safe (docs/architecture.md, Invariants)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Flat memory for large diffs (issue 8): the streamed run gives exactly the listed run's output.
+"""Flat memory for large diffs: the streamed run gives exactly the listed run's output.
 
 ``phase2 diff`` streams: changes are parsed from git's raw output as they are used, blobs are
 read just ahead of the classification, and each mismatch is encoded into a spool and dropped.

@@ -1,5 +1,5 @@
 """Property tests: every transform is idempotent and keeps the artifact equivalent under the
-method that justifies it (DESIGN.md §7.3); the JSON parser never crashes on any input."""
+method that justifies it (invariant 3); the JSON parser never crashes on any input."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""``phase2 check``: the pre-commit entry (issue 5).
+"""``phase2 check``: the pre-commit entry.
 
 Compares the staged artifacts (``:index``, or whatever ``GIT_INDEX_FILE`` names: ``commit -a``
 and ``commit <path>`` hand hooks a temporary index) with ``HEAD``; under ``pre-push`` the sides

@@ -252,7 +252,7 @@ def stream_diff(
     shard: tuple[int, int] | None = None,
     sources: Sources | None = None,
 ) -> DiffReport:
-    """:func:`run_diff` for a report: the same document, with flat memory (issue 8).
+    """:func:`run_diff` for a report: the same document, with flat memory.
 
     Each mismatch is counted and encoded into a :class:`MismatchSpool` as soon as it is
     classified and then dropped, with its contents; the report holds the counts and the

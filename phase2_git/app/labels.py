@@ -1,6 +1,6 @@
 """``phase2 labels export`` / ``import``: the calibration dataset from decisions or from elsewhere.
 
-Which decisions yield a label (issue 6):
+Which decisions yield a label:
 
 * an explicit ``label`` on any human decision wins (the review loop's ``n`` writes
   ``decision: label, label: different``);

@@ -1,4 +1,4 @@
-"""CI outputs of a run, and ``phase2 report merge`` (DESIGN.md §8; issue 5).
+"""CI outputs of a run, and ``phase2 report merge`` (README: GitHub Action).
 
 :func:`write_ci_outputs` writes JUnit, Prometheus, the Markdown summary and the GitHub Actions
 side channels (step summary, ``$GITHUB_OUTPUT``, annotations) from a ``Phase2Diff.v1``

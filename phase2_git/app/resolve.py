@@ -128,8 +128,7 @@ class Session:
 
     @property
     def kill_switch(self) -> bool:
-        """Read once per session (the environment of a running process does not change):
-        it was read twice per mismatch."""
+        """Read once per session: the environment of a running process does not change."""
         if "_kill_switch" not in self.__dict__:
             self.__dict__["_kill_switch"] = gatemod.kill_switch(self.environ) is not None
         active: bool = self.__dict__["_kill_switch"]
@@ -164,7 +163,7 @@ class Session:
     # ---------------------------------------------------------------- policy for --yes
 
     def auto_operation(self, m: Mismatch) -> Operation:
-        """What ``--yes`` does with one mismatch (DESIGN.md §5b)."""
+        """What ``--yes`` does with one mismatch (docs/architecture.md, Auto-apply policy)."""
         policy = self.config.policy
         plan = m.plan
         if m.resolved:
@@ -460,7 +459,7 @@ class Session:
     def _drop_stale(self) -> None:
         """Recorded transforms whose artifact changed on the branch since they were decided (a
         commit of the user's made the last apply refuse): the decision is about content that is
-        gone, so it is dropped, never applied over the new content (issue 7)."""
+        gone, so it is dropped, never applied over the new content."""
         paths = [p["update"]["path"] for p in self.state.pending if p["update"] is not None]
         if not paths:
             return

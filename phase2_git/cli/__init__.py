@@ -3,7 +3,7 @@
 Commands hold no logic a test would want to call: each reads its options, makes one app call,
 hands the result to a renderer and returns the exit code. They raise what fails;
 :mod:`phase2_git.funnel` turns it into one line and an exit code, for this CLI and for the hook
-alike (DESIGN.md §5).
+alike (docs/architecture.md, Errors and exit codes).
 """
 
 from __future__ import annotations

@@ -26,7 +26,7 @@ def use_color(
 
 
 def can_prompt(environ: Mapping[str, str] = os.environ, stdin: IO[str] | None = None) -> bool:
-    """``CI=true`` or no TTY on stdin: never prompt (DESIGN.md §5, invariant 7)."""
+    """``CI=true`` or no TTY on stdin: never prompt (invariant 7, docs/architecture.md)."""
     if in_ci(environ):
         return False
     stdin = stdin or sys.stdin

@@ -1,4 +1,4 @@
-"""Tell noise from real change: one ``mismatch_type`` per mismatch (DESIGN.md §2).
+"""Tell noise from real change: one ``mismatch_type`` per mismatch.
 
 The ladder goes from the most specific explanation to the least; the first that explains the
 whole difference wins. Each side is decoded and parsed at most once (:class:`Pair` caches).

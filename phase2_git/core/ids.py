@@ -1,4 +1,4 @@
-"""Stable identifiers bound to content (DESIGN.md §2, invariant 4)."""
+"""Stable identifiers bound to content (invariant 4, docs/architecture.md)."""
 
 from __future__ import annotations
 

@@ -2,7 +2,7 @@
 
 Deterministic methods *prove* equivalence and may justify a safe plan; statistical ones
 (``cosine_similarity``) give a score and stay shadow verdicts until their calibration gate
-is GO (DESIGN.md §5b).
+is GO (docs/architecture.md, Auto-apply policy).
 """
 
 # no `from __future__ import annotations`: NamedTuple fields stay cheap (see core/model.py)

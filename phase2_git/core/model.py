@@ -1,4 +1,5 @@
-"""Value types of the pipeline (DESIGN.md §2). Pure data: no I/O, no git.
+"""Value types of the pipeline (docs/architecture.md, Data flow of a diff). Pure data: no I/O,
+no git.
 
 The pre-commit hook imports every value type: they are :class:`typing.NamedTuple` rather than
 dataclasses, whose import (``inspect``, ``ast``, ``dis`` …) and per-class code generation cost

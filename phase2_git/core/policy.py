@@ -1,4 +1,5 @@
-"""Plans: what phase2 proposes for a mismatch, and whether it is safe (DESIGN.md §5b)."""
+"""Plans: what phase2 proposes for a mismatch, and whether it is safe (docs/architecture.md,
+Auto-apply policy)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Make artifact-derived text safe to show (DESIGN.md §7, invariant 5: "The terminal is safe").
+"""Make artifact-derived text safe to show (invariant 5: "The terminal is safe").
 
 Everything that comes from an artifact -- its content, and also its path, which may hold
 newlines and escape sequences -- passes through this module before it reaches a terminal, a

@@ -56,7 +56,7 @@ class PolicySettings(NamedTuple):
     require_idempotent: bool = True
     sample_rate: float = 0.1
     noise_strategy: Mapping[str, NoiseStrategy] = MappingProxyType({})
-    # statistical methods whose calibration gate is GO (issue: judge calibration)
+    # statistical methods whose calibration gate is GO (``phase2 gate``)
     gated_methods: frozenset[str] = frozenset()
 
     def strategy(self, mismatch_type: str) -> NoiseStrategy:

@@ -1,4 +1,4 @@
-"""Agreement statistics for judges against human labels (DESIGN.md §6).
+"""Agreement statistics for judges against human labels.
 
 Pure functions, standard library only: this module is imported on every ``phase2`` run, so it
 must not pull in numpy or scipy. The positive class is "equivalent" (a judge says the mismatch is

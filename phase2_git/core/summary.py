@@ -1,4 +1,4 @@
-"""Counts over a run's mismatches, and the ``--fail-on`` rule (DESIGN.md §5)."""
+"""Counts over a run's mismatches, and the ``--fail-on`` rule."""
 
 from __future__ import annotations
 
@@ -39,7 +39,7 @@ def failing(m: Mismatch, fail_on: FailOn) -> bool:
 
 class Tally:
     """The counts a summary is made of, kept as mismatches go by: a streamed run holds a few
-    integers instead of every mismatch (issue 8: flat memory). One counter over the handful
+    integers instead of every mismatch (flat memory). One counter over the handful
     of fields the summary reads; the figures are derived from it when asked."""
 
     __slots__ = ("_counts",)

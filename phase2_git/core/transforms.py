@@ -1,5 +1,5 @@
 """Safe transforms: pure ``bytes -> bytes`` functions, each idempotent and
-equivalence-preserving under the method that justifies it (DESIGN.md §7.3; property-tested).
+equivalence-preserving under the method that justifies it (invariant 3; tests/test_transforms.py).
 """
 
 # no `from __future__ import annotations`: NamedTuple fields stay cheap (see core/model.py)

@@ -1,4 +1,4 @@
-"""Who may approve (issue: trust and hardening). Pure: facts about a commit in, a verdict out.
+"""Who may approve (README: Trust). Pure: facts about a commit in, a verdict out.
 
 An approval line counts only when the commit that *added* it (found through history, never
 the line's own ``user`` field, which anyone can type) was committed by a listed reviewer and,

@@ -1,4 +1,4 @@
-"""Every git call phase2 makes lives in this package (DESIGN.md §3).
+"""Every git call phase2 makes lives in this package (docs/architecture.md, Layers).
 
 - :mod:`.repo`: :class:`GitRepo`, the one door through which git processes are started
 - :mod:`.sides`: naming the two sides of a comparison (commit-ish, ``:index``, ``:worktree``)

@@ -48,7 +48,7 @@ def read_blobs(
     8000 bytes in ``head``. Close the generator (or exhaust it) to stop the process.
 
     ``changes`` may be a long iterator: it is then taken a few hundred at a time, just ahead
-    of what is read back, so only the changes whose answers are pending are held (issue 8).
+    of what is read back, so only the changes whose answers are pending are held.
     """
     source = iter(changes)
     known = list(islice(source, _SMALL))

@@ -61,7 +61,7 @@ def iter_changed_files(
     """:func:`changed_files`, one change at a time and in the same order (git runs now).
 
     Between two commits (CI's large diffs) only git's raw output is held, about 140 bytes a
-    change where a list of ``Change`` values takes some 450 (issue 8: flat memory); git
+    change where a list of ``Change`` values takes some 450 (flat memory); git
     writes it in path order, which one pass checks before the changes are handed out (they
     are sorted in memory otherwise). Other pairs of sides are settled as a whole first.
     """

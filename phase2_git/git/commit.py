@@ -1,5 +1,5 @@
 """Commits built with plumbing, a compare-and-swap branch move, and the careful sync of the
-user's index and working tree afterwards (issue: resolution as commits).
+user's index and working tree afterwards (docs/architecture.md, Data flow of a resolve).
 
 Nothing here touches the user's index until the branch has moved; the new tree is built in a
 temporary index (``GIT_INDEX_FILE``) seeded from the parent commit. Afterwards only index

@@ -1,4 +1,4 @@
-"""Sides of a comparison: a commit-ish, the index, or the working tree (DESIGN.md §2)."""
+"""Sides of a comparison: a commit-ish, the index, or the working tree."""
 
 # no `from __future__ import annotations`: NamedTuple fields stay cheap (see core/model.py)
 

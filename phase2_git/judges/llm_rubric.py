@@ -8,12 +8,12 @@ Two transports, both configured in ``[judge]``:
 * ``url``: an OpenAI-compatible chat-completions endpoint, called with the standard library
   (no SDK dependency); the API key comes from the environment variable ``api_key_env`` names.
 
-The judge is a shadow (DESIGN.md §5b): its verdicts are recorded beside the others and justify
-nothing until its gate is GO. It spends real money, so every run has a budget (calls,
-estimated input tokens, cost); once a limit would be crossed the judge stops for the rest of
-the run and every later verdict says ``budget exhausted``. Verdicts are cached under
-``.phase2/cache/llm_rubric/`` by (rubric, model, before hash, after hash); a cache hit costs
-nothing and is served even after the budget is spent.
+The judge is a shadow (docs/architecture.md, Auto-apply policy): its verdicts are recorded
+beside the others and justify nothing until its gate is GO. It spends real money, so every run
+has a budget (calls, estimated input tokens, cost); once a limit would be crossed the judge
+stops for the rest of the run and every later verdict says ``budget exhausted``. Verdicts are
+cached under ``.phase2/cache/llm_rubric/`` by (rubric, model, before hash, after hash); a cache
+hit costs nothing and is served even after the budget is spent.
 """
 
 from __future__ import annotations

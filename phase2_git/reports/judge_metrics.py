@@ -1,7 +1,7 @@
 """Judge evaluation and gate reports: Prometheus textfile metrics and the text tables.
 
-Metric names are the contract of DESIGN.md §6 (the Grafana dashboard in ``dashboards/`` uses
-exactly these). ``judge_confusion_total`` is exposed as a *counter* family: it is a count of
+Metric names are a contract: the Grafana dashboard in ``dashboards/`` uses
+exactly these. ``judge_confusion_total`` is exposed as a *counter* family: it is a count of
 items, and ``promtool check metrics`` rejects a gauge whose name ends in ``_total``.
 prometheus_client's ``Counter`` would append a second ``_total`` and a ``_created`` sample, so
 the families are built directly. Everything else is a gauge. Samples are emitted in sorted

@@ -1,5 +1,5 @@
 """JUnit XML for CI test reporters (Jenkins, GitLab, GitHub): one suite per run, one test case
-per artifact mismatch (issue 5).
+per artifact mismatch.
 
 A case fails when the run's ``--fail-on`` rule counts it (by default: a real change without a
 trusted approval bound to its hashes); an unresolved real change the rule does not count is

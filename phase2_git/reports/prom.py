@@ -1,4 +1,4 @@
-"""Prometheus textfile metrics of one run (DESIGN.md §6; issue 5).
+"""Prometheus textfile metrics of one run.
 
 Every value is a gauge without a sample timestamp: node_exporter's textfile collector rejects a
 whole file whose samples carry timestamps. Label values come from closed sets (mismatch types,
@@ -21,7 +21,7 @@ if TYPE_CHECKING:
 
 
 def autoresolve_disabled(environ: Mapping[str, str] = os.environ) -> bool:
-    """The kill switch (DESIGN.md §5), by the project's one rule (``store.gate.kill_switch``)."""
+    """The kill switch, by the project's one rule (``store.gate.kill_switch``)."""
     from phase2_git.store.gate import kill_switch
 
     return kill_switch(environ) is not None

@@ -3,7 +3,7 @@
 Read from the working tree (or ``--config PATH``) -- or, when a comparison's two sides are
 commits, from the trust side's commit (:mod:`phase2_git.app.sources`) -- validated against
 ``schemas/Config.v1.json``, merged over the defaults; the fingerprint is sha256 of the RFC 8785
-canonical JSON of the fully resolved configuration, defaults included (DESIGN.md §4). The
+canonical JSON of the fully resolved configuration, defaults included. The
 user's own file (:func:`user_config_path`) holds a ``[judge]`` table only.
 """
 

@@ -1,5 +1,5 @@
 """The audit log ``.phase2/decisions.jsonl``: append-only, one validated ResolutionDecision per
-line (DESIGN.md §6, invariant 2).
+line (invariant 2, docs/architecture.md).
 
 Writers append whole lines with one ``write`` on an ``O_APPEND`` descriptor and fsync; every
 line is validated against the schema before anything is written, so a bad event never

@@ -1,6 +1,6 @@
 """Gate results, the circuit breaker and the kill switch: what lets a judge act alone.
 
-The policy asks three questions before any auto-apply (DESIGN.md §5b):
+The policy asks three questions before any auto-apply (docs/architecture.md, Auto-apply policy):
 
 * :func:`kill_switch` — is ``PHASE2_DISABLE_AUTORESOLVE`` set?
 * :func:`breaker_tripped` — have audits rejected too many auto-approvals lately?
@@ -38,7 +38,7 @@ GATE_DIR = ".phase2/gate"
 GATE_SCHEMA = "GateResult.v1"
 BREAKER_FILE = ".phase2/state/breaker.json"
 KILL_SWITCH_ENV = "PHASE2_DISABLE_AUTORESOLVE"
-# issue 6: "when audits reject 4 or more of the last 50 audited auto-approvals"
+# the rule as the README states it: audits reject 4 or more of the last 50 audited auto-approvals
 BREAKER_WINDOW = 50
 BREAKER_MAX_REJECTED = 4
 

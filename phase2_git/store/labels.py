@@ -3,7 +3,8 @@
 Both are JSONL files a human may edit or bring from elsewhere, so every defect is reported as
 ``<file>:<line>: <problem>`` (exit 2), never skipped. Lines are checked by a hand-written fast
 path first and by the JSON Schema only when that path has doubts: jsonschema costs ~70 µs a
-line, which alone would eat a third of the 2 s budget for evaluating 10,000 items (issue 8).
+line, which alone would eat a third of the 2 s budget for evaluating 10,000 items
+(bench/: the ``judge`` row).
 The fast path accepts a subset of what the schema accepts (a test checks this), so the schema
 stays the contract and the error messages stay the schema's.
 

@@ -1,4 +1,4 @@
-"""``.phase2/lock``: one writer at a time (DESIGN.md §4; exit 3 names the holder)."""
+"""``.phase2/lock``: one writer at a time (exit 3 names the holder)."""
 
 from __future__ import annotations
 

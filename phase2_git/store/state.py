@@ -1,4 +1,4 @@
-"""Resume state: ``.phase2/state/<base>...<head>-<hash>.json`` (DESIGN.md §6).
+"""Resume state: ``.phase2/state/<base>...<head>-<hash>.json`` (``schemas/Phase2State.v1.json``).
 
 One file per base/head pair *as the user named them*: the run's own commits move ``HEAD``, and
 processed items are tracked by mismatch id, which is bound to content. Rewritten atomically

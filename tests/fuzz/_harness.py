@@ -1,4 +1,4 @@
-"""Shared driver of the fuzz targets in this folder (issue 7).
+"""Shared driver of the fuzz targets in this folder.
 
 Each ``fuzz_<name>.py`` defines ``setup()``, which imports the parser under test and returns
 ``target(data: bytes) -> None``. A target raises only for a crash: any exception other than the

@@ -1,4 +1,4 @@
-"""The hostile corpus of issue 7, generated deterministically.
+"""The hostile corpus of tests/test_hostile.py, generated deterministically.
 
 Every case is a path with its content on a base side and a head side (``None``: absent) and the
 classification ``phase2 diff`` must give it. Content is spelled out here as escaped literals, so
