@@ -18,6 +18,7 @@ import subprocess
 import xml.etree.ElementTree as ET
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from jsonschema import Draft202012Validator
@@ -120,13 +121,13 @@ def work(hostile: Corpus, tmp_path: Path) -> Iterator[Corpus]:
     yield Corpus(hostile.copy(tmp_path / "repo"), hostile.env)
 
 
-def by_path(doc: dict) -> dict[str, tuple[str, str, str]]:  # type: ignore[type-arg]
+def by_path(doc: dict[str, Any]) -> dict[str, tuple[str, str, str]]:
     return {
         m["path"]: (m["status"], m["artifact_type"], m["mismatch_type"]) for m in doc["mismatches"]
     }
 
 
-def check_classification(doc: dict, label: str) -> None:  # type: ignore[type-arg]
+def check_classification(doc: dict[str, Any], label: str) -> None:
     """Every case classified as expected; each case is one entry of the reliability ledger."""
     errors = list(VALIDATOR.iter_errors(doc))
     assert not errors, errors[0]
@@ -169,7 +170,7 @@ def test_text_markdown_and_every_report_writer(hostile: Corpus, tmp_path: Path) 
     step, gh_out = out / "step.md", out / "github_output"
     env = dict(hostile.env, GITHUB_ACTIONS="true", GITHUB_STEP_SUMMARY=str(step))
     env.update(GITHUB_OUTPUT=str(gh_out), GITHUB_REPOSITORY="o/r", GITHUB_SERVER_URL="https://x")
-    reports = ("--junit", str(out / "j.xml"), "--prom", str(out / "m.prom"))
+    reports: tuple[str, ...] = ("--junit", str(out / "j.xml"), "--prom", str(out / "m.prom"))
     reports += ("--summary", str(out / "s.md"))
     for fmt in ("text", "markdown", "json"):
         res = hostile.phase2("diff", "main", "feat", "--format", fmt, *reports, env=env)
