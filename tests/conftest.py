@@ -27,6 +27,23 @@ STUB = (sys.executable, "-S")
 ORACLES = "pip install -e '.[oracles]'"
 
 
+@pytest.hookimpl(tryfirst=True)
+def pytest_cmdline_main(config: pytest.Config) -> None:
+    """Plain ``pytest`` runs on every core (pytest-xdist's ``-n auto``): serially the suite
+    takes over ten minutes, and most of it waits on git and subprocesses. Named tests
+    (``path::test``) run in this process, as do ``--pdb`` runs; an explicit ``-n N`` (``-n 0``
+    to debug in one process) or ``-p no:xdist`` keeps its meaning."""
+    option = config.option
+    if (
+        config.pluginmanager.hasplugin("xdist")
+        and getattr(option, "numprocesses", 0) is None
+        and not getattr(option, "usepdb", False)
+        and not hasattr(config, "workerinput")
+        and not (config.args and all("::" in arg for arg in config.args))
+    ):
+        option.numprocesses = "auto"
+
+
 def require_tool(name: str) -> str:
     """Return the path of an external tool, or skip (fail under PHASE2_TEST_STRICT=1)."""
     path = shutil.which(name)
@@ -37,15 +54,15 @@ def require_tool(name: str) -> str:
     return path
 
 
-def require_module(name: str, install: str = ORACLES) -> Any:
-    """Import an optional module, or skip naming how to install it (fail under
-    PHASE2_TEST_STRICT=1: CI installs every extra, so a missing one is a broken CI step)."""
+def require_module(name: str, why: str, install: str = ORACLES) -> Any:
+    """Import an optional module, or skip saying why it is wanted and how to install it (fail
+    under PHASE2_TEST_STRICT=1: CI installs every extra, so a missing one is a broken step)."""
     try:
         return importlib.import_module(name)
     except ImportError as exc:
         if STRICT:
-            pytest.fail(f"{name} is required under PHASE2_TEST_STRICT=1: {exc} ({install})")
-        pytest.skip(f"{name} is not installed ({install})")
+            pytest.fail(f"{name} is required under PHASE2_TEST_STRICT=1 ({why}): {exc}")
+        pytest.skip(f"{name} is not installed ({why}: {install})")
 
 
 def growth(fn: Callable[[Any], object], small: Any, large: Any, *, repeat: int = 3) -> float:

