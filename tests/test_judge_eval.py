@@ -98,6 +98,7 @@ def _pairs(
 # -------------------------------------------------------------------------------- references
 
 
+@pytest.mark.oracles
 def test_kappa_and_asymptotic_ci_match_sklearn_and_statsmodels(dataset, cli: Cli) -> None:
     metrics = require_module("sklearn.metrics", "scikit-learn is the kappa reference")
     inter_rater = require_module(

@@ -122,6 +122,7 @@ def test_kappa_symmetric_in_raters_and_bounded(c: Confusion) -> None:
         assert -1.0 <= k <= 1.0
 
 
+@pytest.mark.oracles
 @PROPERTY
 @given(tables)
 def test_kappa_matches_sklearn(c: Confusion) -> None:
@@ -152,6 +153,7 @@ def _statsmodels_ci(c: Confusion) -> tuple[float, float, float]:
         return float(res.kappa_low), float(res.kappa_upp), float(res.std_kappa)
 
 
+@pytest.mark.oracles
 @PROPERTY
 @given(tables.filter(lambda c: cohen_kappa(c) is not None))
 def test_asymptotic_ci_matches_statsmodels(c: Confusion) -> None:
@@ -169,6 +171,7 @@ def test_asymptotic_ci_matches_statsmodels(c: Confusion) -> None:
         assert ours == pytest.approx((k, k), abs=1e-6)
 
 
+@pytest.mark.oracles
 @pytest.mark.parametrize("alpha", [0.01, 0.1, 0.2])
 def test_asymptotic_ci_other_alpha_matches_statsmodels_std(alpha: float) -> None:
     scipy_stats = require_module("scipy.stats", "scipy gives the normal quantile")
@@ -372,6 +375,7 @@ def test_rates(c: Confusion, fpr: float | None, prec: float | None, rec: float |
 # Clopper-Pearson
 
 
+@pytest.mark.oracles
 @pytest.mark.parametrize(
     ("k", "n"),
     [
@@ -388,6 +392,7 @@ def test_clopper_pearson_matches_scipy(k: int, n: int, confidence: float) -> Non
     assert abs(got - expected) <= 1e-9
 
 
+@pytest.mark.oracles
 @PROPERTY
 @given(
     st.integers(min_value=1, max_value=5000).flatmap(
@@ -423,6 +428,7 @@ def test_clopper_pearson_edges() -> None:
             clopper_pearson_upper(k, n, conf)
 
 
+@pytest.mark.oracles
 @pytest.mark.parametrize(
     ("a", "b", "x"), [(1, 1, 0.3), (2.5, 4, 0.2), (30, 2, 0.95), (0.5, 0.5, 0.5), (200, 300, 0.41)]
 )
