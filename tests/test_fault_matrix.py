@@ -18,7 +18,6 @@ import re
 import shutil
 import signal
 import subprocess
-import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -36,6 +35,7 @@ from tests.hostile_support import (
     hermetic_env,
     record,
     run_phase2,
+    start_phase2,
 )
 
 N = 40
@@ -230,9 +230,7 @@ def test_read_only_phase2_folder(trial, with_state: bool) -> None:
     (root / ".phase2" / "state").mkdir(parents=True)
     if with_state:
         # a run that stopped part-way: kill it as soon as it has a state file
-        proc = subprocess.Popen([sys.executable, "-m", "phase2_git", "resolve", "main", "--yes"],
-                                cwd=root, env=env, stdout=subprocess.DEVNULL,
-                                stderr=subprocess.DEVNULL)  # fmt: skip
+        proc = start_phase2(("resolve", "main", "--yes"), cwd=root, env=env)
         deadline = time.monotonic() + TIMEOUT  # a hang guard, not a speed check
         while not list((root / ".phase2" / "state").glob("*.json")):
             assert time.monotonic() < deadline, "no state file"
@@ -533,9 +531,7 @@ def test_sigkill_at_random_points_over_hundreds_of_mismatches(tmp_path: Path) ->
     for t in range(KILL_TRIALS):
         work = tmp_path / f"kill{t}"
         shutil.copytree(pristine, work, symlinks=True)
-        proc = subprocess.Popen([sys.executable, "-m", "phase2_git", "resolve", "main", "--yes"],
-                                cwd=work, env=env, stdout=subprocess.DEVNULL,
-                                stderr=subprocess.DEVNULL)  # fmt: skip
+        proc = start_phase2(("resolve", "main", "--yes"), cwd=work, env=env)
         time.sleep(rng.uniform(0.0, duration * 1.1))
         killed = proc.poll() is None
         if killed:

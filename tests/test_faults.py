@@ -9,11 +9,11 @@ import random
 import shutil
 import signal
 import subprocess
-import sys
 import time
 from pathlib import Path
 
 from tests.conftest import TestRepo
+from tests.hostile_support import start_phase2
 
 N_FILES = 150
 TRIALS = int(os.environ.get("PHASE2_FAULT_TRIALS", "20"))
@@ -39,13 +39,7 @@ def build(repo: TestRepo) -> None:
 
 
 def resolve(root: Path, env: dict[str, str]) -> subprocess.Popen[bytes]:
-    return subprocess.Popen(
-        [sys.executable, "-m", "phase2_git", "resolve", "main", "--yes"],
-        cwd=root,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-    )
+    return start_phase2(("resolve", "main", "--yes"), cwd=root, env=env, output=True)
 
 
 def end_state(root: Path) -> tuple[str, list[tuple[str, str]], int, int]:
