@@ -20,8 +20,8 @@ from typing import Any, NamedTuple, Protocol
 import pytest
 
 STRICT = os.environ.get("PHASE2_TEST_STRICT") == "1"
-# how stub programs (a judge command) run: without site (-S), so without the start-up hook of
-# coverage, which would cost each of a test's hundreds of calls some 0.1 s under `pytest --cov`
+# how stub programs (a judge command; standard library only) run: without site (-S), so without
+# coverage's start-up hook, which would cost each of a test's hundreds of calls ~0.1 s under --cov
 STUB = (sys.executable, "-S")
 # the reference implementations some tests check figures against (the `oracles` extra)
 ORACLES = "pip install -e '.[oracles]'"

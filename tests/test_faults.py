@@ -12,6 +12,8 @@ import subprocess
 import time
 from pathlib import Path
 
+import pytest
+
 from tests.conftest import TestRepo
 from tests.hostile_support import start_phase2
 
@@ -66,6 +68,7 @@ def end_state(root: Path) -> tuple[str, list[tuple[str, str]], int, int]:
     return tree, decided, commits, committed
 
 
+@pytest.mark.slow
 def test_sigkill_anywhere_resumes_to_the_same_end(repo: TestRepo, tmp_path: Path) -> None:
     build(repo)
     env = dict(os.environ)

@@ -188,6 +188,7 @@ def llm_config(repo: TestRepo, max_calls: int) -> Path:
     return calls
 
 
+@pytest.mark.slow
 def test_budget_exceeded_by_the_llm_judge(repo: TestRepo, cli: Cli) -> None:
     d = llm_dataset(repo)
     calls = llm_config(repo, max_calls=250)

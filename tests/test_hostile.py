@@ -145,6 +145,7 @@ def check_classification(doc: dict[str, Any], label: str) -> None:
 # ---------------------------------------------------------------------------------- diff
 
 
+@pytest.mark.slow
 def test_diff_json_classifies_every_case(hostile: Corpus) -> None:
     res = hostile.phase2("diff", "main", "feat", "--format", "json")
     assert_no_crash(res, (1,))
@@ -164,6 +165,7 @@ def test_diff_worktree_side_classifies_every_case(hostile: Corpus) -> None:
     check_classification(json.loads(res.out), "diff-worktree")
 
 
+@pytest.mark.slow
 def test_text_markdown_and_every_report_writer(hostile: Corpus, tmp_path: Path) -> None:
     out = tmp_path / "out"
     out.mkdir()
@@ -202,6 +204,7 @@ def test_text_markdown_and_every_report_writer(hostile: Corpus, tmp_path: Path) 
     assert "\\x1b]52;c;" in junit and "names/new\\x0aline.json" in junit
 
 
+@pytest.mark.slow
 def test_shards_merge_to_the_unsharded_report(hostile: Corpus, tmp_path: Path) -> None:
     whole = json.loads(hostile.phase2("diff", "main", "feat", "--format", "json").out)
     parts = []
@@ -228,6 +231,7 @@ def test_shards_merge_to_the_unsharded_report(hostile: Corpus, tmp_path: Path) -
 # ---------------------------------------------------------------------------------- check
 
 
+@pytest.mark.slow
 def test_check_and_fix_over_staged_hostile_content(work: Corpus) -> None:
     # HEAD = main, index and worktree = feat: what a pre-commit hook sees
     work.git("reset", "-q", "--soft", "main")
@@ -275,6 +279,7 @@ def test_check_given_hostile_file_names(work: Corpus) -> None:
 # ---------------------------------------------------------------------------------- resolve
 
 
+@pytest.mark.slow
 def test_resolve_yes_applies_only_safe_noise(work: Corpus) -> None:
     before_passwd = Path("/etc/passwd").read_bytes()
     res = work.phase2("resolve", "main", "--yes")
@@ -323,6 +328,7 @@ def _label_line(case: corpus.Case) -> dict[str, object] | None:
     return line
 
 
+@pytest.mark.slow
 def test_judge_eval_on_labels_built_from_hostile_content(work: Corpus, tmp_path: Path) -> None:
     lines = [x for x in (_label_line(c) for c in corpus.CASES) if x is not None]
     dataset = tmp_path / "labels.jsonl"
