@@ -11,6 +11,7 @@ import json
 import subprocess
 import sys
 import textwrap
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -252,7 +253,9 @@ def test_loads_and_encodes_with_the_network_cut() -> None:
     assert proc.returncode == 0 and proc.stdout.strip() == "(1, 384)", proc.stderr
 
 
-def test_phase2_diff_with_the_embeddings_backend(model: Any, repo: TestRepo, cli: Cli) -> None:
+def test_phase2_diff_with_the_embeddings_backend(
+    model: Any, make_repo: Callable[..., TestRepo], repo: TestRepo, cli: Cli
+) -> None:
     two_commits(repo, EMBEDDINGS_CONFIG)
     code, out, err = cli(
         "diff", "HEAD~1", "HEAD", "--methods", "exact,cosine_similarity", "--format", "json",
@@ -268,9 +271,11 @@ def test_phase2_diff_with_the_embeddings_backend(model: Any, repo: TestRepo, cli
     assert "all-MiniLM-L6-v2" in got["out/data.json"]["detail"]
     assert got["out/blob.bin"]["detail"].startswith("not applicable")
     assert got["out/para.txt"]["score"] > got["out/other.txt"]["score"]
-    # the TF-IDF backend on the same repository gives other scores
-    (repo.root / ".phase2/config.toml").unlink()
-    out = cli("diff", "HEAD~1", "HEAD", "-m", "cosine_similarity", "-f", "json", repo=repo).out
+    # the TF-IDF backend on the same commits gives other scores (a repository of its own: the
+    # configuration of a side that is a commit is the committed one)
+    plain = make_repo()
+    two_commits(plain)
+    out = cli("diff", "HEAD~1", "HEAD", "-m", "cosine_similarity", "-f", "json", repo=plain).out
     tfidf = cosine_verdicts(json.loads(out))
     assert tfidf["out/para.txt"]["detail"].startswith("cosine ")
     assert tfidf["out/para.txt"]["score"] != got["out/para.txt"]["score"]
