@@ -8,10 +8,10 @@ Two runs, each through the real command line (``phase2_git.cli.main``) in a thro
 Usage: ``python bench/bench_judge.py [--items 10000] [--bootstrap 2000] [--budget 2.0]``.
 Exits 1 when a run takes longer than the budget (seconds).
 
-This is the quick in-process loop for working on ``app/judge.py`` (no interpreter start-up,
-best of N). The suite's figures come from ``bench/run.py`` (rows ``judge`` and
-``judge_results``, the whole command in a subprocess, as a user waits for it); its
-``judge_results`` row reuses :func:`build` so both time the same input.
+This is the quick in-process loop for working on ``core/evaluation.py`` and ``app/judge.py``
+(no interpreter start-up, best of N). The suite's figures come from ``bench/run.py`` (rows
+``judge`` and ``judge_results``, the whole command in a subprocess, as a user waits for it);
+its ``judge_results`` row reuses :func:`build` so both time the same input.
 """
 
 from __future__ import annotations

@@ -31,6 +31,12 @@ SUITES = [
     "tests/test_hostile.py",
     "tests/test_parsers_hostile.py",
     "tests/test_fault_matrix.py",
+    # the attack review's regressions: each reproduces an attack or a loss through the CLI
+    "tests/test_attack_trust.py",
+    "tests/test_attack_config.py",
+    "tests/test_attack_dataloss.py",
+    "tests/test_attack_indent.py",
+    "tests/test_attack_output.py",
 ]
 FUZZ = {
     "json": "core.jsonvalue.parse (artifacts)",
@@ -45,6 +51,7 @@ ROWS = {
     "parsers": "hostile config / state / decisions / labels / results / reports / arguments",
     "faults": "fault points injected (disk full, read-only, locks, corruption, SIGKILL)",
     "concurrency": "concurrent-writer trials (commit between plan and apply, racing runs)",
+    "attacks": "attack-review regressions (trust, configuration, data loss, whitespace, output)",
 }
 
 

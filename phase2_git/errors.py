@@ -1,7 +1,8 @@
 """The one domain exception and its exit codes (DESIGN.md §5).
 
-Every layer raises :class:`Phase2Error` (or a subclass); the CLI maps it to one line on stderr
-and the exit code it carries. Nothing else decides exit codes.
+Every layer raises :class:`Phase2Error` (or a subclass); :mod:`phase2_git.funnel` maps it to
+one line on stderr and the exit code it carries. Nothing else decides exit codes. A leaf: it
+imports nothing of phase2, so every layer may import it.
 """
 
 from __future__ import annotations
@@ -35,6 +36,14 @@ class UsageError(Phase2Error):
     exit_code = EXIT_USAGE
 
 
+class ArgumentError(UsageError):
+    """Bad command-line arguments: exit 2, and the line points at the command's ``--help``."""
+
+    def __init__(self, message: str, *, command: str | None = None) -> None:
+        super().__init__(message)
+        self.command = command
+
+
 class RefusedError(Phase2Error):
     """Refused to protect data (lock held, branch moved, uncommitted edits): exit 3."""
 
@@ -45,17 +54,3 @@ class GitError(Phase2Error):
     """git itself failed in a way we did not anticipate: exit 2 with git's own words."""
 
     exit_code = EXIT_USAGE
-
-
-MAX_ERROR = 2000
-
-
-def one_line(message: str) -> str:
-    """An error message as one terminal-safe line: messages quote names, refs and config
-    values the user (or a hostile PR) chose, and those may carry escapes or newlines. Here,
-    not in the CLI: the hook prints errors without typer."""
-    from phase2_git.core.sanitize import escape_controls
-
-    if len(message) > MAX_ERROR:  # a schema error quotes the offending value, whatever its size
-        message = message[: MAX_ERROR - 40] + f"… [{len(message) - MAX_ERROR + 40} more characters]"
-    return escape_controls(message)

@@ -3,79 +3,22 @@
 Typer 0.29 routes option parsing through pydantic, about 200 ms of a 470 ms hook run
 (bench/: profile-check). The console script (:mod:`phase2_git.entry`) sends ``phase2 check``
 here; :func:`parse` reads the same options the typer command declares (a test keeps the two
-option sets equal), and both call :func:`check_command`.
+option sets equal), and both call :func:`phase2_git.app.precommit.check_command`. Errors go
+through :mod:`phase2_git.funnel`, as the CLI's do.
 """
 
 # no `from __future__ import annotations`: NamedTuple fields stay cheap (see core/model.py)
 
-import os
-import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, NamedTuple
+from typing import NamedTuple
 
-from phase2_git.errors import Phase2Error, one_line
-
-if TYPE_CHECKING:
-    from phase2_git.app.check import Finding
-
-
-def check_command(
-    files: Sequence[str],
-    *,
-    fix: bool,
-    require_decision: bool,
-    config: str | None,
-    repo_path: str,
-    write: Callable[[str], object] = print,
-) -> int:
-    from pathlib import Path
-
-    from phase2_git.app.check import run_check, sides_from_env
-    from phase2_git.git.repo import GitRepo
-    from phase2_git.store.config import load
-
-    base, _ = sides_from_env(os.environ)
-    repo = GitRepo.discover(repo_path, resolve=base)  # the base's ids in the same git call
-    cfg = load(repo.root, config)
-    result = run_check(
-        repo,
-        list(files),
-        config=cfg,
-        fix=fix,
-        require_decision=require_decision,
-        cwd=Path(repo_path).absolute(),
-    )
-    if result.findings:
-        _print_findings(result.findings, fix=fix, write=write)
-    return result.exit_code
-
-
-def _print_findings(
-    findings: Sequence["Finding"], *, fix: bool, write: Callable[[str], object]
-) -> None:
-    from phase2_git.core.sanitize import sanitize_path  # here: a clean run never loads it
-
-    counts: dict[str, int] = {}
-    for f in findings:
-        write(f"{sanitize_path(f.path)}: {f.message}")
-        counts[f.kind] = counts.get(f.kind, 0) + 1
-    shown = ", ".join(f"{n} {kind}" for kind, n in sorted(counts.items()))
-    hint = ""
-    if "noise" in counts and not fix:
-        hint = " · `phase2 check --fix` (hook phase2-fix) applies the safe transforms"
-    if "fixed" in counts:
-        hint = " · files were rewritten: review and `git add` them"
-    write(f"phase2 check: {shown}{hint}")
-
+from phase2_git.errors import ArgumentError
+from phase2_git.funnel import run
 
 # Options of `phase2 check`, as the typer command declares them (a test keeps the two equal).
 FLAGS = {"--fix": "fix", "--require-decision": "require_decision"}
 VALUED = {"--config": "config", "-C": "repo_path", "--repo": "repo_path"}
-
-
-class _Usage(Exception):
-    pass
 
 
 class Parsed(NamedTuple):
@@ -117,7 +60,7 @@ def parse(argv: Sequence[str]) -> Parsed:
         elif name in VALUED:
             if not eq and not value:
                 if i >= len(args):
-                    raise _Usage(f"option {name} requires a value")
+                    raise _usage(f"option {name} requires a value")
                 value = args[i]
                 i += 1
             values[VALUED[name]] = value
@@ -126,40 +69,30 @@ def parse(argv: Sequence[str]) -> Parsed:
     repo_path = values.get("repo_path", ".")
     for arg in unknown:
         if not (Path(repo_path) / arg).exists():
-            raise _Usage(f"no such option: {arg}")
+            raise _usage(f"no such option: {arg}")
         files.append(arg)
     return Parsed(
         files, "fix" in flags, "require_decision" in flags, values.get("config"), repo_path
     )
 
 
+def _usage(message: str) -> ArgumentError:
+    return ArgumentError(message, command="check")
+
+
 def main(argv: Sequence[str]) -> int:
-    try:
-        a = parse(argv)
-        return check_command(
-            a.files,
-            fix=a.fix,
-            require_decision=a.require_decision,
-            config=a.config,
-            repo_path=a.repo_path,
-        )
-    except _Usage as exc:  # arguments may hold escapes: one_line sanitises
-        print(f"phase2: error: {one_line(str(exc))} (see 'phase2 check --help')", file=sys.stderr)
-        return 2
-    except Phase2Error as exc:
-        if os.environ.get("PHASE2_DEBUG") == "1":
-            raise
-        print(f"phase2: error: {one_line(str(exc))}", file=sys.stderr)
-        return exc.exit_code
-    except KeyboardInterrupt:
-        print("phase2: interrupted", file=sys.stderr)
-        return 130
-    except Exception as exc:  # a bug: one line, the traceback only on request
-        if os.environ.get("PHASE2_DEBUG") == "1":
-            raise
-        print(
-            f"phase2: internal error: {type(exc).__name__}: {one_line(str(exc))} "
-            "(set PHASE2_DEBUG=1 for the traceback)",
-            file=sys.stderr,
-        )
-        return 2
+    """The hook's exit code; failures become one line through the CLI's own funnel."""
+    return run(lambda: _check(argv))
+
+
+def _check(argv: Sequence[str]) -> int:
+    a = parse(argv)
+    from phase2_git.app.precommit import check_command
+
+    return check_command(
+        a.files,
+        fix=a.fix,
+        require_decision=a.require_decision,
+        config=a.config,
+        repo_path=a.repo_path,
+    )

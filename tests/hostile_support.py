@@ -128,10 +128,16 @@ def run_phase2(
 
 
 def start_phase2(
-    args: Sequence[str], *, cwd: Path, env: Mapping[str, str], output: bool = False
+    args: Sequence[str],
+    *,
+    cwd: Path,
+    env: Mapping[str, str],
+    output: bool = False,
+    new_session: bool = False,
 ) -> subprocess.Popen[bytes]:
     """``python -m phase2_git ARGS`` started, not awaited: for tests that kill it part-way.
-    Its output is piped when ``output`` (read it with ``communicate()``), else discarded."""
+    Its output is piped when ``output`` (read it with ``communicate()``), else discarded;
+    ``new_session`` gives it a process group of its own, as a shell gives a job."""
     stream = subprocess.PIPE if output else subprocess.DEVNULL
     return subprocess.Popen(
         [sys.executable, "-m", "phase2_git", *args],
@@ -140,6 +146,7 @@ def start_phase2(
         stdin=subprocess.DEVNULL,
         stdout=stream,
         stderr=stream,
+        start_new_session=new_session,
     )
 
 

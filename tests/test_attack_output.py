@@ -379,7 +379,7 @@ def _line_starts(text: str) -> Iterator[str]:
         yield line.lstrip()
 
 
-_OURS = re.compile(r"::(error|notice) (file=[^,:]*,)?title=phase2%3A [^,:]*::")
+_OURS = re.compile(r"::(error|notice) (file=[^,:]*,)?(line=[0-9]+,)?title=phase2%3A [^,:]*::")
 
 
 def _assert_no_forged_command(text: str, where: str, *, ours: bool = False) -> None:

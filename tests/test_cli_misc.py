@@ -55,7 +55,7 @@ def test_demo_builds_a_repository_and_shows_every_noise_type(
     assert "Demo repository:" in out
     code, out, _ = cli("demo", "--format", "json")
     doc = json.loads(out)
-    assert doc["summary"]["noise"] == 6 and doc["summary"]["real"] == 7
+    assert doc["summary"]["noise"] == 6 and doc["summary"]["real"] == 8
     code, out, _ = cli("demo", "--format", "markdown")
     assert out.startswith("## phase2:")
 

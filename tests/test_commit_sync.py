@@ -12,7 +12,9 @@ import pytest
 
 from phase2_git.errors import UsageError
 from phase2_git.git import commit as gitc
+from phase2_git.git.paths import beyond_symlinks
 from phase2_git.git.repo import GitRepo
+from phase2_git.git.worktree import CONVERSION_ATTRIBUTES
 from tests.conftest import Cli, TestRepo
 
 posix_only = pytest.mark.skipif(os.name != "posix", reason="inodes, modes and links are POSIX")
@@ -125,7 +127,7 @@ def test_direct_writes_only_where_nothing_converts(repo: TestRepo) -> None:
     # a .gitattributes among the synced paths could change what converts: none in place
     assert gitc.direct_writes(git, ups, held, every=["a.json", "sub/.gitattributes"]) == []
     # attributes asked before are used when they cover every path, else git is asked again
-    plain = dict.fromkeys(gitc.CONVERSION_ATTRIBUTES, "unspecified")
+    plain = dict.fromkeys(CONVERSION_ATTRIBUTES, "unspecified")
     known = {"a.json": plain, "ident.json": plain}  # (ident.json's answer is stale here)
     posix = os.name == "posix"
     both = gitc.unconverted(git, ["a.json", "ident.json"], known=known)
@@ -155,7 +157,7 @@ def test_the_writer_never_writes_part_of_a_file(tmp_path: os.PathLike[str]) -> N
     a, b = os.fsencode(first), os.fsencode(second)
     stream = b"%d 4\n%snew!" % (len(a), a) + b"%d 100\n%snew but cut" % (len(b), b)
     proc = subprocess.run(
-        [sys.executable, "-I", "-S", "-c", gitc._WRITER], input=stream, capture_output=True
+        [sys.executable, "-I", "-S", str(gitc.WRITER)], input=stream, capture_output=True
     )
     assert proc.returncode == 0, proc.stderr
     with open(first, "rb") as fh:
@@ -222,7 +224,7 @@ def test_plumbing_helpers_on_their_edges(repo: TestRepo) -> None:
     assert set(gitc.tree_entries(git, head, many)) == set(many)
     # folders that are missing, a file, or a name the OS refuses: refused, never an error
     odd = ["nodir/a.json", "file/b.json", "bad\0dir/c.json", "ok/a.json", "top.json"]
-    assert gitc.beyond_symlinks(repo.root, odd) == {
+    assert beyond_symlinks(repo.root, odd) == {
         "nodir/a.json",
         "file/b.json",
         "bad\0dir/c.json",

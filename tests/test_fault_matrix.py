@@ -496,8 +496,10 @@ KILL_TRIALS = int(os.environ.get("PHASE2_KILL_TRIALS", "12"))
 
 
 @pytest.mark.slow
-def test_sigkill_at_random_points_over_hundreds_of_mismatches(tmp_path: Path) -> None:
-    """tests/test_faults.py's scenario (160 mismatches), every kill counted for the figures."""
+@pytest.mark.parametrize("how", ["sigkill", "sigint-group"])
+def test_sigkill_at_random_points_over_hundreds_of_mismatches(tmp_path: Path, how: str) -> None:
+    """tests/test_faults.py's scenario (160 mismatches), every kill counted for the figures;
+    also as Ctrl-C does it (SIGINT to the process group)."""
     from tests import test_faults
 
     env = hermetic_env(tmp_path / "home")
@@ -531,11 +533,13 @@ def test_sigkill_at_random_points_over_hundreds_of_mismatches(tmp_path: Path) ->
     for t in range(KILL_TRIALS):
         work = tmp_path / f"kill{t}"
         shutil.copytree(pristine, work, symlinks=True)
-        proc = start_phase2(("resolve", "main", "--yes"), cwd=work, env=env)
+        proc = start_phase2(
+            ("resolve", "main", "--yes"), cwd=work, env=env, new_session=how != "sigkill"
+        )
         time.sleep(rng.uniform(0.0, duration * 1.1))
         killed = proc.poll() is None
         if killed:
-            proc.send_signal(signal.SIGKILL)
+            test_faults.stop(proc, how)
         proc.wait()
         ok = False
         try:
@@ -544,5 +548,5 @@ def test_sigkill_at_random_points_over_hundreds_of_mismatches(tmp_path: Path) ->
             assert test_faults.end_state(work) == expected
             ok = True
         finally:
-            record("faults", f"sigkill:{t}:{'killed' if killed else 'finished'}", ok)
+            record("faults", f"{how}:{t}:{'killed' if killed else 'finished'}", ok)
         shutil.rmtree(work)

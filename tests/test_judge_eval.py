@@ -14,7 +14,8 @@ from typing import Any
 import pytest
 from jsonschema import Draft202012Validator
 
-from phase2_git.app.judge import GateThresholds, block, gate_method
+from phase2_git.core.evaluation import block
+from phase2_git.core.gating import GateThresholds, gate_method
 from phase2_git.store import labels as labels_store
 from tests.conftest import Cli, TestRepo, require_module, require_tool
 

@@ -181,7 +181,7 @@ def test_done_when_three_files_agree_with_json(ci_repo: TestRepo, cli: Cli, tmp_
     text = s.read_text()
     tables = lint_markdown(text)
     assert {r[0]: int(r[1]) for r in tables["mismatch type|count"]} == summ["by_mismatch_type"]
-    assert len(tables["path|status|type|plan|approved"]) == summ["real"]
+    assert len(tables["path|status|type|plan|approved|change"]) == summ["real"]
     assert len(tables["path|type|plan|safe"]) == summ["noise"]
     assert text.startswith(f"## phase2: {summ['real']} real change(s), {summ['noise']} noise")
 

@@ -14,11 +14,11 @@ from typing import Any
 import pytest
 
 from phase2_git.app.diff import run_diff
-from phase2_git.app.judge import attach_llm_verdicts
+from phase2_git.app.external import attach_llm_verdicts
 from phase2_git.git.repo import GitRepo
 from phase2_git.judges.llm_rubric import JudgeRequest, LlmRubricJudge, parse_reply
-from phase2_git.judges.settings import DEFAULT_RUBRIC, judge_settings
 from phase2_git.store.config import load, resolve
+from phase2_git.store.judge_settings import DEFAULT_RUBRIC, judge_settings
 from tests.conftest import STUB, Cli, TestRepo
 
 JUDGE = """\
@@ -420,7 +420,7 @@ def test_attach_without_a_configured_judge_is_a_notice(repo: TestRepo) -> None:
 
 def test_rubric_file_is_part_of_the_judge_identity(tmp_path: Path) -> None:
     from phase2_git.errors import UsageError
-    from phase2_git.judges.settings import judge_identity
+    from phase2_git.store.judge_settings import judge_identity
 
     (tmp_path / "rubric.md").write_text("Strict rubric.\n")
     cfg = resolve({"judge": {"command": "judge --fast 'a b'", "rubric_file": "rubric.md"}}, "t")

@@ -23,7 +23,8 @@ from hypothesis import strategies as st
 
 from phase2_git.app import merge
 from phase2_git.core import jsonvalue
-from phase2_git.errors import UsageError, one_line
+from phase2_git.errors import UsageError
+from phase2_git.funnel import one_line
 from phase2_git.store import config, decisions, labels, schemas, state
 from tests import strategies as hs
 from tests.hostile_support import (

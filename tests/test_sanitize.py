@@ -10,7 +10,7 @@ from collections.abc import Callable
 from xml.sax.saxutils import escape as xml_escape
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from phase2_git.core.sanitize import (
@@ -406,6 +406,8 @@ def test_prop_sanitize_decoded_bytes_is_safe(data: bytes) -> None:
     st.integers(min_value=0, max_value=8),
     st.integers(min_value=1, max_value=30),
 )
+@example(":", 1, 1)  # a defused leading colon (\x3a) is longer than the colon
+@example(b"##[x", 1, 3)
 def test_prop_excerpt_render_is_safe_and_bounded(
     data: str | bytes, max_lines: int, max_width: int
 ) -> None:

@@ -7,14 +7,15 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from phase2_git import __version__
-from phase2_git.app.resolve import Identity, commit_with_log, prepare_log
+from phase2_git.app.identity import Identity
+from phase2_git.app.resolve import commit_with_log, prepare_log
 from phase2_git.core.approvals import repeated_ids, void_reason
 from phase2_git.errors import RefusedError, UsageError
 from phase2_git.git import commit as gitc
 from phase2_git.git.repo import GitRepo, quote_for_message
+from phase2_git.git.worktree import hidden_bytes
 from phase2_git.store import schemas
-from phase2_git.store.decisions import LOG_FILE, SCHEMA, DecisionLog, decision_id, now_ts
+from phase2_git.store.decisions import LOG_FILE, SCHEMA, DecisionLog, new_event, now_ts
 from phase2_git.store.lock import hold
 from phase2_git.store.state import new_run_id
 
@@ -218,6 +219,10 @@ def revert(repo: GitRepo, decision: str, who: Identity, *, env: str = "local") -
                 f"'{quote_for_message(path)}' has uncommitted changes of your own: commit or "
                 "stash them first"
             )
+        # the file cleans to the result, but may hold more than git stores (a clean filter's
+        # dropped lines, CRLF under text=auto): restoring it would destroy that
+        for hidden in hidden_bytes(repo, {path: target["result"]}).values():
+            raise RefusedError(f"'{quote_for_message(path)}': {hidden.reason}")
         transform_commit = None
         for commit, message in gitc.commit_messages(repo, LOG_FILE):
             if any(t.decision_id == decision for t in gitc.parse_trailers(message)):
@@ -225,30 +230,29 @@ def revert(repo: GitRepo, decision: str, who: Identity, *, env: str = "local") -
                 break
         restored = target["hashes"]["after"]
         run_id = new_run_id()
-        event: dict[str, Any] = {
-            "schema": SCHEMA,
-            "id": decision_id(run_id, target["mismatch_id"], "revert", 0),
-            "ts": now_ts(),
-            "run_id": run_id,
-            "env": env,
-            "mismatch_id": target["mismatch_id"],
-            "plan_id": target["plan_id"],
-            "action": "revert",
-            "decision": "revert",
-            "user": {"id": who.id, "role": who.role},
-            "ui": {"rich": False, "version": __version__, "mode": "scripted"},
-            "config_fingerprint": target["config_fingerprint"],
-            "transform": target["transform"],
-            "hashes": target["hashes"],
-            "result": restored,
-            "path": path,
-            "mismatch_type": target.get("mismatch_type", "content"),
-            "artifact_type": target.get("artifact_type", "text"),
-            "label": None,
-            "commit": transform_commit,
-            "refers_to": decision,
-            "methods": target["methods"],
-        }
+        event = new_event(
+            run_id=run_id,
+            mismatch_id=target["mismatch_id"],
+            decision="revert",
+            seq=0,
+            ts=now_ts(),
+            env=env,
+            plan_id=target["plan_id"],
+            action="revert",
+            user=(who.id, who.role),
+            ui=(False, "scripted"),
+            config_fingerprint=target["config_fingerprint"],
+            transform=target["transform"],
+            hashes=target["hashes"],
+            result=restored,
+            path=path,
+            mismatch_type=target.get("mismatch_type", "content"),
+            artifact_type=target.get("artifact_type", "text"),
+            label=None,
+            commit=transform_commit,
+            refers_to=decision,
+            methods=target["methods"],
+        )
         tx = prepare_log(repo, branch.commit)
         update = gitc.TreeUpdate(path, target["result"], restored, entry[0])
         trailer = gitc.TransformTrailer(event["id"], target["result"], restored, path)
@@ -267,30 +271,29 @@ def record_audit(session: Any, target: Mapping[str, Any], label: str) -> dict[st
     working-tree log (audits feed the calibration dataset and the circuit breaker)."""
     run_id = session.state.run_id
     seq = session.state.stats.get("events", 0)
-    event: dict[str, Any] = {
-        "schema": SCHEMA,
-        "id": decision_id(run_id, target["mismatch_id"], "audit", seq),
-        "ts": now_ts(),
-        "run_id": run_id,
-        "env": target.get("env", "local"),
-        "mismatch_id": target["mismatch_id"],
-        "plan_id": target["plan_id"],
-        "action": target["action"],
-        "decision": "audit",
-        "user": {"id": session.who.id, "role": session.who.role},
-        "ui": {"rich": session.rich, "version": __version__, "mode": "audit"},
-        "config_fingerprint": session.config.fingerprint,
-        "transform": target["transform"],
-        "hashes": target["hashes"],
-        "path": target["path"],
-        "mismatch_type": target.get("mismatch_type", "content"),
-        "artifact_type": target.get("artifact_type", "text"),
-        "label": label,
-        "commit": None,
-        "refers_to": target["id"],
-        "audit": "approved" if label == "equivalent" else "rejected",
-        "methods": target["methods"],
-    }
+    event = new_event(
+        run_id=run_id,
+        mismatch_id=target["mismatch_id"],
+        decision="audit",
+        seq=seq,
+        ts=now_ts(),
+        env=target.get("env", "local"),
+        plan_id=target["plan_id"],
+        action=target["action"],
+        user=(session.who.id, session.who.role),
+        ui=(session.rich, "audit"),
+        config_fingerprint=session.config.fingerprint,
+        transform=target["transform"],
+        hashes=target["hashes"],
+        path=target["path"],
+        mismatch_type=target.get("mismatch_type", "content"),
+        artifact_type=target.get("artifact_type", "text"),
+        label=label,
+        commit=None,
+        refers_to=target["id"],
+        audit="approved" if label == "equivalent" else "rejected",
+        methods=target["methods"],
+    )
     if target.get("result"):
         event["result"] = target["result"]
     DecisionLog(session.repo.root).append([event])
@@ -298,3 +301,51 @@ def record_audit(session: Any, target: Mapping[str, Any], label: str) -> dict[st
     session.state.bump("audit")
     session.state.save()
     return event
+
+
+# ---------------------------------------------------------------------------- the commands
+
+LOG_FORMATS = ("text", "json")
+
+
+@dataclass(frozen=True)
+class LogView:
+    """What ``phase2 log`` shows: the chosen decisions, out of how many."""
+
+    chosen: list[Mapping[str, Any]]
+    total: int
+
+
+def log_at(
+    repo_path: str,
+    *,
+    fmt: str = "text",
+    path: str | None = None,
+    decision: str | None = None,
+    run: str | None = None,
+    pending_audit: bool = False,
+) -> LogView:
+    """``phase2 log``: the decisions of the repository at ``repo_path`` that pass the filters
+    (``fmt`` is checked first: a bad one is refused before anything is read)."""
+    if fmt not in LOG_FORMATS:
+        raise UsageError(f"--format must be text or json, got '{fmt}'")
+    repo = GitRepo.discover(repo_path)
+    events = list(DecisionLog(repo.root).events())
+    chosen = filter_log(events, path=path, decision=decision, run=run, pending_audit=pending_audit)
+    return LogView(chosen, len(events))
+
+
+def verify_at(repo_path: str) -> Verification:
+    """``phase2 verify`` in the repository at ``repo_path``."""
+    return verify(GitRepo.discover(repo_path))
+
+
+def revert_at(
+    repo_path: str, decision: str, *, user: str | None = None, role: str | None = None
+) -> RevertResult:
+    """``phase2 revert`` in the repository at ``repo_path``, by ``--user``/``--role`` or the
+    identity :func:`phase2_git.app.identity.identity` finds."""
+    from phase2_git.app.identity import identity
+
+    repo = GitRepo.discover(repo_path)
+    return revert(repo, decision, identity(repo, user, role))

@@ -319,7 +319,13 @@ def _fix(
             )
         else:
             ready.append(m)
-    findings += _apply(repo, ready, config)
+    # the file cleans to the staged blob, but may hold more than git stores (a clean filter's
+    # dropped lines, CRLF under text=auto): a rewrite would destroy that
+    from phase2_git.git.worktree import hidden_bytes
+
+    hidden = hidden_bytes(repo, {m.path: m.change.after for m in ready})
+    findings += [Finding(h.path, "refused", f"refused: {h.reason}") for h in hidden.values()]
+    findings += _apply(repo, [m for m in ready if m.path not in hidden], config)
     return findings
 
 
@@ -328,7 +334,7 @@ def _clean_hashes(repo: GitRepo, paths: Sequence[str]) -> dict[str, str | None]:
     conversion applied, nothing written); None when it is absent or not a regular file."""
     out: dict[str, str | None] = {}
     present: list[str] = []
-    from phase2_git.git.commit import beyond_symlink
+    from phase2_git.git.paths import beyond_symlink
 
     for p in paths:
         if beyond_symlink(repo.root, p):  # never read or write through a symlinked folder

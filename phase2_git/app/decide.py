@@ -79,3 +79,40 @@ def decide(
             no_commit=no_commit, commit_decisions=True, title=f"phase2: {decision} {names}{more}"
         )
         return DecideResult(chosen, applied, session.base_description, list(session.config_notices))
+
+
+@dataclass(frozen=True)
+class DecideOptions:
+    """The options ``phase2 approve`` and ``phase2 reject`` share."""
+
+    decision: str
+    paths: tuple[str, ...]
+    base: str | None = None
+    head: str = "HEAD"
+    no_commit: bool = False
+    state_file: str | None = None
+    restart: bool = False
+    user: str | None = None
+    role: str | None = None
+    config: str | None = None
+    trust_from: str | None = None
+    repo: str = "."
+
+
+def decide_at(opts: DecideOptions) -> DecideResult:
+    """:func:`decide` in the repository at ``opts.repo``; the configuration is chosen by side
+    (``--trust-from``, :mod:`phase2_git.app.sources`)."""
+    return decide(
+        GitRepo.discover(opts.repo),
+        opts.decision,
+        opts.paths,
+        config_path=opts.config,
+        trust_from=opts.trust_from,
+        base=opts.base,
+        head=opts.head,
+        no_commit=opts.no_commit,
+        state_file=opts.state_file,
+        restart=opts.restart,
+        user=opts.user,
+        role=opts.role,
+    )

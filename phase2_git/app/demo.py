@@ -7,7 +7,8 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from phase2_git.app.diff import DiffResult, run_diff
+from phase2_git.app.diff import run_diff
+from phase2_git.app.diff_result import DiffResult
 from phase2_git.git.repo import GitRepo
 from phase2_git.git.scratch import commit_all, init_scratch, new_branch
 from phase2_git.store.config import resolve
@@ -21,6 +22,22 @@ _SCHEMA = {
 _METRICS = {"accuracy": 0.8125, "f1": 0.7931, "latency_ms": 41.5}
 _RESULTS = {"model": "ranker-v3", "accuracy": 0.81, "cases": 412}
 _CONFIG = {"service": "orders", "replicas": 3, "features": ["audit", "export"]}
+# a curated compatibility table (the shape of mdn/browser-compat-data): the regeneration
+# re-indents it and bumps one version, the case phase2 takes apart
+_COMPAT = {
+    "api": {
+        "fetch": {
+            "__compat": {
+                "support": {
+                    "chrome": {"version_added": "42"},
+                    "firefox": {"version_added": "39"},
+                    "safari": {"version_added": "10.1"},
+                },
+                "status": {"experimental": False, "standard_track": True, "deprecated": False},
+            }
+        }
+    }
+}
 
 
 def _dump(obj: object, indent: int | None = 2, sort: bool = False) -> bytes:
@@ -30,6 +47,7 @@ def _dump(obj: object, indent: int | None = 2, sort: bool = False) -> bytes:
 BASE_FILES: dict[str, bytes] = {
     "golden/order.schema.json": _dump(_SCHEMA),
     "golden/service.json": _dump(_CONFIG),
+    "golden/compat/fetch.json": _dump(_COMPAT),
     "golden/legacy_case.json": _dump({"case": "legacy", "expected": [1, 2, 3]}),
     "golden/broken_fixture.json": _dump({"ok": True}),
     "eval/metrics.json": _dump(_METRICS),
@@ -41,6 +59,12 @@ BASE_FILES: dict[str, bytes] = {
     "snapshots/old_name.txt": b"kept as is, only moved\n",
     "assets/logo.bin": b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + bytes(range(64)),
 }
+
+
+def _bumped() -> object:
+    compat = json.loads(json.dumps(_COMPAT))
+    compat["api"]["fetch"]["__compat"]["support"]["safari"]["version_added"] = "10.3"
+    return compat
 
 
 def regenerated() -> dict[str, bytes | None]:
@@ -56,6 +80,8 @@ def regenerated() -> dict[str, bytes | None]:
         "snapshots/summary.csv": b"\xef\xbb\xbfid,total\nA-1,10.50\nA-2,7.25\n",  # BOM
         # real changes
         "eval/results.json": _dump(dict(_RESULTS, accuracy=0.79)),
+        # mixed: re-indented (noise) and one version bumped (real)
+        "golden/compat/fetch.json": _dump(_bumped(), indent=4),
         "golden/broken_fixture.json": b'{"ok": true,\n',
         "golden/new_case.json": _dump({"case": "refund", "expected": [4]}),
         "golden/legacy_case.json": None,

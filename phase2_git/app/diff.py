@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from typing import TYPE_CHECKING, Any, overload
+from typing import TYPE_CHECKING, Any
 
+from phase2_git.app.diff_result import DiffReport, DiffResult
 from phase2_git.core.artifacts import ArtifactFilter, shard_of
 from phase2_git.core.methods import METHODS
 from phase2_git.core.model import Blob, Change, Mismatch, is_noise
 from phase2_git.core.pipeline import Settings, build_mismatch
-from phase2_git.core.summary import FailOn, Tally, summarize
+from phase2_git.core.summary import Tally
 from phase2_git.git.blobs import read_blobs
 from phase2_git.git.changes import iter_changed_files
 from phase2_git.git.repo import GitRepo, quote_for_message
@@ -19,136 +20,7 @@ from phase2_git.store.config import Config
 if TYPE_CHECKING:
     from phase2_git.app.sources import Sources
     from phase2_git.core.trust import TrustPolicy
-    from phase2_git.reports.jsonout import MismatchSpool
     from phase2_git.store.decisions import LogLine
-
-
-class MismatchDicts(Sequence[dict[str, object]]):
-    """A read-only list of ``Mismatch.to_json()`` made one item at a time."""
-
-    def __init__(self, mismatches: Sequence[Mismatch]) -> None:
-        self._items = mismatches
-
-    def __len__(self) -> int:
-        return len(self._items)
-
-    @overload
-    def __getitem__(self, index: int) -> dict[str, object]: ...
-    @overload
-    def __getitem__(self, index: slice) -> list[dict[str, object]]: ...
-    def __getitem__(self, index: int | slice) -> dict[str, object] | list[dict[str, object]]:
-        if isinstance(index, slice):
-            return [m.to_json() for m in self._items[index]]
-        return self._items[index].to_json()
-
-    def __iter__(self) -> Iterator[dict[str, object]]:
-        return (m.to_json() for m in self._items)
-
-    def __eq__(self, other: object) -> bool:
-        return list(self) == (list(other) if isinstance(other, Sequence) else other)
-
-    __hash__ = None  # type: ignore[assignment]
-
-
-class DiffResult:
-    """What one diff found. A plain class, not a dataclass: the hook imports this module
-    (see :mod:`phase2_git.core.model`)."""
-
-    def __init__(
-        self,
-        base: Side,
-        head: Side,
-        config: Config,
-        methods: tuple[str, ...],
-        mismatches: list[Mismatch],
-        shard: tuple[int, int] | None = None,
-        notices: list[str] | None = None,
-    ) -> None:
-        self.base = base
-        self.head = head
-        self.config = config
-        self.methods = methods
-        self.mismatches = mismatches
-        self.shard = shard
-        self.notices: list[str] = [] if notices is None else notices
-
-    def replaced(self, *, mismatches: list[Mismatch], notices: list[str]) -> DiffResult:
-        """The same diff with the mismatches (and notices) a later judge produced."""
-        return DiffResult(
-            self.base, self.head, self.config, self.methods, mismatches, self.shard, notices
-        )
-
-    def summary(self, fail_on: FailOn) -> dict[str, object]:
-        return summarize(self.mismatches, fail_on)
-
-    def to_json(self, fail_on: FailOn) -> dict[str, object]:
-        # encoded on demand: 25,000 mismatches held twice (objects and dicts) were half of a
-        # large run's memory; the JSON writer and the report writers read it like a list
-        return _document(self, MismatchDicts(self.mismatches), self.summary(fail_on))
-
-
-class DiffReport:
-    """A finished run whose mismatches were encoded as they were made (:func:`stream_diff`).
-
-    It holds the counts of the summary and the mismatches' JSON lines in a spool, never the
-    mismatches themselves. Close it (or use it as a context manager) to drop the spool."""
-
-    __slots__ = ("base", "config", "head", "methods", "mismatches", "notices", "shard", "tally")
-
-    def __init__(
-        self,
-        base: Side,
-        head: Side,
-        config: Config,
-        methods: tuple[str, ...],
-        mismatches: MismatchSpool,
-        tally: Tally,
-        shard: tuple[int, int] | None,
-        notices: list[str],
-    ) -> None:
-        self.base = base
-        self.head = head
-        self.config = config
-        self.methods = methods
-        self.mismatches = mismatches
-        self.tally = tally
-        self.shard = shard
-        self.notices = notices
-
-    def summary(self, fail_on: FailOn) -> dict[str, object]:
-        return self.tally.summary(fail_on)
-
-    def to_json(self, fail_on: FailOn) -> dict[str, object]:
-        """The ``Phase2Diff.v1`` document, key for key what ``DiffResult.to_json`` gives."""
-        return _document(self, self.mismatches, self.summary(fail_on))
-
-    def close(self) -> None:
-        self.mismatches.close()
-
-    def __enter__(self) -> DiffReport:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
-
-
-def _document(
-    run: DiffResult | DiffReport, mismatches: Sequence[object], summary: dict[str, object]
-) -> dict[str, object]:
-    out: dict[str, object] = {
-        "schema": "Phase2Diff.v1",
-        "base": run.base.label,
-        "head": run.head.label,
-        "config_fingerprint": run.config.fingerprint,
-        "methods": list(run.methods),
-    }
-    if run.shard is not None:
-        out["shard"] = {"index": run.shard[0], "count": run.shard[1]}
-    if run.notices:
-        out["notices"] = list(run.notices)
-    out["mismatches"] = mismatches
-    out["summary"] = summary
-    return out
 
 
 class _Job:
@@ -235,10 +107,9 @@ class _Job:
 
     def external(self) -> bool:
         """Whether a judge outside core runs: it needs every mismatch at once."""
-        return "llm_rubric" in self.selected or (
-            "cosine_similarity" in self.selected
-            and self.config.data["methods"]["cosine_similarity"]["backend"] == "embeddings"
-        )
+        from phase2_git.app import external
+
+        return external.selected(self.config, self.selected)
 
     def mismatches(
         self, observe: Callable[[Change, Blob | None, Blob | None], None] | None = None
@@ -272,19 +143,9 @@ class _Job:
 
     def judged(self, result: DiffResult) -> DiffResult:
         """``result`` with the verdicts of the external judges selected, if any."""
-        if "llm_rubric" in self.selected:
-            from phase2_git.app.judge import attach_llm_verdicts
+        from phase2_git.app import external
 
-            # the judge runs a command or sends content and a key to a URL: a pull request
-            # must not choose them, so they come from configuration the user trusts only
-            result = attach_llm_verdicts(self.repo, result, trusted=self.judges, gated=self.gated)
-        if "cosine_similarity" in self.selected and (
-            self.config.data["methods"]["cosine_similarity"]["backend"] == "embeddings"
-        ):
-            from phase2_git.judges.embeddings import attach_embedding_verdicts
-
-            result = attach_embedding_verdicts(self.repo, result, gated=self.gated)
-        return result
+        return external.judged(self.repo, result, trusted=self.judges, gated=self.gated)
 
     def trust_policy(self) -> TrustPolicy | None:
         """The ``[trust]`` table of the trust side (``--trust-from``'s commit, else the base)."""
@@ -395,7 +256,7 @@ def stream_diff(
 
     Each mismatch is counted and encoded into a :class:`MismatchSpool` as soon as it is
     classified and then dropped, with its contents; the report holds the counts and the
-    spool. Only an external judge (``llm_rubric``, the embeddings backend), which needs every
+    spool. Only an external judge (:mod:`phase2_git.app.external`), which needs every
     mismatch at once, makes the run hold them all first, as :func:`run_diff` does."""
     from phase2_git.reports.jsonout import MismatchSpool
 

@@ -85,3 +85,10 @@ def init(root: Path, *, force: bool = False) -> InitResult:
         atomic_write_text(target, content)
         written.append(rel)
     return InitResult(written, kept)
+
+
+def init_at(repo_path: str, *, force: bool = False) -> InitResult:
+    """``phase2 init`` in the repository containing ``repo_path``."""
+    from phase2_git.git.repo import GitRepo
+
+    return init(GitRepo.discover(repo_path).root, force=force)

@@ -27,16 +27,15 @@ from pathlib import Path
 from typing import Any
 
 from phase2_git.core.classify import classify
+from phase2_git.core.evaluation import split_map
 from phase2_git.core.model import MODE_MISSING, Blob, Change, Status
 from phase2_git.core.settings import ClassifySettings
-from phase2_git.core.stats import stratified_split
 from phase2_git.store.labels import LABELS_FILE, LabeledItem, read_labels, write_labels
 
 TRANSFORM_ACTIONS = frozenset(
     ("restore_base", "normalize_whitespace", "normalize_line_endings", "canonicalize_json")
 )
 DECISION_SOURCES = frozenset(("approve", "reject", "label", "audit", "auto-approve"))
-TEST_SHARE = 0.3
 _CANCELLING = ("undo", "revert")
 
 
@@ -167,19 +166,6 @@ def item_from_decision(
     )
 
 
-def split_map(items: Sequence[LabeledItem]) -> dict[str, str]:
-    """The split of every item: its own, else assigned. Audits always go to train (they are
-    a biased sample); the rest are stratified by (mismatch type, label) with 30% to test,
-    deterministically (``stats.stratified_split``)."""
-    todo = [i for i in items if i.split is None and not i.is_audit]
-    splits = stratified_split(
-        [(i.id, i.mismatch_type, "equivalent" if i.label else "different") for i in todo],
-        test_share=TEST_SHARE,
-    )
-    chosen = {i.id: s for i, s in zip(todo, splits)}
-    return {i.id: "train" if i.is_audit else (i.split or chosen[i.id]) for i in items}
-
-
 def assign_splits(items: Sequence[LabeledItem]) -> list[LabeledItem]:
     """The items, each with its split (see :func:`split_map`)."""
     splits = split_map(items)
@@ -303,3 +289,36 @@ def _display(root: Path, path: Path) -> str:
         return str(path.relative_to(root))
     except ValueError:
         return str(path)
+
+
+def export_at(
+    repo_path: str, *, config: str | None = None, output: str | None = None
+) -> LabelsOutcome:
+    """``phase2 labels export`` in the repository at ``repo_path``: its decision log, blob
+    content read from its objects (no larger than ``[classify] max_file_size``)."""
+    from phase2_git.app.context import open_repo
+    from phase2_git.git.objects import read_objects
+    from phase2_git.store.decisions import DecisionLog
+
+    repo, cfg = open_repo(repo_path, config)
+    limit = cfg.classify.max_file_size
+
+    def read_content(oids: list[str]) -> dict[str, tuple[bytes | None, int | None]]:
+        found = read_objects(repo, oids, max_size=limit)
+        return {o: (c.data, c.size) if c is not None else (None, None) for o, c in found.items()}
+
+    return export_labels(
+        repo.root,
+        DecisionLog(repo.root).events(),
+        read_content,
+        cfg.classify,
+        output=Path(output) if output else None,
+    )
+
+
+def import_at(repo_path: str, source: str, *, output: str | None = None) -> LabelsOutcome:
+    """``phase2 labels import`` in the repository at ``repo_path``."""
+    from phase2_git.git.repo import GitRepo
+
+    repo = GitRepo.discover(repo_path)
+    return import_labels(repo.root, Path(source), output=Path(output) if output else None)

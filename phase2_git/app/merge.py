@@ -91,7 +91,12 @@ def failure_bodies(repo: GitRepo, doc: Mapping[str, Any], *, max_size: int) -> d
     from phase2_git.reports import junit
 
     fail_on = doc["summary"]["fail_on"]
-    failing = [m for m in doc["mismatches"] if junit.case_state(m, fail_on) == "failure"]
+    failing = [
+        m
+        for m in doc["mismatches"]
+        # a mixed file's body is its change list: its blobs are not read for a diff
+        if junit.case_state(m, fail_on) == "failure" and junit.change_body(m) is None
+    ]
     failing = failing[:MAX_FAILURE_BODIES]
     bodies: dict[str, str] = {}
     changes = [change_from_json(m) for m in failing]

@@ -13,21 +13,31 @@ import contextlib
 import hashlib
 import os
 import time
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-from phase2_git import __version__
-from phase2_git.app.diff import DiffResult, run_diff
-from phase2_git.core import transforms
+from phase2_git.app.diff import run_diff
+from phase2_git.app.diff_result import DiffResult
+from phase2_git.app.identity import Identity, identity
+from phase2_git.core import env, transforms
 from phase2_git.core.classify import whitespace_rules
 from phase2_git.core.model import Blob, Change, Mismatch, is_noise
 from phase2_git.errors import RefusedError, UsageError
 from phase2_git.git import commit as gitc
 from phase2_git.git.blobs import read_blobs
+from phase2_git.git.paths import blob_id
 from phase2_git.git.repo import GitRepo, quote_for_message
 from phase2_git.git.sides import default_base, resolve_commit
+from phase2_git.git.worktree import (
+    CONVERSION_ATTRIBUTES,
+    attributes,
+    autocrlf,
+    hidden_bytes,
+    never_rewritten,
+)
+from phase2_git.store import gate as gatemod
 from phase2_git.store import lock as lockmod
 from phase2_git.store import state as statemod
 from phase2_git.store.atomic import atomic_write_bytes
@@ -36,21 +46,13 @@ from phase2_git.store.decisions import (
     LOG_FILE,
     DecisionLog,
     appended_content,
-    decision_id,
+    new_event,
     now_ts,
     parse_lines,
 )
 
 DecisionKind = Literal["approve", "reject", "skip", "auto-approve", "shadow", "label", "audit"]
 LOCAL_EXCLUDES = ("/.phase2/state/", "/.phase2/lock", "/.phase2/cache/")
-KILL_SWITCH = "PHASE2_DISABLE_AUTORESOLVE"
-
-
-def kill_switch_active(environ: Mapping[str, str] = os.environ) -> bool:
-    """Fail safe: any value but empty/0/false/no/off turns auto-apply off."""
-    from phase2_git.store.gate import kill_switch
-
-    return kill_switch(environ) is not None
 
 
 def sampled_for_audit(mismatch_id: str, rate: float) -> bool:
@@ -80,42 +82,12 @@ class Operation:
     refers_to: str | None = None
 
 
-@dataclass(frozen=True)
-class Identity:
-    id: str
-    role: str
-
-
 @dataclass
 class ApplyResult:
     commits: list[str] = field(default_factory=list)
     applied: list[str] = field(default_factory=list)  # paths rewritten
     logged: int = 0
     kept: list[str] = field(default_factory=list)  # paths left alone (user's edits)
-
-
-def identity(
-    repo: GitRepo,
-    user: str | None,
-    role: str | None,
-    environ: Mapping[str, str] = os.environ,
-) -> Identity:
-    """``--user``/``--role`` first, then PHASE2_USER/PHASE2_ROLE, then git's committer identity
-    (``git var``: exactly the identity git will write into the commit)."""
-    uid = user or environ.get("PHASE2_USER")
-    if not uid:
-        proc = repo.run_status("var", "GIT_COMMITTER_IDENT")
-        ident = proc.stdout.decode("utf-8", "replace").strip()
-        uid = ident.rsplit(">", 1)[0] + ">" if ">" in ident else (environ.get("USER") or "unknown")
-    ci = environ.get("CI", "").lower() in ("1", "true", "yes")
-    r = role or environ.get("PHASE2_ROLE") or ("ci" if ci else "developer")
-    return Identity(uid[:256], r[:64])
-
-
-def _env_name(environ: Mapping[str, str]) -> str:
-    if environ.get("PHASE2_ENV"):
-        return environ["PHASE2_ENV"][:64]
-    return "ci" if environ.get("CI", "").lower() in ("1", "true", "yes") else "local"
 
 
 @dataclass
@@ -138,8 +110,12 @@ class Session:
     # blob id -> bytes of base blobs that restore_base plans write back, kept as the diff
     # read them: the files are then written from memory, not checked out again
     held: dict[str, bytes] = field(default_factory=dict)
-    # path -> git's conversion attributes of the paths it may rewrite (asked with the diff)
+    # path -> git's conversion attributes of the paths it may rewrite (asked with the diff),
+    # and core.autocrlf (None: not asked)
     attrs: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
+    crlf: str | None = None
+    # paths found holding no byte git does not store, before anything was written
+    verified: frozenset[str] = frozenset()
 
     # ---------------------------------------------------------------- queries
 
@@ -155,14 +131,14 @@ class Session:
         """Read once per session (the environment of a running process does not change):
         it was read twice per mismatch."""
         if "_kill_switch" not in self.__dict__:
-            self.__dict__["_kill_switch"] = kill_switch_active(self.environ)
+            self.__dict__["_kill_switch"] = gatemod.kill_switch(self.environ) is not None
         active: bool = self.__dict__["_kill_switch"]
         return active
 
     @property
     def env_name(self) -> str:
         if "_env_name" not in self.__dict__:  # os.environ.get per event added up (5,000)
-            self.__dict__["_env_name"] = _env_name(self.environ)
+            self.__dict__["_env_name"] = env.env_name(self.environ)
         name: str = self.__dict__["_env_name"]
         return name
 
@@ -178,9 +154,7 @@ class Session:
     def breaker(self) -> str | None:
         """Read once per session: it parses the whole decision log (it was read per mismatch)."""
         if "_breaker" not in self.__dict__:
-            from phase2_git.store.gate import breaker_tripped
-
-            self.__dict__["_breaker"] = breaker_tripped(self.repo.root)
+            self.__dict__["_breaker"] = gatemod.breaker_tripped(self.repo.root)
         reason: str | None = self.__dict__["_breaker"]
         return reason
 
@@ -206,7 +180,9 @@ class Session:
         )
         if plan.safe or statistical_only:
             if self.kill_switch:
-                return Operation(m, "skip", reason=f"{KILL_SWITCH} is set: a human decides")
+                return Operation(
+                    m, "skip", reason=f"{gatemod.KILL_SWITCH_ENV} is set: a human decides"
+                )
             breaker = self.breaker()
             if breaker:
                 return Operation(m, "skip", reason=f"circuit breaker tripped: {breaker}")
@@ -226,29 +202,28 @@ class Session:
         m = op.mismatch
         seq = self.state.stats.get("events", 0)
         label = op.label if op.decision in ("label", "audit") else label_for(m, op.decision)
-        ev: dict[str, Any] = {
-            "schema": "ResolutionDecision.v1",
-            "id": decision_id(self.state.run_id, m.id, op.decision, seq),
-            "ts": self.now(),
-            "run_id": self.state.run_id,
-            "env": self.env_name,
-            "mismatch_id": m.id,
-            "plan_id": m.plan.plan_id,
-            "action": m.plan.action,
-            "decision": op.decision,
-            "user": {"id": self.who.id, "role": self.who.role},
-            "ui": {"rich": self.rich, "version": __version__, "mode": self.ui_mode},
-            "config_fingerprint": self.config.fingerprint,
-            "transform": m.plan.transform.to_json() if m.plan.transform else None,
-            "hashes": {"before": m.change.before, "after": m.change.after},
-            "path": m.path,
-            "mismatch_type": m.mismatch_type,
-            "artifact_type": m.artifact_type,
-            "label": label,
-            "commit": None,
-            "methods": [v.to_json() for v in m.verdicts],
-            "kill_switch": self.kill_switch,
-        }
+        ev = new_event(
+            run_id=self.state.run_id,
+            mismatch_id=m.id,
+            decision=op.decision,
+            seq=seq,
+            ts=self.now(),
+            env=self.env_name,
+            plan_id=m.plan.plan_id,
+            action=m.plan.action,
+            user=(self.who.id, self.who.role),
+            ui=(self.rich, self.ui_mode),
+            config_fingerprint=self.config.fingerprint,
+            transform=m.plan.transform.to_json() if m.plan.transform else None,
+            hashes={"before": m.change.before, "after": m.change.after},
+            path=m.path,
+            mismatch_type=m.mismatch_type,
+            artifact_type=m.artifact_type,
+            label=label,
+            commit=None,
+            methods=[v.to_json() for v in m.verdicts],
+            kill_switch=self.kill_switch,
+        )
         if op.audit is not None:
             ev["audit"] = op.audit
         if op.refers_to is not None:
@@ -308,7 +283,8 @@ class Session:
         head = resolve_commit(self.repo, "HEAD")
         if head == commit or gitc.branch_contains(self.repo, commit, head):
             updates = [gitc.TreeUpdate(**u) for u in un["updates"]]
-            sync_all(self.repo, updates, un.get("log"))
+            kept = sync_all(self.repo, updates, un.get("log"), resume=True)
+            self.notices += [f"left alone (your own changes): {quote_for_message(p)}" for p in kept]
             if commit not in self.state.commits:
                 self.state.commits.append(commit)
             self.state.pending = []
@@ -458,6 +434,9 @@ class Session:
             before_move=remember,
             held=held,
             attrs=self.attrs,
+            crlf=self.crlf,
+            # checked as the session opened: a review that waited for a human checks again
+            verified=self.verified if self.ui_mode in ("yes", "scripted") else (),
         )
         self.state.unsynced = None
         self.state.pending = []
@@ -521,9 +500,13 @@ class Session:
         new_ids = gitc.write_blobs(self.repo, [d for _, d in to_write])
         blobs.update(zip([p for p, _ in to_write], new_ids))
         entries = []
+        # files holding bytes git does not store are left alone, as the user's edits are
+        same = {i["update"]["path"]: i["update"]["old"] for i in items}
+        same = {p: old for p, old in same.items() if hashes.get(p) == old}
+        hidden = hidden_bytes(self.repo, same, attrs=self.attrs, crlf=self.crlf)
         for item in items:
             path, old = item["update"]["path"], item["update"]["old"]
-            if hashes.get(path) != old:
+            if hashes.get(path) != old or path in hidden:
                 kept.append(path)
                 continue
             entries.append((path, blobs[path], item["update"]["mode"]))
@@ -611,18 +594,41 @@ def sync_all(
     log_data: bytes | None = None,
     held: Mapping[str, bytes] | None = None,
     plain: gitc.Background[set[str]] | None = None,
+    *,
+    attrs: Mapping[str, Mapping[str, str]] | None = None,
+    crlf: str | None = None,
+    verified: Collection[str] = (),
+    resume: bool = False,
 ) -> list[str]:
     """After the branch moved: the user's index and working tree follow (idempotent: a run
-    killed half-way through resumes it)."""
+    killed half-way through resumes it, ``resume``, and repairs the files it left torn)."""
     if log is None:
-        return gitc.sync_after_move(repo, updates, held, plain=plain)
+        return gitc.sync_after_move(
+            repo,
+            updates,
+            held,
+            plain=plain,
+            attrs=attrs,
+            crlf=crlf,
+            verified=verified,
+            resume=resume,
+        )
     # the log's index entry moves with the others (one index write, one refresh); its file is
     # written meanwhile, an fsynced rename while git works on the other files
     entry = gitc.TreeUpdate(LOG_FILE, log["old"], log["new"], "100644")
     writing = gitc.Background(lambda: sync_log(repo, log["new"], log_data))
     with writing:
         return gitc.sync_after_move(
-            repo, updates, held, index_only=[entry], ready=writing.result, plain=plain
+            repo,
+            updates,
+            held,
+            index_only=[entry],
+            ready=writing.result,
+            plain=plain,
+            attrs=attrs,
+            crlf=crlf,
+            verified=verified,
+            resume=resume,
         )
 
 
@@ -637,6 +643,8 @@ def commit_with_log(
     before_move: Callable[[str, dict[str, Any]], None] | None = None,
     held: Mapping[str, bytes] | None = None,
     attrs: Mapping[str, Mapping[str, str]] | None = None,
+    crlf: str | None = None,
+    verified: Collection[str] = (),
 ) -> tuple[str, list[str]] | None:
     """One commit holding ``updates`` and the log with ``events`` appended; the branch moves
     by compare-and-swap, then the user's index and working tree follow. None: nothing to do."""
@@ -654,7 +662,7 @@ def commit_with_log(
         # thousands of decisions is Python's work, reading a large tree is git's
         nonlocal log_bytes
         log_bytes = appended_content(tx.worktree, events)
-        log["new"] = gitc.blob_id(repo, log_bytes)
+        log["new"] = blob_id(repo, log_bytes)
         if not updates and log["new"] == tx.head_oid:
             return None
         # git writes the log's blob (megabytes to compress) while the tree and the commit are
@@ -677,7 +685,10 @@ def commit_with_log(
             for job in writing:
                 job.join()
         gitc.move_branch(repo, branch, commit, message.splitlines()[0])
-        return commit, sync_all(repo, updates, log, log_bytes, held, plain)
+        synced = sync_all(
+            repo, updates, log, log_bytes, held, plain, attrs=attrs, crlf=crlf, verified=verified
+        )
+        return commit, synced
 
 
 @contextlib.contextmanager
@@ -822,7 +833,8 @@ def open_session(
                 session.notices.append(tracked_notice)
             if session.kill_switch:
                 session.notices.append(
-                    f"{KILL_SWITCH} is set: nothing is auto-applied, every plan needs a human"
+                    f"{gatemod.KILL_SWITCH_ENV} is set: nothing is auto-applied, every plan "
+                    "needs a human"
                 )
             breaker = session.breaker()
             if breaker:
@@ -871,6 +883,7 @@ class RewriteFacts:
     attrs: Mapping[str, Mapping[str, str]]
     entries: Mapping[str, gitc.IndexEntry]
     hashes: Mapping[str, str | None]
+    crlf: str = ""  # core.autocrlf
 
 
 def rewrite_facts(repo: GitRepo, paths: Sequence[str], *, no_commit: bool) -> RewriteFacts:
@@ -879,7 +892,7 @@ def rewrite_facts(repo: GitRepo, paths: Sequence[str], *, no_commit: bool) -> Re
     read and hashed."""
     asking = gitc.Background(
         # every attribute that changes what a checkout writes: resolve's writer asks too
-        lambda: gitc.attributes(repo, paths, gitc.CONVERSION_ATTRIBUTES)
+        lambda: (attributes(repo, paths, CONVERSION_ATTRIBUTES), autocrlf(repo))
     )
     comparing = gitc.Background(lambda: gitc.stat_changed(repo)) if not no_commit else None
     try:
@@ -888,12 +901,12 @@ def rewrite_facts(repo: GitRepo, paths: Sequence[str], *, no_commit: bool) -> Re
         if comparing is not None:
             entries = gitc.index_entries(repo, paths)
             hashes = gitc.worktree_hashes(repo, paths, entries, comparing.result())
-        attrs = asking.result()
+        attrs, crlf = asking.result()
     finally:
         asking.join()
         if comparing is not None:
             comparing.join()
-    return RewriteFacts(frozenset(paths), attrs, entries, hashes)
+    return RewriteFacts(frozenset(paths), attrs, entries, hashes, crlf)
 
 
 def _facts_while_diffing(
@@ -922,9 +935,10 @@ def _check_rewritable(
     no_commit: bool,
     asked: gitc.Background[RewriteFacts] | None = None,
 ) -> None:
-    """Refuse (exit 3) when a path phase2 may rewrite carries the user's own uncommitted edits;
-    mark paths git filters or re-encodes as never rewritten. ``asked``: the answers gathered
-    while the diff ran, used when they cover every path."""
+    """Refuse (exit 3) when a path phase2 may rewrite carries the user's own uncommitted edits,
+    or bytes git does not store (:func:`~phase2_git.git.worktree.hidden_bytes`); mark paths
+    git filters or re-encodes as never rewritten. ``asked``: the answers gathered while the
+    diff ran, used when they cover every path."""
     repo = session.repo
     candidates = [m for m in session.todo() if m.plan.transform is not None and not m.resolved]
     facts = None
@@ -939,15 +953,13 @@ def _check_rewritable(
     if facts is None or not facts.paths.issuperset(paths):
         facts = rewrite_facts(repo, paths, no_commit=no_commit)
     attrs, entries, hashes = facts.attrs, facts.entries, facts.hashes
-    session.attrs = attrs
+    session.attrs, session.crlf = attrs, facts.crlf
     for m in candidates:
-        a = attrs.get(m.path, {})
-        for name in ("filter", "working-tree-encoding"):
-            value = a.get(name, "unspecified")
-            if value not in ("unspecified", "unset"):
-                session.unrewritable[m.path] = f"{name}={value} attribute: never rewritten"
+        never = never_rewritten(attrs.get(m.path, {}))
+        if never is not None:
+            session.unrewritable[m.path] = f"{never} attribute: never rewritten"
     if no_commit:
-        return
+        return  # the working-tree writes check each file (Session._write_worktree)
     for m in candidates:
         if m.path in session.unrewritable:
             continue
@@ -962,3 +974,12 @@ def _check_rewritable(
                 "will not rewrite it",
                 hint="commit or stash them first, or use --no-commit",
             )
+    # a file that cleans to the committed blob may still hold bytes git does not store (CRLF
+    # under text=auto): a commit would be followed by a rewrite that destroys them
+    rest = {m.path: m.change.after for m in candidates if m.path not in session.unrewritable}
+    for h in hidden_bytes(repo, rest, attrs=attrs, crlf=facts.crlf).values():
+        raise RefusedError(
+            f"'{quote_for_message(h.path)}': {h.reason}",
+            hint="if you do not need them, delete the file and `git checkout` it again",
+        )
+    session.verified = frozenset(rest)

@@ -14,6 +14,7 @@ tree's configuration applies, and a difference from the trust side's is a notice
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple
@@ -26,7 +27,7 @@ from phase2_git.git.sides import Side, resolve_side
 from phase2_git.store.config import CONFIG_FILE, Config, load, parse_toml, resolve, table_from
 
 if TYPE_CHECKING:
-    from phase2_git.judges.settings import TrustedJudge
+    from phase2_git.store.judge_settings import TrustedJudge
 
 # where a commit's configuration can live, in the order the working tree's is looked up
 CONFIG_PATHS = (CONFIG_FILE, "pyproject.toml")
@@ -221,6 +222,30 @@ def trusted_judges(
         resolve(cc.table, cc.source)  # validated like any configuration in force
         found.append((cc.source, cc.table.get("judge") or {}))
     return found + _named_judge(repo.root if repo is not None else None, config, config_path)
+
+
+def trusted_judge_table(
+    config: Config,
+    trusted: Sequence[TrustedJudge] = (),
+    environ: Mapping[str, str] = os.environ,
+) -> tuple[dict[str, Any], list[str]]:
+    """The ``[judge]`` table an external judge runs with, and the notices of what was dropped.
+
+    The program it runs, the URL it sends content to and the variable its key is read from
+    come only from configuration the user trusts: ``trusted`` (``--trust-from``'s commit, a
+    ``--config`` file outside the repository) and the user's own configuration file, never
+    from the repository's configuration alone (it may be a pull request's)."""
+    from phase2_git.store.config import DEFAULTS, user_config_path, user_judge_table
+    from phase2_git.store.judge_settings import vetted_judge
+
+    own = user_judge_table(environ)
+    return vetted_judge(
+        config.data["judge"],
+        config.source,
+        [*trusted, *([own] if own is not None else [])],
+        defaults=DEFAULTS["judge"],
+        own_file=str(user_config_path(environ)),
+    )
 
 
 def _named_judge(root: Path | None, config: Config, config_path: str | None) -> list[TrustedJudge]:

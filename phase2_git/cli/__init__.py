@@ -1,19 +1,20 @@
 """The ``phase2`` command line: typer commands that map options to one app call each.
 
-Commands hold no logic a test would want to call; errors become one line and an exit code
-here and nowhere else (DESIGN.md §5).
+Commands hold no logic a test would want to call: each reads its options, makes one app call,
+hands the result to a renderer and returns the exit code. They raise what fails;
+:mod:`phase2_git.funnel` turns it into one line and an exit code, for this CLI and for the hook
+alike (DESIGN.md §5).
 """
 
 from __future__ import annotations
 
-import os
 import sys
 from collections.abc import Sequence
 
 import typer
 
 from phase2_git import __version__
-from phase2_git.errors import one_line
+from phase2_git.funnel import run
 
 app = typer.Typer(
     name="phase2",
@@ -73,38 +74,11 @@ __all__ = [
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Console-script entry point: run the app, map every failure to an exit code."""
+    """Console-script entry point: run the app; :func:`phase2_git.funnel.run` maps every
+    failure to one line and an exit code. ``standalone_mode=False``: click hands back what
+    a command returns or raises (``typer.Exit(n)`` becomes ``n``) instead of exiting."""
     args = list(sys.argv[1:] if argv is None else argv)
-    try:
-        rv = app(args=args, prog_name="phase2", standalone_mode=False)
-    except (typer.Abort, KeyboardInterrupt):
-        print("phase2: interrupted", file=sys.stderr)
-        return 130
-    except Exception as exc:
-        # click's usage errors, from click or from the copy newer typer vendors: duck-typed
-        if hasattr(exc, "format_message") and hasattr(exc, "exit_code"):
-            return _usage_error(exc)
-        if os.environ.get("PHASE2_DEBUG") == "1":
-            raise
-        # a bug: one line, the traceback only on request
-        print(
-            f"phase2: internal error: {type(exc).__name__}: {one_line(str(exc))} "
-            "(set PHASE2_DEBUG=1 for the traceback)",
-            file=sys.stderr,
-        )
-        return 2
-    return rv if isinstance(rv, int) else 0
-
-
-def _usage_error(exc: Exception) -> int:
-    ctx = getattr(exc, "ctx", None)
-    if type(exc).__name__ == "NoArgsIsHelpError" and ctx is not None:
-        typer.echo(ctx.get_help())
-        return 0
-    hint = ""
-    if ctx is not None:
-        name = "phase2" if ctx.info_name == "phase2" else f"phase2 {ctx.info_name}"
-        hint = f" (see '{name} --help')"
-    message = exc.format_message()  # type: ignore[attr-defined]
-    print(f"phase2: error: {one_line(message + hint)}", file=sys.stderr)
-    return 2
+    return run(
+        lambda: app(args=args, prog_name="phase2", standalone_mode=False),
+        interrupts=(typer.Abort,),
+    )

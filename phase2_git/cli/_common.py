@@ -1,28 +1,15 @@
-"""Helpers shared by the commands: the error funnel, colour and terminal detection."""
+"""Helpers shared by the commands: colour and terminal detection, the CI output options."""
 
 from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Callable, Mapping
-from typing import IO, Annotated, TypeVar
+from collections.abc import Mapping
+from typing import IO, Annotated
 
 import typer
 
-from phase2_git.errors import Phase2Error, one_line
-
-T = TypeVar("T")
-
-
-def run(fn: Callable[[], T]) -> T:
-    """Call an app function; a :class:`Phase2Error` becomes one stderr line and its exit code."""
-    try:
-        return fn()
-    except Phase2Error as exc:
-        if os.environ.get("PHASE2_DEBUG") == "1":
-            raise
-        typer.echo(f"phase2: error: {one_line(str(exc))}", err=True)
-        raise typer.Exit(exc.exit_code) from None
+from phase2_git.core.env import in_ci
 
 
 def use_color(
@@ -40,20 +27,13 @@ def use_color(
 
 def can_prompt(environ: Mapping[str, str] = os.environ, stdin: IO[str] | None = None) -> bool:
     """``CI=true`` or no TTY on stdin: never prompt (DESIGN.md §5, invariant 7)."""
-    if environ.get("CI", "").lower() in ("1", "true", "yes"):
+    if in_ci(environ):
         return False
     stdin = stdin or sys.stdin
     try:
         return stdin is not None and stdin.isatty()
     except (AttributeError, ValueError):
         return False
-
-
-def write_output(path: str, text: str) -> None:
-    """Write a report file atomically (temp file, fsync, rename)."""
-    from phase2_git.store.atomic import atomic_write_text
-
-    atomic_write_text(path, text)
 
 
 # the CI outputs that `diff` and `report merge` both write: declared once

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import json
 import sys
 
 import typer
 
 from phase2_git.cli import app
-from phase2_git.cli._common import run
+from phase2_git.errors import EXIT_FINDINGS, EXIT_OK
 
 
 @app.command("log")
@@ -23,60 +22,31 @@ def log_cmd(
     repo_path: str = typer.Option(".", "-C", "--repo", help="Run in this repository."),
 ) -> None:
     """Show the decision log (.phase2/decisions.jsonl)."""
+    from phase2_git.app.audit import log_at
+    from phase2_git.ui.render import log_lines
 
-    def go() -> None:
-        from phase2_git.app.audit import filter_log
-        from phase2_git.core.sanitize import sanitize_path
-        from phase2_git.errors import UsageError
-        from phase2_git.git.repo import GitRepo
-        from phase2_git.reports.jsonout import defused
-        from phase2_git.store.decisions import DecisionLog
-
-        if fmt not in ("text", "json"):
-            raise UsageError(f"--format must be text or json, got '{fmt}'")
-        repo = GitRepo.discover(repo_path)
-        events = list(DecisionLog(repo.root).events())
-        chosen = filter_log(
-            events, path=path, decision=decision, run=run_id, pending_audit=audit_pending
-        )
-        for e in chosen:
-            if fmt == "json":
-                sys.stdout.write(defused(json.dumps(e, ensure_ascii=True)) + "\n")
-                continue
-            extra = " [audit pending]" if e.get("audit") == "pending" else ""
-            sys.stdout.write(
-                f"{e['ts'][:19]}  {e['decision']:<12} {e['action']:<22} "
-                f"{sanitize_path(e['path'])}  {sanitize_path(e['user']['id'])}  "
-                f"{sanitize_path(e['id'])}{extra}\n"
-            )
-        if fmt == "text":
-            sys.stdout.write(f"{len(chosen)} of {len(events)} decision(s)\n")
-
-    run(go)
+    view = log_at(
+        repo_path,
+        fmt=fmt,
+        path=path,
+        decision=decision,
+        run=run_id,
+        pending_audit=audit_pending,
+    )
+    sys.stdout.writelines(log_lines(view, fmt))
 
 
 @app.command("verify")
 def verify_cmd(
     repo_path: str = typer.Option(".", "-C", "--repo", help="Run in this repository."),
-) -> None:
+) -> int:
     """Check the decision log against its schema and against git history."""
+    from phase2_git.app.audit import verify_at
+    from phase2_git.ui.render import verification_lines
 
-    def go() -> int:
-        from phase2_git.app.audit import verify
-        from phase2_git.core.sanitize import escape_controls
-        from phase2_git.git.repo import GitRepo
-
-        result = verify(GitRepo.discover(repo_path))
-        for problem in result.problems:
-            # problems quote the log's own lines: a PR wrote them
-            sys.stdout.write(f"problem: {escape_controls(problem)}\n")
-        state = "ok" if result.ok else f"{len(result.problems)} problem(s)"
-        sys.stdout.write(
-            f"verified {result.checked} decision(s), {result.transforms} transform(s): {state}\n"
-        )
-        return 0 if result.ok else 1
-
-    raise typer.Exit(run(go))
+    result = verify_at(repo_path)
+    sys.stdout.writelines(verification_lines(result))
+    return EXIT_OK if result.ok else EXIT_FINDINGS
 
 
 @app.command("revert")
@@ -89,67 +59,11 @@ def revert_cmd(
     repo_path: str = typer.Option(".", "-C", "--repo", help="Run in this repository."),
 ) -> None:
     """Undo one transform with a new commit, after checking its result still holds."""
+    from phase2_git.app.audit import revert_at
+    from phase2_git.ui.render import reverted_line
 
-    def go() -> None:
-        from phase2_git.app.audit import revert
-        from phase2_git.app.resolve import identity
-        from phase2_git.core.sanitize import sanitize_path
-        from phase2_git.git.repo import GitRepo
-
-        repo = GitRepo.discover(repo_path)
-        result = revert(repo, decision_id, identity(repo, user, role))
-        typer.echo(
-            f"reverted {decision_id}: {sanitize_path(result.path)} restored to "
-            f"{result.restored[:12]} in commit {result.commit[:12]}"
-        )
-
-    run(go)
-
-
-def _decide(
-    decision: str,
-    paths: list[str],
-    base: str | None,
-    head: str,
-    no_commit: bool,
-    state_file: str | None,
-    restart: bool,
-    user: str | None,
-    role: str | None,
-    config: str | None,
-    trust_from: str | None,
-    repo_path: str,
-) -> None:
-    def go() -> None:
-        from phase2_git.app.decide import decide
-        from phase2_git.app.resolve_cli import report_apply
-        from phase2_git.core.sanitize import sanitize_path
-        from phase2_git.git.repo import GitRepo
-
-        repo = GitRepo.discover(repo_path)
-        result = decide(
-            repo,
-            decision,
-            paths,
-            config_path=config,
-            trust_from=trust_from,
-            base=base,
-            head=head,
-            no_commit=no_commit,
-            state_file=state_file,
-            restart=restart,
-            user=user,
-            role=role,
-        )
-        for notice in result.notices:
-            typer.echo(f"note: {notice}")
-        for m in result.decided:
-            typer.echo(
-                f"{decision:<8} {m.plan.action:<22} {sanitize_path(m.path)} ({m.mismatch_type})"
-            )
-        report_apply(result.applied, sys.stdout)
-
-    run(go)
+    result = revert_at(repo_path, decision_id, user=user, role=role)
+    sys.stdout.write(reverted_line(decision_id, result))
 
 
 def _decision_command(decision: str, summary: str) -> None:
@@ -178,20 +92,24 @@ def _decision_command(decision: str, summary: str) -> None:
         ),
         repo_path: str = typer.Option(".", "-C", "--repo", help="Run in this repository."),
     ) -> None:
-        _decide(
-            decision,
-            paths,
-            base,
-            head,
-            no_commit,
-            state_file,
-            restart,
-            user,
-            role,
-            config,
-            trust_from,
-            repo_path,
+        from phase2_git.app.decide import DecideOptions, decide_at
+        from phase2_git.ui.render import render_decided
+
+        opts = DecideOptions(
+            decision=decision,
+            paths=tuple(paths),
+            base=base,
+            head=head,
+            no_commit=no_commit,
+            state_file=state_file,
+            restart=restart,
+            user=user,
+            role=role,
+            config=config,
+            trust_from=trust_from,
+            repo=repo_path,
         )
+        render_decided(decision, decide_at(opts), sys.stdout)
 
     command.__doc__ = summary
     app.command(decision)(command)

@@ -9,7 +9,6 @@ from __future__ import annotations
 import typer
 
 from phase2_git.cli import app
-from phase2_git.cli._common import run
 
 
 @app.command("check")
@@ -27,19 +26,15 @@ def check_cmd(
     repo_path: str = typer.Option(
         ".", "-C", "--repo", help="Run in this repository (FILES are relative to it)."
     ),
-) -> None:
+) -> int:
     """Fail when a staged artifact carries noise or is malformed JSON; --fix repairs the noise."""
+    from phase2_git.app.precommit import check_command
 
-    def go() -> int:
-        from phase2_git.hook import check_command
-
-        return check_command(
-            files or [],
-            fix=fix,
-            require_decision=require_decision,
-            config=config,
-            repo_path=repo_path,
-            write=typer.echo,
-        )
-
-    raise typer.Exit(run(go))
+    return check_command(
+        files or [],
+        fix=fix,
+        require_decision=require_decision,
+        config=config,
+        repo_path=repo_path,
+        write=typer.echo,
+    )

@@ -3,13 +3,10 @@
 from __future__ import annotations
 
 import sys
-from pathlib import Path
 
 import typer
 
 from phase2_git.cli import app
-from phase2_git.cli._common import run
-from phase2_git.errors import EXIT_FINDINGS, EXIT_OK
 
 
 @app.command("gate")
@@ -44,67 +41,24 @@ def gate_cmd(
         "own ~/.config/phase2/config.toml or a --config file outside the repository).",
     ),
     repo_path: str = typer.Option(".", "-C", "--repo", help="Run in this repository."),
-) -> None:
+) -> int:
     """Exit 0 (GO) when every gated judge meets the [gate] thresholds, 1 (NO-GO) otherwise."""
+    from phase2_git.app.gate import GateOptions, gate_main
 
-    def go() -> int:
-        import json
-
-        from phase2_git.app import judge as appj
-        from phase2_git.cli.judge import names_of
-        from phase2_git.core.methods import parse_methods
-        from phase2_git.errors import UsageError
-        from phase2_git.git.repo import GitRepo
-        from phase2_git.reports.judge_metrics import render_gate, write_gate
-        from phase2_git.store.config import load
-        from phase2_git.store.decisions import now_ts
-        from phase2_git.store.gate import read_breaker
-
-        if fmt not in ("text", "json"):
-            raise UsageError(f"--format must be text or json, got '{fmt}'")
-        if fp_bound is not None and fp_bound not in ("point", "upper95"):
-            raise UsageError(f"--fp-bound must be point or upper95, got '{fp_bound}'")
-        repo = GitRepo.discover(repo_path)
-        root = repo.root
-        cfg = load(root, config)
-        if reset_breaker:
-            uid, role = appj.who(repo, user)
-            event = appj.reset_breaker(root, cfg, uid, role)
-            if event is None:
-                typer.echo("the circuit breaker is not tripped: nothing to reset")
-            else:
-                typer.echo(f"circuit breaker re-armed (decision {event['id']})")
-            return EXIT_OK
-        selected = None
-        if method is not None:
-            selected = parse_methods(method) if results is None else names_of(method)
-        if dataset is not None:
-            from phase2_git.app.sources import trusted_judges
-
-            trusted = trusted_judges(repo, cfg, config_path=config, trust_from=trust_from)
-            doc = appj.run_eval(
-                cfg,
-                root=root,
-                dataset=Path(dataset),
-                results=Path(results) if results else None,
-                methods=selected,
-                options=appj.EvalOptions(resamples=bootstrap, seed=seed, calibrate=calibrate),
-                trusted=trusted,
-            )
-            appj.save_evaluation(root, doc)
-        elif results is not None:
-            raise UsageError("--results needs --dataset (the labels the results are judged on)")
-        else:
-            doc = appj.load_evaluation(root)
-        gate = appj.run_gate(cfg, doc, root=root, methods=selected, fp_bound=fp_bound, ts=now_ts())
-        appj.save_gates(root, gate)
-        if prom:
-            write_gate(prom, gate.results, read_breaker(root).tripped)
-        if fmt == "json":
-            out = {"go": gate.go, "results": gate.results, "notices": gate.notices}
-            sys.stdout.write(json.dumps(out, indent=2, ensure_ascii=False) + "\n")
-        else:
-            render_gate(gate.results, gate.notices, sys.stdout)
-        return EXIT_OK if gate.go else EXIT_FINDINGS
-
-    raise typer.Exit(run(go))
+    opts = GateOptions(
+        dataset=dataset,
+        results=results,
+        method=method,
+        fp_bound=fp_bound,
+        calibrate=calibrate,
+        bootstrap=bootstrap,
+        seed=seed,
+        fmt=fmt,
+        prom=prom,
+        reset_breaker=reset_breaker,
+        user=user,
+        config=config,
+        trust_from=trust_from,
+        repo=repo_path,
+    )
+    return gate_main(opts, sys.stdout)

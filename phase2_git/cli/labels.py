@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import typer
 
 from phase2_git.cli import app
-from phase2_git.cli._common import run
 
 labels_app = typer.Typer(
     name="labels",
@@ -28,34 +25,9 @@ def export_cmd(
     repo_path: str = typer.Option(".", "-C", "--repo", help="Run in this repository."),
 ) -> None:
     """Turn labelled decisions of .phase2/decisions.jsonl into LabeledMismatch lines."""
+    from phase2_git.app.labels import export_at
 
-    def go() -> None:
-        from phase2_git.app.labels import export_labels
-        from phase2_git.git.objects import read_objects
-        from phase2_git.git.repo import GitRepo
-        from phase2_git.store.config import load
-        from phase2_git.store.decisions import DecisionLog
-
-        repo = GitRepo.discover(repo_path)
-        cfg = load(repo.root, config)
-        limit = cfg.classify.max_file_size
-
-        def read_content(oids: list[str]) -> dict[str, tuple[bytes | None, int | None]]:
-            found = read_objects(repo, oids, max_size=limit)
-            return {
-                o: (c.data, c.size) if c is not None else (None, None) for o, c in found.items()
-            }
-
-        outcome = export_labels(
-            repo.root,
-            DecisionLog(repo.root).events(),
-            read_content,
-            cfg.classify,
-            output=Path(output) if output else None,
-        )
-        typer.echo(outcome.render("wrote"))
-
-    run(go)
+    typer.echo(export_at(repo_path, config=config, output=output).render("wrote"))
 
 
 @labels_app.command("import")
@@ -67,13 +39,6 @@ def import_cmd(
     repo_path: str = typer.Option(".", "-C", "--repo", help="Run in this repository."),
 ) -> None:
     """Validate a labelled JSONL from elsewhere and merge it into the dataset."""
+    from phase2_git.app.labels import import_at
 
-    def go() -> None:
-        from phase2_git.app.labels import import_labels
-        from phase2_git.git.repo import GitRepo
-
-        repo = GitRepo.discover(repo_path)
-        outcome = import_labels(repo.root, Path(file), output=Path(output) if output else None)
-        typer.echo(outcome.render("wrote"))
-
-    run(go)
+    typer.echo(import_at(repo_path, file, output=output).render("wrote"))

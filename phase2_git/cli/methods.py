@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import typer
+import sys
 
 from phase2_git.cli import app
 
@@ -10,11 +10,6 @@ from phase2_git.cli import app
 @app.command("methods")
 def methods_cmd() -> None:
     """List the equivalence methods with their descriptions."""
-    from phase2_git.core.methods import METHODS
-    from phase2_git.core.settings import DEFAULT_METHODS
+    from phase2_git.ui.render import methods_lines
 
-    width = max(len(n) for n in METHODS)
-    for name, m in METHODS.items():
-        kind = "deterministic" if m.deterministic else "statistical"
-        default = " (default)" if name in DEFAULT_METHODS else ""
-        typer.echo(f"{name:<{width}}  {kind:<13}  {m.description}{default}")
+    sys.stdout.writelines(methods_lines())

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import sys
-import time
 
 import typer
 
@@ -14,7 +13,6 @@ from phase2_git.cli._common import (
     PromOpt,
     StepSummaryOpt,
     SummaryOpt,
-    run,
     use_color,
 )
 
@@ -25,8 +23,6 @@ report_app = typer.Typer(
     rich_markup_mode=None,
 )
 app.add_typer(report_app, name="report")
-
-FORMATS = ("json", "text", "markdown")
 
 
 @report_app.command("merge")
@@ -51,56 +47,21 @@ def merge_cmd(
         "if any).",
     ),
     no_color: bool = typer.Option(False, "--no-color", help="No colour, whatever the terminal."),
-) -> None:
+) -> int:
     """Merge shard outputs into the report the unsharded run gives; re-emit CI outputs.
 
     The shards must share base, head, configuration fingerprint and methods, and cover every
     shard of the run exactly once. Prometheus' run duration is the merge's own.
     """
+    from phase2_git.app.merge import CiOutputs
+    from phase2_git.app.report import MergeOptions, merge_main
 
-    def go() -> int:
-        started = time.monotonic()
-        from phase2_git.app.merge import CiOutputs, merge_files, write_ci_outputs
-        from phase2_git.core.summary import FAIL_ON
-        from phase2_git.errors import Phase2Error, UsageError
-        from phase2_git.git.repo import GitRepo
-        from phase2_git.reports import jsonout, markdown
-        from phase2_git.reports import text as textout
-
-        if fmt not in FORMATS:
-            raise UsageError(f"--format must be one of {', '.join(FORMATS)}, got '{fmt}'")
-        if fail_on is not None and fail_on not in FAIL_ON:
-            raise UsageError(f"--fail-on must be one of {', '.join(FAIL_ON)}, got '{fail_on}'")
-        doc = merge_files(files, fail_on)
-        repo: GitRepo | None = None
-        if repo_path is not None:
-            repo = GitRepo.discover(repo_path)
-        else:
-            try:
-                repo = GitRepo.discover(".")
-            except Phase2Error:
-                repo = None  # merging outside a checkout: JUnit failures carry no excerpt
-        write_ci_outputs(
-            doc,
-            CiOutputs(junit, prom, summary, annotations, step_summary),
-            repo=repo,
-            duration=time.monotonic() - started,
-            finished_at=time.time(),
-        )
-        if fmt == "json":
-            jsonout.write(doc, sys.stdout)
-        elif fmt == "markdown":
-            sys.stdout.write(markdown.render(doc))
-        else:
-            textout.render(
-                doc,
-                base_spec=doc["base"],
-                head_spec=doc["head"],
-                config_source=f"merged from {len(files)} shard(s)",
-                file=sys.stdout,
-                color=use_color(no_color),
-                notices=doc.get("notices", []),
-            )
-        return int(doc["summary"]["exit_code"])
-
-    raise typer.Exit(run(go))
+    opts = MergeOptions(
+        files=tuple(files),
+        fmt=fmt,
+        fail_on=fail_on,
+        ci=CiOutputs(junit, prom, summary, annotations, step_summary),
+        repo=repo_path,
+        color=use_color(no_color),
+    )
+    return merge_main(opts, sys.stdout)

@@ -7,7 +7,7 @@ import sys
 import typer
 
 from phase2_git.cli import app
-from phase2_git.cli._common import can_prompt, run, use_color
+from phase2_git.cli._common import can_prompt, use_color
 
 
 @app.command("resolve")
@@ -46,32 +46,28 @@ def resolve_cmd(
     ),
     repo_path: str = typer.Option(".", "-C", "--repo", help="Run in this repository."),
     no_color: bool = typer.Option(False, "--no-color", help="No colour, whatever the terminal."),
-) -> None:
+) -> int:
     """Review mismatches; approved transforms become commits, every decision is logged."""
+    from phase2_git.ui.resolve import ResolveOptions, resolve_main
 
-    def go() -> int:
-        from phase2_git.app.resolve_cli import ResolveOptions, resolve_main
-
-        opts = ResolveOptions(
-            base=base,
-            head=head,
-            yes=yes,
-            auto_approve_safe=auto_approve_safe,
-            no_commit=no_commit,
-            state_file=state_file,
-            restart=restart,
-            revisit_skipped=revisit_skipped,
-            paths=tuple(path),
-            audit=audit,
-            user=user,
-            role=role,
-            fail_on=fail_on,
-            config=config,
-            trust_from=trust_from,
-            repo=repo_path,
-            color=use_color(no_color),
-            interactive=can_prompt(),
-        )
-        return resolve_main(opts, out=sys.stdout)
-
-    raise typer.Exit(run(go))
+    opts = ResolveOptions(
+        base=base,
+        head=head,
+        yes=yes,
+        auto_approve_safe=auto_approve_safe,
+        no_commit=no_commit,
+        state_file=state_file,
+        restart=restart,
+        revisit_skipped=revisit_skipped,
+        paths=tuple(path),
+        audit=audit,
+        user=user,
+        role=role,
+        fail_on=fail_on,
+        config=config,
+        trust_from=trust_from,
+        repo=repo_path,
+        color=use_color(no_color),
+        interactive=can_prompt(),
+    )
+    return resolve_main(opts, out=sys.stdout)

@@ -19,6 +19,7 @@ deliberate about every corner the stdlib glosses over:
 # no `from __future__ import annotations`: NamedTuple fields stay cheap (see core/model.py)
 
 import json
+from collections.abc import Sequence
 from decimal import MAX_EMAX, MIN_EMIN, Context, Decimal, InvalidOperation, localcontext
 from typing import NamedTuple, Union
 
@@ -204,6 +205,19 @@ def _path(parent: str, key: str | int) -> str:
     return f"{parent}[{shorten(json.dumps(key))}]"
 
 
+def json_path(keys: Sequence[str | int]) -> str:
+    """``$.a.b[3]`` for a list of keys and indexes: keys cut to ``SHOWN`` characters each, a
+    deep path to its ends (``WHERE_SHOWN``), as :func:`compare` names a difference."""
+    out = "$"
+    for key in keys:
+        out = _path(out, key)
+    if len(out) <= WHERE_SHOWN:
+        return out
+    head = WHERE_SHOWN // 4
+    tail = WHERE_SHOWN - head
+    return f"{out[:head]}{_cut(len(out) - head - tail)}{out[-tail:]}"
+
+
 def _rel_diff(a: Decimal, b: Decimal) -> float:
     scale = max(abs(a), abs(b))
     if scale == 0:
@@ -350,11 +364,12 @@ def _dump_str(s: str) -> str:
     return json.dumps(s, ensure_ascii=False)
 
 
-def dumps_canonical(value: JValue, *, indent: int = 2) -> str:
-    """Sorted keys (RFC 8785 order), fixed indent, numbers as written, trailing newline.
+def dumps_canonical(value: JValue, *, indent: int = 2, sort_keys: bool = True) -> str:
+    """Fixed indent, numbers as written, trailing newline; keys sorted (RFC 8785 order) with
+    ``sort_keys``, else in the document's order.
 
-    Raises :class:`JsonInvalid` for documents with duplicate keys: sorting them would
-    silently change which value a parser keeps.
+    With ``sort_keys``, raises :class:`JsonInvalid` for documents with duplicate keys:
+    sorting them would silently change which value a parser keeps.
     """
     out: list[str] = []
     pad = " " * indent
@@ -369,13 +384,13 @@ def dumps_canonical(value: JValue, *, indent: int = 2) -> str:
         if isinstance(item, JNum):
             out.append(str(item))
         elif isinstance(item, JObj):
-            if item.has_duplicates():
+            if sort_keys and item.has_duplicates():
                 raise JsonInvalid("duplicate keys: refusing to reorder")
             if not item:
                 out.append("{}")
                 continue
             inner = "\n" + pad * (depth + 1)
-            pairs = sorted(item, key=lambda kv: utf16_key(kv[0]))
+            pairs = sorted(item, key=lambda kv: utf16_key(kv[0])) if sort_keys else list(item)
             seq: list[tuple[str, object, int]] = [("text", "{", 0)]
             for i, (k, v) in enumerate(pairs):
                 sep = "," if i else ""

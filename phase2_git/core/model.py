@@ -35,6 +35,7 @@ Action = Literal[
     "canonicalize_json",
     "accept_change",
     "manual",
+    "strip_noise",
 ]
 
 ARTIFACT_TYPES: tuple[ArtifactType, ...] = (
@@ -127,6 +128,31 @@ class Transform(NamedTuple):
         return {"id": self.id, "idempotent": self.idempotent}
 
 
+class Step(NamedTuple):
+    """A safe step that comes before a plan's own action: a mixed file's noise is stripped
+    (``strip_noise``) while its real change stays for a human. The fields mean what they mean
+    on :class:`Plan`."""
+
+    plan_id: str
+    action: Action
+    transform: Transform
+    safe: bool
+    confidence: float
+    reason: str
+    justified_by: tuple[str, ...] = ()
+
+    def to_json(self) -> dict[str, object]:
+        return {
+            "plan_id": self.plan_id,
+            "action": self.action,
+            "transform": self.transform.to_json(),
+            "safe": self.safe,
+            "confidence": round(self.confidence, 6),
+            "reason": self.reason,
+            "justified_by": list(self.justified_by),
+        }
+
+
 class Plan(NamedTuple):
     plan_id: str
     action: Action
@@ -136,9 +162,11 @@ class Plan(NamedTuple):
     reason: str
     # methods whose verdicts justify the plan (deterministic ones first)
     justified_by: tuple[str, ...] = ()
+    # a mixed file: the noise can be stripped first; ``action`` is for what remains
+    first: Step | None = None
 
     def to_json(self) -> dict[str, object]:
-        return {
+        out: dict[str, object] = {
             "plan_id": self.plan_id,
             "action": self.action,
             "transform": self.transform.to_json() if self.transform else None,
@@ -146,6 +174,99 @@ class Plan(NamedTuple):
             "confidence": round(self.confidence, 6),
             "reason": self.reason,
             "justified_by": list(self.justified_by),
+        }
+        if self.first is not None:  # absent, not null: plans without one keep their bytes
+            out["first"] = self.first.to_json()
+        return out
+
+
+ChangeKind = Literal["changed", "added", "removed", "moved"]
+
+
+class RealChange(NamedTuple):
+    """One real change inside a mismatch (``core.changes``).
+
+    JSON: ``path`` is where (``$.a.b[3]``; the head's index in arrays, the base's for a
+    removed element); text: ``path`` is None and the lines say where. ``before``/``after``
+    are the values as JSON text (text: the lines), each cut to a few dozen characters, None
+    on the side that has none. ``line`` is the head file's line (for a removal: the line
+    that now follows it), ``base_line`` the base file's. ``source`` is a moved element's
+    base path. The texts are raw here: :meth:`to_json` sanitises them.
+    """
+
+    kind: ChangeKind
+    path: str | None
+    before: str | None
+    after: str | None
+    line: int | None
+    base_line: int | None
+    source: str | None = None
+
+    def to_json(self) -> dict[str, object]:
+        from phase2_git.core.sanitize import sanitize_line  # only a report needs it
+
+        def shown(text: str | None) -> str | None:
+            return None if text is None else sanitize_line(text)
+
+        out: dict[str, object] = {
+            "kind": self.kind,
+            "path": shown(self.path),
+            "before": shown(self.before),
+            "after": shown(self.after),
+            "line": self.line,
+            "base_line": self.base_line,
+        }
+        if self.source is not None:
+            out["from"] = shown(self.source)
+        return out
+
+
+class NoiseFound(NamedTuple):
+    """One kind of noise present beside a real change: ``type`` is the noise mismatch type
+    (``whitespace``, ``line_endings``, ``bom``, ``trailing_newline``, ``json_ordering``,
+    ``numeric_precision``), ``detail`` says what (``re-indented 2 → 4 spaces``), ``at``
+    where (JSON paths or ``line N``, a few), ``more`` how many places were not listed."""
+
+    type: MismatchType
+    detail: str
+    at: tuple[str, ...] = ()
+    more: int = 0
+
+    def to_json(self) -> dict[str, object]:
+        from phase2_git.core.sanitize import sanitize_line
+
+        out: dict[str, object] = {"type": self.type, "detail": sanitize_line(self.detail)}
+        if self.at:
+            out["at"] = [sanitize_line(a) for a in self.at]
+        if self.more:
+            out["more"] = self.more
+        return out
+
+
+class Changes(NamedTuple):
+    """What changed in a ``content`` mismatch: its real changes (the first few; ``more``
+    counts the rest) and the noise present beside them. Mixed: both at once."""
+
+    real: tuple[RealChange, ...]
+    more: int
+    noise: tuple[NoiseFound, ...]
+
+    @property
+    def total(self) -> int:
+        return len(self.real) + self.more
+
+    @property
+    def mixed(self) -> bool:
+        return bool(self.noise) and self.total > 0
+
+    def noise_types(self) -> tuple[MismatchType, ...]:
+        return tuple(n.type for n in self.noise)
+
+    def to_json(self) -> dict[str, object]:
+        return {
+            "real": [c.to_json() for c in self.real],
+            "more": self.more,
+            "noise": [n.to_json() for n in self.noise],
         }
 
 
@@ -166,6 +287,8 @@ class Mismatch(NamedTuple):
     # canonicalize strategy: the head is already in canonical form, nothing left to do
     resolved: bool = False
     decision: dict[str, object] | None = None
+    # a content mismatch whose sides both parse (JSON) or decode (text): what really changed
+    changes: Changes | None = None
 
     @property
     def path(self) -> str:
@@ -181,7 +304,7 @@ class Mismatch(NamedTuple):
 
     def to_json(self) -> dict[str, object]:
         c = self.change
-        return {
+        out: dict[str, object] = {
             "id": self.id,
             "path": c.path,
             "old_path": c.old_path,
@@ -197,3 +320,6 @@ class Mismatch(NamedTuple):
             "resolved": self.resolved,
             "decision": self.decision,
         }
+        if self.changes is not None:  # absent, not null: other mismatches keep their bytes
+            out["changes"] = self.changes.to_json()
+        return out

@@ -9,7 +9,7 @@ from typing import NamedTuple
 from phase2_git.core.classify import Pair, classify, detect_artifact_type, whitespace_rules
 from phase2_git.core.ids import mismatch_id
 from phase2_git.core.methods import MethodInput, run_methods
-from phase2_git.core.model import Blob, Change, Mismatch, Verdict
+from phase2_git.core.model import Blob, Change, Changes, Mismatch, Verdict
 from phase2_git.core.policy import make_plan
 from phase2_git.core.settings import ClassifySettings, MethodSettings, PolicySettings
 
@@ -52,8 +52,18 @@ def build_mismatch(
                 methods, MethodInput(before, after, pair, settings.classify, settings.methods)
             )
         )
+    changes = None
+    if cls.mismatch_type == "content" and pair is not None:
+        changes = real_changes(pair, settings.classify)
     plan, resolved = make_plan(
-        mid, cls, verdicts, settings.policy, settings.classify, contents, path=change.path
+        mid,
+        cls,
+        verdicts,
+        settings.policy,
+        settings.classify,
+        contents,
+        path=change.path,
+        changes=changes,
     )
     plan = plan._replace(reason=sys.intern(plan.reason))
     return Mismatch(
@@ -65,4 +75,26 @@ def build_mismatch(
         verdicts=verdicts,
         plan=plan,
         resolved=resolved,
+        changes=changes,
     )
+
+
+def real_changes(pair: Pair, settings: ClassifySettings) -> Changes | None:
+    """What really changed in a ``content`` pair, and the noise beside it: as JSON documents
+    when both sides parse, else line by line when both are UTF-8 (None otherwise). Only
+    content mismatches pay for it: noise-only and identical files never come here."""
+    from phase2_git.core import changes
+
+    docs = pair.both_json() if pair.is_json else None
+    if docs is not None:
+        return changes.analyse_json(
+            pair.before.data,
+            pair.after.data,
+            docs[0],
+            docs[1],
+            rel_tol=settings.rel_tol,
+            abs_tol=settings.abs_tol,
+        )
+    if pair.before.text is None or pair.after.text is None:
+        return None
+    return changes.analyse_text(pair.before.data, pair.after.data, pair.rules)

@@ -8,7 +8,7 @@ from phase2_git.core import transforms
 from phase2_git.core.classify import whitespace_rules
 from phase2_git.core.ids import plan_id
 from phase2_git.core.methods import METHODS
-from phase2_git.core.model import Classification, Plan, Verdict, is_noise
+from phase2_git.core.model import Changes, Classification, Plan, Step, Verdict, is_noise
 from phase2_git.core.settings import ClassifySettings, PolicySettings
 
 # real changes that are additions or removals of whole artifacts: accepting is the question
@@ -32,13 +32,16 @@ def make_plan(
     contents: tuple[bytes, bytes] | None,
     *,
     path: str,
+    changes: Changes | None = None,
 ) -> tuple[Plan, bool]:
     """Return ``(plan, resolved)``.
 
     ``resolved`` is true when the canonicalising strategy finds the head already canonical:
     such a mismatch is not flagged again. ``contents`` holds (before, after) bytes when both
     sides are readable text; transforms are only planned then. ``path`` (the head side's)
-    decides which whitespace a text transform may normalise.
+    decides which whitespace a text transform may normalise. ``changes`` (a content
+    mismatch's, :mod:`core.changes`): when noise came with the real change, the plan gets
+    a first step that strips it (:func:`first_step`).
     """
     mtype = cls.mismatch_type
     proof = _deterministic_proof(verdicts)
@@ -53,9 +56,17 @@ def make_plan(
     noise = is_noise(mtype)
     gated = [v for v in stats if v.method in policy.gated_methods]
     if not noise and not stats:
-        return _plan(
+        plan = _plan(
             mismatch_id, "manual", None, False, 0.0, "a real change needs a human decision"
-        ), False
+        )
+        if changes is not None and changes.mixed and contents is not None:
+            step = first_step(
+                mismatch_id, changes, policy, csettings, contents, cls.artifact_type, path=path
+            )
+            if step is not None:
+                reason = "a real change needs a human decision once its noise is stripped"
+                plan = plan._replace(first=step, reason=reason)
+        return plan, False
     if contents is None:
         # binary, symlink, too large …: nothing phase2 may rewrite
         return _plan(
@@ -66,7 +77,13 @@ def make_plan(
     resolved = False
     if noise and policy.strategy(mtype) == "canonicalize":
         rules = whitespace_rules(path, csettings)
-        canon = transforms.canonicalizer(mtype, cls.artifact_type, csettings.json_indent, rules)
+        canon = transforms.canonicalizer(
+            mtype,
+            cls.artifact_type,
+            csettings.json_indent,
+            rules,
+            sort_keys=csettings.json_sort_keys,
+        )
         if canon is not None:
             try:
                 out = transforms.apply(canon, *contents)
@@ -109,6 +126,82 @@ def make_plan(
             justified,
         ),
         resolved,
+    )
+
+
+def first_step(
+    mismatch_id: str,
+    changes: Changes,
+    policy: PolicySettings,
+    csettings: ClassifySettings,
+    contents: tuple[bytes, bytes],
+    artifact_type: str,
+    *,
+    path: str,
+) -> Step | None:
+    """The safe first step of a mixed file: strip its noise, keep its real change.
+
+    The transform runs here and its result is checked: it must still be the head's document
+    (JSON: canonical JSON equal to the head, numbers within tolerance; text: equal under the
+    file's whitespace rules) and differ from the head. Safe like any plan: every noise type
+    present is in ``auto_apply_types``, the confidence (1.0: proved, not scored) reaches
+    ``min_confidence``, the transform is idempotent; the kill switch and the breaker are the
+    app's. None when nothing can be stripped."""
+    from phase2_git.core import jsonvalue, whitespace
+
+    rules = whitespace_rules(path, csettings)
+    spec = transforms.strip_noise(artifact_type, rules, csettings)
+    before, after = contents
+    try:
+        out = transforms.apply(spec, before, after)
+    except transforms.TransformError:
+        return None
+    if out == after:
+        return None
+    proof: tuple[str, ...]
+    try:
+        a, b = jsonvalue.parse(out), jsonvalue.parse(after)
+    except jsonvalue.JsonInvalid:
+        try:
+            text_out, text_after = jsonvalue.decode_text(out), jsonvalue.decode_text(after)
+        except UnicodeDecodeError:
+            return None
+        if whitespace.key(text_out, rules) != whitespace.key(text_after, rules):
+            return None
+        proof = ("whitespace",)
+    else:
+        if jsonvalue.compare(a, b, ordered=False, numbers="value").equal:
+            proof = ("canonical_json",)
+        elif jsonvalue.compare(
+            a,
+            b,
+            ordered=False,
+            numbers="value",
+            rel_tol=csettings.rel_tol,
+            abs_tol=csettings.abs_tol,
+        ).equal:
+            proof = ("numeric",)
+        else:
+            return None
+    types = changes.noise_types()
+    refused = [t for t in types if t not in policy.auto_apply_types]
+    idempotent = spec.transform.idempotent or not policy.require_idempotent
+    confidence = 1.0  # proved by the check above, not scored
+    safe = not refused and confidence >= policy.min_confidence and idempotent
+    reason = (
+        f"strip the noise ({', '.join(types)}) and keep the real change: the stripped head is "
+        f"the head's document ({proof[0]})"
+    )
+    if refused:
+        reason += f"; {', '.join(refused)} is not in auto_apply_types"
+    return Step(
+        plan_id(mismatch_id, spec.action, spec.transform.id),
+        spec.action,
+        spec.transform,
+        safe,
+        confidence,
+        reason,
+        proof,
     )
 
 

@@ -386,6 +386,15 @@ def excerpt(data: bytes | str, *, max_lines: int = 50, max_width: int = 200) -> 
     return _excerpt_str(data, max_lines, max_width)
 
 
+def _defused(shown: str, missing: int, width: int) -> tuple[str, int]:
+    """``shown`` defused (workflow commands), still at most ``width`` characters: escaping a
+    leading ``:`` or a ``##[`` lengthens the line, and the width is a promise to the caller."""
+    defused = _defuse_line(shown)
+    if len(defused) <= width:
+        return defused, missing
+    return defused[:width], missing + len(defused) - width
+
+
 def _excerpt_str(data: str, max_lines: int, max_width: int) -> Excerpt:
     lines: list[str] = []
     cut = 0
@@ -395,7 +404,7 @@ def _excerpt_str(data: str, max_lines: int, max_width: int) -> Excerpt:
         nl = data.find("\n", pos)
         end = size if nl < 0 else nl
         shown, missing = _render_line(data, pos, end, max_width)
-        shown = _defuse_line(shown)
+        shown, missing = _defused(shown, missing, max_width)
         if missing:
             shown += _cut_marker(missing)
             cut += 1
@@ -416,7 +425,7 @@ def _excerpt_bytes(data: bytes, max_lines: int, max_width: int) -> Excerpt:
         nl = data.find(b"\n", pos)
         end = size if nl < 0 else nl
         shown, missing = _render_bytes_line(data, pos, end, max_width)
-        shown = _defuse_line(shown)
+        shown, missing = _defused(shown, missing, max_width)
         if missing:
             shown += _cut_marker(missing)
             cut += 1

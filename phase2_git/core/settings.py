@@ -43,6 +43,8 @@ class ClassifySettings(NamedTuple):
     max_file_size: int = 20 * 1024 * 1024
     json_extensions: tuple[str, ...] = DEFAULT_JSON_EXTENSIONS
     json_indent: int = 2
+    # canonical JSON rewrites sort keys (RFC 8785) only when asked: a curated order is content
+    json_sort_keys: bool = False
     # gitignore-style patterns of artifacts whose whitespace is all noise (core/whitespace.py)
     whitespace_insignificant: tuple[str, ...] = ()
 

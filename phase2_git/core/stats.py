@@ -29,6 +29,7 @@ __all__ = [
     "kappa_ci_bootstrap",
     "precision",
     "recall",
+    "rounded",
     "stratified_split",
 ]
 
@@ -271,6 +272,12 @@ def kappa_ci_bootstrap(
 
 # --------------------------------------------------------------------------------------------
 # Rates
+
+
+def rounded(x: float | None) -> float | None:
+    """A figure as the reports give it: 12 significant digits, enough for the 1e-9 checks and
+    stable across platforms' last bits."""
+    return None if x is None else float(f"{x:.12g}")
 
 
 def fp_rate(c: Confusion) -> float | None:

@@ -7,9 +7,10 @@ equivalence-preserving under the method that justifies it (DESIGN.md §7.3; prop
 from collections.abc import Callable
 from typing import NamedTuple
 
-from phase2_git.core import jsonvalue, whitespace
+from phase2_git.core import changes, jsonvalue, whitespace
 from phase2_git.core.classify import normalize_eol, strip_bom
 from phase2_git.core.model import Action, Transform
+from phase2_git.core.settings import ClassifySettings
 from phase2_git.core.whitespace import WhitespaceRules
 
 
@@ -89,31 +90,74 @@ def normalize_whitespace_id(rules: WhitespaceRules) -> str:
     return f"normalize_whitespace.{'+'.join(parts) or 'eol'}.v1"
 
 
-def make_canonicalize_json(indent: int) -> Callable[[bytes], bytes]:
+def make_canonicalize_json(indent: int, *, sort_keys: bool = True) -> Callable[[bytes], bytes]:
+    """Canonical JSON text: ``indent``, numbers as written, a final newline; keys in RFC 8785
+    order with ``sort_keys`` (a document with duplicate keys is refused: sorting would
+    change which value a parser keeps), else in the document's own order."""
+
     def t_canonicalize_json(data: bytes) -> bytes:
         try:
             doc = jsonvalue.parse(data)
         except jsonvalue.JsonInvalid as exc:
             raise TransformError(f"not canonicalisable JSON: {exc}") from None
         try:
-            return jsonvalue.dumps_canonical(doc, indent=indent).encode("utf-8")
+            out = jsonvalue.dumps_canonical(doc, indent=indent, sort_keys=sort_keys)
         except jsonvalue.JsonInvalid as exc:
             raise TransformError(str(exc)) from None
+        return out.encode("utf-8")
 
     return t_canonicalize_json
+
+
+def canonicalize_json_id(indent: int, sort_keys: bool) -> str:
+    """The id names what the transform does: ``.v1`` has always meant sorted keys, so a
+    rewrite that keeps the document's key order has an id of its own."""
+    return f"canonicalize_json.indent{indent}{'' if sort_keys else '.ordered'}.v1"
 
 
 class TransformSpec(NamedTuple):
     transform: Transform
     action: Action
     fn: Callable[[bytes], bytes] | None  # None: restore_base (the result is the base bytes)
+    # a transform that needs the base as well (strip_noise): (before, after) -> after'
+    with_base: Callable[[bytes, bytes], bytes] | None = None
 
 
 RESTORE_BASE = TransformSpec(Transform("restore_base.v1", True), "restore_base", None)
+STRIP_NOISE_ID = "strip_noise.v1"
+
+
+def strip_noise(
+    artifact_type: str, rules: WhitespaceRules, settings: ClassifySettings
+) -> TransformSpec:
+    """``strip_noise.v1``: the head with its noise replaced by the base's bytes and every real
+    change kept (:func:`changes.strip_json` / :func:`changes.strip_text` state the contract).
+
+    JSON whose sides both parse is stripped as documents (numbers within the configured
+    tolerance take the base's text); any other text line by line under ``rules``."""
+    rel_tol, abs_tol = settings.rel_tol, settings.abs_tol
+
+    def t_strip_noise(before: bytes, after: bytes) -> bytes:
+        try:
+            if artifact_type == "json":
+                try:
+                    return changes.strip_json(before, after, rel_tol=rel_tol, abs_tol=abs_tol)
+                except changes.StripError:
+                    pass  # not JSON on both sides: compared line by line, as it was analysed
+            return changes.strip_text(before, after, rules)
+        except changes.StripError as exc:
+            raise TransformError(str(exc)) from None
+
+    return TransformSpec(Transform(STRIP_NOISE_ID, True), "strip_noise", None, t_strip_noise)
 
 
 def canonicalizer(
-    mismatch_type: str, artifact_type: str, indent: int, rules: WhitespaceRules
+    mismatch_type: str,
+    artifact_type: str,
+    indent: int,
+    rules: WhitespaceRules,
+    *,
+    sort_keys: bool = False,
 ) -> TransformSpec | None:
     """The canonicalising transform for a noise type, or None where only restoring is safe.
 
@@ -121,13 +165,14 @@ def canonicalizer(
     ``whitespace`` mismatch is normalised only in the whitespace they call noise, and JSON
     that does not parse is only ever restored (no line-based rewrite knows its strings).
     ``numeric_precision`` has none: rounding would rewrite numbers, and a rewrite never
-    changes the text of a number.
+    changes the text of a number. JSON keeps its key order unless ``sort_keys``
+    (``noise.json_sort_keys``): a curated order is content to the people who curate it.
     """
     if artifact_type == "json" and mismatch_type in ("whitespace", "json_ordering"):
         return TransformSpec(
-            Transform(f"canonicalize_json.indent{indent}.v1", True),
+            Transform(canonicalize_json_id(indent, sort_keys), True),
             "canonicalize_json",
-            make_canonicalize_json(indent),
+            make_canonicalize_json(indent, sort_keys=sort_keys),
         )
     if mismatch_type == "bom":
         return TransformSpec(Transform("strip_bom.v1", True), "normalize_whitespace", t_strip_bom)
@@ -150,8 +195,33 @@ def canonicalizer(
     return None
 
 
+def spec_for(
+    transform_id: str,
+    mismatch_type: str,
+    artifact_type: str,
+    settings: ClassifySettings,
+    rules: WhitespaceRules,
+) -> TransformSpec | None:
+    """The transform a plan names by its id, built from the configuration in force (None
+    when that configuration cannot give it: the plan was made under another one)."""
+    if transform_id == RESTORE_BASE.transform.id:
+        return RESTORE_BASE
+    if transform_id == STRIP_NOISE_ID:
+        return strip_noise(artifact_type, rules, settings)
+    spec = canonicalizer(
+        mismatch_type,
+        artifact_type,
+        settings.json_indent,
+        rules,
+        sort_keys=settings.json_sort_keys,
+    )
+    return spec if spec is not None and spec.transform.id == transform_id else None
+
+
 def apply(spec: TransformSpec, before: bytes, after: bytes) -> bytes:
     """The bytes the head side should hold after the transform."""
+    if spec.with_base is not None:
+        return spec.with_base(before, after)
     if spec.fn is None:
         return before
     return spec.fn(after)

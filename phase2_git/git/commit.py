@@ -4,12 +4,13 @@ user's index and working tree afterwards (issue: resolution as commits).
 Nothing here touches the user's index until the branch has moved; the new tree is built in a
 temporary index (``GIT_INDEX_FILE``) seeded from the parent commit. Afterwards only index
 entries that still hold the old blob, and working-tree files whose clean-filtered hash still
-equals the old blob, are brought forward: every other change of the user's stays as it was.
+equals the old blob and that hold no byte git does not store (git/worktree.py), are brought
+forward: every other change of the user's stays as it was.
 """
 
 from __future__ import annotations
 
-import hashlib
+import contextlib
 import json
 import os
 import re
@@ -18,14 +19,22 @@ import subprocess
 import sys
 import tempfile
 import threading
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Generic, TypeVar
 
 from phase2_git.errors import RefusedError, UsageError
 from phase2_git.git.changes import stdin_path_line
+from phase2_git.git.paths import beyond_symlinks
 from phase2_git.git.repo import GitRepo
+from phase2_git.git.worktree import (
+    CONVERSION_ATTRIBUTES,
+    attributes,
+    autocrlf,
+    hidden_bytes,
+    torn_files,
+)
 
 T = TypeVar("T")
 TRAILER_RUN = "Phase2-Run"
@@ -171,15 +180,6 @@ def write_blobs(repo: GitRepo, contents: Sequence[bytes]) -> list[str]:
     if len(oids) != len(contents):  # pragma: no cover - git contract
         raise UsageError("git hash-object returned an unexpected number of ids")
     return oids
-
-
-def blob_id(repo: GitRepo, data: bytes) -> str:
-    """The id git gives ``data`` as a blob, computed here (git's hash of ``blob <size>\\0``
-    and the bytes): known before git has written the object."""
-    digest = hashlib.new("sha256" if repo.object_format == "sha256" else "sha1")
-    digest.update(b"blob %d\0" % len(data))
-    digest.update(data)
-    return digest.hexdigest()
 
 
 def read_blob(repo: GitRepo, oid: str) -> bytes:
@@ -385,42 +385,6 @@ def worktree_hashes(
     return known
 
 
-def beyond_symlink(root: Path, path: str) -> bool:
-    """True when a folder on the way to ``path`` is a symlink or not a folder: git never tracks
-    a file there, and phase2 must not read or write through it (``dir -> /etc``)."""
-    return bool(beyond_symlinks(root, [path]))
-
-
-def beyond_symlinks(root: Path, paths: Iterable[str]) -> set[str]:
-    """Those of ``paths`` that :func:`beyond_symlink` refuses, with one ``lstat`` per folder:
-    5,000 files in a few hundred folders made a ``pathlib`` walk per file cost 0.3 s."""
-    top = os.fspath(root)
-    real: dict[str, bool] = {"": True}  # folder (relative) -> a real folder all the way down
-    out: set[str] = set()
-    for path in paths:
-        folder = path.rpartition("/")[0]
-        ok = real.get(folder)
-        if ok is None:
-            ok = True
-            here = ""
-            for part in folder.split("/"):
-                here = f"{here}/{part}" if here else part
-                known = real.get(here)
-                if known is None:
-                    try:
-                        known = stat.S_ISDIR(os.lstat(f"{top}/{here}").st_mode)
-                    except (OSError, ValueError):
-                        known = False
-                    real[here] = known
-                if not known:
-                    ok = False
-                    break
-            real[folder] = ok
-        if not ok:
-            out.add(path)
-    return out
-
-
 def clean_hashes(repo: GitRepo, paths: Sequence[str]) -> dict[str, str | None]:
     """The blob id git would store for each working-tree file (None when absent or not a
     regular file): clean filters and eol conversion applied, nothing written."""
@@ -456,23 +420,6 @@ def _path_line(path: str) -> bytes:
     return stdin_path_line(path) if _NEEDS_QUOTING.search(raw) else raw
 
 
-def attributes(
-    repo: GitRepo, paths: Sequence[str], names: Sequence[str]
-) -> dict[str, dict[str, str]]:
-    """``git check-attr`` for many paths in one call."""
-    if not paths:
-        return {}
-    data = b"".join(p.encode("utf-8", "surrogateescape") + b"\0" for p in paths)
-    out = repo.run("check-attr", "-z", "--stdin", *names, input=data).split(b"\0")
-    result: dict[str, dict[str, str]] = {p: {} for p in paths}
-    names_of = {os.fsencode(p): p for p in paths}
-    fields = iter(out)
-    for raw, attr, value in zip(fields, fields, fields):
-        path = names_of.get(raw) or os.fsdecode(raw)
-        result.setdefault(path, {})[attr.decode()] = value.decode()
-    return result
-
-
 def checkout_blobs(repo: GitRepo, entries: Sequence[tuple[str, str, str]]) -> None:
     """Write ``(path, oid, mode)`` blobs into the working tree as a checkout would (eol,
     autocrlf, smudge filters, executable bit), through a temporary index: git's own conversion,
@@ -499,11 +446,22 @@ def sync_after_move(
     index_only: Sequence[TreeUpdate] = (),
     ready: Callable[[], None] | None = None,
     plain: Background[set[str]] | None = None,
+    attrs: Mapping[str, Mapping[str, str]] | None = None,
+    crlf: str | None = None,
+    verified: Collection[str] = (),
+    resume: bool = False,
 ) -> list[str]:
     """Bring the user's index and working tree forward for exactly the changed paths.
 
     An index entry moves only if it still holds the old blob; a file is rewritten only if its
-    clean hash still equals the old blob. Returns the paths left alone (the user's own edits).
+    clean hash still equals the old blob and git stores every byte of it
+    (:func:`~phase2_git.git.worktree.hidden_bytes`; ``attrs``: the conversion attributes of
+    the paths, and ``crlf``: ``core.autocrlf``, if git was asked already; ``verified``: paths
+    the caller has just checked so). Returns the paths left alone (the user's own edits, and
+    files holding bytes git does not store).
+    ``resume``: this finishes the sync of a run that was stopped, whose files may be torn
+    (:func:`~phase2_git.git.worktree.torn_files`): those are rewritten, not taken for the
+    user's edits.
     ``held``: bytes of new blobs the caller already has (blob id -> bytes), written in place
     where a checkout would write exactly those bytes (:func:`direct_writes`).
     ``index_only``: entries moved by the same rule whose files the caller writes itself;
@@ -520,10 +478,25 @@ def sync_after_move(
     # attributes of those that may be written in place, and (here) the index listing
     comparing = Background(lambda: stat_changed(repo))
     converting = plain or Background(lambda: unconverted(repo, maybe, every=paths))
+    crlfs = Background(lambda: autocrlf(repo)) if crlf is None else None
     try:
         entries = index_entries(repo, [*paths, *(u.path for u in index_only)])
         hashes = worktree_hashes(repo, paths, entries, comparing.result())
         refused = beyond_symlinks(repo.root, paths)
+        repaired: set[str] = set()
+        if resume:
+            repaired = torn_files(
+                repo,
+                [
+                    (u.path, u.old, u.new)
+                    for u in updates
+                    if u.old is not None
+                    and u.new is not None
+                    and u.path not in refused
+                    and hashes.get(u.path) not in (u.old, u.new)
+                ],
+            )
+            hashes.update({u.path: u.old for u in updates if u.path in repaired})
         index_lines: list[TreeUpdate] = []
         follow: list[TreeUpdate] = []  # index entry and file both move
         rewrite: list[TreeUpdate] = []  # the file moves, the index keeps what the user staged
@@ -544,6 +517,16 @@ def sync_after_move(
             elif not index_holds_old:
                 kept.append(u.path)
         index_lines += [u for u in index_only if _holds(entries.get(u.path), u.old)]
+        # a file holding bytes git does not store is left as it is, as the user's edits are
+        done = {*repaired, *verified}  # a converted file costs a checkout: not twice
+        checked = {u.path: u.old for u in (*follow, *rewrite) if u.path not in done}
+        if crlfs is not None:
+            crlf = crlfs.result()
+        hidden = hidden_bytes(repo, checked, attrs=attrs, crlf=crlf)
+        if hidden:
+            kept += [u.path for u in updates if u.path in hidden]
+            follow = [u for u in follow if u.path not in hidden]
+            rewrite = [u for u in rewrite if u.path not in hidden]
         for u in (*follow, *rewrite):
             if u.new is None:
                 (repo.root / u.path).unlink(missing_ok=True)
@@ -552,6 +535,8 @@ def sync_after_move(
     finally:
         comparing.join()
         converting.join()
+        if crlfs is not None:
+            crlfs.join()
     info = _index_info(repo, index_lines)
     # the entries move while the files are written in place (neither waits for the other)
     moving = Background(lambda: repo.run("update-index", "-z", "--index-info", input=info))
@@ -583,9 +568,6 @@ def _holds(entry: IndexEntry | None, oid: str | None) -> bool:
     return entry.stage == 0 and entry.oid == oid
 
 
-# Attributes under which a checkout may write other bytes than the blob's (eol conversion,
-# $Id$ expansion, smudge filters, re-encoding); ``crlf`` is the old name of ``text``.
-CONVERSION_ATTRIBUTES = ("text", "crlf", "eol", "ident", "filter", "working-tree-encoding")
 _NO_AUTOCRLF = ("", "false", "no", "off", "0", "input")  # input converts only when adding
 
 
@@ -601,7 +583,7 @@ def unconverted(
     ``.gitattributes`` among them could change what converts: then none). ``known``: the
     :data:`CONVERSION_ATTRIBUTES` of these paths, if git was asked already."""
     if os.name != "posix" or not sys.executable or getattr(sys, "frozen", False) or not paths:
-        return set()  # the writer is ``python -c``: not from a frozen executable
+        return set()  # the writer is a Python file run by path: not from a frozen executable
     if any(p.rpartition("/")[2] == ".gitattributes" for p in (*paths, *every)):
         return set()
     if (repo.config_get("core.autocrlf") or "").strip().lower() not in _NO_AUTOCRLF:
@@ -649,43 +631,18 @@ def direct_writes(
     return out
 
 
-# The writer runs as its own process, as git's checkout-index did: a phase2 killed mid-way
-# (SIGKILL, a CI timeout) does not stop it in the middle of a file, and it writes a file only
-# once it has received every byte of it, so no file is left half-written. It overwrites and
-# then cuts the file to length: truncating first freed and reallocated every file's blocks
-# (0.2 s for 5,000 small files against 0.05 s).
-_WRITER = r"""
-import os, sys
-read = sys.stdin.buffer.read
-line = sys.stdin.buffer.readline
-flags = os.O_WRONLY | getattr(os, "O_NOFOLLOW", 0)
-while True:
-    head = line()
-    if not head.endswith(b"\n"):
-        break
-    n, m = map(int, head.split())
-    path, data = read(n), read(m)
-    if len(path) != n or len(data) != m:
-        break
-    try:
-        fd = os.open(path, flags)
-        try:
-            view = memoryview(data)
-            while view:
-                view = view[os.write(fd, view):]
-            os.ftruncate(fd, m)
-        finally:
-            os.close(fd)
-    except OSError as exc:
-        sys.stderr.write(os.fsdecode(path) + ": " + (exc.strerror or str(exc)) + "\n")
-        sys.exit(1)
-"""
+# The writer (git/_writer.py) runs as its own process, as git's checkout-index does, in a
+# session of its own: phase2 killed or interrupted (SIGKILL, Ctrl-C to the process group, a CI
+# timeout) does not stop it in the middle of a file, and it writes a file only once it has
+# received every byte of it. Its module says what may still tear a file, and resolve's rerun
+# repairs that (see worktree.torn).
+WRITER = Path(__file__).with_name("_writer.py")
 
 
 def write_in_place(repo: GitRepo, files: Sequence[tuple[str, bytes]]) -> None:
-    """Overwrite existing working-tree files with ``bytes`` (see :func:`direct_writes`): two
-    writers at once when there are many files (the second core halves the time: 0.05 s
-    against 0.1 s for 5,000 files)."""
+    """Overwrite existing working-tree files in place with ``bytes`` (see
+    :func:`direct_writes`): two writers at once when there are many files (the second core
+    halves the time: 0.05 s against 0.1 s for 5,000 files)."""
     if not files:
         return
     top = os.fspath(repo.root)
@@ -707,18 +664,30 @@ def _write(top: str, files: Sequence[tuple[str, bytes]]) -> None:
         raw = os.fsencode(f"{top}/{path}")
         chunks += (b"%d %d\n" % (len(raw), len(data)), raw, data)
     try:
-        proc = subprocess.run(
-            [sys.executable, "-I", "-S", "-c", _WRITER],
-            input=b"".join(chunks),
+        proc = subprocess.Popen(
+            [sys.executable, "-I", "-S", os.fspath(WRITER)],
+            stdin=subprocess.PIPE,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.PIPE,
             cwd=top,
-            check=False,
+            start_new_session=True,  # out of reach of signals to phase2's process group
         )
     except OSError as exc:
         raise UsageError(f"cannot write the working tree: {exc.strerror}") from None
+    try:
+        _, err = proc.communicate(b"".join(chunks))
+    except BaseException:
+        # Ctrl-C in phase2 (the writer never sees it): end the writer's input, so it stops
+        # after the file in hand, whole, and wait for it (``subprocess.run`` would kill it)
+        with contextlib.suppress(OSError):
+            if proc.stdin is not None:
+                proc.stdin.close()
+        proc.wait()
+        if proc.stderr is not None:
+            proc.stderr.close()
+        raise
     if proc.returncode != 0:
-        why = proc.stderr.decode("utf-8", "replace").strip().splitlines() or ["failed"]
+        why = err.decode("utf-8", "replace").strip().splitlines() or ["failed"]
         raise UsageError(f"cannot write the working tree: {why[-1][:300]}")
 
 
@@ -774,7 +743,7 @@ def ensure_local_excludes(repo: GitRepo, patterns: Sequence[str]) -> None:
     missing = [p for p in patterns if p not in current.splitlines()]
     if not missing:
         return
-    from phase2_git.store.atomic import atomic_write_text
+    from phase2_git.files import atomic_write_text
 
     text = current if not current or current.endswith("\n") else current + "\n"
     atomic_write_text(exclude, text + "# phase2: per-machine state\n" + "\n".join(missing) + "\n")

@@ -44,14 +44,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from phase2_git.core.model import Verdict
 from phase2_git.errors import UsageError
 
 if TYPE_CHECKING:
     import numpy as np
     from numpy.typing import NDArray
-
-    from phase2_git.app.diff import DiffResult
-    from phase2_git.git.repo import GitRepo
 
     Floats = NDArray[np.float32]
     Ints = NDArray[np.int64]
@@ -70,7 +68,6 @@ WINDOW = MAX_SEQ - 2  # content tokens between [CLS] and [SEP]
 MAX_WINDOWS = 16
 MAX_TOKENS = MAX_WINDOWS * WINDOW  # a side longer than this is not judged (time grows with it)
 BATCH_TOKENS = 4096  # rows x length per forward call: bounds the attention scores' memory
-_TEXTUAL = ("json", "text")
 
 
 # ==================================================================================== loading
@@ -365,86 +362,34 @@ def _gelu(x: Floats) -> Floats:
     return out
 
 
-# ==================================================================================== pipeline
+# ==================================================================================== verdicts
 
 
-def attach_embedding_verdicts(
-    repo: GitRepo, result: DiffResult, gated: frozenset[str] | None = None
-) -> DiffResult:
-    """Put an embedding-cosine verdict in place of the TF-IDF one core computed, and plan again.
-
-    Called by ``run_diff`` when ``cosine_similarity`` is selected with the embeddings backend.
-    Raises :class:`UsageError` when the extra or the model is missing. A mismatch core could
-    not compare as text keeps core's "not applicable" verdict; the model loads only when there
-    is a pair to embed. The verdict is a shadow: ``cosine_similarity`` is taken out of the
-    gated methods for these plans (its gate, if any, measured TF-IDF). ``gated``: the GO gates
-    the caller trusts (a diff: those the trusted commit holds), else the working tree's.
-    """
-    from phase2_git.core import whitespace
-    from phase2_git.core.classify import Pair
-    from phase2_git.core.model import Classification, Mismatch, Verdict
-    from phase2_git.core.policy import make_plan
-    from phase2_git.git.objects import read_objects
-    from phase2_git.store.gate import gated_methods
-
-    check_available()
-    config = result.config
-    todo = [m for m in result.mismatches if any(v.method == METHOD for v in m.verdicts)]
-    oids = [o for m in todo for o in (m.change.before, m.change.after) if o]
-    blobs = read_objects(repo, oids, max_size=config.classify.max_file_size) if oids else {}
-
-    def data(oid: str | None) -> bytes | None:
-        obj = blobs.get(oid) if oid else None
-        return obj.data if obj is not None else None
-
-    texts: list[tuple[Mismatch, bytes, bytes, tuple[str, str]]] = []
-    for m in todo:
-        before, after = data(m.change.before), data(m.change.after)
-        if before is None or after is None or m.artifact_type not in _TEXTUAL:
-            continue
-        pair = Pair.of(before, after, m.artifact_type, rules=whitespace.DEFAULT)  # text only
-        ta, tb = pair.before.text, pair.after.text
-        if ta is not None and tb is not None:
-            texts.append((m, before, after, (ta, tb)))
-    if not texts:
-        return result
-
-    go = gated_methods(repo.root, config) if gated is None else gated
-    allowed = config.policy.gated_methods | go
-    policy = config.policy._replace(gated_methods=allowed - {METHOD})
-    notices = list(result.notices)
-    if METHOD in allowed:
-        notices.append(
-            f'{METHOD}: backend "{BACKEND}" stays a shadow verdict: its gate measured the TF-IDF '
-            "cosine (judge eval runs TF-IDF only)"
-        )
-    threshold = config.methods.cosine_threshold
-    scores = get_model().pair_scores([t for _, _, _, t in texts])
-    replaced: dict[str, Mismatch] = {}
-    for (m, before, after, _), found in zip(texts, scores):
+def verdicts(pairs: Sequence[tuple[str, str]], threshold: float) -> list[Verdict]:
+    """One ``cosine_similarity`` verdict per pair of texts: equivalent when the embedding
+    cosine reaches ``threshold``; "not applicable" (not equivalent, score 0) for a side over
+    :data:`MAX_TOKENS`. Loads the model on first use (:func:`get_model`)."""
+    out: list[Verdict] = []
+    for found in get_model().pair_scores(pairs):
         if isinstance(found, int):
-            v = Verdict(
-                METHOD,
-                False,
-                0.0,
-                f"not applicable: {found} tokens, over the {MAX_TOKENS} the embeddings backend "
-                "reads",
+            out.append(
+                Verdict(
+                    METHOD,
+                    False,
+                    0.0,
+                    f"not applicable: {found} tokens, over the {MAX_TOKENS} the embeddings "
+                    "backend reads",
+                )
             )
-        else:
-            windows = f", least similar of {found.windows} windows" if found.windows > 1 else ""
-            v = Verdict(
+            continue
+        windows = f", least similar of {found.windows} windows" if found.windows > 1 else ""
+        out.append(
+            Verdict(
                 METHOD,
                 found.score >= threshold,
                 found.score,
                 f"embedding cosine {found.score:.4f} (threshold {threshold}; "
                 f"{MODEL_NAME}{windows})",
             )
-        verdicts = tuple(v if old.method == METHOD else old for old in m.verdicts)
-        cls = Classification(m.artifact_type, m.mismatch_type, m.detail)
-        plan, resolved = make_plan(
-            m.id, cls, verdicts, policy, config.classify, (before, after), path=m.path
         )
-        replaced[m.id] = m._replace(verdicts=verdicts, plan=plan, resolved=resolved)
-    return result.replaced(
-        mismatches=[replaced.get(m.id, m) for m in result.mismatches], notices=notices
-    )
+    return out

@@ -31,8 +31,8 @@ from pathlib import Path
 from typing import Any
 
 from phase2_git.core.model import Verdict
-from phase2_git.judges.settings import JudgeSettings
 from phase2_git.store.atomic import atomic_write_text
+from phase2_git.store.judge_settings import JudgeSettings
 
 METHOD = "llm_rubric"
 CACHE_DIR = ".phase2/cache/llm_rubric"

@@ -11,6 +11,7 @@ import secrets
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
+from phase2_git.core.changes import change_line
 from phase2_git.core.model import is_noise
 from phase2_git.core.sanitize import (
     escape_path,
@@ -68,14 +69,12 @@ def annotation_lines(doc: Mapping[str, Any], *, limit: int = MAX_ANNOTATIONS) ->
     ):
         shown = items if len(items) <= limit else items[: max(limit - 1, 0)]
         for m in shown:
-            lines.append(
-                _command(
-                    kind,
-                    describe(m),
-                    file=m["path"],
-                    title=f"phase2: {m['mismatch_type']}",
-                )
-            )
+            where = {"file": m["path"]}
+            line = _first_line(m)
+            if line is not None:
+                where["line"] = str(line)  # the head file's line of the first real change
+            title = f"phase2: {m['mismatch_type']}"
+            lines.append(_command(kind, describe(m), **where, title=title))
         if len(items) > len(shown):
             rest = len(items) - len(shown)
             what = "real changes" if kind == "error" else "noise-only changes"
@@ -89,10 +88,30 @@ def annotation_lines(doc: Mapping[str, Any], *, limit: int = MAX_ANNOTATIONS) ->
     return lines
 
 
+def _first_line(m: Mapping[str, Any]) -> int | None:
+    changes = m.get("changes")
+    if not changes or not changes["real"]:
+        return None
+    line = changes["real"][0]["line"]
+    return line if isinstance(line, int) and line >= 1 else None
+
+
 def _real_message(m: Mapping[str, Any]) -> str:
     what = f"{m['status']} {m['artifact_type']} artifact: a real change ({m['mismatch_type']})"
     untrusted = " (its approval is not trusted)" if m.get("decision") else ""
-    return f"{what} needs a decision{untrusted}: phase2 approve {shell_path(m['path'])}"
+    out = f"{what} needs a decision{untrusted}: phase2 approve {shell_path(m['path'])}"
+    changes = m.get("changes")
+    if changes and changes["real"]:
+        first = change_line(changes["real"][0])
+        rest = len(changes["real"]) - 1 + int(changes["more"])
+        out += f" · {first}" + (f" (and {rest} more)" if rest else "")
+    if changes and changes["noise"]:
+        kinds = ", ".join(n["type"] for n in changes["noise"])
+        first_step = m["plan"].get("first")
+        out += f" · noise beside it ({kinds})"
+        if first_step and first_step["safe"]:
+            out += f": {first_step['transform']['id']} strips it safely"
+    return out
 
 
 def _noise_message(m: Mapping[str, Any]) -> str:

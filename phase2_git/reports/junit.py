@@ -18,6 +18,7 @@ import re
 from collections.abc import Mapping, Sequence
 from typing import Any, Literal
 
+from phase2_git.core.changes import change_lines, is_mixed, noise_line
 from phase2_git.core.model import is_noise
 from phase2_git.core.sanitize import (
     BINARY_PLACEHOLDER,
@@ -109,6 +110,28 @@ def failure_body(
     return shown.render(more_hint=MORE_HINT)
 
 
+def change_body(m: Mapping[str, Any]) -> str | None:
+    """A mixed file's failure body: its real changes (``$.path: old → new``, at most
+    ``EXCERPT_LINES``), the noise beside them and the step that strips it, instead of a
+    diff of the whole file whose every line the noise touched. None for any other case."""
+    if not is_mixed(m):
+        return None
+    changes = m["changes"]
+    lines = change_lines(changes, EXCERPT_LINES - 2)
+    lines.append(noise_line(changes))
+    first = m["plan"].get("first")
+    if first:
+        how = "safe" if first["safe"] else "not safe under the policy"
+        lines.append(
+            f"first step: {first['transform']['id']} ({how}) strips the noise and keeps the change"
+        )
+    return "\n".join(_cut(sanitize_line(line)) for line in lines)
+
+
+def _cut(line: str) -> str:
+    return line if len(line) <= EXCERPT_WIDTH else line[: EXCERPT_WIDTH - 1] + "…"
+
+
 def _approved(m: Mapping[str, Any]) -> bool:
     d = m.get("decision") or {}
     return bool(d.get("trusted")) and d.get("decision") == "approve"
@@ -192,7 +215,9 @@ def _case(m: Mapping[str, Any], fail_on: str, body: str | None) -> Any:
             if m.get("decision"):
                 what += " (its approval is not trusted)"
         message = f"{m['mismatch_type']} ({m['status']}), plan {m['plan']['action']}: {what}"
-        text = body if body is not None else "[diff excerpt unavailable: content not readable]"
+        text = change_body(m) or body
+        if text is None:
+            text = "[diff excerpt unavailable: content not readable]"
         case.add_failure_info(
             message=xml_safe(message),
             output=xml_safe(f"{text}\n\n{info}"),

@@ -5,9 +5,11 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from phase2_git.core.changes import change_lines
 from phase2_git.core.sanitize import markdown_escape
 
 _MAX_ROWS = 500  # keeps a step summary far below GitHub's 1 MiB cap
+_CHANGES_SHOWN = 3  # real changes in a row's cell; the JSON report has the list
 
 
 def _cell(text: str) -> str:
@@ -17,6 +19,23 @@ def _cell(text: str) -> str:
 def _path(path: str) -> str:
     # escaped, never stripped: `csi\x1b[2J.txt` must not show as the `csi.txt` beside it
     return markdown_escape(path, path=True)
+
+
+def _change_cell(m: Mapping[str, Any]) -> str:
+    """The real change itself (``$.path: old → new``, the first few) and the kinds of noise
+    that came with it: what a reviewer needs, not the churn of a whole-file diff."""
+    changes = m.get("changes")
+    if not changes:
+        return ""
+    lines = change_lines(changes, _CHANGES_SHOWN)
+    if changes["noise"]:
+        lines.append("noise beside it: " + ", ".join(n["type"] for n in changes["noise"]))
+    return "<br>".join(_cell(_cut(line)) for line in lines)
+
+
+def _cut(line: str, width: int = 160) -> str:
+    # a change names a path of up to 512 characters: a row stays readable, the summary small
+    return line if len(line) <= width else line[: width - 1] + "…"
 
 
 def _side(label: str) -> str:
@@ -59,18 +78,22 @@ def render(doc: Mapping[str, Any], *, link_base: str | None = None) -> str:
         lines += [
             f"### Real changes ({len(real)})",
             "",
-            "| path | status | type | plan | approved |",
-            "| --- | --- | --- | --- | --- |",
+            "| path | status | type | plan | approved | change |",
+            "| --- | --- | --- | --- | --- | --- |",
         ]
         for m in real[:_MAX_ROWS]:
             d = m.get("decision") or {}
             approved = "yes" if d.get("trusted") else ("untrusted" if d else "no")
+            plan = m["plan"]["action"]
+            first = m["plan"].get("first")
+            if first:
+                plan = f"{first['action']}{' (safe)' if first['safe'] else ''}, then {plan}"
             lines.append(
                 f"| {path_cell(m)} | {m['status']} | {m['mismatch_type']} "
-                f"| {m['plan']['action']} | {approved} |"
+                f"| {plan} | {approved} | {_change_cell(m)} |"
             )
         if len(real) > _MAX_ROWS:
-            lines.append(f"| … {len(real) - _MAX_ROWS} more | | | | |")
+            lines.append(f"| … {len(real) - _MAX_ROWS} more | | | | | |")
         lines.append("")
     if noise:
         lines += [

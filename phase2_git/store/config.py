@@ -53,6 +53,7 @@ DEFAULTS: dict[str, Any] = {
             "numeric_precision": "restore_base",
         },
         "json_indent": 2,
+        "json_sort_keys": False,
         "whitespace_insignificant": [],
     },
     "policy": {
@@ -259,6 +260,7 @@ def resolve(user: Mapping[str, Any], source: str) -> Config:
         max_file_size=int(art["max_file_size"]),
         json_extensions=tuple(e.lower() for e in art["json_extensions"]),
         json_indent=int(data["noise"]["json_indent"]),
+        json_sort_keys=bool(data["noise"]["json_sort_keys"]),
         whitespace_insignificant=tuple(data["noise"]["whitespace_insignificant"]),
     )
     methods = MethodSettings(
@@ -345,6 +347,8 @@ backend = "tfidf"
 [noise]
 # canonical JSON rewrites use this indent
 json_indent = 2
+# canonical JSON rewrites keep each object's key order; true sorts keys (RFC 8785 order)
+json_sort_keys = false
 # Text whitespace is noise only where the file's format ignores it (README: Whitespace): a
 # change of indentation, inner spaces, blank lines or line breaks is real by default.
 # gitignore-style patterns of artifacts where every whitespace difference is noise:

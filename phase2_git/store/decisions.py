@@ -17,6 +17,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, NamedTuple
 
+from phase2_git import __version__
 from phase2_git.errors import UsageError
 from phase2_git.store import schemas
 
@@ -32,6 +33,46 @@ def decision_id(run_id: str, mismatch_id: str, decision: str, seq: int | str) ->
     """Deterministic within a run, so a resumed run recognises a line it already wrote."""
     raw = "\0".join((run_id, mismatch_id, decision, str(seq))).encode()
     return "dec_" + hashlib.sha256(raw).hexdigest()[:16]
+
+
+def new_event(
+    *,
+    run_id: str,
+    mismatch_id: str,
+    decision: str,
+    seq: int,
+    ts: str,
+    env: str,
+    plan_id: str | None,
+    action: str,
+    user: tuple[str, str],
+    ui: tuple[bool, str],
+    config_fingerprint: str,
+    transform: Mapping[str, Any] | None,
+    hashes: Mapping[str, str | None],
+    **fields: Any,
+) -> dict[str, Any]:
+    """A ResolutionDecision event, the one way every writer builds one: the fields each
+    decision has, in the log's key order, then ``fields`` in the order given. ``user`` is
+    ``(id, role)``, ``ui`` is ``(rich, mode)``; the id is :func:`decision_id`'s. Validated
+    when it is written (:meth:`DecisionLog.append`, :func:`appended_content`)."""
+    return {
+        "schema": SCHEMA,
+        "id": decision_id(run_id, mismatch_id, decision, seq),
+        "ts": ts,
+        "run_id": run_id,
+        "env": env,
+        "mismatch_id": mismatch_id,
+        "plan_id": plan_id,
+        "action": action,
+        "decision": decision,
+        "user": {"id": user[0], "role": user[1]},
+        "ui": {"rich": ui[0], "version": __version__, "mode": ui[1]},
+        "config_fingerprint": config_fingerprint,
+        "transform": transform,
+        "hashes": hashes,
+        **fields,
+    }
 
 
 def encode(event: Mapping[str, Any]) -> bytes:

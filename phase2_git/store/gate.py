@@ -25,10 +25,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from phase2_git.errors import UsageError
-from phase2_git.judges.settings import judge_identity
 from phase2_git.store import schemas
 from phase2_git.store.atomic import atomic_write_text
 from phase2_git.store.decisions import LOG_FILE, DecisionLog, parse_lines
+from phase2_git.store.judge_settings import judge_identity
 from phase2_git.store.labels import file_sha256
 
 if TYPE_CHECKING:

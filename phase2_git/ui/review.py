@@ -13,9 +13,9 @@ import tempfile
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, TYPE_CHECKING, Any
+from typing import IO, TYPE_CHECKING, Any, Literal
 
-from phase2_git.app.resolve import ApplyResult, Operation, Session
+from phase2_git.app.resolve import ApplyResult, DecisionKind, Operation, Session
 from phase2_git.core.model import Mismatch
 from phase2_git.core.sanitize import sanitize_line, sanitize_path
 from phase2_git.git import commit as gitc
@@ -23,8 +23,6 @@ from phase2_git.ui import diffview
 
 if TYPE_CHECKING:
     from rich.console import Console
-
-    from phase2_git.app.resolve_cli import ResolveOptions
 
 
 KEYS = "[a]pprove [r]eject [s]kip [d]iff [e]/[n] label [u]ndo [A]/[S] rest [q]uit [?]"
@@ -215,10 +213,10 @@ def _prompt(console: Console, color: bool) -> None:
     console.print(f"  {KEYS}  > ", markup=False, end="", style="bold" if color else "")
 
 
-def _decide(session: Session, group: Group, kind: str, label: str | None = None) -> int:
+def _decide(session: Session, group: Group, kind: DecisionKind, label: str | None = None) -> int:
     # a human decided: nothing here is sampled for audit (only auto-approvals are)
     for m in group.members:
-        session.record(Operation(m, kind, label=label))  # type: ignore[arg-type]
+        session.record(Operation(m, kind, label=label))
     return len(group.members)
 
 
@@ -273,117 +271,154 @@ def _console(out: IO[str], color: bool) -> Console:
     )
 
 
-def resume_command(session: Session, opts: ResolveOptions) -> str:
-    parts = ["phase2", "resolve"]
-    if opts.base:
-        parts.append(opts.base)
-    if opts.head != "HEAD":
-        parts.append(opts.head)
-    if opts.state_file:
-        parts += ["--state-file", opts.state_file]
-    return " ".join(shlex.quote(p) for p in parts)
+@dataclass(frozen=True)
+class Action:
+    """What one key asks of the review, as cargo-insta turns a key into an ``Operation``:
+    :meth:`Review.apply` carries every action out, in one place."""
+
+    kind: Literal["decide", "undo", "page", "approve_safe", "skip_rest", "quit", "help", "unknown"]
+    decision: DecisionKind | None = None  # decide: what each mismatch of the group records
+    counter: str = ""  # decide: the Tally field that counts it
+    label: str | None = None  # decide with a label: the review stays on the group
+
+
+ACTIONS: dict[str, Action] = {
+    "a": Action("decide", "approve", "approved"),
+    "r": Action("decide", "reject", "rejected"),
+    "s": Action("decide", "skip", "skipped"),
+    "e": Action("decide", "label", "labelled", "equivalent"),
+    "n": Action("decide", "label", "labelled", "different"),
+    "u": Action("undo"),
+    "d": Action("page"),
+    "A": Action("approve_safe"),
+    "S": Action("skip_rest"),
+    "q": Action("quit"),
+    "?": Action("help"),
+}
+UNKNOWN = Action("unknown")
+
+
+@dataclass
+class Review:
+    """The loop's state: the groups to show, the one shown, and what was decided."""
+
+    session: Session
+    console: Console
+    color: bool
+    groups: list[Group]
+    tally: Tally
+    k: int = 0  # the group asked about
+    shown: int = -1  # the group on screen (-1: show it again)
+    done: bool = False
+
+    def run(self, keys: KeyReader) -> None:
+        while not self.done and self.k < len(self.groups):
+            if self.shown != self.k:
+                group, total = self.groups[self.k], len(self.groups)
+                show_item(self.console, self.session, self.k, total, group, self.tally, self.color)
+                self.shown = self.k
+            _prompt(self.console, self.color)
+            key = keys.read()
+            self.console.print(key if key.isprintable() else "", markup=False)
+            self.apply(ACTIONS.get(key, UNKNOWN))
+
+    def apply(self, action: Action) -> None:
+        """Carry out one key's action: the only place the review's state changes."""
+        say = self.console.print
+        group = self.groups[self.k]
+        match action.kind:
+            case "decide":
+                assert action.decision is not None  # every "decide" action names one
+                n = _decide(self.session, group, action.decision, action.label)
+                setattr(self.tally, action.counter, getattr(self.tally, action.counter) + n)
+                self.tally.history.append((self.k, n, action.counter))
+                if action.label is None:
+                    self.k += 1
+                else:
+                    say(f"  labelled {action.label}", markup=False)
+            case "undo":
+                if not self.tally.history:
+                    say("  nothing to undo", markup=False)
+                    return
+                self.k, n, counter = self.tally.history.pop()
+                for _ in range(n):
+                    self.session.undo_last()
+                setattr(self.tally, counter, getattr(self.tally, counter) - n)
+                say(
+                    f"  undone: back to {sanitize_path(self.groups[self.k].first.path)}",
+                    markup=False,
+                )
+                self.shown = -1
+            case "page":
+                _page(self.console, self.session, group.first, self.color)
+                self.shown = -1
+            case "approve_safe":
+                remaining = self.groups[self.k :]
+                keep = [g for g in remaining if not all(m.plan.safe for m in g.members)]
+                for g in remaining:
+                    if g not in keep:
+                        self.tally.approved += _decide(self.session, g, "approve")
+                say(f"  approved {len(remaining) - len(keep)} safe group(s)", markup=False)
+                self.groups = self.groups[: self.k] + keep
+                self.shown = -1
+            case "skip_rest":
+                for g in self.groups[self.k :]:
+                    self.tally.skipped += _decide(self.session, g, "skip")
+                self.done = True
+            case "quit":
+                self.done = True
+            case "help":
+                say(HELP, markup=False)
+            case _:
+                say("  unknown key: press ? for help", markup=False)
+
+
+def _approve_safe_first(
+    session: Session, console: Console, tally: Tally, todo: list[Mismatch]
+) -> list[Mismatch]:
+    """``--auto-approve-safe``: approve every safe plan before the review; the rest is left."""
+    rest = []
+    for n, m in enumerate(todo, start=1):
+        if m.plan.safe:
+            tally.approved += _decide(session, Group([m]), "approve")
+            if console.is_terminal:
+                console.print(f"\rauto-approving safe plans: {n}/{len(todo)}", end="", markup=False)
+        else:
+            rest.append(m)
+    if console.is_terminal and len(rest) != len(todo):
+        console.print()
+    return rest
 
 
 def review(
-    session: Session, opts: ResolveOptions, out: IO[str], keys: KeyReader | None = None
+    session: Session,
+    out: IO[str],
+    *,
+    color: bool,
+    audit: bool = False,
+    auto_approve_safe: bool = False,
+    resume: str = "phase2 resolve",
+    keys: KeyReader | None = None,
 ) -> int:
-    color = opts.color
+    """The interactive review of ``session`` (``--audit``: of the auto-approvals waiting for
+    an audit); ``resume`` is the command an interrupted review is taken up with."""
     console = _console(out, color)
     keys = keys or KeyReader(sys.stdin)
-    if opts.audit:
+    if audit:
         return audit_review(session, console, keys, color)
     tally = Tally()
     try:
         todo = session.todo()
-        if opts.auto_approve_safe:
-            rest = []
-            for n, m in enumerate(todo, start=1):
-                if m.plan.safe:
-                    tally.approved += _decide(session, Group([m]), "approve")
-                    if console.is_terminal:
-                        console.print(
-                            f"\rauto-approving safe plans: {n}/{len(todo)}", end="", markup=False
-                        )
-                else:
-                    rest.append(m)
-            if console.is_terminal and len(rest) != len(todo):
-                console.print()
-            todo = rest
-        groups = build_groups(session, todo)
-        k = 0
-        shown = -1
-        while k < len(groups):
-            group = groups[k]
-            if shown != k:
-                show_item(console, session, k, len(groups), group, tally, color)
-                shown = k
-            _prompt(console, color)
-            key = keys.read()
-            console.print(key if key.isprintable() else "", markup=False)
-            if key == "a":
-                n = _decide(session, group, "approve")
-                tally.approved += n
-                tally.history.append((k, n, "approved"))
-                k += 1
-            elif key == "r":
-                n = _decide(session, group, "reject")
-                tally.rejected += n
-                tally.history.append((k, n, "rejected"))
-                k += 1
-            elif key == "s":
-                n = _decide(session, group, "skip")
-                tally.skipped += n
-                tally.history.append((k, n, "skipped"))
-                k += 1
-            elif key in ("e", "n"):
-                label = "equivalent" if key == "e" else "different"
-                n = _decide(session, group, "label", label)
-                tally.labelled += n
-                tally.history.append((k, n, "labelled"))
-                console.print(f"  labelled {label}", markup=False)
-            elif key == "u":
-                if not tally.history:
-                    console.print("  nothing to undo", markup=False)
-                    continue
-                k, n, kind = tally.history.pop()
-                for _ in range(n):
-                    session.undo_last()
-                setattr(tally, kind, getattr(tally, kind) - n)
-                console.print(
-                    f"  undone: back to {sanitize_path(groups[k].first.path)}", markup=False
-                )
-                shown = -1
-            elif key == "d":
-                _page(console, session, group.first, color)
-                shown = -1
-            elif key == "A":
-                remaining = groups[k:]
-                keep = [g for g in remaining if not all(m.plan.safe for m in g.members)]
-                for g in remaining:
-                    if g not in keep:
-                        tally.approved += _decide(session, g, "approve")
-                console.print(
-                    f"  approved {len(remaining) - len(keep)} safe group(s)", markup=False
-                )
-                groups = groups[:k] + keep
-                shown = -1
-            elif key == "S":
-                for g in groups[k:]:
-                    tally.skipped += _decide(session, g, "skip")
-                break
-            elif key == "q":
-                break
-            elif key == "?":
-                console.print(HELP, markup=False)
-            else:
-                console.print("  unknown key: press ? for help", markup=False)
+        if auto_approve_safe:
+            todo = _approve_safe_first(session, console, tally, todo)
+        Review(session, console, color, build_groups(session, todo), tally).run(keys)
         tally.sampled = session.state.stats.get("sampled", 0)
         result = session.apply()
     except KeyboardInterrupt:
         console.print()
         console.print(
             f"interrupted: {tally.approved + tally.rejected + tally.skipped} decision(s) saved. "
-            f"Resume with: {resume_command(session, opts)}",
+            f"Resume with: {resume}",
             markup=False,
         )
         return 130

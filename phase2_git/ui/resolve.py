@@ -1,11 +1,14 @@
 """``phase2 resolve``: pick the path (``--yes``, interactive review, or a plan listing when no
-one can be asked) and report what happened. The engine is :mod:`phase2_git.app.resolve`."""
+one can be asked), drive the session and report what happened. The engine, which decides
+nothing on its own but ``--yes``'s policy, is :mod:`phase2_git.app.resolve`; the interactive
+loop is :mod:`phase2_git.ui.review`."""
 
 from __future__ import annotations
 
 import contextlib
 import gc
 import os
+import shlex
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import IO
@@ -15,6 +18,7 @@ from phase2_git.core.sanitize import sanitize_line, sanitize_path
 from phase2_git.core.summary import FAIL_ON, failing
 from phase2_git.errors import UsageError
 from phase2_git.git.repo import GitRepo
+from phase2_git.ui.render import report_apply
 
 
 @dataclass(frozen=True)
@@ -61,22 +65,6 @@ def header(session: Session, out: IO[str]) -> None:
             f"resumed: {session.already_done} of {len(session.mismatches)} mismatch(es) already "
             f"processed (state {session.state.path.name})\n"
         )
-
-
-def report_apply(result: ApplyResult, out: IO[str]) -> None:
-    for commit in result.commits:
-        out.write(
-            f"committed {commit[:12]}: {len(result.applied)} transform(s), "
-            f"{result.logged} decision(s) logged with it\n"
-        )
-    if not result.commits and result.logged:
-        out.write(
-            f"logged {result.logged} decision(s) in .phase2/decisions.jsonl (not committed)\n"
-        )
-    if not result.commits and result.applied:
-        out.write(f"rewrote {len(result.applied)} file(s) in the working tree (not committed)\n")
-    for path in result.kept:
-        out.write(f"left alone (your own changes): {sanitize_path(path)}\n")
 
 
 @contextlib.contextmanager
@@ -169,4 +157,23 @@ def resolve_main(
             return 1 if any(failing(m, rule) for m in session.todo()) else 0
         from phase2_git.ui.review import review
 
-        return review(session, opts, out)
+        return review(
+            session,
+            out,
+            color=opts.color,
+            audit=opts.audit,
+            auto_approve_safe=opts.auto_approve_safe,
+            resume=resume_command(opts),
+        )
+
+
+def resume_command(opts: ResolveOptions) -> str:
+    """The command that takes an interrupted review up where it stopped."""
+    parts = ["phase2", "resolve"]
+    if opts.base:
+        parts.append(opts.base)
+    if opts.head != "HEAD":
+        parts.append(opts.head)
+    if opts.state_file:
+        parts += ["--state-file", opts.state_file]
+    return " ".join(shlex.quote(p) for p in parts)

@@ -1,7 +1,8 @@
 """The ``[judge]`` table as the external judges see it, and the judge identity a gate binds to.
 
-Kept apart from the transports so that ``store.gate`` can check a stored gate against the
-current judge (same threshold, model and rubric) without importing any network code.
+A reading of the configuration (and of the rubric file it names), so it is the store's: the
+judges (:mod:`phase2_git.judges`) run with these settings, and ``store.gate`` checks a stored
+gate against the current judge (same threshold, model and rubric) without importing a judge.
 """
 
 from __future__ import annotations

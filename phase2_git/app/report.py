@@ -1,0 +1,147 @@
+"""The commands that end in a report: ``phase2 diff`` and ``phase2 report merge``.
+
+Each checks its options, builds the ``Phase2Diff.v1`` document, writes the CI outputs
+(:func:`phase2_git.app.merge.write_ci_outputs`) and prints the document in the format asked
+for; the exit code is the document's. The engine's imports wait inside the functions, on the
+clock of the run's duration, as they did in the commands.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import IO, TYPE_CHECKING
+
+from phase2_git.app.merge import CiOutputs, merge_files, write_ci_outputs
+from phase2_git.errors import Phase2Error, UsageError
+from phase2_git.reports.formats import render_document
+
+if TYPE_CHECKING:
+    from phase2_git.git.repo import GitRepo
+
+DIFF_FORMATS = ("text", "json", "markdown")
+MERGE_FORMATS = ("json", "text", "markdown")
+
+
+@dataclass(frozen=True)
+class DiffOptions:
+    base: str | None = None
+    head: str | None = None
+    staged: bool = False
+    fmt: str | None = None
+    methods: str | None = None
+    fail_on: str | None = None
+    ci: CiOutputs = field(default_factory=CiOutputs)
+    shard: str | None = None
+    config: str | None = None
+    trust_from: str | None = None
+    repo: str = "."
+    color: bool = False
+
+
+def diff_main(opts: DiffOptions, out: IO[str]) -> int:
+    """``phase2 diff``: find, classify, judge and plan every mismatch; report; exit code."""
+    started = time.monotonic()
+    from phase2_git.app.diff import stream_diff
+    from phase2_git.app.sources import choose
+    from phase2_git.core.artifacts import parse_shard
+    from phase2_git.core.methods import parse_methods
+    from phase2_git.core.summary import FAIL_ON
+    from phase2_git.git.repo import GitRepo
+
+    if opts.staged and opts.head is not None:
+        raise UsageError("--staged compares HEAD with :index; give no HEAD argument with it")
+    b = opts.base or "HEAD"
+    h = ":index" if opts.staged else (opts.head or ":worktree")
+    repo = GitRepo.discover(opts.repo)
+    # on two commits the configuration is the trust side's: the head may be a stranger's
+    sources = choose(repo, b, h, config_path=opts.config, trust_from=opts.trust_from)
+    cfg = sources.config
+    selected = parse_methods(opts.methods) if opts.methods is not None else None
+    out_format = opts.fmt or cfg.data["reports"]["format"]
+    if out_format not in DIFF_FORMATS:
+        raise UsageError(f"--format must be one of {', '.join(DIFF_FORMATS)}, got '{out_format}'")
+    rule = opts.fail_on or cfg.data["reports"]["fail_on"]
+    if rule not in FAIL_ON:
+        raise UsageError(f"--fail-on must be one of {', '.join(FAIL_ON)}, got '{rule}'")
+    shard_kn = None
+    if opts.shard is not None:
+        try:
+            shard_kn = parse_shard(opts.shard)
+        except ValueError as exc:
+            raise UsageError(str(exc)) from None
+    # streamed: the mismatches wait in a spool as encoded lines, never all as objects
+    with stream_diff(
+        repo, b, h, config=cfg, methods=selected, shard=shard_kn, sources=sources
+    ) as result:
+        doc = result.to_json(rule)
+        write_ci_outputs(
+            doc,
+            opts.ci,
+            repo=repo,
+            duration=time.monotonic() - started,
+            finished_at=time.time(),
+            max_size=cfg.classify.max_file_size,
+        )
+        render_document(
+            doc,
+            out_format,
+            out,
+            base_spec=b,
+            head_spec=h,
+            config_source=cfg.source,
+            color=opts.color,
+            notices=result.notices,
+        )
+    code = doc["summary"]["exit_code"]  # type: ignore[index]
+    return int(code)
+
+
+@dataclass(frozen=True)
+class MergeOptions:
+    files: Sequence[str]
+    fmt: str = "json"
+    fail_on: str | None = None
+    ci: CiOutputs = field(default_factory=CiOutputs)
+    repo: str | None = None
+    color: bool = False
+
+
+def merge_main(opts: MergeOptions, out: IO[str]) -> int:
+    """``phase2 report merge``: one report from the JSON outputs of sharded runs."""
+    started = time.monotonic()
+    from phase2_git.core.summary import FAIL_ON
+    from phase2_git.git.repo import GitRepo
+
+    if opts.fmt not in MERGE_FORMATS:
+        raise UsageError(f"--format must be one of {', '.join(MERGE_FORMATS)}, got '{opts.fmt}'")
+    if opts.fail_on is not None and opts.fail_on not in FAIL_ON:
+        raise UsageError(f"--fail-on must be one of {', '.join(FAIL_ON)}, got '{opts.fail_on}'")
+    doc = merge_files(opts.files, opts.fail_on)
+    repo: GitRepo | None = None
+    if opts.repo is not None:
+        repo = GitRepo.discover(opts.repo)
+    else:
+        try:
+            repo = GitRepo.discover(".")
+        except Phase2Error:
+            repo = None  # merging outside a checkout: JUnit failures carry no excerpt
+    write_ci_outputs(
+        doc,
+        opts.ci,
+        repo=repo,
+        duration=time.monotonic() - started,
+        finished_at=time.time(),
+    )
+    render_document(
+        doc,
+        opts.fmt,
+        out,
+        base_spec=doc["base"],
+        head_spec=doc["head"],
+        config_source=f"merged from {len(opts.files)} shard(s)",
+        color=opts.color,
+        notices=doc.get("notices", []),
+    )
+    return int(doc["summary"]["exit_code"])

@@ -1,0 +1,1406 @@
+"""A mismatch taken apart: its real changes as data, the noise beside them, and noise
+stripping that keeps the base's bytes (README: "Mixed changes"). Pure: text in, values out.
+
+A regeneration rarely changes only noise or only content: a serializer upgrade re-indents
+every file while a value changes, a generator that now writes CRLF also bumps a version.
+:func:`analyse` lists what really changed (JSON paths or lines, before → after) and which kinds
+of noise came with it; :func:`strip_json` / :func:`strip_text` rewrite the head so that it
+keeps every real change and takes the base's bytes everywhere else.
+
+How spans are found. Stripping edits the base's text at the changed places rather than
+re-serialising it, so styles no serializer reproduces (compact arrays inside a pretty file,
+``\\u`` escapes, aligned values, odd spacing) survive; that needs where each value sits in
+the source. Libraries that give positions were considered: ``json-source-map`` walks the whole
+document character by character in Python and is not a validating parser; ``tree-sitter-json``
+is fast but brings two compiled dependencies to a pre-commit hook, and its error-tolerant
+grammar is not the parser phase2 compares with (NaN, duplicate keys, deep nesting), so its
+spans could belong to another document; the format-preserving editors (``json-source-edit``,
+``jsonc-edit``, ``jsoncgx``) edit by path and are young or wrap a JavaScript parser. Here the
+spans come from the standard library's own C scanner, the one :func:`jsonvalue.parse` uses
+(``JSONDecoder.scan_once`` returns a value with the offset where it ends, ``scanstring`` a
+key with its end), and only the containers on the way to a difference are walked member by
+member in Python: a document with one changed leaf costs a few dozen C calls, not a Python
+pass over every character, and the spans are those of exactly the document phase2 compared.
+"""
+
+# no `from __future__ import annotations`: NamedTuple fields stay cheap (see core/model.py)
+
+import json
+import re
+from collections.abc import Mapping
+from decimal import Decimal, localcontext
+from typing import Any, NamedTuple
+
+from phase2_git.core import jsonvalue, whitespace
+from phase2_git.core.jsonvalue import JNum, JObj, JValue
+from phase2_git.core.model import (
+    ChangeKind,
+    Changes,
+    NoiseFound,
+    RealChange,
+)
+from phase2_git.core.whitespace import WhitespaceRules
+
+# Real changes listed per mismatch (the rest are counted), and places listed per noise kind:
+# the list is copied into the JSON report, JUnit and the review for every content mismatch.
+LISTED = 20
+PLACES = 5
+# A walk deeper than this compares the rest of the subtree as one value (the recursion stays
+# far below the interpreter's limit; the result is the same, only less finely located).
+_MAX_DEPTH = 200
+# Text: lines compared with difflib once the common ends are trimmed; past this many lines
+# on a side the middle is compared line by line (difflib is quadratic at worst).
+_TEXT_WINDOW = 4000
+# Array elements matched as a permutation ("moved") at most this many at once.
+_MOVES = 64
+
+_WS = re.compile(r"[ \t\n\r]*")  # JSON whitespace, exactly what the parser skips
+# a key (a JSON string, valid: the text parsed) and its colon: where the value starts
+_KEY = re.compile(r'"(?:[^"\\]|\\.)*"[ \t\n\r]*:[ \t\n\r]*')
+_AFTER = re.compile(r"[ \t\n\r]*([,}\]])[ \t\n\r]*")  # after a value: the separator
+# (value, end) of the value at an offset, in C. Only the end is used: the text already parsed
+# (jsonvalue.parse), so plain dicts, and numbers kept as text (no int() of a 5,000-digit
+# literal), skip a value without a Python call per object
+_SCAN = json.JSONDecoder(parse_int=str, parse_float=str).scan_once  # type: ignore[attr-defined]
+_EOL = re.compile(r"\r\n|\r|\n")
+_INDENTED = re.compile(r"\n([ \t]+)\S")
+_KEY_SEP = re.compile(r'"(?:[^"\\]|\\.)*"([ \t\r\n]*:[ \t\r\n]*)?')
+_ITEM_SEP = re.compile(r'"(?:[^"\\]|\\.)*"|,([ \t]*)(?=[^ \t\r\n])')
+
+Path = tuple[str | int, ...]
+
+
+class Found(NamedTuple):
+    """A real change as the walk finds it: raw values and offsets (rendered later, and only
+    for the first few)."""
+
+    kind: ChangeKind
+    path: Path
+    before: object  # a JValue (JSON) or a line (text); _NONE on the side that has none
+    after: object
+    b_off: int  # offset in the head text (line number)
+    a_off: int  # offset in the base text
+    source: Path | None = None
+
+
+_NONE = object()
+
+
+# ------------------------------------------------------------------------------ spans
+
+
+def _skip(text: str, i: int) -> int:
+    """The offset of the first non-whitespace character at or after ``i``."""
+    m = _WS.match(text, i)
+    return m.end() if m is not None else i
+
+
+class _Spans:
+    """Where the members of one object or array sit in a text.
+
+    ``seps[0]`` is the opening bracket, ``seps[i]`` the comma before member ``i``; a member
+    starts at ``starts[i]`` (its key, for objects), its value runs ``vs[i]:ve[i]``; ``close``
+    is the closing bracket. Glue: ``pre(i)`` the whitespace before member ``i``, ``post(i)``
+    the whitespace after its value (before the comma, or the bracket for the last one)."""
+
+    __slots__ = ("close", "seps", "starts", "ve", "vs")
+
+    def __init__(self, text: str, at: int, obj: bool) -> None:
+        seps = [at]
+        starts: list[int] = []
+        vs: list[int] = []
+        ve: list[int] = []
+        i = _skip(text, at + 1)
+        # three C calls a member: the key with its colon, the value (scanned again by the
+        # very scanner that parsed it), the separator; nothing here walks a value's inside
+        key, after, scan = _KEY.match, _AFTER.match, _SCAN
+        if text[i] != ("}" if obj else "]"):
+            while True:
+                starts.append(i)
+                if obj:
+                    i = key(text, i).end()  # type: ignore[union-attr]
+                vs.append(i)
+                i = scan(text, i)[1]
+                ve.append(i)
+                m = after(text, i)
+                j = m.start(1)  # type: ignore[union-attr]
+                if text[j] != ",":
+                    i = j
+                    break
+                seps.append(j)
+                i = m.end()  # type: ignore[union-attr]
+        self.seps, self.starts, self.vs, self.ve, self.close = seps, starts, vs, ve, i
+
+    @property
+    def n(self) -> int:
+        return len(self.vs)
+
+    def pre(self, text: str, i: int) -> str:
+        return text[self.seps[i] + 1 : self.starts[i]]
+
+    def post(self, text: str, i: int) -> str:
+        end = self.seps[i + 1] if i + 1 < len(self.vs) else self.close
+        return text[self.ve[i] : end]
+
+
+def _deep_equal(x: JValue, y: JValue) -> bool:
+    try:
+        return type(x) is type(y) and bool(x == y)
+    except RecursionError:
+        return False
+
+
+def _eol_counts(text: str) -> tuple[int, int, int]:
+    crlf = text.count("\r\n")
+    return crlf, text.count("\n") - crlf, text.count("\r") - crlf
+
+
+_EOL_NAMES = {"\r\n": "CRLF", "\n": "LF", "\r": "CR"}
+
+
+def eol_style(text: str) -> str:
+    """``"\\n"``, ``"\\r\\n"``, ``"\\r"``, ``"mixed"`` or ``""`` (no line break)."""
+    if "\r" not in text:  # the common case, one scan
+        return "\n" if "\n" in text else ""
+    crlf, lf, cr = _eol_counts(text)
+    kinds = [(n, eol) for n, eol in ((crlf, "\r\n"), (lf, "\n"), (cr, "\r")) if n]
+    if not kinds:
+        return ""
+    return kinds[0][1] if len(kinds) == 1 else "mixed"
+
+
+def _dominant_eol(text: str) -> str:
+    crlf, lf, cr = _eol_counts(text)
+    best = max((crlf, "\r\n"), (lf, "\n"), (cr, "\r"))
+    return best[1] if best[0] else ""
+
+
+def _to_eol(text: str, eol: str) -> str:
+    if eol == "\n":
+        return _EOL.sub("\n", text) if "\r" in text else text
+    return _EOL.sub(eol, text)
+
+
+def _breaks(tail: str) -> int:
+    return len(_EOL.findall(tail))
+
+
+def _eol_noise(a: str, b: str) -> tuple[str, str] | None:
+    """The base's and head's line-ending styles when they differ (both have line breaks)."""
+    if "\r" not in a and "\r" not in b:
+        return None
+    sa, sb = eol_style(a), eol_style(b)
+    if sa and sb and sa != sb:
+        return sa, sb
+    return None
+
+
+def _eol_name(style: str) -> str:
+    return _EOL_NAMES.get(style, style)
+
+
+# ------------------------------------------------------------------------------ style
+
+
+class _Style:
+    """How the base writes what it has, to write a value it does not have (used only when
+    the head's formatting differs from the base's, so the head's text would carry noise)."""
+
+    def __init__(self, text: str, root_pre: str | None) -> None:
+        self.eol = _dominant_eol(text) or "\n"
+        # a pretty-printed base: its root's members are one indentation step in
+        self.unit = None if root_pre is None else (_indent_of(root_pre) or None)
+        # the most common space around a colon (a member's own alignment is not the style)
+        seen: dict[str, int] = {}
+        for m in _KEY_SEP.finditer(text):
+            if m.group(1) is not None:
+                seen[m.group(1)] = seen.get(m.group(1), 0) + 1
+        mid = max(seen, key=lambda k: seen[k]) if seen else ": "
+        self.mid = mid
+        item = None
+        for m in _ITEM_SEP.finditer(text):
+            if m.group(1) is not None:
+                item = m.group(1)
+                break
+        self.item = item if item is not None else (" " if mid.endswith(" ") else "")
+        self.ascii = text.isascii() and "\\u" in text
+
+    def string(self, s: str) -> str:
+        import json
+
+        try:
+            return json.dumps(s, ensure_ascii=self.ascii)
+        except UnicodeEncodeError:  # pragma: no cover - dumps escapes; kept for safety
+            return json.dumps(s, ensure_ascii=True)
+
+    def dump(self, value: JValue, indent: str | None) -> str:
+        """``value`` as the base would write it at a line indented by ``indent`` (None: on
+        one line, as the base writes an inline container)."""
+        out: list[str] = []
+        work: list[tuple[object, str | None, bool]] = [(value, indent, False)]
+        while work:
+            item, ind, literal = work.pop()
+            if literal:
+                out.append(item)  # type: ignore[arg-type]
+                continue
+            if isinstance(item, JNum):
+                out.append(str(item))
+            elif isinstance(item, (JObj, list)):
+                is_obj = isinstance(item, JObj)
+                opening, closing = ("{", "}") if is_obj else ("[", "]")
+                if not item:
+                    out.append(opening + closing)
+                    continue
+                pretty = ind is not None and self.unit is not None
+                inner = (ind or "") + (self.unit or "") if pretty else None
+                seq: list[tuple[object, str | None, bool]] = [(opening, None, True)]
+                for k, member in enumerate(item):
+                    glue = (self.eol + (inner or "")) if pretty else (self.item if k else "")
+                    seq.append(("," + glue if k else glue, None, True))
+                    if is_obj:
+                        key, val = member
+                        seq.append((self.string(key) + self.mid, None, True))
+                    else:
+                        val = member
+                    seq.append((val, inner, False))
+                seq.append(((self.eol + (ind or "") if pretty else "") + closing, None, True))
+                work.extend(reversed(seq))
+            elif isinstance(item, str):
+                out.append(self.string(item))
+            elif item is True:
+                out.append("true")
+            elif item is False:
+                out.append("false")
+            else:
+                out.append("null")
+        return "".join(out)
+
+
+def _indent_of(glue: str) -> str | None:
+    """The indentation of the line a member starts on, from the glue before it; None when
+    the member is inline (on the line of what precedes it: its container is one line)."""
+    cut = max(glue.rfind("\n"), glue.rfind("\r"))
+    return None if cut < 0 else glue[cut + 1 :]
+
+
+# ------------------------------------------------------------------------------ JSON walk
+
+Pieces = list[str]
+
+
+class _Walk:
+    """One walk over both documents along their differences.
+
+    ``emit``: also build the stripped head (the pieces of the result). ``fmt``: whether the
+    head's formatting differs from the base's (known from a first, analysing walk): then a
+    value only the head has is written in the base's style, else with the head's own bytes.
+    """
+
+    def __init__(
+        self,
+        a: str,
+        b: str,
+        rel_tol: float,
+        abs_tol: float,
+        *,
+        emit: bool = False,
+        fmt: bool = False,
+        style: _Style | None = None,
+    ) -> None:
+        self.a, self.b = a, b
+        self.rel_tol, self.abs_tol = rel_tol, abs_tol
+        self.emit, self.fmt_known, self.style = emit, fmt, style
+        self.listed = LISTED
+        # False: a walk of the parsed values only, no text (no spans, no formatting, no lines)
+        self.spans = True
+        self.found: list[Found] = []
+        self.n_real = 0
+        self.fmt_at: list[Path] = []
+        self.n_fmt = 0
+        self._fmt_seen: set[Path] = set()
+        self.order_at: list[Path] = []
+        self.n_order = 0
+        self.number_at: list[Path] = []
+        self.n_number = 0
+
+    # -- findings
+
+    def _real(self, found: Found) -> None:
+        self.n_real += 1
+        if len(self.found) < self.listed:
+            self.found.append(found)
+
+    def _fmt(self, path: Path) -> None:
+        if path in self._fmt_seen:  # several glues of one container: one place
+            return
+        self._fmt_seen.add(path)
+        self.n_fmt += 1
+        if len(self.fmt_at) < PLACES:
+            self.fmt_at.append(path)
+
+    def _order(self, path: Path) -> None:
+        self.n_order += 1
+        if len(self.order_at) < PLACES:
+            self.order_at.append(path)
+
+    def _number(self, path: Path) -> None:
+        self.n_number += 1
+        if len(self.number_at) < PLACES:
+            self.number_at.append(path)
+
+    def _glue(self, x: str, y: str, path: Path) -> None:
+        if x != y:
+            self._fmt(path)
+
+    # -- equality that ignores noise
+
+    def _same(self, x: JValue, y: JValue) -> bool:
+        if _deep_equal(x, y):
+            return True
+        cmp = jsonvalue.compare(
+            x, y, ordered=False, numbers="value", rel_tol=self.rel_tol, abs_tol=self.abs_tol
+        )
+        return cmp.equal
+
+    def _numbers_close(self, x: JNum, y: JNum) -> bool:
+        dx, dy = x.value(), y.value()
+        if dx == dy:
+            return True
+        if x.is_integer_literal and y.is_integer_literal:
+            return False  # tolerance is for float jitter: integers must match exactly
+        tol = max(Decimal(repr(self.abs_tol)), Decimal(repr(self.rel_tol)) * max(abs(dx), abs(dy)))
+        return bool(abs(dx - dy) <= tol)
+
+    # -- the walk
+
+    def new_text(self, y: JValue, b0: int, b1: int, indent: str | None) -> str:
+        if not self.fmt_known or self.style is None:
+            return self.b[b0:b1]
+        return self.style.dump(y, indent)
+
+    def node(
+        self,
+        x: JValue,
+        y: JValue,
+        a0: int,
+        a1: int,
+        b0: int,
+        b1: int,
+        path: Path,
+        depth: int,
+        indent: str | None,
+    ) -> Pieces | None:
+        """The pieces of the stripped value, or None when the value has no real change
+        (then the base's text ``a[a0:a1]`` is the result)."""
+        if _deep_equal(x, y):
+            if self.spans and self.a[a0:a1] != self.b[b0:b1]:
+                self._fmt(path)
+            return None
+        if isinstance(x, JNum) and isinstance(y, JNum):
+            if self._numbers_close(x, y):
+                self._number(path)
+                return None
+            return self._changed(x, y, a0, b0, b1, path, indent)
+        both_obj = isinstance(x, JObj) and isinstance(y, JObj)
+        both_list = isinstance(x, list) and isinstance(y, list)
+        if (both_obj or both_list) and depth >= _MAX_DEPTH:
+            if self._same(x, y):
+                return None
+            return self._changed(x, y, a0, b0, b1, path, indent)
+        if both_obj:
+            return self._object(x, y, a0, b0, b1, path, depth, indent)  # type: ignore[arg-type]
+        if both_list:
+            return self._array(x, y, a0, b0, b1, path, depth, indent)  # type: ignore[arg-type]
+        return self._changed(x, y, a0, b0, b1, path, indent)
+
+    def _changed(
+        self, x: JValue, y: JValue, a0: int, b0: int, b1: int, path: Path, indent: str | None
+    ) -> Pieces:
+        self._real(Found("changed", path, x, y, b0, a0))
+        if not self.emit:
+            return []
+        if isinstance(y, JNum):
+            return [str(y)]  # a number keeps the head's text
+        return [self.new_text(y, b0, b1, indent)]
+
+    def _object(
+        self,
+        x: JObj,
+        y: JObj,
+        a0: int,
+        b0: int,
+        b1: int,
+        path: Path,
+        depth: int,
+        indent: str | None,
+    ) -> Pieces | None:
+        kx = [k for k, _ in x]
+        ky = [k for k, _ in y]
+        if x.has_duplicates() or y.has_duplicates():
+            if kx != ky:
+                # which value a parser keeps is parser-defined: never pair them up by key
+                return self._changed(x, y, a0, b0, b1, path, indent)
+            pairs = [(i, i) for i in range(len(kx))]
+            removed: list[int] = []
+            added: list[int] = []
+        else:
+            iy = {k: j for j, k in enumerate(ky)}
+            ix = {k: i for i, k in enumerate(kx)}
+            pairs = [(i, iy[k]) for i, k in enumerate(kx) if k in iy]
+            removed = [i for i, k in enumerate(kx) if k not in iy]
+            added = [j for j, k in enumerate(ky) if k not in ix]
+            if [j for _, j in pairs] != sorted(j for _, j in pairs):
+                self._order(path)
+        if not self.spans:
+            vals = ([v for _, v in x], [v for _, v in y])
+            return self._tree(vals, kx, ky, pairs, removed, added, (), path, depth)
+        sa = _Spans(self.a, a0, True)
+        sb = _Spans(self.b, b0, True)
+        xs, ys = [v for _, v in x], [v for _, v in y]
+        parts = (xs, ys, kx, ky)
+        return self._container(y, parts, sa, sb, pairs, removed, added, (), path, depth, indent)
+
+    def _array(
+        self,
+        x: list[JValue],
+        y: list[JValue],
+        a0: int,
+        b0: int,
+        b1: int,
+        path: Path,
+        depth: int,
+        indent: str | None,
+    ) -> Pieces | None:
+        n, m = len(x), len(y)
+        # the common ends: elements equal as written first, then equal but for noise (an
+        # element the head kept as it was is never matched to one that merely looks alike)
+        p = s = 0
+        for same in (_deep_equal, self._same):
+            while p < n - s and p < m - s and same(x[p], y[p]):
+                p += 1
+            while s < n - p and s < m - p and same(x[n - 1 - s], y[m - 1 - s]):
+                s += 1
+        pairs = [(i, i) for i in range(p)]
+        la, lb = n - s - p, m - s - p
+        removed: list[int] = []
+        added: list[int] = []
+        moved: list[tuple[int, int]] = []
+        if la == lb and 1 < la <= _MOVES:
+            moved = _permutation(x[p : p + la], y[p : p + lb], p)
+        if moved:
+            pairs.extend(moved)
+        else:
+            k = min(la, lb)
+            pairs.extend((p + d, p + d) for d in range(k))
+            removed = list(range(p + k, p + la))
+            added = list(range(p + k, p + lb))
+        pairs.extend((n - s + d, m - s + d) for d in range(s))
+        if not self.spans:
+            moves = tuple((i, j) for i, j in moved if i != j)
+            return self._tree((x, y), None, None, pairs, removed, added, moves, path, depth)
+        sa = _Spans(self.a, a0, False)
+        sb = _Spans(self.b, b0, False)
+        shifted = tuple((i, j) for i, j in moved if i != j)
+        parts = (x, y, None, None)
+        return self._container(
+            y, parts, sa, sb, pairs, removed, added, shifted, path, depth, indent
+        )
+
+    def _tree(
+        self,
+        vals: tuple[list[JValue], list[JValue]],
+        keys: list[str] | None,
+        yk: list[str] | None,
+        pairs: list[tuple[int, int]],
+        removed: list[int],
+        added: list[int],
+        moved: tuple[tuple[int, int], ...],
+        path: Path,
+        depth: int,
+    ) -> Pieces | None:
+        """:meth:`_container` without the text: the members' values only."""
+        xs, ys = vals
+        changed = False
+        for i, j in pairs:
+            if _deep_equal(xs[i], ys[j]):
+                continue
+            sub = (*path, keys[i]) if keys is not None else (*path, j)
+            if self.node(xs[i], ys[j], -1, -1, -1, -1, sub, depth + 1, None) is not None:
+                changed = True
+        for i, j in moved:
+            self._real(Found("moved", (*path, j), xs[i], ys[j], -1, -1, source=(*path, i)))
+        for i in removed:
+            key: str | int = keys[i] if keys is not None else i
+            self._real(Found("removed", (*path, key), xs[i], _NONE, -1, -1))
+        for j in added:
+            key = yk[j] if yk is not None else j
+            self._real(Found("added", (*path, key), _NONE, ys[j], -1, -1))
+        return [] if changed or removed or added or moved else None
+
+    def _container(
+        self,
+        y: JValue,
+        parts: tuple[list[JValue], list[JValue], list[str] | None, list[str] | None],
+        sa: _Spans,
+        sb: _Spans,
+        pairs: list[tuple[int, int]],
+        removed: list[int],
+        added: list[int],
+        moved: tuple[tuple[int, int], ...],
+        path: Path,
+        depth: int,
+        indent: str | None,
+    ) -> Pieces | None:
+        """An object's or array's members: ``parts`` are the base's and the head's values
+        and (objects) keys, ``pairs`` the (base, head) indexes of the members both have."""
+        a, b = self.a, self.b
+        xs, ys, keys, yk = parts
+        obj = keys is not None
+        na, nb = sa.n, sb.n
+        if na and nb:
+            self._glue(sa.pre(a, 0), sb.pre(b, 0), path)
+            self._glue(sa.post(a, na - 1), sb.post(b, nb - 1), path)
+
+        def sub(i: int, j: int) -> Path:
+            return (*path, keys[i]) if keys is not None else (*path, j)
+
+        kids: dict[int, Pieces | None] = {}
+        changed = False
+        k, npairs = 0, len(pairs)
+        while k < npairs:
+            i, j = pairs[k]
+            # a run of members equal in text form and next to each other on both sides: one
+            # comparison of their whole text (keys, values and the glue between them) says
+            # whether any of it was reformatted; only a run that was is looked at member by
+            # member (most of a file with a real change is such a run, unchanged)
+            e = k
+            while (
+                e < npairs
+                and pairs[e][0] == i + e - k
+                and pairs[e][1] == j + e - k
+                and _deep_equal(xs[i + e - k], ys[j + e - k])
+            ):
+                e += 1
+            if e > k:
+                i2, j2 = i + e - k - 1, j + e - k - 1
+                if (
+                    a[sa.starts[i] : sa.ve[i2]] == b[sb.starts[j] : sb.ve[j2]]
+                    and (not (i and j) or sa.pre(a, i) == sb.pre(b, j))
+                    and (not (i2 < na - 1 and j2 < nb - 1) or sa.post(a, i2) == sb.post(b, j2))
+                ):
+                    k = e
+                    continue
+            else:
+                e = k + 1
+            for i, j in pairs[k:e]:
+                if i and j:
+                    self._glue(sa.pre(a, i), sb.pre(b, j), sub(i, j))
+                if i < na - 1 and j < nb - 1:
+                    self._glue(sa.post(a, i), sb.post(b, j), sub(i, j))
+                if obj:
+                    # the key as written (escapes) and the space around its colon
+                    self._glue(a[sa.starts[i] : sa.vs[i]], b[sb.starts[j] : sb.vs[j]], sub(i, j))
+                line = _indent_of(sa.pre(a, i)) if indent is not None else None
+                kid = self.node(
+                    xs[i], ys[j], sa.vs[i], sa.ve[i], sb.vs[j], sb.ve[j], sub(i, j), depth + 1, line
+                )
+                if kid is not None:
+                    changed = True
+                    kids[i] = kid
+            k = e
+        for i, j in moved:
+            self._real(
+                Found("moved", (*path, j), xs[i], ys[j], sb.vs[j], sa.vs[i], source=(*path, i))
+            )
+        if not removed and not added and not moved and not changed:
+            return None
+        if removed:
+            # where a removal shows in the head: at what now follows it
+            by_a = dict(pairs)
+            follows: dict[int, int] = {}
+            nxt = sb.close
+            gone = set(removed)
+            for i in range(na - 1, -1, -1):
+                if i in gone:
+                    follows[i] = nxt
+                elif i in by_a:
+                    nxt = sb.starts[by_a[i]]
+            for i in removed:
+                key: str | int = keys[i] if keys is not None else i
+                self._real(Found("removed", (*path, key), xs[i], _NONE, follows[i], sa.starts[i]))
+        for j in added:
+            key = yk[j] if yk is not None else j
+            self._real(Found("added", (*path, key), _NONE, ys[j], sb.starts[j], sa.close))
+        if not self.emit:
+            return []
+        if not nb:  # everything removed: the head's empty container (or the base's style)
+            return ["{}" if obj else "[]"] if self.fmt_known else [b[sb.seps[0] : sb.close + 1]]
+        if not na:  # nothing to keep from the base: the head's value, written as the base would
+            start, end = sb.seps[0], sb.close + 1
+            return [self.new_text(y, start, end, indent)]
+        return self._emit(sa, sb, pairs, kids, xs, ys, yk, obj, indent)
+
+    def _emit(
+        self,
+        sa: _Spans,
+        sb: _Spans,
+        pairs: list[tuple[int, int]],
+        kids: dict[int, Pieces | None],
+        xs: list[JValue],
+        ys: list[JValue],
+        yk: list[str] | None,
+        obj: bool,
+        indent: str | None,
+    ) -> Pieces:
+        a, b = self.a, self.b
+        na, nb = sa.n, sb.n
+        by_b = {j: i for i, j in pairs}
+        # the result's members: the base's order for the ones both have (a permutation of
+        # an array follows the head: array order is content), the head's new ones after the
+        # member the head put before them
+        order: list[tuple[int, int]] = []  # (base index or -1, head index)
+        if obj:
+            after: dict[int, list[int]] = {}
+            last = -1
+            for j in range(nb):
+                if j in by_b:
+                    last = by_b[j]
+                else:
+                    after.setdefault(last, []).append(j)
+            order.extend((-1, j) for j in after.get(-1, ()))
+            for i, j in sorted(pairs):
+                order.append((i, j))
+                order.extend((-1, jj) for jj in after.get(i, ()))
+        else:
+            order = [(by_b.get(j, -1), j) for j in range(nb)]
+
+        pre0 = sa.pre(a, 0)
+        if na >= 2:
+            pre_other = sa.pre(a, 1)
+        elif "\n" in pre0 or "\r" in pre0:
+            pre_other = pre0
+        elif not self.fmt_known and nb >= 2:
+            pre_other = sb.pre(b, 1)
+        else:
+            pre_other = self.style.item if self.style is not None else " "
+        if na >= 2:
+            post_other = sa.post(a, 0)
+        elif not self.fmt_known and nb >= 2:
+            post_other = sb.post(b, 0)
+        else:
+            post_other = ""
+
+        out: Pieces = ["{" if obj else "["]
+        last_slot = len(order) - 1
+        for slot, (i, j) in enumerate(order):
+            if slot:
+                out.append(",")
+            if slot == 0:
+                pre = pre0
+            elif i > 0:
+                pre = sa.pre(a, i)
+            else:
+                pre = pre_other
+            out.append(pre)
+            if i >= 0:
+                out.append(a[sa.starts[i] : sa.vs[i]])  # key and colon (objects)
+                kid = kids.get(i)
+                if kid is None:
+                    out.append(a[sa.vs[i] : sa.ve[i]])
+                else:
+                    out.extend(kid)
+            elif not self.fmt_known or self.style is None:
+                out.append(b[sb.starts[j] : sb.ve[j]])
+            else:
+                line = _indent_of(pre) if indent is not None else None
+                if obj:
+                    assert yk is not None
+                    out.append(self.style.string(yk[j]) + self.style.mid)
+                out.append(self.style.dump(ys[j], line))
+            if slot < last_slot:
+                out.append(sa.post(a, i) if 0 <= i < na - 1 else post_other)
+        out.append(sa.post(a, na - 1))
+        out.append("}" if obj else "]")
+        return out
+
+
+def _permutation(xs: list[JValue], ys: list[JValue], offset: int) -> list[tuple[int, int]]:
+    """Pairs (base index, head index) when ``ys`` is ``xs`` reordered (equal elements, by
+    text form), else []."""
+    free = list(range(len(xs)))
+    out: list[tuple[int, int]] = []
+    for j, y in enumerate(ys):
+        for k, i in enumerate(free):
+            if _deep_equal(xs[i], y):
+                out.append((offset + i, offset + j))
+                del free[k]
+                break
+        else:
+            return []
+    return out
+
+
+class _Docs(NamedTuple):
+    a: str  # the base's text (no BOM)
+    b: str  # the head's text (no BOM), line endings as the base's where theirs differ
+    a_bom: bool
+    b_bom: bool
+    eol: tuple[str, str] | None  # (base, head) line-ending styles when they differ
+
+
+def _texts(a_data: bytes, b_data: bytes) -> _Docs:
+    a = jsonvalue.decode_text(a_data)
+    b = jsonvalue.decode_text(b_data)
+    eol = _eol_noise(a, b)
+    if eol is not None:
+        b = _to_eol(b, _dominant_eol(a))
+    bom = jsonvalue.UTF8_BOM
+    return _Docs(a, b, a_data.startswith(bom), b_data.startswith(bom), eol)
+
+
+class _JsonResult(NamedTuple):
+    walk: _Walk
+    docs: _Docs
+    pieces: Pieces | None
+    spans: tuple[int, int, int, int]
+    lead_tail_fmt: bool
+    final_newline: str | None
+
+
+def _walk_json(
+    docs: _Docs,
+    a_doc: JValue,
+    b_doc: JValue,
+    rel_tol: float,
+    abs_tol: float,
+    *,
+    emit: bool = False,
+    fmt: bool = False,
+    listed: int = LISTED,
+    spans: bool = True,
+) -> _JsonResult:
+    a, b = docs.a, docs.b
+    a0, b0 = _skip(a, 0), _skip(b, 0)
+    a1, b1 = len(a.rstrip(" \t\n\r")), len(b.rstrip(" \t\n\r"))
+    style: _Style | None = None
+    if emit and fmt:
+        root_pre = None
+        if isinstance(a_doc, (JObj, list)) and a_doc:
+            root_pre = _Spans(a, a0, isinstance(a_doc, JObj)).pre(a, 0)
+        style = _Style(a, root_pre)
+    walk = _Walk(a, b, rel_tol, abs_tol, emit=emit, fmt=fmt, style=style)
+    walk.listed = listed
+    walk.spans = spans
+    indent = "" if ("\n" in a[a0:a1] or "\r" in a[a0:a1]) else None
+    with localcontext(jsonvalue.NUMBERS):
+        pieces = walk.node(a_doc, b_doc, a0, a1, b0, b1, (), 0, indent)
+    lead_tail_fmt = a[:a0] != b[:b0]
+    ta, tb = a[a1:], b[b1:]
+    final: str | None = None
+    if ta != tb:
+        final = _final_detail(ta, tb)
+        if _EOL.sub("", ta) != _EOL.sub("", tb):
+            lead_tail_fmt = True  # spaces after the document
+    return _JsonResult(walk, docs, pieces, (a0, a1, b0, b1), lead_tail_fmt, final)
+
+
+def _final_detail(ta: str, tb: str) -> str | None:
+    na, nb = _breaks(ta), _breaks(tb)
+    if na == nb:
+        return None
+    if not na:
+        return "final newline added"
+    if not nb:
+        return "final newline removed"
+    return f"final newlines {na} → {nb}"
+
+
+# ------------------------------------------------------------------------------ results
+
+
+def _value_text(v: object) -> str | None:
+    if v is _NONE:
+        return None
+    if isinstance(v, JNum):
+        return str(v)
+    if isinstance(v, str):
+        return _dumps_str(v)
+    if isinstance(v, (JObj, list)):
+        return _compact(v)
+    return "true" if v is True else "false" if v is False else "null"
+
+
+def _dumps_str(s: str) -> str:
+    import json
+
+    return json.dumps(s, ensure_ascii=False)
+
+
+def _compact(v: JValue, budget: int = jsonvalue.SHOWN) -> str:
+    """A container as one line of JSON, cut after about ``budget`` characters (…)."""
+    out: list[str] = []
+    size = 0
+    work: list[tuple[object, bool]] = [(v, False)]
+    while work and size <= budget:
+        item, literal = work.pop()
+        if literal:
+            text = str(item)
+        elif isinstance(item, JObj):
+            if not item:
+                text = "{}"
+            else:
+                seq: list[tuple[object, bool]] = [("{", True)]
+                for k, (key, val) in enumerate(item):
+                    seq.append(((", " if k else "") + _dumps_str(key) + ": ", True))
+                    seq.append((val, False))
+                seq.append(("}", True))
+                work.extend(reversed(seq))
+                continue
+        elif isinstance(item, list):
+            if not item:
+                text = "[]"
+            else:
+                seq = [("[", True)]
+                for k, val in enumerate(item):
+                    if k:
+                        seq.append((", ", True))
+                    seq.append((val, False))
+                seq.append(("]", True))
+                work.extend(reversed(seq))
+                continue
+        else:
+            text = _value_text(item) or ""
+        out.append(text)
+        size += len(text)
+    shown = "".join(out)
+    if work or len(shown) > budget:
+        return shown[:budget] + "\u2026"
+    return shown
+
+
+def _shown(before: str | None, after: str | None) -> tuple[str | None, str | None]:
+    if before is not None and after is not None:
+        return jsonvalue.shorten_pair(before, after)
+    return (
+        None if before is None else jsonvalue.shorten(before),
+        None if after is None else jsonvalue.shorten(after),
+    )
+
+
+class _Lines:
+    """Line numbers of offsets in a text, counted once per listed change."""
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+        self.sep = "\r" if "\r" in text and eol_style(text) == "\r" else "\n"
+
+    def at(self, offset: int) -> int | None:
+        return self.text.count(self.sep, 0, offset) + 1 if offset >= 0 else None
+
+
+def _real_changes(walk: _Walk, docs: _Docs) -> tuple[RealChange, ...]:
+    lines_b, lines_a = _Lines(docs.b), _Lines(docs.a)
+    out = []
+    for f in sorted(walk.found, key=lambda f: (f.b_off, f.a_off)):  # in the head's order
+        before, after = _shown(_value_text(f.before), _value_text(f.after))
+        out.append(
+            RealChange(
+                f.kind,
+                jsonvalue.json_path(f.path),
+                before,
+                after,
+                lines_b.at(f.b_off),
+                lines_a.at(f.a_off),
+                None if f.source is None else jsonvalue.json_path(f.source),
+            )
+        )
+    return tuple(out)
+
+
+def _indent_name(text: str) -> str:
+    found = _INDENTED.search(text.replace("\r", ""))
+    if found is None:
+        return "one line" if "\n" not in text.strip() else "no indentation"
+    unit = found.group(1)
+    if set(unit) == {" "}:
+        return f"{len(unit)} space{'s' if len(unit) != 1 else ''}"
+    if set(unit) == {"\t"}:
+        return "tabs" if len(unit) > 1 else "tab"
+    return repr(unit)
+
+
+def _places(paths: list[Path], n: int) -> tuple[tuple[str, ...], int]:
+    return tuple(jsonvalue.json_path(p) for p in paths), n - len(paths)
+
+
+def _noise(result: _JsonResult) -> tuple[NoiseFound, ...]:
+    walk, docs = result.walk, result.docs
+    out: list[NoiseFound] = []
+    if docs.a_bom != docs.b_bom:
+        out.append(NoiseFound("bom", f"byte order mark {'added' if docs.b_bom else 'removed'}"))
+    if docs.eol is not None:
+        a, b = (_eol_name(s) for s in docs.eol)
+        out.append(NoiseFound("line_endings", f"line endings {a} → {b}"))
+    if result.final_newline is not None:
+        out.append(NoiseFound("trailing_newline", result.final_newline))
+    if walk.n_fmt or result.lead_tail_fmt:
+        ia, ib = _indent_name(docs.a), _indent_name(docs.b)
+        detail = f"re-indented {ia} → {ib}" if ia != ib else "formatting (spacing, line breaks)"
+        at, more = _places(walk.fmt_at, walk.n_fmt)
+        out.append(NoiseFound("whitespace", detail, at, more))
+    if walk.n_order:
+        at, more = _places(walk.order_at, walk.n_order)
+        shown = ", ".join(at) + (f" and {more} more" if more else "")
+        out.append(NoiseFound("json_ordering", f"keys reordered in {shown}", at, more))
+    if walk.n_number:
+        at, more = _places(walk.number_at, walk.n_number)
+        out.append(
+            NoiseFound(
+                "numeric_precision", "numbers within tolerance or written differently", at, more
+            )
+        )
+    return tuple(out)
+
+
+def analyse_json(
+    a_data: bytes,
+    b_data: bytes,
+    a_doc: JValue,
+    b_doc: JValue,
+    *,
+    rel_tol: float = 0.0,
+    abs_tol: float = 0.0,
+) -> Changes | None:
+    """The real changes and the noise of two JSON documents (their bytes and parsed values).
+
+    None only if the sides' text cannot be walked again (cannot happen for documents that
+    :func:`jsonvalue.parse` accepted; kept so that a diff never fails on an artifact)."""
+    try:
+        docs = _texts(a_data, b_data)
+        # the text is walked (spans: formatting noise, every change's line) only where the
+        # formatting may differ; a clean real change costs a walk of the parsed values
+        # (line endings are told from the bytes, but a CRLF head's lines are found in its text)
+        spans = docs.eol is not None or _style_print(docs.a) != _style_print(docs.b)
+        result = _walk_json(docs, a_doc, b_doc, rel_tol, abs_tol, spans=spans)
+        if not spans and (result.walk.n_order or result.walk.n_number):
+            # a mixed file after all: walked again with its text, for every change's line
+            spans = True
+            result = _walk_json(docs, a_doc, b_doc, rel_tol, abs_tol)
+    except (ValueError, IndexError, StopIteration, RecursionError, UnicodeDecodeError):
+        return None
+    walk = result.walk
+    real = _real_changes(walk, result.docs)
+    if not spans and walk.n_real == 1:
+        # one change and the same formatting: the texts first differ at it
+        at = jsonvalue._common_prefix(docs.a, docs.b)
+        line = docs.b.count("\n", 0, at) + 1
+        real = (real[0]._replace(line=line, base_line=docs.a.count("\n", 0, at) + 1),)
+    return Changes(real, walk.n_real - len(walk.found), _noise(result))
+
+
+# How a text is written, from a few C-speed probes: its indentation unit, its line endings,
+# the space after a colon and a comma (or none), escapes, ASCII-only. A serializer's switch
+# (indent width or tabs, compact or pretty, separators, CRLF, ensure_ascii) changes it,
+# members added or removed do not. Where it is the same on both sides, a content mismatch is
+# compared without its text: a reformatting confined to part of a file (one object
+# re-indented by hand) is then not told apart from the real change around it, and shows as
+# part of a clean real change for review as a whole.
+_UNIT = re.compile(r"\n([ \t]+)")
+
+
+def _style_print(text: str) -> tuple[object, ...]:
+    unit = _UNIT.search(text)
+    colons = text.count('":')
+    return (
+        unit.group(1) if unit is not None else None,
+        "\n" in text,
+        colons != text.count('": '),  # a colon with no space after it
+        '" :' in text,
+        ", " in text,
+        "\\u" in text,
+        text.isascii(),
+    )
+
+
+class StripError(ValueError):
+    """The sides cannot be stripped (not JSON, not UTF-8)."""
+
+
+def strip_json(
+    a_data: bytes, b_data: bytes, *, rel_tol: float = 0.0, abs_tol: float = 0.0
+) -> bytes:
+    """The head ``b_data`` with its noise replaced by the base ``a_data``'s bytes.
+
+    Contract (property-tested, tests/test_mixed_props.py):
+
+    * the result is the head's document: canonical JSON equal to the head, numbers within
+      ``rel_tol``/``abs_tol`` (a real change is never lost);
+    * it carries none of the head's noise: the base's BOM, line endings, final newline,
+      indentation, spacing and string escapes wherever the value is the base's, the base's
+      key order for keys on both sides (a new key after the key the head put before it), the
+      base's number text where the head's number is within tolerance;
+    * idempotent: ``strip_json(a, strip_json(a, b)) == strip_json(a, b)``;
+    * a head without noise comes back byte for byte, a head that is only noise comes back as
+      the base: ``strip_json(a, b) == a`` exactly when ``b`` is ``a``'s document.
+
+    Values only the head has are written with the head's bytes when its formatting agrees
+    with the base's, else as the base writes (its indentation, separators, escapes).
+    """
+    try:
+        a_doc, b_doc = jsonvalue.parse(a_data), jsonvalue.parse(b_data)
+        docs = _texts(a_data, b_data)
+    except (jsonvalue.JsonInvalid, UnicodeDecodeError) as exc:
+        raise StripError(f"not JSON on both sides: {exc}") from None
+    try:
+        first = _walk_json(docs, a_doc, b_doc, rel_tol, abs_tol)
+        fmt = bool(first.walk.n_fmt or first.lead_tail_fmt)
+        if first.pieces is None:
+            return a_data  # only noise: the base itself
+        result = _walk_json(docs, a_doc, b_doc, rel_tol, abs_tol, emit=True, fmt=fmt)
+    except (ValueError, IndexError, StopIteration, RecursionError) as exc:  # pragma: no cover
+        raise StripError(f"cannot walk the documents: {exc}") from None
+    assert result.pieces is not None
+    a0, a1, _, _ = result.spans
+    text = docs.a[:a0] + "".join(result.pieces) + docs.a[a1:]
+    return (jsonvalue.UTF8_BOM if docs.a_bom else b"") + text.encode("utf-8", "surrogatepass")
+
+
+# ------------------------------------------------------------------------------ text
+
+
+class _TextLines(NamedTuple):
+    lines: list[str]  # body lines without their line break
+    eols: list[str]  # the break after each line ("" after the last)
+    tail: str  # the line breaks that end the text
+    normal: list[str]  # each line with its noise normalised
+
+
+def _split(text: str, rules: WhitespaceRules) -> _TextLines:
+    """The lines of ``text``, each also with the whitespace ``rules`` call noise normalised.
+
+    Lines are matched one to one: where every whitespace is noise (``tokens_only``), a line
+    is its tokens, and lines joined, split or blank are left to the whole file's token
+    comparison; JSON that does not parse keeps each line's whitespace (it may be inside a
+    string)."""
+    body = text.rstrip("\r\n")
+    tail = text[len(body) :]
+    parts = _EOL.split(body) if body else []
+    eols = [*_EOL.findall(body), ""] if body else []
+    if not parts:
+        return _TextLines([], [], tail, [])
+    if rules.outside_strings:
+        normal = parts
+    elif rules.tokens_only:
+        normal = [" ".join(p.split()) for p in parts]
+    elif rules.trailing or rules.indent or rules.inner:
+        normal = whitespace.normal_text("\n".join(parts), rules).split("\n")
+        normal += [""] * (len(parts) - len(normal))  # whitespace-only last lines went
+    else:
+        normal = parts
+    return _TextLines(parts, eols, tail, normal)
+
+
+Op = tuple[str, int, int, int, int]
+
+
+def _lines_opcodes(la: _TextLines, lb: _TextLines) -> list[Op]:
+    """difflib opcodes of two texts' lines: ``equal`` blocks hold lines that are equal once
+    the noise is normalised. Lines equal byte for byte are matched first, and only the rest
+    by their normal form: a line the head kept as it was is never matched to another that
+    merely looks alike (no churn on an edit-only head)."""
+    out: list[Op] = []
+    for tag, i1, i2, j1, j2 in _opcodes(la.lines, lb.lines):
+        if tag == "equal" or la.normal is la.lines:
+            out.append((tag, i1, i2, j1, j2))
+            continue
+        for t, x1, x2, y1, y2 in _opcodes(la.normal[i1:i2], lb.normal[j1:j2]):
+            out.append((t, x1 + i1, x2 + i1, y1 + j1, y2 + j1))
+    return out
+
+
+def _opcodes(na: list[str], nb: list[str]) -> list[Op]:
+    n, m = len(na), len(nb)
+    p = 0
+    while p < n and p < m and na[p] == nb[p]:
+        p += 1
+    s = 0
+    while s < n - p and s < m - p and na[n - 1 - s] == nb[m - 1 - s]:
+        s += 1
+    ops: list[Op] = []
+    if p:
+        ops.append(("equal", 0, p, 0, p))
+    mid_a, mid_b = na[p : n - s], nb[p : m - s]
+    if mid_a or mid_b:
+        if mid_a and mid_b and len(mid_a) <= _TEXT_WINDOW and len(mid_b) <= _TEXT_WINDOW:
+            import difflib
+
+            sm = difflib.SequenceMatcher(None, mid_a, mid_b, autojunk=False)
+            for tag, i1, i2, j1, j2 in sm.get_opcodes():
+                ops.append((tag, i1 + p, i2 + p, j1 + p, j2 + p))
+        else:
+            ops.append(("replace", p, n - s, p, m - s))
+    if s:
+        ops.append(("equal", n - s, n, m - s, m))
+    return [op for op in ops if op[1] != op[2] or op[3] != op[4]]
+
+
+def _text_walk(
+    a_data: bytes, b_data: bytes, rules: WhitespaceRules
+) -> tuple[_TextLines, _TextLines, list[Op], str, str]:
+    a = jsonvalue.decode_text(a_data)
+    b = jsonvalue.decode_text(b_data)
+    la, lb = _split(a, rules), _split(b, rules)
+    return la, lb, _lines_opcodes(la, lb), a, b
+
+
+def analyse_text(a_data: bytes, b_data: bytes, rules: WhitespaceRules) -> Changes | None:
+    """The changed lines of two texts once the whitespace ``rules`` call noise, line endings,
+    a BOM and the final newlines are set aside, and which of those noises are present. None
+    when a side is not UTF-8."""
+    try:
+        la, lb, ops, a, b = _text_walk(a_data, b_data, rules)
+    except UnicodeDecodeError:
+        return None
+    found: list[RealChange] = []
+    n_real = 0
+    ws_at: list[str] = []
+    n_ws = 0
+
+    def add(kind: ChangeKind, i: int | None, j: int | None, at_a: int, at_b: int) -> None:
+        nonlocal n_real
+        n_real += 1
+        if len(found) >= LISTED:
+            return
+        before = la.lines[i] if i is not None else None
+        after = lb.lines[j] if j is not None else None
+        x, y = _shown(before, after)
+        found.append(RealChange(kind, None, x, y, at_b + 1, at_a + 1))
+
+    for tag, i1, i2, j1, j2 in ops:
+        if tag == "equal":
+            if la.lines[i1:i2] != lb.lines[j1:j2]:
+                for d in range(i2 - i1):
+                    if la.lines[i1 + d] != lb.lines[j1 + d]:
+                        n_ws += 1
+                        if len(ws_at) < PLACES:
+                            ws_at.append(f"line {j1 + d + 1}")
+            continue
+        k = min(i2 - i1, j2 - j1)
+        for d in range(k):
+            add("changed", i1 + d, j1 + d, i1 + d, j1 + d)
+        for i in range(i1 + k, i2):
+            add("removed", i, None, i, j1 + k)
+        for j in range(j1 + k, j2):
+            add("added", None, j, i1 + k, j)
+    noise: list[NoiseFound] = []
+    a_bom, b_bom = a_data.startswith(jsonvalue.UTF8_BOM), b_data.startswith(jsonvalue.UTF8_BOM)
+    if a_bom != b_bom:
+        noise.append(NoiseFound("bom", f"byte order mark {'added' if b_bom else 'removed'}"))
+    eol = _eol_noise(a, b)
+    if eol is not None:
+        x, y = (_eol_name(s) for s in eol)
+        noise.append(NoiseFound("line_endings", f"line endings {x} → {y}"))
+    final = _final_detail(la.tail, lb.tail)
+    if final is not None:
+        noise.append(NoiseFound("trailing_newline", final))
+    if n_ws:
+        fmt = rules.format or "this file"
+        noise.append(
+            NoiseFound(
+                "whitespace", f"whitespace that is noise in {fmt}", tuple(ws_at), n_ws - len(ws_at)
+            )
+        )
+    return Changes(tuple(found), n_real - len(found), tuple(noise))
+
+
+def strip_text(a_data: bytes, b_data: bytes, rules: WhitespaceRules) -> bytes:
+    """The head ``b_data`` with every line that equals a base line, once the whitespace
+    ``rules`` call noise is set aside, taken from the base ``a_data`` byte for byte; the
+    base's BOM, line endings and final newlines.
+
+    Contract (property-tested): the result equals the head under ``rules`` (the same
+    :func:`whitespace.key` as the head's, so every real line change is kept); idempotent; a
+    head without noise comes back byte for byte; a head that is only noise comes back as the
+    base. Lines are matched one to one: lines joined, split, or blank lines added are real
+    here even where ``rules`` would call them noise (the whole file's classification does).
+    """
+    try:
+        la, lb, ops, a, b = _text_walk(a_data, b_data, rules)
+    except UnicodeDecodeError:
+        raise StripError("not UTF-8: lines cannot be compared") from None
+    if all(tag == "equal" for tag, *_ in ops) and len(la.lines) == len(lb.lines):
+        return a_data  # only noise: the base itself
+    eol_a = _dominant_eol(a)
+    convert = _eol_noise(a, b) is not None and bool(eol_a)
+    typical = eol_a or _dominant_eol(b) or "\n"
+    lines: list[str] = []
+    eols: list[str] = []
+    for tag, i1, i2, j1, j2 in ops:
+        if tag == "equal":
+            lines.extend(la.lines[i1:i2])
+            eols.extend(la.eols[i1:i2])
+        else:
+            lines.extend(lb.lines[j1:j2])
+            eols.extend(eol_a if convert else e for e in lb.eols[j1:j2])
+    out: list[str] = []
+    for k, line in enumerate(lines):
+        out.append(line)
+        if k < len(lines) - 1:
+            out.append(eols[k] or typical)
+    tail = la.tail
+    if lines and not tail and lb.tail and not la.lines:
+        tail = lb.tail  # pragma: no cover - an empty base has no final newline to keep
+    text = "".join(out) + tail
+    bom = a_data.startswith(jsonvalue.UTF8_BOM)
+    data = text.encode("utf-8", "surrogatepass")
+    if not bom and data.startswith(jsonvalue.UTF8_BOM):  # pragma: no cover - U+FEFF first
+        return data
+    return (jsonvalue.UTF8_BOM if bom else b"") + data
+
+
+# ------------------------------------------------------------------------------ showing
+
+
+def change_line(entry: Mapping[str, Any]) -> str:
+    """One real change of a report (``changes.real[i]`` of the JSON form, already
+    sanitised) as a line: ``$.a.b: 1 → 2``, ``+ $.c: {…}``, ``- $.d: 3``, ``$.e[4]: moved
+    from $.e[1]``; text: ``line 12: old → new``, ``+ line 13: new``, ``- line 9: old``."""
+    kind = entry["kind"]
+    where = entry["path"] if entry["path"] is not None else None
+    if where is None:
+        line = entry["line"] if kind != "removed" else entry["base_line"]
+        where = f"line {line}"
+    before, after = entry["before"], entry["after"]
+    if kind == "added":
+        return f"+ {where}: {after}"
+    if kind == "removed":
+        return f"- {where}: {before}"
+    if kind == "moved":
+        return f"{where}: moved from {entry.get('from')}"
+    return f"{where}: {before} → {after}"
+
+
+def change_lines(changes: Mapping[str, Any], limit: int = LISTED) -> list[str]:
+    """The first ``limit`` real changes as lines, and ``… N more`` for the rest."""
+    real = changes["real"]
+    out = [change_line(c) for c in real[:limit]]
+    rest = len(real) - len(out) + int(changes["more"])
+    if rest:
+        out.append(f"… {rest} more change{'s' if rest != 1 else ''}")
+    return out
+
+
+def noise_line(changes: Mapping[str, Any]) -> str:
+    """``noise beside it: re-indented 2 spaces → 4 spaces; line endings LF → CRLF`` (empty
+    when there is none)."""
+    details = [n["detail"] for n in changes["noise"]]
+    return f"noise beside it: {'; '.join(details)}" if details else ""
+
+
+def is_mixed(m: Mapping[str, Any]) -> bool:
+    """A report's mismatch (JSON form) carries a real change and noise beside it."""
+    c = m.get("changes")
+    return c is not None and bool(c["noise"]) and bool(c["real"] or c["more"])
+
+
+# ------------------------------------------------------------------------------ grouping
+
+_EXACT_LIMIT = 10_000  # real changes compared exactly for grouping; past this, alone
+
+
+class KindOfChange(NamedTuple):
+    """What happened to an artifact, for grouping a review: ``label`` for people (``re-indented
+    2 spaces → 4 spaces``, ``line endings LF → CRLF``, ``keys reordered`` and the first real
+    changes), ``key`` equal for two artifacts exactly when the same thing happened to them:
+    the same kinds of noise, and the same real changes at the same paths with the same values
+    (compared whole, never as cut for display; text: the same lines changed, wherever)."""
+
+    label: str
+    key: str
+
+
+def _noise_kind(n: NoiseFound) -> str:
+    # what happened, not where: 51 files re-indented alike are one group
+    if n.type == "json_ordering":
+        return "keys reordered"
+    if n.type == "numeric_precision":
+        return "numbers within tolerance"
+    if n.type == "whitespace" and n.detail.startswith("whitespace that is noise in"):
+        return "whitespace that the format ignores"
+    return n.detail
+
+
+def _exact(v: object) -> str:
+    """A value written so that two values are equal exactly when they are (a number and a
+    string of the same digits differ; raises RecursionError when too deep)."""
+    if v is _NONE:
+        return "-"
+    if isinstance(v, JNum):
+        return "n" + str(v)
+    if isinstance(v, str):
+        return json.dumps(v)
+    if isinstance(v, JObj):
+        return "{" + ",".join(json.dumps(k) + ":" + _exact(x) for k, x in v) + "}"
+    if isinstance(v, list):
+        return "[" + ",".join(_exact(x) for x in v) + "]"
+    return "true" if v is True else "false" if v is False else "null"
+
+
+def kind_of_change(
+    before: bytes,
+    after: bytes,
+    artifact_type: str,
+    rules: WhitespaceRules,
+    *,
+    rel_tol: float = 0.0,
+    abs_tol: float = 0.0,
+) -> KindOfChange | None:
+    """The kind of change between two sides of a modified artifact (noise-only or mixed),
+    or None when it cannot be told (not UTF-8, too many changes to compare): then the
+    artifact is decided alone. Group by it together with the mismatch type and the plan."""
+    from phase2_git.core.ids import short_hash
+
+    parts: list[str] = []
+    noise: tuple[NoiseFound, ...]
+    shown: list[str] = []
+    total = 0
+    docs = None
+    if artifact_type == "json":
+        try:
+            docs = jsonvalue.parse(before), jsonvalue.parse(after)
+        except jsonvalue.JsonInvalid:
+            docs = None
+    try:
+        if docs is not None:
+            texts = _texts(before, after)
+            result = _walk_json(texts, docs[0], docs[1], rel_tol, abs_tol, listed=_EXACT_LIMIT)
+            walk = result.walk
+            if walk.n_real > len(walk.found):
+                return None
+            noise = _noise(result)
+            for f in sorted(walk.found, key=lambda f: (f.b_off, f.a_off)):
+                src = "" if f.source is None else repr(f.source)
+                parts.append(f"{f.kind}\0{f.path!r}\0{src}\0{_exact(f.before)}\0{_exact(f.after)}")
+            total = walk.n_real
+            shown = [change_line(c.to_json()) for c in _real_changes(walk, texts)[:3]]
+        else:
+            la, lb, ops, _, _ = _text_walk(before, after, rules)
+            found = analyse_text(before, after, rules)
+            if found is None:  # pragma: no cover - _text_walk already decoded both
+                return None
+            noise = found.noise
+            for tag, i1, i2, j1, j2 in ops:
+                if tag != "equal":
+                    parts.append(f"{tag}\0" + "\n".join(la.lines[i1:i2]))
+                    parts.append("\n".join(lb.lines[j1:j2]))
+            total = found.total
+            shown = [change_line(c.to_json()) for c in found.real[:3]]
+    except (UnicodeDecodeError, RecursionError, ValueError):
+        return None
+    kinds = [_noise_kind(n) for n in noise]
+    label = "; ".join(kinds)
+    if total:
+        more = f" (+{total - len(shown)} more)" if total > len(shown) else ""
+        label = (label + " · " if label else "") + "; ".join(shown) + more
+    key = short_hash("\0".join(kinds), "\1".join(parts), length=64)
+    return KindOfChange(label or "no difference", key)

@@ -1,0 +1,264 @@
+"""Property tests of noise stripping (core/changes.py): over random documents, random noise
+(re-indent and other formatting, key reorder, CRLF, BOM, final newline, float jitter within
+tolerance) and random real edits (change a leaf, add a key, remove a key, append to an
+array), the stripped head
+
+(a) is the head's document (canonical JSON, numbers within tolerance): no real change lost;
+(b) strips to itself (idempotent);
+(c) is the head byte for byte when the head has no noise;
+(d) is the base byte for byte when the head has no real edit.
+
+The same four for text, line by line, under the file's whitespace rules."""
+
+from __future__ import annotations
+
+import json
+import random
+from typing import Any
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from phase2_git.core import changes, jsonvalue, whitespace
+from phase2_git.core.whitespace import WhitespaceRules
+
+REL_TOL = 1e-9
+PROPS = settings(
+    max_examples=120,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
+)
+
+text = st.text(alphabet=st.characters(codec="utf-8"), max_size=8)  # no lone surrogate
+scalars = (
+    st.none()
+    | st.booleans()
+    | st.integers(min_value=-(2**66), max_value=2**66)
+    | st.floats(allow_nan=False, allow_infinity=False, min_value=-1e12, max_value=1e12)
+    | text
+)
+docs = st.recursive(
+    scalars,
+    lambda kids: st.lists(kids, max_size=4) | st.dictionaries(text, kids, max_size=4),
+    max_leaves=20,
+)
+# how a serializer may write a document: indent, separators, escapes
+styles = st.tuples(
+    st.sampled_from([None, 0, 1, 2, 4, "\t"]),
+    st.sampled_from([(", ", ": "), (",", ":"), (",", ": "), (" , ", " : ")]),
+    st.booleans(),
+)
+
+
+def dump(doc: Any, style: tuple[Any, tuple[str, str], bool]) -> str:
+    indent, seps, ascii_only = style
+    if indent is not None:
+        seps = (seps[0].rstrip(), seps[1])  # json.dumps' own rule for indented output
+    return json.dumps(doc, indent=indent, separators=seps, ensure_ascii=ascii_only)
+
+
+# ------------------------------------------------------------------------------ edits
+
+
+def nodes(doc: Any, path: tuple[Any, ...] = ()) -> list[tuple[tuple[Any, ...], Any]]:
+    out = [(path, doc)]
+    if isinstance(doc, dict):
+        for k, v in doc.items():
+            out += nodes(v, (*path, k))
+    elif isinstance(doc, list):
+        for i, v in enumerate(doc):
+            out += nodes(v, (*path, i))
+    return out
+
+
+def replace_at(doc: Any, path: tuple[Any, ...], fn: Any) -> Any:
+    if not path:
+        return fn(doc)
+    head, *rest = path
+    if isinstance(doc, dict):
+        return {k: (replace_at(v, tuple(rest), fn) if k == head else v) for k, v in doc.items()}
+    return [replace_at(v, tuple(rest), fn) if i == head else v for i, v in enumerate(doc)]
+
+
+def edit(doc: Any, kind: str, rng: random.Random) -> Any | None:
+    """``doc`` with one real edit, or None when ``doc`` has no place for that kind."""
+    found = nodes(doc)
+    if kind == "leaf":
+        leaves = [(p, v) for p, v in found if not isinstance(v, (dict, list))]
+        if not leaves:
+            return None
+        path, old = rng.choice(leaves)
+        new = "changed!" if old != "changed!" else 12345
+        return replace_at(doc, path, lambda _: new)
+    objects = [(p, v) for p, v in found if isinstance(v, dict)]
+    if kind == "add":
+        if not objects:
+            return None
+        path, obj = rng.choice(objects)
+        key = "new key"
+        while key in obj:
+            key += "!"
+        return replace_at(doc, path, lambda o: {**o, key: [1, {"x": 2.5}]})
+    if kind == "remove":
+        objects = [(p, v) for p, v in objects if v]
+        if not objects:
+            return None
+        path, obj = rng.choice(objects)
+        gone = rng.choice(list(obj))
+        return replace_at(doc, path, lambda o: {k: v for k, v in o.items() if k != gone})
+    arrays = [(p, v) for p, v in found if isinstance(v, list)]
+    if not arrays:
+        return None
+    path, _ = rng.choice(arrays)
+    return replace_at(doc, path, lambda a: [*a, {"appended": True}])
+
+
+def reorder(doc: Any, rng: random.Random) -> Any:
+    if isinstance(doc, dict):
+        keys = list(doc)
+        rng.shuffle(keys)
+        return {k: reorder(doc[k], rng) for k in keys}
+    if isinstance(doc, list):
+        return [reorder(v, rng) for v in doc]
+    return doc
+
+
+def jitter(doc: Any) -> Any:
+    """Every float a hair off: within the tolerance, most of them with another text."""
+    if isinstance(doc, dict):
+        return {k: jitter(v) for k, v in doc.items()}
+    if isinstance(doc, list):
+        return [jitter(v) for v in doc]
+    if isinstance(doc, float) and doc:
+        return doc * (1 + 1e-13)
+    return doc
+
+
+def same_document(x: bytes, y: bytes) -> bool:
+    return jsonvalue.compare(
+        jsonvalue.parse(x), jsonvalue.parse(y), ordered=False, numbers="value", rel_tol=REL_TOL
+    ).equal
+
+
+def strip(a: bytes, b: bytes) -> bytes:
+    return changes.strip_json(a, b, rel_tol=REL_TOL)
+
+
+@st.composite
+def json_cases(draw: st.DrawFn) -> tuple[bytes, bytes, bool, bool]:
+    """(base, head, head has noise, head has a real edit)."""
+    doc = draw(docs)
+    rng = draw(st.randoms(use_true_random=False))
+    base_style = draw(styles)
+    base_final = draw(st.booleans())
+    base = dump(doc, base_style) + ("\n" if base_final else "")
+    real = draw(st.sampled_from(["none", "leaf", "add", "remove", "append"]))
+    head_doc = doc if real == "none" else edit(doc, real, rng)
+    if head_doc is None:
+        head_doc, real = doc, "none"
+    noise = draw(st.sets(st.sampled_from(["style", "reorder", "crlf", "bom", "final", "jitter"])))
+    if "reorder" in noise:
+        head_doc = reorder(head_doc, rng)
+    if "jitter" in noise:
+        head_doc = jitter(head_doc)
+    head_style = draw(styles) if "style" in noise else base_style
+    head = dump(head_doc, head_style) + ("\n" if base_final != ("final" in noise) else "")
+    if "crlf" in noise:
+        head = head.replace("\n", "\r\n")
+    data_a = base.encode()
+    data_b = ("\ufeff" if "bom" in noise else "").encode() + head.encode()
+    return data_a, data_b, bool(noise), real != "none"
+
+
+@PROPS
+@given(json_cases())
+def test_strip_json_keeps_the_head_and_only_the_head(case: tuple[bytes, bytes, bool, bool]) -> None:
+    a, b, noisy, real = case
+    out = strip(a, b)
+    assert same_document(out, b)  # (a) no real change is lost
+    assert strip(a, out) == out  # (b) idempotent
+    if not noisy:
+        assert out == b  # (c) no churn on an edit-only head
+    if not real:
+        assert out == a  # (d) a noise-only head is the base
+    if noisy and real:
+        # nothing of the noise is left: the stripped head lists no noise beside its change
+        found = changes.analyse_json(
+            a, out, jsonvalue.parse(a), jsonvalue.parse(out), rel_tol=REL_TOL
+        )
+        assert found is not None and not found.noise, found
+
+
+@PROPS
+@given(json_cases())
+def test_the_change_list_names_the_noise_it_was_given(
+    case: tuple[bytes, bytes, bool, bool],
+) -> None:
+    a, b, noisy, real = case
+    found = changes.analyse_json(a, b, jsonvalue.parse(a), jsonvalue.parse(b), rel_tol=REL_TOL)
+    assert found is not None
+    if not noisy:
+        assert not found.noise
+    if real and not same_document(a, b):
+        assert found.total >= 1  # an edit that is a real change is listed
+    if not real:
+        assert found.total == 0
+
+
+# ------------------------------------------------------------------------------ text
+
+RULES = [whitespace.DEFAULT, whitespace.STRICT._replace(format="YAML"), whitespace.INSIGNIFICANT]
+line = st.text(alphabet=st.sampled_from(list("ab #\t\\:")), max_size=6)
+
+
+@st.composite
+def text_cases(draw: st.DrawFn) -> tuple[bytes, bytes, WhitespaceRules, bool, bool]:
+    rules = draw(st.sampled_from(RULES))
+    lines = draw(st.lists(line.filter(lambda s: s.strip(" \t") != ""), min_size=1, max_size=8))
+    final = draw(st.booleans())
+    base = "\n".join(lines) + ("\n" if final else "")
+    head_lines = list(lines)
+    kind = draw(st.sampled_from(["none", "change", "add", "remove"]))
+    at = draw(st.integers(min_value=0, max_value=len(lines) - 1))
+    if kind == "change":
+        head_lines[at] = head_lines[at] + "Z"
+    elif kind == "add":
+        head_lines.insert(at, "NEW")
+    elif kind == "remove":
+        del head_lines[at]
+    edited = "\n".join(head_lines) + ("\n" if final else "")
+    noise = draw(st.sets(st.sampled_from(["trailing", "crlf", "bom", "final", "indent"])))
+    if "trailing" in noise:
+        head_lines = [h + " \t" for h in head_lines]
+    if "indent" in noise:
+        head_lines = ["  " + h for h in head_lines]
+    head = "\n".join(head_lines) + ("\n" if final != ("final" in noise) else "")
+    if "crlf" in noise:
+        head = head.replace("\n", "\r\n")
+    data_b = ("\ufeff" if "bom" in noise else "").encode() + head.encode()
+    # what the rules say, not what was meant: trailing blanks after a backslash, or any
+    # indentation in YAML, are real changes
+    key = whitespace.key
+    real = key(head.lstrip("\ufeff"), rules) != key(base, rules)
+    return base.encode(), data_b, rules, data_b != edited.encode(), real
+
+
+@PROPS
+@given(text_cases())
+def test_strip_text_keeps_the_head_and_only_the_head(
+    case: tuple[bytes, bytes, WhitespaceRules, bool, bool],
+) -> None:
+    a, b, rules, noisy, real = case
+    out = changes.strip_text(a, b, rules)
+    key = whitespace.key
+    assert key(jsonvalue.decode_text(out), rules) == key(jsonvalue.decode_text(b), rules)
+    assert changes.strip_text(a, out, rules) == out
+    if not noisy:
+        assert out == b
+    if not real:
+        assert out == a
+    found = changes.analyse_text(a, b, rules)
+    assert found is not None
+    assert (found.total > 0) == real
+    if not noisy:
+        assert not found.noise
