@@ -6,15 +6,42 @@ templates), so nothing leaks in from or out to the developer's machine.
 
 from __future__ import annotations
 
+import functools
+import importlib
 import os
 import shutil
 import subprocess
-from collections.abc import Iterator
+import sys
+import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any, NamedTuple, Protocol
 
 import pytest
 
 STRICT = os.environ.get("PHASE2_TEST_STRICT") == "1"
+# how stub programs (a judge command; standard library only) run: without site (-S), so without
+# coverage's start-up hook, which would cost each of a test's hundreds of calls ~0.1 s under --cov
+STUB = (sys.executable, "-S")
+# the reference implementations some tests check figures against (the `oracles` extra)
+ORACLES = "pip install -e '.[oracles]'"
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_cmdline_main(config: pytest.Config) -> None:
+    """Plain ``pytest`` runs on every core (pytest-xdist's ``-n auto``): serially the suite
+    takes over ten minutes, and most of it waits on git and subprocesses. Named tests
+    (``path::test``) run in this process, as do ``--pdb`` runs; an explicit ``-n N`` (``-n 0``
+    to debug in one process) or ``-p no:xdist`` keeps its meaning."""
+    option = config.option
+    if (
+        config.pluginmanager.hasplugin("xdist")
+        and getattr(option, "numprocesses", 0) is None
+        and not getattr(option, "usepdb", False)
+        and not hasattr(config, "workerinput")
+        and not (config.args and all("::" in arg for arg in config.args))
+    ):
+        option.numprocesses = "auto"
 
 
 def require_tool(name: str) -> str:
@@ -25,6 +52,33 @@ def require_tool(name: str) -> str:
             pytest.fail(f"{name} is required under PHASE2_TEST_STRICT=1 but is not installed")
         pytest.skip(f"{name} not installed")
     return path
+
+
+def require_module(name: str, why: str, install: str = ORACLES) -> Any:
+    """Import an optional module, or skip saying why it is wanted and how to install it (fail
+    under PHASE2_TEST_STRICT=1: CI installs every extra, so a missing one is a broken step)."""
+    try:
+        return importlib.import_module(name)
+    except ImportError as exc:
+        if STRICT:
+            pytest.fail(f"{name} is required under PHASE2_TEST_STRICT=1 ({why}): {exc}")
+        pytest.skip(f"{name} is not installed ({why}: {install})")
+
+
+def growth(fn: Callable[[Any], object], small: Any, large: Any, *, repeat: int = 3) -> float:
+    """How many times longer ``fn(large)`` takes than ``fn(small)``, each the best of ``repeat``
+    runs. Complexity tests assert on this ratio, never on seconds: a busy machine slows both
+    sides alike (linear work on ten times the input gives about 10, quadratic about 100)."""
+
+    def best(arg: Any) -> float:
+        times = []
+        for _ in range(repeat):
+            start = time.perf_counter()
+            fn(arg)
+            times.append(time.perf_counter() - start)
+        return min(times)
+
+    return best(large) / max(best(small), 1e-4)
 
 
 @pytest.fixture(autouse=True)
@@ -98,7 +152,7 @@ class TestRepo:
 
 
 @pytest.fixture
-def make_repo(tmp_path: Path) -> Iterator[object]:
+def make_repo(tmp_path: Path) -> Iterator[Callable[..., TestRepo]]:
     counter = {"n": 0}
 
     def factory(*, object_format: str | None = None, name: str | None = None) -> TestRepo:
@@ -115,5 +169,55 @@ def make_repo(tmp_path: Path) -> Iterator[object]:
 
 
 @pytest.fixture
-def repo(make_repo: object) -> TestRepo:
-    return make_repo()  # type: ignore[operator,no-any-return]
+def repo(make_repo: Callable[[], TestRepo]) -> TestRepo:
+    return make_repo()
+
+
+class CliResult(NamedTuple):
+    """What one in-process ``phase2`` run gave: unpacks as ``code, out, err``."""
+
+    code: int
+    out: str
+    err: str
+
+
+class Cli(Protocol):
+    def __call__(self, *args: str, repo: TestRepo | Path | None = None) -> CliResult: ...
+
+
+@functools.cache
+def _groups() -> frozenset[str]:
+    """The command groups of the typer app (``labels``, ``report``...): their subcommand
+    comes before ``-C``. Duck-typed: newer typer builds on a click copy of its own."""
+    import typer.main
+
+    from phase2_git.cli import app
+
+    commands = getattr(typer.main.get_command(app), "commands", {})
+    return frozenset(name for name, cmd in commands.items() if hasattr(cmd, "commands"))
+
+
+def cli_argv(args: tuple[str, ...], repo: TestRepo | Path | None) -> list[str]:
+    """``args`` with ``-C REPO`` right after the command's name, as a user types it."""
+    argv = list(args)
+    if repo is None:
+        return argv
+    root = repo.root if isinstance(repo, TestRepo) else repo
+    n = 2 if argv[:1] and argv[0] in _groups() and argv[1:2] else 1
+    return [*argv[:n], "-C", str(root), *argv[n:]]
+
+
+@pytest.fixture
+def cli(capsys: pytest.CaptureFixture[str]) -> Cli:
+    """Run ``phase2 ARGS`` in-process, through the console script's own entry point
+    (``phase2 check`` takes the hook's lean path there), and return its exit code and what it
+    wrote. ``repo=`` adds ``-C REPO``. Where a real process matters (signals, a TTY, limits),
+    tests use ``tests.hostile_support.run_phase2`` instead."""
+    from phase2_git.entry import main
+
+    def run(*args: str, repo: TestRepo | Path | None = None) -> CliResult:
+        code = main(cli_argv(args, repo))
+        out, err = capsys.readouterr()
+        return CliResult(code, out, err)
+
+    return run

@@ -127,6 +127,29 @@ def run_phase2(
     return Result(tuple(args), proc.returncode, proc.stdout, proc.stderr, time.monotonic() - t0)
 
 
+def start_phase2(
+    args: Sequence[str],
+    *,
+    cwd: Path,
+    env: Mapping[str, str],
+    output: bool = False,
+    new_session: bool = False,
+) -> subprocess.Popen[bytes]:
+    """``python -m phase2_git ARGS`` started, not awaited: for tests that kill it part-way.
+    Its output is piped when ``output`` (read it with ``communicate()``), else discarded;
+    ``new_session`` gives it a process group of its own, as a shell gives a job."""
+    stream = subprocess.PIPE if output else subprocess.DEVNULL
+    return subprocess.Popen(
+        [sys.executable, "-m", "phase2_git", *args],
+        cwd=cwd,
+        env=dict(env),
+        stdin=subprocess.DEVNULL,
+        stdout=stream,
+        stderr=stream,
+        start_new_session=new_session,
+    )
+
+
 def unsafe_bytes(data: bytes) -> list[bytes]:
     """The unsafe sequences in ``data`` (empty when it is safe to show)."""
     return [m.group() for m in _UNSAFE.finditer(data)][:5]

@@ -26,11 +26,10 @@ from pathlib import Path
 
 import pytest
 
-from phase2_git.cli import main
 from phase2_git.git import _writer, worktree
 from phase2_git.git import commit as gitc
 from phase2_git.git.repo import GitRepo
-from tests.conftest import TestRepo
+from tests.conftest import Cli, TestRepo
 from tests.hostile_support import git, hermetic_env, record
 
 posix_only = pytest.mark.skipif(os.name != "posix", reason="signals, sessions and modes")
@@ -39,12 +38,6 @@ posix_only = pytest.mark.skipif(os.name != "posix", reason="signals, sessions an
 HEAD_NB = b'{\n  "a": 1,\n  "b": 2\n}\n'
 STAGED_NB = b'{\n  "b": 2,\n  "a": 1\n}\n'  # json_ordering noise against HEAD_NB
 WORKTREE_NB = b'{\n  "b": 2,\n  "outputs": "my unsaved outputs",\n  "a": 1\n}\n'
-
-
-def phase2(capsys: pytest.CaptureFixture[str], repo: TestRepo, *args: str) -> tuple[int, str, str]:
-    code = main([args[0], "-C", str(repo.root), *args[1:]])
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 def strip_filter(repo: TestRepo, where: str = ".gitattributes") -> None:
@@ -71,9 +64,7 @@ def finding(out: str, path: str) -> str:
 # ---------------------------------------------------------------------------- item 4
 
 
-def test_check_fix_never_rewrites_a_file_a_clean_filter_strips(
-    repo: TestRepo, capsys: pytest.CaptureFixture[str]
-) -> None:
+def test_check_fix_never_rewrites_a_file_a_clean_filter_strips(repo: TestRepo, cli: Cli) -> None:
     repo.write("nb.json", HEAD_NB)
     repo.commit("base")
     strip_filter(repo, ".git/info/attributes")
@@ -81,7 +72,7 @@ def test_check_fix_never_rewrites_a_file_a_clean_filter_strips(
     repo.git("add", "nb.json")
     # git stores the file without its outputs: the staged blob is the reordered document
     assert repo.git("cat-file", "blob", ":nb.json").encode() == STAGED_NB
-    code, out, _ = phase2(capsys, repo, "check", "--fix", "nb.json")
+    code, out, _ = cli("check", "--fix", "nb.json", repo=repo)
     assert code == 3, out
     line = finding(out, "nb.json")
     assert line.startswith("nb.json: refused: filter=strip attribute"), line
@@ -89,15 +80,13 @@ def test_check_fix_never_rewrites_a_file_a_clean_filter_strips(
     record("attacks", "item4: check --fix vs a clean filter", True)
 
 
-def test_revert_never_rewrites_a_file_a_clean_filter_strips(
-    repo: TestRepo, capsys: pytest.CaptureFixture[str]
-) -> None:
+def test_revert_never_rewrites_a_file_a_clean_filter_strips(repo: TestRepo, cli: Cli) -> None:
     repo.write("nb.json", HEAD_NB)
     repo.commit("base")
     repo.git("checkout", "-q", "-b", "feat")
     repo.write("nb.json", STAGED_NB)
     repo.commit("regen")
-    code, _, err = phase2(capsys, repo, "resolve", "main", "--yes")
+    code, _, err = cli("resolve", "main", "--yes", repo=repo)
     assert code == 0, err
     assert repo.read("nb.json") == HEAD_NB
     decision = next(
@@ -112,7 +101,7 @@ def test_revert_never_rewrites_a_file_a_clean_filter_strips(
     repo.git("add", "nb.json")  # stages nothing new: git stores the file without its outputs
     assert repo.git("status", "--porcelain") == ""
     head = repo.head()
-    code, _, err = phase2(capsys, repo, "revert", decision)
+    code, _, err = cli("revert", decision, repo=repo)
     assert code == 3, err
     line = one_line(err)
     assert "'nb.json'" in line and "filter=strip attribute" in line, line
@@ -121,9 +110,7 @@ def test_revert_never_rewrites_a_file_a_clean_filter_strips(
     record("attacks", "item4: revert vs a clean filter", True)
 
 
-def test_resolve_refuses_crlf_that_text_auto_keeps_out_of_git(
-    repo: TestRepo, capsys: pytest.CaptureFixture[str]
-) -> None:
+def test_resolve_refuses_crlf_that_text_auto_keeps_out_of_git(repo: TestRepo, cli: Cli) -> None:
     repo.write(".gitattributes", "*.json text=auto\n")
     repo.write("a.json", b'{"a": 1, "b": 2}\n')
     repo.commit("base")
@@ -135,7 +122,7 @@ def test_resolve_refuses_crlf_that_text_auto_keeps_out_of_git(
     repo.write("a.json", mine)
     repo.git("add", "a.json")  # stages nothing new
     assert repo.git("status", "--porcelain") == ""
-    code, _, err = phase2(capsys, repo, "resolve", "main", "--yes")
+    code, _, err = cli("resolve", "main", "--yes", repo=repo)
     assert code == 3, err
     line = one_line(err)
     assert "'a.json'" in line and "text=auto" in line, line
@@ -145,7 +132,7 @@ def test_resolve_refuses_crlf_that_text_auto_keeps_out_of_git(
 
 
 def test_check_fix_refuses_crlf_that_autocrlf_input_keeps_out_of_git(
-    repo: TestRepo, capsys: pytest.CaptureFixture[str]
+    repo: TestRepo, cli: Cli
 ) -> None:
     repo.git("config", "core.autocrlf", "input")
     repo.write("a.json", b'{"a": 1, "b": 2}\n')
@@ -153,7 +140,7 @@ def test_check_fix_refuses_crlf_that_autocrlf_input_keeps_out_of_git(
     mine = b'{"b": 2, "a": 1}\r\n'
     repo.write("a.json", mine)
     repo.git("add", "a.json")
-    code, out, _ = phase2(capsys, repo, "check", "--fix")
+    code, out, _ = cli("check", "--fix", repo=repo)
     assert code == 3, out
     line = finding(out, "a.json")
     assert line.startswith("a.json: refused:") and "core.autocrlf=input" in line, line
@@ -161,9 +148,7 @@ def test_check_fix_refuses_crlf_that_autocrlf_input_keeps_out_of_git(
     record("attacks", "item4: check --fix vs CRLF under autocrlf=input", True)
 
 
-def test_resolve_never_rewrites_a_filtered_file(
-    repo: TestRepo, capsys: pytest.CaptureFixture[str]
-) -> None:
+def test_resolve_never_rewrites_a_filtered_file(repo: TestRepo, cli: Cli) -> None:
     """resolve's rule, now the shared one: the file is skipped, named, and left alone."""
     strip_filter(repo)
     repo.write("nb.json", HEAD_NB)
@@ -174,7 +159,7 @@ def test_resolve_never_rewrites_a_filtered_file(
     repo.write("plain.txt", b"one")
     repo.commit("regen")
     repo.write("nb.json", WORKTREE_NB)  # cleans to what is committed
-    code, out, err = phase2(capsys, repo, "resolve", "main", "--yes")
+    code, out, err = cli("resolve", "main", "--yes", repo=repo)
     assert code == 0, err
     assert "nb.json (json_ordering): filter=strip attribute: never rewritten" in out
     assert repo.read("nb.json") == WORKTREE_NB
@@ -183,7 +168,7 @@ def test_resolve_never_rewrites_a_filtered_file(
 
 
 def test_converted_files_holding_only_what_git_writes_are_still_fixed(
-    repo: TestRepo, capsys: pytest.CaptureFixture[str]
+    repo: TestRepo, cli: Cli
 ) -> None:
     """No over-refusal: a CRLF file that is exactly a checkout of its blob (eol=crlf), or a
     file that is exactly its blob, loses nothing to a rewrite."""
@@ -194,7 +179,7 @@ def test_converted_files_holding_only_what_git_writes_are_still_fixed(
     repo.write("crlf/a.json", b'{"b": 2, "a": 1}\r\n')  # what a checkout would write
     repo.write("auto/b.json", b'{"b": 2, "a": 1}\n')  # the blob's own bytes
     repo.git("add", "-A")
-    code, out, _ = phase2(capsys, repo, "check", "--fix")
+    code, out, _ = cli("check", "--fix", repo=repo)
     assert code == 1, out
     assert out.count("fixed json_ordering noise") == 2, out
     assert repo.read("crlf/a.json") == b'{"a": 1, "b": 2}\r\n'
@@ -290,10 +275,10 @@ def interrupted_repo(repo: TestRepo, n: int = 6, attributes: str | None = None) 
     return paths
 
 
-def uninterrupted_tree(repo: TestRepo, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> str:
+def uninterrupted_tree(repo: TestRepo, tmp_path: Path, cli: Cli) -> str:
     clean = TestRepo(tmp_path / "uninterrupted")
     shutil.copytree(repo.root, clean.root, symlinks=True)
-    code, _, err = phase2(capsys, clean, "resolve", "main", "--yes")
+    code, _, err = cli("resolve", "main", "--yes", repo=clean)
     assert code == 0, err
     return tree(clean)
 
@@ -309,13 +294,13 @@ def tree(repo: TestRepo) -> str:
 def test_a_rerun_repairs_a_file_the_writer_left_torn(
     repo: TestRepo,
     tmp_path: Path,
-    capsys: pytest.CaptureFixture[str],
+    cli: Cli,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """A writer stopped between writing a shrinking file and cutting it to length (what a
     SIGKILL of the old writer left): new bytes, then the tail of the old ones."""
     paths = interrupted_repo(repo)
-    expected = uninterrupted_tree(repo, tmp_path, capsys)
+    expected = uninterrupted_tree(repo, tmp_path, cli)
 
     def torn_then_interrupted(g: GitRepo, files: list[tuple[str, bytes]]) -> None:
         path, data = sorted(files)[2]
@@ -327,10 +312,10 @@ def test_a_rerun_repairs_a_file_the_writer_left_torn(
 
     with monkeypatch.context() as m:
         m.setattr(gitc, "write_in_place", torn_then_interrupted)
-        code, _, _ = phase2(capsys, repo, "resolve", "main", "--yes")
+        code, _, _ = cli("resolve", "main", "--yes", repo=repo)
     assert code == 130
     assert repo.read(paths[2]) != NEW_J % 2
-    code, out, err = phase2(capsys, repo, "resolve", "main", "--yes")
+    code, out, err = cli("resolve", "main", "--yes", repo=repo)
     assert code == 0, err
     assert "left alone" not in out
     assert [repo.read(p) for p in paths] == [NEW_J % i for i in range(len(paths))]
@@ -343,14 +328,14 @@ def test_a_rerun_repairs_a_file_the_writer_left_torn(
 def test_a_rerun_repairs_a_file_git_left_cut_short_or_removed(
     repo: TestRepo,
     tmp_path: Path,
-    capsys: pytest.CaptureFixture[str],
+    cli: Cli,
     monkeypatch: pytest.MonkeyPatch,
     how: str,
 ) -> None:
     """Converted files are written by ``checkout-index``, which removes a file and writes it
     anew: interrupted, it leaves a prefix of the checkout form, or nothing."""
     paths = interrupted_repo(repo, attributes="*.json text eol=crlf\n")
-    expected = uninterrupted_tree(repo, tmp_path, capsys)
+    expected = uninterrupted_tree(repo, tmp_path, cli)
     crlf = [(NEW_J % i).replace(b"\n", b"\r\n") for i in range(len(paths))]
 
     def interrupted(g: GitRepo, names: list[str]) -> None:
@@ -362,9 +347,9 @@ def test_a_rerun_repairs_a_file_git_left_cut_short_or_removed(
 
     with monkeypatch.context() as m:
         m.setattr(gitc, "checkout_paths", interrupted)
-        code, _, _ = phase2(capsys, repo, "resolve", "main", "--yes")
+        code, _, _ = cli("resolve", "main", "--yes", repo=repo)
     assert code == 130
-    code, out, err = phase2(capsys, repo, "resolve", "main", "--yes")
+    code, out, err = cli("resolve", "main", "--yes", repo=repo)
     assert code == 0, err
     assert "left alone" not in out
     assert [repo.read(p) for p in paths] == crlf
@@ -374,7 +359,7 @@ def test_a_rerun_repairs_a_file_git_left_cut_short_or_removed(
 
 
 def test_a_rerun_still_keeps_the_users_own_edit(
-    repo: TestRepo, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+    repo: TestRepo, cli: Cli, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Only what an interrupted rewrite can leave is repaired: an edit made since is kept."""
     paths = interrupted_repo(repo)
@@ -384,10 +369,10 @@ def test_a_rerun_still_keeps_the_users_own_edit(
 
     with monkeypatch.context() as m:
         m.setattr(gitc, "write_in_place", interrupted)
-        assert phase2(capsys, repo, "resolve", "main", "--yes")[0] == 130
+        assert cli("resolve", "main", "--yes", repo=repo)[0] == 130
     mine = b'{"a": 0, "b": [1, 2], "mine": true}\n'
     repo.write(paths[0], mine)
-    code, out, err = phase2(capsys, repo, "resolve", "main", "--yes")
+    code, out, err = cli("resolve", "main", "--yes", repo=repo)
     assert code == 0, err
     assert repo.read(paths[0]) == mine
     assert f"left alone (your own changes): {paths[0]}" in out

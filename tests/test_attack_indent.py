@@ -12,12 +12,12 @@ from __future__ import annotations
 import hashlib
 import itertools
 import json
+from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, assume, event, given, settings
 from hypothesis import strategies as st
 
-from phase2_git.cli import main
 from phase2_git.core import transforms, whitespace
 from phase2_git.core.classify import Pair, whitespace_rules
 from phase2_git.core.methods import METHODS, MethodInput
@@ -30,7 +30,7 @@ from phase2_git.core.settings import (
     PolicySettings,
 )
 from phase2_git.core.whitespace import WhitespaceRules
-from tests.conftest import TestRepo
+from tests.conftest import Cli, TestRepo
 from tests.hostile_support import record
 
 SETTINGS = Settings(ClassifySettings(), MethodSettings(), PolicySettings())
@@ -67,14 +67,14 @@ def _oid(data: bytes) -> str:
     return hashlib.sha1(b"blob %d\0" % len(data) + data).hexdigest()
 
 
-def mismatch(path: str, a: bytes, b: bytes, settings: Settings = SETTINGS):  # type: ignore[no-untyped-def]
+def mismatch(path: str, a: bytes, b: bytes, settings: Settings = SETTINGS):
     ba = Blob(_oid(a), len(a), a, a[:8000], "100644")
     bb = Blob(_oid(b), len(b), b, b[:8000], "100644")
     change = Change("modified", path, None, ba.oid, bb.oid, "100644", "100644")
     return build_mismatch(change, ba, bb, settings, DEFAULT_METHODS)
 
 
-def verdict(m, method: str):  # type: ignore[no-untyped-def]
+def verdict(m, method: str):
     return next(v for v in m.verdicts if v.method == method)
 
 
@@ -85,7 +85,7 @@ def ws_equivalent(a: bytes, b: bytes, rules: WhitespaceRules) -> bool:
     return METHODS["whitespace"].fn(m).equivalent
 
 
-def assert_real(m) -> None:  # type: ignore[no-untyped-def]
+def assert_real(m) -> None:
     assert m.mismatch_type == "content", (m.mismatch_type, m.detail)
     assert not m.equivalent
     assert m.plan.action == "manual" and not m.plan.safe
@@ -323,7 +323,7 @@ def test_line_ending_bom_and_final_newline_are_noise_in_every_format(
         max_size=3,
     ),
 )
-def test_type_verdict_and_plan_agree(ls: list[str], path: str, edits) -> None:  # type: ignore[no-untyped-def]
+def test_type_verdict_and_plan_agree(ls: list[str], path: str, edits) -> None:
     """Whatever whitespace a regeneration touched: classified ``whitespace`` exactly when the
     ``whitespace`` method proves it under the file's rules, and then the plan is safe and its
     transform keeps the head equivalent to the base; otherwise ``content`` and manual."""
@@ -466,9 +466,8 @@ def test_a_second_bom_is_content_and_survives_normalising() -> None:
 REAL = ("content", False, "manual")
 
 
-def diff(capsys: pytest.CaptureFixture[str], repo: TestRepo, base: str, head: str):  # type: ignore[no-untyped-def]
-    code = main(["diff", "-C", str(repo.root), base, head, "--fail-on", "real", "--format", "json"])
-    out, err = capsys.readouterr()
+def diff(cli: Cli, repo: TestRepo, base: str, head: str) -> tuple[int, dict[str, Any]]:
+    code, out, err = cli("diff", base, head, "--fail-on", "real", "--format", "json", repo=repo)
     assert err == "", err
     doc = json.loads(out)
     assert doc["summary"]["exit_code"] == code
@@ -485,9 +484,9 @@ def regen(repo: TestRepo, base: dict[str, bytes], head: dict[str, bytes]) -> Non
     repo.commit("regen")
 
 
-def test_cli_yaml_key_moved_out_of_its_mapping_is_real(repo: TestRepo, capsys) -> None:  # type: ignore[no-untyped-def]
+def test_cli_yaml_key_moved_out_of_its_mapping_is_real(repo: TestRepo, cli: Cli) -> None:
     regen(repo, {"deploy/config.yaml": YAML_BASE}, {"deploy/config.yaml": YAML_HEAD})
-    code, found = diff(capsys, repo, "main", "regen")
+    code, found = diff(cli, repo, "main", "regen")
     m = found["deploy/config.yaml"]
     assert code == 1
     assert (m["mismatch_type"], m["equivalent"], m["plan"]["action"]) == REAL
@@ -495,11 +494,11 @@ def test_cli_yaml_key_moved_out_of_its_mapping_is_real(repo: TestRepo, capsys) -
     record("attacks", "item6: YAML key dedented out of its mapping is real", True)
 
 
-def test_cli_python_line_moved_into_an_if_block_is_real(repo: TestRepo, capsys) -> None:  # type: ignore[no-untyped-def]
+def test_cli_python_line_moved_into_an_if_block_is_real(repo: TestRepo, cli: Cli) -> None:
     before = b"def check(user):\n    if user.admin:\n        log(user)\n    allow(user)\n"
     after = b"def check(user):\n    if user.admin:\n        log(user)\n        allow(user)\n"
     regen(repo, {"gen/rules.py": before}, {"gen/rules.py": after})
-    code, found = diff(capsys, repo, "main", "regen")
+    code, found = diff(cli, repo, "main", "regen")
     m = found["gen/rules.py"]
     assert code == 1
     assert (m["mismatch_type"], m["equivalent"], m["plan"]["action"]) == REAL
@@ -507,31 +506,31 @@ def test_cli_python_line_moved_into_an_if_block_is_real(repo: TestRepo, capsys) 
     record("attacks", "item6: Python line moved into an if block is real", True)
 
 
-def test_cli_reindented_yaml_with_float_jitter_is_real(repo: TestRepo, capsys) -> None:  # type: ignore[no-untyped-def]
+def test_cli_reindented_yaml_with_float_jitter_is_real(repo: TestRepo, cli: Cli) -> None:
     regen(
         repo,
         {"c.yaml": b"server:\n  admin: false\n  timeout: 1.5\n"},
         {"c.yaml": b"server:\n  admin: false\ntimeout: 1.5000000000001\n"},
     )
-    code, found = diff(capsys, repo, "main", "regen")
+    code, found = diff(cli, repo, "main", "regen")
     assert code == 1 and found["c.yaml"]["mismatch_type"] == "content"
     record("attacks", "item6: float jitter does not carry a dedented YAML line", True)
 
 
-def test_cli_json_reindent_is_still_noise(repo: TestRepo, capsys) -> None:  # type: ignore[no-untyped-def]
+def test_cli_json_reindent_is_still_noise(repo: TestRepo, cli: Cli) -> None:
     regen(
         repo,
         {"golden/a.json": b'{"a": [1, 2], "s": "x y"}\n'},
         {"golden/a.json": b'{\n    "a": [\n        1,\n        2\n    ],\n    "s": "x y"\n}\n'},
     )
-    code, found = diff(capsys, repo, "main", "regen")
+    code, found = diff(cli, repo, "main", "regen")
     m = found["golden/a.json"]
     assert code == 0
     assert (m["mismatch_type"], m["equivalent"], m["plan"]["safe"]) == ("whitespace", True, True)
     # a space added inside the string is content
     repo.write("golden/a.json", b'{"a": [1, 2], "s": "x  y"}\n')
     repo.commit("string")
-    code, found = diff(capsys, repo, "main", "regen")
+    code, found = diff(cli, repo, "main", "regen")
     assert code == 1 and found["golden/a.json"]["mismatch_type"] == "content"
     record("attacks", "item6: JSON re-indent is noise, whitespace inside a string is not", True)
 
@@ -553,51 +552,49 @@ TRAILING_CASES = [
 
 @pytest.mark.parametrize(("path", "base", "head", "mtype", "code"), TRAILING_CASES)
 def test_cli_whitespace_per_format(
-    repo: TestRepo, capsys, path: str, base: bytes, head: bytes, mtype: str, code: int
-) -> None:  # type: ignore[no-untyped-def]
+    repo: TestRepo, cli: Cli, path: str, base: bytes, head: bytes, mtype: str, code: int
+) -> None:
     regen(repo, {path: base}, {path: head})
-    got, found = diff(capsys, repo, "main", "regen")
+    got, found = diff(cli, repo, "main", "regen")
     assert (found[path]["mismatch_type"], got) == (mtype, code), found[path]["detail"]
     record("attacks", f"item6: whitespace per format ({path})", True)
 
 
-def test_cli_check_fix_leaves_a_real_reindent_alone(repo: TestRepo, capsys) -> None:  # type: ignore[no-untyped-def]
+def test_cli_check_fix_leaves_a_real_reindent_alone(repo: TestRepo, cli: Cli) -> None:
     """Taken for noise, the change would have ``--fix`` put the old indentation back."""
     repo.write("deploy/config.yaml", YAML_BASE)
     repo.commit("base")
     repo.write("deploy/config.yaml", YAML_HEAD)
     repo.git("add", "-A")
     for args in ((), ("--fix",)):
-        code = main(["check", "-C", str(repo.root), *args, "deploy/config.yaml"])
-        out, err = capsys.readouterr()
+        code, out, err = cli("check", *args, "deploy/config.yaml", repo=repo)
         assert (code, out, err) == (0, "", "")
     assert repo.read("deploy/config.yaml") == YAML_HEAD
     record("attacks", "item6: check --fix keeps a meaningful re-indent", True)
 
 
-def test_cli_resolve_canonicalize_keeps_markdown_hard_breaks(repo: TestRepo, capsys) -> None:  # type: ignore[no-untyped-def]
+def test_cli_resolve_canonicalize_keeps_markdown_hard_breaks(repo: TestRepo, cli: Cli) -> None:
     repo.write(".phase2/config.toml", '[noise.strategy]\nwhitespace = "canonicalize"\n')
     regen(
         repo,
         {"docs/a.md": b"line one  \nline two\n", "snap/b.txt": b"x\ny\n"},
         {"docs/a.md": b"\xef\xbb\xbfline one  \r\nline two\r\n", "snap/b.txt": b"x  \ny\t\n"},
     )
-    code = main(["resolve", "-C", str(repo.root), "main", "--yes"])
-    _, err = capsys.readouterr()
+    code, _, err = cli("resolve", "main", "--yes", repo=repo)
     assert (code, err) == (0, ""), err
     assert repo.git("show", "HEAD:docs/a.md").encode() == b"line one  \nline two\n"
     assert repo.git("show", "HEAD:snap/b.txt").encode() == b"x\ny\n"
     record("attacks", "item6: canonicalize keeps Markdown hard breaks", True)
 
 
-def test_cli_declared_insignificant_whitespace(repo: TestRepo, capsys) -> None:  # type: ignore[no-untyped-def]
+def test_cli_declared_insignificant_whitespace(repo: TestRepo, cli: Cli) -> None:
     repo.write(".phase2/config.toml", '[noise]\nwhitespace_insignificant = ["snap/*.txt"]\n')
     regen(
         repo,
         {"snap/a.txt": b"a  b\nc\n", "other/a.txt": b"a  b\nc\n"},
         {"snap/a.txt": b"  a b\n\nc\n", "other/a.txt": b"  a b\n\nc\n"},
     )
-    code, found = diff(capsys, repo, "main", "regen")
+    code, found = diff(cli, repo, "main", "regen")
     assert found["snap/a.txt"]["mismatch_type"] == "whitespace"
     assert found["snap/a.txt"]["plan"]["safe"] is True
     assert found["other/a.txt"]["mismatch_type"] == "content"
@@ -605,8 +602,7 @@ def test_cli_declared_insignificant_whitespace(repo: TestRepo, capsys) -> None: 
     # a bad value is a usage error naming the file and the key (the working tree's
     # configuration is the one in force when the head is the working tree)
     (repo.root / ".phase2/config.toml").write_text('[noise]\nwhitespace_insignificant = "*.txt"\n')
-    code = main(["diff", "-C", str(repo.root), "main"])
-    out, err = capsys.readouterr()
+    code, out, err = cli("diff", "main", repo=repo)
     assert code == 2 and out == "" and err.count("\n") == 1
     assert ".phase2/config.toml" in err and "whitespace_insignificant" in err
     record("attacks", "item6: declared whitespace-insignificant files", True)

@@ -19,8 +19,7 @@ import typer
 
 from phase2_git.core import jsonvalue
 from phase2_git.core.sanitize import sanitize_path
-from phase2_git.entry import main
-from tests.conftest import TestRepo
+from tests.conftest import Cli, TestRepo
 from tests.hostile_support import record
 from tests.test_action import pr_repo, run_action, venv  # noqa: F401 - fixtures
 from tests.test_github import parse_annotations
@@ -29,12 +28,6 @@ from tests.test_sanitize import unescape_path
 
 ROOT = Path(__file__).resolve().parent.parent
 PER_MISMATCH = 64 * 1024
-
-
-def phase2(capsys: pytest.CaptureFixture[str], repo: TestRepo, *args: str) -> tuple[int, str, str]:
-    code = main([*args, "-C", str(repo.root)])
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 def nbytes(text: str) -> int:
@@ -58,16 +51,24 @@ def _huge_pair(repo: TestRepo, name: str, before: bytes, after: bytes) -> tuple[
 
 
 def _reports(
-    capsys: pytest.CaptureFixture[str], repo: TestRepo, base: str, head: str, tmp: Path
+    cli: Cli, repo: TestRepo, base: str, head: str, tmp: Path
 ) -> tuple[dict[str, Any], str, str, str, str]:
     junit, summary = tmp / "j.xml", tmp / "s.md"
-    code, out, err = phase2(
-        capsys, repo, "diff", base, head, "--format", "json",
-        "--junit", str(junit), "--summary", str(summary),
-    )  # fmt: skip
+    code, out, err = cli(
+        "diff",
+        base,
+        head,
+        "--format",
+        "json",
+        "--junit",
+        str(junit),
+        "--summary",
+        str(summary),
+        repo=repo,
+    )
     assert code == 1, err
     doc = json.loads(out)
-    _, text, _ = phase2(capsys, repo, "diff", base, head)
+    _, text, _ = cli("diff", base, head, repo=repo)
     return doc, out, junit.read_text(), summary.read_text(), text
 
 
@@ -80,18 +81,20 @@ def _assert_small(doc: dict[str, Any], out: str, junit: str, md: str, text: str)
 
 
 def test_item8_huge_number_whose_last_digit_changes(
-    repo: TestRepo, capsys: pytest.CaptureFixture[str], tmp_path: Path
+    repo: TestRepo, cli: Cli, tmp_path: Path
 ) -> None:
     digits = "7" * 3_000_000
     base, head = _huge_pair(
         repo, "metrics.json", b'{"x": %s0}\n' % digits.encode(), b'{"x": %s1}\n' % digits.encode()
     )
-    doc, out, junit, md, text = _reports(capsys, repo, base, head, tmp_path)
+    doc, out, junit, md, text = _reports(cli, repo, base, head, tmp_path)
     _assert_small(doc, out, junit, md, text)
     (m,) = doc["mismatches"]
     assert m["mismatch_type"] == "content"
     # still says what changed: the last digits of both sides, where, and how much was cut
-    before, after = re.fullmatch(r"(.*) → (.*) at \$\.x", m["detail"]).groups()  # type: ignore[union-attr]
+    found = re.fullmatch(r"(.*) → (.*) at \$\.x", m["detail"])
+    assert found, m["detail"]
+    before, after = found.groups()
     assert before.endswith("7770") and after.endswith("7771"), m["detail"]
     assert before.startswith("7777") and "chars]" in before
     assert all(nbytes(v["detail"]) < 1024 for v in m["verdicts"])
@@ -100,7 +103,7 @@ def test_item8_huge_number_whose_last_digit_changes(
 
 
 def test_item8_huge_number_changed_in_the_middle_shows_the_change(
-    repo: TestRepo, capsys: pytest.CaptureFixture[str], tmp_path: Path
+    repo: TestRepo, cli: Cli, tmp_path: Path
 ) -> None:
     left, right = "1" * 1_000_000, "2" * 1_000_000
     base, head = _huge_pair(
@@ -109,7 +112,7 @@ def test_item8_huge_number_changed_in_the_middle_shows_the_change(
         b'{"x": %s3%s}\n' % (left.encode(), right.encode()),
         b'{"x": %s4%s}\n' % (left.encode(), right.encode()),
     )
-    doc, out, junit, md, text = _reports(capsys, repo, base, head, tmp_path)
+    doc, out, junit, md, text = _reports(cli, repo, base, head, tmp_path)
     _assert_small(doc, out, junit, md, text)
     detail = doc["mismatches"][0]["detail"]
     before, after = detail.rsplit(" at ", 1)[0].split(" → ")
@@ -119,13 +122,13 @@ def test_item8_huge_number_changed_in_the_middle_shows_the_change(
 
 
 def test_item8_huge_key_whose_last_character_changes(
-    repo: TestRepo, capsys: pytest.CaptureFixture[str], tmp_path: Path
+    repo: TestRepo, cli: Cli, tmp_path: Path
 ) -> None:
     key = "k" * 3_000_000
     base, head = _huge_pair(
         repo, "keys.json", b'{"%s0": 1}\n' % key.encode(), b'{"%s1": 1}\n' % key.encode()
     )
-    doc, out, junit, md, text = _reports(capsys, repo, base, head, tmp_path)
+    doc, out, junit, md, text = _reports(cli, repo, base, head, tmp_path)
     _assert_small(doc, out, junit, md, text)
     detail = doc["mismatches"][0]["detail"]
     assert detail.startswith("key removed at $.kkkk") and detail.endswith("kkk0"), detail
@@ -133,7 +136,7 @@ def test_item8_huge_key_whose_last_character_changes(
 
 
 def test_item8_deep_path_of_long_keys_and_duplicate_key_order(
-    repo: TestRepo, capsys: pytest.CaptureFixture[str], tmp_path: Path
+    repo: TestRepo, cli: Cli, tmp_path: Path
 ) -> None:
     # 200 levels of 10 kB keys: the JSON path alone would be 2 MB
     keys = [f"{'q' * 10_000}{i}" for i in range(200)]
@@ -150,12 +153,12 @@ def test_item8_deep_path_of_long_keys_and_duplicate_key_order(
     base2 = repo.commit("dup base")
     repo.write("dup.json", f'{{"{dup}B": 2, "{dup}A": 1, "{dup}A": 3}}\n')
     head2 = repo.commit("dup regen")
-    doc, out, junit, md, text = _reports(capsys, repo, base, head, tmp_path)
+    doc, out, junit, md, text = _reports(cli, repo, base, head, tmp_path)
     _assert_small(doc, out, junit, md, text)
     detail = doc["mismatches"][0]["detail"]
     assert detail.startswith("1 → 2 at $.qqq") and detail.endswith("qqq199"), detail
     assert nbytes(detail) <= jsonvalue.WHERE_SHOWN + 64
-    doc, out, junit, md, text = _reports(capsys, repo, base2, head2, tmp_path)
+    doc, out, junit, md, text = _reports(cli, repo, base2, head2, tmp_path)
     _assert_small(doc, out, junit, md, text)
     detail = doc["mismatches"][0]["detail"]
     assert "dddA'" in detail and "dddB'" in detail and nbytes(detail) < 1024, detail
@@ -233,7 +236,7 @@ def _table_rows(text: str) -> list[str]:
 
 def test_item9_no_two_paths_render_alike_in_any_report(
     lookalike_repo: TestRepo,
-    capsys: pytest.CaptureFixture[str],
+    cli: Cli,
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
@@ -243,17 +246,25 @@ def test_item9_no_two_paths_render_alike_in_any_report(
     monkeypatch.setenv("GITHUB_ACTIONS", "true")
     monkeypatch.setenv("GITHUB_STEP_SUMMARY", str(step_summary))
     junit, summary = tmp_path / "j.xml", tmp_path / "s.md"
-    code, out, err = phase2(
-        capsys, repo, "diff", "main", "regen", "--junit", str(junit), "--summary", str(summary),
-        "--annotations", "--step-summary",
-    )  # fmt: skip
+    code, out, err = cli(
+        "diff",
+        "main",
+        "regen",
+        "--junit",
+        str(junit),
+        "--summary",
+        str(summary),
+        "--annotations",
+        "--step-summary",
+        repo=repo,
+    )
     assert code == 1, err
     # text: the table
     _distinct(_table_rows(out), "text")
     assert "[bold]b.txt" in out and ":smile:.txt" in out and "\U0001f604.txt" in out
     # markdown: --summary, the step summary and --format markdown
     step_md = step_summary.read_text()
-    _, md_out, _ = phase2(capsys, repo, "diff", "main", "regen", "--format", "markdown")
+    _, md_out, _ = cli("diff", "main", "regen", "--format", "markdown", repo=repo)
     for name, md in (("summary", summary.read_text()), ("step summary", step_md), ("md", md_out)):
         _distinct([ln for ln in md.splitlines() if ln.startswith("| ") and "modified" in ln], name)
         assert "csi\\\\x1b\\[2J.txt" in md, name  # shown escaped, never stripped
@@ -261,7 +272,7 @@ def test_item9_no_two_paths_render_alike_in_any_report(
     from phase2_git.reports import github
 
     assert len(parse_annotations(err)) == 10
-    _, report, _ = phase2(capsys, repo, "diff", "main", "regen", "--format", "json")
+    _, report, _ = cli("diff", "main", "regen", "--format", "json", repo=repo)
     found = parse_annotations("\n".join(github.annotation_lines(json.loads(report), limit=99)))
     _distinct([msg for _, _, msg in found], "annotation message")
     _distinct([props["file"] for _, props, _ in found], "annotation file")
@@ -277,13 +288,13 @@ def test_item9_no_two_paths_render_alike_in_any_report(
 
 
 def test_item9_resolve_log_check_and_approve_keep_paths_apart(
-    lookalike_repo: TestRepo, capsys: pytest.CaptureFixture[str]
+    lookalike_repo: TestRepo, cli: Cli
 ) -> None:
     repo = lookalike_repo
-    code, out, err = phase2(capsys, repo, "resolve", "main", "--yes")
+    code, out, err = cli("resolve", "main", "--yes", repo=repo)
     assert code == 0, err
     _distinct([ln for ln in out.splitlines() if ln.startswith("skip")], "resolve --yes")
-    code, out, _ = phase2(capsys, repo, "log")
+    code, out, _ = cli("log", repo=repo)
     rows = [ln for ln in out.splitlines() if " dec_" in ln]
     # ts, decision, action, then the path: everything but the path (and the id) is equal
     _distinct([ln[57:].rsplit("  ", 2)[0] for ln in rows], "log")
@@ -291,7 +302,7 @@ def test_item9_resolve_log_check_and_approve_keep_paths_apart(
     for name in LOOKALIKES:
         write_raw(repo, name, b"three\n")
     repo.git("add", "-A")
-    code, out, _ = phase2(capsys, repo, "check", "--require-decision")
+    code, out, _ = cli("check", "--require-decision", repo=repo)
     assert code == 1
     _distinct([ln for ln in out.splitlines() if "without a decision" in ln], "check")
     # the review's console takes paths as text, never as markup or emoji codes
@@ -315,7 +326,7 @@ REORDERED = b'{"b": 2, "a": 1}\n'
 @pytest.mark.parametrize("pathspec_env", [None, "GIT_ICASE_PATHSPECS", "GIT_GLOB_PATHSPECS"])
 def test_item10_pathspec_magic_names_resolve_verify_revert(
     repo: TestRepo,
-    capsys: pytest.CaptureFixture[str],
+    cli: Cli,
     monkeypatch: pytest.MonkeyPatch,
     pathspec_env: str | None,
 ) -> None:
@@ -328,20 +339,20 @@ def test_item10_pathspec_magic_names_resolve_verify_revert(
     for name in MAGIC:
         repo.write(name, REORDERED)
     repo.commit("regen")
-    code, out, err = phase2(capsys, repo, "resolve", "main", "--yes")
+    code, out, err = cli("resolve", "main", "--yes", repo=repo)
     assert code == 0, err
     assert out.count("auto-approve") == len(MAGIC), out
     assert all(repo.read(n) == ORDERED for n in MAGIC)
-    code, out, err = phase2(capsys, repo, "verify")
+    code, out, err = cli("verify", repo=repo)
     assert code == 0 and f"{len(MAGIC)} transform(s): ok" in out, out + err
-    code, out, _ = phase2(capsys, repo, "log", "--format", "json")
+    code, out, _ = cli("log", "--format", "json", repo=repo)
     ids = [json.loads(line)["id"] for line in out.splitlines()]
     for dec in ids:
-        code, out, err = phase2(capsys, repo, "revert", dec)
+        code, out, err = cli("revert", dec, repo=repo)
         assert code == 0, err
     assert all(repo.read(n) == REORDERED for n in MAGIC)
     assert repo.git("status", "--porcelain") == ""
-    code, out, err = phase2(capsys, repo, "verify")
+    code, out, err = cli("verify", repo=repo)
     assert code == 0 and "problem" not in out, out + err
     record("attacks", f"item10: pathspec-magic names, {pathspec_env or 'plain env'}", True)
 
@@ -399,7 +410,7 @@ def command_repo(repo: TestRepo) -> TestRepo:
 
 def test_item11_no_output_line_is_a_workflow_command(
     command_repo: TestRepo,
-    capsys: pytest.CaptureFixture[str],
+    cli: Cli,
     monkeypatch: pytest.MonkeyPatch,
     tmp_path: Path,
 ) -> None:
@@ -407,7 +418,7 @@ def test_item11_no_output_line_is_a_workflow_command(
     runs: list[tuple[str, str, str]] = []
 
     def go(*args: str, code: int | None = None) -> tuple[str, str]:
-        got, out, err = phase2(capsys, repo, *args)
+        got, out, err = cli(*args, repo=repo)
         if code is not None:
             assert got == code, (args, got, out, err)
         runs.append((" ".join(args), out, err))
@@ -443,7 +454,7 @@ def test_item11_no_output_line_is_a_workflow_command(
         _assert_no_forged_command(err, f"{args}: stderr")
     # with annotations on, phase2's own lines are the only ones, and they escape what they quote
     monkeypatch.setenv("GITHUB_ACTIONS", "true")
-    code, out, err = phase2(capsys, repo, "diff", "main", regen, "--annotations")
+    code, out, err = cli("diff", "main", regen, "--annotations", repo=repo)
     assert code == 1, err
     _assert_no_forged_command(out, "annotations: stdout")
     _assert_no_forged_command(err, "annotations: stderr", ours=True)
@@ -567,9 +578,7 @@ def test_item12b_every_command_hint_names_options_that_exist() -> None:
     record("attacks", "item12b: every suggested command line names options it has", True)
 
 
-def test_item12b_state_file_hints_work_for_approve_and_reject(
-    repo: TestRepo, capsys: pytest.CaptureFixture[str]
-) -> None:
+def test_item12b_state_file_hints_work_for_approve_and_reject(repo: TestRepo, cli: Cli) -> None:
     repo.write("a.json", ORDERED)
     repo.write("b.json", ORDERED)
     repo.commit("base")
@@ -577,17 +586,17 @@ def test_item12b_state_file_hints_work_for_approve_and_reject(
     repo.write("a.json", REORDERED)
     repo.write("b.json", b'{"a": 3}\n')
     repo.commit("regen")
-    code, _, err = phase2(capsys, repo, "resolve", "main")  # not a terminal: lists, saves state
+    code, _, err = cli("resolve", "main", repo=repo)  # not a terminal: lists, saves state
     assert code == 1, err
     (state,) = (repo.root / ".phase2" / "state").iterdir()
     for command in ("approve", "reject", "resolve"):
         state.write_text("garbage")
         args = [command, "b.json", "--base", "main"] if command != "resolve" else [command, "main"]
-        code, _, err = phase2(capsys, repo, *args)
+        code, _, err = cli(*args, repo=repo)
         assert code == 2 and "--restart" in err, err
         hinted = set(_OPTION.findall(err))
         helped = _command_options()[command]
         assert hinted <= helped, (command, hinted - helped)
-        code, _, err = phase2(capsys, repo, *args, "--restart", "--no-commit")
+        code, _, err = cli(*args, "--restart", "--no-commit", repo=repo)
         assert code in (0, 1) and "error" not in err, err
     record("attacks", "item12b: the state file's hints name options approve/reject have", True)

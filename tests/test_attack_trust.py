@@ -7,11 +7,12 @@ from __future__ import annotations
 import json
 import subprocess
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-from tests.conftest import TestRepo, require_tool
-from tests.test_trust import ADA, MALLORY, as_user, run
+from tests.conftest import Cli, TestRepo, require_tool
+from tests.test_trust import ADA, MALLORY, as_user
 
 LOG = ".phase2/decisions.jsonl"
 
@@ -56,45 +57,49 @@ def act_as(
     repo.git("config", "commit.gpgsign", "true")
 
 
-def diff_json(
-    capsys: pytest.CaptureFixture[str], repo: TestRepo, base: str, head: str
-) -> tuple[int, dict]:  # type: ignore[type-arg]
-    code, out, err = run(capsys, repo, "diff", base, head, "--format", "json", "--fail-on", "real")
+def diff_json(cli: Cli, repo: TestRepo, base: str, head: str) -> tuple[int, dict[str, Any]]:
+    code, out, err = cli("diff", base, head, "--format", "json", "--fail-on", "real", repo=repo)
     assert err == "", err
     return code, json.loads(out)
 
 
-def log_lines(repo: TestRepo) -> list[dict]:  # type: ignore[type-arg]
+def log_lines(repo: TestRepo) -> list[dict[str, Any]]:
     return [json.loads(line) for line in repo.read(LOG).decode().splitlines()]
 
 
 def test_item1_a_replayed_decision_id_does_not_borrow_the_reviewers_signature(
-    repo: TestRepo, capsys, monkeypatch, keys
-) -> None:  # type: ignore[no-untyped-def]
+    repo: TestRepo, cli: Cli, monkeypatch, keys
+) -> None:
     trusted_base(repo, keys)
     # Ada reviews a change and approves it in a signed commit that lands on main
     act_as(repo, monkeypatch, ADA, keys["ada"])
     repo.git("checkout", "-q", "-b", "review")
     repo.write("eval/other.json", b'{"loss": 0.4}\n')
     repo.commit("lower loss")
-    code, _, err = run(capsys, repo, "approve", "eval/other.json", "--base", "main")
+    code, _, err = cli("approve", "eval/other.json", "--base", "main", repo=repo)
     assert code == 0, err
     assert "gpgsig -----BEGIN SSH SIGNATURE-----" in repo.git("cat-file", "commit", "HEAD")
     repo.git("checkout", "-q", "main")
     repo.git("merge", "-q", "--ff-only", "review")
     ada_id = log_lines(repo)[-1]["id"]
     # sanity: Ada's own approval is trusted
-    code, doc = diff_json(capsys, repo, "main~2", "main")
+    code, doc = diff_json(cli, repo, "main~2", "main")
     assert code == 0, doc
     # Mallory changes the real artifact and appends an approval that reuses Ada's id
     act_as(repo, monkeypatch, MALLORY, None)
     repo.git("checkout", "-q", "-b", "attack")
     repo.write("eval/real.json", b'{"accuracy": 0.99}\n')
     repo.commit("better numbers")
-    code, _, err = run(
-        capsys, repo, "approve", "eval/real.json", "--base", "main", "--no-commit",
-        "--user", "Ada Reviewer <ada@example.com>",
-    )  # fmt: skip
+    code, _, err = cli(
+        "approve",
+        "eval/real.json",
+        "--base",
+        "main",
+        "--no-commit",
+        "--user",
+        "Ada Reviewer <ada@example.com>",
+        repo=repo,
+    )
     assert code == 0, err
     lines = repo.read(LOG).decode().splitlines()
     forged = json.loads(lines[-1])
@@ -104,7 +109,7 @@ def test_item1_a_replayed_decision_id_does_not_borrow_the_reviewers_signature(
     repo.commit("log the approval")
     assert "gpgsig" not in repo.git("cat-file", "commit", "HEAD")
 
-    code, doc = diff_json(capsys, repo, "main", "attack")
+    code, doc = diff_json(cli, repo, "main", "attack")
     assert code == 1, doc
     real = next(m for m in doc["mismatches"] if m["path"] == "eval/real.json")
     assert real["decision"]["trusted"] is False, real["decision"]
@@ -112,10 +117,10 @@ def test_item1_a_replayed_decision_id_does_not_borrow_the_reviewers_signature(
     assert any("untrusted approval of eval/real.json" in n for n in doc["notices"])
     assert any(ada_id in n and "void" in n for n in doc["notices"]), doc["notices"]
     # the text report says it too
-    code, out, _ = run(capsys, repo, "diff", "main", "attack", "--fail-on", "real")
+    code, out, _ = cli("diff", "main", "attack", "--fail-on", "real", repo=repo)
     assert code == 1 and "untrusted approval of eval/real.json" in out
 
-    code, out, _ = run(capsys, repo, "verify")
+    code, out, _ = cli("verify", repo=repo)
     assert code == 1, out
     assert f"decision id {ada_id} is already on line" in out, out
 
@@ -125,8 +130,8 @@ def test_item1_a_replayed_decision_id_does_not_borrow_the_reviewers_signature(
 
 
 def test_item1_a_verbatim_replay_of_an_approval_after_its_reject_stays_void(
-    repo: TestRepo, capsys, monkeypatch, keys
-) -> None:  # type: ignore[no-untyped-def]
+    repo: TestRepo, cli: Cli, monkeypatch, keys
+) -> None:
     """Copying a reviewer's whole approval line (same bytes, same id) after the reviewer
     rejected the change must not bring the approval back."""
     trusted_base(repo, keys)
@@ -135,19 +140,19 @@ def test_item1_a_verbatim_replay_of_an_approval_after_its_reject_stays_void(
     repo.write("eval/real.json", b'{"accuracy": 0.99}\n')
     repo.commit("better numbers")
     act_as(repo, monkeypatch, ADA, keys["ada"])
-    assert run(capsys, repo, "approve", "eval/real.json", "--base", "main")[0] == 0
+    assert cli("approve", "eval/real.json", "--base", "main", repo=repo)[0] == 0
     approval = repo.read(LOG).decode().splitlines()[-1]
-    assert diff_json(capsys, repo, "main", "pr")[0] == 0
-    assert run(capsys, repo, "reject", "eval/real.json", "--base", "main")[0] == 0
-    assert diff_json(capsys, repo, "main", "pr")[0] == 1
+    assert diff_json(cli, repo, "main", "pr")[0] == 0
+    assert cli("reject", "eval/real.json", "--base", "main", repo=repo)[0] == 0
+    assert diff_json(cli, repo, "main", "pr")[0] == 1
     act_as(repo, monkeypatch, MALLORY, None)
     repo.write(LOG, repo.read(LOG) + approval.encode() + b"\n")
     repo.commit("replay")
-    code, doc = diff_json(capsys, repo, "main", "pr")
+    code, doc = diff_json(cli, repo, "main", "pr")
     assert code == 1, doc
     decision = doc["mismatches"][0]["decision"]
     assert decision["trusted"] is False and "void" in decision["why"], decision
-    code, out, _ = run(capsys, repo, "verify")
+    code, out, _ = cli("verify", repo=repo)
     assert code == 1 and "is already on line" in out, out
 
     from tests.hostile_support import record
@@ -156,8 +161,8 @@ def test_item1_a_verbatim_replay_of_an_approval_after_its_reject_stays_void(
 
 
 def test_item12c_an_approval_added_in_a_merge_commit_is_traced_to_the_merge(
-    repo: TestRepo, capsys, monkeypatch, keys
-) -> None:  # type: ignore[no-untyped-def]
+    repo: TestRepo, cli: Cli, monkeypatch, keys
+) -> None:
     trusted_base(repo, keys)
     repo.git("checkout", "-q", "-b", "pr")
     act_as(repo, monkeypatch, MALLORY, None)
@@ -165,7 +170,7 @@ def test_item12c_an_approval_added_in_a_merge_commit_is_traced_to_the_merge(
     repo.commit("better numbers")
     # Ada's approval line, made on the PR but not committed there
     act_as(repo, monkeypatch, ADA, keys["ada"])
-    code, _, err = run(capsys, repo, "approve", "eval/real.json", "--base", "main", "--no-commit")
+    code, _, err = cli("approve", "eval/real.json", "--base", "main", "--no-commit", repo=repo)
     assert code == 0, err
     logged = repo.read(LOG)
     repo.git("checkout", "-q", "--", ".")
@@ -184,7 +189,7 @@ def test_item12c_an_approval_added_in_a_merge_commit_is_traced_to_the_merge(
     merge = repo.head()
     assert len(repo.git("log", "-1", "--format=%P").split()) == 2
 
-    code, doc = diff_json(capsys, repo, "main", "merged")
+    code, doc = diff_json(cli, repo, "main", "merged")
     assert code == 0, doc
     decision = next(m for m in doc["mismatches"] if m["path"] == "eval/real.json")["decision"]
     assert decision["trusted"] is True and merge[:12] in decision["why"], decision
@@ -197,7 +202,7 @@ def test_item12c_an_approval_added_in_a_merge_commit_is_traced_to_the_merge(
     repo.git("add", LOG)
     repo.git("commit", "-q", "-m", "merge pr")
     evil = repo.head()
-    code, doc = diff_json(capsys, repo, "main", "evil")
+    code, doc = diff_json(cli, repo, "main", "evil")
     assert code == 1, doc
     decision = next(m for m in doc["mismatches"] if m["path"] == "eval/real.json")["decision"]
     assert decision["trusted"] is False and evil[:12] in decision["why"], decision
@@ -208,8 +213,8 @@ def test_item12c_an_approval_added_in_a_merge_commit_is_traced_to_the_merge(
 
 
 def test_item12c_an_approval_merged_in_from_a_branch_is_the_branch_commits(
-    repo: TestRepo, capsys, monkeypatch, keys
-) -> None:  # type: ignore[no-untyped-def]
+    repo: TestRepo, cli: Cli, monkeypatch, keys
+) -> None:
     trusted_base(repo, keys)
     repo.git("checkout", "-q", "-b", "pr")
     act_as(repo, monkeypatch, MALLORY, None)
@@ -218,7 +223,7 @@ def test_item12c_an_approval_merged_in_from_a_branch_is_the_branch_commits(
     # Ada approves on a branch of her own, signed
     act_as(repo, monkeypatch, ADA, keys["ada"])
     repo.git("checkout", "-q", "-b", "ada")
-    assert run(capsys, repo, "approve", "eval/real.json", "--base", "main")[0] == 0
+    assert cli("approve", "eval/real.json", "--base", "main", repo=repo)[0] == 0
     ada_commit = repo.head()
     # Mallory goes on on the PR and merges Ada's branch in an unsigned merge commit
     act_as(repo, monkeypatch, MALLORY, None)
@@ -227,7 +232,7 @@ def test_item12c_an_approval_merged_in_from_a_branch_is_the_branch_commits(
     repo.commit("spacing")
     repo.git("merge", "-q", "--no-ff", "-m", "merge ada", "ada")
     assert len(repo.git("log", "-1", "--format=%P").split()) == 2
-    code, doc = diff_json(capsys, repo, "main", "pr")
+    code, doc = diff_json(cli, repo, "main", "pr")
     assert code == 0, doc
     decision = next(m for m in doc["mismatches"] if m["path"] == "eval/real.json")["decision"]
     assert decision["trusted"] is True and ada_commit[:12] in decision["why"], decision
@@ -238,8 +243,8 @@ def test_item12c_an_approval_merged_in_from_a_branch_is_the_branch_commits(
 
 
 def test_item1_a_repeated_id_is_void_without_a_trust_table_and_in_the_hook(
-    repo: TestRepo, capsys, monkeypatch
-) -> None:  # type: ignore[no-untyped-def]
+    repo: TestRepo, cli: Cli, monkeypatch
+) -> None:
     """No [trust] table: approvals count unverified, but a repeated id still never counts.
     The pre-commit hook's --require-decision (a list of mismatches, not a stream) agrees."""
     repo.write("eval/real.json", b'{"accuracy": 0.81}\n')
@@ -248,18 +253,18 @@ def test_item1_a_repeated_id_is_void_without_a_trust_table_and_in_the_hook(
     repo.git("checkout", "-q", "-b", "pr")
     repo.write("eval/other.json", b'{"loss": 0.4}\n')
     repo.commit("lower loss")
-    assert run(capsys, repo, "approve", "eval/other.json", "--base", "main")[0] == 0
+    assert cli("approve", "eval/other.json", "--base", "main", repo=repo)[0] == 0
     first_id = log_lines(repo)[-1]["id"]
     repo.write("eval/real.json", b'{"accuracy": 0.99}\n')
     repo.commit("better numbers")
-    assert run(capsys, repo, "approve", "eval/real.json", "--base", "main", "--no-commit")[0] == 0
+    assert cli("approve", "eval/real.json", "--base", "main", "--no-commit", repo=repo)[0] == 0
     lines = repo.read(LOG).decode().splitlines()
     forged = json.loads(lines[-1])
     forged["id"] = first_id
     lines[-1] = json.dumps(forged, separators=(",", ":"))
     repo.write(LOG, "\n".join(lines) + "\n")
     repo.commit("log it")
-    code, doc = diff_json(capsys, repo, "main", "pr")
+    code, doc = diff_json(cli, repo, "main", "pr")
     assert code == 1, doc
     by_path = {m["path"]: m["decision"] for m in doc["mismatches"]}
     assert by_path["eval/other.json"]["trusted"] is True  # the first line still counts
@@ -268,7 +273,7 @@ def test_item1_a_repeated_id_is_void_without_a_trust_table_and_in_the_hook(
     assert any(first_id in n and "later lines are void" in n for n in doc["notices"])
     monkeypatch.setenv("PRE_COMMIT_FROM_REF", "main")
     monkeypatch.setenv("PRE_COMMIT_TO_REF", "pr")
-    code, out, _ = run(capsys, repo, "check", "--require-decision")
+    code, out, _ = cli("check", "--require-decision", repo=repo)
     assert code == 1 and "eval/real.json" in out and "eval/other.json" not in out, out
 
     from tests.hostile_support import record
@@ -277,8 +282,8 @@ def test_item1_a_repeated_id_is_void_without_a_trust_table_and_in_the_hook(
 
 
 def test_item1_a_committed_approval_counts_for_a_worktree_head(
-    repo: TestRepo, capsys, monkeypatch, keys
-) -> None:  # type: ignore[no-untyped-def]
+    repo: TestRepo, cli: Cli, monkeypatch, keys
+) -> None:
     """Tracing by the line's bytes still finds a committed approval when the head side is the
     working tree (its log read from disk, its lines looked up in HEAD's history), and a line
     only on disk is not committed."""
@@ -288,8 +293,8 @@ def test_item1_a_committed_approval_counts_for_a_worktree_head(
     repo.write("eval/real.json", b'{"accuracy": 0.99}\n')
     repo.commit("better numbers")
     act_as(repo, monkeypatch, ADA, keys["ada"])
-    assert run(capsys, repo, "approve", "eval/real.json", "--base", "main")[0] == 0
-    code, doc = diff_json(capsys, repo, "main", ":worktree")
+    assert cli("approve", "eval/real.json", "--base", "main", repo=repo)[0] == 0
+    code, doc = diff_json(cli, repo, "main", ":worktree")
     assert code == 0, doc
     assert doc["mismatches"][0]["decision"]["trusted"] is True
     # a new change, approved on disk only
@@ -297,16 +302,16 @@ def test_item1_a_committed_approval_counts_for_a_worktree_head(
     repo.write("eval/real.json", b'{"accuracy": 1.0}\n')
     repo.commit("even better")
     act_as(repo, monkeypatch, ADA, keys["ada"])
-    code, _, err = run(capsys, repo, "approve", "eval/real.json", "--base", "main", "--no-commit")
+    code, _, err = cli("approve", "eval/real.json", "--base", "main", "--no-commit", repo=repo)
     assert code == 0, err
-    code, doc = diff_json(capsys, repo, "main", ":worktree")
+    code, doc = diff_json(cli, repo, "main", ":worktree")
     assert code == 1, doc
     assert "not committed" in doc["mismatches"][0]["decision"]["why"]
 
 
 def test_item1_a_line_laundered_through_a_rename_is_not_the_reviewers(
-    repo: TestRepo, capsys, monkeypatch, keys
-) -> None:  # type: ignore[no-untyped-def]
+    repo: TestRepo, cli: Cli, monkeypatch, keys
+) -> None:
     """git blame follows a whole-file rename: a line the reviewer committed in another file
     (a draft, never in the log) must not become a trusted approval when the PR deletes the
     log and renames that file into its place."""
@@ -316,7 +321,7 @@ def test_item1_a_line_laundered_through_a_rename_is_not_the_reviewers(
     repo.write("eval/real.json", b'{"accuracy": 0.99}\n')
     repo.commit("better numbers")
     act_as(repo, monkeypatch, ADA, keys["ada"])
-    assert run(capsys, repo, "approve", "eval/real.json", "--base", "main", "--no-commit")[0] == 0
+    assert cli("approve", "eval/real.json", "--base", "main", "--no-commit", repo=repo)[0] == 0
     (repo.root / "drafts").mkdir()
     (repo.root / LOG).rename(repo.root / "drafts/approvals.jsonl")
     repo.commit("draft, not an approval")
@@ -326,7 +331,7 @@ def test_item1_a_line_laundered_through_a_rename_is_not_the_reviewers(
     repo.commit("no log")
     repo.git("mv", "drafts/approvals.jsonl", LOG)
     repo.commit("the draft is the log now")
-    code, doc = diff_json(capsys, repo, "main", "pr")
+    code, doc = diff_json(cli, repo, "main", "pr")
     assert code == 1, doc
     decision = doc["mismatches"][0]["decision"]
     assert decision["trusted"] is False and "another file" in decision["why"], decision
@@ -344,8 +349,8 @@ def test_item1_repeat_notices_are_bounded() -> None:
 
 
 def test_item1_deleting_a_reviewers_reject_does_not_bring_the_approval_back(
-    repo: TestRepo, capsys, monkeypatch, keys
-) -> None:  # type: ignore[no-untyped-def]
+    repo: TestRepo, cli: Cli, monkeypatch, keys
+) -> None:
     """The log is append-only: Ada approves, then rejects; Mallory deletes the reject line in
     her own commit. Every remaining line is Ada's, but the approval must not count."""
     trusted_base(repo, keys)
@@ -354,26 +359,26 @@ def test_item1_deleting_a_reviewers_reject_does_not_bring_the_approval_back(
     repo.write("eval/real.json", b'{"accuracy": 0.99}\n')
     repo.commit("better numbers")
     act_as(repo, monkeypatch, ADA, keys["ada"])
-    assert run(capsys, repo, "approve", "eval/real.json", "--base", "main")[0] == 0
-    assert run(capsys, repo, "reject", "eval/real.json", "--base", "main")[0] == 0
-    assert diff_json(capsys, repo, "main", "pr")[0] == 1
+    assert cli("approve", "eval/real.json", "--base", "main", repo=repo)[0] == 0
+    assert cli("reject", "eval/real.json", "--base", "main", repo=repo)[0] == 0
+    assert diff_json(cli, repo, "main", "pr")[0] == 1
     act_as(repo, monkeypatch, MALLORY, None)
     lines = repo.read(LOG).decode().splitlines(keepends=True)
     assert json.loads(lines[-1])["decision"] == "reject"
     repo.write(LOG, "".join(lines[:-1]))
     repo.commit("tidy the log")
     dropped = repo.head()
-    code, doc = diff_json(capsys, repo, "main", "pr")
+    code, doc = diff_json(cli, repo, "main", "pr")
     assert code == 1, doc
     decision = doc["mismatches"][0]["decision"]
     assert decision["trusted"] is False and "rewritten" in decision["why"], decision
     assert any(dropped[:12] in n and "append-only" in n for n in doc["notices"]), doc["notices"]
-    code, out, _ = run(capsys, repo, "verify")
+    code, out, _ = cli("verify", repo=repo)
     assert code == 1 and dropped[:12] in out, out
     # the same deletion left uncommitted on a working-tree head counts for nothing either
     repo.git("reset", "-q", "--hard", "HEAD~1")
     repo.write(LOG, "".join(lines[:-1]))
-    code, out, _ = run(capsys, repo, "diff", "main", "--format", "json", "--fail-on", "real")
+    code, out, _ = cli("diff", "main", "--format", "json", "--fail-on", "real", repo=repo)
     doc = json.loads(out)
     assert code == 1 and any("does not keep the committed lines" in n for n in doc["notices"])
 
@@ -383,20 +388,20 @@ def test_item1_deleting_a_reviewers_reject_does_not_bring_the_approval_back(
 
 
 def test_item1_merges_that_keep_both_sides_lines_are_append_only(
-    repo: TestRepo, capsys, monkeypatch, keys
-) -> None:  # type: ignore[no-untyped-def]
+    repo: TestRepo, cli: Cli, monkeypatch, keys
+) -> None:
     """Both branches append to the log; the merge keeps both sets in either order: no rewrite."""
     trusted_base(repo, keys)
     act_as(repo, monkeypatch, ADA, keys["ada"])
     repo.git("checkout", "-q", "-b", "pr")
     repo.write("eval/real.json", b'{"accuracy": 0.99}\n')
     repo.commit("better numbers")
-    assert run(capsys, repo, "approve", "eval/real.json", "--base", "main")[0] == 0
+    assert cli("approve", "eval/real.json", "--base", "main", repo=repo)[0] == 0
     ours = repo.read(LOG)
     repo.git("checkout", "-q", "main")
     repo.write("eval/other.json", b'{"loss": 0.4}\n')
     repo.commit("lower loss")
-    assert run(capsys, repo, "approve", "eval/other.json", "--base", "main~1")[0] == 0
+    assert cli("approve", "eval/other.json", "--base", "main~1", repo=repo)[0] == 0
     theirs = repo.read(LOG)
     base = repo.git("merge-base", "main", "pr").strip()
     repo.git("checkout", "-q", "pr")
@@ -404,7 +409,7 @@ def test_item1_merges_that_keep_both_sides_lines_are_append_only(
     repo.write(LOG, theirs + ours)  # main's lines first, then the PR's
     repo.git("add", "-A")
     repo.git("commit", "-q", "-m", "merge main")
-    _, doc = diff_json(capsys, repo, base, "pr")
+    _, doc = diff_json(cli, repo, base, "pr")
     assert not any("rewritten" in n for n in doc.get("notices", [])), doc.get("notices")
     decision = next(m for m in doc["mismatches"] if m["path"] == "eval/real.json")["decision"]
     assert decision["trusted"] is True, decision

@@ -14,6 +14,9 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
+pytestmark = pytest.mark.slow  # each runs the benchmark scripts end to end: 10-20 s
 ROOT = Path(__file__).resolve().parent.parent
 ROWS = [
     "diff20k",

@@ -16,22 +16,16 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from phase2_git.cli import main
-from tests.conftest import TestRepo
+from tests.conftest import Cli, TestRepo
+from tests.hostile_support import run_phase2
 
 ORDERED = b'{"a": 1, "b": 2}\n'
 REORDERED = b'{"b": 2, "a": 1}\n'
 REAL = b'{"a": 1, "b": 3}\n'
 
 
-def phase2(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
-    code = main(list(args))
-    out, err = capsys.readouterr()
-    return code, out, err
-
-
-def check(capsys: pytest.CaptureFixture[str], repo: TestRepo, *args: str) -> tuple[int, str]:
-    code, out, err = phase2(capsys, "check", "-C", str(repo.root), *args)
+def check(cli: Cli, repo: TestRepo, *args: str) -> tuple[int, str]:
+    code, out, err = cli("check", *args, repo=repo)
     assert err == "", err
     return code, out
 
@@ -45,36 +39,36 @@ def base(repo: TestRepo) -> TestRepo:
     return repo
 
 
-def test_clean_index_passes(base: TestRepo, capsys) -> None:  # type: ignore[no-untyped-def]
-    assert check(capsys, base) == (0, "")
-    assert check(capsys, base, "data/a.json", "notes.txt") == (0, "")
+def test_clean_index_passes(base: TestRepo, cli: Cli) -> None:
+    assert check(cli, base) == (0, "")
+    assert check(cli, base, "data/a.json", "notes.txt") == (0, "")
 
 
-def test_staged_noise_fails_real_change_passes(base: TestRepo, capsys) -> None:  # type: ignore[no-untyped-def]
+def test_staged_noise_fails_real_change_passes(base: TestRepo, cli: Cli) -> None:
     base.write("data/a.json", REORDERED)
     base.write("data/b.json", REAL)
     base.git("add", "-A")
-    code, out = check(capsys, base)
+    code, out = check(cli, base)
     assert code == 1
     assert "data/a.json: noise only (json_ordering): plan restore_base, safe to fix" in out
     assert "data/b.json" not in out
     # only the given files are checked
-    assert check(capsys, base, "data/b.json") == (0, "")
-    code, out = check(capsys, base, "data/a.json")
+    assert check(cli, base, "data/b.json") == (0, "")
+    code, out = check(cli, base, "data/a.json")
     assert code == 1 and out.count("data/a.json:") == 1
     # real changes fail only when a decision is required
-    code, out = check(capsys, base, "data/b.json", "--require-decision")
+    code, out = check(cli, base, "data/b.json", "--require-decision")
     assert code == 1
     assert "data/b.json: real change (content, modified) without a decision" in out
     assert "phase2 approve data/b.json" in out
 
 
-def test_unstaged_noise_is_not_checked(base: TestRepo, capsys) -> None:  # type: ignore[no-untyped-def]
+def test_unstaged_noise_is_not_checked(base: TestRepo, cli: Cli) -> None:
     base.write("data/a.json", REORDERED)  # not staged: not what is being committed
-    assert check(capsys, base) == (0, "")
+    assert check(cli, base) == (0, "")
 
 
-def test_files_filtered_through_artifact_globs(base: TestRepo, capsys) -> None:  # type: ignore[no-untyped-def]
+def test_files_filtered_through_artifact_globs(base: TestRepo, cli: Cli) -> None:
     base.write(
         ".phase2/config.toml", '[artifacts]\ninclude = ["data/**"]\nexclude = ["data/b.json"]\n'
     )
@@ -82,9 +76,9 @@ def test_files_filtered_through_artifact_globs(base: TestRepo, capsys) -> None: 
     base.write("data/b.json", REORDERED)
     base.write("data/a.json", REORDERED)
     base.git("add", "-A")
-    code, out = check(capsys, base, "notes.txt", "data/b.json", ".phase2/config.toml")
+    code, out = check(cli, base, "notes.txt", "data/b.json", ".phase2/config.toml")
     assert (code, out) == (0, "")  # none of them is an artifact
-    code, out = check(capsys, base)
+    code, out = check(cli, base)
     assert code == 1 and "data/a.json" in out and "notes.txt" not in out and "b.json" not in out
 
 
@@ -98,26 +92,26 @@ def test_files_filtered_through_artifact_globs(base: TestRepo, capsys) -> None: 
         (b'\xff{"a": 1}\n', "invalid JSON: not UTF-8"),
     ],
 )
-def test_malformed_json_fails(base: TestRepo, capsys, content: bytes, needle: str) -> None:  # type: ignore[no-untyped-def]
+def test_malformed_json_fails(base: TestRepo, cli: Cli, content: bytes, needle: str) -> None:
     base.write("data/a.json", content)
     base.git("add", "-A")
-    code, out = check(capsys, base)
+    code, out = check(cli, base)
     assert code == 1 and f"data/a.json: {needle}" in out, out
     # a malformed artifact is a finding even when a decision is required: one line only
-    code, out = check(capsys, base, "--require-decision")
+    code, out = check(cli, base, "--require-decision")
     assert out.count("data/a.json:") == 1
 
 
-def test_malformed_json_already_committed_fails_when_given(base: TestRepo, capsys) -> None:  # type: ignore[no-untyped-def]
+def test_malformed_json_already_committed_fails_when_given(base: TestRepo, cli: Cli) -> None:
     # check-json semantics for `pre-commit run --all-files`: every given file is parsed
     base.write("weird name [1].json", b"{")
     base.commit("broken")
-    assert check(capsys, base) == (0, "")  # nothing staged
-    code, out = check(capsys, base, "weird name [1].json", "data/a.json")
+    assert check(cli, base) == (0, "")  # nothing staged
+    code, out = check(cli, base, "weird name [1].json", "data/a.json")
     assert code == 1 and "weird name [1].json: invalid JSON" in out
 
 
-def test_fix_restores_base_bytes_and_never_commits(base: TestRepo, capsys) -> None:  # type: ignore[no-untyped-def]
+def test_fix_restores_base_bytes_and_never_commits(base: TestRepo, cli: Cli) -> None:
     head = base.head()
     index_before = base.git("ls-files", "-s")
     base.write("data/a.json", REORDERED)
@@ -125,7 +119,7 @@ def test_fix_restores_base_bytes_and_never_commits(base: TestRepo, capsys) -> No
     (base.root / "notes.txt").chmod(0o755)
     base.git("add", "-A")
     staged = base.git("ls-files", "-s")
-    code, out = check(capsys, base, "--fix")
+    code, out = check(cli, base, "--fix")
     assert code == 1, out
     assert "data/a.json: fixed json_ordering noise (restore_base.v1)" in out
     assert "notes.txt: fixed line_endings noise (restore_base.v1)" in out
@@ -136,10 +130,10 @@ def test_fix_restores_base_bytes_and_never_commits(base: TestRepo, capsys) -> No
     assert base.git("ls-files", "-s") == staged != index_before
     assert base.head() == head
     base.git("add", "-A")
-    assert check(capsys, base, "--fix") == (0, "")
+    assert check(cli, base, "--fix") == (0, "")
 
 
-def test_fix_canonicalize_strategy(base: TestRepo, capsys) -> None:  # type: ignore[no-untyped-def]
+def test_fix_canonicalize_strategy(base: TestRepo, cli: Cli) -> None:
     base.write(
         ".phase2/config.toml",
         '[noise.strategy]\njson_ordering = "canonicalize"\nwhitespace = "canonicalize"\n',
@@ -147,33 +141,33 @@ def test_fix_canonicalize_strategy(base: TestRepo, capsys) -> None:  # type: ign
     base.commit("config")
     base.write("data/a.json", b'{"b": 2,   "a": 1}\n')
     base.git("add", "-A")
-    code, out = check(capsys, base, "--fix", "data/a.json")
+    code, out = check(cli, base, "--fix", "data/a.json")
     # canonical formatting, the file's own key order (noise.json_sort_keys is false)
     assert code == 1 and "canonicalize_json.indent2.ordered.v1" in out, out
     assert base.read("data/a.json") == b'{\n  "b": 2,\n  "a": 1\n}\n'
     base.git("add", "-A")
     # already canonical: resolved, nothing left to fix
-    assert check(capsys, base, "data/a.json") == (0, "")
+    assert check(cli, base, "data/a.json") == (0, "")
 
 
-def test_fix_refuses_files_with_unstaged_edits(base: TestRepo, capsys) -> None:  # type: ignore[no-untyped-def]
+def test_fix_refuses_files_with_unstaged_edits(base: TestRepo, cli: Cli) -> None:
     base.write("data/a.json", REORDERED)
     base.write("data/b.json", REORDERED)
     base.git("add", "-A")
     base.write("data/a.json", b'{"b": 2, "a": 1, "mine": true}\n')  # the user's own edit
-    code, out = check(capsys, base, "--fix")
+    code, out = check(cli, base, "--fix")
     assert code == 3
     assert "data/a.json: refused: the working-tree file differs" in out
     assert base.read("data/a.json") == b'{"b": 2, "a": 1, "mine": true}\n'
     assert base.read("data/b.json") == ORDERED  # the other file was still fixed
 
 
-def test_fix_refuses_a_symlink_in_the_working_tree(base: TestRepo, capsys) -> None:  # type: ignore[no-untyped-def]
+def test_fix_refuses_a_symlink_in_the_working_tree(base: TestRepo, cli: Cli) -> None:
     base.write("data/a.json", REORDERED)
     base.git("add", "-A")
     (base.root / "data/a.json").unlink()
     os.symlink("b.json", base.root / "data/a.json")
-    code, out = check(capsys, base, "--fix")
+    code, out = check(cli, base, "--fix")
     assert code == 3 and "not a regular file" in out
     assert (base.root / "data/a.json").is_symlink()
 
@@ -187,8 +181,8 @@ def test_fix_refuses_a_symlink_in_the_working_tree(base: TestRepo, capsys) -> No
         ({}, "[policy]\nauto_apply_types = []\n", "not in auto_apply_types"),
     ],
 )
-def test_fix_respects_policy_and_kill_switch(  # type: ignore[no-untyped-def]
-    base: TestRepo, capsys, monkeypatch, env, config, needle
+def test_fix_respects_policy_and_kill_switch(
+    base: TestRepo, cli: Cli, monkeypatch, env, config, needle
 ) -> None:
     for k, v in env.items():
         monkeypatch.setenv(k, v)
@@ -196,20 +190,20 @@ def test_fix_respects_policy_and_kill_switch(  # type: ignore[no-untyped-def]
         base.write(".phase2/config.toml", config)
     base.write("data/a.json", REORDERED)
     base.git("add", "data/a.json")
-    code, out = check(capsys, base, "--fix")
+    code, out = check(cli, base, "--fix")
     assert code == 1 and needle in out and "not fixed" in out
     assert base.read("data/a.json") == REORDERED
 
 
-def test_git_index_file_is_honoured(base: TestRepo, capsys, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+def test_git_index_file_is_honoured(base: TestRepo, cli: Cli, monkeypatch) -> None:
     alt = base.root.parent / "alt-index"
     base.write("data/a.json", REORDERED)
     env = dict(os.environ, GIT_INDEX_FILE=str(alt))
     subprocess.run(["git", "read-tree", "HEAD"], cwd=base.root, env=env, check=True)
     subprocess.run(["git", "add", "data/a.json"], cwd=base.root, env=env, check=True)
-    assert check(capsys, base) == (0, "")  # the default index has nothing staged
+    assert check(cli, base) == (0, "")  # the default index has nothing staged
     monkeypatch.setenv("GIT_INDEX_FILE", str(alt))
-    code, out = check(capsys, base)
+    code, out = check(cli, base)
     assert code == 1 and "data/a.json: noise only" in out
 
 
@@ -246,32 +240,32 @@ def test_real_git_hook_sees_the_index_git_commits(base: TestRepo, how: str) -> N
     assert base.head() != head
 
 
-def test_pre_push_refs_give_the_sides(base: TestRepo, capsys, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+def test_pre_push_refs_give_the_sides(base: TestRepo, cli: Cli, monkeypatch) -> None:
     first = base.head()
     base.write("data/a.json", REORDERED)
     second = base.commit("noise")
-    assert check(capsys, base) == (0, "")  # HEAD vs index: nothing
+    assert check(cli, base) == (0, "")  # HEAD vs index: nothing
     monkeypatch.setenv("PRE_COMMIT_FROM_REF", first)
     monkeypatch.setenv("PRE_COMMIT_TO_REF", second)
-    code, out = check(capsys, base, "data/a.json")
+    code, out = check(cli, base, "data/a.json")
     assert code == 1 and "data/a.json: noise only" in out
     # a new branch: pre-commit gives an all-zero from-ref; fall back to HEAD vs the index
     monkeypatch.setenv("PRE_COMMIT_FROM_REF", "0" * 40)
-    assert check(capsys, base, "data/a.json") == (0, "")
+    assert check(cli, base, "data/a.json") == (0, "")
 
 
-def test_files_relative_to_the_repo_option(base: TestRepo, capsys) -> None:  # type: ignore[no-untyped-def]
+def test_files_relative_to_the_repo_option(base: TestRepo, cli: Cli) -> None:
     base.write("data/a.json", REORDERED)
     base.git("add", "-A")
-    code, out, _ = phase2(capsys, "check", "-C", str(base.root / "data"), "a.json")
+    code, out, _ = cli("check", "a.json", repo=base.root / "data")
     assert code == 1 and "data/a.json: noise only" in out
-    code, _, err = phase2(capsys, "check", "-C", str(base.root), "/etc/hostname")
+    code, _, err = cli("check", "/etc/hostname", repo=base)
     assert code == 2 and err.startswith("phase2: error: /etc/hostname: not inside the repository")
 
 
-def test_bad_config_is_a_usage_error(base: TestRepo, capsys) -> None:  # type: ignore[no-untyped-def]
+def test_bad_config_is_a_usage_error(base: TestRepo, cli: Cli) -> None:
     base.write(".phase2/config.toml", "[policy\n")
-    code, out, err = phase2(capsys, "check", "-C", str(base.root))
+    code, out, err = cli("check", repo=base)
     assert code == 2 and out == "" and err.count("\n") == 1 and "invalid TOML" in err
 
 
@@ -345,26 +339,38 @@ def test_clean_hook_run_skips_slow_imports(base: TestRepo) -> None:
         assert "_hashlib" not in loaded
 
 
-def test_not_an_artifact_needs_no_diff(base: TestRepo, capsys) -> None:  # type: ignore[no-untyped-def]
+def test_not_an_artifact_needs_no_diff(base: TestRepo, cli: Cli) -> None:
     base.write(".phase2/config.toml", '[artifacts]\ninclude = ["data/**"]\n')
     # with nothing to check, check does not even compare the sides: a broken ref would not matter
-    assert check(capsys, base, "notes.txt") == (0, "")
+    assert check(cli, base, "notes.txt") == (0, "")
 
 
-def test_help_lists_check(capsys) -> None:  # type: ignore[no-untyped-def]
-    code, out, _ = phase2(capsys, "check", "--help")
+def test_help_lists_check(cli: Cli) -> None:
+    code, out, _ = cli("check", "--help")
     assert code == 0 and "--fix" in out and "--require-decision" in out
 
 
 def test_check_in_subprocess_no_traceback(base: TestRepo) -> None:
-    proc = subprocess.run(
-        [sys.executable, "-m", "phase2_git", "check", "nope/../../outside.json"],
-        cwd=base.root,
-        capture_output=True,
-        text=True,
-    )
-    assert proc.returncode == 2 and "Traceback" not in proc.stderr
+    proc = run_phase2(("check", "nope/../../outside.json"), cwd=base.root, env=dict(os.environ))
+    assert proc.code == 2 and b"Traceback" not in proc.err
     assert Path(base.root).exists()
+
+
+def test_typer_check_command_gives_what_the_hook_path_gives(
+    base: TestRepo, cli: Cli, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``phase2 check`` takes the hook's lean path (phase2_git/entry.py, what the tests above
+    run); the typer command of the same name, behind ``phase2_git.cli.main``, must agree."""
+    from phase2_git.cli import main as typer_main
+
+    base.write("data/a.json", REORDERED)
+    base.write("data/b.json", b"{")
+    base.git("add", "-A")
+    for args in ((), ("data/a.json", "notes.txt"), ("--require-decision",)):
+        hook = cli("check", *args, repo=base)
+        typer = (typer_main(["check", "-C", str(base.root), *args]), *capsys.readouterr())
+        assert hook == typer, args
+        assert hook.code == 1 and hook.out, args
 
 
 def test_hook_parser_and_typer_command_accept_the_same_options() -> None:
@@ -433,23 +439,17 @@ def test_hook_parser_reads_arguments_as_the_typer_command_does(
     ],
 )
 def test_hook_parser_refuses_what_click_refuses(
-    argv: list[str], message: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    argv: list[str], message: str, tmp_path: Path, cli: Cli
 ) -> None:
-    from phase2_git.hook import main as hook_main
-
-    assert hook_main(["-C", str(tmp_path), *argv]) == 2
-    err = capsys.readouterr().err
+    code, _, err = cli("check", *argv, repo=tmp_path)  # the hook's own parser reads it
+    assert code == 2
     assert err.startswith("phase2: error: ") and message in err and err.count("\n") == 1
 
 
-def test_hook_errors_are_sanitised_like_the_cli(
-    base: TestRepo, capsys: pytest.CaptureFixture[str]
-) -> None:
+def test_hook_errors_are_sanitised_like_the_cli(base: TestRepo, cli: Cli) -> None:
     """The hook's own error funnel quotes a hostile --config path as the typer CLI does."""
-    from phase2_git.hook import main as hook_main
-
     hostile = "cfg\x1b]0;owned\x07\n.toml"
-    assert hook_main(["-C", str(base.root), "--config", hostile]) == 2
-    err = capsys.readouterr().err
+    code, _, err = cli("check", "--config", hostile, repo=base)
+    assert code == 2
     assert err.startswith("phase2: error: ") and err.count("\n") == 1
     assert "\x1b" not in err and "\x07" not in err and "\\x1b" in err

@@ -7,7 +7,7 @@ import hashlib
 import pytest
 
 from phase2_git.core.classify import classify
-from phase2_git.core.model import Blob, Change
+from phase2_git.core.model import Blob, Change, Status
 from phase2_git.core.pipeline import Settings, build_mismatch
 from phase2_git.core.settings import (
     DEFAULT_METHODS,
@@ -154,7 +154,7 @@ def test_canonicalize_strategy_flags_only_non_canonical_heads() -> None:
     ("status", "mtype", "action"),
     [("added", "added", "accept_change"), ("deleted", "deleted", "accept_change")],
 )
-def test_added_and_deleted(status: str, mtype: str, action: str) -> None:
+def test_added_and_deleted(status: Status, mtype: str, action: str) -> None:
     b = blob(b"{}\n")
     before, after = (None, b) if status == "added" else (b, None)
     change = Change(
@@ -162,7 +162,7 @@ def test_added_and_deleted(status: str, mtype: str, action: str) -> None:
         "x.json",
         None,
         before and before.oid,
-        after and after.oid,  # type: ignore[arg-type]
+        after and after.oid,
         "100644" if before else "000000",
         "100644" if after else "000000",
     )

@@ -4,37 +4,30 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
-import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 from jsonschema import Draft202012Validator
 
-from phase2_git.cli import main
-from tests.conftest import TestRepo
+from tests.conftest import Cli, TestRepo
+from tests.hostile_support import run_phase2
 
 SCHEMA = json.loads((Path(__file__).parent.parent / "schemas" / "Phase2Diff.v1.json").read_text())
 VALIDATOR = Draft202012Validator(SCHEMA)
 
 
-def phase2(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
-    code = main(list(args))
-    out, err = capsys.readouterr()
-    return code, out, err
-
-
-def diff_json(capsys: pytest.CaptureFixture[str], repo: TestRepo, *args: str) -> dict:  # type: ignore[type-arg]
-    code, out, err = phase2(capsys, "diff", "-C", str(repo.root), *args, "--format", "json")
+def diff_json(cli: Cli, repo: TestRepo, *args: str) -> dict[str, Any]:
+    code, out, err = cli("diff", *args, "--format", "json", repo=repo)
     assert err == "", err
-    doc = json.loads(out)
+    doc: dict[str, Any] = json.loads(out)
     errors = list(VALIDATOR.iter_errors(doc))
     assert not errors, errors[0]
     assert code == doc["summary"]["exit_code"]
-    return doc  # type: ignore[no-any-return]
+    return doc
 
 
-def by_path(doc: dict) -> dict[str, tuple[str, str, str]]:  # type: ignore[type-arg]
+def by_path(doc: dict[str, Any]) -> dict[str, tuple[str, str, str]]:
     return {
         m["path"]: (m["status"], m["artifact_type"], m["mismatch_type"]) for m in doc["mismatches"]
     }
@@ -103,7 +96,7 @@ def apply_files(repo: TestRepo, files: dict[str, bytes], remove: tuple[str, ...]
 
 
 @pytest.fixture
-def case_repo(make_repo) -> tuple[TestRepo, str]:  # type: ignore[no-untyped-def]
+def case_repo(make_repo) -> tuple[TestRepo, str]:
     sub = make_repo(name="subsource")
     sub.write("README", "sub\n")
     sub.commit("one")
@@ -126,18 +119,18 @@ def change_to_head(repo: TestRepo) -> None:
     os.symlink("/etc/passwd", repo.root / "link")
 
 
-def test_every_case_between_commits(case_repo, capsys) -> None:  # type: ignore[no-untyped-def]
+def test_every_case_between_commits(case_repo, cli: Cli) -> None:
     repo, base = case_repo
     change_to_head(repo)
     head = repo.commit("head")
-    doc = diff_json(capsys, repo, base, head)
+    doc = diff_json(cli, repo, base, head)
     assert by_path(doc) == EXPECTED
     assert doc["base"] == base and doc["head"] == head
     assert doc["mismatches"] == sorted(doc["mismatches"], key=lambda m: m["path"])
     big = next(m for m in doc["mismatches"] if m["path"] == "big.json")
     assert "compared by hash" in big["detail"]
     # ids are bound to content and stable across runs
-    again = diff_json(capsys, repo, base, head)
+    again = diff_json(cli, repo, base, head)
     assert [m["id"] for m in again["mismatches"]] == [m["id"] for m in doc["mismatches"]]
     assert doc["summary"]["unresolved_real"] == sum(
         1
@@ -146,98 +139,98 @@ def test_every_case_between_commits(case_repo, capsys) -> None:  # type: ignore[
     )
 
 
-def test_every_case_head_vs_index_and_worktree(case_repo, capsys) -> None:  # type: ignore[no-untyped-def]
+def test_every_case_head_vs_index_and_worktree(case_repo, cli: Cli) -> None:
     repo, _ = case_repo
     change_to_head(repo)
-    worktree = diff_json(capsys, repo)  # HEAD vs :worktree
+    worktree = diff_json(cli, repo)  # HEAD vs :worktree
     assert worktree["head"] == ":worktree"
     wt = by_path(worktree)
     # untracked files count, and a tracked file moved to an untracked name is a rename
     assert wt == EXPECTED
     repo.git("add", "-A")
-    staged = diff_json(capsys, repo, "--staged")
+    staged = diff_json(cli, repo, "--staged")
     assert staged["head"] == ":index"
     assert by_path(staged) == EXPECTED
-    explicit = diff_json(capsys, repo, "HEAD", ":index")
+    explicit = diff_json(cli, repo, "HEAD", ":index")
     assert explicit["mismatches"] == staged["mismatches"]
     # same content, same ids, whatever the side it comes from
     ids_index = {m["path"]: m["id"] for m in staged["mismatches"]}
     head = repo.commit("head")
-    ids_commit = {m["path"]: m["id"] for m in diff_json(capsys, repo, "HEAD~1", head)["mismatches"]}
+    ids_commit = {m["path"]: m["id"] for m in diff_json(cli, repo, "HEAD~1", head)["mismatches"]}
     assert ids_index == ids_commit
 
 
-def test_crlf_under_autocrlf_is_not_a_change(repo: TestRepo, capsys) -> None:  # type: ignore[no-untyped-def]
+def test_crlf_under_autocrlf_is_not_a_change(repo: TestRepo, cli: Cli) -> None:
     repo.git("config", "core.autocrlf", "true")
     repo.write("a.txt", b"one\ntwo\n")
     repo.commit("base")
     repo.write("a.txt", b"one\r\ntwo\r\n")
-    doc = diff_json(capsys, repo)
+    doc = diff_json(cli, repo)
     assert doc["mismatches"] == []
     # without the conversion the same bytes are line-ending noise
     repo.git("config", "core.autocrlf", "false")
-    doc = diff_json(capsys, repo)
+    doc = diff_json(cli, repo)
     assert by_path(doc) == {"a.txt": ("modified", "text", "line_endings")}
 
 
-def test_sha256_repository_and_unborn_head(make_repo, capsys) -> None:  # type: ignore[no-untyped-def]
+def test_sha256_repository_and_unborn_head(make_repo, cli: Cli) -> None:
     repo = make_repo(object_format="sha256")
     repo.write("a.json", b'{"a": 1, "b": 2}\n')
-    doc = diff_json(capsys, repo)  # unborn HEAD vs worktree: an addition
+    doc = diff_json(cli, repo)  # unborn HEAD vs worktree: an addition
     assert by_path(doc) == {"a.json": ("added", "json", "added")}
     assert len(doc["mismatches"][0]["hashes"]["after"]) == 64
     repo.commit("one")
     repo.write("a.json", b'{"b": 2, "a": 1}\n')
-    doc = diff_json(capsys, repo)
+    doc = diff_json(cli, repo)
     assert by_path(doc) == {"a.json": ("modified", "json", "json_ordering")}
 
 
-def test_fail_on(repo: TestRepo, capsys) -> None:  # type: ignore[no-untyped-def]
+def test_fail_on(repo: TestRepo, cli: Cli) -> None:
     repo.write("a.json", b'{"a": 1, "b": 2}\n')
     repo.commit("base")
     repo.write("a.json", b'{"b": 2, "a": 1}\n')
     for rule, code in (("real", 0), ("noise", 1), ("any", 1), ("never", 0)):
-        assert phase2(capsys, "diff", "-C", str(repo.root), "--fail-on", rule)[0] == code
+        assert cli("diff", "--fail-on", rule, repo=repo)[0] == code
     repo.write("a.json", b'{"b": 3, "a": 1}\n')
     for rule, code in (("real", 1), ("noise", 0), ("any", 1), ("never", 0)):
-        assert phase2(capsys, "diff", "-C", str(repo.root), "--fail-on", rule)[0] == code
+        assert cli("diff", "--fail-on", rule, repo=repo)[0] == code
 
 
-def test_text_and_markdown_formats(repo: TestRepo, capsys) -> None:  # type: ignore[no-untyped-def]
+def test_text_and_markdown_formats(repo: TestRepo, cli: Cli) -> None:
     repo.write("a.json", b'{"a": 1, "b": 2}\n')
     repo.write("evil\x1b[2J.txt", b"x\n")
     repo.commit("base")
     repo.write("a.json", b'{"b": 2, "a": 1}\n')
     repo.write("evil\x1b[2J.txt", b"y\n")
-    code, out, err = phase2(capsys, "diff", "-C", str(repo.root))
+    code, out, err = cli("diff", repo=repo)
     assert code == 1 and err == ""
     assert "json_ordering" in out and "restore_base (safe)" in out
     assert "\x1b" not in out and "evil\\x1b[2J.txt" in out
     assert "2 mismatch(es)" in out
-    code, out, _ = phase2(capsys, "diff", "-C", str(repo.root), "--format", "markdown")
+    code, out, _ = cli("diff", "--format", "markdown", repo=repo)
     assert out.startswith("## phase2: 1 real change(s), 1 noise")
     assert "| mismatch type | count |" in out and "<details>" in out
     summary = repo.root.parent / "summary.md"
-    phase2(capsys, "diff", "-C", str(repo.root), "--summary", str(summary), "--format", "json")
+    cli("diff", "--summary", str(summary), "--format", "json", repo=repo)
     assert summary.read_text().startswith("## phase2:")
 
 
-def test_methods_option_and_config(repo: TestRepo, capsys) -> None:  # type: ignore[no-untyped-def]
+def test_methods_option_and_config(repo: TestRepo, cli: Cli) -> None:
     repo.write("a.json", b'{"a": 1, "b": 2}\n')
     repo.commit("base")
     repo.write("a.json", b'{"b": 2, "a": 1}\n')
-    doc = diff_json(capsys, repo, "--methods", "exact canonical-json")
+    doc = diff_json(cli, repo, "--methods", "exact canonical-json")
     assert doc["methods"] == ["exact", "canonical_json"]
     assert [v["method"] for v in doc["mismatches"][0]["verdicts"]] == ["exact", "canonical_json"]
     fp_default = doc["config_fingerprint"]
     repo.write(".phase2/config.toml", '[noise.strategy]\njson_ordering = "canonicalize"\n')
-    doc = diff_json(capsys, repo)
+    doc = diff_json(cli, repo)
     assert doc["config_fingerprint"] != fp_default
     assert doc["mismatches"][0]["plan"]["action"] == "canonicalize_json"
     # .phase2/ itself is never an artifact
     assert all(not m["path"].startswith(".phase2/") for m in doc["mismatches"])
     repo.write(".phase2/config.toml", '[artifacts]\nexclude = ["*.json"]\n')
-    assert diff_json(capsys, repo)["mismatches"] == []
+    assert diff_json(cli, repo)["mismatches"] == []
 
 
 @pytest.mark.parametrize(
@@ -271,20 +264,20 @@ def test_methods_option_and_config(repo: TestRepo, capsys) -> None:  # type: ign
         (["diff", "--bogus-flag"], None, "No such option"),
     ],
 )
-def test_bad_input_exits_2_with_one_line(repo: TestRepo, capsys, args, config, needle) -> None:  # type: ignore[no-untyped-def]
+def test_bad_input_exits_2_with_one_line(repo: TestRepo, cli: Cli, args, config, needle) -> None:
     repo.write("a.txt", "a\n")
     repo.commit("base")
     if config:
         repo.write(".phase2/config.toml", config)
-    code, out, err = phase2(capsys, *args[:1], "-C", str(repo.root), *args[1:])
+    code, out, err = cli(*args[:1], *args[1:], repo=repo)
     assert code == 2
     assert out == ""
     assert err.count("\n") == 1 and err.startswith("phase2: error: "), err
     assert needle in err
 
 
-def test_not_a_repository(tmp_path: Path, capsys) -> None:  # type: ignore[no-untyped-def]
-    code, _, err = phase2(capsys, "diff", "-C", str(tmp_path))
+def test_not_a_repository(tmp_path: Path, cli: Cli) -> None:
+    code, _, err = cli("diff", repo=tmp_path)
     assert code == 2 and "not a git repository" in err and err.count("\n") == 1
 
 
@@ -292,19 +285,9 @@ def test_subprocess_exit_codes_and_no_traceback(repo: TestRepo) -> None:
     repo.write("a.txt", "a\n")
     repo.commit("base")
     env = dict(os.environ)
-
-    def run(*a):
-        return subprocess.run(
-            [sys.executable, "-m", "phase2_git", *a],
-            cwd=repo.root,
-            capture_output=True,
-            text=True,
-            env=env,
-        )
-
-    bad = run("diff", "nope")
-    assert bad.returncode == 2 and "Traceback" not in bad.stderr and bad.stderr.count("\n") == 1
-    ok = run("diff")
-    assert ok.returncode == 0 and "no artifact differs" in ok.stdout
-    assert run("--version").stdout.startswith("phase2 ")
-    assert "diff" in run("--help").stdout
+    bad = run_phase2(("diff", "nope"), cwd=repo.root, env=env)
+    assert bad.code == 2 and b"Traceback" not in bad.err and bad.err.count(b"\n") == 1
+    ok = run_phase2(("diff",), cwd=repo.root, env=env)
+    assert ok.code == 0 and b"no artifact differs" in ok.out
+    assert run_phase2(("--version",), cwd=repo.root, env=env).out.startswith(b"phase2 ")
+    assert b"diff" in run_phase2(("--help",), cwd=repo.root, env=env).out

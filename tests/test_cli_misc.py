@@ -6,34 +6,26 @@ import json
 import tempfile
 from pathlib import Path
 
-import pytest
-
-from phase2_git.entry import main
 from phase2_git.store.config import DEFAULT_TOML, DEFAULTS, load, parse_toml, resolve
-from tests.conftest import TestRepo
+from tests.conftest import Cli, TestRepo
 
 
-def run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
-    code = main(list(args))
-    out, err = capsys.readouterr()
-    return code, out, err
-
-
-def test_init_writes_config_and_gitignore_then_keeps_them(repo: TestRepo, capsys) -> None:  # type: ignore[no-untyped-def]
-    code, out, _ = run(capsys, "init", "-C", str(repo.root))
+def test_init_writes_config_and_gitignore_then_keeps_them(repo: TestRepo, cli: Cli) -> None:
+    code, out, _ = cli("init", repo=repo)
     assert code == 0
     assert "wrote .phase2/config.toml" in out and "wrote .phase2/.gitignore" in out
     assert "phase2-check" in out and "fetch-depth: 0" in out
     assert (repo.root / ".phase2/.gitignore").read_text().splitlines()[1:] == [
         "state/",
         "lock",
+        "lock.*.tmp",
         "cache/",
     ]
     # the commented defaults are the defaults: same fingerprint as no configuration at all
     assert load(repo.root).fingerprint == resolve({}, "defaults").fingerprint
-    code, out, _ = run(capsys, "init", "-C", str(repo.root))
+    code, out, _ = cli("init", repo=repo)
     assert code == 0 and "kept .phase2/config.toml" in out
-    code, out, _ = run(capsys, "init", "-C", str(repo.root), "--force")
+    code, out, _ = cli("init", "--force", repo=repo)
     assert "wrote .phase2/config.toml" in out
 
 
@@ -42,10 +34,10 @@ def test_default_toml_lists_every_default() -> None:
 
 
 def test_demo_builds_a_repository_and_shows_every_noise_type(
-    capsys, monkeypatch, tmp_path: Path
-) -> None:  # type: ignore[no-untyped-def]
+    cli, monkeypatch, tmp_path: Path
+) -> None:
     monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
-    code, out, _ = run(capsys, "demo")
+    code, out, _ = cli("demo")
     assert code == 0
     for kind in (
         "bom",
@@ -62,31 +54,31 @@ def test_demo_builds_a_repository_and_shows_every_noise_type(
     ):
         assert kind in out, kind
     assert "Demo repository:" in out
-    code, out, _ = run(capsys, "demo", "--format", "json")
+    code, out, _ = cli("demo", "--format", "json")
     doc = json.loads(out)
     assert doc["summary"]["noise"] == 6 and doc["summary"]["real"] == 8
-    code, out, _ = run(capsys, "demo", "--format", "markdown")
+    code, out, _ = cli("demo", "--format", "markdown")
     assert out.startswith("## phase2:")
 
 
-def test_methods_version_and_help(capsys) -> None:  # type: ignore[no-untyped-def]
-    code, out, _ = run(capsys, "methods")
+def test_methods_version_and_help(cli: Cli) -> None:
+    code, out, _ = cli("methods")
     assert code == 0 and "canonical_json" in out and "statistical" in out
-    code, out, _ = run(capsys, "--version")
+    code, out, _ = cli("--version")
     assert code == 0 and out.startswith("phase2 ")
-    code, out, _ = run(capsys)
+    code, out, _ = cli()
     assert code == 0 and "Commands" in out
-    code, _, err = run(capsys, "nosuchcommand")
+    code, _, err = cli("nosuchcommand")
     assert code == 2 and err.startswith("phase2: error:") and err.count("\n") == 1
 
 
-def test_hook_path_usage_errors_and_dash_names(repo: TestRepo, capsys) -> None:  # type: ignore[no-untyped-def]
+def test_hook_path_usage_errors_and_dash_names(repo: TestRepo, cli: Cli) -> None:
     repo.write("a.json", "{}\n")
     repo.commit("base")
-    code, _, err = run(capsys, "check", "-C", str(repo.root), "--bogus")
+    code, _, err = cli("check", "--bogus", repo=repo)
     assert code == 2 and err.startswith("phase2: error:") and err.count("\n") == 1
     # pre-commit passes file names as they are: one that starts with a dash is still a file
     repo.write("-rf.json", '{"b": 1, "a": 2}\n')
     repo.git("add", "--", "-rf.json")
-    code, out, _ = run(capsys, "check", "-C", str(repo.root), "-rf.json")
+    code, out, _ = cli("check", "-rf.json", repo=repo)
     assert code == 0, out

@@ -10,12 +10,12 @@ import sys
 
 import pytest
 
-from phase2_git.cli import main
 from phase2_git.errors import UsageError
 from phase2_git.git import commit as gitc
 from phase2_git.git.paths import beyond_symlinks
 from phase2_git.git.repo import GitRepo
-from tests.conftest import TestRepo
+from phase2_git.git.worktree import CONVERSION_ATTRIBUTES
+from tests.conftest import Cli, TestRepo
 
 posix_only = pytest.mark.skipif(os.name != "posix", reason="inodes, modes and links are POSIX")
 
@@ -23,9 +23,8 @@ BASE = b'{"a": 1, "b": [1, 2]}\n'
 NOISE = b'{"b": [1, 2], "a": 1}\n'  # json_ordering: restore_base writes BASE back
 
 
-def resolve(repo: TestRepo, capsys: pytest.CaptureFixture[str]) -> str:
-    code = main(["resolve", "-C", str(repo.root), "main", "--yes"])
-    out, err = capsys.readouterr()
+def resolve(repo: TestRepo, cli: Cli) -> str:
+    code, out, err = cli("resolve", "main", "--yes", repo=repo)
     assert code == 0, err
     return out
 
@@ -52,7 +51,7 @@ def perms(repo: TestRepo, path: str) -> int:
 
 @posix_only
 def test_plain_files_are_rewritten_in_place_keeping_the_executable_bit(
-    repo: TestRepo, capsys: pytest.CaptureFixture[str]
+    repo: TestRepo, cli: Cli
 ) -> None:
     repo.write("golden/a.json", BASE)
     repo.write("bin/tool.json", BASE)
@@ -65,7 +64,7 @@ def test_plain_files_are_rewritten_in_place_keeping_the_executable_bit(
     # permissions git never sets show the file was written in place, not created anew
     (repo.root / "golden/a.json").chmod(0o600)
     (repo.root / "bin/tool.json").chmod(0o700)
-    out = resolve(repo, capsys)
+    out = resolve(repo, cli)
     assert "2 transform(s)" in out
     assert repo.read("golden/a.json") == repo.read("bin/tool.json") == BASE
     assert (perms(repo, "golden/a.json"), perms(repo, "bin/tool.json")) == (0o600, 0o700)
@@ -74,14 +73,12 @@ def test_plain_files_are_rewritten_in_place_keeping_the_executable_bit(
 
 
 @posix_only
-def test_converted_files_are_checked_out_by_git(
-    repo: TestRepo, capsys: pytest.CaptureFixture[str]
-) -> None:
+def test_converted_files_are_checked_out_by_git(repo: TestRepo, cli: Cli) -> None:
     repo.write(".gitattributes", "crlf/*.json text eol=crlf\n")
     regenerate(repo, ["crlf/a.json", "plain/b.json"])
     for path in ("crlf/a.json", "plain/b.json"):
         (repo.root / path).chmod(0o600)
-    resolve(repo, capsys)
+    resolve(repo, cli)
     # the eol attribute converts on checkout: git wrote that file (anew, CRLF)
     assert repo.read("crlf/a.json") == BASE.replace(b"\n", b"\r\n")
     umask = os.umask(0o022)
@@ -94,12 +91,12 @@ def test_converted_files_are_checked_out_by_git(
 
 @posix_only
 def test_a_hard_linked_file_is_replaced_never_written_through(
-    repo: TestRepo, capsys: pytest.CaptureFixture[str], tmp_path_factory: pytest.TempPathFactory
+    repo: TestRepo, cli: Cli, tmp_path_factory: pytest.TempPathFactory
 ) -> None:
     regenerate(repo, ["golden/a.json"])
     outside = tmp_path_factory.mktemp("links") / "other-name.json"
     os.link(repo.root / "golden/a.json", outside)
-    resolve(repo, capsys)
+    resolve(repo, cli)
     assert repo.read("golden/a.json") == BASE
     assert outside.read_bytes() == NOISE  # the other name keeps its bytes
     clean(repo)
@@ -130,7 +127,7 @@ def test_direct_writes_only_where_nothing_converts(repo: TestRepo) -> None:
     # a .gitattributes among the synced paths could change what converts: none in place
     assert gitc.direct_writes(git, ups, held, every=["a.json", "sub/.gitattributes"]) == []
     # attributes asked before are used when they cover every path, else git is asked again
-    plain = dict.fromkeys(gitc.CONVERSION_ATTRIBUTES, "unspecified")
+    plain = dict.fromkeys(CONVERSION_ATTRIBUTES, "unspecified")
     known = {"a.json": plain, "ident.json": plain}  # (ident.json's answer is stale here)
     posix = os.name == "posix"
     both = gitc.unconverted(git, ["a.json", "ident.json"], known=known)
@@ -185,24 +182,22 @@ def test_a_file_the_user_restaged_follows_without_its_index_entry(repo: TestRepo
     assert repo.git("ls-files", "-s", "a.json").split()[1] == staged
 
 
-def test_a_killed_runs_torn_log_write_is_cleaned_up(
-    repo: TestRepo, capsys: pytest.CaptureFixture[str]
-) -> None:
+def test_a_killed_runs_torn_log_write_is_cleaned_up(repo: TestRepo, cli: Cli) -> None:
     regenerate(repo, ["golden/a.json"])
     torn = repo.write(".phase2/.decisions.jsonl.k1ll3d.tmp", b'{"schema": "Resolution')
-    resolve(repo, capsys)
+    resolve(repo, cli)
     assert not torn.exists()
     clean(repo)
 
 
 @posix_only
 def test_when_the_writer_cannot_run_git_checks_the_files_out(
-    repo: TestRepo, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+    repo: TestRepo, cli: Cli, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     regenerate(repo, ["golden/a.json", "golden/b.json"])
     (repo.root / "golden/a.json").chmod(0o600)
     monkeypatch.setattr(sys, "executable", str(repo.root / "no-such-python"))
-    resolve(repo, capsys)
+    resolve(repo, cli)
     assert repo.read("golden/a.json") == repo.read("golden/b.json") == BASE
     umask = os.umask(0o022)
     os.umask(umask)
@@ -279,26 +274,22 @@ def test_worktree_hashes_take_the_index_only_where_git_checked_the_file(repo: Te
     assert hashes["assumed.json"] != entries["assumed.json"].oid
 
 
-def test_an_edit_git_is_told_to_ignore_still_stops_resolve(
-    repo: TestRepo, capsys: pytest.CaptureFixture[str]
-) -> None:
+def test_an_edit_git_is_told_to_ignore_still_stops_resolve(repo: TestRepo, cli: Cli) -> None:
     regenerate(repo, ["golden/a.json"])
     repo.git("update-index", "--assume-unchanged", "golden/a.json")
     repo.write("golden/a.json", b'{"mine": true}\n')
-    code = main(["resolve", "-C", str(repo.root), "main", "--yes"])
-    assert code == 3 and "uncommitted changes" in capsys.readouterr().err
+    code, _, err = cli("resolve", "main", "--yes", repo=repo)
+    assert code == 3 and "uncommitted changes" in err
     assert repo.read("golden/a.json") == b'{"mine": true}\n'
 
 
 @posix_only
-def test_many_files_are_written_by_two_writers(
-    repo: TestRepo, capsys: pytest.CaptureFixture[str]
-) -> None:
+def test_many_files_are_written_by_two_writers(repo: TestRepo, cli: Cli) -> None:
     paths = [f"golden/{i:03}.json" for i in range(300)]
     regenerate(repo, paths)
     for p in paths:
         (repo.root / p).chmod(0o600)
-    assert "300 transform(s)" in resolve(repo, capsys)
+    assert "300 transform(s)" in resolve(repo, cli)
     assert all(repo.read(p) == BASE and perms(repo, p) == 0o600 for p in paths)
     clean(repo)
     # a file the second writer cannot write: its error reaches the caller (which then lets

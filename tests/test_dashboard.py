@@ -5,11 +5,11 @@ from __future__ import annotations
 import json
 import re
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-from phase2_git.cli import main
-from tests.conftest import TestRepo
+from tests.conftest import Cli, TestRepo
 
 DASHBOARD = Path(__file__).parent.parent / "dashboards" / "phase2-judges.json"
 # PromQL words that look like metric names
@@ -35,7 +35,7 @@ def metric_names(expr: str) -> set[str]:
     return names
 
 
-def expressions(doc: dict) -> list[str]:  # type: ignore[type-arg]
+def expressions(doc: dict[str, Any]) -> list[str]:
     out = [t["expr"] for p in doc["panels"] for t in p.get("targets", [])]
     for var in doc["templating"]["list"]:
         if var["type"] == "query":
@@ -54,7 +54,9 @@ def test_metric_name_extraction() -> None:
     assert metric_names("label_values(phase2_kappa, method)") == {"phase2_kappa", "method"}
 
 
-def test_every_dashboard_metric_is_written_by_phase2(repo: TestRepo, capsys, tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_every_dashboard_metric_is_written_by_phase2(
+    repo: TestRepo, cli: Cli, tmp_path: Path
+) -> None:
     doc = json.loads(DASHBOARD.read_text())
     assert doc["uid"] and doc["panels"]
     titles = " ".join(p["title"].lower() for p in doc["panels"])
@@ -84,18 +86,16 @@ def test_every_dashboard_metric_is_written_by_phase2(repo: TestRepo, capsys, tmp
     d = repo.root / "labels.jsonl"
     d.write_text("".join(json.dumps(r) + "\n" for r in rows))
     judge_prom, gate_prom, run_prom = tmp_path / "j.prom", tmp_path / "g.prom", tmp_path / "r.prom"
-    assert main(["judge", "eval", "-C", str(repo.root), "--dataset", str(d), "--methods",
-                 "canonical_json,cosine_similarity", "--prom", str(judge_prom),
-                 "--bootstrap", "50"]) == 0  # fmt: skip
-    main(["gate", "-C", str(repo.root), "--prom", str(gate_prom)])
-    capsys.readouterr()
+    assert cli("judge", "eval", "--dataset", str(d), "--methods",
+               "canonical_json,cosine_similarity", "--prom", str(judge_prom),
+               "--bootstrap", "50", repo=repo).code == 0  # fmt: skip
+    cli("gate", "--prom", str(gate_prom), repo=repo)
     written = prom_names(judge_prom.read_text()) | prom_names(gate_prom.read_text())
 
     repo.write("a.json", b'{"a": 1}\n')
     repo.commit("base")
     repo.write("a.json", b'{"a": 2}\n')
-    code = main(["diff", "-C", str(repo.root), "--prom", str(run_prom)])
-    _, err = capsys.readouterr()
+    code, _, err = cli("diff", "--prom", str(run_prom), repo=repo)
     if code == 2 and "--prom" in err:
         missing = used - written
         assert missing <= RUN_GAUGES, missing

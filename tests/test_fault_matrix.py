@@ -18,22 +18,24 @@ import re
 import shutil
 import signal
 import subprocess
-import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 
 from phase2_git.errors import Phase2Error, RefusedError
 from tests.hostile_support import (
+    TIMEOUT,
+    Result,
     assert_no_crash,
     assert_one_line_error,
     git,
     hermetic_env,
     record,
     run_phase2,
+    start_phase2,
 )
 
 N = 40
@@ -61,7 +63,10 @@ def build(root: Path, env: dict[str, str], n: int = N) -> None:
     (root / USER_FILE).write_text(USER_TEXT)  # the user's own edit, never committed by us
 
 
-def end_state(root: Path, env: dict[str, str]) -> tuple[str, list[tuple[str, str]], int]:
+EndState = tuple[str, list[tuple[str, str]], int]
+
+
+def end_state(root: Path, env: dict[str, str]) -> EndState:
     """Tree (without .phase2/), decisions as (mismatch, decision), commits on the branch;
     asserts fsck clean, no duplicate decision, the user's edit intact."""
     assert git(root, "fsck", "--no-progress", "--no-dangling", env=env).strip() == ""
@@ -82,7 +87,7 @@ def end_state(root: Path, env: dict[str, str]) -> tuple[str, list[tuple[str, str
 
 
 @pytest.fixture(scope="module")
-def pristine(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, str], tuple]:  # type: ignore[type-arg]
+def pristine(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, str], EndState]:
     base = tmp_path_factory.mktemp("faults")
     env = hermetic_env(base / "home")
     build(base / "pristine", env)
@@ -93,8 +98,11 @@ def pristine(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, 
     return base / "pristine", env, end_state(clean, env)
 
 
+Trial = tuple[Callable[..., Path], dict[str, str], EndState]
+
+
 @pytest.fixture
-def trial(pristine, tmp_path: Path):  # type: ignore[no-untyped-def]
+def trial(pristine: tuple[Path, dict[str, str], EndState], tmp_path: Path) -> Trial:
     src, env, expected = pristine
 
     def fresh(name: str = "work") -> Path:
@@ -105,7 +113,7 @@ def trial(pristine, tmp_path: Path):  # type: ignore[no-untyped-def]
     return fresh, env, expected
 
 
-def rerun_reaches_the_end(root: Path, env: dict[str, str], expected: tuple) -> None:  # type: ignore[type-arg]
+def rerun_reaches_the_end(root: Path, env: dict[str, str], expected: EndState) -> None:
     res = run_phase2(("resolve", "main", "--yes"), cwd=root, env=env)
     assert_no_crash(res, (0,))
     assert end_state(root, env) == expected
@@ -124,7 +132,7 @@ FSIZE_LIMITS = [0, 2048, *slow(64, 512, 8192, 32768)]
 
 @pytest.mark.parametrize("limit", FSIZE_LIMITS)
 @pytest.mark.parametrize("no_commit", [False, True], ids=["commit", "no-commit"])
-def test_disk_full_by_file_size_limit(trial, limit: int, no_commit: bool) -> None:  # type: ignore[no-untyped-def]
+def test_disk_full_by_file_size_limit(trial, limit: int, no_commit: bool) -> None:
     """RLIMIT_FSIZE: every write past ``limit`` bytes fails with EFBIG (SIGXFSZ ignored), in
     phase2 and in the git processes it starts."""
     fresh, env, expected = trial
@@ -171,7 +179,7 @@ def tmpfs(path: Path, size: str) -> Iterator[bool]:
 
 
 @pytest.mark.parametrize("free_kib", [4, *slow(64, 256)])
-def test_disk_full_on_a_real_tmpfs(trial, tmp_path: Path, free_kib: int) -> None:  # type: ignore[no-untyped-def]
+def test_disk_full_on_a_real_tmpfs(trial, tmp_path: Path, free_kib: int) -> None:
     fresh, env, expected = trial
     with tmpfs(tmp_path / "disk", "8m") as mounted:
         if not mounted:
@@ -216,18 +224,16 @@ def read_only(folder: Path) -> Iterator[None]:
 
 
 @pytest.mark.parametrize("with_state", [False, *slow(True)])
-def test_read_only_phase2_folder(trial, with_state: bool) -> None:  # type: ignore[no-untyped-def]
+def test_read_only_phase2_folder(trial, with_state: bool) -> None:
     fresh, env, expected = trial
     root = fresh()
     (root / ".phase2" / "state").mkdir(parents=True)
     if with_state:
         # a run that stopped part-way: kill it as soon as it has a state file
-        proc = subprocess.Popen([sys.executable, "-m", "phase2_git", "resolve", "main", "--yes"],
-                                cwd=root, env=env, stdout=subprocess.DEVNULL,
-                                stderr=subprocess.DEVNULL)  # fmt: skip
-        deadline = time.monotonic() + 30
+        proc = start_phase2(("resolve", "main", "--yes"), cwd=root, env=env)
+        deadline = time.monotonic() + TIMEOUT  # a hang guard, not a speed check
         while not list((root / ".phase2" / "state").glob("*.json")):
-            assert time.monotonic() < deadline
+            assert time.monotonic() < deadline, "no state file"
             time.sleep(0.005)
         proc.send_signal(signal.SIGKILL)
         proc.wait()
@@ -255,7 +261,7 @@ def test_read_only_phase2_folder(trial, with_state: bool) -> None:  # type: igno
 # ---------------------------------------------------------------------------- index.lock
 
 
-def test_held_index_lock(trial) -> None:  # type: ignore[no-untyped-def]
+def test_held_index_lock(trial) -> None:
     fresh, env, expected = trial
     root = fresh()
     lock = root / ".git" / "index.lock"
@@ -272,7 +278,7 @@ def test_held_index_lock(trial) -> None:  # type: ignore[no-untyped-def]
         record("faults", "index-lock-held", ok)
 
 
-def test_index_lock_taken_during_apply(trial, monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]
+def test_index_lock_taken_during_apply(trial, monkeypatch: pytest.MonkeyPatch) -> None:
     """git takes index.lock between phase2's plan and its sync: the branch move stands (it is
     the commit), the sync fails in one line, and the rerun finishes the sync."""
     fresh, env, expected = trial
@@ -303,7 +309,7 @@ def test_index_lock_taken_during_apply(trial, monkeypatch: pytest.MonkeyPatch) -
 # ---------------------------------------------------------------------------- corrupt state
 
 
-CORRUPTIONS = {
+CORRUPTIONS: dict[str, Callable[[bytes], bytes]] = {
     "truncated": lambda b: b[: len(b) // 2],
     "empty": lambda b: b"",
     "garbage": lambda b: b"\x00\xff garbage \x1b[2J",
@@ -316,7 +322,7 @@ CORRUPTIONS = {
 @pytest.mark.parametrize(
     "how", ["truncated", "wrong-schema", *slow("empty", "garbage", "nan", "deep")]
 )
-def test_corrupt_state_file(trial, how: str) -> None:  # type: ignore[no-untyped-def]
+def test_corrupt_state_file(trial, how: str) -> None:
     fresh, env, expected = trial
     root = fresh()
     # a run that stopped after a few decisions, then its state file was damaged
@@ -346,7 +352,7 @@ def test_corrupt_state_file(trial, how: str) -> None:  # type: ignore[no-untyped
 @pytest.mark.parametrize("cut", [10, *slow(1, 100)])
 def test_truncated_last_line_in_the_decision_log(
     trial, monkeypatch: pytest.MonkeyPatch, cut: int
-) -> None:  # type: ignore[no-untyped-def]
+) -> None:
     """A crash in the middle of appending: the decisions are recorded in the state file, the
     log holds all but the last line whole and the last one torn."""
     fresh, env, _expected = trial
@@ -414,7 +420,7 @@ def _user_commit(root: Path, env: dict[str, str], kind: str) -> str:
 @pytest.mark.parametrize("kind", ["unrelated", "same-artifact", *slow("amend", "reset")])
 def test_user_commit_between_plan_and_apply(
     trial, monkeypatch: pytest.MonkeyPatch, kind: str
-) -> None:  # type: ignore[no-untyped-def]
+) -> None:
     """The engine records its decisions, the user commits, then the engine applies: the
     compare-and-swap refuses (exit 3), nothing of the user's is lost, and a rerun finishes."""
     fresh, env, _expected = trial
@@ -455,13 +461,13 @@ def test_user_commit_between_plan_and_apply(
 CONCURRENT_TRIALS = int(os.environ.get("PHASE2_CONCURRENT_TRIALS", "2"))
 
 
-def test_two_writers_at_once(trial) -> None:  # type: ignore[no-untyped-def]
+def test_two_writers_at_once(trial) -> None:
     """Two ``resolve --yes`` started together: the loser is refused by the lock (exit 3, one
     line) or finds nothing left to do; never a lost or duplicated decision."""
     fresh, env, expected = trial
     for t in range(CONCURRENT_TRIALS):
         root = fresh(f"race{t}")
-        results: list[object] = [None, None]
+        results: list[Result | None] = [None, None]
 
         def go(k: int, root: Path = root) -> None:
             results[k] = run_phase2(("resolve", "main", "--yes"), cwd=root, env=env)
@@ -474,9 +480,10 @@ def test_two_writers_at_once(trial) -> None:  # type: ignore[no-untyped-def]
         ok = False
         try:
             for r in results:
-                assert_no_crash(r, (0, 3))  # type: ignore[arg-type]
-                if r.code == 3:  # type: ignore[attr-defined]
-                    assert b"holds .phase2/lock" in r.err or b"moved" in r.err, r  # type: ignore[attr-defined]
+                assert r is not None
+                assert_no_crash(r, (0, 3))
+                if r.code == 3:
+                    assert b"holds .phase2/lock" in r.err or b"moved" in r.err, r
             rerun_reaches_the_end(root, env, expected)
             ok = True
         finally:
@@ -526,10 +533,9 @@ def test_sigkill_at_random_points_over_hundreds_of_mismatches(tmp_path: Path, ho
     for t in range(KILL_TRIALS):
         work = tmp_path / f"kill{t}"
         shutil.copytree(pristine, work, symlinks=True)
-        proc = subprocess.Popen([sys.executable, "-m", "phase2_git", "resolve", "main", "--yes"],
-                                cwd=work, env=env, stdout=subprocess.DEVNULL,
-                                stderr=subprocess.DEVNULL,
-                                start_new_session=how != "sigkill")  # fmt: skip
+        proc = start_phase2(
+            ("resolve", "main", "--yes"), cwd=work, env=env, new_session=how != "sigkill"
+        )
         time.sleep(rng.uniform(0.0, duration * 1.1))
         killed = proc.poll() is None
         if killed:

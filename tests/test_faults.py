@@ -11,13 +11,13 @@ import random
 import shutil
 import signal
 import subprocess
-import sys
 import time
 from pathlib import Path
 
 import pytest
 
 from tests.conftest import TestRepo
+from tests.hostile_support import start_phase2
 
 N_FILES = 150
 TRIALS = int(os.environ.get("PHASE2_FAULT_TRIALS", "20"))
@@ -43,13 +43,9 @@ def build(repo: TestRepo) -> None:
 
 
 def resolve(root: Path, env: dict[str, str], *, group: bool = False) -> subprocess.Popen[bytes]:
-    return subprocess.Popen(
-        [sys.executable, "-m", "phase2_git", "resolve", "main", "--yes"],
-        cwd=root,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        start_new_session=group,  # its own process group, as a shell gives a job
+    # group: its own process group, as a shell gives a job
+    return start_phase2(
+        ("resolve", "main", "--yes"), cwd=root, env=env, output=True, new_session=group
     )
 
 
@@ -102,6 +98,7 @@ def end_state(root: Path) -> tuple[str, list[tuple[str, str]], int, int]:
     return tree, decided, commits, committed
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     "how", ["sigkill", *(pytest.param(h, marks=pytest.mark.slow) for h in STOPS if "-" in h)]
 )

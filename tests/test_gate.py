@@ -5,13 +5,11 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from phase2_git.cli import main
 from phase2_git.errors import UsageError
 from phase2_git.store.config import load
 from phase2_git.store.decisions import DecisionLog
@@ -23,17 +21,11 @@ from phase2_git.store.gate import (
     gated_methods,
     kill_switch,
 )
-from tests.conftest import TestRepo, require_tool
+from tests.conftest import STUB, Cli, TestRepo, require_tool
 
 METHOD = "cosine_similarity"
 TYPES = ("json_ordering", "whitespace", "content")
 Cells = tuple[int, int, int, int]  # tp, fp, tn, fn
-
-
-def phase2(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
-    code = main(list(args))
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 def build(
@@ -118,19 +110,17 @@ DATASETS: dict[str, tuple[dict[str, dict[str, Cells]], set[str]]] = {
 }
 
 
-def gate_json(
-    capsys: pytest.CaptureFixture[str], repo: TestRepo, *args: str
-) -> tuple[int, dict[str, Any]]:
-    code, out, err = phase2(capsys, "gate", "-C", str(repo.root), "--format", "json", *args)
+def gate_json(cli: Cli, repo: TestRepo, *args: str) -> tuple[int, dict[str, Any]]:
+    code, out, err = cli("gate", "--format", "json", *args, repo=repo)
     assert code in (0, 1), err
     return code, json.loads(out)
 
 
 @pytest.mark.parametrize("case", list(DATASETS))
-def test_each_single_criterion(repo: TestRepo, capsys, case: str) -> None:  # type: ignore[no-untyped-def]
+def test_each_single_criterion(repo: TestRepo, cli: Cli, case: str) -> None:
     spec, failing = DATASETS[case]
     d, r = build(repo, spec)
-    code, doc = gate_json(capsys, repo, "--dataset", str(d), "--results", str(r))
+    code, doc = gate_json(cli, repo, "--dataset", str(d), "--results", str(r))
     (result,) = doc["results"]
     status = {c["name"]: c["status"] for c in result["criteria"]}
     failed = {name for name, s in status.items() if s != "PASS"}
@@ -140,9 +130,9 @@ def test_each_single_criterion(repo: TestRepo, capsys, case: str) -> None:  # ty
     assert {"min_items", "kappa", "kappa_ci_low", "fp_rate", "budget"} <= set(status)
 
 
-def test_budget_exceeded_by_missing_verdicts(repo: TestRepo, capsys) -> None:  # type: ignore[no-untyped-def]
+def test_budget_exceeded_by_missing_verdicts(repo: TestRepo, cli: Cli) -> None:
     d, r = build(repo, dict.fromkeys(TYPES, GOOD), drop=5)
-    code, doc = gate_json(capsys, repo, "--dataset", str(d), "--results", str(r))
+    code, doc = gate_json(cli, repo, "--dataset", str(d), "--results", str(r))
     status = {c["name"]: c["status"] for c in doc["results"][0]["criteria"]}
     assert code == 1 and status["budget"] == "FAIL"
     assert {n for n, s in status.items() if s != "PASS"} == {"budget"}
@@ -186,8 +176,7 @@ def llm_config(repo: TestRepo, max_calls: int) -> Path:
     cfg.parent.mkdir(exist_ok=True)
     judge = (
         "[judge]\n"
-        f"command = [{json.dumps(sys.executable)}, {json.dumps(str(script))}, "
-        f"{json.dumps(str(calls))}]\n"
+        f"command = {json.dumps([*STUB, str(script), str(calls)])}\n"
         f'max_calls = {max_calls}\nmodel = "stub-judge"\n'
     )
     cfg.write_text(judge)
@@ -199,10 +188,11 @@ def llm_config(repo: TestRepo, max_calls: int) -> Path:
     return calls
 
 
-def test_budget_exceeded_by_the_llm_judge(repo: TestRepo, capsys) -> None:  # type: ignore[no-untyped-def]
+@pytest.mark.slow
+def test_budget_exceeded_by_the_llm_judge(repo: TestRepo, cli: Cli) -> None:
     d = llm_dataset(repo)
     calls = llm_config(repo, max_calls=250)
-    code, doc = gate_json(capsys, repo, "--dataset", str(d), "--method", "llm_rubric")
+    code, doc = gate_json(cli, repo, "--dataset", str(d), "--method", "llm_rubric")
     (result,) = doc["results"]
     status = {c["name"]: c["status"] for c in result["criteria"]}
     assert code == 1
@@ -215,15 +205,15 @@ def test_budget_exceeded_by_the_llm_judge(repo: TestRepo, capsys) -> None:  # ty
     assert ev["methods"]["llm_rubric"]["unjudged"] == 50
     assert result["judge"]["model"] == "stub-judge"
     # the next run is served from the cache: the remaining 50 fit, the gate is GO
-    code, doc = gate_json(capsys, repo, "--dataset", str(d), "--method", "llm_rubric")
+    code, doc = gate_json(cli, repo, "--dataset", str(d), "--method", "llm_rubric")
     assert code == 0, doc
     assert len(calls.read_text().splitlines()) == 300
 
 
-def test_fp_bound_upper95_is_stricter(repo: TestRepo, capsys) -> None:  # type: ignore[no-untyped-def]
+def test_fp_bound_upper95_is_stricter(repo: TestRepo, cli: Cli) -> None:
     d, r = build(repo, DATASETS["pass"][0])
     code, doc = gate_json(
-        capsys, repo, "--dataset", str(d), "--results", str(r), "--fp-bound", "upper95"
+        cli, repo, "--dataset", str(d), "--results", str(r), "--fp-bound", "upper95"
     )
     fp = next(c for c in doc["results"][0]["criteria"] if c["name"] == "fp_rate")
     # 0 FP of 39: the one-sided 95% upper bound is 1 - 0.05 ** (1 / 39)
@@ -232,11 +222,9 @@ def test_fp_bound_upper95_is_stricter(repo: TestRepo, capsys) -> None:  # type: 
     assert doc["results"][0]["thresholds"]["fp_bound"] == "upper95"
 
 
-def test_text_output_prints_each_criterion(repo: TestRepo, capsys) -> None:  # type: ignore[no-untyped-def]
+def test_text_output_prints_each_criterion(repo: TestRepo, cli: Cli) -> None:
     d, r = build(repo, DATASETS["fp_2_5"][0])
-    code, out, err = phase2(
-        capsys, "gate", "-C", str(repo.root), "--dataset", str(d), "--results", str(r)
-    )
+    code, out, err = cli("gate", "--dataset", str(d), "--results", str(r), repo=repo)
     assert code == 1, err
     assert f"gate {METHOD}: NO-GO" in out
     assert "FAIL  fp_rate" in out and "0.0250 <= 0.02" in out
@@ -245,20 +233,11 @@ def test_text_output_prints_each_criterion(repo: TestRepo, capsys) -> None:  # t
         assert name in out
 
 
-def test_prom_gauges_pass_promtool(repo: TestRepo, capsys, tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_prom_gauges_pass_promtool(repo: TestRepo, cli: Cli, tmp_path) -> None:
     d, r = build(repo, DATASETS["pass"][0])
     prom = tmp_path / "gate.prom"
-    code, _, err = phase2(
-        capsys,
-        "gate",
-        "-C",
-        str(repo.root),
-        "--dataset",
-        str(d),
-        "--results",
-        str(r),
-        "--prom",
-        str(prom),
+    code, _, err = cli(
+        "gate", "--dataset", str(d), "--results", str(r), "--prom", str(prom), repo=repo
     )
     assert code == 0, err
     text = prom.read_text()
@@ -275,12 +254,12 @@ def test_prom_gauges_pass_promtool(repo: TestRepo, capsys, tmp_path) -> None:  #
 # -------------------------------------------------------------------------------- policy
 
 
-def test_gated_methods_follow_the_stored_gate(repo: TestRepo, capsys) -> None:  # type: ignore[no-untyped-def]
+def test_gated_methods_follow_the_stored_gate(repo: TestRepo, cli: Cli) -> None:
     d, r = build(repo, DATASETS["pass"][0])
     cfg = load(repo.root)
     assert gated_methods(repo.root, cfg) == frozenset()
     assert gate_validity(repo.root, cfg, METHOD) == (False, "no gate result (run `phase2 gate`)")
-    code, _ = gate_json(capsys, repo, "--dataset", str(d), "--results", str(r))
+    code, _ = gate_json(cli, repo, "--dataset", str(d), "--results", str(r))
     assert code == 0
     stored = json.loads((repo.root / ".phase2/gate" / f"{METHOD}.json").read_text())
     assert stored["go"] is True and stored["judge"] == {"method": METHOD, "threshold": 0.95}
@@ -305,9 +284,9 @@ def test_gated_methods_follow_the_stored_gate(repo: TestRepo, capsys) -> None:  
     assert gated_methods(repo.root, cfg) == frozenset()
 
 
-def test_changed_threshold_or_config_invalidates_the_gate(repo: TestRepo, capsys) -> None:  # type: ignore[no-untyped-def]
+def test_changed_threshold_or_config_invalidates_the_gate(repo: TestRepo, cli: Cli) -> None:
     d, r = build(repo, DATASETS["pass"][0])
-    gate_json(capsys, repo, "--dataset", str(d), "--results", str(r))
+    gate_json(cli, repo, "--dataset", str(d), "--results", str(r))
     assert gated_methods(repo.root, load(repo.root)) == frozenset({METHOD})
     (repo.root / ".phase2/config.toml").write_text("[methods.cosine_similarity]\nthreshold = 0.9\n")
     cfg = load(repo.root)
@@ -316,55 +295,42 @@ def test_changed_threshold_or_config_invalidates_the_gate(repo: TestRepo, capsys
     assert gated_methods(repo.root, cfg) == frozenset()
 
 
-def test_no_go_gate_and_deterministic_methods_never_count(repo: TestRepo, capsys) -> None:  # type: ignore[no-untyped-def]
+def test_no_go_gate_and_deterministic_methods_never_count(repo: TestRepo, cli: Cli) -> None:
     d, r = build(repo, DATASETS["fp_2_5"][0])
-    gate_json(capsys, repo, "--dataset", str(d), "--results", str(r))
+    gate_json(cli, repo, "--dataset", str(d), "--results", str(r))
     cfg = load(repo.root)
     assert gate_validity(repo.root, cfg, METHOD) == (False, "the latest gate is NO-GO")
     d, r = build(repo, DATASETS["pass"][0], method="canonical_json")
-    code, _ = gate_json(capsys, repo, "--dataset", str(d), "--results", str(r))
+    code, _ = gate_json(cli, repo, "--dataset", str(d), "--results", str(r))
     assert code == 0
     assert gated_methods(repo.root, cfg) == frozenset()
 
 
-def test_gate_from_the_stored_evaluation(repo: TestRepo, capsys) -> None:  # type: ignore[no-untyped-def]
-    code, _, err = phase2(capsys, "gate", "-C", str(repo.root))
+def test_gate_from_the_stored_evaluation(repo: TestRepo, cli: Cli) -> None:
+    code, _, err = cli("gate", repo=repo)
     assert code == 2 and "no stored evaluation" in err
     d, r = build(repo, DATASETS["pass"][0])
-    code, _, err = phase2(
-        capsys, "judge", "eval", "-C", str(repo.root), "--dataset", str(d), "--results", str(r)
-    )
+    code, _, err = cli("judge", "eval", "--dataset", str(d), "--results", str(r), repo=repo)
     assert code == 0, err
-    code, doc = gate_json(capsys, repo)
+    code, doc = gate_json(cli, repo)
     assert code == 0 and doc["results"][0]["method"] == METHOD
     # thresholds come from today's config; a changed config makes the evaluation stale
     (repo.root / ".phase2/config.toml").write_text("[gate]\nmin_items = 1000\n")
-    code, doc = gate_json(capsys, repo)
+    code, doc = gate_json(cli, repo)
     status = {c["name"]: c["status"] for c in doc["results"][0]["criteria"]}
     assert code == 1
     assert status["min_items"] == "FAIL" and status["evaluation_current"] == "FAIL"
 
 
-def test_gate_usage_errors(repo: TestRepo, capsys) -> None:  # type: ignore[no-untyped-def]
+def test_gate_usage_errors(repo: TestRepo, cli: Cli) -> None:
     d, r = build(repo, DATASETS["pass"][0])
-    code, _, err = phase2(capsys, "gate", "-C", str(repo.root), "--results", str(r))
+    code, _, err = cli("gate", "--results", str(r), repo=repo)
     assert code == 2 and "--results needs --dataset" in err
-    code, _, err = phase2(
-        capsys,
-        "gate",
-        "-C",
-        str(repo.root),
-        "--dataset",
-        str(d),
-        "--results",
-        str(r),
-        "--method",
-        "other",
+    code, _, err = cli(
+        "gate", "--dataset", str(d), "--results", str(r), "--method", "other", repo=repo
     )
     assert code == 2 and "no results for method(s) other" in err
-    code, _, err = phase2(
-        capsys, "gate", "-C", str(repo.root), "--dataset", str(d), "--fp-bound", "lower"
-    )
+    code, _, err = cli("gate", "--dataset", str(d), "--fp-bound", "lower", repo=repo)
     assert code == 2 and "--fp-bound" in err
     gate_dir = repo.root / ".phase2/gate"
     gate_dir.mkdir(parents=True)
@@ -404,7 +370,7 @@ def test_breaker_counts_the_last_50_audits_since_the_last_reset() -> None:
 
 
 def decision(n: int, **extra: Any) -> dict[str, Any]:
-    ev = {
+    ev: dict[str, Any] = {
         "schema": "ResolutionDecision.v1",
         "id": f"dec_{n:016x}",
         "ts": "2026-01-01T00:00:00.000Z",
@@ -428,9 +394,9 @@ def decision(n: int, **extra: Any) -> dict[str, Any]:
     return ev
 
 
-def test_reset_breaker_is_logged_and_rearms(repo: TestRepo, capsys) -> None:  # type: ignore[no-untyped-def]
+def test_reset_breaker_is_logged_and_rearms(repo: TestRepo, cli: Cli) -> None:
     log = DecisionLog(repo.root)
-    code, out, _ = phase2(capsys, "gate", "-C", str(repo.root), "--reset-breaker")
+    code, out, _ = cli("gate", "--reset-breaker", repo=repo)
     assert code == 0 and "not tripped" in out
     log.append([decision(i, audit="rejected", label="different") for i in range(4)])
     reason = breaker_tripped(repo.root)
@@ -438,14 +404,10 @@ def test_reset_breaker_is_logged_and_rearms(repo: TestRepo, capsys) -> None:  # 
     assert json.loads((repo.root / BREAKER_FILE).read_text())["tripped"] is True
     # every gate run says why auto-apply is off
     d, r = build(repo, DATASETS["pass"][0])
-    code, out, _ = phase2(
-        capsys, "gate", "-C", str(repo.root), "--dataset", str(d), "--results", str(r)
-    )
+    code, out, _ = cli("gate", "--dataset", str(d), "--results", str(r), repo=repo)
     assert code == 0 and "notice: circuit breaker tripped" in out
 
-    code, out, err = phase2(
-        capsys, "gate", "-C", str(repo.root), "--reset-breaker", "--user", "alice"
-    )
+    code, out, err = cli("gate", "--reset-breaker", "--user", "alice", repo=repo)
     assert code == 0, err
     assert "re-armed" in out
     events = [line.event for line in log.read()]  # schema-validated on read
@@ -466,7 +428,7 @@ def test_kill_switch(value: str, on: bool) -> None:
     assert (kill_switch(env) is not None) is on
 
 
-def test_default_gates_only_statistical_judges(repo: TestRepo, capsys) -> None:  # type: ignore[no-untyped-def]
+def test_default_gates_only_statistical_judges(repo: TestRepo, cli: Cli) -> None:
     d = repo.root / ".phase2" / "labels.jsonl"
     d.parent.mkdir()
     rows = [
@@ -475,11 +437,11 @@ def test_default_gates_only_statistical_judges(repo: TestRepo, capsys) -> None: 
         for i in range(5)
     ]  # fmt: skip
     d.write_text("".join(json.dumps(r) + "\n" for r in rows))
-    code, doc = gate_json(capsys, repo, "--dataset", str(d), "--bootstrap", "20")
+    code, doc = gate_json(cli, repo, "--dataset", str(d), "--bootstrap", "20")
     assert [r["method"] for r in doc["results"]] == ["canonical_json", "exact", "line_endings",
                                                      "numeric", "whitespace"]  # fmt: skip
     (repo.root / ".phase2/config.toml").write_text(
         '[methods]\nenabled = ["exact", "cosine_similarity"]\n'
     )
-    code, doc = gate_json(capsys, repo, "--dataset", str(d), "--bootstrap", "20")
+    code, doc = gate_json(cli, repo, "--dataset", str(d), "--bootstrap", "20")
     assert [r["method"] for r in doc["results"]] == ["cosine_similarity"] and code == 1

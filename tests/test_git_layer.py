@@ -26,8 +26,8 @@ posix_only = pytest.mark.skipif(sys.platform == "win32", reason="symlinks/odd na
 
 
 @pytest.fixture
-def mk(make_repo: object) -> MakeRepo:
-    return make_repo  # type: ignore[return-value]
+def mk(make_repo: MakeRepo) -> MakeRepo:
+    return make_repo
 
 
 def diff(repo: GitRepo, base: str, head: str, **kw: bool) -> list[Change]:

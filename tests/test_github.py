@@ -10,8 +10,8 @@ from typing import Any
 import pytest
 
 from phase2_git.reports import github
-from tests.conftest import TestRepo
-from tests.test_junit import build_ci_repo, lint_markdown, run
+from tests.conftest import Cli, TestRepo
+from tests.test_junit import build_ci_repo, lint_markdown
 
 
 def parse_github_output(text: str) -> dict[str, str]:
@@ -169,12 +169,20 @@ def gha(repo: TestRepo, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict
     return {"repo": repo, "summary": summary, "output": output, "tmp": tmp_path}
 
 
-def test_diff_under_github_actions(gha: dict[str, Any], capsys) -> None:  # type: ignore[no-untyped-def]
+def test_diff_under_github_actions(gha: dict[str, Any], cli: Cli) -> None:
     repo = gha["repo"]
-    code, out, err = run(
-        capsys, "diff", "main", "HEAD", "-C", str(repo.root), "--format", "json",
-        "--junit", "j.xml", "--summary", "s.md",
-    )  # fmt: skip
+    code, out, err = cli(
+        "diff",
+        "main",
+        "HEAD",
+        "--format",
+        "json",
+        "--junit",
+        "j.xml",
+        "--summary",
+        "s.md",
+        repo=repo,
+    )
     doc = json.loads(out)  # stdout stays pure JSON: annotations go to stderr
     s = doc["summary"]
     assert code == 1
@@ -198,31 +206,26 @@ def test_diff_under_github_actions(gha: dict[str, Any], capsys) -> None:  # type
     assert all(line.startswith("::") for line in err.splitlines())
 
 
-def test_switches_turn_the_side_channels_off(gha: dict[str, Any], capsys) -> None:  # type: ignore[no-untyped-def]
+def test_switches_turn_the_side_channels_off(gha: dict[str, Any], cli: Cli) -> None:
     repo = gha["repo"]
-    code, _, err = run(
-        capsys, "diff", "main", "HEAD", "-C", str(repo.root), "--no-annotations",
-        "--no-step-summary",
-    )  # fmt: skip
+    code, _, err = cli("diff", "main", "HEAD", "--no-annotations", "--no-step-summary", repo=repo)
     assert code == 1 and "::error" not in err
     assert gha["summary"].read_text() == "# earlier step\n"
     assert "total<<" in gha["output"].read_text()  # outputs are always written under Actions
 
 
-def test_nothing_written_outside_github_actions(gha: dict[str, Any], capsys, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+def test_nothing_written_outside_github_actions(gha: dict[str, Any], cli: Cli, monkeypatch) -> None:
     monkeypatch.setenv("GITHUB_ACTIONS", "false")
-    code, _, err = run(capsys, "diff", "main", "HEAD", "-C", str(gha["repo"].root))
+    code, _, err = cli("diff", "main", "HEAD", repo=gha["repo"])
     assert code == 1 and err == ""
     assert gha["summary"].read_text() == "# earlier step\n"
     assert gha["output"].read_text() == "earlier=1\n"
     # but annotations can be asked for anywhere (e.g. other CI systems that read them)
-    _, _, err = run(capsys, "diff", "main", "HEAD", "-C", str(gha["repo"].root), "--annotations")
+    _, _, err = cli("diff", "main", "HEAD", "--annotations", repo=gha["repo"])
     assert err.startswith("::error ")
 
 
-def test_unwritable_github_output_is_one_line(gha: dict[str, Any], capsys, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+def test_unwritable_github_output_is_one_line(gha: dict[str, Any], cli: Cli, monkeypatch) -> None:
     monkeypatch.setenv("GITHUB_OUTPUT", str(gha["tmp"] / "missing-dir" / "out"))
-    code, _, err = run(
-        capsys, "diff", "main", "HEAD", "-C", str(gha["repo"].root), "--no-annotations"
-    )
+    code, _, err = cli("diff", "main", "HEAD", "--no-annotations", repo=gha["repo"])
     assert code == 2 and err.startswith("phase2: error: ") and err.count("\n") == 1

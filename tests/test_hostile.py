@@ -18,6 +18,7 @@ import subprocess
 import xml.etree.ElementTree as ET
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from jsonschema import Draft202012Validator
@@ -120,13 +121,13 @@ def work(hostile: Corpus, tmp_path: Path) -> Iterator[Corpus]:
     yield Corpus(hostile.copy(tmp_path / "repo"), hostile.env)
 
 
-def by_path(doc: dict) -> dict[str, tuple[str, str, str]]:  # type: ignore[type-arg]
+def by_path(doc: dict[str, Any]) -> dict[str, tuple[str, str, str]]:
     return {
         m["path"]: (m["status"], m["artifact_type"], m["mismatch_type"]) for m in doc["mismatches"]
     }
 
 
-def check_classification(doc: dict, label: str) -> None:  # type: ignore[type-arg]
+def check_classification(doc: dict[str, Any], label: str) -> None:
     """Every case classified as expected; each case is one entry of the reliability ledger."""
     errors = list(VALIDATOR.iter_errors(doc))
     assert not errors, errors[0]
@@ -144,6 +145,7 @@ def check_classification(doc: dict, label: str) -> None:  # type: ignore[type-ar
 # ---------------------------------------------------------------------------------- diff
 
 
+@pytest.mark.slow
 def test_diff_json_classifies_every_case(hostile: Corpus) -> None:
     res = hostile.phase2("diff", "main", "feat", "--format", "json")
     assert_no_crash(res, (1,))
@@ -163,13 +165,14 @@ def test_diff_worktree_side_classifies_every_case(hostile: Corpus) -> None:
     check_classification(json.loads(res.out), "diff-worktree")
 
 
+@pytest.mark.slow
 def test_text_markdown_and_every_report_writer(hostile: Corpus, tmp_path: Path) -> None:
     out = tmp_path / "out"
     out.mkdir()
     step, gh_out = out / "step.md", out / "github_output"
     env = dict(hostile.env, GITHUB_ACTIONS="true", GITHUB_STEP_SUMMARY=str(step))
     env.update(GITHUB_OUTPUT=str(gh_out), GITHUB_REPOSITORY="o/r", GITHUB_SERVER_URL="https://x")
-    reports = ("--junit", str(out / "j.xml"), "--prom", str(out / "m.prom"))
+    reports: tuple[str, ...] = ("--junit", str(out / "j.xml"), "--prom", str(out / "m.prom"))
     reports += ("--summary", str(out / "s.md"))
     for fmt in ("text", "markdown", "json"):
         res = hostile.phase2("diff", "main", "feat", "--format", fmt, *reports, env=env)
@@ -201,6 +204,7 @@ def test_text_markdown_and_every_report_writer(hostile: Corpus, tmp_path: Path) 
     assert "\\x1b]52;c;" in junit and "names/new\\x0aline.json" in junit
 
 
+@pytest.mark.slow
 def test_shards_merge_to_the_unsharded_report(hostile: Corpus, tmp_path: Path) -> None:
     whole = json.loads(hostile.phase2("diff", "main", "feat", "--format", "json").out)
     parts = []
@@ -227,6 +231,7 @@ def test_shards_merge_to_the_unsharded_report(hostile: Corpus, tmp_path: Path) -
 # ---------------------------------------------------------------------------------- check
 
 
+@pytest.mark.slow
 def test_check_and_fix_over_staged_hostile_content(work: Corpus) -> None:
     # HEAD = main, index and worktree = feat: what a pre-commit hook sees
     work.git("reset", "-q", "--soft", "main")
@@ -274,6 +279,7 @@ def test_check_given_hostile_file_names(work: Corpus) -> None:
 # ---------------------------------------------------------------------------------- resolve
 
 
+@pytest.mark.slow
 def test_resolve_yes_applies_only_safe_noise(work: Corpus) -> None:
     before_passwd = Path("/etc/passwd").read_bytes()
     res = work.phase2("resolve", "main", "--yes")
@@ -322,6 +328,7 @@ def _label_line(case: corpus.Case) -> dict[str, object] | None:
     return line
 
 
+@pytest.mark.slow
 def test_judge_eval_on_labels_built_from_hostile_content(work: Corpus, tmp_path: Path) -> None:
     lines = [x for x in (_label_line(c) for c in corpus.CASES) if x is not None]
     dataset = tmp_path / "labels.jsonl"

@@ -14,11 +14,10 @@ from typing import Any
 import pytest
 from jsonschema import Draft202012Validator
 
-from phase2_git.cli import main
 from phase2_git.core.evaluation import block
 from phase2_git.core.gating import GateThresholds, gate_method
 from phase2_git.store import labels as labels_store
-from tests.conftest import TestRepo, require_tool
+from tests.conftest import Cli, TestRepo, require_module, require_tool
 
 SCHEMAS = Path(__file__).parent.parent / "schemas"
 EVAL_VALIDATOR = Draft202012Validator(json.loads((SCHEMAS / "Evaluation.v1.json").read_text()))
@@ -28,12 +27,6 @@ LABEL_VALIDATOR = Draft202012Validator(
 
 TYPES = ("json_ordering", "whitespace", "line_endings", "content", "numeric_precision")
 ART = {"json_ordering": "json", "content": "json", "numeric_precision": "json"}
-
-
-def phase2(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
-    code = main(list(args))
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 def write_jsonl(path: Path, rows: list[dict[str, Any]]) -> Path:
@@ -82,10 +75,8 @@ def dataset(
     return repo, d, r, items, results
 
 
-def eval_json(capsys: pytest.CaptureFixture[str], repo: TestRepo, *args: str) -> dict[str, Any]:
-    code, out, err = phase2(
-        capsys, "judge", "eval", "-C", str(repo.root), "--format", "json", *args
-    )
+def eval_json(cli: Cli, repo: TestRepo, *args: str) -> dict[str, Any]:
+    code, out, err = cli("judge", "eval", "--format", "json", *args, repo=repo)
     assert code == 0, err
     doc: dict[str, Any] = json.loads(out)
     errors = list(EVAL_VALIDATOR.iter_errors(doc))
@@ -93,23 +84,30 @@ def eval_json(capsys: pytest.CaptureFixture[str], repo: TestRepo, *args: str) ->
     return doc
 
 
-def _pairs(items, results, method, where=lambda i: True):  # type: ignore[no-untyped-def]
+def _pairs(
+    items: list[dict[str, Any]],
+    results: list[dict[str, Any]],
+    method: str,
+    only: tuple[str, str] | None = None,
+) -> tuple[list[bool], list[bool]]:
+    """Labels and predictions of ``method``, on the items whose field ``only[0]`` is ``only[1]``."""
     pred = {r["id"]: r["predicted"] == "equivalent" for r in results if r["method"] == method}
-    sel = [i for i in items if where(i)]
+    sel = [i for i in items if only is None or i[only[0]] == only[1]]
     return [i["label"] == "equivalent" for i in sel], [pred[i["id"]] for i in sel]
 
 
 # -------------------------------------------------------------------------------- references
 
 
-def test_kappa_and_asymptotic_ci_match_sklearn_and_statsmodels(dataset, capsys) -> None:  # type: ignore[no-untyped-def]
-    metrics = pytest.importorskip("sklearn.metrics", reason="scikit-learn is the kappa reference")
-    inter_rater = pytest.importorskip(
-        "statsmodels.stats.inter_rater", reason="statsmodels is the asymptotic-CI reference"
+@pytest.mark.oracles
+def test_kappa_and_asymptotic_ci_match_sklearn_and_statsmodels(dataset, cli: Cli) -> None:
+    metrics = require_module("sklearn.metrics", "scikit-learn is the kappa reference")
+    inter_rater = require_module(
+        "statsmodels.stats.inter_rater", "statsmodels is the asymptotic-CI reference"
     )
     repo, d, r, items, results = dataset
     assert len(items) >= 300
-    doc = eval_json(capsys, repo, "--dataset", str(d), "--results", str(r))
+    doc = eval_json(cli, repo, "--dataset", str(d), "--results", str(r))
     assert doc["n"] == len(items)
     assert set(doc["methods"]) == {"ext_good", "ext_noisy", "ext_bad"}
     checked = 0
@@ -126,12 +124,12 @@ def test_kappa_and_asymptotic_ci_match_sklearn_and_statsmodels(dataset, capsys) 
         assert high == pytest.approx(float(ref.kappa_upp), abs=1e-6)
         # per mismatch type and per artifact type, and on the test split
         for mtype, b in fig["by_type"].items():
-            ls, ps = _pairs(items, results, method, lambda i, t=mtype: i["mismatch_type"] == t)
+            ls, ps = _pairs(items, results, method, ("mismatch_type", mtype))
             assert b["n"] == len(ls)
             assert b["kappa"] == pytest.approx(metrics.cohen_kappa_score(ls, ps), abs=1e-9)
             checked += 1
         for atype, b in fig["by_artifact_type"].items():
-            ls, ps = _pairs(items, results, method, lambda i, t=atype: i["artifact_type"] == t)
+            ls, ps = _pairs(items, results, method, ("artifact_type", atype))
             assert b["kappa"] == pytest.approx(metrics.cohen_kappa_score(ls, ps), abs=1e-9)
         assert fig["test"]["n"] == doc["split"]["test"]
         # precision / recall / FP rate from the same confusion
@@ -142,12 +140,12 @@ def test_kappa_and_asymptotic_ci_match_sklearn_and_statsmodels(dataset, capsys) 
     assert checked == 3 * len(TYPES)
 
 
-def test_bootstrap_ci_is_reproducible_for_a_seed(dataset, capsys) -> None:  # type: ignore[no-untyped-def]
+def test_bootstrap_ci_is_reproducible_for_a_seed(dataset, cli: Cli) -> None:
     repo, d, r, _, _ = dataset
     args = ("--dataset", str(d), "--results", str(r), "--bootstrap", "500")
-    one = eval_json(capsys, repo, *args, "--seed", "11")
-    two = eval_json(capsys, repo, *args, "--seed", "11")
-    other = eval_json(capsys, repo, *args, "--seed", "12")
+    one = eval_json(cli, repo, *args, "--seed", "11")
+    two = eval_json(cli, repo, *args, "--seed", "11")
+    other = eval_json(cli, repo, *args, "--seed", "12")
     assert one == two
     fig1, fig3 = one["methods"]["ext_good"], other["methods"]["ext_good"]
     assert fig1["kappa_ci"] != fig3["kappa_ci"]
@@ -157,7 +155,7 @@ def test_bootstrap_ci_is_reproducible_for_a_seed(dataset, capsys) -> None:  # ty
     assert one["bootstrap"] == {"resamples": 500, "seed": 11}
 
 
-def test_split_is_stratified_and_audits_stay_out_of_test(repo: TestRepo, capsys) -> None:  # type: ignore[no-untyped-def]
+def test_split_is_stratified_and_audits_stay_out_of_test(repo: TestRepo, cli: Cli) -> None:
     items, results = generated(300)
     for row in items[:30]:
         row["source"] = "audit"
@@ -165,7 +163,7 @@ def test_split_is_stratified_and_audits_stay_out_of_test(repo: TestRepo, capsys)
     items[41]["split"] = "train"
     d = write_jsonl(repo.root / "labels.jsonl", items)
     r = write_jsonl(repo.root / "results.jsonl", results)
-    doc = eval_json(capsys, repo, "--dataset", str(d), "--results", str(r), "--bootstrap", "50")
+    doc = eval_json(cli, repo, "--dataset", str(d), "--results", str(r), "--bootstrap", "50")
     assert doc["split"]["audit"] == 30
     assert doc["split"]["train"] + doc["split"]["test"] == 270
     # 30% of each stratum, rounded: close to 81 of the 270
@@ -188,14 +186,14 @@ def test_degenerate_blocks_are_null_with_a_reason() -> None:
     assert empty["reasons"]["kappa"] == "no items"
 
 
-def test_one_class_dataset_reports_nulls_and_never_passes(repo: TestRepo, capsys) -> None:  # type: ignore[no-untyped-def]
+def test_one_class_dataset_reports_nulls_and_never_passes(repo: TestRepo, cli: Cli) -> None:
     items, _ = generated(250)
     for i in items:
         i["label"] = "equivalent"
     results = [{"id": i["id"], "method": "ext", "predicted": "equivalent"} for i in items]
     d = write_jsonl(repo.root / "labels.jsonl", items)
     r = write_jsonl(repo.root / "results.jsonl", results)
-    doc = eval_json(capsys, repo, "--dataset", str(d), "--results", str(r), "--bootstrap", "50")
+    doc = eval_json(cli, repo, "--dataset", str(d), "--results", str(r), "--bootstrap", "50")
     fig = doc["methods"]["ext"]
     assert fig["kappa"] is None and fig["kappa_ci"] is None
     assert fig["fp_rate_test"] is None
@@ -277,10 +275,10 @@ def content_items() -> list[dict[str, Any]]:
     return rows
 
 
-def test_methods_run_on_embedded_content(repo: TestRepo, capsys) -> None:  # type: ignore[no-untyped-def]
+def test_methods_run_on_embedded_content(repo: TestRepo, cli: Cli) -> None:
     d = write_jsonl(repo.root / "labels.jsonl", content_items())
     doc = eval_json(
-        capsys,
+        cli,
         repo,
         "--dataset",
         str(d),
@@ -301,15 +299,15 @@ def test_methods_run_on_embedded_content(repo: TestRepo, capsys) -> None:  # typ
     assert stored == doc
 
 
-def test_calibrate_tunes_threshold_on_train_split(repo: TestRepo, capsys) -> None:  # type: ignore[no-untyped-def]
+def test_calibrate_tunes_threshold_on_train_split(repo: TestRepo, cli: Cli) -> None:
     items, results = generated(300)
     d = write_jsonl(repo.root / "labels.jsonl", items)
     scored = [dict(r, method="cosine_similarity") for r in results if r["method"] == "ext_noisy"]
     r = write_jsonl(repo.root / "results.jsonl", scored)
-    plain = eval_json(capsys, repo, "--dataset", str(d), "--results", str(r), "--bootstrap", "50")
+    plain = eval_json(cli, repo, "--dataset", str(d), "--results", str(r), "--bootstrap", "50")
     assert "threshold" not in plain["methods"]["cosine_similarity"]
     cal = eval_json(
-        capsys, repo, "--dataset", str(d), "--results", str(r), "--bootstrap", "50", "--calibrate"
+        cli, repo, "--dataset", str(d), "--results", str(r), "--bootstrap", "50", "--calibrate"
     )
     fig = cal["methods"]["cosine_similarity"]
     assert 0.0 < fig["threshold"] < 1.0
@@ -332,21 +330,12 @@ def _splits(items: list[dict[str, Any]]) -> list[str]:
     return [str(i.split) for i in assign_splits(parsed)]
 
 
-def test_calibrate_without_scores_is_a_usage_error(dataset, capsys) -> None:  # type: ignore[no-untyped-def]
+def test_calibrate_without_scores_is_a_usage_error(dataset, cli: Cli) -> None:
     repo, d, _, _, results = dataset
     rows = [dict(x, method="cosine_similarity") for x in results if x["method"] == "ext_good"]
     r2 = write_jsonl(repo.root / "r2.jsonl", rows)
-    code, out, err = phase2(
-        capsys,
-        "judge",
-        "eval",
-        "-C",
-        str(repo.root),
-        "--dataset",
-        str(d),
-        "--results",
-        str(r2),
-        "--calibrate",
+    code, out, err = cli(
+        "judge", "eval", "--dataset", str(d), "--results", str(r2), "--calibrate", repo=repo
     )
     assert code == 2 and out == ""
     assert "--calibrate needs a score" in err
@@ -377,13 +366,11 @@ def test_calibrate_without_scores_is_a_usage_error(dataset, capsys) -> None:  # 
     ],
 )
 def test_bad_label_line_exits_2_naming_file_and_line(
-    repo: TestRepo, capsys, line: str, problem: str
-) -> None:  # type: ignore[no-untyped-def]
+    repo: TestRepo, cli: Cli, line: str, problem: str
+) -> None:
     good = '{"id": "ok", "artifact_type": "json", "mismatch_type": "content", "label": "different"}'
     (repo.root / "labels.jsonl").write_text(f"{good}\n\n{line}\n")
-    code, out, err = phase2(
-        capsys, "judge", "eval", "-C", str(repo.root), "--dataset", str(repo.root / "labels.jsonl")
-    )
+    code, out, err = cli("judge", "eval", "--dataset", str(repo.root / "labels.jsonl"), repo=repo)
     assert code == 2 and out == ""
     lines = err.strip().splitlines()
     assert len(lines) == 1, err
@@ -398,33 +385,29 @@ def test_bad_label_line_exits_2_naming_file_and_line(
         ({"id": "mis_000000000000", "method": "m", "predicted": "different", "score": 2}, "score"),
     ],
 )
-def test_bad_results_line_exits_2(dataset, capsys, row, problem) -> None:  # type: ignore[no-untyped-def]
+def test_bad_results_line_exits_2(dataset, cli: Cli, row, problem) -> None:
     repo, d, _, _, _ = dataset
     r = write_jsonl(
         repo.root / "bad.jsonl",
         [{"id": "mis_000000000001", "method": "m", "predicted": "different"}, row],
     )
-    code, out, err = phase2(
-        capsys, "judge", "eval", "-C", str(repo.root), "--dataset", str(d), "--results", str(r)
-    )
+    code, out, err = cli("judge", "eval", "--dataset", str(d), "--results", str(r), repo=repo)
     assert code == 2 and out == ""
     assert "bad.jsonl:2: " in err and problem in err
 
 
-def test_duplicate_ids_are_refused(repo: TestRepo, capsys) -> None:  # type: ignore[no-untyped-def]
+def test_duplicate_ids_are_refused(repo: TestRepo, cli: Cli) -> None:
     row = {"id": "a", "artifact_type": "json", "mismatch_type": "content", "label": "different"}
     d = write_jsonl(repo.root / "labels.jsonl", [row, row])
-    code, _, err = phase2(capsys, "judge", "eval", "-C", str(repo.root), "--dataset", str(d))
+    code, _, err = cli("judge", "eval", "--dataset", str(d), repo=repo)
     assert code == 2 and "labels.jsonl:2: id 'a' already labelled on line 1" in err
 
 
-def test_missing_dataset_and_unknown_method(repo: TestRepo, capsys) -> None:  # type: ignore[no-untyped-def]
-    code, _, err = phase2(capsys, "judge", "eval", "-C", str(repo.root))
+def test_missing_dataset_and_unknown_method(repo: TestRepo, cli: Cli) -> None:
+    code, _, err = cli("judge", "eval", repo=repo)
     assert code == 2 and ".phase2/labels.jsonl: no such file" in err
     d = write_jsonl(repo.root / "labels.jsonl", content_items())
-    code, _, err = phase2(
-        capsys, "judge", "eval", "-C", str(repo.root), "--dataset", str(d), "--methods", "nope"
-    )
+    code, _, err = cli("judge", "eval", "--dataset", str(d), "--methods", "nope", repo=repo)
     assert code == 2 and "unknown method 'nope'" in err
 
 
@@ -479,15 +462,14 @@ def test_content_round_trips_bytes_exactly(tmp_path: Path) -> None:
 # -------------------------------------------------------------------------------- prometheus
 
 
-def test_prom_output_has_the_contract_names_and_passes_promtool(dataset, capsys, tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_prom_output_has_the_contract_names_and_passes_promtool(
+    dataset, cli: Cli, tmp_path
+) -> None:
     repo, d, r, _, _ = dataset
     prom = tmp_path / "judge.prom"
-    code, _, err = phase2(
-        capsys,
+    code, _, err = cli(
         "judge",
         "eval",
-        "-C",
-        str(repo.root),
         "--dataset",
         str(d),
         "--results",
@@ -496,6 +478,7 @@ def test_prom_output_has_the_contract_names_and_passes_promtool(dataset, capsys,
         str(prom),
         "--bootstrap",
         "50",
+        repo=repo,
     )
     assert code == 0, err
     text = prom.read_text()
@@ -518,12 +501,9 @@ def test_prom_output_has_the_contract_names_and_passes_promtool(dataset, capsys,
     assert "_created" not in text
     # byte-identical for the same inputs (invariant 8)
     first = prom.read_bytes()
-    phase2(
-        capsys,
+    cli(
         "judge",
         "eval",
-        "-C",
-        str(repo.root),
         "--dataset",
         str(d),
         "--results",
@@ -532,6 +512,7 @@ def test_prom_output_has_the_contract_names_and_passes_promtool(dataset, capsys,
         str(prom),
         "--bootstrap",
         "50",
+        repo=repo,
     )
     assert prom.read_bytes() == first
     promtool = require_tool("promtool")
@@ -541,20 +522,10 @@ def test_prom_output_has_the_contract_names_and_passes_promtool(dataset, capsys,
     assert proc.returncode == 0, proc.stdout + proc.stderr
 
 
-def test_text_format_is_readable(dataset, capsys) -> None:  # type: ignore[no-untyped-def]
+def test_text_format_is_readable(dataset, cli: Cli) -> None:
     repo, d, r, _, _ = dataset
-    code, out, err = phase2(
-        capsys,
-        "judge",
-        "eval",
-        "-C",
-        str(repo.root),
-        "--dataset",
-        str(d),
-        "--results",
-        str(r),
-        "--bootstrap",
-        "50",
+    code, out, err = cli(
+        "judge", "eval", "--dataset", str(d), "--results", str(r), "--bootstrap", "50", repo=repo
     )
     assert code == 0, err
     assert "ext_good" in out and "kappa=" in out and "by mismatch type:" in out
@@ -572,16 +543,26 @@ def test_perfect_agreement_shortcut_equals_the_bootstrap(tp: int, tn: int) -> No
         assert got == (list(want) if want else None)
 
 
-def test_eval_outside_a_repository_and_output_file(tmp_path: Path, capsys, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+def test_eval_outside_a_repository_and_output_file(tmp_path: Path, cli: Cli, monkeypatch) -> None:
     monkeypatch.chdir(tmp_path)
     d = write_jsonl(tmp_path / "labels.jsonl", content_items())
     out_file = tmp_path / "eval.json"
-    code, out, err = phase2(capsys, "judge", "eval", "--dataset", str(d), "--methods", "exact",
-                            "--bootstrap", "20", "--output", str(out_file))  # fmt: skip
+    code, out, err = cli(
+        "judge",
+        "eval",
+        "--dataset",
+        str(d),
+        "--methods",
+        "exact",
+        "--bootstrap",
+        "20",
+        "--output",
+        str(out_file),
+    )
     assert code == 0, err
     assert "exact" in out and json.loads(out_file.read_text())["n"] == len(content_items())
     assert not (tmp_path / ".phase2").exists()  # nothing stored outside a repository
-    code, _, err = phase2(capsys, "judge", "eval")
+    code, _, err = cli("judge", "eval")
     assert code == 2 and "--dataset is required outside a git repository" in err
-    code, _, err = phase2(capsys, "judge", "eval", "--dataset", str(d), "--format", "xml")
+    code, _, err = cli("judge", "eval", "--dataset", str(d), "--format", "xml")
     assert code == 2 and "--format must be one of text, json" in err

@@ -17,9 +17,8 @@ from junitparser import Failure, JUnitXml, Skipped
 from markdown_it import MarkdownIt
 from prometheus_client.parser import text_string_to_metric_families
 
-from phase2_git.cli import main
 from phase2_git.reports import junit
-from tests.conftest import TestRepo, require_tool
+from tests.conftest import Cli, TestRepo, require_tool
 
 XSD = xmlschema.XMLSchema(str(Path(__file__).parent / "data" / "junit.xsd"))
 
@@ -62,12 +61,6 @@ def build_ci_repo(repo: TestRepo) -> TestRepo:
 @pytest.fixture
 def ci_repo(repo: TestRepo) -> TestRepo:
     return build_ci_repo(repo)
-
-
-def run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
-    code = main(list(args))
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 def validate_junit(path: Path) -> JUnitXml:
@@ -141,12 +134,22 @@ def lint_markdown(text: str) -> dict[str, list[list[str]]]:
 # ---------------------------------------------------------------------------- end to end
 
 
-def test_done_when_three_files_agree_with_json(ci_repo: TestRepo, capsys, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_done_when_three_files_agree_with_json(ci_repo: TestRepo, cli: Cli, tmp_path: Path) -> None:
     j, m, s = tmp_path / "j.xml", tmp_path / "m.prom", tmp_path / "s.md"
-    code, out, err = run(
-        capsys, "diff", "main", "HEAD", "-C", str(ci_repo.root),
-        "--junit", str(j), "--prom", str(m), "--summary", str(s), "--format", "json",
-    )  # fmt: skip
+    code, out, err = cli(
+        "diff",
+        "main",
+        "HEAD",
+        "--junit",
+        str(j),
+        "--prom",
+        str(m),
+        "--summary",
+        str(s),
+        "--format",
+        "json",
+        repo=ci_repo,
+    )
     assert err == ""
     doc = json.loads(out)
     summ = doc["summary"]
@@ -186,9 +189,9 @@ def test_done_when_three_files_agree_with_json(ci_repo: TestRepo, capsys, tmp_pa
 # ---------------------------------------------------------------------------- cases
 
 
-def test_cases_pass_fail_and_carry_file(ci_repo: TestRepo, capsys, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_cases_pass_fail_and_carry_file(ci_repo: TestRepo, cli: Cli, tmp_path: Path) -> None:
     j = tmp_path / "j.xml"
-    run(capsys, "diff", "main", "HEAD", "-C", str(ci_repo.root), "--junit", str(j))
+    cli("diff", "main", "HEAD", "--junit", str(j), repo=ci_repo)
     by_name = cases(validate_junit(j))
     reorder = by_name["data/reorder.json"]
     assert reorder.is_passed and reorder.classname == "data"
@@ -212,10 +215,10 @@ def test_cases_pass_fail_and_carry_file(ci_repo: TestRepo, capsys, tmp_path: Pat
 
 
 def test_illegal_xml_and_escapes_never_break_the_file(
-    ci_repo: TestRepo, capsys, tmp_path: Path
-) -> None:  # type: ignore[no-untyped-def]
+    ci_repo: TestRepo, cli: Cli, tmp_path: Path
+) -> None:
     j = tmp_path / "j.xml"
-    run(capsys, "diff", "main", "HEAD", "-C", str(ci_repo.root), "--junit", str(j))
+    cli("diff", "main", "HEAD", "--junit", str(j), repo=ci_repo)
     raw = j.read_bytes()
     assert b"\x1b" not in raw and b"\x01" not in raw and b"\x0b" not in raw
     assert "\ufffe".encode() not in raw
@@ -228,13 +231,21 @@ def test_illegal_xml_and_escapes_never_break_the_file(
 
 
 def test_skipped_when_fail_on_does_not_count_real_changes(
-    ci_repo: TestRepo, capsys, tmp_path: Path
-) -> None:  # type: ignore[no-untyped-def]
+    ci_repo: TestRepo, cli: Cli, tmp_path: Path
+) -> None:
     j = tmp_path / "j.xml"
-    _, out, _ = run(
-        capsys, "diff", "main", "HEAD", "-C", str(ci_repo.root), "--junit", str(j),
-        "--fail-on", "noise", "--format", "json",
-    )  # fmt: skip
+    _, out, _ = cli(
+        "diff",
+        "main",
+        "HEAD",
+        "--junit",
+        str(j),
+        "--fail-on",
+        "noise",
+        "--format",
+        "json",
+        repo=ci_repo,
+    )
     summ = json.loads(out)["summary"]
     suite = next(iter(validate_junit(j)))
     assert suite.failures == summ["failing"] == summ["unresolved_noise"] == 2
@@ -250,13 +261,21 @@ def test_skipped_when_fail_on_does_not_count_real_changes(
 
 @pytest.mark.parametrize("rule", ["real", "noise", "any", "never"])
 def test_failures_match_summary_for_every_rule(
-    ci_repo: TestRepo, capsys, tmp_path: Path, rule: str
-) -> None:  # type: ignore[no-untyped-def]
+    ci_repo: TestRepo, cli: Cli, tmp_path: Path, rule: str
+) -> None:
     j = tmp_path / "j.xml"
-    _, out, _ = run(
-        capsys, "diff", "main", "HEAD", "-C", str(ci_repo.root), "--junit", str(j),
-        "--fail-on", rule, "--format", "json",
-    )  # fmt: skip
+    _, out, _ = cli(
+        "diff",
+        "main",
+        "HEAD",
+        "--junit",
+        str(j),
+        "--fail-on",
+        rule,
+        "--format",
+        "json",
+        repo=ci_repo,
+    )
     doc = json.loads(out)
     suite = next(iter(validate_junit(j)))
     assert suite.failures == doc["summary"]["failing"]
@@ -264,30 +283,30 @@ def test_failures_match_summary_for_every_rule(
     assert states.count("failure") == doc["summary"]["failing"]
 
 
-def test_deterministic_bytes(ci_repo: TestRepo, capsys, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_deterministic_bytes(ci_repo: TestRepo, cli: Cli, tmp_path: Path) -> None:
     a, b = tmp_path / "a.xml", tmp_path / "b.xml"
-    run(capsys, "diff", "main", "HEAD", "-C", str(ci_repo.root), "--junit", str(a))
-    run(capsys, "diff", "main", "HEAD", "-C", str(ci_repo.root), "--junit", str(b))
+    cli("diff", "main", "HEAD", "--junit", str(a), repo=ci_repo)
+    cli("diff", "main", "HEAD", "--junit", str(b), repo=ci_repo)
     assert a.read_bytes() == b.read_bytes()
     assert re.search(rb"timestamp|hostname", a.read_bytes()) is None
 
 
-def test_empty_run_is_a_valid_empty_suite(repo: TestRepo, capsys, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_empty_run_is_a_valid_empty_suite(repo: TestRepo, cli: Cli, tmp_path: Path) -> None:
     repo.write("a.txt", "a\n")
     repo.commit("one")
     j = tmp_path / "j.xml"
-    code, _, _ = run(capsys, "diff", "-C", str(repo.root), "--junit", str(j))
+    code, _, _ = cli("diff", "--junit", str(j), repo=repo)
     assert code == 0
     suite = next(iter(validate_junit(j)))
     assert suite.tests == 0 and suite.failures == 0
 
 
-def test_unwritable_junit_path_is_a_usage_error(ci_repo: TestRepo, capsys, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_unwritable_junit_path_is_a_usage_error(
+    ci_repo: TestRepo, cli: Cli, tmp_path: Path
+) -> None:
     blocker = tmp_path / "file"
     blocker.write_text("x")
-    code, out, err = run(
-        capsys, "diff", "main", "HEAD", "-C", str(ci_repo.root), "--junit", str(blocker / "j.xml")
-    )
+    code, out, err = cli("diff", "main", "HEAD", "--junit", str(blocker / "j.xml"), repo=ci_repo)
     assert code == 2 and out == "" and err.startswith("phase2: error: ") and err.count("\n") == 1
 
 

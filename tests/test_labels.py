@@ -6,30 +6,14 @@ import json
 from pathlib import Path
 from typing import Any
 
-import pytest
 from jsonschema import Draft202012Validator
 
 from phase2_git.app.labels import labels_from_events
-from phase2_git.cli import main
 from phase2_git.store.decisions import DecisionLog
-from tests.conftest import TestRepo
+from tests.conftest import Cli, TestRepo
 
 ROOT = Path(__file__).parent.parent
 LABEL = Draft202012Validator(json.loads((ROOT / "schemas" / "LabeledMismatch.v1.json").read_text()))
-
-
-def phase2(capsys: pytest.CaptureFixture[str], repo: TestRepo, *args: str) -> tuple[int, str, str]:
-    code = (
-        main([*args[:2], "-C", str(repo.root), *args[2:]])
-        if args[0]
-        in (
-            "labels",
-            "judge",
-        )
-        else main([args[0], "-C", str(repo.root), *args[1:]])
-    )
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 def dataset(repo: TestRepo) -> list[dict[str, Any]]:
@@ -68,20 +52,20 @@ def feature_repo(repo: TestRepo) -> None:
     repo.commit("regen")
 
 
-def session(repo: TestRepo, capsys: pytest.CaptureFixture[str]) -> None:
+def session(repo: TestRepo, cli: Cli) -> None:
     """A scripted review: approve the real change, reject the binary, --yes the noise."""
-    code, _, err = phase2(capsys, repo, "approve", "eval/real.json", "--base", "main")
+    code, _, err = cli("approve", "eval/real.json", "--base", "main", repo=repo)
     assert code == 0, err
-    code, _, err = phase2(capsys, repo, "reject", "img.bin", "--base", "main")
+    code, _, err = cli("reject", "img.bin", "--base", "main", repo=repo)
     assert code == 0, err
-    code, _, err = phase2(capsys, repo, "resolve", "main", "--yes")
+    code, _, err = cli("resolve", "main", "--yes", repo=repo)
     assert code == 0, err
 
 
-def test_export_after_a_yes_session_feeds_judge_eval(repo: TestRepo, capsys) -> None:  # type: ignore[no-untyped-def]
+def test_export_after_a_yes_session_feeds_judge_eval(repo: TestRepo, cli: Cli) -> None:
     feature_repo(repo)
-    session(repo, capsys)
-    code, out, err = phase2(capsys, repo, "labels", "export")
+    session(repo, cli)
+    code, out, err = cli("labels", "export", repo=repo)
     assert code == 0, err
     assert "6 labelled mismatches (4 equivalent, 2 different" in out
     rows = {r["path"]: r for r in dataset(repo)}
@@ -102,9 +86,7 @@ def test_export_after_a_yes_session_feeds_judge_eval(repo: TestRepo, capsys) -> 
         assert r["hashes"]["before"] == repo.git("rev-parse", f"main:{path}").strip()
         assert r["split"] in ("train", "test")
     # judge eval consumes it as is (methods run on the embedded content)
-    code, out, err = phase2(
-        capsys,
-        repo,
+    code, out, err = cli(
         "judge",
         "eval",
         "--format",
@@ -113,6 +95,7 @@ def test_export_after_a_yes_session_feeds_judge_eval(repo: TestRepo, capsys) -> 
         "canonical_json,whitespace,line_endings,numeric",
         "--bootstrap",
         "100",
+        repo=repo,
     )
     assert code == 0, err
     doc = json.loads(out)
@@ -121,7 +104,7 @@ def test_export_after_a_yes_session_feeds_judge_eval(repo: TestRepo, capsys) -> 
     assert doc["methods"]["line_endings"]["by_type"]["line_endings"]["confusion"]["tp"] == 1
     # export is idempotent: same decisions, same bytes
     first = (repo.root / ".phase2/labels.jsonl").read_bytes()
-    code, out, _ = phase2(capsys, repo, "labels", "export")
+    code, out, _ = cli("labels", "export", repo=repo)
     assert "6 unchanged" in out
     assert (repo.root / ".phase2/labels.jsonl").read_bytes() == first
 
@@ -174,10 +157,10 @@ def test_latest_human_label_wins_and_undo_withdraws() -> None:
     assert (d.label, d.source) == (False, "reject")
 
 
-def test_interactive_labels_audits_and_imports_merge(repo: TestRepo, capsys) -> None:  # type: ignore[no-untyped-def]
+def test_interactive_labels_audits_and_imports_merge(repo: TestRepo, cli: Cli) -> None:
     feature_repo(repo)
-    session(repo, capsys)
-    phase2(capsys, repo, "labels", "export")
+    session(repo, cli)
+    cli("labels", "export", repo=repo)
     first = {r["id"]: r for r in dataset(repo)}
     a = next(r for r in first.values() if r["path"] == "golden/a.json")
     b = next(r for r in first.values() if r["path"] == "golden/b.json")
@@ -230,10 +213,10 @@ def test_interactive_labels_audits_and_imports_merge(repo: TestRepo, capsys) -> 
         )
         + "\n"
     )
-    code, out, err = phase2(capsys, repo, "labels", "import", str(imported))
+    code, out, err = cli("labels", "import", str(imported), repo=repo)
     assert code == 0, err
     assert "1 added" in out
-    code, out, err = phase2(capsys, repo, "labels", "export")
+    code, out, err = cli("labels", "export", repo=repo)
     assert code == 0, err
     assert "1 without recoverable content" in out
     rows = {r["id"]: r for r in dataset(repo)}
@@ -244,8 +227,8 @@ def test_interactive_labels_audits_and_imports_merge(repo: TestRepo, capsys) -> 
     assert "before" not in gone and "before_base64" not in gone
     assert gone["mismatch_type"] == "content"  # classified: hash-only comparison
     assert rows["ext-1"]["source"] == "import"  # imports survive a re-export
-    code, out, err = phase2(
-        capsys, repo, "judge", "eval", "--methods", "exact", "--bootstrap", "50", "--format", "json"
+    code, out, err = cli(
+        "judge", "eval", "--methods", "exact", "--bootstrap", "50", "--format", "json", repo=repo
     )
     assert code == 0, err
     doc = json.loads(out)
@@ -253,26 +236,26 @@ def test_interactive_labels_audits_and_imports_merge(repo: TestRepo, capsys) -> 
     assert doc["methods"]["exact"]["unjudged"] == 0
 
 
-def test_import_validates_before_writing(repo: TestRepo, capsys) -> None:  # type: ignore[no-untyped-def]
+def test_import_validates_before_writing(repo: TestRepo, cli: Cli) -> None:
     good = {"id": "i1", "artifact_type": "json", "mismatch_type": "content", "label": "different"}
     src = repo.root / "in.jsonl"
     src.write_text(json.dumps(good) + "\n" + json.dumps({**good, "id": "i2", "label": "?"}) + "\n")
-    code, out, err = phase2(capsys, repo, "labels", "import", str(src))
+    code, out, err = cli("labels", "import", str(src), repo=repo)
     assert code == 2 and out == ""
     assert "in.jsonl:2: label:" in err and len(err.strip().splitlines()) == 1
     assert not (repo.root / ".phase2/labels.jsonl").exists()
-    code, _, err = phase2(capsys, repo, "labels", "import", str(repo.root / "missing.jsonl"))
+    code, _, err = cli("labels", "import", str(repo.root / "missing.jsonl"), repo=repo)
     assert code == 2 and "missing.jsonl: no such file" in err
     src.write_text(json.dumps(good) + "\n")
-    code, out, err = phase2(capsys, repo, "labels", "import", str(src))
+    code, out, err = cli("labels", "import", str(src), repo=repo)
     assert code == 0, err
     (row,) = dataset(repo)
     assert row["split"] in ("train", "test") and row["source"] == "import"
 
 
-def test_broken_labels_file_is_refused_on_export(repo: TestRepo, capsys) -> None:  # type: ignore[no-untyped-def]
+def test_broken_labels_file_is_refused_on_export(repo: TestRepo, cli: Cli) -> None:
     feature_repo(repo)
     (repo.root / ".phase2").mkdir()
     (repo.root / ".phase2/labels.jsonl").write_text("{oops\n")
-    code, _, err = phase2(capsys, repo, "labels", "export")
+    code, _, err = cli("labels", "export", repo=repo)
     assert code == 2 and ".phase2/labels.jsonl:1: not JSON" in err

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import os
-import sys
 import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -16,12 +15,11 @@ import pytest
 
 from phase2_git.app.diff import run_diff
 from phase2_git.app.external import attach_llm_verdicts
-from phase2_git.cli import main
 from phase2_git.git.repo import GitRepo
 from phase2_git.judges.llm_rubric import JudgeRequest, LlmRubricJudge, parse_reply
 from phase2_git.store.config import load, resolve
 from phase2_git.store.judge_settings import DEFAULT_RUBRIC, judge_settings
-from tests.conftest import TestRepo
+from tests.conftest import STUB, Cli, TestRepo
 
 JUDGE = """\
 import json, sys, time
@@ -30,7 +28,7 @@ log = sys.argv[1]
 open(log, "a").write(json.dumps({"id": req["id"], "rubric": req["rubric"][:20]}) + "\\n")
 mode = sys.argv[2] if len(sys.argv) > 2 else "ok"
 if mode == "sleep":
-    time.sleep(5)
+    time.sleep(3600)
 if mode == "fail":
     print("judge broke", file=sys.stderr)
     sys.exit(3)
@@ -48,13 +46,26 @@ def request(i: int, same: bool = True) -> JudgeRequest:
     return JudgeRequest(f"mis_{i:012x}", f"f{i}.txt", "text", before, after)
 
 
+def label_row(i: int) -> dict[str, str]:
+    """A labelled item: even ``i`` a whitespace-only (equivalent) pair, odd a real change."""
+    same = i % 2 == 0
+    req = request(i, same)
+    assert req.before is not None and req.after is not None
+    return {
+        "id": req.id,
+        "artifact_type": "text",
+        "mismatch_type": "whitespace" if same else "content",
+        "label": "equivalent" if same else "different",
+        "before": req.before.decode(),
+        "after": req.after.decode(),
+    }
+
+
 def command_judge(tmp_path: Path, mode: str = "ok", **judge: Any) -> tuple[LlmRubricJudge, Path]:
     script = tmp_path / "judge.py"
     script.write_text(JUDGE)
     log = tmp_path / "calls.jsonl"
-    cfg = resolve(
-        {"judge": {"command": [sys.executable, str(script), str(log), mode], **judge}}, "test"
-    )
+    cfg = resolve({"judge": {"command": [*STUB, str(script), str(log), mode], **judge}}, "test")
     return LlmRubricJudge(judge_settings(cfg.data, tmp_path), cache_root=tmp_path), log
 
 
@@ -98,7 +109,7 @@ def test_not_applicable_without_a_call(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("mode", "why"),
     [
-        ("sleep", "timed out after 0.5 s"),
+        ("sleep", "timed out after 1 s"),
         ("fail", "command exited 3: judge broke"),
         ("garbage", "reply is not JSON"),
     ],
@@ -106,7 +117,9 @@ def test_not_applicable_without_a_call(tmp_path: Path) -> None:
 def test_command_failures_give_no_verdict_and_stop_after_three(
     tmp_path: Path, mode: str, why: str
 ) -> None:
-    judge, log = command_judge(tmp_path, mode, timeout=0.5)
+    # the sleeping judge never answers: whatever the machine's load, each call is cut at the
+    # timeout; the others answer at once, and a busy machine must not cut them, hence 60 s
+    judge, log = command_judge(tmp_path, mode, timeout=1 if mode == "sleep" else 60)
     for i in range(3):
         v = judge.judge(request(i))
         assert v.score is None and why in (v.error or "")
@@ -222,7 +235,7 @@ def http_judge(root: Path, url: str, **judge: Any) -> LlmRubricJudge:
                 "url": url,
                 "model": "stub-1",
                 "api_key_env": "STUB_KEY",
-                "timeout": 5,
+                "timeout": 60,  # the local stub answers at once: a busy machine must not cut it
                 **judge,
             }
         },
@@ -233,7 +246,7 @@ def http_judge(root: Path, url: str, **judge: Any) -> LlmRubricJudge:
     )
 
 
-def test_http_judge_against_the_local_stub(stub, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_http_judge_against_the_local_stub(stub, tmp_path: Path) -> None:
     state, url = stub
     judge = http_judge(tmp_path, url)
     assert judge.judge(request(1, same=True)).score == 0.9
@@ -253,7 +266,7 @@ def test_http_judge_against_the_local_stub(stub, tmp_path: Path) -> None:  # typ
     assert len(state.requests) == 2
 
 
-def test_http_errors_and_a_dead_endpoint(stub, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_http_errors_and_a_dead_endpoint(stub, tmp_path: Path) -> None:
     state, url = stub
     state.status = 500
     judge = http_judge(tmp_path, url)
@@ -264,48 +277,20 @@ def test_http_errors_and_a_dead_endpoint(stub, tmp_path: Path) -> None:  # type:
     assert v.score is None and "cannot reach the judge endpoint" in (v.error or "")
 
 
-def test_judge_eval_with_the_http_judge(stub, repo: TestRepo, capsys, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+def test_judge_eval_with_the_http_judge(stub, repo: TestRepo, cli: Cli, monkeypatch) -> None:
     state, url = stub
     monkeypatch.setenv("STUB_KEY", "sekrit")
-    rows = []
-    for i in range(40):
-        same = i % 2 == 0
-        req = request(i, same)
-        rows.append(
-            {
-                "id": req.id,
-                "artifact_type": "text",
-                "mismatch_type": "whitespace" if same else "content",
-                "label": "equivalent" if same else "different",
-                "before": req.before.decode(),
-                "after": req.after.decode(),
-            }
-        )
+    rows = [label_row(i) for i in range(40)]
     d = repo.root / "labels.jsonl"
     d.write_text("".join(json.dumps(r) + "\n" for r in rows))
     (repo.root / ".phase2").mkdir()
     judge = f'[judge]\nurl = "{url}"\nmodel = "stub-1"\napi_key_env = "STUB_KEY"\nmax_calls = 30\n'
     (repo.root / ".phase2/config.toml").write_text(judge)
     own_config(judge)  # the URL content goes to: named by the user, not only the repository
-    code, out, err = (
-        main(
-            [
-                "judge",
-                "eval",
-                "-C",
-                str(repo.root),
-                "--dataset",
-                str(d),
-                "--methods",
-                "llm_rubric",
-                "--format",
-                "json",
-                "--bootstrap",
-                "50",
-            ]
-        ),
-        *capsys.readouterr(),
-    )
+    code, out, err = cli(
+        "judge", "eval", "--dataset", str(d), "--methods", "llm_rubric", "--format", "json",
+        "--bootstrap", "50", repo=repo,
+    )  # fmt: skip
     assert code == 0, err
     fig = json.loads(out)["methods"]["llm_rubric"]
     assert fig["n"] == 30 and fig["unjudged"] == 10 and fig["kappa"] == 1.0
@@ -318,27 +303,14 @@ def test_judge_eval_with_the_http_judge(stub, repo: TestRepo, capsys, monkeypatc
     budget = next(c for c in gate["criteria"] if c["name"] == "budget")
     assert budget["status"] == "FAIL" and "budget exhausted" in budget["detail"]
     prom = repo.root / "j.prom"
-    main(
-        [
-            "judge",
-            "eval",
-            "-C",
-            str(repo.root),
-            "--dataset",
-            str(d),
-            "--methods",
-            "llm_rubric",
-            "--prom",
-            str(prom),
-            "--bootstrap",
-            "50",
-        ]
-    )
-    capsys.readouterr()
+    cli(
+        "judge", "eval", "--dataset", str(d), "--methods", "llm_rubric", "--prom", str(prom),
+        "--bootstrap", "50", repo=repo,
+    )  # fmt: skip
     assert 'phase2_judge_budget_exhausted{method="llm_rubric"} 0.0' in prom.read_text()  # cached
 
 
-def test_llm_rubric_without_a_judge_is_a_usage_error(repo: TestRepo, capsys) -> None:  # type: ignore[no-untyped-def]
+def test_llm_rubric_without_a_judge_is_a_usage_error(repo: TestRepo, cli: Cli) -> None:
     d = repo.root / "labels.jsonl"
     d.write_text(
         json.dumps(
@@ -353,10 +325,7 @@ def test_llm_rubric_without_a_judge_is_a_usage_error(repo: TestRepo, capsys) -> 
         )
         + "\n"
     )
-    code = main(
-        ["judge", "eval", "-C", str(repo.root), "--dataset", str(d), "--methods", "llm_rubric"]
-    )
-    err = capsys.readouterr().err
+    code, _, err = cli("judge", "eval", "--dataset", str(d), "--methods", "llm_rubric", repo=repo)
     assert code == 2 and "llm_rubric needs a judge" in err
 
 
@@ -380,8 +349,8 @@ def shadow_repo(repo: TestRepo, tmp_path: Path) -> Path:
     repo.write("out/b.txt", b"one\n")
     judge = (
         "[judge]\n"
-        f"command = [{json.dumps(sys.executable)}, {json.dumps(str(script))}, "
-        f'{json.dumps(str(log))}]\nmodel = "stub"\nmax_calls = 1000\n'
+        f"command = {json.dumps([*STUB, str(script), str(log)])}\n"
+        'model = "stub"\nmax_calls = 1000\n'
     )
     repo.write(".phase2/config.toml", '[methods]\nenabled = ["exact", "llm_rubric"]\n' + judge)
     # the command runs because the user's own configuration names it too: a repository's
@@ -399,8 +368,8 @@ def plans(result: Any) -> dict[str, tuple[bool, str, tuple[str, ...]]]:
 
 
 def test_shadow_verdicts_change_nothing_until_the_gate_is_go(
-    repo: TestRepo, tmp_path: Path, capsys
-) -> None:  # type: ignore[no-untyped-def]
+    repo: TestRepo, tmp_path: Path, cli: Cli
+) -> None:
     shadow_repo(repo, tmp_path)
     git = GitRepo.discover(repo.root)
     cfg = load(repo.root)
@@ -419,24 +388,10 @@ def test_shadow_verdicts_change_nothing_until_the_gate_is_go(
 
     # a GO gate for llm_rubric (measured on 210 labelled items) lets it act, for
     # auto_apply_types only: the whitespace noise becomes safe, the content change does not
-    rows = []
-    for i in range(210):
-        same = i % 2 == 0
-        req = request(i, same)
-        rows.append(
-            {
-                "id": req.id,
-                "artifact_type": "text",
-                "mismatch_type": "whitespace" if same else "content",
-                "label": "equivalent" if same else "different",
-                "before": req.before.decode(),
-                "after": req.after.decode(),
-            }
-        )
+    rows = [label_row(i) for i in range(210)]
     labels = repo.root / ".phase2/labels.jsonl"
     labels.write_text("".join(json.dumps(r) + "\n" for r in rows))
-    code = main(["gate", "-C", str(repo.root), "--dataset", str(labels), "--method", "llm_rubric"])
-    out, err = capsys.readouterr()
+    code, out, err = cli("gate", "--dataset", str(labels), "--method", "llm_rubric", repo=repo)
     assert code == 0, out + err
     gated = attach_llm_verdicts(git, run_diff(git, "HEAD~1", "HEAD", config=cfg))
     now = plans(gated)

@@ -100,7 +100,7 @@ def pc(caches: dict[str, str], snapshot: tuple[str, str]) -> Iterator[object]:
     yield run
 
 
-def try_repo(pc, snapshot: tuple[str, str], repo: TestRepo, hook: str, *args: str):  # type: ignore[no-untyped-def]
+def try_repo(pc, snapshot: tuple[str, str], repo: TestRepo, hook: str, *args: str):
     return pc(repo, "try-repo", snapshot[0], hook, *args)
 
 
@@ -135,7 +135,7 @@ def test_manifest_is_valid_and_as_designed() -> None:
 # environment pre-commit builds once and caches.
 
 
-def test_try_repo_check_fails_on_staged_noise(pc, snapshot, project: TestRepo) -> None:  # type: ignore[no-untyped-def]
+def test_try_repo_check_fails_on_staged_noise(pc, snapshot, project: TestRepo) -> None:
     project.write("data/a.json", REORDERED)
     project.git("add", "data/a.json")
     proc = try_repo(pc, snapshot, project, "phase2-check")
@@ -147,7 +147,7 @@ def test_try_repo_check_fails_on_staged_noise(pc, snapshot, project: TestRepo) -
     assert project.git("log", "--format=%s") == "base\n"
 
 
-def test_try_repo_check_passes_real_changes(pc, snapshot, project: TestRepo) -> None:  # type: ignore[no-untyped-def]
+def test_try_repo_check_passes_real_changes(pc, snapshot, project: TestRepo) -> None:
     project.write("data/a.json", REAL)
     project.write("README.txt", "hello\r\n")  # noise, but not among the files of this run
     project.git("add", "-A")
@@ -156,7 +156,7 @@ def test_try_repo_check_passes_real_changes(pc, snapshot, project: TestRepo) -> 
     assert "Passed" in proc.stdout
 
 
-def test_try_repo_fix_rewrites_files_then_check_passes(pc, snapshot, project: TestRepo) -> None:  # type: ignore[no-untyped-def]
+def test_try_repo_fix_rewrites_files_then_check_passes(pc, snapshot, project: TestRepo) -> None:
     project.write("data/a.json", REORDERED)
     project.write("data/b.json", REAL)
     project.git("add", "-A")
@@ -188,7 +188,7 @@ def configured(snapshot: tuple[str, str], project: TestRepo) -> TestRepo:
     return project
 
 
-def test_readme_snippet_is_what_we_test(pc, configured: TestRepo) -> None:  # type: ignore[no-untyped-def]
+def test_readme_snippet_is_what_we_test(pc, configured: TestRepo) -> None:
     config = yaml.safe_load(SNIPPET.read_text())
     assert [h["id"] for h in config["repos"][0]["hooks"]] == ["phase2-check", "phase2-fix"]
     configured.write("data/a.json", REORDERED)
@@ -203,7 +203,7 @@ def test_readme_snippet_is_what_we_test(pc, configured: TestRepo) -> None:  # ty
     assert proc.returncode == 0, proc.stdout + proc.stderr
 
 
-def test_malformed_json_fails_all_files(pc, configured: TestRepo) -> None:  # type: ignore[no-untyped-def]
+def test_malformed_json_fails_all_files(pc, configured: TestRepo) -> None:
     configured.write("data/b.json", b'{"a": 1,}\n')
     configured.commit("broken, committed earlier")
     proc = pc(configured, "run")
@@ -212,7 +212,7 @@ def test_malformed_json_fails_all_files(pc, configured: TestRepo) -> None:  # ty
     assert proc.returncode == 1 and "data/b.json: invalid JSON" in proc.stdout, proc.stdout
 
 
-def test_fix_never_loses_unstaged_edits(pc, configured: TestRepo) -> None:  # type: ignore[no-untyped-def]
+def test_fix_never_loses_unstaged_edits(pc, configured: TestRepo) -> None:
     configured.write("data/a.json", REORDERED)
     configured.git("add", "-A")
     mine = b'{"b": 2, "a": 1, "wip": true}\n'
@@ -222,7 +222,7 @@ def test_fix_never_loses_unstaged_edits(pc, configured: TestRepo) -> None:  # ty
     assert configured.read("data/a.json") == mine
 
 
-def test_pre_push_stage_uses_the_pushed_refs(pc, configured: TestRepo) -> None:  # type: ignore[no-untyped-def]
+def test_pre_push_stage_uses_the_pushed_refs(pc, configured: TestRepo) -> None:
     base = configured.head()
     configured.write("data/a.json", REORDERED)
     head = configured.commit("noise")

@@ -4,15 +4,15 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 from jsonschema import Draft202012Validator
 
-from phase2_git.cli import main
-from tests.conftest import TestRepo
+from tests.conftest import Cli, TestRepo
+from tests.hostile_support import run_phase2
 
 ROOT = Path(__file__).parent.parent
 DECISION = Draft202012Validator(
@@ -20,13 +20,7 @@ DECISION = Draft202012Validator(
 )
 
 
-def phase2(capsys: pytest.CaptureFixture[str], repo: TestRepo, *args: str) -> tuple[int, str, str]:
-    code = main([args[0], "-C", str(repo.root), *args[1:]])
-    out, err = capsys.readouterr()
-    return code, out, err
-
-
-def log_lines(repo: TestRepo) -> list[dict]:  # type: ignore[type-arg]
+def log_lines(repo: TestRepo) -> list[dict[str, Any]]:
     path = repo.root / ".phase2" / "decisions.jsonl"
     if not path.exists():
         return []
@@ -73,12 +67,12 @@ def snapshot(repo: TestRepo) -> dict[str, object]:
     }
 
 
-def test_yes_commits_safe_transforms_and_keeps_everything_else(repo: TestRepo, capsys) -> None:  # type: ignore[no-untyped-def]
+def test_yes_commits_safe_transforms_and_keeps_everything_else(repo: TestRepo, cli: Cli) -> None:
     feature_repo(repo)
     user_edits(repo)
     before = snapshot(repo)
     head_before = repo.head()
-    code, out, err = phase2(capsys, repo, "resolve", "main", "--yes")
+    code, out, err = cli("resolve", "main", "--yes", repo=repo)
     assert (code, err) == (0, ""), err
     assert "committed" in out
     assert snapshot(repo) == before
@@ -100,21 +94,21 @@ def test_yes_commits_safe_transforms_and_keeps_everything_else(repo: TestRepo, c
     assert message.count("Phase2-Transform: dec_") == 4
     assert repo.git("show", "HEAD:.phase2/decisions.jsonl").count("\n") == 5
     # a second run changes nothing
-    code, out, _ = phase2(capsys, repo, "resolve", "main", "--yes")
+    code, out, _ = cli("resolve", "main", "--yes", repo=repo)
     assert code == 0 and "nothing to do" in out
     assert repo.git("rev-list", "--count", "HEAD").strip() == "3"
     assert snapshot(repo) == before
     # diff shows no safe noise left
-    code, out, _ = phase2(capsys, repo, "diff", "main", "HEAD", "--format", "json")
+    code, out, _ = cli("diff", "main", "HEAD", "--format", "json", repo=repo)
     doc = json.loads(out)
     assert [m["path"] for m in doc["mismatches"]] == ["eval/real.json"]
     assert repo.git("fsck", "--no-progress", "--no-dangling").strip() == ""
 
 
-def test_verify_passes_then_fails_on_tampering(repo: TestRepo, capsys) -> None:  # type: ignore[no-untyped-def]
+def test_verify_passes_then_fails_on_tampering(repo: TestRepo, cli: Cli) -> None:
     feature_repo(repo)
-    phase2(capsys, repo, "resolve", "main", "--yes")
-    code, out, _ = phase2(capsys, repo, "verify")
+    cli("resolve", "main", "--yes", repo=repo)
+    code, out, _ = cli("verify", repo=repo)
     assert code == 0 and "verified 5 decision(s), 4 transform(s): ok" in out
     log = repo.root / ".phase2" / "decisions.jsonl"
     original = log.read_text()
@@ -127,33 +121,33 @@ def test_verify_passes_then_fails_on_tampering(repo: TestRepo, capsys) -> None: 
         else:
             target["hashes"]["before"] = "0" * len(first["result"])
         log.write_text("".join(json.dumps(e) + "\n" for e in lines))
-        code, out, _ = phase2(capsys, repo, "verify")
+        code, out, _ = cli("verify", repo=repo)
         assert code == 1, field
         assert "hashes differ from commit" in out or "restore_base" in out
     # a referenced commit that no longer exists
     log.write_text(original)
     revert_id = first["id"]
-    assert phase2(capsys, repo, "revert", revert_id)[0] == 0
-    assert phase2(capsys, repo, "verify")[0] == 0
+    assert cli("revert", revert_id, repo=repo)[0] == 0
+    assert cli("verify", repo=repo)[0] == 0
     lines = log.read_text().splitlines()
     revert_line = json.loads(lines[-1])
     assert revert_line["decision"] == "revert" and revert_line["commit"]
     revert_line["commit"] = "1" * len(revert_line["commit"])
     lines[-1] = json.dumps(revert_line)
     log.write_text("\n".join(lines) + "\n")
-    code, out, _ = phase2(capsys, repo, "verify")
+    code, out, _ = cli("verify", repo=repo)
     assert code == 1 and "does not exist" in out
     # an unparseable line is listed too
     log.write_text(original + "{not json\n")
-    code, out, _ = phase2(capsys, repo, "verify")
+    code, out, _ = cli("verify", repo=repo)
     assert code == 1 and "decisions.jsonl:6: not JSON" in out
 
 
-def test_kill_switch_and_shadow_mode_commit_nothing(repo: TestRepo, capsys, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+def test_kill_switch_and_shadow_mode_commit_nothing(repo: TestRepo, cli: Cli, monkeypatch) -> None:
     feature_repo(repo)
     head = repo.head()
     monkeypatch.setenv("PHASE2_DISABLE_AUTORESOLVE", "1")
-    code, out, _ = phase2(capsys, repo, "resolve", "main", "--yes")
+    code, out, _ = cli("resolve", "main", "--yes", repo=repo)
     assert code == 0 and repo.head() == head
     assert "PHASE2_DISABLE_AUTORESOLVE is set" in out
     lines = log_lines(repo)
@@ -166,31 +160,31 @@ def test_kill_switch_and_shadow_mode_commit_nothing(repo: TestRepo, capsys, monk
     head = repo.head()
     # the branch's own configuration counts only when named (else main's is in force)
     own = str(repo.root / ".phase2/config.toml")
-    code, out, _ = phase2(capsys, repo, "resolve", "main", "--yes", "--restart", "--config", own)
+    code, out, _ = cli("resolve", "main", "--yes", "--restart", "--config", own, repo=repo)
     assert code == 0 and repo.head() == head
     decisions = [e["decision"] for e in log_lines(repo)]
     assert decisions.count("shadow") == 4
     assert "policy mode is shadow" in out
 
 
-def test_sampled_auto_approvals_are_marked_for_audit(repo: TestRepo, capsys) -> None:  # type: ignore[no-untyped-def]
+def test_sampled_auto_approvals_are_marked_for_audit(repo: TestRepo, cli: Cli) -> None:
     feature_repo(repo)
     repo.write(".phase2/config.toml", "[policy]\nsample_rate = 1.0\n")
     repo.commit("audit all")
     own = str(repo.root / ".phase2/config.toml")
-    code, _, err = phase2(capsys, repo, "resolve", "main", "--yes", "--config", own)
+    code, _, err = cli("resolve", "main", "--yes", "--config", own, repo=repo)
     assert code == 0, err
     approvals = [e for e in log_lines(repo) if e["decision"] == "auto-approve"]
     assert approvals and all(e["audit"] == "pending" for e in approvals)
-    code, out, _ = phase2(capsys, repo, "log", "--audit-pending")
+    code, out, _ = cli("log", "--audit-pending", repo=repo)
     assert code == 0 and f"{len(approvals)} of" in out
 
 
-def test_revert_restores_and_refuses_when_file_moved_on(repo: TestRepo, capsys) -> None:  # type: ignore[no-untyped-def]
+def test_revert_restores_and_refuses_when_file_moved_on(repo: TestRepo, cli: Cli) -> None:
     feature_repo(repo)
-    phase2(capsys, repo, "resolve", "main", "--yes")
+    cli("resolve", "main", "--yes", repo=repo)
     dec = next(e for e in log_lines(repo) if e["path"] == "golden/a.json")
-    code, _out, err = phase2(capsys, repo, "revert", dec["id"])
+    code, _out, err = cli("revert", dec["id"], repo=repo)
     assert code == 0, err
     assert repo.read("golden/a.json") == b'{"b": [1, 2], "a": 1}\n'
     assert repo.git("status", "--porcelain") == ""
@@ -198,44 +192,44 @@ def test_revert_restores_and_refuses_when_file_moved_on(repo: TestRepo, capsys) 
     dec_b = next(e for e in log_lines(repo) if e["path"] == "golden/b.json")
     repo.write("golden/b.json", b'{"x": "z"}\n')
     repo.commit("later change")
-    code, _, err = phase2(capsys, repo, "revert", dec_b["id"])
+    code, _, err = cli("revert", dec_b["id"], repo=repo)
     assert code == 3 and "moved on" in err and err.count("\n") == 1
-    code, _, err = phase2(capsys, repo, "revert", "dec_0000000000000000")
+    code, _, err = cli("revert", "dec_0000000000000000", repo=repo)
     assert code == 2 and "no decision" in err
 
 
-def test_approve_and_reject_scriptable(repo: TestRepo, capsys) -> None:  # type: ignore[no-untyped-def]
+def test_approve_and_reject_scriptable(repo: TestRepo, cli: Cli) -> None:
     feature_repo(repo)
-    code, out, err = phase2(capsys, repo, "approve", "eval/real.json", "--base", "main")
+    code, out, err = cli("approve", "eval/real.json", "--base", "main", repo=repo)
     assert code == 0, err
     assert repo.git("log", "-1", "--format=%s").strip() == "phase2: approve eval/real.json"
-    code, out, _ = phase2(capsys, repo, "diff", "main", "HEAD", "--format", "json")
+    code, out, _ = cli("diff", "main", "HEAD", "--format", "json", repo=repo)
     real = next(m for m in json.loads(out)["mismatches"] if m["path"] == "eval/real.json")
     assert real["decision"]["decision"] == "approve"
     assert json.loads(out)["summary"]["unresolved_real"] == 0
     # a new change to the same artifact needs a new decision (bound to content)
     repo.write("eval/real.json", b'{"accuracy": 0.5}\n')
     repo.commit("again")
-    code, out, _ = phase2(capsys, repo, "diff", "main", "HEAD", "--format", "json")
+    code, out, _ = cli("diff", "main", "HEAD", "--format", "json", repo=repo)
     assert json.loads(out)["summary"]["unresolved_real"] == 1
-    code, _, err = phase2(capsys, repo, "reject", "golden/a.json", "--base", "main")
+    code, _, err = cli("reject", "golden/a.json", "--base", "main", repo=repo)
     assert code == 0, err
     assert log_lines(repo)[-1]["label"] == "different"
-    code, _, err = phase2(capsys, repo, "approve", "nope.json", "--base", "main")
+    code, _, err = cli("approve", "nope.json", "--base", "main", repo=repo)
     assert code == 2 and "no mismatch for 'nope.json'" in err
 
 
-def test_refusals(repo: TestRepo, capsys) -> None:  # type: ignore[no-untyped-def]
+def test_refusals(repo: TestRepo, cli: Cli) -> None:
     feature_repo(repo)
     # the user's own edit on a path phase2 would rewrite
     repo.write("golden/a.json", b'{"b": [1, 2], "a": 1, "c": 3}\n')
-    code, _, err = phase2(capsys, repo, "resolve", "main", "--yes")
+    code, _, err = cli("resolve", "main", "--yes", repo=repo)
     assert code == 3 and "golden/a.json" in err and "uncommitted changes" in err
     repo.git("checkout", "-q", "--", "golden/a.json")
     # git's index lock
     lock = repo.root / ".git" / "index.lock"
     lock.write_text("")
-    code, _, err = phase2(capsys, repo, "resolve", "main", "--yes")
+    code, _, err = cli("resolve", "main", "--yes", repo=repo)
     assert code == 3 and "index is locked" in err
     lock.unlink()
     # phase2's own lock, held by a live process
@@ -251,39 +245,43 @@ def test_refusals(repo: TestRepo, capsys) -> None:  # type: ignore[no-untyped-de
             }
         )
     )
-    code, _, err = phase2(capsys, repo, "resolve", "main", "--yes")
+    code, _, err = cli("resolve", "main", "--yes", repo=repo)
     assert code == 3 and f"pid {os.getpid()}" in err
     holder.unlink()
     # detached HEAD
     repo.git("checkout", "-q", "--detach")
-    code, _, err = phase2(capsys, repo, "resolve", "main", "--yes")
+    code, _, err = cli("resolve", "main", "--yes", repo=repo)
     assert code == 3 and "detached" in err
     repo.git("checkout", "-q", "feat")
     # a merge in progress
     (repo.root / ".git" / "MERGE_HEAD").write_text(repo.head() + "\n")
-    code, _, err = phase2(capsys, repo, "resolve", "main", "--yes")
+    code, _, err = cli("resolve", "main", "--yes", repo=repo)
     assert code == 3 and "merge is in progress" in err
     (repo.root / ".git" / "MERGE_HEAD").unlink()
     assert repo.git("status", "--porcelain") == ""
 
 
-def test_state_file_for_other_config_is_refused(repo: TestRepo, capsys) -> None:  # type: ignore[no-untyped-def]
+def test_state_file_for_other_config_is_refused(repo: TestRepo, cli: Cli) -> None:
     feature_repo(repo)
     repo.git("config", "core.autocrlf", "false")
     monkey_state = repo.root / "state.json"
-    code, _, _ = phase2(capsys, repo, "resolve", "main", "--yes", "--state-file", str(monkey_state))
+    code, _, _ = cli("resolve", "main", "--yes", "--state-file", str(monkey_state), repo=repo)
     assert code == 0
     other = repo.write(".phase2/config.toml", "[policy]\nmin_confidence = 0.5\n")
     # resolve compares two commits: a working-tree configuration counts only when named
-    code, _, err = phase2(
-        capsys, repo, "resolve", "main", "--yes", "--state-file", str(monkey_state),
-        "--config", str(other),
-    )  # fmt: skip
+    code, _, err = cli(
+        "resolve",
+        "main",
+        "--yes",
+        "--state-file",
+        str(monkey_state),
+        "--config",
+        str(other),
+        repo=repo,
+    )
     assert code == 2 and "another configuration" in err and "--restart" in err
     monkey_state.write_text("{broken")
-    code, _, err = phase2(
-        capsys, repo, "resolve", "main", "--yes", "--state-file", str(monkey_state)
-    )
+    code, _, err = cli("resolve", "main", "--yes", "--state-file", str(monkey_state), repo=repo)
     assert code == 2 and "not a valid state file" in err
 
 
@@ -301,35 +299,30 @@ def test_concurrent_resolve_second_exits_3(repo: TestRepo) -> None:
         timeout=30,
     )
     first.expect(r"\[q\]uit")
-    second = subprocess.run(
-        [sys.executable, "-m", "phase2_git", "resolve", "main", "--yes"],
-        cwd=repo.root,
-        capture_output=True,
-        text=True,
-    )
+    second = run_phase2(("resolve", "main", "--yes"), cwd=repo.root, env=dict(os.environ))
     first.send("q")
     first.expect(pexpect.EOF)
-    assert second.returncode == 3
-    assert f"pid {first.pid}" in second.stderr and "holds .phase2/lock" in second.stderr
-    assert second.stderr.count("\n") == 1
+    assert second.code == 3
+    assert f"pid {first.pid}".encode() in second.err and b"holds .phase2/lock" in second.err
+    assert second.err.count(b"\n") == 1
 
 
-def test_unborn_branch_is_refused(make_repo, capsys) -> None:  # type: ignore[no-untyped-def]
+def test_unborn_branch_is_refused(make_repo, cli: Cli) -> None:
     repo = make_repo()
     repo.write("a.json", "{}")
-    code, _, err = main(["resolve", "-C", str(repo.root), "HEAD", "--yes"]), *capsys.readouterr()
+    code, _, err = cli("resolve", "HEAD", "--yes", repo=repo)
     assert code in (2, 3)
     assert "phase2: error:" in err
 
 
-def test_crlf_worktree_follows_the_transform(repo: TestRepo, capsys) -> None:  # type: ignore[no-untyped-def]
+def test_crlf_worktree_follows_the_transform(repo: TestRepo, cli: Cli) -> None:
     repo.git("config", "core.autocrlf", "true")
     repo.write("a.json", b'{"a": 1, "b": 2}\r\n')
     repo.commit("base")
     repo.git("checkout", "-q", "-b", "feat")
     repo.write("a.json", b'{"b": 2, "a": 1}\r\n')
     repo.commit("regen")
-    code, _, err = phase2(capsys, repo, "resolve", "main", "--yes")
+    code, _, err = cli("resolve", "main", "--yes", repo=repo)
     assert code == 0, err
     # committed in repository form (LF), checked out in working-tree form (CRLF)
     assert repo.git("show", "HEAD:a.json") == '{"a": 1, "b": 2}\n'
@@ -337,50 +330,48 @@ def test_crlf_worktree_follows_the_transform(repo: TestRepo, capsys) -> None:  #
     assert repo.git("status", "--porcelain") == ""
 
 
-def test_sha256_repository(make_repo, capsys) -> None:  # type: ignore[no-untyped-def]
+def test_sha256_repository(make_repo, cli: Cli) -> None:
     repo = make_repo(object_format="sha256")
     feature_repo(repo)
-    code, _, err = phase2(capsys, repo, "resolve", "main", "--yes")
+    code, _, err = cli("resolve", "main", "--yes", repo=repo)
     assert code == 0, err
     assert len(log_lines(repo)[0]["hashes"]["after"]) == 64
-    assert phase2(capsys, repo, "verify")[0] == 0
+    assert cli("verify", repo=repo)[0] == 0
 
 
-def test_canonicalize_strategy_commits_canonical_json(repo: TestRepo, capsys) -> None:  # type: ignore[no-untyped-def]
+def test_canonicalize_strategy_commits_canonical_json(repo: TestRepo, cli: Cli) -> None:
     repo.write(".phase2/config.toml", '[noise.strategy]\njson_ordering = "canonicalize"\n')
     repo.write("a.json", b'{"b": 1.10, "a": 1}\n')
     repo.commit("base")
     repo.git("checkout", "-q", "-b", "feat")
     repo.write("a.json", b'{"a": 1, "b": 1.10}')
     repo.commit("regen")
-    code, _, err = phase2(capsys, repo, "resolve", "main", "--yes")
+    code, _, err = cli("resolve", "main", "--yes", repo=repo)
     assert code == 0, err
     assert repo.read("a.json") == b'{\n  "a": 1,\n  "b": 1.10\n}\n'
-    code, out, _ = phase2(
-        capsys, repo, "diff", "main", "HEAD", "--format", "json", "--fail-on", "noise"
-    )
+    code, out, _ = cli("diff", "main", "HEAD", "--format", "json", "--fail-on", "noise", repo=repo)
     assert code == 0 and json.loads(out)["mismatches"][0]["resolved"] is True
 
 
-def test_a_committed_state_file_is_never_trusted(repo: TestRepo, capsys) -> None:  # type: ignore[no-untyped-def]
+def test_a_committed_state_file_is_never_trusted(repo: TestRepo, cli: Cli) -> None:
     feature_repo(repo)
     # a pull request commits a state file claiming every mismatch is already decided
-    code, _, _ = phase2(capsys, repo, "resolve", "main", "--yes", "--no-commit")
+    code, _, _ = cli("resolve", "main", "--yes", "--no-commit", repo=repo)
     assert code == 0
     state = next((repo.root / ".phase2" / "state").glob("*.json"))
     repo.git("checkout", "-q", "--", ".")
     repo.git("add", "-f", str(state.relative_to(repo.root)))
     (repo.root / ".phase2" / "decisions.jsonl").unlink()
     repo.commit("sneak a state file in")
-    code, out, err = phase2(capsys, repo, "resolve", "main", "--yes")
+    code, out, err = cli("resolve", "main", "--yes", repo=repo)
     assert code == 0, err
     assert "is tracked by git: ignored" in out
     assert "committed" in out
 
 
 def test_rewrite_checks_asked_during_the_diff_fall_back_when_they_cannot_serve(
-    repo: TestRepo, capsys
-) -> None:  # type: ignore[no-untyped-def]
+    repo: TestRepo, cli: Cli
+) -> None:
     """The user's-edits check uses git's answers gathered while the diff ran only when they
     cover every path; a failed or partial answer is asked again, and refuses just the same."""
     from phase2_git.app import resolve as engine
@@ -407,7 +398,7 @@ def test_rewrite_checks_asked_during_the_diff_fall_back_when_they_cannot_serve(
         for hint in (gitc.Background(failed), gitc.Background(lambda: partial)):
             with pytest.raises(RefusedError, match="uncommitted changes of your own"):
                 engine._check_rewritable(session, no_commit=False, asked=hint)
-    code, _, err = phase2(capsys, repo, "resolve", "main", "--yes")
+    code, _, err = cli("resolve", "main", "--yes", repo=repo)
     assert code == 3 and "golden/b.json" in err
 
 
@@ -439,32 +430,33 @@ class Killed(BaseException):
 
 @pytest.mark.parametrize("where", ["before-move", "after-move"])
 def test_yes_killed_around_the_branch_move_resumes_to_the_same_end(
-    repo: TestRepo, capsys, monkeypatch: pytest.MonkeyPatch, tmp_path: Path, where: str
-) -> None:  # type: ignore[no-untyped-def]
+    repo: TestRepo, capsys, cli: Cli, monkeypatch: pytest.MonkeyPatch, tmp_path: Path, where: str
+) -> None:
     """``--yes`` saves the state before its branch moves without its own decisions (they are
     replayable): killed before the move, the rerun decides them again with the same ids;
     killed after it, the rerun finishes the sync and marks them from the commit."""
     import shutil
 
     from phase2_git.app import resolve as engine
+    from phase2_git.git import commit as gitc
     from tests.test_faults import end_state
 
     feature_repo(repo)
     clean = tmp_path / "clean"
     shutil.copytree(repo.root, clean, symlinks=True)
-    assert main(["resolve", "-C", str(clean), "main", "--yes"]) == 0
+    assert cli("resolve", "main", "--yes", repo=clean).code == 0
     expected = end_state(clean)
 
     def kill(*_args: object, **_kw: object) -> None:
         raise Killed
 
     if where == "before-move":
-        monkeypatch.setattr(engine.gitc, "move_branch", kill)
+        monkeypatch.setattr(gitc, "move_branch", kill)
     else:
         monkeypatch.setattr(engine, "sync_all", kill)
     head = repo.head()
     with pytest.raises(Killed):
-        main(["resolve", "-C", str(repo.root), "main", "--yes"])
+        cli("resolve", "main", "--yes", repo=repo)
     monkeypatch.undo()
     state_file = next((repo.root / ".phase2" / "state").glob("*.json"))
     saved = json.loads(state_file.read_text())
@@ -472,7 +464,7 @@ def test_yes_killed_around_the_branch_move_resumes_to_the_same_end(
     assert saved["unsynced"]["commit"] and saved["pending"] == [] and saved["processed"] == []
     assert (repo.head() == head) == (where == "before-move")
     capsys.readouterr()
-    code, _, err = phase2(capsys, repo, "resolve", "main", "--yes")
+    code, _, err = cli("resolve", "main", "--yes", repo=repo)
     assert code == 0, err
     assert end_state(repo.root) == expected
     resumed = json.loads(state_file.read_text())

@@ -7,10 +7,12 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from tests.conftest import TestRepo
+from tests.hostile_support import run_phase2
 
 pexpect = pytest.importorskip("pexpect")
 
@@ -59,7 +61,7 @@ def spawn(repo: TestRepo, *args: str, color: bool = False) -> pexpect.spawn:  # 
     return child
 
 
-def log(repo: TestRepo) -> list[dict]:  # type: ignore[type-arg]
+def log(repo: TestRepo) -> list[dict[str, Any]]:
     path = repo.root / ".phase2" / "decisions.jsonl"
     return [json.loads(x) for x in path.read_text().splitlines()] if path.exists() else []
 
@@ -156,17 +158,10 @@ def test_hostile_content_never_reaches_the_terminal(repo: TestRepo, color: bool)
 def test_piped_stdout_and_closed_stdin_never_prompt(repo: TestRepo) -> None:
     build(repo)
     env = {k: v for k, v in os.environ.items() if k not in ("NO_COLOR",)}
-    proc = subprocess.run(
-        [sys.executable, "-m", "phase2_git", "resolve", "main"],
-        cwd=repo.root,
-        stdin=subprocess.DEVNULL,
-        capture_output=True,
-        env=env,
-        timeout=60,
-    )
-    assert proc.returncode == 1  # real changes are left: --fail-on real
-    assert b"\x1b" not in proc.stdout and b"\x1b" not in proc.stderr
-    assert b"phase2 resolve --yes" in proc.stdout
+    proc = run_phase2(("resolve", "main"), cwd=repo.root, env=env)  # stdin: an empty pipe
+    assert proc.code == 1  # real changes are left: --fail-on real
+    assert b"\x1b" not in proc.out and b"\x1b" not in proc.err
+    assert b"phase2 resolve --yes" in proc.out
     assert log(repo) == []
     # CI=true never prompts either, even on a terminal
     child = pexpect.spawn(

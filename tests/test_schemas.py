@@ -17,6 +17,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from jsonschema import Draft202012Validator
 
+from phase2_git.errors import UsageError
 from phase2_git.store import schemas
 
 ROOT = Path(__file__).parent.parent
@@ -37,7 +38,7 @@ json_values = st.recursive(
     max_leaves=8,
 )
 
-SAMPLE_EVENT = {
+SAMPLE_EVENT: dict[str, Any] = {
     "schema": "ResolutionDecision.v1",
     "id": "dec_0123456789abcdef",
     "ts": "2026-11-27T08:00:00.000Z",
@@ -57,7 +58,10 @@ SAMPLE_EVENT = {
     "commit": None,
     "methods": [{"method": "exact", "equivalent": False, "score": 0.0, "detail": "x"}],
 }
-SAMPLE_CONFIG = {"policy": {"mode": "auto", "sample_rate": 0.1}, "artifacts": {"include": ["**"]}}
+SAMPLE_CONFIG: dict[str, Any] = {
+    "policy": {"mode": "auto", "sample_rate": 0.1},
+    "artifacts": {"include": ["**"]},
+}
 
 
 def paths(doc: Any, prefix: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
@@ -81,6 +85,7 @@ def agree(instance: Any, name: str) -> None:
 
 @pytest.mark.parametrize("name", NAMES)
 def test_every_schema_compiles_and_agrees_on_empty_and_garbage(name: str) -> None:
+    instance: object
     for instance in ({}, [], None, "x", 1, {"schema": name}):
         agree(instance, name)
 
@@ -91,7 +96,7 @@ def test_mutated_decisions_and_configs_agree(data: st.DataObject, value: Any, dr
     for name, sample in (("ResolutionDecision.v1", SAMPLE_EVENT), ("Config.v1", SAMPLE_CONFIG)):
         doc = copy.deepcopy(sample)
         where = data.draw(st.sampled_from(paths(doc)[1:]))
-        parent = doc
+        parent: Any = doc
         for key in where[:-1]:
             parent = parent[key]
         if drop and isinstance(parent, dict):
@@ -114,7 +119,7 @@ def test_a_final_newline_does_not_pass_an_anchored_pattern(key: str) -> None:
     event[key] = event[key] + "\n"
     assert not schemas.is_valid(event, "ResolutionDecision.v1")
     assert not Draft202012Validator(schemas.load_schema("ResolutionDecision.v1")).is_valid(event)
-    with pytest.raises(schemas.UsageError):
+    with pytest.raises(UsageError):
         schemas.check(event, "ResolutionDecision.v1", ".phase2/decisions.jsonl:1")
     hashes = copy.deepcopy(SAMPLE_EVENT)
     hashes["hashes"]["before"] = "1" * 40 + "\n"

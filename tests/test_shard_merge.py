@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from phase2_git.core.artifacts import shard_of
 from phase2_git.reports import jsonout
-from tests.conftest import TestRepo
-from tests.test_junit import prom_samples, promtool_check, run, validate_junit
+from tests.conftest import Cli, TestRepo
+from tests.test_junit import prom_samples, promtool_check, validate_junit
 from tests.test_prom import TIMED
 
 N = 4
@@ -38,24 +39,22 @@ def big_repo(repo: TestRepo) -> TestRepo:
     return repo
 
 
-def diff_to(capsys, repo: TestRepo, out: Path, *args: str) -> dict:  # type: ignore[no-untyped-def,type-arg]
-    code, text, err = run(
-        capsys, "diff", "main", "HEAD", "-C", str(repo.root), "--format", "json", *args
-    )
+def diff_to(cli: Cli, repo: TestRepo, out: Path, *args: str) -> dict[str, Any]:
+    code, text, err = cli("diff", "main", "HEAD", "--format", "json", *args, repo=repo)
     assert err == ""
     out.write_text(text)
-    doc = json.loads(text)
+    doc: dict[str, Any] = json.loads(text)
     assert code == doc["summary"]["exit_code"]
-    return doc  # type: ignore[no-any-return]
+    return doc
 
 
 @pytest.fixture
-def shards(big_repo: TestRepo, capsys, tmp_path: Path) -> tuple[dict, list[Path]]:  # type: ignore[no-untyped-def,type-arg]
-    whole = diff_to(capsys, big_repo, tmp_path / "whole.json")
+def shards(big_repo: TestRepo, cli: Cli, tmp_path: Path) -> tuple[dict[str, Any], list[Path]]:
+    whole = diff_to(cli, big_repo, tmp_path / "whole.json")
     files = []
     for k in range(1, N + 1):
         f = tmp_path / f"shard{k}.json"
-        doc = diff_to(capsys, big_repo, f, "--shard", f"{k}/{N}")
+        doc = diff_to(cli, big_repo, f, "--shard", f"{k}/{N}")
         assert doc["shard"] == {"index": k, "count": N}
         assert all(shard_of(m["path"], N) == k for m in doc["mismatches"])
         files.append(f)
@@ -63,14 +62,14 @@ def shards(big_repo: TestRepo, capsys, tmp_path: Path) -> tuple[dict, list[Path]
 
 
 def test_four_shards_merge_to_the_unsharded_run(
-    big_repo: TestRepo, shards, capsys, tmp_path: Path
-) -> None:  # type: ignore[no-untyped-def]
+    big_repo: TestRepo, shards, cli: Cli, tmp_path: Path
+) -> None:
     whole, files = shards
     assert whole["summary"]["total"] == 32
     sizes = [len(json.loads(f.read_text())["mismatches"]) for f in files]
     assert all(sizes) and sum(sizes) == 32  # every shard holds some, none is lost
     # any order of the inputs
-    code, out, err = run(capsys, "report", "merge", *map(str, reversed(files)))
+    code, out, err = cli("report", "merge", *map(str, reversed(files)))
     assert err == "" and code == whole["summary"]["exit_code"]
     merged = json.loads(out)
     whole.pop("shard", None)
@@ -79,17 +78,17 @@ def test_four_shards_merge_to_the_unsharded_run(
 
 
 def test_merge_re_emits_the_same_ci_outputs(
-    big_repo: TestRepo, shards, capsys, tmp_path: Path, monkeypatch
-) -> None:  # type: ignore[no-untyped-def]
+    big_repo: TestRepo, shards, cli: Cli, tmp_path: Path, monkeypatch
+) -> None:
     _, files = shards
     one, many = tmp_path / "one", tmp_path / "many"
     for folder in (one, many):
         folder.mkdir()
     outs = ("--junit", "j.xml", "--prom", "m.prom", "--summary", "s.md")
     monkeypatch.chdir(one)
-    run(capsys, "diff", "main", "HEAD", "-C", str(big_repo.root), *outs)
+    cli("diff", "main", "HEAD", *outs, repo=big_repo)
     monkeypatch.chdir(many)
-    run(capsys, "report", "merge", *map(str, files), "-C", str(big_repo.root), *outs)
+    cli("report", "merge", *map(str, files), *outs, repo=big_repo)
     validate_junit(many / "j.xml")
     assert (one / "j.xml").read_bytes() == (many / "j.xml").read_bytes()
     assert (one / "s.md").read_text() == (many / "s.md").read_text()
@@ -103,31 +102,31 @@ def test_merge_re_emits_the_same_ci_outputs(
 
 
 def test_merge_outside_a_repository_has_no_excerpts(
-    shards, capsys, tmp_path: Path, monkeypatch
-) -> None:  # type: ignore[no-untyped-def]
+    shards, cli: Cli, tmp_path: Path, monkeypatch
+) -> None:
     _, files = shards
     elsewhere = tmp_path / "elsewhere"
     elsewhere.mkdir()
     monkeypatch.chdir(elsewhere)
     monkeypatch.setenv("GIT_CEILING_DIRECTORIES", str(tmp_path))
-    code, _, err = run(capsys, "report", "merge", *map(str, files), "--junit", "j.xml")
+    code, _, err = cli("report", "merge", *map(str, files), "--junit", "j.xml")
     assert code == 1 and err == ""
     xml = validate_junit(elsewhere / "j.xml")
     failures = [c for c in next(iter(xml)) if not c.is_passed]
     assert failures and all("excerpt unavailable" in c.result[0].text for c in failures)
 
 
-def test_fail_on_override_and_formats(shards, capsys) -> None:  # type: ignore[no-untyped-def]
+def test_fail_on_override_and_formats(shards, cli: Cli) -> None:
     whole, files = shards
-    code, out, _ = run(capsys, "report", "merge", *map(str, files), "--fail-on", "never")
+    code, out, _ = cli("report", "merge", *map(str, files), "--fail-on", "never")
     assert code == 0 and json.loads(out)["summary"]["fail_on"] == "never"
-    code, out, _ = run(capsys, "report", "merge", *map(str, files), "--format", "markdown")
+    code, out, _ = cli("report", "merge", *map(str, files), "--format", "markdown")
     assert out.startswith(f"## phase2: {whole['summary']['real']} real change(s)")
-    code, out, _ = run(capsys, "report", "merge", *map(str, files), "--format", "text")
+    code, out, _ = cli("report", "merge", *map(str, files), "--format", "text")
     assert "merged from 4 shard(s)" in out and "32 mismatch(es)" in out
 
 
-def _edit(path: Path, fn) -> Path:  # type: ignore[no-untyped-def]
+def _edit(path: Path, fn) -> Path:
     doc = json.loads(path.read_text())
     fn(doc)
     path.write_text(json.dumps(doc))
@@ -150,8 +149,8 @@ def _edit(path: Path, fn) -> Path:  # type: ignore[no-untyped-def]
     ],
 )
 def test_bad_inputs_exit_2_naming_the_file(
-    shards, capsys, tmp_path: Path, case: str, needle: str
-) -> None:  # type: ignore[no-untyped-def]
+    shards, cli: Cli, tmp_path: Path, case: str, needle: str
+) -> None:
     _, files = shards
     args = [str(f) for f in files]
     bad = tmp_path / "bad.json"
@@ -162,7 +161,7 @@ def test_bad_inputs_exit_2_naming_the_file(
     elif case in ("base", "fingerprint", "count", "unsharded", "schema"):
         bad.write_text(files[3].read_text())
 
-        def change(doc: dict) -> None:  # type: ignore[type-arg]
+        def change(doc: dict[str, Any]) -> None:
             if case == "base":
                 doc["base"] = "f" * 40
             elif case == "fingerprint":
@@ -183,7 +182,7 @@ def test_bad_inputs_exit_2_naming_the_file(
         args[3] = str(tmp_path / "absent.json")
     elif case == "format":
         args += ["--format", "yaml"]
-    code, out, err = run(capsys, "report", "merge", *args)
+    code, out, err = cli("report", "merge", *args)
     assert code == 2 and out == ""
     assert err.startswith("phase2: error: ") and err.count("\n") == 1, err
     assert needle in err

@@ -21,7 +21,6 @@ from jsonschema import Draft202012Validator
 
 import tests.conftest as cf
 from phase2_git.app.diff import run_diff, stream_diff
-from phase2_git.cli import main
 from phase2_git.core.model import MODE_GITLINK, Change, Mismatch, is_noise
 from phase2_git.core.summary import FAIL_ON, FailOn, is_approved, summarize
 from phase2_git.errors import GitError
@@ -45,7 +44,7 @@ def artifact(n: int, accuracy: float) -> bytes:
 
 
 @pytest.fixture
-def big_pr(make_repo: Any, monkeypatch: pytest.MonkeyPatch) -> cf.TestRepo:
+def big_pr(make_repo: Any, cli: cf.Cli, monkeypatch: pytest.MonkeyPatch) -> cf.TestRepo:
     """main: N artifacts; pr: every kind of change, and a real change approved on the branch."""
     repo: cf.TestRepo = make_repo()
     for n in range(N):
@@ -73,8 +72,8 @@ def big_pr(make_repo: Any, monkeypatch: pytest.MonkeyPatch) -> cf.TestRepo:
     repo.write("eval/new.json", b"[1, 2, 3]\n")  # nothing like gone.json: not a rename
     repo.commit("regenerate")
     monkeypatch.setenv("CI", "true")
-    code = main(["approve", "-C", str(repo.root), "eval/00/case-0003.json", "--base", "main"])
-    assert code == 0
+    code, _, err = cli("approve", "eval/00/case-0003.json", "--base", "main", repo=repo)
+    assert code == 0, err
     return repo
 
 
@@ -115,7 +114,7 @@ def naive_summary(mismatches: list[Mismatch], fail_on: FailOn) -> dict[str, obje
 
 
 def test_streamed_document_is_the_listed_one_byte_for_byte(
-    big_pr: cf.TestRepo, capsys: pytest.CaptureFixture[str]
+    big_pr: cf.TestRepo, cli: cf.Cli
 ) -> None:
     g = GitRepo.discover(big_pr.root)
     config = load(g.root)
@@ -144,8 +143,7 @@ def test_streamed_document_is_the_listed_one_byte_for_byte(
         # the report writers read the spool as a list of dicts
         assert list(streamed.mismatches) == [m.to_json() for m in listed.mismatches]
 
-    code = main(["diff", "-C", str(big_pr.root), "main", "pr", "--format", "json"])
-    out, err = capsys.readouterr()
+    code, out, err = cli("diff", "main", "pr", "--format", "json", repo=big_pr)
     assert err == ""
     assert out == jsonout.dumps(listed.to_json("real"))
     doc = json.loads(out)
@@ -155,18 +153,18 @@ def test_streamed_document_is_the_listed_one_byte_for_byte(
 
 
 def test_other_formats_and_reports_from_the_spool(
-    big_pr: cf.TestRepo, capsys: pytest.CaptureFixture[str], tmp_path: Path
+    big_pr: cf.TestRepo, cli: cf.Cli, tmp_path: Path
 ) -> None:
     junit, prom, summary = tmp_path / "j.xml", tmp_path / "m.prom", tmp_path / "s.md"
-    args = ["diff", "-C", str(big_pr.root), "main", "pr", "--junit", str(junit)]
+    args = ["diff", "main", "pr", "--junit", str(junit)]
     args += ["--prom", str(prom), "--summary", str(summary), "--format", "markdown"]
-    assert main(args) == 1
-    out, err = capsys.readouterr()
+    code, out, err = cli(*args, repo=big_pr)
+    assert code == 1
     assert err == "" and out == summary.read_text()
     assert junit.read_text().count("<testcase") > 1200
     assert "phase2_mismatches{" in prom.read_text()
-    assert main(["diff", "-C", str(big_pr.root), "main", "pr", "--format", "text"]) == 1
-    out, _ = capsys.readouterr()
+    code, out, _ = cli("diff", "main", "pr", "--format", "text", repo=big_pr)
+    assert code == 1
     assert "zz-moved.json" in out and "FAIL" in out
 
 
@@ -272,7 +270,8 @@ def test_read_blobs_streams_a_long_iterator(big_pr: cf.TestRepo) -> None:
             None,
             "1" * 40,
             "2" * 40,
-            *[MODE_GITLINK] * 2,
+            MODE_GITLINK,
+            MODE_GITLINK,
         )
         for k in range(0, 600, 7)
     ]
@@ -355,17 +354,16 @@ def test_git_order_that_is_not_ours_is_sorted_first(make_repo: Any) -> None:
 
 
 def test_a_failing_streamed_run_writes_nothing(
-    big_pr: cf.TestRepo, capsys: pytest.CaptureFixture[str], tmp_path: Path
+    big_pr: cf.TestRepo, cli: cf.Cli, tmp_path: Path
 ) -> None:
     # a blob the pr side needs is gone from the object store (a broken clone): the run fails
     # halfway through the stream, and neither stdout nor a report file gets a partial document
     oid = big_pr.git("rev-parse", "pr:eval/11/case-1103.json").strip()
     (big_pr.root / ".git" / "objects" / oid[:2] / oid[2:]).unlink()
     junit = tmp_path / "j.xml"
-    code = main(
-        ["diff", "-C", str(big_pr.root), "main", "pr", "--format", "json", "--junit", str(junit)]
+    code, out, err = cli(
+        "diff", "main", "pr", "--format", "json", "--junit", str(junit), repo=big_pr
     )
-    out, err = capsys.readouterr()
     assert code == 2 and out == "" and not junit.exists()
     assert oid in err and err.count("\n") == 1
     g = GitRepo.discover(big_pr.root)

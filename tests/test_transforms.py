@@ -60,7 +60,7 @@ SIMPLE = [
 
 @pytest.mark.parametrize(("fn", "method"), SIMPLE)
 @given(data=text_bytes)
-def test_byte_transforms_idempotent_and_equivalent(fn, method, data: bytes) -> None:  # type: ignore[no-untyped-def]
+def test_byte_transforms_idempotent_and_equivalent(fn, method, data: bytes) -> None:
     once = fn(data)
     assert fn(once) == once
     if method is not None and b"\0" not in data:

@@ -6,11 +6,11 @@ import json
 import shutil
 import subprocess
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-from phase2_git.cli import main
-from tests.conftest import TestRepo
+from tests.conftest import Cli, TestRepo
 
 UNVERIFIED = (
     "approvals are unverified: the trust side (the base, or --trust-from) has no [trust] table"
@@ -26,12 +26,6 @@ def as_user(monkeypatch: pytest.MonkeyPatch, who: tuple[str, str]) -> None:
         monkeypatch.setenv(f"GIT_{role}_EMAIL", who[1])
 
 
-def run(capsys: pytest.CaptureFixture[str], repo: TestRepo, *args: str) -> tuple[int, str, str]:
-    code = main([args[0], "-C", str(repo.root), *args[1:]])
-    out, err = capsys.readouterr()
-    return code, out, err
-
-
 def pr_repo(repo: TestRepo, trust: str) -> None:
     repo.write(".phase2/config.toml", trust)
     repo.write("eval/real.json", b'{"accuracy": 0.81}\n')
@@ -39,17 +33,15 @@ def pr_repo(repo: TestRepo, trust: str) -> None:
     repo.git("checkout", "-q", "-b", "pr")
 
 
-def diff(capsys: pytest.CaptureFixture[str], repo: TestRepo) -> tuple[int, dict]:  # type: ignore[type-arg]
-    code, out, err = run(
-        capsys, repo, "diff", "main", "pr", "--format", "json", "--fail-on", "real"
-    )
+def diff(cli: Cli, repo: TestRepo) -> tuple[int, dict[str, Any]]:
+    code, out, err = cli("diff", "main", "pr", "--format", "json", "--fail-on", "real", repo=repo)
     assert err == "", err
     return code, json.loads(out)
 
 
 def test_forged_approval_does_not_pass_and_a_reviewer_approval_does(
-    repo: TestRepo, capsys, monkeypatch
-) -> None:  # type: ignore[no-untyped-def]
+    repo: TestRepo, cli: Cli, monkeypatch
+) -> None:
     pr_repo(
         repo, '[trust]\nreviewers = ["Ada Reviewer <ada@example.com>"]\nrequire_signed = false\n'
     )
@@ -57,9 +49,7 @@ def test_forged_approval_does_not_pass_and_a_reviewer_approval_does(
     repo.write("eval/real.json", b'{"accuracy": 0.99}\n')
     repo.commit("tune the numbers")
     # Mallory writes an approval claiming to be Ada
-    code, _, err = run(
-        capsys,
-        repo,
+    code, _, err = cli(
         "approve",
         "eval/real.json",
         "--base",
@@ -68,9 +58,10 @@ def test_forged_approval_does_not_pass_and_a_reviewer_approval_does(
         "Ada Reviewer <ada@example.com>",
         "--role",
         "maintainer",
+        repo=repo,
     )
     assert code == 0, err
-    code, doc = diff(capsys, repo)
+    code, doc = diff(cli, repo)
     assert code == 1
     real = doc["mismatches"][0]
     assert real["decision"]["trusted"] is False
@@ -78,19 +69,19 @@ def test_forged_approval_does_not_pass_and_a_reviewer_approval_does(
     assert any("untrusted approval of eval/real.json" in n for n in doc["notices"])
     assert any("unverified identities" in n for n in doc["notices"])
     # text output says it too
-    code, out, _ = run(capsys, repo, "diff", "main", "pr")
+    code, out, _ = cli("diff", "main", "pr", repo=repo)
     assert code == 1 and "untrusted approval" in out
     # the same approval committed by the reviewer counts
     as_user(monkeypatch, ADA)
-    code, _, err = run(capsys, repo, "approve", "eval/real.json", "--base", "main")
+    code, _, err = cli("approve", "eval/real.json", "--base", "main", repo=repo)
     assert code == 0, err
-    code, doc = diff(capsys, repo)
+    code, doc = diff(cli, repo)
     assert code == 0
     assert doc["mismatches"][0]["decision"]["trusted"] is True
     assert doc["mismatches"][0]["decision"]["by"] == "Ada Reviewer <ada@example.com>"
 
 
-def test_trust_table_is_read_from_the_base_side(repo: TestRepo, capsys, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+def test_trust_table_is_read_from_the_base_side(repo: TestRepo, cli: Cli, monkeypatch) -> None:
     pr_repo(
         repo, '[trust]\nreviewers = ["Ada Reviewer <ada@example.com>"]\nrequire_signed = false\n'
     )
@@ -102,8 +93,8 @@ def test_trust_table_is_read_from_the_base_side(repo: TestRepo, capsys, monkeypa
         '[trust]\nreviewers = ["Mallory <mallory@example.com>"]\nrequire_signed = false\n',
     )
     repo.commit("make myself a reviewer")
-    run(capsys, repo, "approve", "eval/real.json", "--base", "main")
-    code, doc = diff(capsys, repo)
+    cli("approve", "eval/real.json", "--base", "main", repo=repo)
+    code, doc = diff(cli, repo)
     assert code == 1
     by_path = {m["path"]: m for m in doc["mismatches"]}
     assert by_path["eval/real.json"]["decision"]["trusted"] is False
@@ -111,19 +102,19 @@ def test_trust_table_is_read_from_the_base_side(repo: TestRepo, capsys, monkeypa
     assert by_path[".phase2/config.toml"]["plan"]["action"] == "manual"
 
 
-def test_without_trust_table_approvals_count_with_a_warning(repo: TestRepo, capsys) -> None:  # type: ignore[no-untyped-def]
+def test_without_trust_table_approvals_count_with_a_warning(repo: TestRepo, cli: Cli) -> None:
     repo.write("eval/real.json", b'{"accuracy": 0.81}\n')
     repo.commit("base")
     repo.git("checkout", "-q", "-b", "pr")
     repo.write("eval/real.json", b'{"accuracy": 0.99}\n')
     repo.commit("change")
-    run(capsys, repo, "approve", "eval/real.json", "--base", "main")
-    code, doc = diff(capsys, repo)
+    cli("approve", "eval/real.json", "--base", "main", repo=repo)
+    code, doc = diff(cli, repo)
     assert code == 0
     assert doc["notices"] == [UNVERIFIED]
 
 
-def test_signatures_required(repo: TestRepo, capsys, monkeypatch, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_signatures_required(repo: TestRepo, cli: Cli, monkeypatch, tmp_path: Path) -> None:
     if shutil.which("ssh-keygen") is None:
         pytest.skip("ssh-keygen not installed")
     keys = {}
@@ -143,26 +134,26 @@ def test_signatures_required(repo: TestRepo, capsys, monkeypatch, tmp_path: Path
     repo.commit("change")
     as_user(monkeypatch, ADA)
     # unsigned commit by the trusted reviewer: not enough
-    run(capsys, repo, "approve", "eval/real.json", "--base", "main")
-    code, doc = diff(capsys, repo)
+    cli("approve", "eval/real.json", "--base", "main", repo=repo)
+    code, doc = diff(cli, repo)
     assert code == 1 and "is not signed" in doc["mismatches"][0]["decision"]["why"]
     # signed with a key that is not Ada's: not enough either
     repo.git("config", "gpg.format", "ssh")
     repo.git("config", "commit.gpgsign", "true")
     repo.git("config", "user.signingkey", str(keys["mallory"]))
-    run(capsys, repo, "approve", "eval/real.json", "--base", "main")
-    code, doc = diff(capsys, repo)
+    cli("approve", "eval/real.json", "--base", "main", repo=repo)
+    code, doc = diff(cli, repo)
     assert code == 1, doc["mismatches"][0]["decision"]
     # signed with Ada's listed key: trusted (phase2 signs its own commits: commit.gpgsign)
     repo.git("config", "user.signingkey", str(keys["ada"]))
-    run(capsys, repo, "approve", "eval/real.json", "--base", "main")
-    code, doc = diff(capsys, repo)
+    cli("approve", "eval/real.json", "--base", "main", repo=repo)
+    code, doc = diff(cli, repo)
     assert code == 0, doc["mismatches"][0]["decision"]
     assert "listed SSH key" in doc["mismatches"][0]["decision"]["why"]
     assert "gpgsig -----BEGIN SSH SIGNATURE-----" in repo.git("cat-file", "commit", "HEAD")
 
 
-def test_a_pull_request_cannot_choose_the_judge(repo: TestRepo, capsys, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_a_pull_request_cannot_choose_the_judge(repo: TestRepo, cli: Cli, tmp_path: Path) -> None:
     """[judge] runs a command or sends content with a key: on a commit base it is the base
     side's."""
     marker = tmp_path / "pwned"
@@ -177,7 +168,7 @@ def test_a_pull_request_cannot_choose_the_judge(repo: TestRepo, capsys, tmp_path
     )
     repo.write("out/a.txt", b"alpha   beta\n")
     repo.commit("pr: my own judge")
-    _code, out, _err = run(capsys, repo, "diff", "main", "pr", "--format", "json")
+    _code, out, _err = cli("diff", "main", "pr", "--format", "json", repo=repo)
     assert not marker.exists(), "the pull request's judge command ran"
     doc = json.loads(out)
     assert any("no judge configured" in n for n in doc.get("notices", [])), doc.get("notices")

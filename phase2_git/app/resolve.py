@@ -52,7 +52,7 @@ from phase2_git.store.decisions import (
 )
 
 DecisionKind = Literal["approve", "reject", "skip", "auto-approve", "shadow", "label", "audit"]
-LOCAL_EXCLUDES = ("/.phase2/state/", "/.phase2/lock", "/.phase2/cache/")
+LOCAL_EXCLUDES = ("/.phase2/state/", "/.phase2/lock", "/.phase2/lock.*.tmp", "/.phase2/cache/")
 
 
 def sampled_for_audit(mismatch_id: str, rate: float) -> bool:

@@ -58,41 +58,47 @@ def hold(root: Path, command: str = " ".join(sys.argv)) -> Iterator[Path]:
         "since": datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
         "command": command,
     }
-    for attempt in range(2):
-        try:
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
-        except FileExistsError:
-            holder = _holder(path)
-            pid = holder.get("pid")
-            stale = (
-                attempt == 0
-                and holder.get("host") == info["host"]
-                and isinstance(pid, int)
-                and not _alive(pid)
-            )
-            if stale:
-                with contextlib.suppress(FileNotFoundError):
-                    path.unlink()
-                continue
-            raise RefusedError(
-                f"another phase2 run holds {LOCK_FILE}: {_describe(holder)}",
-                hint=f"wait for it to finish; if it is gone, remove {LOCK_FILE}",
-            ) from None
-        except OSError as exc:  # a read-only .phase2/
-            raise UsageError(f"{LOCK_FILE}: cannot write: {exc.strerror}") from None
-        else:
+    # the lock appears whole or not at all: written to a file of our own, then hard-linked to
+    # its name (link, like O_EXCL, fails when the name exists). Created empty and then filled,
+    # a SIGKILL between the two left a lock "held by an unknown process" that refused every
+    # later run (tests/test_fault_matrix.py, the SIGKILL trials)
+    own = path.with_name(f"{path.name}.{os.getpid()}.tmp")
+    try:
+        with open(own, "w", encoding="utf-8") as fh:
+            json.dump(info, fh)
+            fh.flush()
+            os.fsync(fh.fileno())
+    except OSError as exc:  # a read-only .phase2/, a full disk
+        with contextlib.suppress(OSError):
+            own.unlink()
+        raise UsageError(f"{LOCK_FILE}: cannot write: {exc.strerror}") from None
+    try:
+        for attempt in range(2):
             try:
-                with os.fdopen(fd, "w", encoding="utf-8") as fh:
-                    json.dump(info, fh)
-                    fh.flush()
-                    os.fsync(fh.fileno())
+                os.link(own, path)
+            except FileExistsError:
+                holder = _holder(path)
+                pid = holder.get("pid")
+                stale = (
+                    attempt == 0
+                    and holder.get("host") == info["host"]
+                    and isinstance(pid, int)
+                    and not _alive(pid)
+                )
+                if stale:
+                    with contextlib.suppress(FileNotFoundError):
+                        path.unlink()
+                    continue
+                raise RefusedError(
+                    f"another phase2 run holds {LOCK_FILE}: {_describe(holder)}",
+                    hint=f"wait for it to finish; if it is gone, remove {LOCK_FILE}",
+                ) from None
             except OSError as exc:
-                # a full disk: an empty lock file would refuse every later run as held by
-                # "an unknown process"
-                with contextlib.suppress(OSError):
-                    path.unlink()
                 raise UsageError(f"{LOCK_FILE}: cannot write: {exc.strerror}") from None
             break
+    finally:
+        with contextlib.suppress(OSError):
+            own.unlink()
     try:
         yield path
     finally:
