@@ -62,7 +62,8 @@ class KeyReader:
 
         old = termios.tcgetattr(self.fd)
         try:
-            tty.setcbreak(self.fd)
+            # TCSANOW: the default (TCSAFLUSH) discards keys typed ahead of the prompt
+            tty.setcbreak(self.fd, termios.TCSANOW)
             data = os.read(self.fd, 1)
             if data == b"\x1b":
                 # an arrow or function key: swallow the rest of the sequence, it means nothing
