@@ -8,7 +8,10 @@ from pathlib import Path
 from phase2_git.store.atomic import atomic_write_text
 from phase2_git.store.config import CONFIG_FILE, DEFAULT_TOML
 
-GITIGNORE = "# written by phase2 init: per-machine state, never committed\nstate/\nlock\nlock.*.tmp\ncache/\n"
+GITIGNORE = (
+    "# written by phase2 init: per-machine state, never committed\nstate/\nlock\nlock.*.tmp\n"
+    "cache/\n"
+)
 
 
 PRE_COMMIT_SNIPPET = """\
