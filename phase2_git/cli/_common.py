@@ -56,3 +56,17 @@ StepSummaryOpt = Annotated[
         help="Append the report to $GITHUB_STEP_SUMMARY (default: under GitHub Actions).",
     ),
 ]
+
+# resolve, approve and reject read the base commit's configuration and trust: declared once
+CommitConfigOpt = Annotated[
+    str | None,
+    typer.Option("--config", help="Configuration file to use (default: the base commit's)."),
+]
+TrustFromOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--trust-from",
+        help="Commit whose configuration, [trust], [judge] and gate files count (default: "
+        "the base).",
+    ),
+]

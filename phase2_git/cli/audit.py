@@ -7,6 +7,7 @@ import sys
 import typer
 
 from phase2_git.cli import app
+from phase2_git.cli._common import CommitConfigOpt, TrustFromOpt
 from phase2_git.errors import EXIT_FINDINGS, EXIT_OK
 
 
@@ -81,15 +82,8 @@ def _decision_command(decision: str, summary: str) -> None:
             None, "--user", help="Decision author (default: git identity)."
         ),
         role: str | None = typer.Option(None, "--role", help="Decision author's role."),
-        config: str | None = typer.Option(
-            None, "--config", help="Configuration file to use (default: the base commit's)."
-        ),
-        trust_from: str | None = typer.Option(
-            None,
-            "--trust-from",
-            help="Commit whose configuration, [trust], [judge] and gate files count (default: "
-            "the base).",
-        ),
+        config: CommitConfigOpt = None,
+        trust_from: TrustFromOpt = None,
         repo_path: str = typer.Option(".", "-C", "--repo", help="Run in this repository."),
     ) -> None:
         from phase2_git.app.decide import DecideOptions, decide_at

@@ -7,7 +7,7 @@ import sys
 import typer
 
 from phase2_git.cli import app
-from phase2_git.cli._common import can_prompt, use_color
+from phase2_git.cli._common import CommitConfigOpt, TrustFromOpt, can_prompt, use_color
 
 
 @app.command("resolve")
@@ -35,15 +35,8 @@ def resolve_cmd(
     ),
     role: str | None = typer.Option(None, "--role", help="Decision author's role."),
     fail_on: str = typer.Option("real", "--fail-on", help="Exit 1 on: real, noise, any, never."),
-    config: str | None = typer.Option(
-        None, "--config", help="Configuration file to use (default: the base commit's)."
-    ),
-    trust_from: str | None = typer.Option(
-        None,
-        "--trust-from",
-        help="Commit whose configuration, [trust], [judge] and gate files count (default: "
-        "the base).",
-    ),
+    config: CommitConfigOpt = None,
+    trust_from: TrustFromOpt = None,
     repo_path: str = typer.Option(".", "-C", "--repo", help="Run in this repository."),
     no_color: bool = typer.Option(False, "--no-color", help="No colour, whatever the terminal."),
 ) -> int:
