@@ -437,3 +437,42 @@ def test_rubric_file_is_part_of_the_judge_identity(tmp_path: Path) -> None:
     bad = resolve({"judge": {"command": "judge 'unclosed"}}, "t")
     with pytest.raises(UsageError, match=r"judge\.command: cannot split"):
         judge_settings(bad.data, tmp_path)
+
+
+def test_a_diff_reports_what_the_judge_spent(repo: TestRepo, tmp_path: Path, cli: Cli) -> None:
+    """The judge's calls, tokens and cost reach the diff document and the metrics a cost
+    alert watches (``dashboards/phase2-alerts.yml``); a cached rerun spends nothing."""
+    from tests.test_junit import prom_samples, promtool_check
+
+    script = tmp_path / "judge.py"
+    script.write_text(JUDGE)
+    log = tmp_path / "calls.jsonl"
+    judge = (
+        "[judge]\n"
+        f"command = {json.dumps([*STUB, str(script), str(log)])}\n"
+        'model = "stub"\nmax_calls = 1000\n'
+        "cost_per_1k_input_tokens = 2.0\ncost_per_1k_output_tokens = 4.0\n"
+    )
+    repo.write(".phase2/config.toml", '[methods]\nenabled = ["exact", "llm_rubric"]\n' + judge)
+    own_config(judge)
+    repo.write("out/a.txt", b"alpha beta\n")
+    repo.write("out/b.txt", b"one\n")
+    repo.commit("base")
+    repo.write("out/a.txt", b"alpha beta   \n")
+    repo.write("out/b.txt", b"two\n")
+    repo.commit("regen")
+    prom = tmp_path / "d.prom"
+    args = ("diff", "HEAD~1", "HEAD", "--format", "json", "--prom", str(prom))
+    code, out, err = cli(*args, repo=repo)
+    assert code == 1, err  # out/b.txt is a real change
+    spent = json.loads(out)["judges"]["llm_rubric"]
+    assert spent["calls"] == len(calls(log)) == 2 and spent["cache_hits"] == 0
+    assert spent["input_tokens"] > 0 and spent["cost"] > 0
+    promtool_check(prom)
+    samples = prom_samples(prom)
+    assert samples["phase2_judge_calls"] == [({"method": "llm_rubric"}, 2)]
+    assert samples["phase2_judge_cost"] == [({"method": "llm_rubric"}, spent["cost"])]
+    code, out, err = cli(*args, repo=repo)
+    again = json.loads(out)["judges"]["llm_rubric"]
+    assert again["calls"] == 0 and again["cost"] == 0 and again["cache_hits"] == 2
+    assert len(calls(log)) == 2

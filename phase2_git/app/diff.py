@@ -262,10 +262,11 @@ def stream_diff(
 
     job = _Job(repo, base, head, config, methods, shard, (), sources)
     notices = job.notices
+    judges: dict[str, dict[str, object]] = {}
     found: Iterable[Mismatch]
     if job.external():
         result = job.judged(job.result())
-        notices = result.notices
+        notices, judges = result.notices, result.judges
         found = result.mismatches
     else:
         found = job.mismatches()
@@ -283,7 +284,9 @@ def stream_diff(
     except BaseException:
         spool.close()
         raise
-    return DiffReport(job.base, job.head, config, job.selected, spool, tally, shard, notices)
+    return DiffReport(
+        job.base, job.head, config, job.selected, spool, tally, shard, notices, judges
+    )
 
 
 def base_table(repo: GitRepo, base: Side, key: str) -> dict[str, Any] | None:

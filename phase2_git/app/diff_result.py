@@ -57,6 +57,7 @@ class DiffResult:
         mismatches: list[Mismatch],
         shard: tuple[int, int] | None = None,
         notices: list[str] | None = None,
+        judges: dict[str, dict[str, object]] | None = None,
     ) -> None:
         self.base = base
         self.head = head
@@ -65,11 +66,28 @@ class DiffResult:
         self.mismatches = mismatches
         self.shard = shard
         self.notices: list[str] = [] if notices is None else notices
+        # what each external judge spent in this run (calls, tokens, cost): the metrics a cost
+        # alert watches
+        self.judges: dict[str, dict[str, object]] = {} if judges is None else judges
 
-    def replaced(self, *, mismatches: list[Mismatch], notices: list[str]) -> DiffResult:
-        """The same diff with the mismatches (and notices) a later judge produced."""
+    def replaced(
+        self,
+        *,
+        mismatches: list[Mismatch],
+        notices: list[str],
+        judges: dict[str, dict[str, object]] | None = None,
+    ) -> DiffResult:
+        """The same diff with the mismatches (and notices, and spending) a later judge
+        produced."""
         return DiffResult(
-            self.base, self.head, self.config, self.methods, mismatches, self.shard, notices
+            self.base,
+            self.head,
+            self.config,
+            self.methods,
+            mismatches,
+            self.shard,
+            notices,
+            {**self.judges, **(judges or {})},
         )
 
     def summary(self, fail_on: FailOn) -> dict[str, object]:
@@ -87,7 +105,17 @@ class DiffReport:
     It holds the counts of the summary and the mismatches' JSON lines in a spool, never the
     mismatches themselves. Close it (or use it as a context manager) to drop the spool."""
 
-    __slots__ = ("base", "config", "head", "methods", "mismatches", "notices", "shard", "tally")
+    __slots__ = (
+        "base",
+        "config",
+        "head",
+        "judges",
+        "methods",
+        "mismatches",
+        "notices",
+        "shard",
+        "tally",
+    )
 
     def __init__(
         self,
@@ -99,6 +127,7 @@ class DiffReport:
         tally: Tally,
         shard: tuple[int, int] | None,
         notices: list[str],
+        judges: dict[str, dict[str, object]] | None = None,
     ) -> None:
         self.base = base
         self.head = head
@@ -108,6 +137,7 @@ class DiffReport:
         self.tally = tally
         self.shard = shard
         self.notices = notices
+        self.judges: dict[str, dict[str, object]] = {} if judges is None else judges
 
     def summary(self, fail_on: FailOn) -> dict[str, object]:
         return self.tally.summary(fail_on)
@@ -140,6 +170,8 @@ def _document(
         out["shard"] = {"index": run.shard[0], "count": run.shard[1]}
     if run.notices:
         out["notices"] = list(run.notices)
+    if run.judges:
+        out["judges"] = {name: dict(spent) for name, spent in sorted(run.judges.items())}
     out["mismatches"] = mismatches
     out["summary"] = summary
     return out

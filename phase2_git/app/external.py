@@ -28,6 +28,8 @@ if TYPE_CHECKING:
 LLM = "llm_rubric"
 COSINE = "cosine_similarity"
 _TEXTUAL = ("json", "text")
+# what a run's judge spending reports (the diff document's ``judges``, the metrics' gauges)
+SPEND_KEYS = ("calls", "input_tokens", "output_tokens", "cost", "cache_hits", "errors")
 
 
 def _embeddings(config: Config, methods: Iterable[str]) -> bool:
@@ -161,8 +163,11 @@ def attach_llm_verdicts(
     notices = [*result.notices, *dropped]
     if judge.budget.exhausted:
         notices.append(f"llm_rubric: {judge.budget.exhausted}; later mismatches have no verdict")
+    spent = judge.summary()
     return result.replaced(
-        mismatches=[replaced.get(m.id, m) for m in result.mismatches], notices=notices
+        mismatches=[replaced.get(m.id, m) for m in result.mismatches],
+        notices=notices,
+        judges={LLM: {k: spent[k] for k in SPEND_KEYS}},
     )
 
 

@@ -236,6 +236,7 @@ def merge_documents(
     seen: dict[int, str] = {}
     ids: dict[str, str] = {}
     notices: list[str] = []
+    judges: dict[str, dict[str, float]] = {}
     mismatches: list[Mapping[str, Any]] = []
     for name, doc in named:
         shown = quote_for_message(name)
@@ -270,6 +271,11 @@ def merge_documents(
         for notice in doc.get("notices", []):
             if notice not in notices:
                 notices.append(notice)
+        # each shard's judge spent its own budget: the whole run spent the sum
+        for judge, spent in doc.get("judges", {}).items():
+            total = judges.setdefault(judge, {})
+            for key, value in spent.items():
+                total[key] = total.get(key, 0) + value
         for m in doc["mismatches"]:
             if m["id"] in ids:
                 raise UsageError(
@@ -297,6 +303,11 @@ def merge_documents(
     }
     if notices:
         out["notices"] = notices
+    if judges:
+        out["judges"] = {
+            judge: {k: round(v, 6) if k == "cost" else v for k, v in spent.items()}
+            for judge, spent in sorted(judges.items())
+        }
     out["mismatches"] = [dict(m) for m in mismatches]
     out["summary"] = summarize([mismatch_from_json(m) for m in mismatches], rule)
     return out

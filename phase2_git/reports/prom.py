@@ -27,6 +27,18 @@ def autoresolve_disabled(environ: Mapping[str, str] = os.environ) -> bool:
     return kill_switch(environ) is not None
 
 
+# the gauges of what each external judge spent in the run (the diff document's ``judges``); a
+# cost alert compares ``phase2_judge_cost`` with its own recent history
+_SPEND_HELP = {
+    "calls": "Calls an external judge made in the last run (cache hits excluded).",
+    "input_tokens": "Estimated input tokens an external judge spent in the last run.",
+    "output_tokens": "Output tokens an external judge reported in the last run.",
+    "cost": "Estimated cost an external judge spent in the last run ([judge] cost_in/cost_out).",
+    "cache_hits": "Verdicts an external judge served from its cache in the last run.",
+    "errors": "Calls to an external judge that failed in the last run.",
+}
+
+
 @dataclass(frozen=True)
 class RunFacts:
     """What a report cannot read from the diff document: the clock and the environment."""
@@ -104,6 +116,15 @@ def registry_for(doc: Mapping[str, Any], facts: RunFacts) -> CollectorRegistry:
         "Unix time at which the last run finished.",
         registry=reg,
     ).set(round(facts.finished_at, 3))
+    judges = doc.get("judges") or {}
+    if judges:
+        spend = {
+            key: Gauge(f"phase2_judge_{key}", help_text, ["method"], registry=reg)
+            for key, help_text in _SPEND_HELP.items()
+        }
+        for judge_name, spent in sorted(judges.items()):
+            for key, gauge in spend.items():
+                gauge.labels(judge_name).set(spent.get(key, 0))
     info = {"fingerprint": doc["config_fingerprint"]}
     if facts.version:
         info["version"] = facts.version
