@@ -119,12 +119,12 @@ def registry_for(doc: Mapping[str, Any], facts: RunFacts) -> CollectorRegistry:
     judges = doc.get("judges") or {}
     if judges:
         spend = {
-            key: Gauge(f"phase2_judge_{key}", help_text, ["method"], registry=reg)
-            for key, help_text in _SPEND_HELP.items()
+            field: Gauge(f"phase2_judge_{field}", help_text, ["method"], registry=reg)
+            for field, help_text in _SPEND_HELP.items()
         }
         for judge_name, spent in sorted(judges.items()):
-            for key, gauge in spend.items():
-                gauge.labels(judge_name).set(spent.get(key, 0))
+            for field, gauge in spend.items():
+                gauge.labels(judge_name).set(spent.get(field, 0))
     info = {"fingerprint": doc["config_fingerprint"]}
     if facts.version:
         info["version"] = facts.version
