@@ -12,6 +12,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from phase2_git.app.diff import run_diff
 from phase2_git.app.external import attach_llm_verdicts
@@ -476,3 +478,89 @@ def test_a_diff_reports_what_the_judge_spent(repo: TestRepo, tmp_path: Path, cli
     again = json.loads(out)["judges"]["llm_rubric"]
     assert again["calls"] == 0 and again["cost"] == 0 and again["cache_hits"] == 2
     assert len(calls(log)) == 2
+
+
+# -------------------------------------------------------------------------------- shadow share
+
+
+@given(
+    ids=st.lists(st.text(min_size=1, max_size=20), min_size=1, max_size=50, unique=True),
+    low=st.floats(0, 1),
+    high=st.floats(0, 1),
+)
+def test_shadow_sample_is_deterministic_and_nested(ids: list[str], low: float, high: float) -> None:
+    from phase2_git.core.ids import in_sample
+
+    low, high = min(low, high), max(low, high)
+    small = {i for i in ids if in_sample("shadow", i, low)}
+    assert small <= {i for i in ids if in_sample("shadow", i, high)}  # widening only adds
+    assert small == {i for i in ids if in_sample("shadow", i, low)}
+    assert not any(in_sample("shadow", i, 0.0) for i in ids)
+    assert all(in_sample("shadow", i, 1.0) for i in ids)
+
+
+def test_shadow_sample_size_follows_the_share() -> None:
+    from phase2_git.core.ids import in_sample
+
+    ids = [f"mis_{i:012x}" for i in range(4000)]
+    for share in (0.1, 0.3, 0.7):
+        assert abs(sum(in_sample("shadow", i, share) for i in ids) / len(ids) - share) < 0.03
+    # the audit sample is drawn independently of the shadow sample
+    audit = {i for i in ids if in_sample("audit", i, 0.3)}
+    shadow = {i for i in ids if in_sample("shadow", i, 0.3)}
+    assert audit != shadow and 0.05 < len(audit & shadow) / len(ids) < 0.15
+
+
+def soak_repo(make_repo: Any, tmp_path: Path, share: float) -> tuple[TestRepo, Path]:
+    """40 whitespace-noise files judged only by exact + llm_rubric, in shadow at ``share``."""
+    repo = make_repo(name=f"soak{share}")
+    script = tmp_path / "judge.py"
+    script.write_text(JUDGE)
+    log = tmp_path / f"calls-{share}.jsonl"
+    judge = f"[judge]\ncommand = {json.dumps([*STUB, str(script), str(log)])}\nmodel = 'stub'\n"
+    own_config(judge)
+    repo.write(
+        ".phase2/config.toml",
+        '[methods]\nenabled = ["exact", "llm_rubric"]\n'
+        f"{judge}max_calls = 1000\nshadow_share = {share}\n",
+    )
+    for i in range(40):
+        repo.write(f"out/{i}.txt", f"value {i}\n")
+    repo.commit("base")
+    for i in range(40):
+        repo.write(f"out/{i}.txt", f"value {i}   \n")
+    repo.commit("regen")
+    return repo, log
+
+
+def test_a_shadow_soak_asks_about_its_share_and_widens_without_dropping(
+    make_repo: Any, tmp_path: Path, cli: Cli
+) -> None:
+    from tests.test_junit import prom_samples
+
+    asked: dict[float, set[str]] = {}
+    for share in (0.3, 0.7):
+        repo, log = soak_repo(make_repo, tmp_path, share)
+        prom = tmp_path / f"{share}.prom"
+        code, out, err = cli(
+            "diff", "HEAD~1", "HEAD", "--format", "json", "--prom", str(prom), repo=repo
+        )
+        assert code in (0, 1), err
+        doc = json.loads(out)
+        verdicts = {
+            m["path"]: next(v for v in m["verdicts"] if v["method"] == "llm_rubric")
+            for m in doc["mismatches"]
+        }
+        asked[share] = {p for p, v in verdicts.items() if "shadow share" not in v["detail"]}
+        outside = set(verdicts) - asked[share]
+        assert all(
+            verdicts[p]["detail"]
+            == f"not applicable: outside the shadow share ({share:.0%} of mismatches)"
+            for p in outside
+        )
+        spent = doc["judges"]["llm_rubric"]
+        assert spent["asked"] == len(asked[share]) == len(calls(log)) == spent["calls"]
+        assert spent["shadow_share"] == share
+        assert 0 < len(asked[share]) < 40
+        assert prom_samples(prom)["phase2_judge_shadow_share"] == [({"method": "llm_rubric"}, share)]
+    assert asked[0.3] < asked[0.7]  # the soak widened: everything asked at 30 % still is

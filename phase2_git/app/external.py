@@ -146,6 +146,28 @@ def attach_llm_verdicts(
         )
     go = _go(repo, config, gated)
     policy = config.policy._replace(gated_methods=config.policy.gated_methods | go)
+    # in shadow, a soak asks about a nested, hash-seeded share of the mismatches; a GO judge
+    # is asked about every one it may act on
+    share = 1.0 if LLM in policy.gated_methods else judge.settings.shadow_share
+    if share < 1.0:
+        from phase2_git.core.ids import in_sample
+        from phase2_git.core.model import Verdict
+
+        outside = f"not applicable: outside the shadow share ({share:.0%} of mismatches)"
+        skipped = {m.id for m in todo if not in_sample("shadow", m.id, share)}
+        left_out = {
+            m.id: m._replace(
+                verdicts=tuple(
+                    Verdict(LLM, False, 0.0, outside) if v.method == LLM else v
+                    for v in m.verdicts
+                )
+            )
+            for m in todo
+            if m.id in skipped
+        }
+        todo = [m for m in todo if m.id not in skipped]
+    else:
+        left_out = {}
     data = _reader(repo, todo, config.classify.max_file_size)
     threshold = float(config.data["judge"]["threshold"])
     replaced: dict[str, Mismatch] = {}
@@ -164,10 +186,11 @@ def attach_llm_verdicts(
     if judge.budget.exhausted:
         notices.append(f"llm_rubric: {judge.budget.exhausted}; later mismatches have no verdict")
     spent = judge.summary()
+    replaced.update(left_out)
     return result.replaced(
         mismatches=[replaced.get(m.id, m) for m in result.mismatches],
         notices=notices,
-        judges={LLM: {k: spent[k] for k in SPEND_KEYS}},
+        judges={LLM: {**{k: spent[k] for k in SPEND_KEYS}, "asked": len(todo), "shadow_share": share}},
     )
 
 

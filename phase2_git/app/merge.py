@@ -275,7 +275,8 @@ def merge_documents(
         for judge, spent in doc.get("judges", {}).items():
             total = judges.setdefault(judge, {})
             for key, value in spent.items():
-                total[key] = total.get(key, 0) + value
+                # the share is the configuration's (the same in every shard); the rest adds up
+                total[key] = value if key == "shadow_share" else total.get(key, 0) + value
         for m in doc["mismatches"]:
             if m["id"] in ids:
                 raise UsageError(

@@ -37,6 +37,20 @@ def _digest(*parts: str) -> str:
     return h.hexdigest()
 
 
+def in_sample(purpose: str, mismatch_id: str, share: float) -> bool:
+    """Whether a mismatch falls in a hash-seeded sample of ``share`` (0..1) of all mismatches.
+
+    Deterministic (the same mismatch is always in or out) and nested: whatever is in the
+    sample at 30 % is still in at 70 %, so widening a sample only adds mismatches. Each
+    ``purpose`` (``"audit"``, ``"shadow"``) draws its own, independent sample."""
+    if share <= 0:
+        return False
+    if share >= 1:
+        return True
+    digest = sha256(f"phase2-{purpose}\0{mismatch_id}".encode("utf-8", "surrogateescape"))
+    return int.from_bytes(digest.digest()[:8], "big") / 2**64 < share
+
+
 def mismatch_id(path: str, before: str | None, after: str | None) -> str:
     """``mis_`` + 12 hex of sha256(path, before blob id, after blob id)."""
     return "mis_" + _digest(path, before or "", after or "")[:12]

@@ -36,6 +36,9 @@ _SPEND_HELP = {
     "cost": "Estimated cost an external judge spent in the last run ([judge] cost_in/cost_out).",
     "cache_hits": "Verdicts an external judge served from its cache in the last run.",
     "errors": "Calls to an external judge that failed in the last run.",
+    "asked": "Mismatches an external judge was asked about in the last run.",
+    "shadow_share": "Share of mismatches a judge in shadow is asked about (judge.shadow_share; "
+    "1 once its gate is GO).",
 }
 
 

@@ -88,6 +88,7 @@ DEFAULTS: dict[str, Any] = {
         "cost_per_1k_input_tokens": 0.0,
         "cost_per_1k_output_tokens": 0.0,
         "cache": True,
+        "shadow_share": 1.0,
     },
     "reports": {"format": "text", "fail_on": "real"},
 }
@@ -409,6 +410,9 @@ cost_per_1k_input_tokens = 0.0
 cost_per_1k_output_tokens = 0.0
 # verdicts are cached under .phase2/cache/ by (rubric, model, before hash, after hash)
 cache = true
+# while in shadow (gate not GO): the share of mismatches the judge is asked about, sampled by
+# mismatch id and nested (what is in at 0.3 stays in at 0.7), so a soak can start small and widen
+shadow_share = 1.0
 
 [reports]
 format = "text"

@@ -47,6 +47,8 @@ class JudgeSettings:
     cost_per_1k_input: float
     cost_per_1k_output: float
     cache: bool
+    # not part of the judge's identity: asking about fewer mismatches changes no verdict
+    shadow_share: float = 1.0
 
     @property
     def transport(self) -> Transport | None:
@@ -116,6 +118,7 @@ def judge_settings(data: Mapping[str, Any], root: Path | None) -> JudgeSettings:
         cost_per_1k_input=float(j["cost_per_1k_input_tokens"]),
         cost_per_1k_output=float(j["cost_per_1k_output_tokens"]),
         cache=bool(j["cache"]),
+        shadow_share=float(j.get("shadow_share", 1.0)),
     )
 
 
