@@ -562,5 +562,6 @@ def test_a_shadow_soak_asks_about_its_share_and_widens_without_dropping(
         assert spent["asked"] == len(asked[share]) == len(calls(log)) == spent["calls"]
         assert spent["shadow_share"] == share
         assert 0 < len(asked[share]) < 40
-        assert prom_samples(prom)["phase2_judge_shadow_share"] == [({"method": "llm_rubric"}, share)]
+        shown = prom_samples(prom)["phase2_judge_shadow_share"]
+        assert shown == [({"method": "llm_rubric"}, share)]
     assert asked[0.3] < asked[0.7]  # the soak widened: everything asked at 30 % still is

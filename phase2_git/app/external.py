@@ -158,8 +158,7 @@ def attach_llm_verdicts(
         left_out = {
             m.id: m._replace(
                 verdicts=tuple(
-                    Verdict(LLM, False, 0.0, outside) if v.method == LLM else v
-                    for v in m.verdicts
+                    Verdict(LLM, False, 0.0, outside) if v.method == LLM else v for v in m.verdicts
                 )
             )
             for m in todo
@@ -190,7 +189,13 @@ def attach_llm_verdicts(
     return result.replaced(
         mismatches=[replaced.get(m.id, m) for m in result.mismatches],
         notices=notices,
-        judges={LLM: {**{k: spent[k] for k in SPEND_KEYS}, "asked": len(todo), "shadow_share": share}},
+        judges={
+            LLM: {
+                **{k: spent[k] for k in SPEND_KEYS},
+                "asked": len(todo),
+                "shadow_share": share,
+            }
+        },
     )
 
 
