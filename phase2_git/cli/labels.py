@@ -42,3 +42,30 @@ def import_cmd(
     from phase2_git.app.labels import import_at
 
     typer.echo(import_at(repo_path, file, output=output).render("wrote"))
+
+
+@labels_app.command("next")
+def next_cmd(
+    base: str | None = typer.Argument(
+        None, help="Compare BASE with HEAD and rank its unlabelled mismatches."
+    ),
+    head: str | None = typer.Argument(None, help="Head side (default: HEAD)."),
+    dataset: str | None = typer.Option(
+        None, "--dataset", "-d", help="Labelled JSONL (default: .phase2/labels.jsonl)."
+    ),
+    method: str = typer.Option(
+        "cosine_similarity", "--method", "-m", help="Whose scores rank the candidates."
+    ),
+    limit: int = typer.Option(20, "--limit", "-n", help="Show at most this many candidates."),
+    fmt: str = typer.Option("text", "--format", "-f", help="text or json."),
+    config: str | None = typer.Option(None, "--config", help="Configuration file to use."),
+    repo_path: str = typer.Option(".", "-C", "--repo", help="Run in this repository."),
+) -> int:
+    """Which labels the gate still needs, and which mismatches to label next (exit 1 while
+    some are missing)."""
+    import sys
+
+    from phase2_git.app.label_next import NextOptions, labels_next
+
+    opts = NextOptions(base, head, dataset, method, limit, fmt, config, repo_path)
+    return labels_next(opts, sys.stdout)
