@@ -55,7 +55,7 @@ def test_limits_binary_and_escapes() -> None:
     m = mismatch("big.txt", big_a, big_b)
     view = diffview.render(m, big_a, big_b)
     assert len(view.lines) == diffview.MAX_LINES and view.hidden > 0
-    assert "more lines, press d" in view.plain()
+    assert "more lines hidden: press d to page the rest" in view.plain()
     assert len(diffview.render(m, big_a, big_b, full=True).lines) > diffview.MAX_LINES
     m = mismatch("x.bin", b"\0a", b"\0b")
     assert "[binary content]" in diffview.render(m, b"\0a", b"\0b").plain()
