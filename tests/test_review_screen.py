@@ -305,3 +305,23 @@ def test_reject_says_what_it_did_and_is_counted(repo: TestRepo) -> None:
         ("b.json", "reject", "different"),
     ]
     assert repo.read("a.json") == dump({"b": 2, "a": 1})  # nothing rewritten
+
+
+def test_pager_flags_for_less_and_others() -> None:
+    from phase2_git.ui.review import pager
+
+    path = os.environ.get("PATH", "")
+    cmd, env, raw = pager({"PATH": path, "PAGER": "less"})
+    assert cmd == "less" and env["LESS"] == "-FRX" and raw
+    # the user's LESS wins: kept as it is, and escapes only when it has -R / -r
+    for less, expect in (("-S", False), ("-SR", True), ("FRX", True), ("-r", True), ("-x4", False)):
+        cmd, env, raw = pager({"PATH": path, "PAGER": "less", "LESS": less})
+        assert env["LESS"] == less and raw is expect, less
+    cmd, env, raw = pager({"PATH": path, "PAGER": "/usr/bin/less -R", "LESS": "-S"})
+    assert raw
+    cmd, env, raw = pager({"PATH": path, "PAGER": "less --RAW-CONTROL-CHARS", "LESS": ""})
+    assert raw
+    cmd, env, raw = pager({"PATH": path, "PAGER": "more"})
+    assert cmd == "more" and "LESS" not in env and not raw
+    cmd, env, raw = pager({"PATH": "/nonexistent"})  # no PAGER, no less: printed in place
+    assert cmd is None

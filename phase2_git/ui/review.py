@@ -209,21 +209,28 @@ def show_item(
     def rows(t: Text) -> int:
         return len(t.wrap(console, width)) if t.plain else 1
 
+    def capped(text: str, most: int, style: str = "") -> Text:
+        """A line of phase2's own words (a reason, a kind) cut to ``most`` rows."""
+        t = Text(text, style=style)
+        if rows(t) > most:
+            t.truncate(width * most - 1, overflow="ellipsis")
+        return t
+
     top = [Text(n) for n in notice]
     top.append(Text(_progress(k, total, tally), style=dim))
     if len(group.members) > 1:
         kind = group.label or "the same difference"
-        top.append(Text(f"{len(group.members)} files, one decision: {kind}", style=bold))
+        top.append(capped(f"{len(group.members)} files, one decision: {kind}", 2, bold))
     top.append(Text(sanitize_path(m.path), style=bold))
     if m.change.old_path:
         top.append(Text(f"  renamed from {sanitize_path(m.change.old_path)}"))
     middle = [Text(f"  {m.artifact_type} · {m.mismatch_type} · {_plan(m)}")]
-    middle.append(Text(f"  why: {sanitize_line(m.detail)}; {sanitize_line(m.plan.reason)}"))
+    middle.append(capped(f"  why: {sanitize_line(m.detail)}; {sanitize_line(m.plan.reason)}", 3))
     yes = [f"{v.method} ✓ {v.score:.2f}" for v in m.verdicts if v.equivalent]
     no = [f"{v.method} ✗" for v in m.verdicts if not v.equivalent]
     verdicts = " · ".join(x for x in (", ".join(yes), ", ".join(no)) if x)
     if verdicts:
-        middle.append(Text(f"  methods: {verdicts}"))
+        middle.append(capped(f"  methods: {verdicts}", 2))
     prompt_rows = rows(Text(_PROMPT))
     # the rule, the header, a blank line and the prompt always show; the rest share the rows
     avail = height - 1 - sum(rows(t) for t in top + middle) - 1 - prompt_rows
