@@ -359,7 +359,13 @@ def _page(console: Console, session: Session, m: Mismatch, color: bool) -> None:
         return
     try:
         proc = subprocess.Popen(
-            cmd, shell=True, stdin=subprocess.PIPE, env=env, errors="backslashreplace"
+            cmd,
+            shell=True,
+            stdin=subprocess.PIPE,
+            env=env,
+            # the terminal's encoding, as the review itself writes (not the locale's)
+            encoding=getattr(console.file, "encoding", None) or "utf-8",
+            errors="backslashreplace",
         )
     except OSError as exc:
         console.print(f"  the pager failed: {exc.strerror}", markup=False)
