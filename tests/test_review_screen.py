@@ -115,9 +115,17 @@ def test_mixed_file_leads_with_its_changes_and_shows_the_residual_diff(repo: Tes
     repo.write("many.json", dump({k: {**v, "v": v["v"] + 100} for k, v in many.items()}, 4))
     repo.commit("regen: re-indented, one value bumped")
 
-    child = spawn(repo, "--path", "fetch.json")
+    paged = repo.root.parent / "paged.txt"
+    child = spawn(repo, "--path", "fetch.json", env={"PAGER": f"cat > '{paged}'"})
     shown = item(child)
+    child.send("d")
+    item(child)
     finish(child)
+    # d: the residual diff, then the whole difference with its noise made visible
+    full = paged.read_text()
+    residual, whole = full.split("── the whole difference, noise included ──")
+    assert '+            "version_added": "10.3"' in residual
+    assert '+········"fetch":·{' in whole
     assert '$.api.fetch.__compat.support.safari.version_added: "10.1" → "10.3"' in shown
     assert "noise set aside" in shown and "re-indented 2 spaces → 4 spaces" in shown
     # the residual diff: the one edited line, in the base's indentation, not 25 re-indented
