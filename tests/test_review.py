@@ -151,7 +151,7 @@ def test_hostile_content_never_reaches_the_terminal(repo: TestRepo, color: bool)
         assert b"\x1b" not in raw
     text = (shown + paged).decode("utf-8", "replace")
     assert "(+" in text and "chars)" in text  # the 10,000-character line is cut, visibly
-    assert "more lines, press d" in text  # the 50-line panel limit, with the hint
+    assert "more lines hidden: press d" in text  # the cut panel, with the hint
     assert "\\x00" in text  # the NUL is shown escaped
 
 
@@ -226,7 +226,8 @@ def test_grouping_identical_differences(repo: TestRepo) -> None:
     repo.commit("regen: same change everywhere")
     child = spawn(repo)
     child.expect(r"\[1/1\]")
-    child.expect("and 4 more with the same difference")
+    child.expect("5 files, one decision")
+    child.expect("and 4 more with the same kind of change")
     child.expect(r"\[q\]uit")
     child.send("a")
     child.expect(pexpect.EOF)

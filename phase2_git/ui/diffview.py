@@ -1,8 +1,12 @@
 """Showing a difference well: the reviewer must see *why* phase2 classified it so.
 
 Text gets a unified diff with word-level highlighting and visible whitespace (``·`` space,
-``→`` tab, ``␍`` carriage return, ``␗`` byte order mark); JSON a structural diff first;
-numbers their largest relative difference; binary only sizes and hashes. Every character that
+``→`` tab, ``␍`` carriage return, ``␗`` byte order mark; a whitespace-only difference pairs
+each old line with its new one, so both sides show however short the panel); JSON a
+structural diff first; numbers their largest relative difference; binary only sizes and
+hashes. A ``content`` mismatch leads with its real changes (``core.changes``) and shows the
+*residual* diff: the base against the head with its noise stripped (``strip_noise``), so a
+re-indented file with one edited value shows that value, not every line. Every character that
 comes from an artifact passes :mod:`phase2_git.core.sanitize` first (invariant 5).
 """
 
@@ -16,6 +20,7 @@ from dataclasses import dataclass
 from phase2_git.core import jsonvalue
 from phase2_git.core.model import Mismatch, is_noise
 from phase2_git.core.sanitize import BINARY_PLACEHOLDER, looks_binary, sanitize_line
+from phase2_git.core.settings import ClassifySettings
 
 MAX_LINES = 50
 MAX_WIDTH = 200
@@ -38,14 +43,34 @@ Line = tuple[Segment, ...]
 class DiffView:
     lines: tuple[Line, ...]
     hidden: int  # lines not shown (see "press d")
-    structural: tuple[str, ...] = ()
+    structural: tuple[str, ...] = ()  # the real changes (or the JSON structural diff)
+    structural_more: int = 0  # changes beyond ``structural`` (counted, not listed)
+    aside: str = ""  # which noise was set aside: ``lines`` are then the residual diff
+
+    @property
+    def total(self) -> int:
+        """Lines of the diff, shown or not."""
+        return len(self.lines) + self.hidden
 
     def plain(self) -> str:
         out = list(self.structural)
+        if self.structural_more:
+            out.append(more_changes(self.structural_more))
+        if self.aside:
+            out.append(self.aside)
         out += ["".join(seg.text for seg in line) for line in self.lines]
         if self.hidden:
-            out.append(f"… {self.hidden} more line{'s' if self.hidden != 1 else ''}, press d")
+            out.append(hidden_line(self.hidden))
         return "\n".join(out)
+
+
+def hidden_line(n: int) -> str:
+    """What a cut diff says it left out, and how to see it."""
+    return f"… {n} more line{'s' if n != 1 else ''} hidden: press d to page the rest"
+
+
+def more_changes(n: int) -> str:
+    return f"… +{n} more change{'s' if n != 1 else ''}"
 
 
 def visible_ws(text: str) -> str:
@@ -102,7 +127,14 @@ def _word_pair(old: str, new: str) -> tuple[Line, Line]:
     return tuple(left), tuple(right)
 
 
-def text_diff(before: bytes, after: bytes, *, ws: bool, context: int = 3) -> Iterator[Line]:
+def text_diff(
+    before: bytes, after: bytes, *, ws: bool, context: int = 3, paired: bool | None = None
+) -> Iterator[Line]:
+    """A unified diff, line by line. ``paired`` (default: ``ws``) shows a replaced line's old
+    and new forms one after the other: in a whitespace-only difference (CRLF, re-indented)
+    every line of a block is replaced, and git's order (all ``-`` lines, then all ``+``)
+    would fill a capped panel with one side only."""
+    paired = ws if paired is None else paired
     a = [_show(x, ws) for x in _decode_lines(before)]
     b = [_show(x, ws) for x in _decode_lines(after)]
     sm = difflib.SequenceMatcher(None, a, b, autojunk=False)
@@ -118,6 +150,11 @@ def text_diff(before: bytes, after: bytes, *, ws: bool, context: int = 3) -> Ite
             olds, news = a[x1:x2], b[y1:y2]
             if op == "replace" and len(olds) == len(news):
                 pairs = [_word_pair(o, n) for o, n in zip(olds, news)]
+                if paired:
+                    for left, right in pairs:
+                        yield left
+                        yield right
+                    continue
                 for left, _ in pairs:
                     yield left
                 for _, right in pairs:
@@ -224,9 +261,17 @@ def _child(where: str, key: str) -> str:
 
 
 def render(
-    m: Mismatch, before: bytes | None, after: bytes | None, *, full: bool = False
+    m: Mismatch,
+    before: bytes | None,
+    after: bytes | None,
+    *,
+    full: bool = False,
+    settings: ClassifySettings | None = None,
 ) -> DiffView:
-    """The view of one mismatch; ``full`` lifts the 50-line limit (the ``d`` key)."""
+    """The view of one mismatch; ``full`` lifts the 50-line limit (the ``d`` key).
+
+    With ``settings`` (the configuration in force), a ``content`` mismatch whose noise can be
+    stripped shows the residual diff, and ``full`` adds the whole difference after it."""
     limit = 10**9 if full else MAX_LINES
     if (
         m.artifact_type in ("binary", "submodule", "lfs_pointer")
@@ -236,10 +281,27 @@ def render(
         size_a = len(before) if before is not None else "-"
         size_b = len(after) if after is not None else "-"
         sizes = f"{size_a} → {size_b} bytes"
-        b, a = (m.change.before or "-")[:12], (m.change.after or "-")[:12]
-        return DiffView(((Segment(f"{BINARY_PLACEHOLDER}: {sizes}, {b} → {a}", "meta"),),), 0)
+        oid_b, oid_a = (m.change.before or "-")[:12], (m.change.after or "-")[:12]
+        shown = f"{BINARY_PLACEHOLDER}: {sizes}, {oid_b} → {oid_a}"
+        return DiffView(((Segment(shown, "meta"),),), 0)
     structural: list[str] = []
-    if m.artifact_type == "json" and before is not None and after is not None:
+    more = 0
+    aside = ""
+    shown_after = after
+    if m.changes is not None and m.mismatch_type == "content":
+        from phase2_git.core.changes import change_line
+
+        structural = [change_line(c.to_json()) for c in m.changes.real]
+        more = m.changes.more
+        if m.changes.noise:
+            details = "; ".join(sanitize_line(n.detail) for n in m.changes.noise)
+            residual = _residual(m, before, after, settings)
+            if isinstance(residual, bytes):
+                shown_after = residual
+                aside = f"noise set aside (d shows it too): {details}"
+            else:
+                aside = f"noise beside it, shown too ({residual}): {details}"
+    elif m.artifact_type == "json" and before is not None and after is not None:
         try:
             structural = json_changes(jsonvalue.parse(before), jsonvalue.parse(after))
         except jsonvalue.JsonInvalid:
@@ -247,18 +309,42 @@ def render(
         if m.mismatch_type == "numeric_precision":
             detail = sanitize_line(m.detail)
             structural.insert(0, f"numbers: {detail}")
+    a, b = before or b"", shown_after or b""
     ws = (
         is_noise(m.mismatch_type) and m.mismatch_type not in ("json_ordering", "numeric_precision")
-    ) or _whitespace_only(before, after)
-    lines = list(_limited(text_diff(before or b"", after or b"", ws=ws), limit + 1))
+    ) or _whitespace_only(before, shown_after)
+    lines = list(_limited(text_diff(a, b, ws=ws), limit + 1))
     hidden = 0
     if len(lines) > limit:
-        total = sum(1 for _ in text_diff(before or b"", after or b"", ws=ws))
+        total = sum(1 for _ in text_diff(a, b, ws=ws))
         hidden = total - limit
         lines = lines[:limit]
+    if full and shown_after is not after:
+        # whitespace made visible: the noise is what this part adds to the residual diff
+        lines.append((Segment("── the whole difference, noise included ──", "meta"),))
+        lines.extend(text_diff(before or b"", after or b"", ws=True))
     if len(structural) > limit:
+        more += len(structural) - limit
         structural = structural[:limit]
-    return DiffView(tuple(lines), hidden, tuple(structural))
+    return DiffView(tuple(lines), hidden, tuple(structural), more, aside)
+
+
+def _residual(
+    m: Mismatch, before: bytes | None, after: bytes | None, settings: ClassifySettings | None
+) -> bytes | str:
+    """The head with its noise stripped (``strip_noise``), or why it could not be."""
+    if settings is None:
+        return "no configuration to strip it with"
+    if before is None or after is None:
+        return "one side is missing"
+    from phase2_git.core import transforms
+    from phase2_git.core.classify import whitespace_rules
+
+    spec = transforms.strip_noise(m.artifact_type, whitespace_rules(m.path, settings), settings)
+    try:
+        return transforms.apply(spec, before, after)
+    except transforms.TransformError as exc:
+        return sanitize_line(str(exc))
 
 
 def _whitespace_only(before: bytes | None, after: bytes | None) -> bool:
@@ -306,3 +392,55 @@ def signature(m: Mismatch, before: bytes | None, after: bytes | None) -> str | N
     for p in parts:
         h.update(p.encode("utf-8", "surrogateescape") + b"\0")
     return h.hexdigest()
+
+
+@dataclass(frozen=True)
+class Kind:
+    """What grouping a review by kind of change needs: ``key`` equal for mismatches decided
+    as one, ``label`` the kind in words."""
+
+    key: str
+    label: str
+
+
+def kind(
+    m: Mismatch, before: bytes | None, after: bytes | None, settings: ClassifySettings
+) -> Kind | None:
+    """The kind of change of ``m`` (:func:`phase2_git.core.changes.kind_of_change`: 51 files
+    re-indented alike are one kind whatever their content), with its type and plan; when
+    the kind cannot be told, the identical difference (:func:`signature`). None: alone."""
+    if (
+        before is None
+        or after is None
+        or m.artifact_type in ("binary", "submodule", "lfs_pointer")
+        or m.mismatch_type == "binary"
+        or looks_binary(before)
+        or looks_binary(after)
+    ):
+        return None
+    from phase2_git.core.changes import kind_of_change
+    from phase2_git.core.classify import whitespace_rules
+
+    p = m.plan
+    head = "\0".join(
+        (
+            m.mismatch_type,
+            m.artifact_type,
+            p.action,
+            p.transform.id if p.transform else "",
+            p.first.transform.id if p.first else "",
+            str(p.safe),
+        )
+    )
+    found = kind_of_change(
+        before,
+        after,
+        m.artifact_type,
+        whitespace_rules(m.path, settings),
+        rel_tol=settings.rel_tol,
+        abs_tol=settings.abs_tol,
+    )
+    if found is not None:
+        return Kind(f"{head}\0kind\0{found.key}", sanitize_line(found.label))
+    sig = signature(m, before, after)
+    return None if sig is None else Kind(f"{head}\0same\0{sig}", "the same difference")

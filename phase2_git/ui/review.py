@@ -1,5 +1,9 @@
-"""The interactive review: one mismatch (or one group of identical ones) at a time, one key
-per decision. The loop only chooses operations; :meth:`Session.apply` turns them into commits.
+"""The interactive review: one mismatch (or one group of the same kind of change) at a time,
+one key per decision. The loop only chooses operations; :meth:`Session.apply` turns them into
+commits.
+
+An item fits the terminal: its header (progress, path, type, plan, reason) always shows, and
+the diff is cut to the rows left, with a line saying how many were hidden (``d`` pages them).
 """
 
 from __future__ import annotations
@@ -7,22 +11,24 @@ from __future__ import annotations
 import contextlib
 import os
 import shlex
+import shutil
 import subprocess
 import sys
 import tempfile
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, TYPE_CHECKING, Any, Literal
+from typing import IO, TYPE_CHECKING, Literal
 
 from phase2_git.app.resolve import ApplyResult, DecisionKind, Operation, Session
-from phase2_git.core.model import Mismatch
+from phase2_git.core.model import Mismatch, is_noise
 from phase2_git.core.sanitize import sanitize_line, sanitize_path
 from phase2_git.git import commit as gitc
 from phase2_git.ui import diffview
 
 if TYPE_CHECKING:
     from rich.console import Console
+    from rich.text import Text
 
 
 KEYS = "[a]pprove [r]eject [s]kip [d]iff [e]/[n] label [u]ndo [A]/[S] rest [q]uit [?]"
@@ -30,7 +36,7 @@ HELP = """\
   a  approve the plan: apply the transform, or accept the real change
   r  reject the plan (label: not what the plan claims)
   s  skip: decide later (--revisit-skipped brings it back)
-  d  show the whole difference (paged)
+  d  page the whole difference (less -R unless LESS or PAGER say otherwise)
   e  label equivalent (noise) without acting
   n  label different (real) without acting
   u  undo the last decision of this session
@@ -82,6 +88,7 @@ class KeyReader:
 @dataclass
 class Group:
     members: list[Mismatch]
+    label: str = ""  # the kind of change in words (core.changes.kind_of_change)
 
     @property
     def first(self) -> Mismatch:
@@ -112,79 +119,166 @@ def read_contents(
 
 
 def build_groups(session: Session, todo: Sequence[Mismatch]) -> list[Group]:
-    """Mismatches whose normalised difference is identical form one group, placed where its
-    first path would be (the diff order is by path)."""
+    """Mismatches with the same kind of change (:func:`diffview.kind`: the same noise and the
+    same real changes, with the same type and plan) form one group, placed where its first
+    path would be (the diff order is by path)."""
+    settings = session.config.classify
     groups: list[Group] = []
     index: dict[str, Group] = {}
     for m, before, after in read_contents(session, todo):
-        sig = diffview.signature(m, before, after)
-        if sig is not None and sig in index:
-            index[sig].members.append(m)
+        kind = diffview.kind(m, before, after, settings)
+        if kind is not None and kind.key in index:
+            index[kind.key].members.append(m)
             continue
-        g = Group([m])
+        g = Group([m], kind.label if kind is not None else "")
         groups.append(g)
-        if sig is not None:
-            index[sig] = g
+        if kind is not None:
+            index[kind.key] = g
     return groups
 
 
-def _text(view: diffview.DiffView, color: bool) -> Any:
+def _line(view_line: diffview.Line, color: bool) -> Text:
+    from rich.text import Text
+
+    t = Text()
+    for seg in view_line:
+        t.append(seg.text, style=_STYLES.get(seg.style, "") if color else "")
+    return t
+
+
+def _text(view: diffview.DiffView, color: bool) -> Text:
+    """The whole view, uncut (the pager, the audit)."""
     from rich.text import Text
 
     t = Text()
     for s in view.structural:
         t.append(s + "\n", style="bold" if color else "")
+    if view.structural_more:
+        t.append(diffview.more_changes(view.structural_more) + "\n", style="dim" if color else "")
+    if view.aside:
+        t.append(view.aside + "\n", style="dim" if color else "")
     for line in view.lines:
-        for seg in line:
-            t.append(seg.text, style=_STYLES.get(seg.style, "") if color else "")
+        t.append_text(_line(line, color))
         t.append("\n")
     if view.hidden:
-        t.append(
-            f"… {view.hidden} more line{'s' if view.hidden != 1 else ''}, press d\n", style="dim"
-        )
+        t.append(diffview.hidden_line(view.hidden) + "\n", style="dim" if color else "")
     return t
 
 
-def show_item(
-    console: Console, session: Session, k: int, total: int, group: Group, tally: Tally, color: bool
-) -> None:
-    m = group.first
+def _plan(m: Mismatch) -> str:
+    p = m.plan
+    safe = "safe" if p.safe else "needs a human"
+    own = f"{p.action} ({safe}, confidence {p.confidence:.2f})"
+    if p.first is None:
+        return f"plan {own}"
+    first = "safe" if p.first.safe else "needs a human"
+    return f"plan {p.first.action} ({first}), then {own}"
+
+
+def _progress(k: int, total: int, tally: Tally) -> str:
     done = tally.approved + tally.rejected + tally.skipped
-    console.rule(style="dim")
-    console.print(
-        f"[{k + 1}/{total}] done {done} · approved {tally.approved} · skipped {tally.skipped}",
-        markup=False,
-        style="dim" if color else "",
+    return (
+        f"[{k + 1}/{total}] done {done} · approved {tally.approved} · "
+        f"rejected {tally.rejected} · skipped {tally.skipped}"
     )
-    console.print(sanitize_path(m.path), markup=False, style="bold" if color else "")
-    if m.change.old_path:
-        console.print(f"  renamed from {sanitize_path(m.change.old_path)}", markup=False)
+
+
+# at most this many other paths of a group and real changes before "… N more"
+_MEMBERS_SHOWN = 10
+_CHANGES_SHOWN = 8
+
+
+def show_item(
+    console: Console,
+    session: Session,
+    k: int,
+    total: int,
+    group: Group,
+    tally: Tally,
+    color: bool,
+    notice: Sequence[str] = (),
+) -> None:
+    """One item, cut to the terminal's height: the header whole, then as much of the
+    change list and of the diff as the rows left hold."""
+    from rich.text import Text
+
+    m = group.first
+    width, height = console.width, console.height
+    bold, dim = ("bold", "dim") if color else ("", "")
+
+    def rows(t: Text) -> int:
+        return len(t.wrap(console, width)) if t.plain else 1
+
+    def capped(text: str, most: int, style: str = "") -> Text:
+        """A line of phase2's own words (a reason, a kind) cut to ``most`` rows."""
+        t = Text(text, style=style)
+        if rows(t) > most:
+            t.truncate(width * most - 1, overflow="ellipsis")
+        return t
+
+    top = [Text(n) for n in notice]
+    top.append(Text(_progress(k, total, tally), style=dim))
     if len(group.members) > 1:
-        console.print(
-            f"  and {len(group.members) - 1} more with the same difference:", markup=False
-        )
-        for other in group.members[1:11]:
-            console.print(f"    {sanitize_path(other.path)}", markup=False)
-        if len(group.members) > 11:
-            console.print(f"    … {len(group.members) - 11} more", markup=False)
-    safe = "safe" if m.plan.safe else "needs a human"
-    console.print(
-        f"  {m.artifact_type} · {m.mismatch_type} · plan {m.plan.action} ({safe}, "
-        f"confidence {m.plan.confidence:.2f})",
-        markup=False,
-    )
-    console.print(f"  why: {sanitize_line(m.detail)}; {sanitize_line(m.plan.reason)}", markup=False)
+        kind = group.label or "the same difference"
+        top.append(capped(f"{len(group.members)} files, one decision: {kind}", 2, bold))
+    top.append(Text(sanitize_path(m.path), style=bold))
+    if m.change.old_path:
+        top.append(Text(f"  renamed from {sanitize_path(m.change.old_path)}"))
+    middle = [Text(f"  {m.artifact_type} · {m.mismatch_type} · {_plan(m)}")]
+    middle.append(capped(f"  why: {sanitize_line(m.detail)}; {sanitize_line(m.plan.reason)}", 3))
     yes = [f"{v.method} ✓ {v.score:.2f}" for v in m.verdicts if v.equivalent]
     no = [f"{v.method} ✗" for v in m.verdicts if not v.equivalent]
     verdicts = " · ".join(x for x in (", ".join(yes), ", ".join(no)) if x)
     if verdicts:
-        console.print(f"  methods: {verdicts}", markup=False)
+        middle.append(capped(f"  methods: {verdicts}", 2))
+    prompt_rows = rows(Text(_PROMPT))
+    # the rule, the header, a blank line and the prompt always show; the rest share the rows
+    avail = height - 1 - sum(rows(t) for t in top + middle) - 1 - prompt_rows
+
+    others = group.members[1:]
+    members: list[Text] = []
+    if others:
+        n = min(len(others), _MEMBERS_SHOWN, max(1, avail // 5))
+        members.append(Text(f"  and {len(others)} more with the same kind of change:"))
+        members += [Text(f"    {sanitize_path(o.path)}") for o in others[:n]]
+        if len(others) > n:
+            members.append(Text(f"    … {len(others) - n} more"))
+    avail -= sum(rows(t) for t in members)
+
     tool = session.environ.get("PHASE2_DIFF_TOOL")
     before, after = _contents(session, m)
+    console.rule(style=dim)
+    for t in top + members + middle:
+        console.print(t)
     if tool:
         _external(tool, m, before, after)
-    else:
-        console.print(_text(diffview.render(m, before, after), color))
+        return
+    view = diffview.render(m, before, after, settings=session.config.classify)
+    body: list[Text] = []
+    listed = len(view.structural)
+    n = listed if listed + view.structural_more <= _CHANGES_SHOWN else _CHANGES_SHOWN - 1
+    n = min(n, max(1, avail // 4))
+    body += [Text(s, style=bold) for s in view.structural[:n]]
+    if listed + view.structural_more > n:
+        body.append(Text(diffview.more_changes(listed - n + view.structural_more), style=dim))
+    if view.aside:
+        body.append(Text(view.aside, style=dim))
+    avail -= sum(rows(t) for t in body)
+    lines = [_line(line, color) for line in view.lines]
+    shown = 0
+    for i, t in enumerate(lines):
+        last = i == len(lines) - 1 and not view.hidden
+        r = rows(t)
+        if avail - r - (0 if last else 1) < 0:
+            break
+        body.append(t)
+        avail -= r
+        shown += 1
+    if shown < view.total:
+        body.append(Text(diffview.hidden_line(view.total - shown), style=dim))
+    out = Text("\n").join(body)
+    console.print(out)
+    console.print()
 
 
 def _contents(session: Session, m: Mismatch) -> tuple[bytes | None, bytes | None]:
@@ -204,14 +298,98 @@ def _external(tool: str, m: Mismatch, before: bytes | None, after: bytes | None)
             subprocess.run([*shlex.split(tool), str(a), str(b)], check=False)
 
 
+def pager(environ: Mapping[str, str]) -> tuple[str | None, dict[str, str], bool]:
+    """The pager to run (``PAGER``, a shell command as git and pydoc run it, else ``less``;
+    None: none found), its environment, and whether it shows colour escapes as colours.
+
+    ``less`` without ``-R`` shows an escape as the text ``ESC[32m``: unless the user set
+    ``LESS``, the pager's own environment gets ``LESS=-FRX`` (colours, quit when the diff fits
+    one screen, no screen clearing) as git gives it. Any other pager, or a ``less`` the user
+    configured without ``-R``, gets the diff without escapes. ``pydoc.pager``, which rich's
+    pager uses, runs ``less`` without flags and takes no environment: hence this.
+    """
+    env = dict(environ)
+    cmd = environ.get("PAGER")
+    if cmd is None or not cmd.strip():
+        found = shutil.which("less", path=environ.get("PATH"))
+        if found is None:
+            return None, env, False
+        cmd = "less"
+    try:
+        argv = shlex.split(cmd)
+    except ValueError:
+        return None, env, False
+    if not argv or Path(argv[0]).name != "less":
+        return cmd, env, False
+    if "LESS" not in environ:
+        env["LESS"] = "-FRX"
+    flags = [*shlex.split(env.get("LESS", "")), *argv[1:]]
+    raw = any(
+        f.lower() == "--raw-control-chars" or (not f.startswith("--") and _short_raw(f))
+        for f in flags
+    )
+    return cmd, env, raw
+
+
+def _short_raw(flag: str) -> bool:
+    """A cluster of short options (``-FRX``, ``FRX``, ``-R``) that holds ``-R`` or ``-r``; the
+    letters that take a value (``-P``, ``-x``…) end the cluster."""
+    for ch in flag.lstrip("-"):
+        if ch in "Rr":
+            return True
+        if ch in "bhjkoOpPtTxyz#":
+            return False
+    return False
+
+
 def _page(console: Console, session: Session, m: Mismatch, color: bool) -> None:
     before, after = _contents(session, m)
-    with console.pager(styles=color):
-        console.print(_text(diffview.render(m, before, after, full=True), color))
+    view = diffview.render(m, before, after, full=True, settings=session.config.classify)
+    cmd, env, raw = pager(session.environ)
+    styled = color and raw
+    with console.capture() as captured:
+        console.print(_text(view, styled), markup=False, highlight=False)
+    text = captured.get()
+    if not styled:
+        from rich.text import Text
+
+        text = Text.from_ansi(text).plain if "\x1b" in text else text
+    if cmd is None:
+        console.print(_text(view, color))
+        return
+    try:
+        proc = subprocess.Popen(
+            cmd,
+            shell=True,
+            stdin=subprocess.PIPE,
+            env=env,
+            # the terminal's encoding, as the review itself writes (not the locale's)
+            encoding=getattr(console.file, "encoding", None) or "utf-8",
+            errors="backslashreplace",
+        )
+    except OSError as exc:
+        console.print(f"  the pager failed: {exc.strerror}", markup=False)
+        console.print(_text(view, color))
+        return
+    try:
+        assert proc.stdin is not None
+        with proc.stdin as pipe:
+            pipe.write(text)
+    except (OSError, KeyboardInterrupt):
+        pass  # the pager was quit before reading everything
+    while True:
+        try:
+            proc.wait()
+            break
+        except KeyboardInterrupt:
+            pass  # Ctrl-C belongs to the pager while it runs (as pydoc does)
+
+
+_PROMPT = f"  {KEYS}  > "
 
 
 def _prompt(console: Console, color: bool) -> None:
-    console.print(f"  {KEYS}  > ", markup=False, end="", style="bold" if color else "")
+    console.print(_PROMPT, markup=False, end="", style="bold" if color else "")
 
 
 def _decide(session: Session, group: Group, kind: DecisionKind, label: str | None = None) -> int:
@@ -312,16 +490,31 @@ class Review:
     shown: int = -1  # the group on screen (-1: show it again)
     done: bool = False
 
+    notice: list[str] = field(default_factory=list)  # said at the top of the next item
+
     def run(self, keys: KeyReader) -> None:
         while not self.done and self.k < len(self.groups):
             if self.shown != self.k:
                 group, total = self.groups[self.k], len(self.groups)
-                show_item(self.console, self.session, self.k, total, group, self.tally, self.color)
+                show_item(
+                    self.console,
+                    self.session,
+                    self.k,
+                    total,
+                    group,
+                    self.tally,
+                    self.color,
+                    self.notice,
+                )
+                self.notice = []
                 self.shown = self.k
             _prompt(self.console, self.color)
             key = keys.read()
             self.console.print(key if key.isprintable() else "", markup=False)
             self.apply(ACTIONS.get(key, UNKNOWN))
+        for line in self.notice:  # the last item's feedback: no item follows to carry it
+            self.console.print(line, markup=False)
+        self.notice = []
 
     def apply(self, action: Action) -> None:
         """Carry out one key's action: the only place the review's state changes."""
@@ -333,6 +526,8 @@ class Review:
                 n = _decide(self.session, group, action.decision, action.label)
                 setattr(self.tally, action.counter, getattr(self.tally, action.counter) + n)
                 self.tally.history.append((self.k, n, action.counter))
+                if action.decision == "reject":
+                    self.notice.append(rejected_line(group))
                 if action.label is None:
                     self.k += 1
                 else:
@@ -345,9 +540,8 @@ class Review:
                 for _ in range(n):
                     self.session.undo_last()
                 setattr(self.tally, counter, getattr(self.tally, counter) - n)
-                say(
-                    f"  undone: back to {sanitize_path(self.groups[self.k].first.path)}",
-                    markup=False,
+                self.notice.append(
+                    f"  undone: back to {sanitize_path(self.groups[self.k].first.path)}"
                 )
                 self.shown = -1
             case "page":
@@ -359,7 +553,7 @@ class Review:
                 for g in remaining:
                     if g not in keep:
                         self.tally.approved += _decide(self.session, g, "approve")
-                say(f"  approved {len(remaining) - len(keep)} safe group(s)", markup=False)
+                self.notice.append(f"  approved {len(remaining) - len(keep)} safe group(s)")
                 self.groups = self.groups[: self.k] + keep
                 self.shown = -1
             case "skip_rest":
@@ -372,6 +566,27 @@ class Review:
                 say(HELP, markup=False)
             case _:
                 say("  unknown key: press ? for help", markup=False)
+
+
+def rejected_line(group: Group) -> str:
+    """What ``r`` did, in one line: what was rejected and what follows from it."""
+    m = group.first
+    what = (
+        sanitize_path(m.path)
+        if len(group.members) == 1
+        else f"{len(group.members)} files ({group.label or 'the same difference'})"
+    )
+    if is_noise(m.mismatch_type):
+        then = (
+            f"nothing is rewritten ({m.plan.action} not applied); logged as a real change, "
+            "label different"
+        )
+    else:
+        then = (
+            "the change stays unapproved: --fail-on real still counts it; "
+            "logged with label different"
+        )
+    return f"  ✗ rejected {what}: {then} (u undoes it)"
 
 
 def _approve_safe_first(
