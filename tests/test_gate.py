@@ -301,7 +301,9 @@ def test_no_go_gate_and_deterministic_methods_never_count(repo: TestRepo, cli: C
     cfg = load(repo.root)
     assert gate_validity(repo.root, cfg, METHOD) == (False, "the latest gate is NO-GO")
     d, r = build(repo, DATASETS["pass"][0], method="canonical_json")
-    code, _ = gate_json(cli, repo, "--dataset", str(d), "--results", str(r))
+    code, _ = gate_json(
+        cli, repo, "--dataset", str(d), "--results", str(r), "--method", "canonical_json"
+    )
     assert code == 0
     assert gated_methods(repo.root, cfg) == frozenset()
 
@@ -437,9 +439,19 @@ def test_default_gates_only_statistical_judges(repo: TestRepo, cli: Cli) -> None
         for i in range(5)
     ]  # fmt: skip
     d.write_text("".join(json.dumps(r) + "\n" for r in rows))
-    code, doc = gate_json(cli, repo, "--dataset", str(d), "--bootstrap", "20")
-    assert [r["method"] for r in doc["results"]] == ["canonical_json", "exact", "line_endings",
-                                                     "numeric", "whitespace"]  # fmt: skip
+    # only deterministic methods evaluated: nothing to gate, said as such (the help and the
+    # README promise statistical or external judges only), and nothing is stored
+    code, out, err = cli("gate", "--dataset", str(d), "--bootstrap", "20", repo=repo)
+    assert code == 2 and out == ""
+    assert err.startswith("phase2: error: nothing to gate: the evaluation holds only "
+                          "deterministic methods (canonical_json, exact, line_endings, numeric, "
+                          "whitespace)")  # fmt: skip
+    assert "--method" in err and len(err.strip().splitlines()) == 1
+    assert not (repo.root / ".phase2" / "gate").exists()
+    assert not (repo.root / ".phase2" / "state" / "evaluation.json").exists()
+    # naming them still gates them: the user asked
+    code, doc = gate_json(cli, repo, "--dataset", str(d), "--bootstrap", "20", "--method", "exact")
+    assert [r["method"] for r in doc["results"]] == ["exact"]
     (repo.root / ".phase2/config.toml").write_text(
         '[methods]\nenabled = ["exact", "cosine_similarity"]\n'
     )

@@ -159,7 +159,6 @@ def test_identity_from_options_environment_and_git(repo: TestRepo) -> None:
     git = GitRepo.discover(repo.root)
     assert identity(git, None, None, {}) == Identity("Test User <test@example.com>", "developer")
     assert identity(git, None, None, {"CI": "true"}).role == "ci"
-    assert identity(git, None, None, {}, default_role="maintainer").role == "maintainer"
     env = {"PHASE2_USER": "bot", "PHASE2_ROLE": "release", "CI": "1"}
     assert identity(git, None, None, env) == Identity("bot", "release")
     assert identity(git, "ada", "reviewer", env) == Identity("ada", "reviewer")

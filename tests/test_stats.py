@@ -161,8 +161,9 @@ def test_asymptotic_ci_matches_statsmodels(c: Confusion) -> None:
     ours = kappa_ci_asymptotic(c)
     assert ours is not None
     if math.isfinite(low):
-        assert abs(ours[0] - low) <= 1e-6
-        assert abs(ours[1] - upp) <= 1e-6
+        # statsmodels does not clip to kappa's range [-1, 1]; ours does
+        assert abs(ours[0] - max(low, -1.0)) <= 1e-6
+        assert abs(ours[1] - min(upp, 1.0)) <= 1e-6
     else:
         # statsmodels takes sqrt of a variance rounded just below 0 (true variance 0: perfect
         # agreement, or one rater constant); ours is then the degenerate interval at kappa
@@ -201,6 +202,61 @@ def test_asymptotic_ci_contains_estimate(c: Confusion) -> None:
     kappa = cohen_kappa(c)
     assert ci is not None and kappa is not None
     assert ci[0] <= kappa <= ci[1]
+
+
+@pytest.mark.parametrize(
+    ("c", "expected"),
+    [
+        # the normal approximation alone gives [0.354, 1.184] and [-1.229, -0.104]
+        (Confusion(5, 0, 3, 1), (0.3543088565317957, 1.0)),
+        (Confusion(1, 2, 0, 3), (-1.0, -0.10437719471926499)),
+    ],
+    ids=str,
+)
+def test_asymptotic_ci_is_clipped_to_kappas_range(
+    c: Confusion, expected: tuple[float, float]
+) -> None:
+    assert kappa_ci_asymptotic(c) == pytest.approx(expected, abs=1e-12)
+
+
+@PROPERTY
+@given(
+    tables,
+    st.sampled_from([0.01, 0.05, 0.2, 0.5]),
+    st.integers(min_value=1, max_value=60),
+    st.integers(min_value=0, max_value=2**32),
+)
+def test_every_kappa_ci_stays_in_range_and_holds_the_estimate(
+    c: Confusion, alpha: float, resamples: int, seed: int
+) -> None:
+    """Both CI methods, any table (one class, empty, perfect, reversed), any alpha, as few as
+    one resample: the bounds lie in [-1, 1], in order, around the estimate when it is defined."""
+    kappa = cohen_kappa(c)
+    labels, predicted = pairs_of(c)
+    cis = {
+        "asymptotic": kappa_ci_asymptotic(c, alpha=alpha),
+        "bootstrap": kappa_ci_bootstrap(
+            labels, predicted, resamples=resamples, seed=seed, alpha=alpha
+        ),
+    }
+    if kappa is None:
+        assert cis["asymptotic"] is None
+    for name, ci in cis.items():
+        if ci is None:
+            continue
+        low, high = ci
+        assert -1.0 <= low <= high <= 1.0, (name, ci)
+        if kappa is not None:
+            assert low <= kappa <= high, (name, ci, kappa)
+
+
+def test_bootstrap_of_one_resample_still_holds_the_estimate() -> None:
+    # one resample gives one point, rarely the estimate: the interval widens to it
+    labels, predicted = sample_data(40, 0.7, seed=5)
+    kappa = cohen_kappa(Confusion.from_pairs(labels, predicted))
+    ci = kappa_ci_bootstrap(labels, predicted, resamples=1, seed=3)
+    assert kappa is not None and ci is not None
+    assert ci[0] <= kappa <= ci[1] and ci[0] < ci[1]
 
 
 @pytest.mark.parametrize("alpha", [0.0, 1.0, -0.1, 1.5])

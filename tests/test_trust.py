@@ -150,6 +150,10 @@ def test_signatures_required(repo: TestRepo, cli: Cli, monkeypatch, tmp_path: Pa
     code, doc = diff(cli, repo)
     assert code == 0, doc["mismatches"][0]["decision"]
     assert "listed SSH key" in doc["mismatches"][0]["decision"]["why"]
+    assert doc["mismatches"][0]["decision"]["verified"] is True  # reports say "verified"
+    junit = tmp_path / "junit.xml"
+    assert cli("diff", "main", "pr", "--junit", str(junit), repo=repo).code == 0
+    assert "decision: approve (trusted, verified)" in junit.read_text()
     assert "gpgsig -----BEGIN SSH SIGNATURE-----" in repo.git("cat-file", "commit", "HEAD")
 
 

@@ -158,19 +158,24 @@ class _Job:
 
 
 def _approved(job: _Job, mismatches: Iterable[Mismatch], notices: list[str]) -> Iterator[Mismatch]:
-    """Each mismatch with the approval bound to it, if any; the trust notices are appended to
-    ``notices`` once the last one has gone by. The decision log and the trust model are read
-    only when a real change comes by (a run of noise has no use for them)."""
+    """Each mismatch with the decision bound to it, if any (an approval, or a rejection of its
+    plan); the trust notices are appended to ``notices`` once the last one has gone by. The
+    decision log is read when the first mismatch comes by (a rejected noise plan must show as
+    rejected); the trust model only when a real change does (a run of noise has no use for it,
+    and a rejection needs no trust)."""
     decisions: dict[str, Mapping[str, Any]] | None = None
+    trusting = False
     trust_policy: TrustPolicy | None = None
     judge: Callable[[Mapping[str, Any]], tuple[bool, str]] | None = None
     given: list[dict[str, object]] = []
     untrusted: list[str] = []
     repeats: list[str] = []
+    data = b""
+    lines: Sequence[LogLine] = ()
     for m in mismatches:
-        if decisions is None and not is_noise(m.mismatch_type):
-            # approvals, their log and their trust: imported only when a run asks for them
-            # (the hook without --require-decision never does)
+        if decisions is None:
+            # the log: imported only when a run asks for decisions (the hook without
+            # --require-decision never does)
             from phase2_git.core.approvals import attach, current_decisions, repeat_notices
             from phase2_git.core.trust import notices as trust_notices
             from phase2_git.store.decisions import LOG_FILE, parse_lines
@@ -178,6 +183,8 @@ def _approved(job: _Job, mismatches: Iterable[Mismatch], notices: list[str]) -> 
             data = side_log(job.repo, job.head)
             lines = parse_lines(data, LOG_FILE)
             decisions = current_decisions(line.event for line in lines)
+        if not trusting and not is_noise(m.mismatch_type):
+            trusting = True
             trust_policy = job.trust_policy()
             known = mismatches if isinstance(mismatches, Sequence) else None
             judge, repeated = _line_judge(
@@ -190,18 +197,23 @@ def _approved(job: _Job, mismatches: Iterable[Mismatch], notices: list[str]) -> 
             if rewritten is not None:
                 repeats.append(rewritten)
                 judge = _void(rewritten)
-        event = decisions.get(m.id) if decisions is not None else None
+        event = decisions.get(m.id)
         if event is not None:
             # attach() binds the one decision that holds for this mismatch, or none
             (m,) = attach([m], [event], judge) if judge else attach([m], [event])
-            if m.decision:
-                given.append(m.decision)
-                if not m.decision["trusted"]:
+            if m.decision and m.decision["decision"] == "approve":
+                # verified: a [trust] table checked the committer and their signature; without
+                # one, or under require_signed = false, an approval counts unverified
+                checked = trust_policy is not None and trust_policy.require_signed
+                decision = {**m.decision, "verified": bool(m.decision["trusted"]) and checked}
+                m = m._replace(decision=decision)
+                given.append(decision)
+                if not decision["trusted"]:
                     untrusted.append(
-                        f"untrusted approval of {quote_for_message(m.path)}: {m.decision['why']}"
+                        f"untrusted approval of {quote_for_message(m.path)}: {decision['why']}"
                     )
         yield m
-    if decisions is not None:
+    if trusting:
         notices.extend(repeats)
         notices.extend(trust_notices(trust_policy, given))
         notices.extend(untrusted)

@@ -30,6 +30,7 @@ class GateOptions:
     prom: str | None = None
     reset_breaker: bool = False
     user: str | None = None
+    role: str | None = None
     config: str | None = None
     trust_from: str | None = None
     repo: str = "."
@@ -57,7 +58,7 @@ def gate_main(opts: GateOptions, out: IO[str]) -> int:
         from phase2_git.app.breaker import reset_breaker
         from phase2_git.app.identity import identity
 
-        event = reset_breaker(root, cfg, identity(repo, opts.user, default_role="maintainer"))
+        event = reset_breaker(root, cfg, identity(repo, opts.user, opts.role))
         if event is None:
             out.write("the circuit breaker is not tripped: nothing to reset\n")
         else:
@@ -79,13 +80,20 @@ def gate_main(opts: GateOptions, out: IO[str]) -> int:
             options=EvalOptions(resamples=opts.bootstrap, seed=opts.seed, calibrate=opts.calibrate),
             trusted=trusted,
         )
-        appj.save_evaluation(root, doc)
     elif opts.results is not None:
         raise UsageError("--results needs --dataset (the labels the results are judged on)")
     else:
         doc = appj.load_evaluation(root)
+    # gated before anything is stored: a gate that cannot run leaves the files as they were
     gate = appj.run_gate(cfg, doc, root=root, methods=selected, fp_bound=opts.fp_bound, ts=now_ts())
+    if opts.dataset is not None:
+        appj.save_evaluation(root, doc)
     appj.save_gates(root, gate)
+    for r in gate.results:
+        # --calibrate: where the threshold the gate measured lives, and how to use it
+        note = doc["methods"][r["method"]]["reasons"].get("calibration")
+        if opts.calibrate and note:
+            gate.notices.append(f"{r['method']}: calibration: {note}")
     if opts.prom:
         write_gate(opts.prom, gate.results, read_breaker(root).tripped)
     if opts.fmt == "json":

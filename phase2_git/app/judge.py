@@ -244,7 +244,85 @@ def run_eval(
         "results": results_meta,
         "config_fingerprint": config.fingerprint,
     }
-    return evaluate(items, preds, options, GateThresholds.from_config(config.data), meta=meta)
+    doc = evaluate(items, preds, options, GateThresholds.from_config(config.data), meta=meta)
+    configured = {m: _identity(m, config, root).get("threshold") for m in doc["methods"]}
+    explain_calibration(
+        doc, stored=root is not None, dataset=shown, source=config.source, configured=configured
+    )
+    return doc
+
+
+def explain_calibration(
+    doc: dict[str, Any],
+    *,
+    stored: bool,
+    dataset: str,
+    source: str = "defaults",
+    configured: Mapping[str, float | None] | None = None,
+) -> None:
+    """Say, in each calibrated method's ``calibration`` block and as its ``reasons`` note (the
+    text report prints every note), where the threshold is kept, what it means and the exact
+    configuration line and command that put it to use; or that it is degenerate and unused.
+
+    The threshold is never written into the configuration: auto-apply follows the configured
+    threshold, and a gate measured at another one is not valid until the configuration says it
+    (:func:`phase2_git.store.gate.gate_validity`)."""
+    where = (
+        f"kept only in {EVAL_FILE} (and in .phase2/gate/<method>.json when `phase2 gate "
+        "--calibrate` ran), never in the configuration"
+        if stored
+        else "not stored anywhere (no repository; --output keeps the JSON), nor in the "
+        "configuration"
+    )
+    for name, fig in doc["methods"].items():
+        cal = fig.get("calibration")
+        if cal is None:
+            continue
+        cal["stored"] = where
+        if cal.get("configured") is None and configured:
+            cal["configured"] = configured.get(name)  # a results file carries no threshold
+        now = (
+            f"the configured threshold {cal['configured']:g}"
+            if cal.get("configured") is not None
+            else None
+        )
+        # the file the line goes into: the one in use, else the repository's own
+        target = source if source != "defaults" else ".phase2/config.toml"
+        if cal["config"] is not None and Path(source).name == "pyproject.toml":
+            cal["config"] = "[tool.phase2." + cal["config"][1:]
+        if cal["degenerate"] is not None:
+            kept = f"these figures use {now}" if now else "these figures use the results as given"
+            text = (
+                f"DEGENERATE, not proposed: {cal['degenerate']}; {kept}. Label more items of "
+                "both classes (`phase2 labels export` after reviews, or `phase2 labels import`) "
+                "and calibrate again"
+            )
+        else:
+            t = cal["threshold"]
+            top = (
+                f" (the highest train score: only items scoring {t:g} pass)"
+                if t >= cal["train_scores"][1]
+                else ""
+            )
+            text = (
+                f"threshold {t:g} maximises kappa on the {cal['train_items']} judged train "
+                f"items (kappa {cal['train_kappa']:.3f}): a score >= {t:g} is called "
+                f"equivalent{top}. These figures use it; it is {where}"
+            )
+            if cal["config"] is not None:
+                text += (
+                    f". To use it, put `{cal['config']}` in {target}, then run "
+                    f"`phase2 gate --dataset {dataset}` (without --calibrate) so the gate is "
+                    "measured at the threshold auto-apply will use"
+                )
+                if now:
+                    text += f"; until then auto-apply keeps {now}"
+            else:
+                text += (
+                    f". No configuration key holds a threshold for '{name}': apply it where "
+                    "the judge's results are produced"
+                )
+        fig["reasons"]["calibration"] = text
 
 
 def _run_predictions(
@@ -320,6 +398,21 @@ class GateRun:
         return all(r["go"] for r in self.results)
 
 
+def default_gated(evaluated: Mapping[str, Any]) -> list[str]:
+    """What ``phase2 gate`` gates without ``--method``: every evaluated statistical or external
+    judge. Deterministic methods prove equivalence and need no gate; an evaluation of nothing
+    else has nothing to gate, which is said rather than gating them instead."""
+    chosen = [m for m in sorted(evaluated) if not (m in METHODS and METHODS[m].deterministic)]
+    if not chosen:
+        raise UsageError(
+            "nothing to gate: the evaluation holds only deterministic methods "
+            f"({', '.join(sorted(evaluated)) or 'none'}), which prove equivalence and need no gate",
+            hint="evaluate a statistical or external judge (e.g. `--method cosine_similarity`), "
+            "or name the methods to gate with --method",
+        )
+    return chosen
+
+
 def run_gate(
     config: Config,
     evaluation: Mapping[str, Any],
@@ -332,13 +425,7 @@ def run_gate(
     """Gate each method of an evaluation; a stored evaluation that no longer matches the
     configuration or its dataset fails the extra criterion ``evaluation_current``."""
     evaluated = evaluation["methods"]
-    if methods:
-        chosen = list(methods)
-    else:
-        # deterministic methods prove equivalence and need no gate: by default only the
-        # statistical (and external) judges are gated, unless nothing else was evaluated
-        chosen = [m for m in sorted(evaluated) if not (m in METHODS and METHODS[m].deterministic)]
-        chosen = chosen or sorted(evaluated)
+    chosen = list(methods) if methods else default_gated(evaluated)
     unknown = [m for m in chosen if m not in evaluated]
     if unknown:
         raise UsageError(

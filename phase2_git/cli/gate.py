@@ -32,7 +32,12 @@ def gate_cmd(
     reset_breaker: bool = typer.Option(
         False, "--reset-breaker", help="Re-arm a tripped circuit breaker (logged as a decision)."
     ),
-    user: str | None = typer.Option(None, "--user", help="Who resets the breaker."),
+    user: str | None = typer.Option(
+        None, "--user", help="Who resets the breaker (default: git identity)."
+    ),
+    role: str | None = typer.Option(
+        None, "--role", help="Their role (default: ci in CI, else developer)."
+    ),
     config: str | None = typer.Option(None, "--config", help="Configuration file to use."),
     trust_from: str | None = typer.Option(
         None,
@@ -57,6 +62,7 @@ def gate_cmd(
         prom=prom,
         reset_breaker=reset_breaker,
         user=user,
+        role=role,
         config=config,
         trust_from=trust_from,
         repo=repo_path,

@@ -78,14 +78,16 @@ def attach(
     events: Iterable[Mapping[str, Any]],
     trust: TrustVerdict = _always,
 ) -> list[Mismatch]:
+    """Each mismatch with the decision that holds for it, bound to its exact hashes and path:
+    an approval of a real change (``trusted`` by ``trust``), or a rejection of any plan. A
+    rejected plan is no longer safe to apply, whoever rejected it (refusing grants nothing, so
+    it needs no trust): reports show it as rejected, never as a safe plan."""
     decisions = current_decisions(events)
     out = []
     for m in mismatches:
         e = decisions.get(m.id)
         bound = (
             e is not None
-            and e["decision"] == "approve"
-            and not is_noise(m.mismatch_type)
             and e["hashes"]["before"] == m.change.before
             and e["hashes"]["after"] == m.change.after
             and e["path"] == m.path
@@ -94,6 +96,12 @@ def attach(
             out.append(m)
             continue
         assert e is not None
+        if e["decision"] == "reject":
+            out.append(_rejected(m, e))
+            continue
+        if is_noise(m.mismatch_type):
+            out.append(m)
+            continue
         trusted, why = trust(e)
         out.append(
             m._replace(
@@ -107,3 +115,13 @@ def attach(
             )
         )
     return out
+
+
+def _rejected(m: Mismatch, e: Mapping[str, Any]) -> Mismatch:
+    who = e["user"]["id"]
+    why = f"rejected by {who} ({e['id']}): the plan is not to be applied"
+    plan = m.plan._replace(safe=False, reason=why)
+    if plan.first is not None:
+        plan = plan._replace(first=plan.first._replace(safe=False))
+    decision = {"id": e["id"], "decision": "reject", "trusted": False, "by": who, "why": why}
+    return m._replace(plan=plan, decision=decision)

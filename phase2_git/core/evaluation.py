@@ -5,8 +5,10 @@ artifact type — the confusion matrix (positive class ``equivalent``), Cohen's 
 seeded percentile-bootstrap CI (and, overall, the asymptotic CI of Fleiss, Cohen & Everitt), the
 FP rate on the test split, precision and recall. A figure that is undefined (one class only, an
 empty block) is ``null`` and its block's ``reasons`` says why. ``--calibrate`` picks each
-statistical method's threshold on the train split. No I/O: :mod:`phase2_git.app.judge` reads
-the dataset, runs the judges and stores the document.
+statistical method's threshold on the train split; the method's ``calibration`` block says
+what it chose and the configuration line that would use it, or why the choice is degenerate
+(one class only, no separation, no better than chance), in which case it is not used. No
+I/O: :mod:`phase2_git.app.judge` reads the dataset, runs the judges and stores the document.
 """
 
 from __future__ import annotations
@@ -67,6 +69,40 @@ class Predictions:
     unjudged: dict[str, str] = field(default_factory=dict)  # id -> why there is no verdict
     budget: dict[str, Any] | None = None  # llm_rubric: what the run spent
     identity: dict[str, Any] = field(default_factory=dict)
+    calibration: dict[str, Any] | None = None  # --calibrate: what was chosen, or why not
+
+
+# Where the configuration holds each calibratable judge's threshold (``[table] key``): the line
+# a calibrated threshold must be written into before auto-apply uses it.
+THRESHOLD_KEYS = {
+    "cosine_similarity": ("methods.cosine_similarity", "threshold"),
+    "llm_rubric": ("judge", "threshold"),
+}
+
+
+def _degenerate(
+    t: float, kappa: float | None, scores: Sequence[float], labels: Sequence[bool]
+) -> str | None:
+    """Why a calibrated threshold measures nothing, or None when it is a real choice."""
+    n = len(labels)
+    positives = sum(labels)
+    if positives in (0, n):
+        cls = "equivalent" if positives else "different"
+        return (
+            f"the {n} judged train item(s) are all labelled '{cls}': with one class no "
+            f"threshold can be measured (threshold {t:g} is only the highest score)"
+        )
+    if min(scores) == max(scores):
+        return f"every judged train item scores {t:g}: no threshold separates them"
+    if t <= min(scores):
+        return f"threshold {t:g} is the lowest train score: it calls every train item equivalent"
+    if kappa is None or kappa <= 0:
+        shown = "undefined" if kappa is None else f"{kappa:.3f}"
+        return (
+            f"the best threshold ({t:g}) agrees with the labels no better than chance "
+            f"(kappa {shown})"
+        )
+    return None
 
 
 def threshold_predictions(
@@ -93,8 +129,33 @@ def threshold_predictions(
     train = [i for i in judged if splits[i.id] == "train"]
     if not train:
         raise UsageError(f"--calibrate: no judged item of '{p.method}' is in the train split")
-    t, _ = stats.best_threshold([p.scores[i.id] for i in train], [i.label for i in train])
-    return replace(p, threshold=t, predicted={i: s >= t for i, s in p.scores.items()})
+    scores = [p.scores[i.id] for i in train]
+    labels = [i.label for i in train]
+    t, kappa = stats.best_threshold(scores, labels)
+    calibration: dict[str, Any] = {
+        "threshold": t,
+        "train_items": len(train),
+        "train_kappa": rounded(kappa),
+        "train_scores": [min(scores), max(scores)],
+        "configured": p.threshold,
+        "degenerate": _degenerate(t, kappa, scores, labels),
+    }
+    key = THRESHOLD_KEYS.get(p.method)
+    calibration["config"] = f"[{key[0]}] {key[1]} = {t!r}" if key else None
+    if calibration["degenerate"] is not None:
+        # not proposed, not used: the figures keep what the configuration (or the results
+        # file) says, and the calibration block says why
+        calibration["threshold"] = None
+        calibration["config"] = None
+        calibration["rejected_threshold"] = t
+        kept = threshold_predictions(p, items, False)
+        return replace(kept, calibration=calibration)
+    return replace(
+        p,
+        threshold=t,
+        predicted={i: s >= t for i, s in p.scores.items()},
+        calibration=calibration,
+    )
 
 
 def _seed_for(seed: int, *parts: str) -> int:
@@ -239,6 +300,8 @@ def method_figures(
         reasons["unjudged"] = "; ".join(why[:3]) + (
             f" (+{len(why) - 3} more)" if len(why) > 3 else ""
         )
+    if p.calibration is not None:
+        out["calibration"] = dict(p.calibration)
     if p.budget is not None:
         out["budget"] = p.budget
     out["identity"] = p.identity or {"method": p.method}

@@ -110,9 +110,11 @@ def kappa_ci_asymptotic(c: Confusion, alpha: float = 0.05) -> tuple[float, float
     = predictions; the formula is symmetric in the two raters): ``kappa -/+ z * sqrt(var_kappa)``
     with ``z = norm.isf(alpha / 2)``; statsmodels' own default ``alpha=0.025`` is per tail, i.e.
     our 0.05. It uses ``var_kappa`` (the variance around the estimate), not ``var_kappa0`` (the
-    variance under H0: kappa = 0). Like statsmodels, the bounds are not clipped to [-1, 1]. A
-    variance that rounding pushes just below 0 (perfect agreement) is taken as 0, where
-    statsmodels would return NaN. ``None`` when kappa is undefined.
+    variance under H0: kappa = 0). Unlike statsmodels, the bounds are clipped to [-1, 1], the
+    range of kappa: the normal approximation runs past it near perfect (dis)agreement on few
+    items, and ``[0.22, 1.10]`` would claim a kappa no table can have. A variance that rounding
+    pushes just below 0 (perfect agreement) is taken as 0, where statsmodels would return NaN.
+    ``None`` when kappa is undefined.
     """
     _check_alpha(alpha)
     kappa = cohen_kappa(c)
@@ -134,7 +136,14 @@ def kappa_ci_asymptotic(c: Confusion, alpha: float = 0.05) -> tuple[float, float
     term_c = (kappa - pe * one_minus_k) ** 2
     var_kappa = (term_a + term_b - term_c) / (1.0 - pe) ** 2 / n
     delta = NormalDist().inv_cdf(1.0 - alpha / 2.0) * math.sqrt(max(var_kappa, 0.0))
-    return kappa - delta, kappa + delta
+    return _bounded(kappa - delta, kappa + delta, kappa)
+
+
+def _bounded(low: float, high: float, kappa: float | None) -> tuple[float, float]:
+    """An interval of kappa kept to kappa's range [-1, 1] and holding the estimate itself."""
+    if kappa is not None:
+        low, high = min(low, kappa), max(high, kappa)
+    return max(-1.0, low), min(1.0, high)
 
 
 # --------------------------------------------------------------------------------------------
@@ -235,7 +244,8 @@ def kappa_ci_bootstrap(
     above); resamples where kappa is undefined are skipped. ``None`` when fewer than half of the
     resamples are defined (including n == 0). Deterministic for a seed, on any Python >= 3.10.
     The bounds are the ``alpha / 2`` and ``1 - alpha / 2`` quantiles of the defined resampled
-    kappas, linearly interpolated.
+    kappas, linearly interpolated, widened to the estimate itself when they miss it (they can
+    with very few resamples: one resample gives a single point) and kept within [-1, 1].
     """
     _check_alpha(alpha)
     if resamples < 1:
@@ -267,7 +277,8 @@ def kappa_ci_bootstrap(
     if 2 * len(kappas) < resamples:
         return None
     kappas.sort()
-    return _quantile(kappas, alpha / 2.0), _quantile(kappas, 1.0 - alpha / 2.0)
+    low, high = _quantile(kappas, alpha / 2.0), _quantile(kappas, 1.0 - alpha / 2.0)
+    return _bounded(low, high, cohen_kappa(c))
 
 
 # --------------------------------------------------------------------------------------------

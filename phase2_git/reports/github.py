@@ -19,6 +19,7 @@ from phase2_git.core.sanitize import (
     shell_path,
     workflow_command_escape,
 )
+from phase2_git.reports.decisions import decision_state, rejected_by, rejector
 
 MAX_ANNOTATIONS = 10  # GitHub shows at most 10 annotations of a kind per step
 STEP_SUMMARY_LIMIT = 1024 * 1024  # GitHub rejects a step summary over 1 MiB
@@ -98,8 +99,9 @@ def _first_line(m: Mapping[str, Any]) -> int | None:
 
 def _real_message(m: Mapping[str, Any]) -> str:
     what = f"{m['status']} {m['artifact_type']} artifact: a real change ({m['mismatch_type']})"
-    untrusted = " (its approval is not trusted)" if m.get("decision") else ""
-    out = f"{what} needs a decision{untrusted}: phase2 approve {shell_path(m['path'])}"
+    state = decision_state(m)
+    why = " (its approval is not trusted)" if state == "untrusted" else rejected_by(m)
+    out = f"{what} needs a decision{why}: phase2 approve {shell_path(m['path'])}"
     changes = m.get("changes")
     if changes and changes["real"]:
         first = change_line(changes["real"][0])
@@ -116,7 +118,10 @@ def _real_message(m: Mapping[str, Any]) -> str:
 
 def _noise_message(m: Mapping[str, Any]) -> str:
     plan = m["plan"]
-    safe = "safe to apply" if plan["safe"] else "needs a human"
+    if decision_state(m) == "rejected":
+        safe = f"rejected by {rejector(m)}: not to be applied, needs a human"
+    else:
+        safe = "safe to apply" if plan["safe"] else "needs a human"
     return f"noise only ({m['mismatch_type']}): plan {plan['action']}, {safe}"
 
 

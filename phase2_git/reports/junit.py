@@ -30,6 +30,7 @@ from phase2_git.core.sanitize import (
     shell_path,
     xml_safe,
 )
+from phase2_git.reports.decisions import DECISION_WORDS, decision_state, rejected_by
 
 CaseState = Literal["failure", "skipped", "passed"]
 
@@ -166,6 +167,8 @@ def _plan_text(m: Mapping[str, Any]) -> str:
         parts.append(f"transform {transform['id']}")
     if m["resolved"]:
         parts.append("already resolved")
+    elif decision_state(m) == "rejected":
+        parts.append("rejected")
     elif plan["safe"]:
         parts.append("safe")
     return ", ".join(parts)
@@ -189,8 +192,11 @@ def _info(m: Mapping[str, Any]) -> str:
         lines.append(f"equivalent under: {', '.join(proved)}")
     decision = m.get("decision")
     if decision:
-        trust = "trusted" if decision.get("trusted") else "NOT trusted"
-        lines.append(f"decision: {sanitize_line(str(decision.get('decision')))} ({trust})")
+        lines.append(f"decision: {DECISION_WORDS[decision_state(m)]}")
+        if decision.get("by"):
+            lines.append(f"decided by: {sanitize_line(str(decision['by']))}")
+        if decision.get("why") and decision_state(m) != "rejected":  # the reason says it
+            lines.append(f"why: {sanitize_line(str(decision['why']))}")
     return "\n".join(lines)
 
 
@@ -208,12 +214,17 @@ def _case(m: Mapping[str, Any], fail_on: str, body: str | None) -> Any:
     state = case_state(m, fail_on)
     if state == "failure":
         shown = shell_path(m["path"])
-        if is_noise(m["mismatch_type"]):
+        decided = decision_state(m)
+        if is_noise(m["mismatch_type"]) and decided == "rejected":
+            what = f"unresolved noise whose plan was rejected{rejected_by(m)}: resolve it by hand"
+        elif is_noise(m["mismatch_type"]):
             what = f"unresolved noise: apply its plan (phase2 check --fix {shown})"
         else:
             what = f"needs a decision: phase2 approve {shown}"
-            if m.get("decision"):
+            if decided == "untrusted":
                 what += " (its approval is not trusted)"
+            elif decided == "rejected":
+                what += rejected_by(m)
         message = f"{m['mismatch_type']} ({m['status']}), plan {m['plan']['action']}: {what}"
         text = change_body(m) or body
         if text is None:

@@ -7,6 +7,7 @@ from typing import Any
 
 from phase2_git.core.changes import change_lines
 from phase2_git.core.sanitize import markdown_escape
+from phase2_git.reports.decisions import APPROVED_CELL, decision_state, rejector
 
 _MAX_ROWS = 500  # keeps a step summary far below GitHub's 1 MiB cap
 _CHANGES_SHOWN = 3  # real changes in a row's cell; the JSON report has the list
@@ -82,8 +83,7 @@ def render(doc: Mapping[str, Any], *, link_base: str | None = None) -> str:
             "| --- | --- | --- | --- | --- | --- |",
         ]
         for m in real[:_MAX_ROWS]:
-            d = m.get("decision") or {}
-            approved = "yes" if d.get("trusted") else ("untrusted" if d else "no")
+            approved = APPROVED_CELL[decision_state(m)]
             plan = m["plan"]["action"]
             first = m["plan"].get("first")
             if first:
@@ -104,7 +104,12 @@ def render(doc: Mapping[str, Any], *, link_base: str | None = None) -> str:
             "| --- | --- | --- | --- |",
         ]
         for m in noise[:_MAX_ROWS]:
-            safe = "resolved" if m["resolved"] else ("yes" if m["plan"]["safe"] else "no")
+            if m["resolved"]:
+                safe = "resolved"
+            elif decision_state(m) == "rejected":
+                safe = _cell(f"rejected by {rejector(m)}")
+            else:
+                safe = "yes" if m["plan"]["safe"] else "no"
             lines.append(
                 f"| {path_cell(m)} | {m['mismatch_type']} | {m['plan']['action']} | {safe} |"
             )

@@ -7,6 +7,7 @@ from typing import IO, Any
 
 from phase2_git.core.changes import change_line
 from phase2_git.core.sanitize import sanitize_line, sanitize_path
+from phase2_git.reports.decisions import decision_state
 
 _TYPE_STYLE = {True: "green", False: "red"}
 _PIPED_WIDTH = 160  # piped output: fixed, so it is the same on every machine
@@ -25,14 +26,21 @@ def _verdict_cell(m: Mapping[str, Any]) -> str:
     return f"noise: {', '.join(proved)}" if proved else "noise"
 
 
+_MARK = {
+    "verified": "approved",
+    "unverified": "approved, unverified",
+    "untrusted": "untrusted approval",
+    "rejected": "rejected",
+}
+
+
 def _plan_cell(m: Mapping[str, Any]) -> str:
     plan = m["plan"]
     if m["resolved"]:
         return f"{plan['action']} (resolved)"
-    decision = m.get("decision")
-    if decision:
-        mark = "approved" if decision.get("trusted") else "untrusted approval"
-        return f"{plan['action']} ({mark})"
+    state = decision_state(m)
+    if state != "none":
+        return f"{plan['action']} ({_MARK[state]})"
     first = plan.get("first")
     if first:  # a mixed file: its noise can be stripped before a human looks at the rest
         return f"{first['action']}{' (safe)' if first['safe'] else ''} + {plan['action']}"
