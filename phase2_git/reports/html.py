@@ -287,7 +287,9 @@ def _changes(m: Mapping[str, Any]) -> dict[str, Any] | None:
     }
 
 
-def _item(m: Mapping[str, Any], fail_on: str, diff: Any) -> dict[str, Any]:
+def item(m: Mapping[str, Any], fail_on: str, diff: Any) -> dict[str, Any]:
+    """One mismatch (its ``Phase2Diff.v1`` form) as the pages show it: every string from an
+    artifact sanitised; ``diff`` is what :func:`diff_of` made, or None."""
     from phase2_git.reports.junit import case_state
 
     return {
@@ -315,13 +317,16 @@ def embed_json(value: object) -> str:
     return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
 
 
-def _asset(name: str) -> str:
+def asset(name: str) -> str:
+    """A file of the pages (templates/): a script, a style sheet."""
     return (resources.files("phase2_git.reports") / "templates" / name).read_text("utf-8")
 
 
-def _sha(text: str) -> str:
+def csp_hash(text: str) -> str:
+    """The Content-Security-Policy source (``'sha256-…'``) that allows exactly this inline
+    script or style."""
     digest = hashlib.sha256(text.encode("utf-8")).digest()
-    return "sha256-" + base64.b64encode(digest).decode("ascii")
+    return "'sha256-" + base64.b64encode(digest).decode("ascii") + "'"
 
 
 _SIDE = re.compile(r"^[0-9a-f]{40,64}$")
@@ -350,8 +355,8 @@ def render(doc: Mapping[str, Any], *, blobs: Blobs | None = None) -> str:
             noisy = bool(m["equivalent"] or (m.get("changes") or {}).get("noise"))
             diff = diff_of(before, after, truncated, noisy=noisy, all_noise=m["equivalent"])
             diffs += 1
-        items.append(_item(m, fail_on, diff))
-    script, style = _asset("report.js"), _asset("report.css")
+        items.append(item(m, fail_on, diff))
+    script, style = asset("diff.js") + asset("report.js"), asset("report.css")
     env = jinja2.Environment(
         loader=jinja2.PackageLoader("phase2_git.reports", "templates"),
         autoescape=True,
@@ -372,8 +377,8 @@ def render(doc: Mapping[str, Any], *, blobs: Blobs | None = None) -> str:
         data=Markup(embed_json({"items": items})),
         script=Markup(script),
         style=Markup(style),
-        script_hash=_sha(script),
-        style_hash=_sha(style),
+        script_hash=csp_hash(script),
+        style_hash=csp_hash(style),
     )
 
 
