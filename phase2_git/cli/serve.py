@@ -31,6 +31,9 @@ def serve_cmd(
         False, "--revisit-skipped", help="Bring skipped mismatches back."
     ),
     path: list[str] = typer.Option([], "--path", help="Only artifacts matching this glob."),
+    guided: bool = typer.Option(
+        False, "--guided", help="Review step by step: noise, mixed, real, audits, labels."
+    ),
     user: str | None = typer.Option(
         None, "--user", help="Decision author (default: git identity)."
     ),
@@ -62,5 +65,6 @@ def serve_cmd(
         config=config,
         trust_from=trust_from,
         repo=repo_path,
+        guided=guided,
     )
     return serve_main(opts, out=sys.stdout, environ=os.environ)

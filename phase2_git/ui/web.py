@@ -88,6 +88,7 @@ class ServeOptions:
     config: str | None = None
     trust_from: str | None = None
     repo: str = "."
+    guided: bool = False
 
 
 # ----------------------------------------------------------------------------- the review
@@ -105,9 +106,10 @@ class WebReview:
     commits: list[str] = field(default_factory=list)
     messages: list[str] = field(default_factory=list)
     stop: Callable[[], None] = lambda: None
+    guided: bool = False
 
     @classmethod
-    def start(cls, session: Session) -> WebReview:
+    def start(cls, session: Session, *, guided: bool = False) -> WebReview:
         from rich.console import Console
 
         buffer = io.StringIO()
@@ -115,7 +117,12 @@ class WebReview:
             file=buffer, no_color=True, highlight=False, markup=False, emoji=False, width=120
         )
         groups = build_groups(session, session.todo())
-        return cls(session, Review(session, console, False, groups, Tally()), buffer)
+        if guided:
+            from phase2_git.ui.guided import ordered
+
+            groups = ordered(groups)
+        review = Review(session, console, False, groups, Tally())
+        return cls(session, review, buffer, guided=guided)
 
     def _drain(self) -> None:
         text = self.buffer.getvalue()
@@ -209,7 +216,9 @@ class WebReview:
         ]
         current = r.groups[r.k] if r.k < len(r.groups) else None
         base = self.session.diff.base
+        audits = self._audits()
         return {
+            "guided": self._steps(current, len(audits)) if self.guided else None,
             "base": self.session.base_description,
             "base_commit": (base.commit or base.tree or "")[:12],
             "branch": self.session.branch.name,
@@ -223,6 +232,8 @@ class WebReview:
                 "labelled": t.labelled,
             },
             "pending": len(self.session.state.pending),
+            # files still to decide (the progress bar: decided / decided + left)
+            "left": sum(len(g.members) for g in r.groups[r.k :]),
             "groups": groups,
             "current": self._group(current) if current is not None else None,
             "commits": list(self.commits),
@@ -235,9 +246,20 @@ class WebReview:
                     "type": sanitize_line(str(a.get("mismatch_type", "?"))),
                     "action": sanitize_line(str(a["action"])),
                 }
-                for a in self._audits()
+                for a in audits
             ],
         }
+
+    def _steps(self, current: Group | None, audits: int) -> dict[str, Any]:
+        """The guided path: each step with what is left of it, and the step at hand."""
+        from phase2_git.ui.guided import kind_of, steps
+
+        r = self.review
+        infos = steps(self.session, r.groups[r.k :])
+        at = "audits" if audits else "labels"  # every group decided
+        if current is not None:
+            at = kind_of(current.first)
+        return {"steps": [s.to_json() for s in infos], "at": at}
 
     def _group(self, group: Group) -> dict[str, Any]:
         from phase2_git.reports.html import diff_of, item
@@ -466,7 +488,7 @@ def serve_main(
     ) as session:
         _filter_paths(session, opts.paths)
         header(session, out)
-        web = WebReview.start(session)
+        web = WebReview.start(session, guided=opts.guided)
         sock = bind(opts.host, opts.port)
         port = sock.getsockname()[1]
         shown_host = f"[{opts.host}]" if ":" in opts.host else opts.host

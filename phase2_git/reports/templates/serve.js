@@ -100,18 +100,36 @@
     box.appendChild(ol);
   }
 
+  function drawSteps(s) {
+    var box = document.getElementById("steps");
+    clear(box);
+    box.hidden = !s.guided;
+    if (!s.guided) { return; }
+    s.guided.steps.forEach(function (step, i) {
+      var li = el("li", step.key === s.guided.at ? "at" : null);
+      var count = step.key === "audits" ? step.count + " waiting" :
+        step.key === "labels" ? step.count + " needed" :
+        step.count + " group(s), " + step.files + " file(s) left";
+      li.appendChild(el("b", null, (i + 1) + ". " + step.title + " — " + count));
+      li.appendChild(document.createTextNode(step.sentence));
+      li.setAttribute("data-step", step.key);
+      box.appendChild(li);
+    });
+  }
+
   function draw(s) {
     state = s;
     var t = s.tally;
     document.getElementById("where").textContent = s.base + " (" + s.base_commit + ") → " + s.branch + " (" + s.branch_commit + ")";
-    var done = Math.min(s.k, s.total);
+    var done = t.approved + t.rejected + t.skipped;
     document.getElementById("progress").textContent =
       "[" + Math.min(s.k + 1, s.total) + "/" + s.total + "] done " + (t.approved + t.rejected + t.skipped) +
       " · approved " + t.approved + " · rejected " + t.rejected + " · skipped " + t.skipped +
       " · labelled " + t.labelled + " · to commit " + s.pending +
       (s.commits.length ? " · commits " + s.commits.join(", ") : "");
-    document.getElementById("bar-done").style.width = (s.total ? (100 * done / s.total) : 100) + "%";
+    document.getElementById("bar-done").style.width = (done + s.left ? (100 * done / (done + s.left)) : 100) + "%";
     document.getElementById("audit-toggle").textContent = "audit queue (t): " + s.audits.length;
+    drawSteps(s);
     drawGroups(s);
     drawCurrent(s);
     drawAudits(s);
