@@ -103,8 +103,8 @@ def test_serve_guided_in_the_browser(repo):
         assert texts[4].startswith("5. Labels the gate still needs — 200 needed")
         assert all(len(t.splitlines()) >= 2 for t in texts)  # each explained
 
-        def at():
-            return page.locator("#steps li.at").get_attribute("data-step")
+        def at() -> str:
+            return str(page.locator("#steps li.at").get_attribute("data-step"))
 
         assert at() == "noise"
         for key, step in (("A", "mixed"), ("a", "real"), ("r", "real"), ("s", "labels")):
