@@ -132,6 +132,16 @@ def test_embedded_json_cannot_end_its_script():
     assert json.loads(text) == {"s": hostile}
 
 
+@settings(max_examples=300, deadline=None)
+@given(st.recursive(st.text(), lambda inner: st.lists(inner) | st.dictionaries(st.text(), inner)))
+def test_embedded_json_roundtrips_and_holds_no_markup(value):
+    from phase2_git.reports.html import embed_json
+
+    text = embed_json(value)
+    assert not set(text) & set("<>&")
+    assert json.loads(text) == value
+
+
 @settings(max_examples=200, deadline=None)
 @given(
     st.lists(st.text(alphabet="ab \t\r\x1b<\ufeff", max_size=6), max_size=30),

@@ -173,3 +173,26 @@ def test_keyboard_review_in_the_browser_matches_the_terminal(make_repo):
     assert browser.read("a.json") == b'{"a": 1, "b": 2}\n'
     assert browser.read("c.txt") == b"one\r\ntwo\r\n"
     assert browser.read("g.json") == b'{"x": [1, 2]}\n'
+
+
+def test_hostile_artifact_in_the_review_is_only_text(repo):
+    """The review page draws the same way the report does: markup in a path or a file shows
+    as characters, and nothing in it runs."""
+    from tests.test_html_report import HOSTILE, HOSTILE_NAME
+
+    _web()
+    repo.write(HOSTILE_NAME, "plain\n")
+    repo.commit("base")
+    repo.git("checkout", "-q", "-b", "feat")
+    repo.write(HOSTILE_NAME, HOSTILE)
+    repo.commit("hostile")
+    with serve(repo.root, "main") as s, chromium_page() as page:
+        page.goto(s.url)
+        answered(page, 1)
+        text = page.locator("body").inner_text()
+        assert HOSTILE_NAME in text  # the path, as its characters
+        assert "<script>window.__pwned·=·'script'</script>" in text
+        assert "\\x1b[2J" in text
+        assert page.evaluate("window.__pwned") is None
+        assert page.locator("img, a, iframe, object, embed").count() == 0
+        assert page.evaluate("document.scripts.length") == 1  # the page's own
