@@ -196,3 +196,48 @@ def test_hostile_artifact_in_the_review_is_only_text(repo):
         assert page.evaluate("window.__pwned") is None
         assert page.locator("img, a, iframe, object, embed").count() == 0
         assert page.evaluate("document.scripts.length") == 1  # the page's own
+
+
+def test_audit_queue_with_the_keyboard(repo):
+    """Auto-approvals sampled for audit: t opens the queue, a says noise, r says real; the
+    answers are audit decisions in the log, as `phase2 resolve --audit` writes them."""
+    import subprocess
+
+    _web()
+    build(repo)
+    (repo.root / ".phase2").mkdir(exist_ok=True)
+    repo.write(".phase2/config.toml", "[policy]\nsample_rate = 1.0\n")
+    repo.commit("config")
+    config = ["--config", ".phase2/config.toml"]
+    yes = subprocess.run(
+        [sys.executable, "-m", "phase2_git", "resolve", "main", "--yes", *config],
+        cwd=repo.root,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert yes.returncode == 0, yes.stderr
+    sampled = yes.stdout.count("[sampled for audit]")
+    assert sampled >= 2
+    with serve(repo.root, "main", *config) as s:
+        with chromium_page() as page:
+            page.goto(s.url)
+            answered(page, 1)
+            assert page.locator("#audit-toggle").inner_text().endswith(f": {sampled}")
+            page.keyboard.type("t")
+            queue = page.locator("#audits")
+            assert queue.is_visible()
+            assert f"{sampled} auto-approval(s) waiting" in queue.inner_text()
+            page.keyboard.type("a")
+            answered(page, 2)
+            page.keyboard.type("r")
+            answered(page, 3)
+            assert f"{sampled - 2} auto-approval(s) waiting" in queue.inner_text()
+            page.keyboard.type("t")  # back to the review
+            assert page.locator("#current").is_visible()
+        state = s.api("GET", "/api/state")
+        assert len(state["audits"]) == sampled - 2
+    raw = (repo.root / ".phase2" / "decisions.jsonl").read_text()
+    audits = [e for e in map(json.loads, raw.splitlines()) if e["decision"] == "audit"]
+    assert [a["label"] for a in audits] == ["equivalent", "different"]
+    assert all(a["refers_to"] for a in audits)
