@@ -110,8 +110,13 @@ def _cell(line: str, *, ws: bool) -> str:
     return shown + (" ⊘ no newline at end of file" if eof else "")
 
 
-def _marked(a: str, b: str) -> tuple[list[str], list[str]]:
-    """Two cells as [before-the-change, the change, after it]: the middle is highlighted."""
+def _marked(a: str, b: str, *, noisy: bool = False) -> tuple[list[str], list[str]]:
+    """Two cells as [before-the-change, the change, after it]: the middle is highlighted.
+    ``noisy``: a re-indentation is noise, so the mark starts after each line's indentation."""
+    if noisy:
+        ia, ib = len(a) - len(a.lstrip("·→")), len(b) - len(b.lstrip("·→"))
+        left, right = _marked(a[ia:], b[ib:])
+        return [a[:ia] + left[0], *left[1:]], [b[:ib] + right[0], *right[1:]]
     n = min(len(a), len(b))
     pre = 0
     while pre < n and a[pre] == b[pre]:
@@ -177,7 +182,7 @@ def side_by_side(
         pairs = min(i2 - i1, j2 - j1)
         for k in range(pairs):
             ia, jb = start + i1 + k, start + j1 + k
-            left, right = _marked(_cell(a[ia], ws=True), _cell(b[jb], ws=True))
+            left, right = _marked(_cell(a[ia], ws=True), _cell(b[jb], ws=True), noisy=noisy)
             full.append(["real", ia + 1, left, jb + 1, right])
         for k in range(pairs, i2 - i1):
             ia = start + i1 + k
