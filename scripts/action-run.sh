@@ -2,9 +2,9 @@
 # The steps of phase2's GitHub Action (action.yml), kept in a file so they can be read, linted
 # and run locally with a simulated GITHUB_* environment (tests/test_action.py).
 #
-#   action-run.sh install   venv under $RUNNER_TEMP, `pip install "$GITHUB_ACTION_PATH"`
+#   action-run.sh install   venv under $RUNNER_TEMP, `pip install "$GITHUB_ACTION_PATH[web]"`
 #   action-run.sh diff      resolve base/head from the event, run `phase2 diff` with JUnit,
-#                           Prometheus and summary outputs; phase2 itself writes the step
+#                           Prometheus, summary and HTML outputs; phase2 itself writes the step
 #                           summary, $GITHUB_OUTPUT and the annotations
 #   action-run.sh apply     commit the safe transforms on the PR head and push them (opt-in)
 #   action-run.sh gate      fail the job by --fail-on (after apply had its chance)
@@ -70,7 +70,8 @@ cmd_install() {
   [ -n "$python" ] || die "no python3 on PATH: set the python-version input"
   "$python" -m venv "$venv"
   # the caller's interpreter is left alone: phase2 and its dependencies live in this venv
-  "$py" -m pip install --quiet --disable-pip-version-check "${GITHUB_ACTION_PATH:?}"
+  # the web extra: Jinja2 for the HTML report
+  "$py" -m pip install --quiet --disable-pip-version-check "${GITHUB_ACTION_PATH:?}[web]"
   "$phase2" --version
 }
 
@@ -154,15 +155,17 @@ cmd_diff() {
     is_commit "$side" || die "commit $side is not in this checkout: set fetch-depth: 0 on actions/checkout"
   done
   mkdir -p "$out_dir"
-  local junit prom summary report
+  local junit prom summary html report
   junit="$(report_path "${INPUT_JUNIT:-}" junit.xml)"
   prom="$(report_path "${INPUT_PROM:-}" phase2.prom)"
   summary="$(report_path "${INPUT_SUMMARY:-}" summary.md)"
+  html="$(report_path "${INPUT_HTML:-}" report.html)"
   report="$out_dir/report.json"
   local args=(diff "$BASE" "$HEAD_SHA" --trust-from "$TRUST" --format json --fail-on "${INPUT_FAIL_ON:-real}")
   [ -n "$junit" ] && args+=(--junit "$junit")
   [ -n "$prom" ] && args+=(--prom "$prom")
   if [ -n "$summary" ]; then args+=(--summary "$summary"); else args+=(--no-step-summary); fi
+  [ -n "$html" ] && args+=(--html "$html")
   case "${INPUT_ANNOTATIONS:-true}" in
     false | off | no) args+=(--no-annotations) ;;
     *) args+=(--annotations) ;;
@@ -182,6 +185,18 @@ cmd_diff() {
     exit "$rc" # phase2 printed one error line; the job fails here
   fi
   set_output report "$report"
+  set_output html "$html"
+  if [ -n "$html" ] && [ -n "$summary" ] && [ -n "${GITHUB_STEP_SUMMARY:-}" ]; then
+    # a job summary cannot link to a file on the runner: it names the file and links to the
+    # run's artifacts, where the workflow uploads it (actions/upload-artifact)
+    local name runs=""
+    name="$(basename "$html" | tr -d '`\n')"
+    if [ -n "${GITHUB_SERVER_URL:-}" ] && [ -n "${GITHUB_REPOSITORY:-}" ] && [ -n "${GITHUB_RUN_ID:-}" ]; then
+      runs=" in [this run's artifacts](${GITHUB_SERVER_URL}/${GITHUB_REPOSITORY}/actions/runs/${GITHUB_RUN_ID}#artifacts)"
+    fi
+    printf '\n**HTML report** (side-by-side diffs, filters): `%s`%s, once uploaded with actions/upload-artifact (output `html`).\n' \
+      "$name" "$runs" >>"$GITHUB_STEP_SUMMARY"
+  fi
   # the count from the report's summary, not a grep of its compact JSON
   local total
   total="$("$py" -c 'import json, sys; print(json.load(open(sys.argv[1], encoding="utf-8"))["summary"]["total"])' "$report" 2>/dev/null)" || total="?"

@@ -313,6 +313,10 @@ def test_pull_request_run(pr_repo: dict[str, Any], venv: Path, tmp_path: Path) -
     assert run.summary.startswith("## phase2: 1 real change(s), 1 noise — FAIL")
     assert f"(https://github.com/octo/repo/blob/{pr_repo['head']}/data/b.json)" in run.summary
     lint_markdown(run.summary)
+    # the HTML report beside the others, named by the job summary
+    page = Path(o["html"]).read_text()
+    assert page.startswith("<!DOCTYPE html>") and "data/b.json" in page
+    assert "**HTML report**" in run.summary and "`report.html`" in run.summary
     # annotations: the real change is an error, the noise a notice
     found = parse_annotations(run.logs["diff"])
     kinds = {(kind, props.get("file")) for kind, props, _ in found}
@@ -338,6 +342,7 @@ def test_inputs_switch_outputs_and_fail_on(
             "junit": str(junit),
             "prom": "false",
             "summary": "false",
+            "html": "false",
             "annotations": "false",
             "args": '--methods "exact canonical_json"',
         },
@@ -345,6 +350,7 @@ def test_inputs_switch_outputs_and_fail_on(
     assert run.codes == {"diff": 0, "gate": 0}, run.log
     assert run.outputs["junit"] == str(junit) and junit.is_file()
     assert run.outputs["prom"] == "" and run.outputs["summary"] == ""
+    assert run.outputs["html"] == ""
     assert run.summary == ""
     assert not parse_annotations(run.log)
     report = json.loads(Path(run.outputs["report"]).read_text())

@@ -37,6 +37,7 @@ class CiOutputs:
     summary: str | None = None
     annotations: bool | None = None
     step_summary: bool | None = None
+    html: str | None = None  # the self-contained HTML report (the web extra)
 
 
 def under_github_actions(environ: Mapping[str, str]) -> bool:
@@ -113,6 +114,36 @@ def failure_bodies(repo: GitRepo, doc: Mapping[str, Any], *, max_size: int) -> d
     return bodies
 
 
+def html_blobs(
+    repo: GitRepo | None, doc: Mapping[str, Any], max_size: int
+) -> dict[str, tuple[bytes | None, bytes | None, bool]] | None:
+    """The contents the HTML report shows side by side (its first mismatches), or None
+    without a repository or its objects (a merge elsewhere: the page still lists them)."""
+    from phase2_git.git.blobs import read_blobs
+    from phase2_git.reports.html import wanted_blobs
+
+    if repo is None:
+        return None
+    wanted = wanted_blobs(doc)
+    out: dict[str, tuple[bytes | None, bytes | None, bool]] = {}
+    try:
+        changes = [change_from_json(m) for m in wanted]
+        for m, (_, before, after) in zip(
+            wanted, read_blobs(repo, changes, max_size=max_size), strict=True
+        ):
+            truncated = (before is not None and before.truncated) or (
+                after is not None and after.truncated
+            )
+            out[m["id"]] = (
+                before.data if before else None,
+                after.data if after else None,
+                truncated,
+            )
+    except Phase2Error:
+        return None
+    return out
+
+
 def write_ci_outputs(
     doc: Mapping[str, Any],
     outputs: CiOutputs,
@@ -165,6 +196,10 @@ def write_ci_outputs(
         prom.write(outputs.prom, doc, facts)
     if outputs.summary and md is not None:
         atomic_write_text(outputs.summary, md)
+    if outputs.html:
+        from phase2_git.reports import html
+
+        atomic_write_text(outputs.html, html.render(doc, blobs=html_blobs(repo, doc, max_size)))
 
     if step_summary_path and md is not None:
         target = Path(step_summary_path)

@@ -55,6 +55,7 @@ from phase2_git.cli import labels as _labels  # noqa: E402
 from phase2_git.cli import methods as _methods  # noqa: E402
 from phase2_git.cli import report as _report  # noqa: E402
 from phase2_git.cli import resolve as _resolve  # noqa: E402
+from phase2_git.cli import serve as _serve  # noqa: E402, F401
 
 __all__ = [
     "_audit",

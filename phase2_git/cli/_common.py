@@ -38,6 +38,10 @@ def can_prompt(environ: Mapping[str, str] = os.environ, stdin: IO[str] | None = 
 
 # the CI outputs that `diff` and `report merge` both write: declared once
 SummaryOpt = Annotated[str | None, typer.Option("--summary", help="Write a Markdown report here.")]
+HtmlOpt = Annotated[
+    str | None,
+    typer.Option("--html", help="Write a self-contained HTML report here (needs the web extra)."),
+]
 JunitOpt = Annotated[str | None, typer.Option("--junit", help="Write JUnit XML here.")]
 PromOpt = Annotated[
     str | None, typer.Option("--prom", help="Write Prometheus textfile metrics here.")

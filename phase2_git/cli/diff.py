@@ -9,6 +9,7 @@ import typer
 from phase2_git.cli import app
 from phase2_git.cli._common import (
     AnnotationsOpt,
+    HtmlOpt,
     JunitOpt,
     PromOpt,
     StepSummaryOpt,
@@ -36,6 +37,7 @@ def diff(
     prom: PromOpt = None,
     annotations: AnnotationsOpt = None,
     step_summary: StepSummaryOpt = None,
+    html: HtmlOpt = None,
     shard: str | None = typer.Option(None, "--shard", help="Only shard K of N (K/N)."),
     config: str | None = typer.Option(
         None,
@@ -54,6 +56,11 @@ def diff(
 ) -> int:
     """Find, classify, judge and plan every artifact mismatch between BASE and HEAD."""
     from phase2_git.app.merge import CiOutputs
+
+    if html:
+        from phase2_git.reports.html import require
+
+        require("--html")
     from phase2_git.app.report import DiffOptions, diff_main
 
     opts = DiffOptions(
@@ -63,7 +70,7 @@ def diff(
         fmt=fmt,
         methods=methods,
         fail_on=fail_on,
-        ci=CiOutputs(junit, prom, summary, annotations, step_summary),
+        ci=CiOutputs(junit, prom, summary, annotations, step_summary, html),
         shard=shard,
         config=config,
         trust_from=trust_from,

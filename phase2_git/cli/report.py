@@ -9,6 +9,7 @@ import typer
 from phase2_git.cli import app
 from phase2_git.cli._common import (
     AnnotationsOpt,
+    HtmlOpt,
     JunitOpt,
     PromOpt,
     StepSummaryOpt,
@@ -39,6 +40,7 @@ def merge_cmd(
     summary: SummaryOpt = None,
     annotations: AnnotationsOpt = None,
     step_summary: StepSummaryOpt = None,
+    html: HtmlOpt = None,
     repo_path: str | None = typer.Option(
         None,
         "-C",
@@ -54,13 +56,18 @@ def merge_cmd(
     shard of the run exactly once. Prometheus' run duration is the merge's own.
     """
     from phase2_git.app.merge import CiOutputs
+
+    if html:
+        from phase2_git.reports.html import require
+
+        require("--html")
     from phase2_git.app.report import MergeOptions, merge_main
 
     opts = MergeOptions(
         files=tuple(files),
         fmt=fmt,
         fail_on=fail_on,
-        ci=CiOutputs(junit, prom, summary, annotations, step_summary),
+        ci=CiOutputs(junit, prom, summary, annotations, step_summary, html),
         repo=repo_path,
         color=use_color(no_color),
     )

@@ -30,6 +30,9 @@ def resolve_cmd(
     ),
     path: list[str] = typer.Option([], "--path", help="Only artifacts matching this glob."),
     audit: bool = typer.Option(False, "--audit", help="Review auto-approvals marked for audit."),
+    guided: bool = typer.Option(
+        False, "--guided", help="Review step by step: noise, mixed, real, audits, labels."
+    ),
     user: str | None = typer.Option(
         None, "--user", help="Decision author (default: git identity)."
     ),
@@ -62,5 +65,6 @@ def resolve_cmd(
         repo=repo_path,
         color=use_color(no_color),
         interactive=can_prompt(),
+        guided=guided,
     )
     return resolve_main(opts, out=sys.stdout)

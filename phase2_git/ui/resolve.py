@@ -41,6 +41,7 @@ class ResolveOptions:
     repo: str = "."
     color: bool = False
     interactive: bool = False
+    guided: bool = False
 
 
 def _filter_paths(session: Session, globs: tuple[str, ...]) -> None:
@@ -155,6 +156,10 @@ def resolve_main(
             list_plans(session, out)
             rule = opts.fail_on
             return 1 if any(failing(m, rule) for m in session.todo()) else 0
+        if opts.guided and not opts.audit:
+            from phase2_git.ui.guided import guided_review
+
+            return guided_review(session, out, color=opts.color, resume=resume_command(opts))
         from phase2_git.ui.review import review
 
         return review(
@@ -176,4 +181,6 @@ def resume_command(opts: ResolveOptions) -> str:
         parts.append(opts.head)
     if opts.state_file:
         parts += ["--state-file", opts.state_file]
+    if opts.guided:
+        parts.append("--guided")
     return " ".join(shlex.quote(p) for p in parts)

@@ -1,0 +1,70 @@
+"""``phase2 serve [BASE] [HEAD]``: the review of ``phase2 resolve`` in a local web page."""
+
+from __future__ import annotations
+
+import os
+import sys
+
+import typer
+
+from phase2_git.cli import app
+from phase2_git.cli._common import CommitConfigOpt, TrustFromOpt
+
+
+@app.command("serve")
+def serve_cmd(
+    base: str | None = typer.Argument(
+        None, help="Base side (default: merge base with the upstream, origin/HEAD, main or master)."
+    ),
+    head: str = typer.Argument("HEAD", help="Head side: the checked-out branch."),
+    host: str = typer.Option(
+        "127.0.0.1", "--host", help="Address to listen on (loopback only, unless --allow-remote)."
+    ),
+    port: int = typer.Option(0, "--port", help="Port to listen on (default: a random free one)."),
+    allow_remote: bool = typer.Option(
+        False, "--allow-remote", help="Allow a --host that is not a loopback address (warns)."
+    ),
+    no_browser: bool = typer.Option(False, "--no-browser", help="Do not open a browser."),
+    state_file: str | None = typer.Option(None, "--state-file", help="Resume state file."),
+    restart: bool = typer.Option(False, "--restart", help="Ignore the state file, start over."),
+    revisit_skipped: bool = typer.Option(
+        False, "--revisit-skipped", help="Bring skipped mismatches back."
+    ),
+    path: list[str] = typer.Option([], "--path", help="Only artifacts matching this glob."),
+    guided: bool = typer.Option(
+        False, "--guided", help="Review step by step: noise, mixed, real, audits, labels."
+    ),
+    user: str | None = typer.Option(
+        None, "--user", help="Decision author (default: git identity)."
+    ),
+    role: str | None = typer.Option(None, "--role", help="Decision author's role."),
+    config: CommitConfigOpt = None,
+    trust_from: TrustFromOpt = None,
+    repo_path: str = typer.Option(".", "-C", "--repo", help="Run in this repository."),
+) -> int:
+    """Review in the browser: the same session, state, log and commit as `phase2 resolve`.
+
+    Prints a URL with a secret token (http://127.0.0.1:PORT/?token=...); only requests that
+    carry it, to that address, are served. Needs the web extra: pip install 'phase2-git[web]'.
+    """
+    from phase2_git.ui.web import ServeOptions, serve_main
+
+    opts = ServeOptions(
+        base=base,
+        head=head,
+        host=host,
+        port=port,
+        allow_remote=allow_remote,
+        open_browser=not no_browser,
+        state_file=state_file,
+        restart=restart,
+        revisit_skipped=revisit_skipped,
+        paths=tuple(path),
+        user=user,
+        role=role,
+        config=config,
+        trust_from=trust_from,
+        repo=repo_path,
+        guided=guided,
+    )
+    return serve_main(opts, out=sys.stdout, environ=os.environ)
