@@ -419,3 +419,99 @@ def test_readme_documents_the_forms_that_work_before_a_release() -> None:
     assert re.fullmatch(r"[0-9a-f]{40}", checkout["with"]["ref"])
     action_inputs = set(yaml.safe_load((ROOT / "action.yml").read_text())["inputs"])
     assert set(ours.get("with", {})) <= action_inputs
+
+
+# ---------------------------------------------------------------------------- the table's parts
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(min_size=0, max_size=40), st.integers(min_value=2, max_value=50), st.booleans())
+def test_cut_fits_and_says_so(cell: str, width: int, keep_end: bool) -> None:
+    from rich.cells import cell_len
+
+    from phase2_git.reports.text import _cut
+
+    out = _cut(cell, width, keep_end=keep_end)
+    if cell_len(cell) <= width:
+        assert out == cell
+    else:
+        assert cell_len(out) <= width
+        if keep_end:
+            assert out.startswith("…") and cell.endswith(out[1:])
+        else:
+            assert out.endswith("…") and cell.startswith(out[:-1])
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(st.integers(min_value=1, max_value=120), min_size=6, max_size=7),
+    st.integers(min_value=10, max_value=400),
+)
+def test_fit_cuts_the_other_columns_before_the_path(widths: list[int], room: int) -> None:
+    from phase2_git.reports.text import _GAP, _HEADERS, _fit
+
+    widths = [max(w, len(h)) for w, h in zip(widths, _HEADERS, strict=False)]
+    fitted = _fit(widths, room)
+    assert all(0 < f <= w for f, w in zip(fitted, widths, strict=True))
+    total = sum(fitted) + len(_GAP) * (len(fitted) - 1)
+    if sum(widths) + len(_GAP) * (len(widths) - 1) <= room:
+        assert fitted == widths  # nothing cut when it fits
+    elif fitted[0] < widths[0]:
+        # the path gave way only once every other column was at its header's width
+        assert all(f <= len(_HEADERS[i]) for i, f in enumerate(fitted) if i)
+    if total > room:  # too narrow even for the floors: every column is at its last one
+        assert fitted[0] == min(widths[0], 8)
+        assert all(f == min(w, 3) for f, w in zip(fitted[1:], widths[1:], strict=True))
+
+
+def test_rows_are_written_as_they_are_read() -> None:
+    """Two passes over the mismatches, the second writing each row as it reads it: nothing
+    holds the rows (memory flat with their number)."""
+    import io
+    from collections.abc import Iterator, Sequence
+    from typing import Any
+
+    from phase2_git.reports import text
+
+    reads: list[int] = []
+
+    class Spool(Sequence[dict[str, Any]]):
+        def __init__(self, n: int) -> None:
+            self.n = n
+
+        def __len__(self) -> int:
+            return self.n
+
+        def __getitem__(self, i: Any) -> Any:
+            raise AssertionError("read in order only")
+
+        def __iter__(self) -> Iterator[dict[str, Any]]:
+            for k in range(self.n):
+                reads.append(k)
+                yield {
+                    "path": f"p{k}.json", "old_path": None, "status": "modified",
+                    "artifact_type": "json", "mismatch_type": "whitespace", "equivalent": True,
+                    "verdicts": [{"method": "exact", "equivalent": True}],
+                    "plan": {"action": "restore_base", "safe": True}, "resolved": False,
+                }  # fmt: skip
+
+    written: list[int] = []
+
+    class Out(io.StringIO):
+        def write(self, s: str) -> int:
+            written.append(len(reads))
+            return super().write(s)
+
+    summary = {
+        "exit_code": 0, "total": 1000, "noise": 1000, "safe": 1000, "resolved": 0, "real": 0,
+        "unresolved_real": 0, "fail_on": "real", "failing": 0,
+    }  # fmt: skip
+    doc: dict[str, Any] = {"base": "a", "head": "b", "config_fingerprint": "f" * 12}
+    doc.update(mismatches=Spool(1000), summary=summary)
+    out = Out()
+    text.render(doc, base_spec="a", head_spec="b", config_source="x", file=out, color=False)
+    lines = out.getvalue().splitlines()
+    assert len(lines) == 1000 + 3
+    # the first row went out when the second pass had read one mismatch, not all of them
+    row_writes = written[2:-1]
+    assert row_writes[0] == 1000 + 1 and row_writes[-1] == 2000
