@@ -27,6 +27,7 @@ class Parsed(NamedTuple):
     require_decision: bool = False
     config: str | None = None
     repo_path: str = "."
+    pathspecs: tuple[str, ...] = ()  # the globs after `--`, as `phase2 diff` takes them
 
 
 def parse(argv: Sequence[str]) -> Parsed:
@@ -35,13 +36,15 @@ def parse(argv: Sequence[str]) -> Parsed:
     Written out rather than argparse: argparse and what it loads (gettext, shutil for its help
     formatter, locale) are ~10 ms of a hook whose whole budget is twice check-json's ~35 ms
     (bench/: the ``check`` row), and five options need none of it. Accepted as click accepts
-    them: ``--opt value``, ``--opt=value``, ``-Cvalue``, ``--`` ends the options, no
-    abbreviations. pre-commit passes file names as they are and one may start with a dash: an
+    them: ``--opt value``, ``--opt=value``, ``-Cvalue``, no abbreviations; what follows ``--``
+    are pathspecs, as the typer command (:class:`phase2_git.cli._common.PathspecCommand`)
+    reads them. pre-commit passes file names as they are and one may start with a dash: an
     unknown option that names an existing path is a file, anything else an error.
     """
     flags: set[str] = set()
     values: dict[str, str] = {}
     files: list[str] = []
+    specs: list[str] = []
     unknown: list[str] = []
     args = list(argv)
     i = 0
@@ -49,7 +52,7 @@ def parse(argv: Sequence[str]) -> Parsed:
         arg = args[i]
         i += 1
         if arg == "--":
-            files += args[i:]
+            specs += args[i:]
             break
         if not arg.startswith("-") or arg == "-":
             files.append(arg)
@@ -72,7 +75,12 @@ def parse(argv: Sequence[str]) -> Parsed:
             raise _usage(f"no such option: {arg}")
         files.append(arg)
     return Parsed(
-        files, "fix" in flags, "require_decision" in flags, values.get("config"), repo_path
+        files,
+        "fix" in flags,
+        "require_decision" in flags,
+        values.get("config"),
+        repo_path,
+        tuple(specs),
     )
 
 
@@ -95,4 +103,5 @@ def _check(argv: Sequence[str]) -> int:
         require_decision=a.require_decision,
         config=a.config,
         repo_path=a.repo_path,
+        pathspecs=a.pathspecs,
     )

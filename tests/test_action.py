@@ -479,3 +479,34 @@ def test_apply_only_on_pull_requests(pr_repo: dict[str, Any], venv: Path, tmp_pa
         inputs={"apply": "true"},
     )  # fmt: skip
     assert run.failed_at == "apply" and "only runs on pull_request events" in run.log
+
+
+LOCAL_WORKFLOW = Path(__file__).parent / "data" / "workflow-local.snippet.yml"
+
+
+def test_readme_local_workflow_snippet() -> None:
+    """The README's workflow for before a release: phase2 checked out at a commit and used by
+    path. Schema-valid; zizmor's only remark is its suggestion of the newer `$/` spelling of
+    a path in the workflow's own repository, which `./` still is."""
+    schema_tool = require_tool("check-jsonschema")
+    proc = subprocess.run(
+        [schema_tool, "--builtin-schema", "vendor.github-workflows", str(LOCAL_WORKFLOW)],
+        capture_output=True,
+        text=True,
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    zizmor = require_tool("zizmor")
+    proc = subprocess.run(
+        [zizmor, "--offline", "--format", "json", str(LOCAL_WORKFLOW)],
+        capture_output=True,
+        text=True,
+    )
+    for f in json.loads(proc.stdout):
+        assert f["ident"] == "self-repository", f
+    workflow = yaml.safe_load(LOCAL_WORKFLOW.read_text())
+    steps = workflow["jobs"]["artifacts"]["steps"]
+    fetch = next(s for s in steps if "repository" in s.get("with", {}))
+    ours = next(s for s in steps if s.get("id") == "phase2")
+    assert ours["uses"] == "./" + fetch["with"]["path"]
+    assert set(ours.get("with", {})) <= set(load_action()["inputs"])
+    assert steps[0]["with"] == {"fetch-depth": 0, "persist-credentials": False}

@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -234,3 +235,40 @@ def test_pre_push_stage_uses_the_pushed_refs(pc, configured: TestRepo) -> None:
     proc = pc(configured, "run", "phase2-check", "--hook-stage", "pre-push",
               "--from-ref", head, "--to-ref", head)  # fmt: skip
     assert proc.returncode == 0, proc.stdout
+
+
+# ---------------------------------------------------------------------------- before a release
+LOCAL_SNIPPET = Path(__file__).parent / "data" / "pre-commit-local.snippet.yaml"
+
+
+def test_readme_local_hook_snippet_runs_the_installed_phase2(
+    caches: dict[str, str], project: TestRepo, tmp_path: Path
+) -> None:
+    """The README's `repo: local` configuration, the way that works before a release is
+    tagged: pre-commit runs the `phase2` on the PATH (here, this checkout's)."""
+    exe = require_tool("pre-commit")
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    wrapper = bin_dir / "phase2"
+    wrapper.write_text(f'#!/bin/sh\nexec "{sys.executable}" -m phase2_git "$@"\n')
+    wrapper.chmod(0o755)
+    project.write(".pre-commit-config.yaml", LOCAL_SNIPPET.read_text())
+    project.commit("pre-commit config")
+    env = dict(os.environ, **caches)
+    env["PATH"] = f"{bin_dir}{os.pathsep}{env.get('PATH', '')}"
+
+    def run(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [exe, *args], cwd=project.root, env=env, capture_output=True, text=True, timeout=300
+        )
+
+    project.write("data/a.json", REORDERED)
+    project.git("add", "-A")
+    proc = run("run")
+    assert proc.returncode == 1 and "data/a.json: noise only" in proc.stdout, proc.stdout
+    assert project.read("data/a.json") == REORDERED  # the fix hook is manual-only
+    proc = run("run", "phase2-fix", "--hook-stage", "manual")
+    assert proc.returncode == 1 and project.read("data/a.json") == ORDERED, proc.stdout
+    project.git("add", "-A")
+    proc = run("run")
+    assert proc.returncode == 0, proc.stdout  # the noise is gone: nothing left to fail on

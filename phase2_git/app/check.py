@@ -90,14 +90,21 @@ def run_check(
     require_decision: bool = False,
     cwd: Path | None = None,
     environ: Mapping[str, str] = os.environ,
+    pathspecs: Sequence[str] = (),
 ) -> CheckResult:
-    """Check ``files`` (all staged artifacts when empty); with ``fix`` rewrite the noisy ones."""
-    from phase2_git.core.artifacts import ArtifactFilter
+    """Check ``files`` (all staged artifacts when empty); with ``fix`` rewrite the noisy ones.
+    ``pathspecs`` (the globs after ``--``) narrow either to the artifacts they match."""
+    from phase2_git.core.artifacts import ArtifactFilter, pathspec_filter
 
     base, head = sides_from_env(environ)
     keep = ArtifactFilter(config.include, config.exclude)
+    spec = pathspec_filter(pathspecs)
     here = cwd or Path.cwd()
-    paths = sorted({p for p in (repo_relative(repo.root, here, f) for f in files) if keep(p)})
+    paths = sorted(
+        p
+        for p in {repo_relative(repo.root, here, f) for f in files}
+        if keep(p) and (spec is None or spec(p))
+    )
     if files and not paths:
         return CheckResult(base, head, 0, ())  # none of the files is an artifact: no git at all
 
@@ -116,6 +123,7 @@ def run_check(
         paths=paths,
         approvals=require_decision,
         observe=observe,
+        pathspecs=pathspecs,
     )
     findings: list[Finding] = []
     malformed = _malformed_json(repo, result.head, paths, result.mismatches, config, seen)

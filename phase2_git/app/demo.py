@@ -92,6 +92,21 @@ def regenerated() -> dict[str, bytes | None]:
     }
 
 
+# what the demo suggests trying in its repository, in order, each with what it shows (a test
+# runs every one there); the regeneration is the branch `regen`, checked out, over `main`
+TRY: tuple[tuple[str, str], ...] = (
+    ("phase2 diff main regen", "the table above: which changes are noise, which are real"),
+    ("phase2 diff main regen -- 'golden/**'", "the same, for the paths a glob matches"),
+    ("phase2 diff main regen --format markdown", "the report a pull request gets"),
+    ("phase2 resolve main --yes", "commit the safe fixes, log each decision, leave the rest"),
+    ("phase2 log", "the decisions resolve logged, who made them and when"),
+    ("phase2 diff main", "what is left to review after resolve"),
+)
+# `phase2 diff` alone compares HEAD with the working tree: said, so that its
+# "no artifact differs" there does not read as a failure
+PLAIN_DIFF = "`phase2 diff` alone compares HEAD with your working tree: edit a file to see it."
+
+
 @dataclass
 class DemoResult:
     path: Path

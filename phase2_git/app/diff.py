@@ -6,7 +6,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from phase2_git.app.diff_result import DiffReport, DiffResult
-from phase2_git.core.artifacts import ArtifactFilter, shard_of
+from phase2_git.core.artifacts import ArtifactFilter, pathspec_filter, shard_of
 from phase2_git.core.methods import METHODS
 from phase2_git.core.model import Blob, Change, Mismatch, is_noise
 from phase2_git.core.pipeline import Settings, build_mismatch
@@ -54,15 +54,19 @@ class _Job:
         shard: tuple[int, int] | None,
         paths: Sequence[str],
         sources: Sources | None = None,
+        pathspecs: Sequence[str] = (),
     ) -> None:
         self.repo = repo
         self.config = config
         self.shard = shard
         only = set(paths)
+        spec = pathspec_filter(pathspecs)
 
         def wanted(path: str, old_path: str | None = None) -> bool:
-            return (not only or path in only or (old_path is not None and old_path in only)) and (
-                shard is None or shard_of(path, shard[1]) == shard[0]
+            return (
+                (not only or path in only or (old_path is not None and old_path in only))
+                and (spec is None or spec(path) or (old_path is not None and spec(old_path)))
+                and (shard is None or shard_of(path, shard[1]) == shard[0])
             )
 
         self.notices: list[str] = []
@@ -231,6 +235,7 @@ def run_diff(
     approvals: bool = True,
     observe: Callable[[Change, Blob | None, Blob | None], None] | None = None,
     sources: Sources | None = None,
+    pathspecs: Sequence[str] = (),
 ) -> DiffResult:
     """Compare two sides (commit-ish, ``:index`` or ``:worktree``) of ``repo``.
 
@@ -240,8 +245,10 @@ def run_diff(
     without reading the blobs a second time).
     ``sources`` (:func:`phase2_git.app.sources.choose`, whose ``config`` must be ``config``)
     says where trust, judge and gates come from and which configuration files the head
-    changes; without it they come from the base side and no configuration change is listed."""
-    job = _Job(repo, base, head, config, methods, shard, paths, sources)
+    changes; without it they come from the base side and no configuration change is listed.
+    ``paths`` are exact paths to compare; ``pathspecs`` globs (:func:`pathspec_filter`): a
+    change is compared when it passes both (and the configured globs)."""
+    job = _Job(repo, base, head, config, methods, shard, paths, sources, pathspecs)
     result = job.judged(job.result(observe))
     if approvals:
         # approvals attach to the judged list (the external judges above replace mismatches)
@@ -263,6 +270,7 @@ def stream_diff(
     methods: Sequence[str] | None = None,
     shard: tuple[int, int] | None = None,
     sources: Sources | None = None,
+    pathspecs: Sequence[str] = (),
 ) -> DiffReport:
     """:func:`run_diff` for a report: the same document, with flat memory.
 
@@ -272,7 +280,7 @@ def stream_diff(
     mismatch at once, makes the run hold them all first, as :func:`run_diff` does."""
     from phase2_git.reports.jsonout import MismatchSpool
 
-    job = _Job(repo, base, head, config, methods, shard, (), sources)
+    job = _Job(repo, base, head, config, methods, shard, (), sources, pathspecs)
     notices = job.notices
     judges: dict[str, dict[str, object]] = {}
     found: Iterable[Mismatch]

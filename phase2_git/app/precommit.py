@@ -23,9 +23,13 @@ def check_command(
     config: str | None,
     repo_path: str,
     write: Callable[[str], object] = print,
+    pathspecs: Sequence[str] = (),
 ) -> int:
     from phase2_git.app.check import run_check, sides_from_env
     from phase2_git.app.context import open_repo
+
+    if pathspecs:
+        files, pathspecs = _files_and_globs(files, pathspecs, Path(repo_path))
 
     base, _ = sides_from_env(os.environ)
     repo, cfg = open_repo(repo_path, config, resolve=base)  # the base's ids in the same git call
@@ -36,25 +40,57 @@ def check_command(
         fix=fix,
         require_decision=require_decision,
         cwd=Path(repo_path).absolute(),
+        pathspecs=pathspecs,
     )
     if result.findings:
         print_findings(result.findings, fix=fix, write=write)
     return result.exit_code
 
 
+def _files_and_globs(
+    files: Sequence[str], pathspecs: Sequence[str], here: Path
+) -> tuple[list[str], list[str]]:
+    """What follows ``--``: a name that exists (and is no folder) is a file, as it always was
+    (``--`` is how a file named ``-rf.json`` is given, and a name outside the repository is
+    still refused as such); anything else is a pathspec."""
+    named = [p for p in pathspecs if os.path.lexists(here / p) and not (here / p).is_dir()]
+    globs = [p for p in pathspecs if p not in named]
+    return [*files, *named], globs
+
+
+# a commit that stages thousands of regenerated files gets this many lines, then the counts:
+# the terminal keeps the summary and the command in view
+SHOWN = 20
+# which findings a capped list shows first: what blocks the commit for a reason --fix cannot
+# repair comes before the noise it can
+_SEVERITY = {"refused": 0, "malformed": 1, "undecided": 2, "fixed": 3, "noise": 4}
+
+
 def print_findings(
-    findings: Sequence[Finding], *, fix: bool, write: Callable[[str], object]
+    findings: Sequence[Finding], *, fix: bool, write: Callable[[str], object], shown: int = SHOWN
 ) -> None:
+    """One line a finding, up to ``shown`` of them (the most severe, in path order), then one
+    line with the counts and the command that helps."""
     from phase2_git.core.sanitize import sanitize_path  # here: a clean run never loads it
 
     counts: dict[str, int] = {}
     for f in findings:
-        write(f"{sanitize_path(f.path)}: {f.message}")
         counts[f.kind] = counts.get(f.kind, 0) + 1
-    shown = ", ".join(f"{n} {kind}" for kind, n in sorted(counts.items()))
+    listed = findings
+    if len(findings) > shown:
+        rank = sorted(range(len(findings)), key=lambda k: _SEVERITY.get(findings[k].kind, 9))
+        keep = sorted(rank[:shown])
+        listed = [findings[k] for k in keep]
+    for f in listed:
+        write(f"{sanitize_path(f.path)}: {f.message}")
+    summary = ", ".join(f"{n} {kind}" for kind, n in sorted(counts.items()))
+    if len(listed) < len(findings):
+        summary += (
+            f" ({len(listed)} of {len(findings)} shown; `phase2 diff --staged` lists every file)"
+        )
     hint = ""
     if "noise" in counts and not fix:
         hint = " · `phase2 check --fix` (hook phase2-fix) applies the safe transforms"
     if "fixed" in counts:
         hint = " · files were rewritten: review and `git add` them"
-    write(f"phase2 check: {shown}{hint}")
+    write(f"phase2 check: {summary}{hint}")

@@ -38,6 +38,7 @@ class DiffOptions:
     trust_from: str | None = None
     repo: str = "."
     color: bool = False
+    pathspecs: tuple[str, ...] = ()  # globs after `--`: only the artifacts they match
 
 
 def diff_main(opts: DiffOptions, out: IO[str]) -> int:
@@ -73,7 +74,14 @@ def diff_main(opts: DiffOptions, out: IO[str]) -> int:
             raise UsageError(str(exc)) from None
     # streamed: the mismatches wait in a spool as encoded lines, never all as objects
     with stream_diff(
-        repo, b, h, config=cfg, methods=selected, shard=shard_kn, sources=sources
+        repo,
+        b,
+        h,
+        config=cfg,
+        methods=selected,
+        shard=shard_kn,
+        sources=sources,
+        pathspecs=opts.pathspecs,
     ) as result:
         doc = result.to_json(rule)
         write_ci_outputs(

@@ -10,13 +10,51 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Sequence
+from typing import Any
 
 import typer
+from typer.core import TyperGroup
 
 from phase2_git import __version__
 from phase2_git.funnel import run
 
+# `phase2 --help` lists the commands in the order a user meets them, each with a line short
+# enough never to be cut (click cuts a long help to the terminal's width with an ellipsis,
+# never a short_help); typer's own order is registration order, older releases sorted them
+COMMANDS: dict[str, str] = {
+    "demo": "Try phase2 on a throwaway repository (nothing of yours is touched).",
+    "init": "Set up a repository: config, ignore file, hook and Action snippets.",
+    "diff": "Compare two sides: each changed artifact, noise or real.",
+    "check": "The pre-commit hook: fail on noise or malformed JSON.",
+    "resolve": "Review mismatches: apply safe fixes, approve real changes.",
+    "approve": "Approve the current mismatches of the given paths.",
+    "reject": "Reject the plans for the given paths.",
+    "log": "Show the decision log.",
+    "verify": "Check the decision log against its schema and git history.",
+    "revert": "Undo one applied transform with a new commit.",
+    "labels": "Build the labelled calibration dataset.",
+    "judge": "Measure equivalence judges against human labels.",
+    "gate": "GO / NO-GO for the statistical judges.",
+    "report": "Work with phase2's JSON reports (merge shards).",
+    "methods": "List the equivalence methods.",
+}
+
+
+class _Commands(TyperGroup):
+    def list_commands(self, ctx: Any) -> list[str]:
+        order = list(COMMANDS)
+        names = super().list_commands(ctx)
+        return sorted(names, key=lambda n: order.index(n) if n in order else len(order))
+
+    def get_command(self, ctx: Any, cmd_name: str) -> Any:
+        command = super().get_command(ctx, cmd_name)
+        if command is not None and cmd_name in COMMANDS:
+            command.short_help = COMMANDS[cmd_name]
+        return command
+
+
 app = typer.Typer(
+    cls=_Commands,
     name="phase2",
     help="Tell noise from real change in committed generated artifacts.",
     no_args_is_help=True,

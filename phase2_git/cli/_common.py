@@ -5,9 +5,10 @@ from __future__ import annotations
 import os
 import sys
 from collections.abc import Mapping
-from typing import IO, Annotated
+from typing import IO, Annotated, Any
 
 import typer
+from typer.core import TyperCommand
 
 from phase2_git.core.env import in_ci
 
@@ -37,14 +38,23 @@ def can_prompt(environ: Mapping[str, str] = os.environ, stdin: IO[str] | None = 
 
 
 # the CI outputs that `diff` and `report merge` both write: declared once
-SummaryOpt = Annotated[str | None, typer.Option("--summary", help="Write a Markdown report here.")]
+SummaryOpt = Annotated[
+    str | None, typer.Option("--summary", help="Write a Markdown report here.", metavar="FILE")
+]
 HtmlOpt = Annotated[
     str | None,
-    typer.Option("--html", help="Write a self-contained HTML report here (needs the web extra)."),
+    typer.Option(
+        "--html",
+        help="Write a self-contained HTML report here (needs the web extra).",
+        metavar="FILE",
+    ),
 ]
-JunitOpt = Annotated[str | None, typer.Option("--junit", help="Write JUnit XML here.")]
+JunitOpt = Annotated[
+    str | None, typer.Option("--junit", help="Write JUnit XML here.", metavar="FILE")
+]
 PromOpt = Annotated[
-    str | None, typer.Option("--prom", help="Write Prometheus textfile metrics here.")
+    str | None,
+    typer.Option("--prom", help="Write Prometheus textfile metrics here.", metavar="FILE"),
 ]
 AnnotationsOpt = Annotated[
     bool | None,
@@ -64,7 +74,9 @@ StepSummaryOpt = Annotated[
 # resolve, approve and reject read the base commit's configuration and trust: declared once
 CommitConfigOpt = Annotated[
     str | None,
-    typer.Option("--config", help="Configuration file to use (default: the base commit's)."),
+    typer.Option(
+        "--config", help="Configuration file to use (default: the base commit's).", metavar="FILE"
+    ),
 ]
 TrustFromOpt = Annotated[
     str | None,
@@ -72,5 +84,105 @@ TrustFromOpt = Annotated[
         "--trust-from",
         help="Commit whose configuration, [trust], [judge] and gate files count (default: "
         "the base).",
+        metavar="COMMIT",
     ),
 ]
+
+
+class Command(TyperCommand):
+    """Every phase2 command: a help page that reads the same whatever typer resolves.
+
+    typer 0.29 prints an argument as ``FILE <str>`` and brackets an explicit metavar once more
+    in the usage line (``[[BASE]]``); older releases print the metavar as given. Arguments
+    are written here from their metavar alone (options already are, given ``metavar=``)."""
+
+    def collect_usage_pieces(self, ctx: Any) -> list[str]:
+        pieces = [self.options_metavar] if self.options_metavar else []
+        for param in self.get_params(ctx):
+            if param.param_type_name == "argument":
+                name = _argument_name(param)
+                pieces.append(name if param.required else f"[{name}]")
+        return pieces
+
+    def format_options(self, ctx: Any, formatter: Any) -> None:
+        args: list[tuple[str, str]] = []
+        opts: list[tuple[str, str]] = []
+        for param in self.get_params(ctx):
+            record = param.get_help_record(ctx)
+            if record is None:
+                continue
+            if param.param_type_name == "argument":
+                args.append((_argument_name(param), record[1]))
+            else:
+                opts.append(record)
+        for title, rows in (("Arguments", args), ("Options", opts)):
+            if rows:
+                with formatter.section(title):
+                    formatter.write_dl(rows)
+
+
+def _argument_name(param: Any) -> str:
+    name = str(param.metavar or (param.name or "").upper())
+    return f"{name}..." if param.nargs != 1 else name
+
+
+PATHSPECS = "phase2.pathspecs"  # where PathspecCommand leaves the pathspecs, in ctx.meta
+
+
+def split_pathspecs(args: list[str], valued: set[str]) -> tuple[list[str], list[str]]:
+    """``args`` cut at the ``--`` that ends the options: what comes before, the pathspecs
+    after. A ``--`` that is the value of an option (``--config --``) is that value.
+    ``valued``: the option names that take a value."""
+    i = 0
+    while i < len(args):
+        arg = args[i]
+        if arg == "--":
+            return args[:i], args[i + 1 :]
+        if arg.startswith("--"):
+            if "=" not in arg and arg in valued:
+                i += 1  # the next argument is this option's value
+        elif arg.startswith("-") and len(arg) > 1:
+            # a cluster of short options (-yC dir, -Cdir): the first that takes a value ends it
+            for j in range(1, len(arg)):
+                if "-" + arg[j] in valued:
+                    i += j == len(arg) - 1
+                    break
+        i += 1
+    return args, []
+
+
+class PathspecCommand(Command):
+    """A command that takes ``-- PATHSPEC...`` after its arguments, as ``git diff`` does.
+
+    click merges what follows ``--`` into the positional arguments (``phase2 diff -- 'css/**'``
+    would read the glob as BASE): the pathspecs are cut off before click parses the rest and
+    wait in ``ctx.meta[PATHSPECS]`` for the command (:func:`pathspecs`)."""
+
+    def parse_args(self, ctx: Any, args: list[str]) -> list[str]:
+        valued = {
+            name
+            for p in self.params
+            if p.param_type_name == "option"
+            and not getattr(p, "is_flag", False)
+            and not getattr(p, "count", False)
+            for name in (*p.opts, *p.secondary_opts)
+        }
+        before, after = split_pathspecs(list(args), valued)
+        ctx.meta[PATHSPECS] = tuple(after)
+        return super().parse_args(ctx, before)
+
+    def collect_usage_pieces(self, ctx: Any) -> list[str]:
+        return [*super().collect_usage_pieces(ctx), "[-- PATHSPEC...]"]
+
+
+def pathspecs(ctx: Any) -> tuple[str, ...]:
+    """The pathspecs a :class:`PathspecCommand` found after ``--``."""
+    found: tuple[str, ...] = ctx.meta.get(PATHSPECS, ())
+    return found
+
+
+PATHSPEC_HELP = (
+    "PATHSPEC (after --): only the artifacts these globs match, read as the configured "
+    "include/exclude globs are (from the repository's top; '*.json' at any depth, "
+    "'!glob' takes back)."
+)

@@ -9,12 +9,14 @@ from __future__ import annotations
 import typer
 
 from phase2_git.cli import app
+from phase2_git.cli._common import PATHSPEC_HELP, PathspecCommand, pathspecs
 
 
-@app.command("check")
+@app.command("check", cls=PathspecCommand, epilog=PATHSPEC_HELP)
 def check_cmd(
+    ctx: typer.Context,
     files: list[str] | None = typer.Argument(
-        None, help="Files to check (default: every staged artifact)."
+        None, help="Files to check (default: every staged artifact).", metavar="FILE"
     ),
     fix: bool = typer.Option(
         False, "--fix", help="Rewrite noisy files with their safe transform (exit 1 if any)."
@@ -22,9 +24,15 @@ def check_cmd(
     require_decision: bool = typer.Option(
         False, "--require-decision", help="Also fail on real changes without an approval."
     ),
-    config: str | None = typer.Option(None, "--config", help="Configuration file to use."),
+    config: str | None = typer.Option(
+        None, "--config", help="Configuration file to use.", metavar="FILE"
+    ),
     repo_path: str = typer.Option(
-        ".", "-C", "--repo", help="Run in this repository (FILES are relative to it)."
+        ".",
+        "-C",
+        "--repo",
+        help="Run in this repository (FILES are relative to it).",
+        metavar="DIR",
     ),
 ) -> int:
     """Fail when a staged artifact carries noise or is malformed JSON; --fix repairs the noise."""
@@ -32,6 +40,7 @@ def check_cmd(
 
     return check_command(
         files or [],
+        pathspecs=pathspecs(ctx),
         fix=fix,
         require_decision=require_decision,
         config=config,

@@ -8,29 +8,44 @@ import typer
 
 from phase2_git.cli import app
 from phase2_git.cli._common import (
+    PATHSPEC_HELP,
     AnnotationsOpt,
     HtmlOpt,
     JunitOpt,
+    PathspecCommand,
     PromOpt,
     StepSummaryOpt,
     SummaryOpt,
+    pathspecs,
     use_color,
 )
 
 
-@app.command()
+@app.command("diff", cls=PathspecCommand, epilog=PATHSPEC_HELP)
 def diff(
-    base: str | None = typer.Argument(None, help="Base side (default HEAD)."),
+    ctx: typer.Context,
+    base: str | None = typer.Argument(None, help="Base side (default HEAD).", metavar="BASE"),
     head: str | None = typer.Argument(
-        None, help="Head side: a commit-ish, :index or :worktree (default :worktree)."
+        None,
+        help="Head side: a commit-ish, :index or :worktree (default :worktree).",
+        metavar="HEAD",
     ),
     staged: bool = typer.Option(False, "--staged", "--cached", help="Compare HEAD with :index."),
-    fmt: str | None = typer.Option(None, "--format", "-f", help="text, json or markdown."),
+    fmt: str | None = typer.Option(
+        None, "--format", "-f", help="text, json or markdown.", metavar="FORMAT"
+    ),
     methods: str | None = typer.Option(
-        None, "--methods", "-m", help="Methods to run, e.g. 'exact,canonical_json'."
+        None,
+        "--methods",
+        "-m",
+        help="Methods to run, e.g. 'exact,canonical_json'.",
+        metavar="METHODS",
     ),
     fail_on: str | None = typer.Option(
-        None, "--fail-on", help="Exit 1 on: real (default), noise, any, never."
+        None,
+        "--fail-on",
+        help="Exit 1 on: real (default), noise, any, never.",
+        metavar="RULE",
     ),
     summary: SummaryOpt = None,
     junit: JunitOpt = None,
@@ -38,23 +53,32 @@ def diff(
     annotations: AnnotationsOpt = None,
     step_summary: StepSummaryOpt = None,
     html: HtmlOpt = None,
-    shard: str | None = typer.Option(None, "--shard", help="Only shard K of N (K/N)."),
+    shard: str | None = typer.Option(
+        None, "--shard", help="Only shard K of N (K/N).", metavar="K/N"
+    ),
     config: str | None = typer.Option(
         None,
         "--config",
         help="Configuration file to use (default: the working tree's; the base commit's when "
         "both sides are commits).",
+        metavar="FILE",
     ),
     trust_from: str | None = typer.Option(
         None,
         "--trust-from",
         help="Commit whose [trust], [judge] and gate files count, and on two commits its "
         "configuration (default: the base side). CI: the target branch's tip.",
+        metavar="COMMIT",
     ),
-    repo_path: str = typer.Option(".", "-C", "--repo", help="Run in this repository."),
+    repo_path: str = typer.Option(
+        ".", "-C", "--repo", help="Run in this repository.", metavar="DIR"
+    ),
     no_color: bool = typer.Option(False, "--no-color", help="No colour, whatever the terminal."),
 ) -> int:
-    """Find, classify, judge and plan every artifact mismatch between BASE and HEAD."""
+    """Find, classify, judge and plan every artifact mismatch between BASE and HEAD.
+
+    BASE defaults to HEAD and HEAD to the working tree: `phase2 diff` alone shows what you
+    have not committed yet; `phase2 diff main HEAD` what a branch changed."""
     from phase2_git.app.merge import CiOutputs
 
     if html:
@@ -76,5 +100,6 @@ def diff(
         trust_from=trust_from,
         repo=repo_path,
         color=use_color(no_color),
+        pathspecs=pathspecs(ctx),
     )
     return diff_main(opts, sys.stdout)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import typer
 
 from phase2_git.cli import app
+from phase2_git.cli._common import Command
 
 labels_app = typer.Typer(
     name="labels",
@@ -16,13 +17,19 @@ labels_app = typer.Typer(
 app.add_typer(labels_app, name="labels")
 
 
-@labels_app.command("export")
+@labels_app.command(
+    "export", cls=Command, short_help="Labelled decisions of the log, as dataset lines."
+)
 def export_cmd(
     output: str | None = typer.Option(
-        None, "--output", "-o", help="Write here instead of .phase2/labels.jsonl."
+        None, "--output", "-o", help="Write here instead of .phase2/labels.jsonl.", metavar="FILE"
     ),
-    config: str | None = typer.Option(None, "--config", help="Configuration file to use."),
-    repo_path: str = typer.Option(".", "-C", "--repo", help="Run in this repository."),
+    config: str | None = typer.Option(
+        None, "--config", help="Configuration file to use.", metavar="FILE"
+    ),
+    repo_path: str = typer.Option(
+        ".", "-C", "--repo", help="Run in this repository.", metavar="DIR"
+    ),
 ) -> None:
     """Turn labelled decisions of .phase2/decisions.jsonl into LabeledMismatch lines."""
     from phase2_git.app.labels import export_at
@@ -30,13 +37,19 @@ def export_cmd(
     typer.echo(export_at(repo_path, config=config, output=output).render("wrote"))
 
 
-@labels_app.command("import")
+@labels_app.command("import", cls=Command, short_help="Validate a labelled JSONL and merge it in.")
 def import_cmd(
-    file: str = typer.Argument(..., help="LabeledMismatch JSONL to bring in."),
+    file: str = typer.Argument(..., help="LabeledMismatch JSONL to bring in.", metavar="FILE"),
     output: str | None = typer.Option(
-        None, "--output", "-o", help="Merge into this file instead of .phase2/labels.jsonl."
+        None,
+        "--output",
+        "-o",
+        help="Merge into this file instead of .phase2/labels.jsonl.",
+        metavar="FILE",
     ),
-    repo_path: str = typer.Option(".", "-C", "--repo", help="Run in this repository."),
+    repo_path: str = typer.Option(
+        ".", "-C", "--repo", help="Run in this repository.", metavar="DIR"
+    ),
 ) -> None:
     """Validate a labelled JSONL from elsewhere and merge it into the dataset."""
     from phase2_git.app.labels import import_at

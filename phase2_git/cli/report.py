@@ -9,6 +9,7 @@ import typer
 from phase2_git.cli import app
 from phase2_git.cli._common import (
     AnnotationsOpt,
+    Command,
     HtmlOpt,
     JunitOpt,
     PromOpt,
@@ -26,14 +27,23 @@ report_app = typer.Typer(
 app.add_typer(report_app, name="report")
 
 
-@report_app.command("merge")
+@report_app.command(
+    "merge", cls=Command, short_help="Merge the JSON reports of sharded runs into one."
+)
 def merge_cmd(
     files: list[str] = typer.Argument(
-        ..., help="JSON outputs of `phase2 diff --shard K/N --format json`, one per shard."
+        ...,
+        help="JSON outputs of `phase2 diff --shard K/N --format json`, one per shard.",
+        metavar="FILE",
     ),
-    fmt: str = typer.Option("json", "--format", "-f", help="json (default), text or markdown."),
+    fmt: str = typer.Option(
+        "json", "--format", "-f", help="json (default), text or markdown.", metavar="FORMAT"
+    ),
     fail_on: str | None = typer.Option(
-        None, "--fail-on", help="Exit 1 on: real, noise, any, never (default: the shards' rule)."
+        None,
+        "--fail-on",
+        help="Exit 1 on: real, noise, any, never (default: the shards' rule).",
+        metavar="RULE",
     ),
     junit: JunitOpt = None,
     prom: PromOpt = None,
@@ -47,6 +57,7 @@ def merge_cmd(
         "--repo",
         help="Repository holding the blobs, for JUnit diff excerpts (default: the current one, "
         "if any).",
+        metavar="DIR",
     ),
     no_color: bool = typer.Option(False, "--no-color", help="No colour, whatever the terminal."),
 ) -> int:

@@ -7,15 +7,26 @@ import sys
 import typer
 
 from phase2_git.cli import app
-from phase2_git.cli._common import CommitConfigOpt, TrustFromOpt, can_prompt, use_color
+from phase2_git.cli._common import (
+    PATHSPEC_HELP,
+    CommitConfigOpt,
+    PathspecCommand,
+    TrustFromOpt,
+    can_prompt,
+    pathspecs,
+    use_color,
+)
 
 
-@app.command("resolve")
+@app.command("resolve", cls=PathspecCommand, epilog=PATHSPEC_HELP)
 def resolve_cmd(
+    ctx: typer.Context,
     base: str | None = typer.Argument(
-        None, help="Base side (default: merge base with the upstream, origin/HEAD, main or master)."
+        None,
+        help="Base side (default: merge base with the upstream, origin/HEAD, main or master).",
+        metavar="BASE",
     ),
-    head: str = typer.Argument("HEAD", help="Head side: the checked-out branch."),
+    head: str = typer.Argument("HEAD", help="Head side: the checked-out branch.", metavar="HEAD"),
     yes: bool = typer.Option(False, "--yes", "-y", help="Approve every safe plan, skip the rest."),
     auto_approve_safe: bool = typer.Option(
         False, "--auto-approve-safe", help="Apply safe plans without asking; ask for the rest."
@@ -23,24 +34,32 @@ def resolve_cmd(
     no_commit: bool = typer.Option(
         False, "--no-commit", help="Rewrite files and log decisions, but make no commit."
     ),
-    state_file: str | None = typer.Option(None, "--state-file", help="Resume state file."),
+    state_file: str | None = typer.Option(
+        None, "--state-file", help="Resume state file.", metavar="FILE"
+    ),
     restart: bool = typer.Option(False, "--restart", help="Ignore the state file, start over."),
     revisit_skipped: bool = typer.Option(
         False, "--revisit-skipped", help="Bring skipped mismatches back."
     ),
-    path: list[str] = typer.Option([], "--path", help="Only artifacts matching this glob."),
+    path: list[str] = typer.Option(
+        [], "--path", help="Only artifacts matching this glob.", metavar="GLOB"
+    ),
     audit: bool = typer.Option(False, "--audit", help="Review auto-approvals marked for audit."),
     guided: bool = typer.Option(
         False, "--guided", help="Review step by step: noise, mixed, real, audits, labels."
     ),
     user: str | None = typer.Option(
-        None, "--user", help="Decision author (default: git identity)."
+        None, "--user", help="Decision author (default: git identity).", metavar="USER"
     ),
-    role: str | None = typer.Option(None, "--role", help="Decision author's role."),
-    fail_on: str = typer.Option("real", "--fail-on", help="Exit 1 on: real, noise, any, never."),
+    role: str | None = typer.Option(None, "--role", help="Decision author's role.", metavar="ROLE"),
+    fail_on: str = typer.Option(
+        "real", "--fail-on", help="Exit 1 on: real, noise, any, never.", metavar="RULE"
+    ),
     config: CommitConfigOpt = None,
     trust_from: TrustFromOpt = None,
-    repo_path: str = typer.Option(".", "-C", "--repo", help="Run in this repository."),
+    repo_path: str = typer.Option(
+        ".", "-C", "--repo", help="Run in this repository.", metavar="DIR"
+    ),
     no_color: bool = typer.Option(False, "--no-color", help="No colour, whatever the terminal."),
 ) -> int:
     """Review mismatches; approved transforms become commits, every decision is logged."""
@@ -55,7 +74,7 @@ def resolve_cmd(
         state_file=state_file,
         restart=restart,
         revisit_skipped=revisit_skipped,
-        paths=tuple(path),
+        paths=(*path, *pathspecs(ctx)),  # --path and pathspecs: the same globs
         audit=audit,
         user=user,
         role=role,

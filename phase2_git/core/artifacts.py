@@ -33,6 +33,26 @@ class ArtifactFilter:
         return bool(inc.match_file(path)) and not exc.match_file(path)  # type: ignore[attr-defined]
 
 
+def pathspec_filter(specs: Sequence[str]) -> ArtifactFilter | None:
+    """The pathspecs given after ``--`` (``phase2 diff A B -- 'css/**'``) as a filter, or None
+    when there are none. They are globs read as the configured include/exclude globs are
+    (gitignore rules, from the top of the repository: ``css/**``, ``*.json`` at any depth,
+    ``/x.json`` only at the top, ``!pattern`` takes back, and exclusions alone take back from
+    every path); ``.`` is every path and a leading ``./`` is dropped, as a shell user types them."""
+    cleaned = []
+    for spec in specs:
+        if not spec:
+            from phase2_git.errors import UsageError
+
+            raise UsageError("an empty string is not a pathspec (use '.' for every path)")
+        while spec.startswith("./"):
+            spec = spec[2:]
+        cleaned.append("**" if spec in (".", "") else spec)
+    if cleaned and all(spec.startswith("!") for spec in cleaned):
+        cleaned.insert(0, "**")  # only exclusions: everything but them, as git reads `:!x`
+    return ArtifactFilter(cleaned, []) if cleaned else None
+
+
 def parse_shard(spec: str) -> tuple[int, int]:
     """``"K/N"`` with 1 ≤ K ≤ N → (K, N); raises ValueError with a readable message."""
     try:

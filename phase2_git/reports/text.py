@@ -1,4 +1,7 @@
-"""``--format text``: a readable table and a summary line (rich; plain when not a TTY)."""
+"""``--format text``: a table, one row a mismatch, and a summary line.
+
+Piped, plain text written row by row (nothing wraps, nothing is cut); on a terminal, the
+same rows fitted to its width, coloured through rich."""
 
 from __future__ import annotations
 
@@ -10,7 +13,6 @@ from phase2_git.core.sanitize import sanitize_line, sanitize_path
 from phase2_git.reports.decisions import decision_state
 
 _TYPE_STYLE = {True: "green", False: "red"}
-_PIPED_WIDTH = 160  # piped output: fixed, so it is the same on every machine
 _CHANGE_WIDTH = 60
 
 
@@ -81,6 +83,84 @@ def summary_line(s: Mapping[str, Any]) -> str:
     )
 
 
+# column headers; CHANGE only when some real change was taken apart
+_HEADERS = ("PATH", "STATUS", "ARTIFACT", "TYPE", "VERDICT", "PLAN", "CHANGE")
+# on a terminal too narrow for the table, the columns give way in this order: the path last
+_GIVE_WAY = (6, 5, 4, 3, 2, 1, 0)
+# how far the columns give way, in turn: the others to their header's width, then the path
+# to this many cells; on a narrower terminal still, all of them further
+_FLOORS = ((16, None), (8, 3))
+_GAP = "  "
+
+
+def _cells(m: Mapping[str, Any]) -> list[str]:
+    path = sanitize_path(m["path"])
+    if m["old_path"]:
+        path = f"{sanitize_path(m['old_path'])} → {path}"
+    return [
+        path,
+        m["status"],
+        m["artifact_type"],
+        m["mismatch_type"],
+        _verdict_cell(m),
+        _plan_cell(m),
+        _change_cell(m),
+    ]
+
+
+def _fit(widths: list[int], room: int) -> list[int]:
+    """Column widths that fit ``room`` cells: the last columns give way first, each down to
+    its header's width, the path last; then, if that is not enough, all of them further.
+    Never below the last floors: a terminal that narrow wraps the row rather than hide it."""
+    fitted = list(widths)
+    over = sum(fitted) + len(_GAP) * (len(fitted) - 1) - room
+    for path_floor, other_floor in _FLOORS:
+        for i in _GIVE_WAY:
+            if over <= 0:
+                return fitted
+            if i >= len(fitted):
+                continue
+            if i == 0:
+                floor = path_floor
+            else:
+                floor = len(_HEADERS[i]) if other_floor is None else other_floor
+            cut = min(over, max(0, fitted[i] - floor))
+            fitted[i] -= cut
+            over -= cut
+    return fitted
+
+
+def _cut(cell: str, width: int, *, keep_end: bool) -> str:
+    """``cell`` in at most ``width`` cells, an ellipsis where it was cut (a path keeps its
+    end: the file name)."""
+    from rich.cells import cell_len
+
+    if cell_len(cell) <= width:
+        return cell
+    chars = list(reversed(cell)) if keep_end else list(cell)
+    kept: list[str] = []
+    used = 1  # the ellipsis
+    for ch in chars:
+        used += cell_len(ch)
+        if used > width:
+            break
+        kept.append(ch)
+    return "…" + "".join(reversed(kept)) if keep_end else "".join(kept) + "…"
+
+
+def _line(cells: Sequence[str], widths: Sequence[int], *, cut: bool) -> str:
+    """One row: each cell padded to its column (cut to it with an ellipsis when ``cut``),
+    no trailing spaces."""
+    from rich.cells import cell_len
+
+    parts = []
+    for i, (cell, width) in enumerate(zip(cells, widths, strict=True)):
+        if cut:
+            cell = _cut(cell, width, keep_end=i == 0)
+        parts.append(cell + " " * max(0, width - cell_len(cell)))
+    return _GAP.join(parts).rstrip(" ")
+
+
 def render(
     doc: Mapping[str, Any],
     *,
@@ -91,61 +171,66 @@ def render(
     color: bool,
     notices: Sequence[str] = (),
 ) -> None:
-    from rich.console import Console
-    from rich.table import Table
+    """The table, row by row, in two passes over ``doc["mismatches"]`` (a list or a spool):
+    the first measures the columns, the second writes; memory stays flat with the rows.
+
+    Piped, every row is one line, padded to the widest cell of each column and never cut:
+    ``grep`` and ``awk`` see whole rows and whole paths. On a terminal the table fits its
+    width: the last columns give way first, with an ellipsis, the path last."""
+    from rich.cells import cell_len
 
     mismatches = doc["mismatches"]
-    rows: list[tuple[list[str], str]] = []
-    for m in mismatches:  # one pass: a large report decodes each mismatch once
-        path = sanitize_path(m["path"])
-        if m["old_path"]:
-            path = f"{sanitize_path(m['old_path'])} → {path}"
-        style = _TYPE_STYLE[bool(m["equivalent"])] if color else ""
-        cells = [
-            path,
-            m["status"],
-            m["artifact_type"],
-            m["mismatch_type"],
-            _verdict_cell(m),
-            _plan_cell(m),
-            _change_cell(m),
-        ]
-        rows.append((cells, style))
-    # the CHANGE column only when a real change was taken apart: other runs keep their table,
-    # and piped output grows by the column's width so that every row stays one line
-    detail = any(cells[-1] for cells, _ in rows)
-    piped_width = _PIPED_WIDTH + (_CHANGE_WIDTH + 2 if detail else 0)
-    console = Console(
-        file=file,
-        no_color=not color,
-        force_terminal=color,
-        highlight=False,
-        # cells are data: `[bold]x.json` is a file name, not markup, `:smile:` not an emoji
-        markup=False,
-        emoji=False,
-        soft_wrap=False,
-        width=None if color else piped_width,
-    )
-    console.print(
-        f"phase2 diff: {_side(doc['base'], base_spec)} → {_side(doc['head'], head_spec)} · "
-        f"config {doc['config_fingerprint'][:12]} ({config_source})",
-        markup=False,
+    widths = [len(h) for h in _HEADERS]
+    detail = False
+    for m in mismatches:  # first pass: the widths, nothing kept
+        cells = _cells(m)
+        detail = detail or bool(cells[-1])
+        widths = [max(w, cell_len(c)) for w, c in zip(widths, cells, strict=True)]
+    columns = len(_HEADERS) if detail else len(_HEADERS) - 1
+    widths = widths[:columns]
+    terminal = color or _isatty(file)
+    console = None
+    if terminal:
+        from rich.console import Console
+
+        console = Console(
+            file=file,
+            no_color=not color,
+            force_terminal=color or None,
+            highlight=False,
+            # cells are data: `[bold]x.json` is a file name, not markup, `:smile:` not an emoji
+            markup=False,
+            emoji=False,
+        )
+        widths = _fit(widths, console.width)
+
+    def emit(line: str, style: str = "") -> None:
+        if console is None:
+            file.write(line + "\n")
+        else:
+            # soft_wrap: rich neither wraps nor crops; the line already fits
+            console.print(line, style=style or None, soft_wrap=True)
+
+    emit(
+        sanitize_line(
+            f"phase2 diff: {_side(doc['base'], base_spec)} → {_side(doc['head'], head_spec)} · "
+            f"config {doc['config_fingerprint'][:12]} ({config_source})"
+        )
     )
     for notice in notices:
-        console.print(f"note: {sanitize_line(notice)}", markup=False, style="yellow")
-    if rows:
-        table = Table(box=None, pad_edge=False, show_edge=False, header_style="bold")
-        table.add_column("PATH", overflow="fold", ratio=3)
-        table.add_column("STATUS")
-        table.add_column("ARTIFACT")
-        table.add_column("TYPE")
-        table.add_column("VERDICT", overflow="fold", ratio=2)
-        table.add_column("PLAN", overflow="fold", ratio=2)
-        if detail:
-            table.add_column("CHANGE", no_wrap=True, overflow="ellipsis", max_width=_CHANGE_WIDTH)
-        for cells, style in rows:
-            table.add_row(*(cells if detail else cells[:-1]), style=style)
-        console.print(table)
+        emit(f"note: {sanitize_line(notice)}", "yellow" if color else "")
+    if len(mismatches):
+        emit(_line(_HEADERS[:columns], widths, cut=terminal), "bold" if color else "")
+        for m in mismatches:  # second pass: one row at a time
+            style = _TYPE_STYLE[bool(m["equivalent"])] if color else ""
+            emit(_line(_cells(m)[:columns], widths, cut=terminal), style)
     else:
-        console.print("no artifact differs")
-    console.print(summary_line(doc["summary"]), markup=False, style="bold" if color else "")
+        emit("no artifact differs")
+    emit(summary_line(doc["summary"]), "bold" if color else "")
+
+
+def _isatty(file: IO[str]) -> bool:
+    try:
+        return file.isatty()
+    except (AttributeError, ValueError):
+        return False

@@ -22,21 +22,27 @@ if TYPE_CHECKING:
 
 def log_lines(view: LogView, fmt: str) -> Iterator[str]:
     """``phase2 log``: one line a decision (``json``: the event itself, defused), then, as
-    text, how many were shown."""
+    text, how many were shown. As text the path and user columns are padded to their widest
+    cell, so the columns after them line up; no line ends in spaces."""
     from phase2_git.reports.jsonout import defused
 
-    for e in view.chosen:
-        if fmt == "json":
+    if fmt == "json":
+        for e in view.chosen:
             yield defused(json.dumps(e, ensure_ascii=True)) + "\n"
-            continue
+        return
+    from rich.cells import cell_len  # terminal cells: a wide character takes two
+
+    rows = [(e, sanitize_path(e["path"]), sanitize_path(e["user"]["id"])) for e in view.chosen]
+    path_w = max((cell_len(path) for _, path, _ in rows), default=0)
+    user_w = max((cell_len(user) for _, _, user in rows), default=0)
+    for e, path, user in rows:
         extra = " [audit pending]" if e.get("audit") == "pending" else ""
         yield (
             f"{e['ts'][:19]}  {e['decision']:<12} {e['action']:<22} "
-            f"{sanitize_path(e['path'])}  {sanitize_path(e['user']['id'])}  "
+            f"{path}{' ' * (path_w - cell_len(path))}  {user}{' ' * (user_w - cell_len(user))}  "
             f"{sanitize_path(e['id'])}{extra}\n"
         )
-    if fmt == "text":
-        yield f"{len(view.chosen)} of {view.total} decision(s)\n"
+    yield f"{len(view.chosen)} of {view.total} decision(s)\n"
 
 
 def verification_lines(result: Verification) -> Iterator[str]:
@@ -120,8 +126,12 @@ def render_demo(demo: DemoResult, fmt: str, out: IO[str], *, color: bool) -> Non
     )
     if fmt in ("json", "markdown"):
         return
-    out.write(
-        f"\nDemo repository: {demo.path}\n"
-        f"Try:  cd {demo.path} && phase2 diff main regen --format json\n"
-        "      (the noise rows are safe to resolve; the real ones need a human)\n"
-    )
+    import shlex
+
+    from phase2_git.app.demo import PLAIN_DIFF, TRY
+
+    width = max(len(cmd) for cmd, _ in TRY)
+    out.write(f"\nDemo repository: {demo.path}\nTry there (cd {shlex.quote(str(demo.path))}):\n")
+    for cmd, what in TRY:
+        out.write(f"  {cmd:<{width}}  {what}\n")
+    out.write(f"{PLAIN_DIFF}\n")
