@@ -326,7 +326,7 @@ def test_root_help_lists_commands_in_the_order_a_user_meets_them(
     listed = text.split("Commands:\n", 1)[1]
     rows = [ln.split(None, 1) for ln in listed.splitlines() if ln.startswith("  ")]
     order = [
-        "demo", "init", "diff", "check", "resolve", "approve", "reject", "log", "verify",
+        "demo", "init", "diff", "check", "resolve", "serve", "approve", "reject", "log", "verify",
         "revert", "labels", "judge", "gate", "report", "methods",
     ]  # fmt: skip
     assert [r[0] for r in rows] == order

@@ -27,6 +27,7 @@ COMMANDS: dict[str, str] = {
     "diff": "Compare two sides: each changed artifact, noise or real.",
     "check": "The pre-commit hook: fail on noise or malformed JSON.",
     "resolve": "Review mismatches: apply safe fixes, approve real changes.",
+    "serve": "The same review in a local web page (the web extra).",
     "approve": "Approve the current mismatches of the given paths.",
     "reject": "Reject the plans for the given paths.",
     "log": "Show the decision log.",

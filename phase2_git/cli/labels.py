@@ -57,22 +57,38 @@ def import_cmd(
     typer.echo(import_at(repo_path, file, output=output).render("wrote"))
 
 
-@labels_app.command("next")
+@labels_app.command(
+    "next", cls=Command, short_help="The labels the gate still needs, and what to label next."
+)
 def next_cmd(
     base: str | None = typer.Argument(
-        None, help="Compare BASE with HEAD and rank its unlabelled mismatches."
+        None, help="Compare BASE with HEAD and rank its unlabelled mismatches.", metavar="BASE"
     ),
-    head: str | None = typer.Argument(None, help="Head side (default: HEAD)."),
+    head: str | None = typer.Argument(None, help="Head side (default: HEAD).", metavar="HEAD"),
     dataset: str | None = typer.Option(
-        None, "--dataset", "-d", help="Labelled JSONL (default: .phase2/labels.jsonl)."
+        None,
+        "--dataset",
+        "-d",
+        help="Labelled JSONL (default: .phase2/labels.jsonl).",
+        metavar="FILE",
     ),
     method: str = typer.Option(
-        "cosine_similarity", "--method", "-m", help="Whose scores rank the candidates."
+        "cosine_similarity",
+        "--method",
+        "-m",
+        help="Whose scores rank the candidates.",
+        metavar="METHOD",
     ),
-    limit: int = typer.Option(20, "--limit", "-n", help="Show at most this many candidates."),
-    fmt: str = typer.Option("text", "--format", "-f", help="text or json."),
-    config: str | None = typer.Option(None, "--config", help="Configuration file to use."),
-    repo_path: str = typer.Option(".", "-C", "--repo", help="Run in this repository."),
+    limit: int = typer.Option(
+        20, "--limit", "-n", help="Show at most this many candidates.", metavar="N"
+    ),
+    fmt: str = typer.Option("text", "--format", "-f", help="text or json.", metavar="FORMAT"),
+    config: str | None = typer.Option(
+        None, "--config", help="Configuration file to use.", metavar="FILE"
+    ),
+    repo_path: str = typer.Option(
+        ".", "-C", "--repo", help="Run in this repository.", metavar="DIR"
+    ),
 ) -> int:
     """Which labels the gate still needs, and which mismatches to label next (exit 1 while
     some are missing)."""

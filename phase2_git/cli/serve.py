@@ -8,39 +8,54 @@ import sys
 import typer
 
 from phase2_git.cli import app
-from phase2_git.cli._common import CommitConfigOpt, TrustFromOpt
+from phase2_git.cli._common import Command, CommitConfigOpt, TrustFromOpt
 
 
-@app.command("serve")
+@app.command("serve", cls=Command)
 def serve_cmd(
     base: str | None = typer.Argument(
-        None, help="Base side (default: merge base with the upstream, origin/HEAD, main or master)."
+        None,
+        help="Base side (default: merge base with the upstream, origin/HEAD, main or master).",
+        metavar="BASE",
     ),
-    head: str = typer.Argument("HEAD", help="Head side: the checked-out branch."),
+    head: str = typer.Argument("HEAD", help="Head side: the checked-out branch.", metavar="HEAD"),
     host: str = typer.Option(
-        "127.0.0.1", "--host", help="Address to listen on (loopback only, unless --allow-remote)."
+        "127.0.0.1",
+        "--host",
+        help="Address to listen on (loopback only, unless --allow-remote).",
+        metavar="ADDRESS",
     ),
-    port: int = typer.Option(0, "--port", help="Port to listen on (default: a random free one)."),
+    port: int = typer.Option(
+        0, "--port", help="Port to listen on (default: a random free one).", metavar="PORT"
+    ),
     allow_remote: bool = typer.Option(
         False, "--allow-remote", help="Allow a --host that is not a loopback address (warns)."
     ),
     no_browser: bool = typer.Option(False, "--no-browser", help="Do not open a browser."),
-    state_file: str | None = typer.Option(None, "--state-file", help="Resume state file."),
+    state_file: str | None = typer.Option(
+        None, "--state-file", help="Resume state file.", metavar="FILE"
+    ),
     restart: bool = typer.Option(False, "--restart", help="Ignore the state file, start over."),
     revisit_skipped: bool = typer.Option(
         False, "--revisit-skipped", help="Bring skipped mismatches back."
     ),
-    path: list[str] = typer.Option([], "--path", help="Only artifacts matching this glob."),
+    path: list[str] = typer.Option(
+        [], "--path", help="Only artifacts matching this glob.", metavar="GLOB"
+    ),
     guided: bool = typer.Option(
         False, "--guided", help="Review step by step: noise, mixed, real, audits, labels."
     ),
     user: str | None = typer.Option(
-        None, "--user", help="Decision author (default: git identity)."
+        None, "--user", help="Decision author (default: git identity).", metavar="USER"
     ),
-    role: str | None = typer.Option(None, "--role", help="Decision author's role."),
+    role: str | None = typer.Option(
+        None, "--role", help="Their role (default: ci in CI, else developer).", metavar="ROLE"
+    ),
     config: CommitConfigOpt = None,
     trust_from: TrustFromOpt = None,
-    repo_path: str = typer.Option(".", "-C", "--repo", help="Run in this repository."),
+    repo_path: str = typer.Option(
+        ".", "-C", "--repo", help="Run in this repository.", metavar="DIR"
+    ),
 ) -> int:
     """Review in the browser: the same session, state, log and commit as `phase2 resolve`.
 
