@@ -52,6 +52,7 @@ from phase2_git.cli import gate as _gate  # noqa: E402
 from phase2_git.cli import init as _init  # noqa: E402
 from phase2_git.cli import judge as _judge  # noqa: E402
 from phase2_git.cli import labels as _labels  # noqa: E402
+from phase2_git.cli import merge_driver as _merge_driver  # noqa: E402
 from phase2_git.cli import methods as _methods  # noqa: E402
 from phase2_git.cli import report as _report  # noqa: E402
 from phase2_git.cli import resolve as _resolve  # noqa: E402
@@ -65,6 +66,7 @@ __all__ = [
     "_init",
     "_judge",
     "_labels",
+    "_merge_driver",
     "_methods",
     "_report",
     "_resolve",
