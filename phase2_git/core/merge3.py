@@ -48,6 +48,9 @@ MALFORMED = "malformed"
 _TEXT_WINDOW = 4000
 # conflicting places named in a message
 SHOWN = 10
+# The key-level merge recurses; below this depth a subtree is one value (a conflict when both
+# sides changed it), so a deep document never reaches the interpreter's recursion limit.
+_MAX_DEPTH = 200
 
 _LINE = re.compile(r"[^\r\n]*(?:\r\n|\r|\n)|[^\r\n]+$")
 
@@ -174,7 +177,9 @@ class _JsonMerge:
         if self.same(o, t):
             # both made the same change: one of them, the same whichever side is ours
             return o if _exact(o) <= _exact(t) else t
-        if isinstance(b, JObj) and isinstance(o, JObj) and isinstance(t, JObj):
+        if len(path) >= _MAX_DEPTH:
+            pass  # deeper than the walk goes: the rest of the subtree is one value
+        elif isinstance(b, JObj) and isinstance(o, JObj) and isinstance(t, JObj):
             if not (b.has_duplicates() or o.has_duplicates() or t.has_duplicates()):
                 return self.obj(b, o, t, path)
         elif (
@@ -201,10 +206,11 @@ class _JsonMerge:
         groups: dict[int, list[list[tuple[str, JValue]]]] = {}
         added_o = [k for k, _ in o if k not in bd]
         added_t = [k for k, _ in t if k not in bd]
+        chosen: dict[str, JValue] = {}  # added on both: one value, whichever side is ours
         for k in sorted(set(added_o) & set(added_t)):
-            sub = (*path, k)
             if not self.same(od[k], td[k]):
-                self.conflicts.append(sub)  # added on both sides, differently
+                self.conflicts.append((*path, k))  # added on both sides, differently
+            chosen[k] = od[k] if _exact(od[k]) <= _exact(td[k]) else td[k]
         order = [k for k, _ in b]
         for side, added in ((o, added_o), (t, added_t)):
             anchors = _anchors(side, bd, kept, order)
@@ -217,16 +223,16 @@ class _JsonMerge:
                     groups.setdefault(last if last is not None else -1, []).append(run)
                     run = []
                 last = at
-                run.append((k, values[k]))
+                run.append((k, chosen.get(k, values[k])))
             if run:
                 groups.setdefault(last if last is not None else -1, []).append(run)
         out: list[tuple[str, JValue]] = []
         seen: set[str] = set()
 
         def put_group(at: int) -> None:
-            # two sides' runs at one place: ordered by their first key, so the result is the
-            # same whichever side is ours
-            for run in sorted(groups.get(at, []), key=lambda r: r[0][0]):
+            # two sides' runs at one place: ordered by their keys, so the result is the same
+            # whichever side is ours
+            for run in sorted(groups.get(at, []), key=lambda r: [k for k, _ in r]):
                 for k, v in run:
                     if k not in seen:
                         seen.add(k)
