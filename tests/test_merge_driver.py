@@ -275,6 +275,38 @@ def test_rebase_and_cherry_pick_use_the_driver(repo: TestRepo, cli: Cli, on_path
     assert [e["merge"]["resolution"] for e in merge_log(repo)] == ["theirs", "theirs"]
 
 
+def test_a_rebase_stopped_by_a_conflict_logs_the_merge_when_it_ends(
+    repo: TestRepo, cli: Cli, on_path: Path
+) -> None:
+    base = setup(repo, cli, {"snap/model.json": BASE, "snap/other.json": b'{"x": 1}\n'})
+    repo.git("checkout", "-q", "-b", "upstream", base)
+    repo.write("snap/model.json", NOISY)
+    repo.write("snap/other.json", b'{"x": 2}\n')
+    repo.commit("regenerated")
+    branch(repo, "feature", base, "snap/model.json", BASE.replace(b"0.81", b"0.84"))
+    repo.write("snap/other.json", b'{"x": 3}\n')
+    repo.commit("x")
+    proc = git(repo, "rebase", "upstream")
+    assert proc.returncode == 1 and "both sides changed $.x" in proc.stderr
+    # stopped: the first pick's line waits in the journal, the log is not touched mid-rebase
+    journal = Path(repo.git("rev-parse", "--absolute-git-dir").strip()) / "phase2"
+    assert (journal / "merge-decisions.jsonl").exists()
+    assert not (repo.root / ".phase2" / "decisions.jsonl").exists()
+    repo.write("snap/other.json", b'{"x": 3}\n')
+    repo.git("add", "snap/other.json")
+    proc = subprocess.run(
+        ["git", "rebase", "--continue"],
+        cwd=repo.root,
+        env={**os.environ, "GIT_EDITOR": "true"},
+        capture_output=True,
+        text=True,
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    (event,) = merge_log(repo)
+    assert event["merge"]["resolution"] == "theirs"
+    assert event["result"] == blob(repo, "HEAD~1:snap/model.json")
+
+
 def test_pull_uses_the_driver_of_the_clone(
     make_repo: Any, cli: Cli, on_path: Path, tmp_path: Path
 ) -> None:
