@@ -423,3 +423,29 @@ def test_hostile_keys_are_escaped_in_the_message(
     assert line.startswith("phase2 merge-driver: a.json: both sides changed $[")
     assert "\x1b" not in line and "\x07" not in line
     assert (repo.root / "A").read_text().startswith("<<<<<<< ours\n")
+
+
+def test_the_kill_switch_and_paths_outside_the_artifacts_get_gits_merge(
+    repo: TestRepo, cli: Cli, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    repo.write(".phase2/config.toml", '[artifacts]\nexclude = ["vendor/"]\n')
+    monkeypatch.chdir(repo.root)
+
+    def drive(path: str) -> tuple[int, str, bytes]:
+        (repo.root / "O").write_bytes(BASE)
+        (repo.root / "A").write_bytes(NOISY)
+        (repo.root / "B").write_bytes(BASE.replace(b"0.81", b"0.84"))
+        code, _, err = cli("merge-driver", "O", "A", "B", path)
+        return code, err, (repo.root / "A").read_bytes()
+
+    code, err, data = drive("vendor/x.json")
+    assert code == 1 and err == ""  # not an artifact: git's own merge, said by git
+    assert data.startswith(b"<<<<<<< ours\n{\r\n")  # the raw sides, noise and all
+    monkeypatch.setenv("PHASE2_DISABLE_AUTORESOLVE", "1")
+    code, err, data = drive("snap/x.json")
+    assert code == 1 and data.startswith(b"<<<<<<< ours\n{\r\n")
+    assert err.startswith("phase2 merge-driver: snap/x.json: PHASE2_DISABLE_AUTORESOLVE is set")
+    monkeypatch.delenv("PHASE2_DISABLE_AUTORESOLVE")
+    code, err, data = drive("snap/x.json")
+    assert (code, err, data) == (0, "", BASE.replace(b"0.81", b"0.84"))
+    assert [e["path"] for e in merge_log(repo)] == ["snap/x.json"]

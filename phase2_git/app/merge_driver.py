@@ -269,10 +269,16 @@ def start_finisher(repo: GitRepo) -> None:
     import subprocess
     import sys
 
+    import phase2_git
+
+    # the very phase2 that runs now, wherever it was imported from
+    env = dict(repo.env)
+    here = str(Path(phase2_git.__file__).resolve().parent.parent)
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (here, env.get("PYTHONPATH", "")) if p)
     subprocess.Popen(
         [sys.executable, "-m", "phase2_git", "merge-driver", "--finish"],
         cwd=repo.root,
-        env=dict(repo.env),
+        env=env,
         stdin=subprocess.DEVNULL,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
@@ -284,17 +290,26 @@ def finish(cwd: str | os.PathLike[str] = ".", *, wait: float = FINISH_WAIT) -> i
     """The finisher: move the journal into ``.phase2/decisions.jsonl`` once git is done with
     the work tree; the number of lines moved. One finisher at a time per work tree (the others
     leave at once: the one running takes their lines too)."""
+    import time
+
+    from phase2_git.errors import RefusedError
     from phase2_git.git.repo import GitRepo
 
     repo = GitRepo.discover(cwd)
     moved = 0
+    deadline = time.monotonic() + wait
     while (repo.git_dir / JOURNAL).exists() or (repo.git_dir / MOVING).exists():
         with _finisher_lock(repo) as mine:
             if not mine:
                 return moved
-            if not _wait_for_git(repo, wait):
+            if not _wait_for_git(repo, deadline - time.monotonic()):
                 return moved
-            moved += _move(repo)
+            try:
+                moved += _move(repo)
+            except RefusedError:  # another phase2 run holds .phase2/lock: wait for it
+                if time.monotonic() > deadline:
+                    return moved
+                time.sleep(0.2)
         # a driver may have written between the last move and the release of the lock, its
         # finisher leaving because this one held it: look again
     return moved
@@ -306,10 +321,12 @@ class _finisher_lock:
         self.fd = -1
 
     def __enter__(self) -> bool:
-        import fcntl
-
         self.path.parent.mkdir(exist_ok=True)
         self.fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            import fcntl
+        except ImportError:  # pragma: no cover - no flock (Windows): moves may overlap,
+            return True  # each appends only the lines the log does not hold yet
         try:
             fcntl.flock(self.fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except OSError:
