@@ -105,3 +105,43 @@ def _check(argv: Sequence[str]) -> int:
         repo_path=a.repo_path,
         pathspecs=a.pathspecs,
     )
+
+
+# ------------------------------------------------------------------------------ merge driver
+
+
+def merge_driver_main(argv: Sequence[str]) -> int:
+    """``phase2 merge-driver %O %A %B %P [%L]``: git starts it once per conflicting artifact,
+    so it takes this lean path too; failures become one line through the same funnel."""
+    return run(lambda: _merge_driver(argv))
+
+
+def _merge_driver(argv: Sequence[str]) -> int:
+    import sys
+
+    args = list(argv)
+    if args == ["--finish"]:  # started by the driver itself (app/merge_driver.py)
+        from phase2_git.app.merge_driver import finish
+
+        finish()
+        return 0
+    if args[:1] == ["--"]:
+        args = args[1:]
+    if len(args) not in (4, 5):
+        raise ArgumentError(
+            f"expects 4 or 5 arguments (%O %A %B %P [%L]), got {len(args)}", command="merge-driver"
+        )
+    marker = 7
+    if len(args) == 5:
+        if not args[4].isdigit() or not 0 < int(args[4]) < 1000:
+            raise ArgumentError(
+                f"marker size must be a number, got {args[4]!r}", command="merge-driver"
+            )
+        marker = int(args[4])
+    from phase2_git.app.merge_driver import merge_driver
+    from phase2_git.funnel import one_line
+
+    result = merge_driver(args[0], args[1], args[2], args[3], marker)
+    if result.message:
+        sys.stderr.write(one_line(result.message) + "\n")
+    return result.code

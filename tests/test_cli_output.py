@@ -327,7 +327,7 @@ def test_root_help_lists_commands_in_the_order_a_user_meets_them(
     rows = [ln.split(None, 1) for ln in listed.splitlines() if ln.startswith("  ")]
     order = [
         "demo", "init", "diff", "check", "resolve", "serve", "approve", "reject", "log", "verify",
-        "revert", "labels", "judge", "gate", "report", "methods",
+        "revert", "merge-driver", "labels", "judge", "gate", "report", "methods",
     ]  # fmt: skip
     assert [r[0] for r in rows] == order
     assert {r[0]: r[1] for r in rows} == COMMANDS  # whole, never cut

@@ -4,9 +4,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from phase2_git.store.atomic import atomic_write_text
 from phase2_git.store.config import CONFIG_FILE, DEFAULT_TOML
+
+if TYPE_CHECKING:
+    from phase2_git.app.merge_driver import Registered
 
 GITIGNORE = (
     "# written by phase2 init: per-machine state, never committed\nstate/\nlock\nlock.*.tmp\n"
@@ -75,6 +79,8 @@ jobs:
 class InitResult:
     written: list[str]
     kept: list[str]
+    # --merge-driver: what was registered (None without the option)
+    merge_driver: Registered | None = None
 
 
 def init(root: Path, *, force: bool = False) -> InitResult:
@@ -90,8 +96,17 @@ def init(root: Path, *, force: bool = False) -> InitResult:
     return InitResult(written, kept)
 
 
-def init_at(repo_path: str, *, force: bool = False) -> InitResult:
-    """``phase2 init`` in the repository containing ``repo_path``."""
+def init_at(repo_path: str, *, force: bool = False, merge_driver: bool = False) -> InitResult:
+    """``phase2 init`` in the repository containing ``repo_path``; with ``merge_driver``,
+    also registers ``phase2 merge-driver`` (:func:`phase2_git.app.merge_driver.register`)."""
     from phase2_git.git.repo import GitRepo
 
-    return init(GitRepo.discover(repo_path).root, force=force)
+    repo = GitRepo.discover(repo_path)
+    result = init(repo.root, force=force)
+    if not merge_driver:
+        return result
+    from phase2_git.app.merge_driver import register
+    from phase2_git.store.config import load
+
+    registered = register(repo, load(repo.root))
+    return InitResult(result.written, result.kept, registered)

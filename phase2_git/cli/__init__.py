@@ -33,6 +33,7 @@ COMMANDS: dict[str, str] = {
     "log": "Show the decision log.",
     "verify": "Check the decision log against its schema and git history.",
     "revert": "Undo one applied transform with a new commit.",
+    "merge-driver": "git's merge driver for artifacts (set up by init --merge-driver).",
     "labels": "Build the labelled calibration dataset.",
     "judge": "Measure equivalence judges against human labels.",
     "gate": "GO / NO-GO for the statistical judges.",
@@ -91,6 +92,7 @@ from phase2_git.cli import gate as _gate  # noqa: E402
 from phase2_git.cli import init as _init  # noqa: E402
 from phase2_git.cli import judge as _judge  # noqa: E402
 from phase2_git.cli import labels as _labels  # noqa: E402
+from phase2_git.cli import merge_driver as _merge_driver  # noqa: E402
 from phase2_git.cli import methods as _methods  # noqa: E402
 from phase2_git.cli import report as _report  # noqa: E402
 from phase2_git.cli import resolve as _resolve  # noqa: E402
@@ -105,6 +107,7 @@ __all__ = [
     "_init",
     "_judge",
     "_labels",
+    "_merge_driver",
     "_methods",
     "_report",
     "_resolve",
