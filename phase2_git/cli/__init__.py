@@ -20,10 +20,12 @@ from phase2_git.funnel import run
 
 # `phase2 --help` lists the commands in the order a user meets them, each with a line short
 # enough never to be cut (click cuts a long help to the terminal's width with an ellipsis,
-# never a short_help); typer's own order is registration order, older releases sorted them
+# never a short_help; at most 60 characters, so that beside the widest name, merge-driver, a
+# line fits an 80-column terminal); typer's own order is registration order, older releases
+# sorted them
 COMMANDS: dict[str, str] = {
-    "demo": "Try phase2 on a throwaway repository (nothing of yours is touched).",
-    "init": "Set up a repository: config, ignore file, hook and Action snippets.",
+    "demo": "Try phase2 on a throwaway repository (yours is not touched).",
+    "init": "Set up a repository: config, ignore file, CI snippets.",
     "diff": "Compare two sides: each changed artifact, noise or real.",
     "check": "The pre-commit hook: fail on noise or malformed JSON.",
     "resolve": "Review mismatches: apply safe fixes, approve real changes.",
@@ -33,7 +35,7 @@ COMMANDS: dict[str, str] = {
     "log": "Show the decision log.",
     "verify": "Check the decision log against its schema and git history.",
     "revert": "Undo one applied transform with a new commit.",
-    "merge-driver": "git's merge driver for artifacts (set up by init --merge-driver).",
+    "merge-driver": "git's merge driver for artifacts (init --merge-driver).",
     "labels": "Build the labelled calibration dataset.",
     "judge": "Measure equivalence judges against human labels.",
     "gate": "GO / NO-GO for the statistical judges.",
