@@ -99,8 +99,10 @@ def _run_yes(session: Session, opts: ResolveOptions, out: IO[str]) -> ApplyResul
             if op.decision in ("skip", "shadow") and op.reason
             else ""
         )
+        if op.step is not None and op.decision == "auto-approve":
+            reason = ": noise stripped, the real change waits for review"
         out.write(
-            f"{op.decision:<12} {m.plan.action:<22} {sanitize_path(m.path)} "
+            f"{op.decision:<12} {op.action:<22} {sanitize_path(m.path)} "
             f"({m.mismatch_type}){extra}{reason}\n"
         )
     # no save here: apply() saves before its first effect (a 5,000-event state file is
@@ -157,6 +159,10 @@ def resolve_main(
             return 1 if any(failing(m, rule) for m in session.todo()) else 0
         from phase2_git.ui.review import review
 
+        if opts.auto_approve_safe:
+            # mixed files: their safe first step (strip_noise) is applied without asking too;
+            # their real changes are reviewed
+            session.record_first_steps()
         return review(
             session,
             out,
