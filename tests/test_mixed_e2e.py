@@ -430,3 +430,92 @@ def test_a_one_file_regeneration_reads_as_one_line(
     code, _, err = cli("resolve", "main", "--yes", repo=repo)
     assert code == 0, err
     assert repo.git("diff", "--numstat", "main", "HEAD", "--", name) == f"1\t1\t{name}\n"
+
+
+def small_mixed_repo(repo: TestRepo, names: list[str]) -> dict[str, bytes]:
+    """main: ``names`` from the sample; ``regen``: each re-indented with one edit. Returns the
+    stripped bytes each should end up as."""
+    stripped = {}
+    for name in names:
+        repo.write(name, (DATA / name).read_bytes())
+    repo.commit("base")
+    repo.git("checkout", "-q", "-b", "regen")
+    for name in names:
+        doc, _ = bumped((DATA / name).read_bytes())
+        repo.write(name, noisy(doc, ("reindent",)))
+        stripped[name] = dump(doc)
+    repo.commit("regen")
+    return stripped
+
+
+def spawn_review(repo: TestRepo, *args: str) -> Any:
+    import os
+    import sys
+
+    pexpect = pytest.importorskip("pexpect")
+    env = {k: v for k, v in os.environ.items() if k not in ("CI",)}
+    env.update({"TERM": "xterm", "COLUMNS": "120", "LINES": "40", "PAGER": "cat"})
+    return pexpect.spawn(
+        sys.executable,
+        ["-m", "phase2_git", "resolve", "main", *args],
+        cwd=str(repo.root),
+        env=env,
+        timeout=60,
+        dimensions=(40, 120),
+    )
+
+
+def test_interactive_review_strips_first_and_reviews_the_edit(repo: TestRepo, cli: Cli) -> None:
+    """A real terminal: ``--auto-approve-safe`` strips both mixed files without asking, the
+    review still asks about both edits; ``a`` approves one, ``s`` skips the other."""
+    pexpect = pytest.importorskip("pexpect")
+    names = SAMPLE[:2]
+    stripped = small_mixed_repo(repo, names)
+    child = spawn_review(repo, "--auto-approve-safe")
+    child.expect(r"\[1/2\]")
+    child.expect(re.escape(names[0]))
+    child.expect(r"\?\]  > ")
+    child.send("a")
+    child.expect(r"\[2/2\]")
+    child.expect(r"\?\]  > ")
+    child.send("s")
+    child.expect(pexpect.EOF)
+    child.close()
+    assert child.exitstatus == 0
+    for name in names:
+        assert repo.read(name) == stripped[name]
+        assert numstat(repo, "main", "HEAD")[name] == ["1", "1"]
+    found = diff_json(repo, cli, "main", "HEAD")
+    assert found[names[0]]["decision"]["decision"] == "approve"
+    assert found[names[1]]["decision"] is None
+    steps = [e for e in log_events(repo) if e.get("step") == "first"]
+    assert [(e["path"], e["decision"]) for e in steps] == [(n, "auto-approve") for n in names]
+    assert repo.git("status", "--porcelain") == ""
+
+
+def test_a_sampled_strip_is_audited_head_against_its_stripped_form(
+    repo: TestRepo, cli: Cli
+) -> None:
+    pexpect = pytest.importorskip("pexpect")
+    stripped = small_mixed_repo(repo, SAMPLE[:1])
+    repo.write(".phase2/config.toml", "[policy]\nsample_rate = 1.0\n")
+    repo.commit("audit every auto-approval")
+    own = str(repo.root / ".phase2/config.toml")
+    code, out, err = cli("resolve", "main", "--yes", "--config", own, repo=repo)
+    assert code == 0 and "[sampled for audit]" in out, err
+    assert repo.read(SAMPLE[0]) == stripped[SAMPLE[0]]
+    child = spawn_review(repo, "--audit", "--config", own)
+    child.expect(r"\[audit 1/1\]")
+    child.expect("a it was noise")
+    child.send("a")
+    child.expect("1 audit")
+    child.expect(pexpect.EOF)
+    (strip,) = [e for e in log_events(repo) if e.get("step") == "first"]
+    (audit,) = [e for e in log_events(repo) if e["decision"] == "audit"]
+    assert audit["refers_to"] == strip["id"] and audit["action"] == "strip_noise"
+    # an audit of a strip says the stripped head is the head's document: no label of the
+    # mismatch (its two sides differ by the edit)
+    code, out, err = cli("labels", "export", repo=repo)
+    assert code == 0, err
+    labels = repo.root / ".phase2" / "labels.jsonl"
+    assert not labels.exists() or strip["mismatch_id"] not in labels.read_text()
