@@ -118,6 +118,9 @@ def list_plans(session: Session, out: IO[str]) -> None:
     """No one to ask (CI, or no TTY on stdin): show the plans and how to act on them."""
     for m in session.todo():
         safe = " (safe)" if m.plan.safe else ""
+        first = m.plan.first
+        if first is not None and first.safe and m.plan.transform is None:
+            safe = " (its noise: strip_noise, safe)"  # a mixed file: --yes strips it
         out.write(f"{m.plan.action:<22} {sanitize_path(m.path)} ({m.mismatch_type}){safe}\n")
     out.write(
         "not a terminal: nothing was decided. Run `phase2 resolve --yes` to apply the safe "
