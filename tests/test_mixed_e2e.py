@@ -427,6 +427,11 @@ def test_a_one_file_regeneration_reads_as_one_line(
     doc, _ = bumped(raw)
     repo.write(name, noisy(doc, noise))
     repo.commit("regen")
+    code, out, _ = cli("resolve", "main", repo=repo)  # no terminal: the plans are listed
+    assert (
+        code == 1
+        and f"manual                 {name} (content) (its noise: strip_noise, safe)" in out
+    )
     code, _, err = cli("resolve", "main", "--yes", repo=repo)
     assert code == 0, err
     assert repo.git("diff", "--numstat", "main", "HEAD", "--", name) == f"1\t1\t{name}\n"
