@@ -313,8 +313,10 @@ def test_review_session_auto_strips_and_binds_human_decisions(repo: TestRepo, cl
         session.record(Operation(first, "approve"))
         session.record(Operation(second, "reject"))
         session.state.save()
-    # the strips wait in the state until applied: a second session applies them
+    # the strips wait in the state until applied: a resumed review does not record them again,
+    # and applies them
     with open_session(git, "main", ui_mode="interactive") as session:
+        assert session.record_first_steps() == 0
         result = session.apply()
     assert len(result.commits) == 1
     counts = numstat(repo, "main", "HEAD")

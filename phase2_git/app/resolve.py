@@ -281,16 +281,7 @@ class Session:
         first = _safe_first(m)
         if first is None:
             return op
-        step_ev = next(
-            (
-                p["event"]
-                for p in self.state.pending
-                if p["event"].get("step") == "first"
-                and p["event"]["mismatch_id"] == m.id
-                and p["update"] is not None
-            ),
-            None,
-        )
+        step_ev = self._pending_step(m, rewrites=True)
         if step_ev is None and (op.decision != "approve" or not self.can_rewrite(m)):
             return op
         stripped = self._stripped(m)
@@ -313,6 +304,16 @@ class Session:
             "as the branch will hold it"
         )
         return replace(op, mismatch=bound, refers_to=step_ev["id"], reason=why)
+
+    def _pending_step(self, m: Mismatch, *, rewrites: bool = False) -> dict[str, Any] | None:
+        """The event of ``m``'s first step recorded in this session and not yet applied (with
+        ``rewrites``: only one that rewrites the file, not a shadow)."""
+        for p in self.state.pending:
+            ev: dict[str, Any] = p["event"]
+            mine = ev.get("step") == "first" and ev["mismatch_id"] == m.id
+            if mine and (not rewrites or p["update"] is not None):
+                return ev
+        return None
 
     def _stripped(self, m: Mismatch) -> tuple[str, bytes] | None:
         """(blob id, bytes) of a mixed file's head with its noise stripped (cached), None when
@@ -346,7 +347,8 @@ class Session:
         stay to be reviewed. How many were recorded."""
         n = 0
         for m in self.todo():
-            if _safe_first(m) is None:
+            # a resumed review finds the steps it recorded before still pending
+            if _safe_first(m) is None or self._pending_step(m) is not None:
                 continue
             op = self.auto_operation(m)
             if op.step is not None:
