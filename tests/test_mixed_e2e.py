@@ -317,6 +317,8 @@ def test_review_session_auto_strips_and_binds_human_decisions(repo: TestRepo, cl
     # and applies them
     with open_session(git, "main", ui_mode="interactive") as session:
         assert session.record_first_steps() == 0
+        op = session.auto_operation(by_path[paths[2]])  # what --yes would do now: no second strip
+        assert op.decision == "skip" and op.step is None
         result = session.apply()
     assert len(result.commits) == 1
     counts = numstat(repo, "main", "HEAD")

@@ -189,6 +189,9 @@ class Session:
         # safe plan; the operation is about that step only, the real change waits for a human
         first = _safe_first(m)
         step: Literal["first"] | None = "first" if first is not None else None
+        if first is not None and self._pending_step(m) is not None:
+            # an interrupted review recorded it (--auto-approve-safe): it is applied with the rest
+            return Operation(m, "skip", reason=f"its first step is already recorded; {_REAL_WAITS}")
         if not self.can_rewrite(m) and (plan.transform is not None or first is not None):
             why = self.unrewritable.get(m.path, "cannot be rewritten")
             return Operation(m, "skip", reason=why)
