@@ -46,6 +46,7 @@ RESULTS_SCHEMA = "phase2-bench.v1"
 # Row ids, in table order. `--only diff100k` selects both of its figures.
 ROWS = (
     "diff20k",
+    "diff20k_mixed",
     "diff100k_time",
     "diff100k_rss",
     "rss20k",
@@ -56,6 +57,7 @@ ROWS = (
 )
 SELECTORS = {
     "diff20k": ("diff20k",),
+    "diff20k_mixed": ("diff20k_mixed",),
     "diff100k": ("diff100k_time", "diff100k_rss"),
     "diff100k_time": ("diff100k_time",),
     "diff100k_rss": ("diff100k_rss",),
@@ -65,7 +67,16 @@ SELECTORS = {
     "judge": ("judge", "judge_results"),
     "judge_results": ("judge_results",),
 }
-PROFILE_ROWS = ("diff20k", "diff100k", "check", "resolve", "judge", "rss20k", "diff100k_rss")
+PROFILE_ROWS = (
+    "diff20k",
+    "diff20k_mixed",
+    "diff100k",
+    "check",
+    "resolve",
+    "judge",
+    "rss20k",
+    "diff100k_rss",
+)
 MEMORY_ROWS = ("rss20k", "diff100k_rss")  # profiled with bench/memprofile.py (tracemalloc)
 
 # Hook-path modules the issue names as never needed by `phase2 check` (plus their heavy
@@ -101,12 +112,13 @@ class Sizes:
     check_files: int
     judge_items: int
     bootstrap: int
+    diff_mixed: int  # of diff_changed, how many are mixed (a real edit with noise beside it)
 
 
-FULL = Sizes(20_000, 5_000, 100_000, 25_000, 20_000, 5_000, 20_000, 3, 10_000, 2_000)
-# --quick: the same shapes (same 1:4 changed share, same 1:5 big/small ratio) at sizes where
-# process start-up dominates; its PASS/FAIL says nothing about the targets.
-QUICK = Sizes(400, 100, 2_000, 500, 400, 100, 400, 3, 200, 200)
+FULL = Sizes(20_000, 5_000, 100_000, 25_000, 20_000, 5_000, 20_000, 3, 10_000, 2_000, 1_000)
+# --quick: the same shapes (same 1:4 changed share, same 1:5 big/small ratio, same 1:5 mixed
+# share) at sizes where process start-up dominates; its PASS/FAIL says nothing about the targets.
+QUICK = Sizes(400, 100, 2_000, 500, 400, 100, 400, 3, 200, 200, 20)
 
 
 def _label(n: int) -> str:
@@ -347,8 +359,8 @@ class Suite:
 
     # ------------------------------------------------------------------ repositories
 
-    def repo(self, profile: str, n: int, changed: int) -> synth.BuiltRepo:
-        spec = synth.RepoSpec(profile, n, changed)
+    def repo(self, profile: str, n: int, changed: int, mixed: int = 0) -> synth.BuiltRepo:
+        spec = synth.RepoSpec(profile, n, changed, mixed=mixed)
         marker = self.repos / spec.key / ".git" / "phase2-bench.json"
         if not marker.exists():
             log(f"building {spec.key} (git fast-import) …")
@@ -447,6 +459,13 @@ class Suite:
                 "≤ 3× floor",
                 limit=3.0,
             ),
+            "diff20k_mixed": Row(
+                "diff20k_mixed",
+                f"phase2 diff A B --format json, {_label(s.diff_n)}/{_label(s.diff_changed)}, "
+                f"{_label(s.diff_mixed)} mixed",
+                "≤ 3× floor",
+                limit=3.0,
+            ),
             "diff100k_time": Row(
                 "diff100k_time",
                 f"diff time, {_label(s.big_n)}/{_label(s.big_changed)} vs "
@@ -501,6 +520,7 @@ class Suite:
                 row.status, row.reason = "skipped", "not selected (--only)"
         groups: list[tuple[tuple[str, ...], Callable[[dict[str, Row]], None]]] = [
             (("diff20k", "rss20k"), self.row_diff20k),
+            (("diff20k_mixed",), self.row_diff20k_mixed),
             (("diff100k_time", "diff100k_rss"), self.row_diff100k),
             (("check",), self.row_check),
             (("resolve",), self.row_resolve),
@@ -553,6 +573,28 @@ class Suite:
         r = rows["rss20k"]
         set_rss(r, o, "floor's peak RSS (for scale; the target is absolute)")
         r.details = {"phase2_peak_rss_bytes": [x.peak_rss for x in o.m.samples]}
+
+    def row_diff20k_mixed(self, rows: dict[str, Row]) -> None:
+        """diff20k's repository shape where a fifth of the changed files are mixed: each of
+        those gets its change list, its noise named and its strip_noise step planned (the
+        transform runs and its result is checked), which no other file pays for."""
+        s = self.sizes
+        built = self.repo("mix", s.diff_n, s.diff_changed, s.diff_mixed)
+        o = self.alternate(self.diff_job(built, "mixed"), self.floor_job(built, "mixed"))
+        r = rows["diff20k_mixed"]
+        set_time(r, o, "floor: diff-tree + one cat-file --batch + json.loads")
+        r.details = {
+            "phase2": o.m.to_json(),
+            "floor": o.b.to_json() if o.b else None,
+            "repo": str(built.path),
+            "floor_work": _read_json(self.tmp / "floor-mixed.json"),
+        }
+        if o.timed_out is None:
+            out = self.tmp / "diff-mixed.json"
+            r.details.update(classification_check(out, built.expected))
+            r.details.update(mixed_check(out, s.diff_mixed))
+            notes = [r.details.get(k) for k in ("classification_note", "mixed_note")]
+            r.reason = "; ".join(n for n in notes if n) or None
 
     def row_diff100k(self, rows: dict[str, Row]) -> None:
         s = self.sizes
@@ -712,6 +754,9 @@ class Suite:
         job: Job
         if row == "diff20k":
             job = self.diff_job(self.repo("mix", s.diff_n, s.diff_changed), "small")
+        elif row == "diff20k_mixed":
+            built = self.repo("mix", s.diff_n, s.diff_changed, s.diff_mixed)
+            job = self.diff_job(built, "mixed")
         elif row == "diff100k":
             job = self.diff_job(self.repo("mix", s.big_n, s.big_changed), "big")
         elif row == "check":
@@ -818,6 +863,26 @@ def classification_check(path: Path, expected: dict[str, int]) -> dict[str, Any]
     out: dict[str, Any] = {"classified": dict(sorted(counts.items())), "expected": expected}
     if counts != expected:
         out["classification_note"] = "phase2's mismatch types differ from the synthetic plan"
+    return out
+
+
+def mixed_check(path: Path, expected: int) -> dict[str, Any]:
+    """Did phase2 take apart every mixed file: a change list with noise beside the real
+    change, and a safe strip_noise first step?"""
+    try:
+        doc = json.loads(path.read_bytes())
+        found = sum(
+            1
+            for m in doc["mismatches"]
+            if m.get("changes", {}).get("noise")
+            and m["changes"]["real"]
+            and m["plan"].get("first", {}).get("safe")
+        )
+    except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
+        return {"mixed": None, "mixed_note": f"diff output unreadable: {exc}"}
+    out: dict[str, Any] = {"mixed": found, "mixed_expected": expected}
+    if found != expected:
+        out["mixed_note"] = f"{found} mixed files with a safe first step, {expected} planned"
     return out
 
 

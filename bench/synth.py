@@ -40,6 +40,7 @@ EXPECTED_TYPE = {
     "crlf": "line_endings",
     "jitter": "numeric_precision",
     "real": "content",
+    "mixed": "content",
 }
 
 _IDENT = b"phase2 bench <bench@example.invalid>"
@@ -185,6 +186,12 @@ def mutate(doc: dict[str, object], base: bytes, kind: str, rng: random.Random) -
         metrics = dict(doc["metrics"])  # type: ignore[call-overload]
         metrics["accuracy"] = round(rng.random(), 4) + 1.0  # out of range: a real regression
         return _dump({**doc, "metrics": metrics, "regenerated": True})
+    if kind == "mixed":
+        # one real edit (a new model name) with one kind of noise a regeneration brings along:
+        # phase2 lists the edit, names the noise and plans a safe strip_noise first step
+        edited = {**doc, "model": f"{doc['model']}-r2"}
+        noise = SAFE_KINDS[rng.randrange(len(SAFE_KINDS))]
+        return mutate(edited, _dump(edited), noise, rng)
     raise ValueError(f"unknown change kind {kind!r}")
 
 
@@ -193,19 +200,25 @@ def artifact_path(index: int) -> str:
     return f"artifacts/g{index // 10000:02d}/d{index // 100 % 100:02d}/case-{index:07d}.json"
 
 
-def change_plan(n: int, changed: int, kinds: Sequence[str], seed: int) -> dict[int, str]:
-    """Which artifacts change and how: a seeded sample, the kinds dealt round-robin."""
+def change_plan(
+    n: int, changed: int, kinds: Sequence[str], seed: int, mixed: int = 0
+) -> dict[int, str]:
+    """Which artifacts change and how: a seeded sample, the kinds dealt round-robin; with
+    ``mixed``, that many of the changed artifacts are ``mixed`` instead (the first ones of the
+    shuffled sample) and the kinds are dealt over the rest."""
     rng = random.Random(f"plan:{seed}:{n}:{changed}")
     chosen = sorted(rng.sample(range(n), changed))
     rng.shuffle(chosen)
-    return {index: kinds[k % len(kinds)] for k, index in enumerate(chosen)}
+    plan = dict.fromkeys(chosen[:mixed], "mixed")
+    plan.update({index: kinds[k % len(kinds)] for k, index in enumerate(chosen[mixed:])})
+    return plan
 
 
 def artifacts(
-    n: int, changed: int, kinds: Sequence[str], seed: int
+    n: int, changed: int, kinds: Sequence[str], seed: int, mixed: int = 0
 ) -> Iterator[tuple[str, bytes, bytes | None, str | None]]:
     """``(path, bytes at A, bytes at B or None when unchanged, kind)`` for every artifact."""
-    plan = change_plan(n, changed, kinds, seed)
+    plan = change_plan(n, changed, kinds, seed, mixed)
     for index in range(n):
         rng = random.Random(f"doc:{seed}:{index}")  # per file: independent of n and order
         doc = _document(rng, index)
@@ -225,6 +238,7 @@ class RepoSpec:
     n: int
     changed: int
     seed: int = 0
+    mixed: int = 0  # of the changed artifacts, how many are a real edit with noise beside it
 
     @property
     def kinds(self) -> tuple[str, ...]:
@@ -232,7 +246,8 @@ class RepoSpec:
 
     @property
     def key(self) -> str:
-        return f"{self.profile}-n{self.n}-c{self.changed}-s{self.seed}-v{SYNTH_VERSION}"
+        mixed = f"-m{self.mixed}" if self.mixed else ""  # the keys of the other repos stay
+        return f"{self.profile}-n{self.n}-c{self.changed}{mixed}-s{self.seed}-v{SYNTH_VERSION}"
 
 
 @dataclass(frozen=True)
@@ -251,7 +266,9 @@ def _stream(spec: RepoSpec) -> Iterator[bytes]:
     files_a: list[tuple[int, str]] = []
     files_b: list[tuple[int, str]] = []
     mark = 0
-    for path, base, new, _kind in artifacts(spec.n, spec.changed, spec.kinds, spec.seed):
+    for path, base, new, _kind in artifacts(
+        spec.n, spec.changed, spec.kinds, spec.seed, spec.mixed
+    ):
         mark += 1
         yield b"blob\nmark :%d\ndata %d\n%s\n" % (mark, len(base), base)
         files_a.append((mark, path))
@@ -333,7 +350,7 @@ def build_repo(spec: RepoSpec, root: Path, *, checkout: bool = True) -> BuiltRep
     if checkout:
         git(path, "reset", "--quiet", "--hard", "main")
     counts: dict[str, int] = {}
-    for kind in change_plan(spec.n, spec.changed, spec.kinds, spec.seed).values():
+    for kind in change_plan(spec.n, spec.changed, spec.kinds, spec.seed, spec.mixed).values():
         counts[EXPECTED_TYPE[kind]] = counts.get(EXPECTED_TYPE[kind], 0) + 1
     marker.write_text(
         json.dumps(

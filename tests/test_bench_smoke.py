@@ -20,6 +20,7 @@ pytestmark = pytest.mark.slow  # each runs the benchmark scripts end to end: 10-
 ROOT = Path(__file__).resolve().parent.parent
 ROWS = [
     "diff20k",
+    "diff20k_mixed",
     "diff100k_time",
     "diff100k_rss",
     "rss20k",

@@ -169,9 +169,12 @@ def _rewritten_in(repo: GitRepo) -> str | None:
 
 
 def _track(active: dict[str, dict[str, str]], e: Mapping[str, Any]) -> None:
-    """Final decisions per mismatch, with undo and revert taking theirs back."""
+    """Final decisions per mismatch, with undo and revert taking theirs back (a first step,
+    ``step``, decides nothing about its mismatch's real change)."""
     mid = e["mismatch_id"]
     finals = active.setdefault(mid, {})
+    if e.get("step") is not None:
+        return
     if e["decision"] in APPROVALS:
         finals[e["id"]] = "approve"
     elif e["decision"] == "reject":

@@ -4,10 +4,12 @@ Compares the staged artifacts (``:index``, or whatever ``GIT_INDEX_FILE`` names:
 and ``commit <path>`` hand hooks a temporary index) with ``HEAD``; under ``pre-push`` the sides
 are ``PRE_COMMIT_FROM_REF`` and ``PRE_COMMIT_TO_REF``. A staged artifact fails the check when it
 carries noise no transform has removed yet, or when it is a JSON artifact that does not parse
-(check-json semantics, duplicate keys included). Real changes pass unless
-``require_decision``: reviewing them is what ``phase2 resolve`` and the Action are for.
+(check-json semantics, duplicate keys included), or when it is *mixed*: a real change with
+noise beside it that its plan's first step (``strip_noise``) strips safely. Real changes pass
+unless ``require_decision``: reviewing them is what ``phase2 resolve`` and the Action are for.
 
-``fix`` rewrites the working-tree files with the safe transform of their plan, the way
+``fix`` rewrites the working-tree files with the safe transform of their plan (a mixed file's:
+its first step, which keeps the real change), the way
 formatters do: the hook never touches the index and never commits (pre-commit holds the index
 and may roll the fixes back). A file is only rewritten when its working-tree content is the
 content being checked; anything else is refused and the run exits 3.
@@ -24,7 +26,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Literal, NamedTuple
 
-from phase2_git.core.model import Blob, Change, Mismatch
+from phase2_git.core.model import Blob, Change, Mismatch, Transform
 from phase2_git.core.summary import is_unresolved_noise, is_unresolved_real
 from phase2_git.errors import EXIT_FINDINGS, EXIT_OK, EXIT_REFUSED, UsageError
 from phase2_git.git.repo import GitRepo, quote_for_message
@@ -129,7 +131,11 @@ def run_check(
     malformed = _malformed_json(repo, result.head, paths, result.mismatches, config, seen)
     bad = {f.path for f in malformed}
     findings += malformed
-    noisy = [m for m in result.mismatches if is_unresolved_noise(m) and m.path not in bad]
+    noisy = [
+        m
+        for m in result.mismatches
+        if (is_unresolved_noise(m) or _strippable(m)) and m.path not in bad
+    ]
     if fix:
         findings += _fix(repo, noisy, config, environ)
     else:
@@ -161,13 +167,32 @@ def _shell_path(path: str) -> str:
     return shell_path(path)
 
 
+def _strippable(m: Mismatch) -> bool:
+    """A mixed file whose noise its plan's first step strips safely (the real change stays)."""
+    first = m.plan.first
+    return m.plan.transform is None and first is not None and first.safe
+
+
+def _fix_step(m: Mismatch) -> tuple[str, Transform | None, bool, str]:
+    """What ``--fix`` would apply: (action, transform, safe, reason) of the plan, or of its
+    first step for a mixed file."""
+    first = m.plan.first
+    if m.plan.transform is None and first is not None:
+        return first.action, first.transform, first.safe, first.reason
+    return m.plan.action, m.plan.transform, m.plan.safe, m.plan.reason
+
+
 def _noise_finding(m: Mismatch, note: str = "") -> Finding:
-    plan = m.plan
-    how = "safe to fix" if plan.safe else "needs a human"
-    msg = f"noise only ({m.mismatch_type}): plan {plan.action}, {how}"
+    action, _, safe, _ = _fix_step(m)
+    how = "safe to fix" if safe else "needs a human"
+    if _strippable(m) and m.changes is not None:
+        kinds = ", ".join(m.changes.noise_types())
+        msg = f"noise beside a real change ({kinds}): plan {action}, {how}, the real change stays"
+    else:
+        msg = f"noise only ({m.mismatch_type}): plan {action}, {how}"
     if note:
         msg += f"; not fixed: {note}"
-    elif plan.safe:
+    elif safe:
         msg += f"; run `phase2 check --fix {_shell_path(m.path)}` (the phase2-fix hook)"
     return Finding(m.path, "noise", msg)
 
@@ -300,8 +325,9 @@ def _fix(
     findings: list[Finding] = []
     candidates: list[Mismatch] = []
     for m in noisy:
-        if not m.plan.safe or m.plan.transform is None:
-            findings.append(_noise_finding(m, m.plan.reason))
+        _, transform, safe, reason = _fix_step(m)
+        if not safe or transform is None:
+            findings.append(_noise_finding(m, reason))
         else:
             candidates.append(m)
     if not candidates:
@@ -375,7 +401,7 @@ def _apply(repo: GitRepo, ready: Sequence[Mismatch], config: Config) -> list[Fin
     for m, (_, before, after) in zip(
         ready, read_blobs(repo, [m.change for m in ready], max_size=max_size), strict=True
     ):
-        plan_t = m.plan.transform
+        _, plan_t, _, _ = _fix_step(m)
         assert plan_t is not None  # filtered by _fix
         if before is None or after is None or before.data is None or after.data is None:
             findings.append(_noise_finding(m, "content not readable"))
@@ -383,14 +409,14 @@ def _apply(repo: GitRepo, ready: Sequence[Mismatch], config: Config) -> list[Fin
         if plan_t.id == transforms.RESTORE_BASE.transform.id:
             oid = before.oid  # the base blob: smudged exactly as a checkout would write it
         else:
-            spec = transforms.canonicalizer(
+            spec = transforms.spec_for(
+                plan_t.id,
                 m.mismatch_type,
                 m.artifact_type,
-                config.classify.json_indent,
+                config.classify,
                 whitespace_rules(m.path, config.classify),
-                sort_keys=config.classify.json_sort_keys,
             )
-            if spec is None or spec.transform.id != plan_t.id:
+            if spec is None:
                 findings.append(_noise_finding(m, f"transform {plan_t.id} is not available"))
                 continue
             try:
@@ -405,11 +431,12 @@ def _apply(repo: GitRepo, ready: Sequence[Mismatch], config: Config) -> list[Fin
         mode = stat.S_IMODE(target.lstat().st_mode)
         atomic_write_bytes(target, worktree_bytes)
         target.chmod(mode)  # the temp file was created 0600: keep the file's own mode
+        what = (
+            "stripped the noise beside a real change, which stays"
+            if _strippable(m)
+            else f"fixed {m.mismatch_type} noise"
+        )
         findings.append(
-            Finding(
-                m.path,
-                "fixed",
-                f"fixed {m.mismatch_type} noise ({plan_t.id}); review it and `git add` it",
-            )
+            Finding(m.path, "fixed", f"{what} ({plan_t.id}); review it and `git add` it")
         )
     return findings

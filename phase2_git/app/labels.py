@@ -12,7 +12,8 @@ Which decisions yield a label:
   different); audit items never enter the kappa test split (they are a biased sample: only
   what was auto-applied) and measure the false discovery rate instead;
 * ``undo`` / ``revert`` with ``refers_to`` withdraw the label of the decision they undo;
-* ``skip``, ``shadow`` and ``reset-breaker`` say nothing about equivalence.
+* ``skip``, ``shadow`` and ``reset-breaker`` say nothing about equivalence, nor does a mixed
+  file's first step (``strip_noise``) or its audit.
 
 Labels are deduplicated by mismatch id: the latest human label wins, else the latest
 auto-approval. Content is recovered from git by blob id and embedded, so the dataset is
@@ -57,6 +58,10 @@ def label_of(event: Mapping[str, Any]) -> tuple[bool, bool, str] | None:
     """``(equivalent, human, source)`` that one decision event says, or None."""
     decision = event.get("decision")
     explicit = event.get("label")
+    if event.get("action") == "strip_noise":
+        # a mixed file's first step, and the audits of it, judge the head against its stripped
+        # form: nothing about whether the mismatch's two sides are equivalent
+        return None
     if decision == "auto-approve":
         if explicit is not None:
             return explicit == "equivalent", False, "auto-approve"

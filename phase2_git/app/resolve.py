@@ -14,7 +14,7 @@ import hashlib
 import os
 import time
 from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Literal
 
@@ -23,7 +23,9 @@ from phase2_git.app.diff_result import DiffResult
 from phase2_git.app.identity import Identity, identity
 from phase2_git.core import env, transforms
 from phase2_git.core.classify import whitespace_rules
-from phase2_git.core.model import Blob, Change, Mismatch, is_noise
+from phase2_git.core.ids import mismatch_id as make_mismatch_id
+from phase2_git.core.ids import plan_id as make_plan_id
+from phase2_git.core.model import Blob, Change, Mismatch, Plan, Step, is_noise
 from phase2_git.errors import RefusedError, UsageError
 from phase2_git.git import commit as gitc
 from phase2_git.git.blobs import read_blobs
@@ -52,6 +54,8 @@ from phase2_git.store.decisions import (
 )
 
 DecisionKind = Literal["approve", "reject", "skip", "auto-approve", "shadow", "label", "audit"]
+_REAL_WAITS = "the real change waits for a human"
+_HUMAN = "a real change needs a human decision"  # core/policy.py's reason for a manual plan
 LOCAL_EXCLUDES = ("/.phase2/state/", "/.phase2/lock", "/.phase2/lock.*.tmp", "/.phase2/cache/")
 
 
@@ -80,6 +84,17 @@ class Operation:
     audit: str | None = None
     reason: str = ""
     refers_to: str | None = None
+    # "first": the decision is about the plan's first step (a mixed file's strip_noise), not
+    # about the mismatch: its real change stays undecided
+    step: Literal["first"] | None = None
+
+    @property
+    def action(self) -> str:
+        """The action this operation decides on: the first step's, or the plan's."""
+        first = self.mismatch.plan.first
+        if self.step == "first" and first is not None:
+            return first.action
+        return self.mismatch.plan.action
 
 
 @dataclass
@@ -158,7 +173,9 @@ class Session:
         return reason
 
     def can_rewrite(self, m: Mismatch) -> bool:
-        return m.plan.transform is not None and m.path not in self.unrewritable
+        """The plan's transform, or its first step, may rewrite the file."""
+        planned = m.plan.transform is not None or _safe_first(m) is not None
+        return planned and m.path not in self.unrewritable
 
     # ---------------------------------------------------------------- policy for --yes
 
@@ -168,7 +185,14 @@ class Session:
         plan = m.plan
         if m.resolved:
             return Operation(m, "skip", reason="already canonical")
-        if not self.can_rewrite(m) and plan.transform is not None:
+        # a mixed file: its safe first step (strip_noise) goes through the same gates as any
+        # safe plan; the operation is about that step only, the real change waits for a human
+        first = _safe_first(m)
+        step: Literal["first"] | None = "first" if first is not None else None
+        if first is not None and self._pending_step(m) is not None:
+            # an interrupted review recorded it (--auto-approve-safe): it is applied with the rest
+            return Operation(m, "skip", reason=f"its first step is already recorded; {_REAL_WAITS}")
+        if not self.can_rewrite(m) and (plan.transform is not None or first is not None):
             why = self.unrewritable.get(m.path, "cannot be rewritten")
             return Operation(m, "skip", reason=why)
         statistical_only = (
@@ -177,7 +201,7 @@ class Session:
             and bool(plan.justified_by)
             and plan.confidence < 1.0
         )
-        if plan.safe or statistical_only:
+        if plan.safe or statistical_only or first is not None:
             if self.kill_switch:
                 return Operation(
                     m, "skip", reason=f"{gatemod.KILL_SWITCH_ENV} is set: a human decides"
@@ -188,19 +212,26 @@ class Session:
             if statistical_only:
                 return Operation(m, "shadow", reason=plan.reason)
             if policy.mode == "shadow":
-                return Operation(m, "shadow", reason="policy mode is shadow")
+                return Operation(m, "shadow", reason="policy mode is shadow", step=step)
             if policy.mode == "manual":
                 return Operation(m, "skip", reason="policy mode is manual: a human decides")
             audit = "pending" if sampled_for_audit(m.id, policy.sample_rate) else None
-            return Operation(m, "auto-approve", audit=audit, reason=plan.reason)
+            why = plan.reason if first is None else f"{first.reason}; {_REAL_WAITS}"
+            return Operation(m, "auto-approve", audit=audit, reason=why, step=step)
         return Operation(m, "skip", reason=plan.reason)
 
     # ---------------------------------------------------------------- recording
 
     def event(self, op: Operation) -> dict[str, Any]:
+        """The decision event of ``op``. A first step's names the step's plan id, action and
+        transform (``strip_noise``), says ``step: first``, and has no label: it says the
+        stripped head is the head's document, nothing about the base and the head."""
         m = op.mismatch
         seq = self.state.stats.get("events", 0)
         label = op.label if op.decision in ("label", "audit") else label_for(m, op.decision)
+        planned: Plan | Step = m.plan
+        if op.step == "first" and m.plan.first is not None:
+            planned, label = m.plan.first, None
         ev = new_event(
             run_id=self.state.run_id,
             mismatch_id=m.id,
@@ -208,12 +239,12 @@ class Session:
             seq=seq,
             ts=self.now(),
             env=self.env_name,
-            plan_id=m.plan.plan_id,
-            action=m.plan.action,
+            plan_id=planned.plan_id,
+            action=planned.action,
             user=(self.who.id, self.who.role),
             ui=(self.rich, self.ui_mode),
             config_fingerprint=self.config.fingerprint,
-            transform=m.plan.transform.to_json() if m.plan.transform else None,
+            transform=planned.transform.to_json() if planned.transform else None,
             hashes={"before": m.change.before, "after": m.change.after},
             path=m.path,
             mismatch_type=m.mismatch_type,
@@ -229,15 +260,106 @@ class Session:
             ev["refers_to"] = op.refers_to
         if op.reason:
             ev["reason"] = quote_for_message(op.reason)[:2000]
+        if op.step is not None:
+            ev["step"] = op.step
         return ev
 
     def _transform_update(self, op: Operation) -> dict[str, Any] | None:
         m = op.mismatch
         if op.decision not in ("approve", "auto-approve") or not self.can_rewrite(m):
             return None
-        if m.plan.action in ("accept_change", "manual") or m.plan.transform is None:
+        if op.step is None and (
+            m.plan.action in ("accept_change", "manual") or m.plan.transform is None
+        ):
             return None
         return {"path": m.path, "old": m.change.after, "new": None, "mode": m.change.after_mode}
+
+    def _after_first_step(self, op: Operation) -> Operation:
+        """A human's approve or reject of a mixed file is about its real change, and binds to
+        the content the branch will hold: the head with its noise stripped, when the strip is
+        recorded in this session. Approving one whose first step is safe records that step
+        first (one commit holds both), so the real change is accepted with the base's
+        formatting. The mixed mismatch counts as decided; ``refers_to`` names the strip."""
+        m = op.mismatch
+        first = _safe_first(m)
+        if first is None:
+            return op
+        step_ev = self._pending_step(m, rewrites=True)
+        if step_ev is None and (op.decision != "approve" or not self.can_rewrite(m)):
+            return op
+        stripped = self._stripped(m)
+        if stripped is None:  # the transform refuses this content: decided as it is
+            return op
+        if step_ev is None:
+            why = f"{first.reason}; approved with its real change"
+            step_ev = self.record(Operation(m, "approve", reason=why, step="first"), save=False)
+        after = stripped[0]
+        mid = make_mismatch_id(m.path, m.change.before, after)
+        bound = m._replace(
+            id=mid,
+            change=m.change._replace(after=after),
+            plan=Plan(make_plan_id(mid, "manual", None), "manual", None, False, 0.0, _HUMAN),
+            changes=None,
+        )
+        self.state.mark(m.id)
+        why = op.reason or (
+            f"decided on the file with its noise stripped ({first.transform.id}), "
+            "as the branch will hold it"
+        )
+        return replace(op, mismatch=bound, refers_to=step_ev["id"], reason=why)
+
+    def _pending_step(self, m: Mismatch, *, rewrites: bool = False) -> dict[str, Any] | None:
+        """The event of ``m``'s first step recorded in this session and not yet applied (with
+        ``rewrites``: only one that rewrites the file, not a shadow)."""
+        for p in self.state.pending:
+            ev: dict[str, Any] = p["event"]
+            mine = ev.get("step") == "first" and ev["mismatch_id"] == m.id
+            if mine and (not rewrites or p["update"] is not None):
+                return ev
+        return None
+
+    def _stripped(self, m: Mismatch) -> tuple[str, bytes] | None:
+        """(blob id, bytes) of a mixed file's head with its noise stripped (cached), None when
+        the transform refuses the content."""
+        cache: dict[str, tuple[str, bytes] | None] = self.__dict__.setdefault("_stripped_cache", {})
+        if m.id not in cache:
+            first = m.plan.first
+            assert first is not None
+            ((_, before, after),) = read_blobs(self.repo, [m.change], max_size=1 << 62)
+            assert before is not None and after is not None
+            assert before.data is not None and after.data is not None
+            spec = transforms.spec_for(
+                first.transform.id,
+                m.mismatch_type,
+                m.artifact_type,
+                self.config.classify,
+                whitespace_rules(m.path, self.config.classify),
+            )
+            assert spec is not None  # one configuration plans and applies
+            try:
+                data = transforms.apply(spec, before.data, after.data)
+            except transforms.TransformError:
+                cache[m.id] = None
+            else:
+                cache[m.id] = (blob_id(self.repo, data), data)
+        return cache[m.id]
+
+    def record_first_steps(self) -> int:
+        """``--auto-approve-safe``: record the safe first step of every mixed file left to
+        review, through :meth:`auto_operation`'s gates, before the review; the real changes
+        stay to be reviewed. How many were recorded."""
+        n = 0
+        for m in self.todo():
+            # a resumed review finds the steps it recorded before still pending
+            if _safe_first(m) is None or self._pending_step(m) is not None:
+                continue
+            op = self.auto_operation(m)
+            if op.step is not None:
+                self.record(op, save=False)
+                n += 1
+        if n:
+            self.state.save()
+        return n
 
     def record(self, op: Operation, *, save: bool = True) -> dict[str, Any]:
         """Record one decision durably in the state file (not yet in the log or history).
@@ -245,13 +367,18 @@ class Session:
         ``save=False`` is for ``--yes``: its decisions are a pure function of the inputs (a
         rerun after a crash decides the same way, with the same decision ids), and
         :meth:`apply` saves the state before its first effect; rewriting a growing state file
-        per decision made 5,000 transforms quadratic."""
+        per decision made 5,000 transforms quadratic.
+
+        A first step (``op.step``) leaves its mismatch undecided: the real change is still to
+        be reviewed."""
+        if op.step is None and op.decision in ("approve", "reject"):
+            op = self._after_first_step(op)
         ev = self.event(op)
         self.state.pending.append({"event": ev, "update": self._transform_update(op)})
-        if op.decision not in ("label",):
+        if op.decision not in ("label",) and op.step is None:
             self.state.mark(op.mismatch.id, skipped=op.decision == "skip")
         self.state.bump("events")
-        self.state.bump(op.decision)
+        self.state.bump(op.decision if op.step is None else "first_step")
         if op.audit == "pending":
             self.state.bump("sampled")
         if save:
@@ -267,6 +394,24 @@ class Session:
         mid = ev["mismatch_id"]
         self.state.unmark(mid)
         self.state.stats[ev["decision"]] = max(0, self.state.stats.get(ev["decision"], 0) - 1)
+        # a decision on a mixed file bound to its stripped content: the mixed mismatch is
+        # undecided again, and a strip recorded with an approval goes with it
+        pending = self.state.pending
+        k = next(
+            (
+                k
+                for k, p in enumerate(pending)
+                if ev.get("refers_to") is not None
+                and p["event"]["id"] == ev["refers_to"]
+                and p["event"].get("step") == "first"
+            ),
+            None,
+        )
+        if k is not None:
+            self.state.unmark(pending[k]["event"]["mismatch_id"])
+            if pending[k]["event"]["decision"] == "approve":
+                del pending[k]
+                self.state.stats["first_step"] = max(0, self.state.stats.get("first_step", 1) - 1)
         self.state.bump("undone")
         self.state.save()
         return dict(ev)
@@ -337,30 +482,44 @@ class Session:
             st.processed, st.skipped, st.stats, st.pending = now
 
     def _new_contents(self, items: Sequence[dict[str, Any]]) -> dict[str, tuple[str, bytes | None]]:
-        """path -> (new blob id or '' to be written, bytes to write)."""
+        """path -> (new blob id or '' to be written, bytes to write). Each item is rewritten
+        with the transform its event names: the plan's, or its first step's (strip_noise)."""
         by_path = {m.path: m for m in self.mismatches}
         out: dict[str, tuple[str, bytes | None]] = {}
-        need = [by_path[i["update"]["path"]] for i in items if i["update"]["path"] in by_path]
-        changes = [m.change for m in need if m.plan.action != "restore_base"]
-        for m in need:
-            if m.plan.action == "restore_base":
+        # the rewrite logged must be the one the plan named (one configuration plans and
+        # applies, so the assertions only fail on a bug)
+        planned: dict[str, str] = {}
+        for i in items:
+            m = by_path.get(i["update"]["path"])
+            if m is None:
+                continue
+            step = m.plan.first if i["event"].get("step") == "first" else m.plan
+            assert step is not None and step.transform is not None
+            assert (i["event"].get("transform") or {}).get("id") == step.transform.id
+            planned[m.path] = step.transform.id
+        stripped: dict[str, tuple[str, bytes] | None] = self.__dict__.get("_stripped_cache", {})
+        changes = []
+        for path, tid in planned.items():
+            m = by_path[path]
+            held = stripped.get(m.id) if tid == transforms.STRIP_NOISE_ID else None
+            if tid == transforms.RESTORE_BASE.transform.id:
                 assert m.change.before is not None
-                out[m.path] = (m.change.before, None)
+                out[path] = (m.change.before, None)
+            elif held is not None:  # computed when a human's decision was bound to it
+                out[path] = ("", held[1])
+            else:
+                changes.append(m.change)
         if changes:
             for change, before, after in read_blobs(self.repo, changes, max_size=1 << 62):
                 m = by_path[change.path]
-                spec = transforms.canonicalizer(
+                spec = transforms.spec_for(
+                    planned[m.path],
                     m.mismatch_type,
                     m.artifact_type,
-                    self.config.classify.json_indent,
+                    self.config.classify,
                     whitespace_rules(m.path, self.config.classify),
-                    sort_keys=self.config.classify.json_sort_keys,
                 )
-                # the rewrite logged must be the one the plan named (one configuration plans
-                # and applies, so this only fails on a bug)
-                planned = m.plan.transform
-                assert spec is not None and planned is not None
-                assert spec.transform.id == planned.id
+                assert spec is not None
                 assert before is not None and after is not None
                 assert before.data is not None and after.data is not None
                 out[m.path] = ("", transforms.apply(spec, before.data, after.data))
@@ -527,10 +686,14 @@ class Session:
         title: str | None,
     ) -> str:
         """Subject, one line per decision, then trailers: history alone proves what changed."""
-        n = len(trailers)
+        stripped = {p["event"]["id"] for p in pending if p["event"].get("step") == "first"}
+        strips = sum(1 for t in trailers if t.decision_id in stripped)
+        n = len(trailers) - strips
+        what = [f"resolve {n} noise mismatch{'es' if n != 1 else ''}"] if n or not strips else []
+        if strips:  # mixed files: their noise went, their real changes wait for a human
+            what.append(f"strip the noise of {strips} mixed file{'s' if strips != 1 else ''}")
         subject = title or (
-            f"phase2: resolve {n} noise mismatch{'es' if n != 1 else ''} "
-            f"({self.state.base_spec}...{self.state.head_spec})"
+            f"phase2: {' and '.join(what)} ({self.state.base_spec}...{self.state.head_spec})"
         )
         lines = [subject, ""]
         for p in pending:
@@ -849,6 +1012,14 @@ def open_session(
         yield session
 
 
+def _safe_first(m: Mismatch) -> Step | None:
+    """A mixed file's first step (strip_noise), when it is safe under the policy."""
+    first = m.plan.first
+    if m.plan.transform is None and first is not None and first.safe:
+        return first
+    return None
+
+
 class _BlobKeeper:
     """The diff's ``observe``: keeps the base side's bytes as they stream by (up to
     :attr:`BUDGET` in all), for the files a ``restore_base`` plan writes back."""
@@ -945,7 +1116,11 @@ def _check_rewritable(
     git filters or re-encodes as never rewritten. ``asked``: the answers gathered while the
     diff ran, used when they cover every path."""
     repo = session.repo
-    candidates = [m for m in session.todo() if m.plan.transform is not None and not m.resolved]
+    candidates = [
+        m
+        for m in session.todo()
+        if (m.plan.transform is not None or _safe_first(m) is not None) and not m.resolved
+    ]
     facts = None
     if asked is not None:
         try:

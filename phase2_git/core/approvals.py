@@ -62,13 +62,15 @@ def repeat_notices(
 
 
 def current_decisions(events: Iterable[Mapping[str, Any]]) -> dict[str, Mapping[str, Any]]:
-    """mismatch id -> the last approve/reject that no later undo or revert took back."""
+    """mismatch id -> the last approve/reject that no later undo or revert took back. A
+    first step's approval (``step``: a mixed file's noise stripped) decides nothing about the
+    mismatch's real change, so it never counts as its approval."""
     latest: dict[str, Mapping[str, Any]] = {}
     cancelled: set[str] = set()
     for e in events:
         if e.get("decision") in ("undo", "revert") and e.get("refers_to"):
             cancelled.add(e["refers_to"])
-        elif e.get("decision") in ("approve", "reject"):
+        elif e.get("decision") in ("approve", "reject") and e.get("step") is None:
             latest[e["mismatch_id"]] = e
     return {mid: e for mid, e in latest.items() if e["id"] not in cancelled}
 

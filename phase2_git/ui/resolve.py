@@ -100,8 +100,10 @@ def _run_yes(session: Session, opts: ResolveOptions, out: IO[str]) -> ApplyResul
             if op.decision in ("skip", "shadow") and op.reason
             else ""
         )
+        if op.step is not None and op.decision == "auto-approve":
+            reason = ": noise stripped, the real change waits for review"
         out.write(
-            f"{op.decision:<12} {m.plan.action:<22} {sanitize_path(m.path)} "
+            f"{op.decision:<12} {op.action:<22} {sanitize_path(m.path)} "
             f"({m.mismatch_type}){extra}{reason}\n"
         )
     # no save here: apply() saves before its first effect (a 5,000-event state file is
@@ -117,6 +119,9 @@ def list_plans(session: Session, out: IO[str]) -> None:
     """No one to ask (CI, or no TTY on stdin): show the plans and how to act on them."""
     for m in session.todo():
         safe = " (safe)" if m.plan.safe else ""
+        first = m.plan.first
+        if first is not None and first.safe and m.plan.transform is None:
+            safe = " (its noise: strip_noise, safe)"  # a mixed file: --yes strips it
         out.write(f"{m.plan.action:<22} {sanitize_path(m.path)} ({m.mismatch_type}){safe}\n")
     out.write(
         "not a terminal: nothing was decided. Run `phase2 resolve --yes` to apply the safe "
@@ -162,6 +167,10 @@ def resolve_main(
             return guided_review(session, out, color=opts.color, resume=resume_command(opts))
         from phase2_git.ui.review import review
 
+        if opts.auto_approve_safe:
+            # mixed files: their safe first step (strip_noise) is applied without asking too;
+            # their real changes are reviewed
+            session.record_first_steps()
         return review(
             session,
             out,
