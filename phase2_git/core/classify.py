@@ -26,6 +26,8 @@ from phase2_git.core.whitespace import WhitespaceRules
 LFS_PREFIX = b"version https://git-lfs.github.com/spec/"
 _BINARY_SNIFF = 8000
 _NUMBER = re.compile(r"[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?")
+# the same numbers, captured: ``split`` gives text, number, text, … (text at even indexes)
+_NUMBER_SPLIT = re.compile(f"({_NUMBER.pattern})")
 _SPACE_RUNS = re.compile(r"(\s+)")  # \s is str.isspace(): the separators of str.split()
 
 
@@ -247,22 +249,25 @@ def _text_numbers_close(
     for x, y in zip(a, b):
         if x == y:
             continue
-        nx, ny = _NUMBER.fullmatch(x.strip(",;:)]}([{")), _NUMBER.fullmatch(y.strip(",;:)]}([{"))
-        if nx is None or ny is None:
+        # a token holds numbers whatever separates them (``34.5,12.25;x=1e-3``): split on
+        # every number; the text around them must be equal, the numbers close
+        px, py = _NUMBER_SPLIT.split(x), _NUMBER_SPLIT.split(y)
+        if len(px) != len(py) or px[0::2] != py[0::2]:
             return False, max_rel
-        if _NUMBER.sub("", x) != _NUMBER.sub("", y):
-            return False, max_rel
-        if not any(c in nx.group() + ny.group() for c in ".eE"):
-            return False, max_rel  # integers (counts, ids) must match exactly
-        try:
-            dx, dy = Decimal(nx.group()), Decimal(ny.group())
-        except InvalidOperation:  # pragma: no cover - the regex only admits decimals
-            return False, max_rel
-        scale = max(abs(dx), abs(dy))
-        if scale:
-            max_rel = max(max_rel, float(abs(dx - dy) / scale))
-        if abs(dx - dy) > max(tol_abs, tol * scale):
-            return False, max_rel
+        for nx, ny in zip(px[1::2], py[1::2]):
+            if nx == ny:
+                continue
+            if not any(c in nx + ny for c in ".eE"):
+                return False, max_rel  # integers (counts, ids) must match exactly
+            try:
+                dx, dy = Decimal(nx), Decimal(ny)
+            except InvalidOperation:  # pragma: no cover - the regex only admits decimals
+                return False, max_rel
+            scale = max(abs(dx), abs(dy))
+            if scale:
+                max_rel = max(max_rel, float(abs(dx - dy) / scale))
+            if abs(dx - dy) > max(tol_abs, tol * scale):
+                return False, max_rel
     return True, max_rel
 
 
