@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import stat
 from collections.abc import Iterator
 from typing import Any
@@ -187,3 +188,255 @@ def test_integers_between_separators_must_match_exactly(a: int, b: int, sep: str
     before = f"x{sep}{a}{sep}1.5\n"
     after = f"x{sep}{b}{sep}1.5\n"
     assert _classify_text("t.csv", before, after) == "content"
+
+
+# ------------------------------------------------------------------------ artifact patterns
+
+_seg = st.one_of(
+    st.sampled_from(["a", "b", "x.json", "*", "?", "**", "*.json", "a*", "[ab]", "[!a]", ".g"]),
+    st.text(alphabet="ab.*?", min_size=1, max_size=4),
+)
+_pattern = st.builds(
+    lambda lead, segs, trail: lead + "/".join(segs) + trail,
+    st.sampled_from(["", "/"]),
+    st.lists(_seg, min_size=1, max_size=4),
+    st.sampled_from(["", "/"]),
+)
+_path = st.lists(
+    st.sampled_from(["a", "b", "x.json", "ab", "a.b", ".g", "ba", "aa.json"]),
+    min_size=1,
+    max_size=5,
+).map("/".join)
+
+
+@given(patterns=st.lists(_pattern, min_size=1, max_size=3), paths=st.lists(_path, max_size=8))
+def test_the_fast_patterns_match_as_pathspec_does(patterns: list[str], paths: list[str]) -> None:
+    import pathspec
+
+    from phase2_git.core.globs import compile_patterns
+
+    spec = pathspec.GitIgnoreSpec.from_lines(patterns)
+    mine = compile_patterns(tuple(patterns))
+    for path in paths:
+        assert mine(path) == bool(spec.match_file(path)), (patterns, path)
+
+
+# -------------------------------------------------------- hand-written configuration, attributes
+
+
+def _stage_check(cli: Cli, repo: TestRepo, *files: str) -> tuple[int, str]:
+    repo.git("add", "-A")
+    code, out, err = cli("check", *files, repo=repo)
+    return code, out + err
+
+
+def test_a_workflow_edit_is_not_an_artifact_change(repo: TestRepo, cli: Cli) -> None:
+    repo.write(".github/workflows/ci.yml", "on: push\njobs: {}\n")
+    repo.write(".gitignore", "build/\n")
+    repo.commit("base")
+    # line endings only: noise in an artifact, an ordinary edit in hand-written configuration
+    repo.write(".github/workflows/ci.yml", "on: push\r\njobs: {}\r\n")
+    repo.write(".gitignore", "build/\r\n")
+    code, out = _stage_check(cli, repo)
+    assert code == 0, out
+    code, out = _stage_check(cli, repo, ".github/workflows/ci.yml", ".gitignore")
+    assert code == 0, out
+    repo.commit("crlf")
+    assert _types(_diff_json(cli, repo, "HEAD~1", "HEAD")) == {}
+
+
+def test_hand_written_can_be_emptied_to_treat_them_as_artifacts(repo: TestRepo, cli: Cli) -> None:
+    repo.write(".phase2/config.toml", "[artifacts]\nhand_written = []\n")
+    repo.write(".github/workflows/ci.yml", "on: push\n")
+    repo.commit("base")
+    repo.write(".github/workflows/ci.yml", "on: push\r\n")
+    code, out = _stage_check(cli, repo)
+    assert code == 1 and "line_endings" in out, out
+
+
+def test_linguist_generated_marks_artifacts_both_ways(repo: TestRepo, cli: Cli) -> None:
+    repo.write(".phase2/config.toml", '[artifacts]\ninclude = ["golden/"]\n')
+    repo.write(
+        ".gitattributes",
+        "gen/** linguist-generated\n"
+        ".github/workflows/generated.yml linguist-generated=true\n"
+        "golden/hand.json -linguist-generated\n",
+    )
+    for path in ("gen/a.json", "golden/b.json", "golden/hand.json", "other/c.json"):
+        repo.write(path, '{"a": 1}\n')
+    repo.write(".github/workflows/generated.yml", "on: push\n")
+    repo.commit("base")
+    for path in ("gen/a.json", "golden/b.json", "golden/hand.json", "other/c.json"):
+        repo.write(path, '{"a": 2}\n')
+    repo.write(".github/workflows/generated.yml", "on: pull_request\n")
+    repo.commit("regen")
+    found = _types(_diff_json(cli, repo, "HEAD~1", "HEAD"))
+    assert sorted(found) == [".github/workflows/generated.yml", "gen/a.json", "golden/b.json"]
+    # the hook reads the same attributes for the files it is given
+    repo.write("gen/a.json", '{"a":  2}\n')
+    repo.write("golden/hand.json", '{"a":  2}\n')
+    code, out = _stage_check(cli, repo, "gen/a.json", "golden/hand.json")
+    assert code == 1 and "gen/a.json" in out and "golden/hand.json" not in out, out
+
+
+def test_a_pull_request_cannot_unmark_its_own_change(repo: TestRepo, cli: Cli) -> None:
+    repo.write("golden/a.json", '{"a": 1}\n')
+    repo.commit("base")
+    base = repo.head()
+    repo.git("checkout", "-q", "-b", "pr")
+    repo.write("golden/a.json", '{"a": 2}\n')
+    repo.write(".gitattributes", "golden/** -linguist-generated\n")
+    repo.commit("hide it")
+    found = _types(_diff_json(cli, repo, base, "HEAD"))
+    assert found.get("golden/a.json") == "content", found
+    # from a trust side that says so, the same line counts
+    repo.git("checkout", "-q", "main")
+    repo.write(".gitattributes", "golden/** -linguist-generated\n")
+    trusted = repo.commit("main marks golden hand-written")
+    found = _types(_diff_json(cli, repo, base, "pr", "--trust-from", trusted))
+    assert "golden/a.json" not in found, found
+
+
+# ------------------------------------------------------------------------------------ JSONC
+
+TSCONFIG = """{
+  // see https://aka.ms/tsconfig
+  "compilerOptions": {
+    "target": "es2020", /* the oldest browser we ship to */
+    "strict": true,
+  },
+}
+"""
+
+
+def test_editing_jsonc_files_passes_the_hook(repo: TestRepo, cli: Cli) -> None:
+    repo.write("tsconfig.json", TSCONFIG)
+    repo.write(".vscode/settings.json", '{\n  "editor.tabSize": 2, // team default\n}\n')
+    repo.write("golden/a.json", '{"a": 1}\n')
+    repo.commit("base")
+    repo.write("tsconfig.json", TSCONFIG.replace("es2020", "es2022"))
+    repo.write(".vscode/settings.json", '{\n  "editor.tabSize": 4, // team default\n}\n')
+    code, out = _stage_check(cli, repo)
+    assert code == 0, out
+    code, out = _stage_check(cli, repo, "tsconfig.json", ".vscode/settings.json")
+    assert code == 0, out
+    repo.commit("edit")
+    doc = _diff_json(cli, repo, "HEAD~1", "HEAD")
+    found = {m["path"]: (m["artifact_type"], m["mismatch_type"]) for m in doc["mismatches"]}
+    assert found == {
+        "tsconfig.json": ("jsonc", "content"),
+        ".vscode/settings.json": ("jsonc", "content"),
+    }
+    # a real change inside a JSONC document is named by its path, as in JSON
+    tsc = next(m for m in doc["mismatches"] if m["path"] == "tsconfig.json")
+    assert "compilerOptions.target" in tsc["detail"], tsc["detail"]
+
+
+def test_malformed_json_fails_only_as_a_regression_or_when_strict(repo: TestRepo, cli: Cli) -> None:
+    repo.write("golden/valid.json", '{"a": 1}\n')
+    repo.write("golden/template.json", '{"a": {{ value }}}\n')
+    repo.commit("base")
+    repo.write("golden/valid.json", '{"a": 1,\n')  # was valid: a regression
+    repo.write("golden/template.json", '{"a": {{ other }}}\n')  # never was JSON
+    repo.write("golden/new.json", "{nope\n")  # new
+    code, out = _stage_check(cli, repo)
+    assert code == 1, out
+    assert "golden/valid.json: invalid JSON" in out and "valid JSON before" in out
+    assert "template.json: invalid" not in out and "new.json: invalid" not in out
+    repo.write(".phase2/config.toml", '[artifacts]\nstrict_json = ["golden/new.json"]\n')
+    code, out = _stage_check(cli, repo)
+    assert "golden/new.json: invalid JSON" in out and "template.json: invalid" not in out
+
+
+def test_a_comment_in_a_json_file_makes_it_jsonc(repo: TestRepo, cli: Cli) -> None:
+    repo.write("conf/app.json", '{\n  // hand-tuned\n  "a": 1\n}\n')
+    repo.commit("base")
+    # valid JSONC before, broken after: a regression, named as JSONC
+    repo.write("conf/app.json", '{\n  // hand-tuned\n  "a": \n}\n')
+    code, out = _stage_check(cli, repo)
+    assert code == 1 and "conf/app.json: invalid JSONC" in out, out
+
+
+def test_jsonc_formatting_comments_and_trailing_commas(repo: TestRepo, cli: Cli) -> None:
+    repo.write("tsconfig.json", TSCONFIG)
+    repo.write("tsconfig.base.json", TSCONFIG)
+    repo.write("jsconfig.json", TSCONFIG)
+    repo.commit("base")
+    # re-indented and a trailing comma dropped: formatting
+    repo.write("tsconfig.json", TSCONFIG.replace("  ", "    ").replace("true,", "true"))
+    # a comment changed: content, even though the values are the same
+    repo.write("tsconfig.base.json", TSCONFIG.replace("oldest browser", "newest browser"))
+    # a comment marker inside a string is not a comment
+    repo.write("jsconfig.json", TSCONFIG.replace('"es2020"', '"es2020 // not a comment"'))
+    repo.commit("edit")
+    doc = _diff_json(cli, repo, "HEAD~1", "HEAD")
+    found = {m["path"]: m for m in doc["mismatches"]}
+    assert found["tsconfig.json"]["mismatch_type"] == "whitespace"
+    assert found["tsconfig.json"]["artifact_type"] == "jsonc"
+    assert found["tsconfig.base.json"]["mismatch_type"] == "content"
+    assert "comment 2 changed" in found["tsconfig.base.json"]["detail"]
+    assert found["jsconfig.json"]["mismatch_type"] == "content"
+    assert "compilerOptions.target" in found["jsconfig.json"]["detail"]
+    # no method calls a changed comment equivalent
+    assert not any(v["equivalent"] for v in found["tsconfig.base.json"]["verdicts"])
+
+
+_json_strings = st.lists(
+    st.sampled_from([*'ab /*,\\"\n}]{[', "//", "/*", "*/", "é"]), max_size=8
+).map(lambda chars: json.dumps("".join(chars)))
+_fill = st.sampled_from([" ", "\n", "  ", "\t", "1", "true", ":", ",", "{", "}", "[", "]"])
+_comment = st.one_of(
+    st.text(alphabet='ab "*/,', max_size=8).map(lambda s: "//" + s + "\n"),
+    st.text(alphabet='ab "/,\n', max_size=8).map(lambda s: "/*" + s.replace("*/", "") + "*/"),
+)
+
+
+@given(st.lists(st.one_of(_json_strings, _fill, _comment), max_size=20))
+def test_the_jsonc_scanner_never_changes_strings(parts: list[str]) -> None:
+    from phase2_git.core import jsonc
+
+    text = "".join(parts)
+    found = jsonc.scan(text)
+    assert len(found.text) == len(text)  # every position kept
+    assert found.text.count("\n") == text.count("\n")  # and so every line number
+    strings = [p for p in parts if p.startswith('"')]
+    # each string literal is where it was, untouched
+    pos = 0
+    for p in parts:
+        if p in strings:
+            assert found.text[pos : pos + len(p)] == p
+        pos += len(p)
+
+
+@given(st.lists(st.one_of(_json_strings, _fill), max_size=20))
+def test_comment_free_input_without_trailing_commas_is_unchanged(parts: list[str]) -> None:
+    import re
+
+    from phase2_git.core import jsonc
+
+    text = "".join(parts)
+    outside = re.sub(r'"(?:[^"\\]|\\.)*"', '""', text)
+    assume(not re.search(r",\s*[\]}]", outside))
+    found = jsonc.scan(text)
+    assert found.text == text and found.comments == () and found.trailing_commas == 0
+
+
+@given(
+    st.recursive(
+        st.one_of(st.integers(), st.text(max_size=5), st.booleans(), st.none()),
+        lambda kids: st.one_of(
+            st.lists(kids, max_size=3), st.dictionaries(st.text(max_size=3), kids, max_size=3)
+        ),
+        max_leaves=10,
+    ),
+    st.sampled_from(["// c\n", "/* c */", "/* a\nb */"]),
+)
+def test_commented_json_with_trailing_commas_parses_as_the_json(value: Any, comment: str) -> None:
+    from phase2_git.core import jsonc, jsonvalue
+
+    text = json.dumps(value, indent=1)
+    # a comment after every line break and a trailing comma before every closing bracket
+    # outside strings (json.dumps escapes newlines inside strings)
+    noisy = re.sub(r"\n(\s*)([\]}])", r",\n\1\2", text) if "\n" in text else text
+    noisy = noisy.replace("\n", "\n" + comment)
+    assert jsonc.parse(noisy.encode()) == jsonvalue.parse(text.encode())

@@ -54,6 +54,7 @@ class _Job:
         shard: tuple[int, int] | None,
         paths: Sequence[str],
         sources: Sources | None = None,
+        generated: Mapping[str, bool] | None = None,
     ) -> None:
         self.repo = repo
         self.config = config
@@ -83,14 +84,15 @@ class _Job:
             self.head = resolve_side(repo, head)
             self.trust = self.base
         self.selected = tuple(methods) if methods else config.methods.enabled
-        keep = ArtifactFilter(config.include, config.exclude)
+        keep = ArtifactFilter(config.include, config.exclude, config.hand_written, generated)
         held = {m.path for m in self.config_changes}
         # in path order (changed_files'), so the mismatches come out in report order; taken
         # one at a time by read_blobs (git runs now)
+        changes = iter_changed_files(repo, self.base, self.head)
+        if config.linguist_generated and generated is None:
+            changes, keep = _attributes(self, changes, keep)
         self.changes: Iterator[Change] = (
-            c
-            for c in iter_changed_files(repo, self.base, self.head)
-            if keep(c.path) and c.path not in held and wanted(c.path, c.old_path)
+            c for c in changes if keep(c.path) and c.path not in held and wanted(c.path, c.old_path)
         )
         policy = config.policy
         self.gated: frozenset[str] = frozenset()
@@ -157,6 +159,23 @@ class _Job:
         return TrustPolicy.from_table(table) if isinstance(table, Mapping) else None
 
 
+def _attributes(
+    job: _Job, changes: Iterator[Change], keep: ArtifactFilter
+) -> tuple[Iterator[Change], ArtifactFilter]:
+    """``keep`` with the ``linguist-generated`` attribute of the changed paths, read in one
+    batch: from the trust side's commit when both sides are commits (a pull request's own
+    ``.gitattributes`` lines decide nothing), else from the working tree."""
+    from phase2_git.git.attributes import reader
+
+    both = job.base.kind == "commit" and job.head.kind == "commit"
+    read = reader(job.repo, job.trust.commit if both else None)
+    if read is None:
+        return changes, keep  # the trusted .gitattributes never name it: stream as before
+    held = list(changes)
+    found = read([c.path for c in held if keep.candidate(c.path)])
+    return iter(held), keep.with_generated(found)
+
+
 def _approved(job: _Job, mismatches: Iterable[Mismatch], notices: list[str]) -> Iterator[Mismatch]:
     """Each mismatch with the approval bound to it, if any; the trust notices are appended to
     ``notices`` once the last one has gone by. The decision log and the trust model are read
@@ -219,6 +238,7 @@ def run_diff(
     approvals: bool = True,
     observe: Callable[[Change, Blob | None, Blob | None], None] | None = None,
     sources: Sources | None = None,
+    generated: Mapping[str, bool] | None = None,
 ) -> DiffResult:
     """Compare two sides (commit-ish, ``:index`` or ``:worktree``) of ``repo``.
 
@@ -228,8 +248,10 @@ def run_diff(
     without reading the blobs a second time).
     ``sources`` (:func:`phase2_git.app.sources.choose`, whose ``config`` must be ``config``)
     says where trust, judge and gates come from and which configuration files the head
-    changes; without it they come from the base side and no configuration change is listed."""
-    job = _Job(repo, base, head, config, methods, shard, paths, sources)
+    changes; without it they come from the base side and no configuration change is listed.
+    ``generated``: the ``linguist-generated`` attribute of ``paths``, when the caller read it
+    already (else it is read here, once)."""
+    job = _Job(repo, base, head, config, methods, shard, paths, sources, generated)
     result = job.judged(job.result(observe))
     if approvals:
         # approvals attach to the judged list (the external judges above replace mismatches)

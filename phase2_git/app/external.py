@@ -27,7 +27,7 @@ if TYPE_CHECKING:
 
 LLM = "llm_rubric"
 COSINE = "cosine_similarity"
-_TEXTUAL = ("json", "text")
+_TEXTUAL = ("json", "jsonc", "text")
 
 
 def _embeddings(config: Config, methods: Iterable[str]) -> bool:
