@@ -440,3 +440,129 @@ def test_commented_json_with_trailing_commas_parses_as_the_json(value: Any, comm
     noisy = re.sub(r"\n(\s*)([\]}])", r",\n\1\2", text) if "\n" in text else text
     noisy = noisy.replace("\n", "\n" + comment)
     assert jsonc.parse(noisy.encode()) == jsonvalue.parse(text.encode())
+
+
+# ------------------------------------------------------------------------ labels by blob id
+
+
+def _labels_repo(repo: TestRepo, cli: Cli) -> list[dict[str, Any]]:
+    from tests.test_labels import dataset, feature_repo, session
+
+    feature_repo(repo)
+    session(repo, cli)
+    code, _, err = cli("labels", "export", repo=repo)
+    assert code == 0, err
+    return dataset(repo)
+
+
+def _eval(cli: Cli, repo: TestRepo, *args: str) -> dict[str, Any]:
+    code, out, err = cli(
+        "judge", "eval", "--format", "json", "--methods", "canonical_json,line_endings",
+        "--bootstrap", "100", *args, repo=repo,
+    )  # fmt: skip
+    assert code == 0, err
+    doc: dict[str, Any] = json.loads(out)
+    return doc
+
+
+@posix_only
+def test_labels_name_content_by_blob_id_and_judges_read_it_from_git(
+    repo: TestRepo, cli: Cli, umask022: None
+) -> None:
+    from tests.test_labels import BASE, HEAD
+
+    rows = _labels_repo(repo, cli)
+    labels = repo.root / ".phase2/labels.jsonl"
+    assert mode(labels) == 0o644
+    assert all(r["content"] == "git" and "before" not in r and "after" not in r for r in rows)
+    # the committed file holds no copy of the content
+    text = labels.read_text()
+    assert '"accuracy"' not in text and len(text) < 400 * len(rows)
+    doc = _eval(cli, repo)
+    assert doc["n"] == len(BASE) == len(HEAD)
+    assert doc["methods"]["canonical_json"]["by_type"]["json_ordering"]["confusion"]["tp"] == 1
+    assert doc["methods"]["line_endings"]["by_type"]["line_endings"]["confusion"]["tp"] == 1
+
+
+def test_old_embedded_labels_are_still_read_and_imports_keep_their_text(
+    repo: TestRepo, cli: Cli, tmp_path: Any
+) -> None:
+    from tests.test_labels import BASE, HEAD
+
+    _labels_repo(repo, cli)
+    labels = repo.root / ".phase2/labels.jsonl"
+    fresh = _eval(cli, repo)
+    # the same dataset as an older phase2 wrote it: content embedded, no "content" key
+    old_rows = []
+    for line in labels.read_text().splitlines():
+        row = json.loads(line)
+        del row["content"]
+        path = row["path"]
+        if path == "img.bin":
+            row["before_base64"], row["after_base64"] = "AAEC", "AAED"
+        else:
+            row["before"], row["after"] = BASE[path].decode(), HEAD[path].decode()
+        old_rows.append(row)
+    labels.write_text("".join(json.dumps(r) + "\n" for r in old_rows))
+    old = _eval(cli, repo)
+    for method in ("canonical_json", "line_endings"):
+        assert old["methods"][method]["confusion"] == fresh["methods"][method]["confusion"]
+    # re-exporting moves them to blob ids
+    code, out, err = cli("labels", "export", repo=repo)
+    assert code == 0 and "6 updated" in out, out + err
+    assert all(json.loads(x)["content"] == "git" for x in labels.read_text().splitlines())
+    # a dataset from elsewhere carries its text, and keeps it
+    outside = tmp_path / "external.jsonl"
+    outside.write_text(
+        json.dumps(
+            {"id": "ext-1", "artifact_type": "text", "mismatch_type": "whitespace",
+             "label": "equivalent", "before": "a b\n", "after": "a  b\n"}
+        ) + "\n"
+    )  # fmt: skip
+    code, out, err = cli("labels", "import", str(outside), repo=repo)
+    assert code == 0, err
+    rows = {json.loads(x)["id"]: json.loads(x) for x in labels.read_text().splitlines()}
+    assert rows["ext-1"]["before"] == "a b\n" and "content" not in rows["ext-1"]
+
+
+def test_content_git_no_longer_has_stays_embedded(tmp_path: Any) -> None:
+    from phase2_git.app.labels import export_labels
+    from phase2_git.core.settings import ClassifySettings
+    from phase2_git.store.labels import read_labels
+    from tests.test_labels import event
+
+    before, after = "1" * 40, "2" * 40
+    ev = event(
+        1, "approve", "mis_000000000001", hashes={"before": before, "after": after},
+        artifact_type="text", mismatch_type="whitespace",
+    )  # fmt: skip
+    root = tmp_path
+    (root / ".phase2").mkdir()
+    (root / ".phase2/labels.jsonl").write_text(
+        json.dumps(
+            {"id": "mis_000000000001", "path": "x.json", "artifact_type": "text",
+             "mismatch_type": "whitespace", "label": "equivalent", "before": "a\n",
+             "after": "a \n", "hashes": {"before": before, "after": after},
+             "source": "approve", "decision_id": "dec_0000000000000001"}
+        ) + "\n"
+    )  # fmt: skip
+
+    def pruned(oids: list[str]) -> dict[str, tuple[bytes | None, int | None]]:
+        return dict.fromkeys(oids, (None, None))  # git no longer has either blob
+
+    export_labels(root, [ev], pruned, ClassifySettings())
+    (item,) = read_labels(root / ".phase2/labels.jsonl")
+    assert (item.before, item.after, item.content_in_git) == (b"a\n", b"a \n", False)
+
+
+def test_a_content_git_line_must_name_its_blobs_and_embed_nothing(repo: TestRepo, cli: Cli) -> None:
+    repo.commit("empty")
+    base = {"id": "x", "artifact_type": "text", "mismatch_type": "content", "label": "different"}
+    for bad in (
+        {**base, "content": "git"},  # no hashes
+        {**base, "content": "git", "hashes": {"before": None, "after": None}, "before": "a"},
+        {**base, "content": "inline", "hashes": {"before": None, "after": None}},
+    ):
+        (repo.root / "bad.jsonl").write_text(json.dumps(bad) + "\n")
+        code, _, err = cli("labels", "import", str(repo.root / "bad.jsonl"), repo=repo)
+        assert code == 2 and "bad.jsonl:1" in err, err
