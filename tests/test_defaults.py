@@ -297,6 +297,50 @@ def test_a_pull_request_cannot_unmark_its_own_change(repo: TestRepo, cli: Cli) -
     assert "golden/a.json" not in found, found
 
 
+_tree_name = st.text(alphabet="ab./ \t\né", min_size=1, max_size=6).filter(lambda n: "\0" not in n)
+
+
+@given(
+    st.lists(
+        st.tuples(
+            st.sampled_from(["100644", "100755", "120000", "160000"]),
+            st.one_of(
+                _tree_name,
+                _tree_name.map(lambda n: n + "/.gitattributes"),
+                _tree_name.map(lambda n: n + ".gitattributes"),
+                st.just(".gitattributes"),
+            ),
+        ),
+        max_size=12,
+    )
+)
+def test_gitattributes_records_are_found_in_a_tree_listing(rows: list[tuple[str, str]]) -> None:
+    from phase2_git.git.attributes import _entries
+
+    records = [f"{mode} blob {'a' * 40}\t{path}".encode() for mode, path in rows]
+    listing = b"".join(r + b"\0" for r in records)
+    expected = [
+        r
+        for (mode, path), r in zip(rows, records)
+        if mode in ("100644", "100755") and path.rsplit("/", 1)[-1] == ".gitattributes"
+    ]
+    assert _entries(listing) == expected
+
+
+def test_attributes_of_odd_file_names(repo: TestRepo, cli: Cli) -> None:
+    odd = ["gen/we ird.json", "gen/new\nline.json", "gen/ünï.json", "gen/star*.json"]
+    repo.write(".phase2/config.toml", '[artifacts]\ninclude = ["golden/"]\n')
+    repo.write(".gitattributes", "gen/* linguist-generated\n")
+    for path in odd:
+        repo.write(path, '{"a": 1}\n')
+    repo.commit("base")
+    for path in odd:
+        repo.write(path, '{"a": 2}\n')
+    repo.commit("regen")
+    found = _types(_diff_json(cli, repo, "HEAD~1", "HEAD"))
+    assert sorted(found) == sorted(odd)
+
+
 # ------------------------------------------------------------------------------------ JSONC
 
 TSCONFIG = """{

@@ -21,8 +21,25 @@ from collections.abc import Callable, Iterable
 from phase2_git.git.repo import GitRepo
 
 ATTRIBUTE = "linguist-generated"
-_NAME = b".gitattributes"
-_REGULAR = (b"100644", b"100755")
+_NAME = b".gitattributes\0"
+_REGULAR = (b"100644 ", b"100755 ")  # git never reads a symlinked .gitattributes from a tree
+
+
+def _entries(listing: bytes) -> list[bytes]:
+    """The regular ``.gitattributes`` records ("<mode> blob <oid>\\t<path>") of ``ls-tree -r
+    -z`` output, found by searching the whole output at C speed rather than splitting a
+    large tree into a hundred thousand records."""
+    found: list[bytes] = []
+    at = listing.find(_NAME)
+    while at >= 0:
+        end = at + len(_NAME) - 1
+        start = listing.rfind(b"\0", 0, at) + 1
+        record = listing[start:end]
+        path = record.partition(b"\t")[2]
+        if (path == _NAME[:-1] or path.endswith(b"/" + _NAME[:-1])) and record.startswith(_REGULAR):
+            found.append(record)
+        at = listing.find(_NAME, end + 1)
+    return found
 
 
 def _state(value: bytes) -> bool | None:
@@ -61,22 +78,16 @@ def reader(
     None when ``source``'s ``.gitattributes`` files never name it (nothing to read)."""
     if source is None:
         return lambda paths: _check_attr(repo, paths, cached=False) if paths else {}
+    # the commit's .gitattributes files, from the whole tree's listing: git's pathspec magic
+    # (`:(glob)**/.gitattributes`) is off for every git phase2 runs (its paths are literal)
     listing = repo.run("ls-tree", "-r", "-z", "--full-tree", source)
-    entries: list[bytes] = []
-    oids: list[str] = []
-    for rec in listing.split(b"\0"):
-        meta, _, name = rec.partition(b"\t")
-        if name.rsplit(b"/", 1)[-1] != _NAME:
-            continue
-        mode, _kind, oid = meta.split()
-        if mode in _REGULAR:  # git never reads a symlinked .gitattributes from the tree
-            entries.append(rec)
-            oids.append(oid.decode())
+    entries = _entries(listing)
     if not entries:
         return None
+    oids = [e.split(b" ")[2].split(b"\t")[0].decode() for e in entries]
     blobs = repo.run("cat-file", "--batch", input="".join(f"{o}\n" for o in oids).encode())
     if ATTRIBUTE.encode() not in blobs:
-        return None
+        return None  # none names it (every file counts once one does: a macro may set it)
     info = b"".join(e + b"\0" for e in entries)
 
     def read(paths: list[str]) -> dict[str, bool]:
