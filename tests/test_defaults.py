@@ -551,6 +551,13 @@ def test_old_embedded_labels_are_still_read_and_imports_keep_their_text(
     old = _eval(cli, repo)
     for method in ("canonical_json", "line_endings"):
         assert old["methods"][method]["confusion"] == fresh["methods"][method]["confusion"]
+    # --embed writes the content as older versions did (a self-contained dataset)
+    embedded = tmp_path / "embedded.jsonl"
+    code, out, err = cli("labels", "export", "--embed", "-o", str(embedded), repo=repo)
+    assert code == 0, out + err
+    rows = {json.loads(x)["path"]: json.loads(x) for x in embedded.read_text().splitlines()}
+    assert rows["snap/c.txt"]["after"] == HEAD["snap/c.txt"].decode()
+    assert rows["img.bin"]["before_base64"] == "AAEC" and "content" not in rows["img.bin"]
     # re-exporting moves them to blob ids
     code, out, err = cli("labels", "export", repo=repo)
     assert code == 0 and "6 updated" in out, out + err

@@ -256,8 +256,12 @@ def export_labels(
     csettings: ClassifySettings,
     *,
     output: Path | None = None,
+    embed: bool = False,
 ) -> LabelsOutcome:
     """Build the dataset from decision events and write it (default ``.phase2/labels.jsonl``).
+    ``embed``: copy the content into the file even where git has it (a self-contained dataset
+    to take elsewhere, or to keep past a squash merge that leaves a branch's blobs to be
+    pruned).
 
     ``read_content(oids) -> {oid: (data | None, size | None)}`` looks blob content up (the
     git layer, injected so this stays testable); a size of None means git does not have it.
@@ -278,7 +282,7 @@ def export_labels(
         in_git = (d.hash_before is None or b[1] is not None) and (
             d.hash_after is None or a[1] is not None
         )
-        if in_git:
+        if in_git and not embed:
             item = replace(item, before=None, after=None, content_in_git=True)
         else:
             item = _keep_embedded(item, known.get(item.id))
@@ -323,7 +327,7 @@ def _display(root: Path, path: Path) -> str:
 
 
 def export_at(
-    repo_path: str, *, config: str | None = None, output: str | None = None
+    repo_path: str, *, config: str | None = None, output: str | None = None, embed: bool = False
 ) -> LabelsOutcome:
     """``phase2 labels export`` in the repository at ``repo_path``: its decision log, blob
     content read from its objects (no larger than ``[classify] max_file_size``)."""
@@ -347,6 +351,7 @@ def export_at(
         read_content,
         cfg.classify,
         output=Path(output) if output else None,
+        embed=embed,
     )
 
 

@@ -22,12 +22,17 @@ def export_cmd(
         None, "--output", "-o", help="Write here instead of .phase2/labels.jsonl."
     ),
     config: str | None = typer.Option(None, "--config", help="Configuration file to use."),
+    embed: bool = typer.Option(
+        False,
+        "--embed",
+        help="Copy the content into the file (default: name it by blob id; git has it).",
+    ),
     repo_path: str = typer.Option(".", "-C", "--repo", help="Run in this repository."),
 ) -> None:
     """Turn labelled decisions of .phase2/decisions.jsonl into LabeledMismatch lines."""
     from phase2_git.app.labels import export_at
 
-    typer.echo(export_at(repo_path, config=config, output=output).render("wrote"))
+    typer.echo(export_at(repo_path, config=config, output=output, embed=embed).render("wrote"))
 
 
 @labels_app.command("import")
