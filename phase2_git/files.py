@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import stat
 from pathlib import Path
 
 from phase2_git.errors import UsageError
@@ -26,8 +27,36 @@ def _fsync_dir(folder: Path) -> None:
         os.close(fd)
 
 
+def _umask() -> int:
+    """The process's umask. Linux reports it in /proc without changing it; elsewhere it can
+    only be read by setting it (and setting it back)."""
+    try:
+        with open("/proc/self/status", "rb") as fh:
+            for line in fh:
+                if line.startswith(b"Umask:"):
+                    return int(line.split()[1], 8)
+    except (OSError, ValueError, IndexError):
+        pass
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+def _mode_for(target: Path) -> int:
+    """The permission bits a plain ``open(target, "w")`` would leave: an existing file keeps
+    its own, a new one gets 0666 less the umask (mkstemp's temp file is 0600 whatever the
+    umask, and a report or ``config.toml`` written 0600 is unreadable to the rest of a team's
+    tooling)."""
+    try:
+        st = target.stat()
+    except OSError:
+        return 0o666 & ~_umask()
+    return stat.S_IMODE(st.st_mode)
+
+
 def atomic_write_bytes(path: str | os.PathLike[str], data: bytes) -> None:
-    """Replace ``path`` with ``data`` all at once: readers see the old or the new file, whole."""
+    """Replace ``path`` with ``data`` all at once: readers see the old or the new file, whole.
+    The file gets the mode a plain write would give it (:func:`_mode_for`)."""
     import tempfile  # here: refuse_linked_store is on the hook's path, writing is not
 
     target = Path(path)
@@ -39,6 +68,7 @@ def atomic_write_bytes(path: str | os.PathLike[str], data: bytes) -> None:
         raise UsageError(f"{target}: cannot write: {exc.strerror}") from None
     try:
         with os.fdopen(fd, "wb") as fh:
+            os.fchmod(fh.fileno(), _mode_for(target))
             fh.write(data)
             fh.flush()
             os.fsync(fh.fileno())

@@ -103,10 +103,14 @@ def test_malformed_json_fails(base: TestRepo, cli: Cli, content: bytes, needle: 
 
 
 def test_malformed_json_already_committed_fails_when_given(base: TestRepo, cli: Cli) -> None:
-    # check-json semantics for `pre-commit run --all-files`: every given file is parsed
     base.write("weird name [1].json", b"{")
     base.commit("broken")
     assert check(cli, base) == (0, "")  # nothing staged
+    # not a regression: a file that never parsed is someone's template, not the hook's
+    assert check(cli, base, "weird name [1].json", "data/a.json") == (0, "")
+    # check-json semantics for `pre-commit run --all-files` on files declared strict JSON:
+    # every given file is parsed
+    base.write(".phase2/config.toml", '[artifacts]\nstrict_json = ["*.json"]\n')
     code, out = check(cli, base, "weird name [1].json", "data/a.json")
     assert code == 1 and "weird name [1].json: invalid JSON" in out
 

@@ -38,18 +38,22 @@ from tests.hostile_support import (
 SCHEMA = json.loads((ROOT / "schemas" / "Phase2Diff.v1.json").read_text())
 VALIDATOR = Draft202012Validator(SCHEMA)
 NOISE = {"bom", "line_endings", "trailing_newline", "whitespace", "json_ordering"}
-# the JSON cases check-json must reject on the head side (invalid, or duplicate keys)
+# the JSON cases the hook must reject on the head side (invalid, or duplicate keys) because
+# they were valid JSON before: a regression
 MALFORMED = {
     "deep/array.json",
+    "num/nan.json",
+    "enc/bad.json",
+    "enc/utf16.json",  # RFC 8259: JSON exchanged between systems is UTF-8
+    "esc/raw.json",
+}
+# invalid on both sides: no regression, so not a malformed finding (their noise still is one)
+NEVER_VALID = {
     "deep/both.json",
     "deep/object.json",
     "dup/swapped.json",
     "dup/reformatted.json",
-    "num/nan.json",
     "num/infinity.json",
-    "enc/bad.json",
-    "enc/utf16.json",  # RFC 8259: JSON exchanged between systems is UTF-8
-    "esc/raw.json",
 }
 
 
@@ -242,6 +246,8 @@ def test_check_and_fix_over_staged_hostile_content(work: Corpus) -> None:
         ok = f"{path}: invalid JSON" in text
         record("hostile", f"check-malformed:{path}", ok)
         assert ok, (path, text)
+    for path in NEVER_VALID:
+        assert f"{path}: invalid JSON" not in text, (path, text)
     noisy = [c for c in corpus.CASES if c.expect[2] in NOISE and c.path not in MALFORMED]
     human = [c for c in corpus.CASES if c.expect[2] == "numeric_precision"]
     # names with control characters show escaped: one finding per line, whatever the name;

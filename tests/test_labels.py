@@ -77,15 +77,14 @@ def test_export_after_a_yes_session_feeds_judge_eval(repo: TestRepo, cli: Cli) -
     assert rows["eval/real.json"]["label"] == "different"
     assert rows["eval/real.json"]["source"] == "approve"
     assert rows["img.bin"]["label"] == "different" and rows["img.bin"]["source"] == "reject"
-    # content recovered from git by blob id, bytes exact (CRLF kept, binary as base64)
+    # content named by blob id: git has it, the file does not copy it
     for path, r in rows.items():
-        if path == "img.bin":
-            assert "before" not in r and r["before_base64"] == "AAEC"
-            continue
-        assert r["before"].encode() == BASE[path] and r["after"].encode() == HEAD[path]
+        assert r["content"] == "git"
+        assert not {"before", "after", "before_base64", "after_base64"} & set(r)
         assert r["hashes"]["before"] == repo.git("rev-parse", f"main:{path}").strip()
+        assert r["hashes"]["after"] == repo.git("hash-object", "--stdin", input=HEAD[path]).strip()
         assert r["split"] in ("train", "test")
-    # judge eval consumes it as is (methods run on the embedded content)
+    # judge eval consumes it as is (methods run on the content read from git by blob id)
     code, out, err = cli(
         "judge",
         "eval",

@@ -205,6 +205,10 @@ def test_readme_snippet_is_what_we_test(pc, configured: TestRepo) -> None:
 
 
 def test_malformed_json_fails_all_files(pc, configured: TestRepo) -> None:
+    # every given file must parse only where strict JSON is declared (else: regressions only)
+    toml = configured.root / ".phase2/config.toml"
+    toml.parent.mkdir(exist_ok=True)
+    toml.write_text('[artifacts]\nstrict_json = ["data/"]\n')
     configured.write("data/b.json", b'{"a": 1,}\n')
     configured.commit("broken, committed earlier")
     proc = pc(configured, "run")

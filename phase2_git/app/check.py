@@ -99,23 +99,28 @@ def run_check(
     from phase2_git.core.artifacts import ArtifactFilter, pathspec_filter
 
     base, head = sides_from_env(environ)
-    keep = ArtifactFilter(config.include, config.exclude)
+    keep = ArtifactFilter(config.include, config.exclude, config.hand_written)
     spec = pathspec_filter(pathspecs)
     here = cwd or Path.cwd()
-    paths = sorted(
-        p
-        for p in {repo_relative(repo.root, here, f) for f in files}
-        if keep(p) and (spec is None or spec(p))
-    )
+    given = {repo_relative(repo.root, here, f) for f in files}
+    generated = None
+    if given and config.linguist_generated:
+        from phase2_git.git.attributes import linguist_generated
+
+        generated = linguist_generated(repo, [p for p in given if keep.candidate(p)])
+        keep = keep.with_generated(generated)
+    paths = sorted(p for p in given if keep(p) and (spec is None or spec(p)))
     if files and not paths:
-        return CheckResult(base, head, 0, ())  # none of the files is an artifact: no git at all
+        return CheckResult(base, head, 0, ())  # none of the files is an artifact
 
     from phase2_git.app.diff import run_diff
 
     seen: dict[str, Blob | None] = {}
+    before_seen: dict[str, Blob | None] = {}
 
-    def observe(change: Change, _before: Blob | None, after: Blob | None) -> None:
+    def observe(change: Change, before: Blob | None, after: Blob | None) -> None:
         seen[change.path] = after
+        before_seen[change.path] = before
 
     result = run_diff(
         repo,
@@ -126,9 +131,12 @@ def run_check(
         approvals=require_decision,
         observe=observe,
         pathspecs=pathspecs,
+        generated=generated,
     )
     findings: list[Finding] = []
-    malformed = _malformed_json(repo, result.head, paths, result.mismatches, config, seen)
+    malformed = _malformed_json(
+        repo, result.head, paths, result.mismatches, config, seen, before_seen
+    )
     bad = {f.path for f in malformed}
     findings += malformed
     noisy = [
@@ -227,11 +235,12 @@ def _head_entries(repo: GitRepo, head: Side, paths: Sequence[str]) -> dict[str, 
     return entries
 
 
-def _json_problem(data: bytes) -> str | None:
-    from phase2_git.core import jsonvalue
+def _json_problem(data: bytes, *, comments: bool = False) -> str | None:
+    """Why ``data`` is not a JSON document check-json accepts (JSONC with ``comments``)."""
+    from phase2_git.core import jsonc, jsonvalue
 
     try:
-        doc = jsonvalue.parse(data)
+        doc = jsonc.parse(data) if comments else jsonvalue.parse(data)
     except jsonvalue.JsonInvalid as exc:
         return str(exc)
     # check-json rejects duplicate keys: which value wins is parser-defined
@@ -258,22 +267,31 @@ def _malformed_json(
     mismatches: Sequence[Mismatch],
     config: Config,
     seen: Mapping[str, Blob | None] | None = None,
+    before: Mapping[str, Blob | None] | None = None,
 ) -> list[Finding]:
-    """``seen``: head-side contents the diff already read (path -> blob), not read again."""
+    """JSON artifacts that do not parse, when that is a finding: the file matches
+    ``artifacts.strict_json``, or it parsed before this change (a regression). A file that
+    never parsed, or a new one, is someone's JSON5 or template: not the hook's business.
+    JSONC artifacts (``artifacts.jsonc``, or a comment in the file) may hold comments and
+    trailing commas. ``seen``/``before``: head/base contents the diff already read (path ->
+    blob), not read again."""
+    from phase2_git.core.classify import detect_artifact_type, is_jsonc_path
+    from phase2_git.core.globs import compile_patterns
     from phase2_git.git.blobs import read_blobs
 
     seen = seen or {}
-
+    before = before or {}
     exts = config.classify.json_extensions
+    strict = compile_patterns(tuple(config.strict_json))
 
     def is_json(path: str) -> bool:
-        return posixpath.splitext(path)[1].lower() in exts
+        return posixpath.splitext(path)[1].lower() in exts or is_jsonc_path(path, config.classify)
 
-    # the given files, changed or not (check-json checks every file it is given); without
-    # files, every changed artifact
+    # the given files that must always parse, changed or not; without files, every changed
+    # artifact (an unchanged file is no regression)
     wanted: dict[str, tuple[str, str]] = {}
     if paths:
-        unseen = [p for p in paths if is_json(p) and p not in seen]
+        unseen = [p for p in paths if is_json(p) and p not in seen and strict(p)]
         wanted = _head_entries(repo, head, unseen)
     else:
         for m in mismatches:
@@ -295,13 +313,26 @@ def _malformed_json(
     for change, _, blob in [*already, *fresh]:
         if blob is None or blob.data is None:
             continue  # larger than max_file_size: compared by hash only, never parsed
-        problem = _json_problem(blob.data)
-        if problem is not None:
-            from phase2_git.core.sanitize import sanitize_line  # here: clean runs never need it
+        path = change.path
+        old = before.get(path)
+        must = strict(path)
+        if not must and (old is None or old.data is None or old.oid == blob.oid):
+            continue  # new, unreadable or unchanged: no regression to report
+        comments = not must and (detect_artifact_type(path, old, blob, config.classify) == "jsonc")
+        problem = _json_problem(blob.data, comments=comments)
+        if problem is None:
+            continue
+        if not must:
+            assert old is not None and old.data is not None
+            if _json_problem(old.data, comments=comments) is not None:
+                continue  # it did not parse before either: not this change's doing
+        from phase2_git.core.sanitize import sanitize_line  # here: clean runs never need it
 
-            findings.append(
-                Finding(change.path, "malformed", f"invalid JSON: {sanitize_line(problem)}")
-            )
+        kind = "JSONC" if comments else "JSON"
+        why = "" if must else f" (it was valid {kind} before this change)"
+        findings.append(
+            Finding(path, "malformed", f"invalid {kind}: {sanitize_line(problem)}{why}")
+        )
     return findings
 
 

@@ -55,6 +55,7 @@ class _Job:
         paths: Sequence[str],
         sources: Sources | None = None,
         pathspecs: Sequence[str] = (),
+        generated: Mapping[str, bool] | None = None,
     ) -> None:
         self.repo = repo
         self.config = config
@@ -87,14 +88,15 @@ class _Job:
             self.head = resolve_side(repo, head)
             self.trust = self.base
         self.selected = tuple(methods) if methods else config.methods.enabled
-        keep = ArtifactFilter(config.include, config.exclude)
+        keep = ArtifactFilter(config.include, config.exclude, config.hand_written, generated)
         held = {m.path for m in self.config_changes}
         # in path order (changed_files'), so the mismatches come out in report order; taken
         # one at a time by read_blobs (git runs now)
+        changes = iter_changed_files(repo, self.base, self.head)
+        if config.linguist_generated and generated is None:
+            changes, keep = _attributes(self, changes, keep)
         self.changes: Iterator[Change] = (
-            c
-            for c in iter_changed_files(repo, self.base, self.head)
-            if keep(c.path) and c.path not in held and wanted(c.path, c.old_path)
+            c for c in changes if keep(c.path) and c.path not in held and wanted(c.path, c.old_path)
         )
         policy = config.policy
         self.gated: frozenset[str] = frozenset()
@@ -159,6 +161,23 @@ class _Job:
 
         table = self.trust_table
         return TrustPolicy.from_table(table) if isinstance(table, Mapping) else None
+
+
+def _attributes(
+    job: _Job, changes: Iterator[Change], keep: ArtifactFilter
+) -> tuple[Iterator[Change], ArtifactFilter]:
+    """``keep`` with the ``linguist-generated`` attribute of the changed paths, read in one
+    batch: from the trust side's commit when both sides are commits (a pull request's own
+    ``.gitattributes`` lines decide nothing), else from the working tree."""
+    from phase2_git.git.attributes import reader
+
+    both = job.base.kind == "commit" and job.head.kind == "commit"
+    read = reader(job.repo, job.trust.commit if both else None)
+    if read is None:
+        return changes, keep  # the trusted .gitattributes never name it: stream as before
+    held = list(changes)
+    found = read([c.path for c in held if keep.candidate(c.path)])
+    return iter(held), keep.with_generated(found)
 
 
 def _approved(job: _Job, mismatches: Iterable[Mismatch], notices: list[str]) -> Iterator[Mismatch]:
@@ -236,6 +255,7 @@ def run_diff(
     observe: Callable[[Change, Blob | None, Blob | None], None] | None = None,
     sources: Sources | None = None,
     pathspecs: Sequence[str] = (),
+    generated: Mapping[str, bool] | None = None,
 ) -> DiffResult:
     """Compare two sides (commit-ish, ``:index`` or ``:worktree``) of ``repo``.
 
@@ -247,8 +267,10 @@ def run_diff(
     says where trust, judge and gates come from and which configuration files the head
     changes; without it they come from the base side and no configuration change is listed.
     ``paths`` are exact paths to compare; ``pathspecs`` globs (:func:`pathspec_filter`): a
-    change is compared when it passes both (and the configured globs)."""
-    job = _Job(repo, base, head, config, methods, shard, paths, sources, pathspecs)
+    change is compared when it passes both (and the configured globs).
+    ``generated``: the ``linguist-generated`` attribute of ``paths``, when the caller read it
+    already (else it is read here, once)."""
+    job = _Job(repo, base, head, config, methods, shard, paths, sources, pathspecs, generated)
     result = job.judged(job.result(observe))
     if approvals:
         # approvals attach to the judged list (the external judges above replace mismatches)

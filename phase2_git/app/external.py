@@ -27,7 +27,7 @@ if TYPE_CHECKING:
 
 LLM = "llm_rubric"
 COSINE = "cosine_similarity"
-_TEXTUAL = ("json", "text")
+_TEXTUAL = ("json", "jsonc", "text")
 # what a run's judge spending reports (the diff document's ``judges``, the metrics' gauges)
 SPEND_KEYS = ("calls", "input_tokens", "output_tokens", "cost", "cache_hits", "errors")
 

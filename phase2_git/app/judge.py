@@ -39,7 +39,7 @@ from phase2_git.store.labels import (
 
 EVAL_FILE = ".phase2/state/evaluation.json"
 LLM = "llm_rubric"
-_TEXTUAL = ("json", "text")
+_TEXTUAL = ("json", "jsonc", "text")
 
 
 # ==================================================================================== inputs
@@ -56,6 +56,8 @@ def _side_blob(item: LabeledItem, side: str) -> tuple[Blob | None, bool]:
     data = item.before if side == "before" else item.after
     oid = item.hash_before if side == "before" else item.hash_after
     absent_type = "added" if side == "before" else "deleted"
+    if data is None and oid is not None and item.content_in_git:
+        return None, False  # named by blob id, and not found where the labels were read
     if data is not None:
         return Blob(oid=oid or git_blob_id(data), size=len(data), data=data, head=data[:8000]), True
     if item.has_hashes:
@@ -68,6 +70,41 @@ def _side_blob(item: LabeledItem, side: str) -> tuple[Blob | None, bool]:
     return None, False
 
 
+def with_git_content(
+    items: Sequence[LabeledItem], root: Path | None, max_size: int
+) -> list[LabeledItem]:
+    """The items, those whose content is named by blob id (``"content": "git"``) with their
+    sides read from the repository at ``root`` (one ``git cat-file --batch``); a blob the
+    repository does not have, or larger than ``max_size``, stays unread (the item is then
+    unjudged, saying why). Without a repository nothing is read."""
+    wanted = [
+        oid
+        for i in items
+        if i.content_in_git
+        for oid, data in ((i.hash_before, i.before), (i.hash_after, i.after))
+        if oid is not None and data is None
+    ]
+    if not wanted or root is None:
+        return list(items)
+    from phase2_git.git.objects import read_objects
+    from phase2_git.git.repo import GitRepo
+
+    found = read_objects(GitRepo.discover(root), wanted, max_size=max_size)
+
+    def data(oid: str | None, have: bytes | None) -> bytes | None:
+        if have is not None or oid is None:
+            return have
+        obj = found.get(oid)
+        return obj.data if obj is not None and obj.type == "blob" else None
+
+    return [
+        replace(i, before=data(i.hash_before, i.before), after=data(i.hash_after, i.after))
+        if i.content_in_git
+        else i
+        for i in items
+    ]
+
+
 def method_input(
     item: LabeledItem, classify: ClassifySettings, msettings: MethodSettings
 ) -> MethodInput | str | None:
@@ -76,6 +113,11 @@ def method_input(
     before, known_b = _side_blob(item, "before")
     after, known_a = _side_blob(item, "after")
     if not (known_b and known_a):
+        if item.content_in_git:
+            return (
+                "content named by blob id is not in this repository (or over max_file_size): "
+                "run in the repository the labels came from, or give --results"
+            )
         return "no content for this item (judge it elsewhere and give --results)"
     if before is None or after is None:
         return None
@@ -230,6 +272,7 @@ def run_eval(
     items = read_labels(dataset, shown)
     if not items:
         raise UsageError(f"{shown}: no labelled items")
+    items = with_git_content(items, root, config.classify.max_file_size)
     if results is not None:
         rshown = _shown(root, results)
         preds = predictions_from_results(read_results(results, rshown), items, rshown, methods)

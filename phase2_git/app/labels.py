@@ -16,8 +16,11 @@ Which decisions yield a label:
   file's first step (``strip_noise``) or its audit.
 
 Labels are deduplicated by mismatch id: the latest human label wins, else the latest
-auto-approval. Content is recovered from git by blob id and embedded, so the dataset is
-self-contained (see ``store.labels`` for the encoding).
+auto-approval. A label names its content by blob id (``"content": "git"``): git already holds
+those blobs, and embedding them made a committed ``labels.jsonl`` megabytes of copies; readers
+(``phase2 judge eval``) look them up with one ``git cat-file --batch``. Content git does not
+have (a blob since pruned) stays embedded when an earlier export or an import embedded it
+(see ``store.labels`` for the encoding).
 """
 
 from __future__ import annotations
@@ -239,8 +242,11 @@ def _outcome(path: Path, items: Sequence[LabeledItem], counts: dict[str, int]) -
     missing = sum(
         1
         for i in items
-        if (i.has_hashes and i.hash_before and i.before is None)
-        or (i.has_hashes and i.hash_after and i.after is None)
+        if not i.content_in_git
+        and (
+            (i.has_hashes and i.hash_before and i.before is None)
+            or (i.has_hashes and i.hash_after and i.after is None)
+        )
     )
     eq = sum(1 for i in items if i.label)
     return LabelsOutcome(
@@ -255,25 +261,54 @@ def export_labels(
     csettings: ClassifySettings,
     *,
     output: Path | None = None,
+    embed: bool = False,
 ) -> LabelsOutcome:
     """Build the dataset from decision events and write it (default ``.phase2/labels.jsonl``).
+    ``embed``: copy the content into the file even where git has it (a self-contained dataset
+    to take elsewhere, or to keep past a squash merge that leaves a branch's blobs to be
+    pruned).
 
-    ``read_content(oids) -> {oid: (data | None, size | None)}`` recovers blob content (the
-    git layer, injected so this stays testable).
+    ``read_content(oids) -> {oid: (data | None, size | None)}`` looks blob content up (the
+    git layer, injected so this stays testable); a size of None means git does not have it.
+    A label whose blobs git has names them by id; otherwise what was recovered, or what the
+    existing file embedded for the same blobs, is embedded.
     """
     decided = labels_from_events(events)
     oids = [o for d in decided for o in (d.hash_before, d.hash_after) if o]
     content: Mapping[str, tuple[bytes | None, int | None]] = read_content(oids) if oids else {}
+    path = output or root / LABELS_FILE
+    existing = read_labels(path, _display(root, path)) if path.exists() else []
+    known = {i.id: i for i in existing}
     incoming: list[LabeledItem] = []
     for d in decided:
         b = content.get(d.hash_before, (None, None)) if d.hash_before else (None, None)
         a = content.get(d.hash_after, (None, None)) if d.hash_after else (None, None)
-        incoming.append(item_from_decision(d, b[0], a[0], (b[1], a[1]), csettings))
-    path = output or root / LABELS_FILE
-    existing = read_labels(path, _display(root, path)) if path.exists() else []
+        item = item_from_decision(d, b[0], a[0], (b[1], a[1]), csettings)
+        in_git = (d.hash_before is None or b[1] is not None) and (
+            d.hash_after is None or a[1] is not None
+        )
+        if in_git and not embed:
+            item = replace(item, before=None, after=None, content_in_git=True)
+        else:
+            item = _keep_embedded(item, known.get(item.id))
+        incoming.append(item)
     items, counts = merge(existing, incoming, drop_stale_decisions=True)
     write_labels(path, items)
     return _outcome(path, items, counts)
+
+
+def _keep_embedded(item: LabeledItem, old: LabeledItem | None) -> LabeledItem:
+    """``item`` with the content an earlier line embedded for the same blobs, where git no
+    longer has it."""
+    if old is None or old.content_in_git:
+        return item
+    if (old.hash_before, old.hash_after) != (item.hash_before, item.hash_after):
+        return item
+    return replace(
+        item,
+        before=item.before if item.before is not None else old.before,
+        after=item.after if item.after is not None else old.after,
+    )
 
 
 def import_labels(root: Path, source: Path, *, output: Path | None = None) -> LabelsOutcome:
@@ -297,7 +332,7 @@ def _display(root: Path, path: Path) -> str:
 
 
 def export_at(
-    repo_path: str, *, config: str | None = None, output: str | None = None
+    repo_path: str, *, config: str | None = None, output: str | None = None, embed: bool = False
 ) -> LabelsOutcome:
     """``phase2 labels export`` in the repository at ``repo_path``: its decision log, blob
     content read from its objects (no larger than ``[classify] max_file_size``)."""
@@ -310,7 +345,10 @@ def export_at(
 
     def read_content(oids: list[str]) -> dict[str, tuple[bytes | None, int | None]]:
         found = read_objects(repo, oids, max_size=limit)
-        return {o: (c.data, c.size) if c is not None else (None, None) for o, c in found.items()}
+        return {
+            o: (c.data, c.size) if c is not None and c.type == "blob" else (None, None)
+            for o, c in found.items()
+        }
 
     return export_labels(
         repo.root,
@@ -318,6 +356,7 @@ def export_at(
         read_content,
         cfg.classify,
         output=Path(output) if output else None,
+        embed=embed,
     )
 
 

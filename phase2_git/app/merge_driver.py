@@ -117,7 +117,7 @@ class _Driver:
             cfg = load(self.repo.root)
         except Phase2Error as exc:
             return self.fallback(f"configuration: {exc.message}")
-        if not ArtifactFilter(cfg.include, cfg.exclude)(self.path):
+        if not ArtifactFilter(cfg.include, cfg.exclude, cfg.hand_written)(self.path):
             return self.fallback("")  # not an artifact: git's own merge, nothing to say
         sides = (base, ours, theirs)
         limit = cfg.classify.max_file_size

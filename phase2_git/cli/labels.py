@@ -30,11 +30,16 @@ def export_cmd(
     repo_path: str = typer.Option(
         ".", "-C", "--repo", help="Run in this repository.", metavar="DIR"
     ),
+    embed: bool = typer.Option(
+        False,
+        "--embed",
+        help="Copy the content into the file (default: name it by blob id; git has it).",
+    ),
 ) -> None:
     """Turn labelled decisions of .phase2/decisions.jsonl into LabeledMismatch lines."""
     from phase2_git.app.labels import export_at
 
-    typer.echo(export_at(repo_path, config=config, output=output).render("wrote"))
+    typer.echo(export_at(repo_path, config=config, output=output, embed=embed).render("wrote"))
 
 
 @labels_app.command("import", cls=Command, short_help="Validate a labelled JSONL and merge it in.")

@@ -1,36 +1,84 @@
-"""Which paths are artifacts (include/exclude globs) and which shard a path belongs to."""
+"""Which paths are artifacts and which shard a path belongs to.
+
+A file is an artifact when (README "Configuration", first rule that applies):
+
+1. it is under ``.phase2/``: never;
+2. it matches ``artifacts.exclude``: never;
+3. ``linguist-generated`` is set (or ``=true``) for it in ``.gitattributes``: it is;
+4. ``-linguist-generated`` (or ``=false``): it is not;
+5. it matches ``artifacts.hand_written`` (CI workflows, repository metadata): it is not;
+6. it matches ``artifacts.include``: it is.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from functools import cached_property
+from collections.abc import Mapping, Sequence
+
+from phase2_git.core.globs import compile_patterns
 
 PHASE2_DIR = ".phase2/"
 
+# Configuration people write by hand and CI or git reads: never an artifact by default (a
+# whitespace-only edit of a workflow is an edit, not regeneration noise). An artifact all the
+# same when marked ``linguist-generated``.
+DEFAULT_HAND_WRITTEN: tuple[str, ...] = (
+    "/.github/",
+    "/.gitlab-ci.yml",
+    "/.gitlab/",
+    "/.circleci/",
+    "/.buildkite/",
+    "/azure-pipelines.yml",
+    "/.travis.yml",
+    "/Jenkinsfile",
+    "/.pre-commit-config.yaml",
+    "/.pre-commit-hooks.yaml",
+    ".gitattributes",
+    ".gitignore",
+    "/.gitmodules",
+    "/.mailmap",
+    ".editorconfig",
+    "CODEOWNERS",
+)
+
 
 class ArtifactFilter:
-    """gitignore-style include/exclude patterns; ``.phase2/`` itself is never an artifact."""
+    """The rules above; ``generated`` holds the ``linguist-generated`` attribute of the paths
+    that set it either way (``git/attributes.py``), absent for the others."""
 
-    def __init__(self, include: Sequence[str], exclude: Sequence[str]) -> None:
-        self._include = list(include)
-        self._exclude = list(exclude)
+    def __init__(
+        self,
+        include: Sequence[str],
+        exclude: Sequence[str],
+        hand_written: Sequence[str] = (),
+        generated: Mapping[str, bool] | None = None,
+    ) -> None:
+        self._everything = list(include) == ["**"]
+        self._include = compile_patterns(tuple(include))
+        self._exclude = compile_patterns(tuple(exclude))
+        self._hand_written = compile_patterns(tuple(hand_written))
+        self.generated: Mapping[str, bool] = generated or {}
 
-    @cached_property
-    def _specs(self) -> tuple[object, object]:
-        # pathspec implements git's wildmatch rules; writing our own would miss its corners
-        import pathspec
+    def with_generated(self, generated: Mapping[str, bool]) -> ArtifactFilter:
+        out = ArtifactFilter.__new__(ArtifactFilter)
+        out.__dict__.update(self.__dict__)
+        out.generated = generated
+        return out
 
-        inc = pathspec.GitIgnoreSpec.from_lines(self._include)
-        exc = pathspec.GitIgnoreSpec.from_lines(self._exclude)
-        return inc, exc
-
-    def __call__(self, path: str) -> bool:
+    def candidate(self, path: str) -> bool:
+        """Whether the attribute can still make ``path`` an artifact (rules 1 and 2)."""
         if path.startswith(PHASE2_DIR) or path == PHASE2_DIR.rstrip("/"):
             return False
-        if self._include == ["**"] and not self._exclude:
-            return True
-        inc, exc = self._specs
-        return bool(inc.match_file(path)) and not exc.match_file(path)  # type: ignore[attr-defined]
+        return not self._exclude(path)
+
+    def __call__(self, path: str) -> bool:
+        if not self.candidate(path):
+            return False
+        marked = self.generated.get(path)
+        if marked is not None:
+            return marked
+        if self._hand_written(path):
+            return False
+        return self._everything or self._include(path)
 
 
 def pathspec_filter(specs: Sequence[str]) -> ArtifactFilter | None:

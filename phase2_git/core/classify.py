@@ -11,7 +11,8 @@ import re
 from decimal import Decimal, InvalidOperation, localcontext
 from functools import cached_property
 
-from phase2_git.core import jsonvalue, whitespace
+from phase2_git.core import jsonc, jsonvalue, whitespace
+from phase2_git.core.globs import matches
 from phase2_git.core.model import (
     MODE_GITLINK,
     MODE_SYMLINK,
@@ -26,6 +27,8 @@ from phase2_git.core.whitespace import WhitespaceRules
 LFS_PREFIX = b"version https://git-lfs.github.com/spec/"
 _BINARY_SNIFF = 8000
 _NUMBER = re.compile(r"[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?")
+# the same numbers, captured: ``split`` gives text, number, text, … (text at even indexes)
+_NUMBER_SPLIT = re.compile(f"({_NUMBER.pattern})")
 _SPACE_RUNS = re.compile(r"(\s+)")  # \s is str.isspace(): the separators of str.split()
 
 
@@ -70,15 +73,46 @@ class _Side:
             return exc
 
     @cached_property
+    def jsonc(self) -> jsonc.Scan | None:
+        """Comments and trailing commas found and blanked (None: not UTF-8)."""
+        text = self.text
+        return None if text is None else jsonc.scan(text)
+
+    @cached_property
+    def jsonc_value(self) -> jsonvalue.JValue | jsonvalue.JsonInvalid:
+        found = self.jsonc
+        if found is None:
+            return jsonvalue.JsonInvalid("not UTF-8")
+        if found.error:
+            return jsonvalue.JsonInvalid(found.error)
+        try:
+            return jsonvalue.parse_text(found.text)
+        except jsonvalue.JsonInvalid as exc:
+            return exc
+
+    @cached_property
     def tokens(self) -> list[str] | None:
         text = self.text
         # str.split() uses str.isspace(), the same definition the whitespace transform uses
         return None if text is None else text.split()
 
 
+# JSONC: formatting between tokens (trailing commas included) is noise, whitespace inside a
+# string literal is not; comments are content (README "Whitespace")
+JSONC_RULES = whitespace.JSON_TEXT._replace(format="JSONC")
+
+
 def whitespace_rules(path: str, settings: ClassifySettings) -> WhitespaceRules:
     """Which whitespace differences are noise for the artifact at ``path``."""
-    return whitespace.rules_for(path, settings.whitespace_insignificant, settings.json_extensions)
+    rules = whitespace.rules_for(path, settings.whitespace_insignificant, settings.json_extensions)
+    if rules is not whitespace.INSIGNIFICANT and is_jsonc_path(path, settings):
+        return JSONC_RULES
+    return rules
+
+
+def is_jsonc_path(path: str, settings: ClassifySettings) -> bool:
+    """``path`` matches ``artifacts.jsonc``."""
+    return bool(settings.jsonc) and matches(settings.jsonc, path)
 
 
 class Pair:
@@ -119,10 +153,15 @@ class Pair:
 
     @cached_property
     def whitespace_noise(self) -> bool | None:
-        """The sides are equal apart from whitespace ``rules`` call noise (None: not UTF-8)."""
+        """The sides are equal apart from whitespace ``rules`` call noise (None: not UTF-8).
+        JSONC whose sides both parse: the same values, numbers as written, keys in the same
+        order, and the same comments (trailing commas and whitespace are formatting)."""
         ta, tb = self.before.tokens, self.after.tokens
         if ta is None or tb is None:
             return None
+        if self.is_jsonc and self.both_jsonc() is not None:
+            same = self.compare(ordered=True, numbers="text")
+            return same is not None and same.equal
         if ta != tb and not self.rules.outside_strings:
             return False  # the line rules only ever drop whitespace: equal keys, equal tokens
         keys = self._keys
@@ -174,11 +213,37 @@ class Pair:
     def is_json(self) -> bool:
         return self.artifact_type == "json"
 
+    @property
+    def is_jsonc(self) -> bool:
+        return self.artifact_type == "jsonc"
+
     def both_json(self) -> tuple[jsonvalue.JValue, jsonvalue.JValue] | None:
+        """Both sides' documents: JSON, or JSONC for a ``jsonc`` artifact."""
+        if self.is_jsonc:
+            return self.both_jsonc()
         a, b = self.before.json, self.after.json
         if isinstance(a, jsonvalue.JsonInvalid) or isinstance(b, jsonvalue.JsonInvalid):
             return None
         return a, b
+
+    def both_jsonc(self) -> tuple[jsonvalue.JValue, jsonvalue.JValue] | None:
+        a, b = self.before.jsonc_value, self.after.jsonc_value
+        if isinstance(a, jsonvalue.JsonInvalid) or isinstance(b, jsonvalue.JsonInvalid):
+            return None
+        return a, b
+
+    @cached_property
+    def comment_change(self) -> str:
+        """JSONC: how the comments differ ("" when they are the same)."""
+        a, b = self.before.jsonc, self.after.jsonc
+        if a is None or b is None or a.comments == b.comments:
+            return ""
+        for i, (x, y) in enumerate(zip(a.comments, b.comments)):
+            if x != y:
+                shown = jsonvalue.shorten_pair(x, y)
+                return f"comment {i + 1} changed: {shown[0]} → {shown[1]}"
+        n, m = len(a.comments), len(b.comments)
+        return f"comments {'added' if m > n else 'removed'} ({n} → {m})"
 
     def compare(
         self, *, ordered: bool, numbers: str, rel_tol: float = 0.0, abs_tol: float = 0.0
@@ -191,6 +256,11 @@ class Pair:
         key = (ordered, numbers, rel_tol, abs_tol)
         cache = self._comparisons
         if key in cache:
+            return cache[key]
+        if self.is_jsonc and self.comment_change:
+            # a comment is content to the people who read the file: no method calls two
+            # JSONC documents with different comments equivalent
+            cache[key] = jsonvalue.Comparison(False, 0.0, "$", self.comment_change)
             return cache[key]
         if rel_tol or abs_tol:
             exact = self.compare(ordered=ordered, numbers=numbers)
@@ -217,9 +287,12 @@ def detect_artifact_type(
         return "lfs_pointer"
     if any(is_binary(b) for b in sides):
         return "binary"
+    if is_jsonc_path(path, settings):
+        return "jsonc"
     ext = posixpath.splitext(path)[1].lower()
     if ext in settings.json_extensions:
-        return "json"
+        # a comment in the first bytes (outside strings): JSON with comments
+        return "jsonc" if any(jsonc.has_comment(b.head) for b in sides) else "json"
     # where the extension gives no answer, sniff: both sides open an object or an array
     if ext in ("", ".txt", ".out", ".snap", ".golden", ".expected") and all(
         jsonvalue.looks_like_json(b.head) for b in sides
@@ -247,22 +320,25 @@ def _text_numbers_close(
     for x, y in zip(a, b):
         if x == y:
             continue
-        nx, ny = _NUMBER.fullmatch(x.strip(",;:)]}([{")), _NUMBER.fullmatch(y.strip(",;:)]}([{"))
-        if nx is None or ny is None:
+        # a token holds numbers whatever separates them (``34.5,12.25;x=1e-3``): split on
+        # every number; the text around them must be equal, the numbers close
+        px, py = _NUMBER_SPLIT.split(x), _NUMBER_SPLIT.split(y)
+        if len(px) != len(py) or px[0::2] != py[0::2]:
             return False, max_rel
-        if _NUMBER.sub("", x) != _NUMBER.sub("", y):
-            return False, max_rel
-        if not any(c in nx.group() + ny.group() for c in ".eE"):
-            return False, max_rel  # integers (counts, ids) must match exactly
-        try:
-            dx, dy = Decimal(nx.group()), Decimal(ny.group())
-        except InvalidOperation:  # pragma: no cover - the regex only admits decimals
-            return False, max_rel
-        scale = max(abs(dx), abs(dy))
-        if scale:
-            max_rel = max(max_rel, float(abs(dx - dy) / scale))
-        if abs(dx - dy) > max(tol_abs, tol * scale):
-            return False, max_rel
+        for nx, ny in zip(px[1::2], py[1::2]):
+            if nx == ny:
+                continue
+            if not any(c in nx + ny for c in ".eE"):
+                return False, max_rel  # integers (counts, ids) must match exactly
+            try:
+                dx, dy = Decimal(nx), Decimal(ny)
+            except InvalidOperation:  # pragma: no cover - the regex only admits decimals
+                return False, max_rel
+            scale = max(abs(dx), abs(dy))
+            if scale:
+                max_rel = max(max_rel, float(abs(dx - dy) / scale))
+            if abs(dx - dy) > max(tol_abs, tol * scale):
+                return False, max_rel
     return True, max_rel
 
 
@@ -276,17 +352,23 @@ def classify_pair(pair: Pair, settings: ClassifySettings) -> Classification:
         return Classification(art, "line_endings", "only line endings differ (CRLF/CR/LF)")
     if strip_final_newlines(a) == strip_final_newlines(b):
         return Classification(art, "trailing_newline", "only the final newline differs")
-    if pair.is_json:
+    if pair.is_json or pair.is_jsonc:
+        kind = "JSONC" if pair.is_jsonc else "JSON"
         if pair.both_json() is not None:
+            if pair.is_jsonc and pair.comment_change:
+                return Classification(art, "content", pair.comment_change)
             return _classify_json(art, pair, settings)
-        bad_before = isinstance(pair.before.json, jsonvalue.JsonInvalid)
-        bad_after = isinstance(pair.after.json, jsonvalue.JsonInvalid)
+        va = pair.before.jsonc_value if pair.is_jsonc else pair.before.json
+        vb = pair.after.jsonc_value if pair.is_jsonc else pair.after.json
+        bad_before = isinstance(va, jsonvalue.JsonInvalid)
+        bad_after = isinstance(vb, jsonvalue.JsonInvalid)
         if bad_before != bad_after:
-            side, why = ("head", pair.after.json) if bad_after else ("base", pair.before.json)
-            return Classification(art, "content", f"invalid JSON on {side}: {why}")
+            side, why = ("head", vb) if bad_after else ("base", va)
+            return Classification(art, "content", f"invalid {kind} on {side}: {why}")
         # neither side is JSON: the text ladder decides, and the finding is kept
         text = _classify_text(pair, settings)
-        return Classification(art, text.mismatch_type, f"invalid JSON on both sides; {text.detail}")
+        detail = f"invalid {kind} on both sides; {text.detail}"
+        return Classification(art, text.mismatch_type, detail)
     return _classify_text(pair, settings)
 
 
@@ -294,6 +376,9 @@ def _classify_json(art: ArtifactType, pair: Pair, settings: ClassifySettings) ->
     same = pair.compare(ordered=True, numbers="text")
     assert same is not None
     if same.equal:
+        if pair.is_jsonc:
+            detail = "same document and comments, only formatting differs (trailing commas too)"
+            return Classification(art, "whitespace", detail)
         return Classification(art, "whitespace", "same document, only formatting differs")
     unordered = pair.compare(ordered=False, numbers="value")
     assert unordered is not None

@@ -106,6 +106,11 @@ def parse(data: bytes) -> JValue:
         text = decode_text(data)
     except UnicodeDecodeError as exc:
         raise JsonInvalid(f"not UTF-8 (byte {exc.start})") from None
+    return parse_text(text)
+
+
+def parse_text(text: str) -> JValue:
+    """:func:`parse` of text already decoded."""
     try:
         value: JValue = _DECODER.decode(text)
     except JsonInvalid:

@@ -13,7 +13,7 @@ times the cost of the class itself.
 
 from typing import Literal, NamedTuple
 
-ArtifactType = Literal["json", "text", "binary", "symlink", "lfs_pointer", "submodule"]
+ArtifactType = Literal["json", "jsonc", "text", "binary", "symlink", "lfs_pointer", "submodule"]
 MismatchType = Literal[
     "bom",
     "line_endings",
@@ -41,6 +41,7 @@ Action = Literal[
 
 ARTIFACT_TYPES: tuple[ArtifactType, ...] = (
     "json",
+    "jsonc",
     "text",
     "binary",
     "symlink",

@@ -36,7 +36,7 @@ def build_mismatch(
         and after is not None
         and before.data is not None
         and after.data is not None
-        and art in ("json", "text")
+        and art in ("json", "jsonc", "text")
     ):
         rules = whitespace_rules(change.path, settings.classify)
         pair = Pair.of(before.data, after.data, art, rules=rules)

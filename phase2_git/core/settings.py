@@ -36,6 +36,16 @@ DEFAULT_JSON_EXTENSIONS: tuple[str, ...] = (
     ".gltf",
 )
 
+# JSON with comments and trailing commas (JSONC): compared as its own kind, ``jsonc``
+DEFAULT_JSONC: tuple[str, ...] = (
+    "*.jsonc",
+    "tsconfig*.json",
+    "jsconfig*.json",
+    "/.vscode/**/*.json",
+    ".devcontainer.json",
+    "/.devcontainer/**/*.json",
+)
+
 
 class ClassifySettings(NamedTuple):
     rel_tol: float = 1e-9
@@ -47,6 +57,8 @@ class ClassifySettings(NamedTuple):
     json_sort_keys: bool = False
     # gitignore-style patterns of artifacts whose whitespace is all noise (core/whitespace.py)
     whitespace_insignificant: tuple[str, ...] = ()
+    # gitignore-style patterns of JSONC artifacts (a JSON file with a comment is one too)
+    jsonc: tuple[str, ...] = DEFAULT_JSONC
 
 
 class PolicySettings(NamedTuple):

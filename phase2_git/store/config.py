@@ -16,10 +16,12 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any
 
+from phase2_git.core.artifacts import DEFAULT_HAND_WRITTEN
 from phase2_git.core.methods import parse_methods
 from phase2_git.core.settings import (
     DEFAULT_AUTO_APPLY,
     DEFAULT_JSON_EXTENSIONS,
+    DEFAULT_JSONC,
     DEFAULT_METHODS,
     ClassifySettings,
     MethodSettings,
@@ -35,8 +37,12 @@ DEFAULTS: dict[str, Any] = {
     "artifacts": {
         "include": ["**"],
         "exclude": [],
+        "hand_written": list(DEFAULT_HAND_WRITTEN),
+        "linguist_generated": True,
         "max_file_size": 20 * 1024 * 1024,
         "json_extensions": list(DEFAULT_JSON_EXTENSIONS),
+        "jsonc": list(DEFAULT_JSONC),
+        "strict_json": [],
     },
     "methods": {
         "enabled": list(DEFAULT_METHODS),
@@ -156,6 +162,18 @@ class Config:
     def exclude(self) -> list[str]:
         return list(self.data["artifacts"]["exclude"])
 
+    @property
+    def hand_written(self) -> list[str]:
+        return list(self.data["artifacts"]["hand_written"])
+
+    @property
+    def linguist_generated(self) -> bool:
+        return bool(self.data["artifacts"]["linguist_generated"])
+
+    @property
+    def strict_json(self) -> list[str]:
+        return list(self.data["artifacts"]["strict_json"])
+
 
 def fingerprint(data: Mapping[str, Any]) -> str:
     import hashlib
@@ -263,6 +281,7 @@ def resolve(user: Mapping[str, Any], source: str) -> Config:
         json_indent=int(data["noise"]["json_indent"]),
         json_sort_keys=bool(data["noise"]["json_sort_keys"]),
         whitespace_insignificant=tuple(data["noise"]["whitespace_insignificant"]),
+        jsonc=tuple(art["jsonc"]),
     )
     methods = MethodSettings(
         enabled=tuple(data["methods"]["enabled"]),
@@ -328,6 +347,26 @@ DEFAULT_TOML = """\
 # gitignore-style patterns, matched against paths from the repository root.
 include = ["**"]
 exclude = []
+# hand-written configuration CI and git read: never an artifact unless .gitattributes marks
+# it linguist-generated (set [] to treat these like any other file)
+hand_written = [
+  "/.github/", "/.gitlab-ci.yml", "/.gitlab/", "/.circleci/", "/.buildkite/",
+  "/azure-pipelines.yml", "/.travis.yml", "/Jenkinsfile", "/.pre-commit-config.yaml",
+  "/.pre-commit-hooks.yaml", ".gitattributes", ".gitignore", "/.gitmodules", "/.mailmap",
+  ".editorconfig", "CODEOWNERS",
+]
+# linguist-generated in .gitattributes marks an artifact (even a hand_written path);
+# -linguist-generated (or =false) marks a file that is not one; exclude wins over both
+linguist_generated = true
+# JSON with comments and trailing commas, compared as JSONC (a .json file with a comment is
+# JSONC too)
+jsonc = [
+  "*.jsonc", "tsconfig*.json", "jsconfig*.json", "/.vscode/**/*.json", ".devcontainer.json",
+  "/.devcontainer/**/*.json",
+]
+# JSON artifacts that must always parse: the hook fails on any that does not (other JSON
+# fails it only when it parsed before the change)
+strict_json = []
 # files larger than this (bytes) are compared by hash only
 max_file_size = 20971520
 

@@ -8,10 +8,14 @@ line, which alone would eat a third of the 2 s budget for evaluating 10,000 item
 The fast path accepts a subset of what the schema accepts (a test checks this), so the schema
 stays the contract and the error messages stay the schema's.
 
-Content encoding (``schemas/LabeledMismatch.v1.json``): a side's bytes are stored as text in
-``before``/``after`` when they are valid UTF-8 without NUL bytes (they round-trip exactly: BOM
-and CR/LF are kept), else as standard base64 in ``before_base64``/``after_base64``; a side
-that does not exist or could not be recovered has neither.
+Content (``schemas/LabeledMismatch.v1.json``): a line with ``"content": "git"`` names its sides
+by blob id only (``hashes``) and readers take the bytes from the repository's objects (what
+``phase2 labels export`` writes: the file is committed, and git already holds every blob a
+decision names). Otherwise a side's bytes are embedded: as text in ``before``/``after`` when
+they are valid UTF-8 without NUL bytes (they round-trip exactly: BOM and CR/LF are kept), else
+as standard base64 in ``before_base64``/``after_base64``; a side that does not exist or could
+not be recovered has neither (datasets from elsewhere, and files written before ``content``
+existed, read as they always did).
 """
 
 from __future__ import annotations
@@ -58,8 +62,10 @@ _LABEL_KEYS = frozenset(
         "hashes",
         "source",
         "decision_id",
+        "content",
     )
 )
+_EMBEDDED = ("before", "after", "before_base64", "after_base64")
 
 
 @dataclass(frozen=True)
@@ -80,6 +86,9 @@ class LabeledItem:
     source: str | None = None
     decision_id: str | None = None
     lineno: int = 0
+    # the sides live in the repository's objects, named by the hashes (``"content": "git"``);
+    # ``before``/``after`` are then filled only in memory, by a reader that looked them up
+    content_in_git: bool = False
 
     @property
     def is_audit(self) -> bool:
@@ -95,7 +104,7 @@ class LabeledItem:
         if self.split is not None:
             out["split"] = self.split
         for side, data in (("before", self.before), ("after", self.after)):
-            if data is None:
+            if data is None or self.content_in_git:
                 continue
             text = _as_text(data)
             if text is None:
@@ -108,6 +117,8 @@ class LabeledItem:
             out["source"] = self.source
         if self.decision_id is not None:
             out["decision_id"] = self.decision_id
+        if self.content_in_git:
+            out["content"] = "git"
         return out
 
 
@@ -212,7 +223,10 @@ def _label_fast_ok(obj: Mapping[str, Any]) -> bool:
         dec = obj["decision_id"]
         if not isinstance(dec, str) or not _DEC.fullmatch(dec):
             return False
-    return True
+    # content by blob id: with the hashes, and nothing embedded
+    return "content" not in obj or (
+        obj["content"] == "git" and "hashes" in obj and not any(k in obj for k in _EMBEDDED)
+    )
 
 
 def _decode_b64(value: str, where: str, key: str) -> bytes:
@@ -250,6 +264,7 @@ def item_from_json(obj: Mapping[str, Any], where: str, lineno: int = 0) -> Label
         source=obj.get("source"),
         decision_id=obj.get("decision_id"),
         lineno=lineno,
+        content_in_git=obj.get("content") == "git",
     )
 
 

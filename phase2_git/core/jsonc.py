@@ -1,0 +1,118 @@
+"""JSON with comments (JSONC: ``tsconfig.json``, VS Code settings, ``devcontainer.json``).
+
+JSONC is JSON plus ``// line`` and ``/* block */`` comments and trailing commas before ``}``
+or ``]``. :func:`blank` overwrites those with spaces (a comment's newlines kept), so every
+other character stays where it was: the strict decoder of :mod:`phase2_git.core.jsonvalue`
+then parses the result, with its exact numbers, duplicate-key tracking and error positions
+(line and column) that still point into the file as written.
+
+Hand-written rather than ``json5`` or ``commentjson``: those parse into Python floats and
+dicts, losing the number text and duplicate keys phase2 compares, accept far more than JSONC
+(single quotes, hex, NaN), and ``json5`` is slow on large files. The scanner below only has to
+know where strings, comments and commas are.
+"""
+
+# no `from __future__ import annotations`: NamedTuple fields stay cheap (see core/model.py)
+
+import re
+from typing import NamedTuple
+
+from phase2_git.core import jsonvalue
+
+# the next interesting character outside a string: a quote, a comment start, a comma, a
+# closing bracket, or another significant character (tracked for trailing commas)
+_INTERESTING = re.compile(r'["/,\]}]|[^\s"/,\]}]+')
+_STRING_END = re.compile(r'(?:[^"\\\n]|\\.)*"', re.DOTALL)
+
+
+class Scan(NamedTuple):
+    text: str  # comments and trailing commas blanked, every other character in place
+    comments: tuple[str, ...]  # each comment as written, in order
+    trailing_commas: int
+    error: str  # "" or why the text is not JSONC (an unterminated comment)
+
+
+def _blank(text: str) -> str:
+    """Spaces for ``text``, its line breaks kept (positions and line numbers stay)."""
+    return re.sub(r"[^\r\n]", " ", text)
+
+
+def scan(text: str) -> Scan:
+    """Comments and trailing commas of ``text`` found outside strings and blanked."""
+    out: list[str] = []
+    comments: list[str] = []
+    trailing = 0
+    pos = 0
+    n = len(text)
+    comma = -1  # index in ``out`` of a comma not yet followed by a significant character
+    while True:
+        found = _INTERESTING.search(text, pos)
+        if found is None:
+            out.append(text[pos:])
+            break
+        i = found.start()
+        c = text[i]
+        out.append(text[pos:i])
+        if c == '"':
+            end = _STRING_END.match(text, i + 1)
+            if end is None:  # an unterminated string: the decoder says where
+                out.append(text[i:])
+                break
+            out.append(text[i : end.end()])
+            pos = end.end()
+            comma = -1
+            continue
+        if c == "/" and text.startswith("//", i):
+            stop = text.find("\n", i)
+            stop = n if stop == -1 else stop
+            if text[stop - 1 : stop] == "\r":
+                stop -= 1
+            comments.append(text[i:stop])
+            out.append(" " * (stop - i))
+            pos = stop
+            continue
+        if c == "/" and text.startswith("/*", i):
+            stop = text.find("*/", i + 2)
+            if stop == -1:
+                line = text.count("\n", 0, i) + 1
+                return Scan(text, tuple(comments), trailing, f"unterminated comment at line {line}")
+            comments.append(text[i : stop + 2])
+            out.append(_blank(text[i : stop + 2]))
+            pos = stop + 2
+            continue
+        if c in "]}" and comma >= 0:
+            out[comma] = " "
+            trailing += 1
+        if c == ",":
+            out.append(c)
+            comma = len(out) - 1
+        else:
+            out.append(found.group())
+            comma = -1
+        pos = found.end()
+    return Scan("".join(out), tuple(comments), trailing, "")
+
+
+def blank(text: str) -> str:
+    """``text`` with its comments and trailing commas blanked (see :func:`scan`)."""
+    return scan(text).text
+
+
+def parse(data: bytes) -> jsonvalue.JValue:
+    """Parse bytes as one JSONC document, or raise :class:`jsonvalue.JsonInvalid`."""
+    try:
+        text = jsonvalue.decode_text(data)
+    except UnicodeDecodeError as exc:
+        raise jsonvalue.JsonInvalid(f"not UTF-8 (byte {exc.start})") from None
+    found = scan(text)
+    if found.error:
+        raise jsonvalue.JsonInvalid(found.error)
+    return jsonvalue.parse_text(found.text)
+
+
+def has_comment(data: bytes) -> bool:
+    """Cheap sniff on the first bytes of a file: a comment outside strings."""
+    if b"/" not in data:
+        return False
+    text = data.decode("utf-8", "replace")
+    return bool(scan(text).comments)
