@@ -16,7 +16,12 @@ def resolve_cmd(
         None, help="Base side (default: merge base with the upstream, origin/HEAD, main or master)."
     ),
     head: str = typer.Argument("HEAD", help="Head side: the checked-out branch."),
-    yes: bool = typer.Option(False, "--yes", "-y", help="Approve every safe plan, skip the rest."),
+    yes: bool = typer.Option(
+        False,
+        "--yes",
+        "-y",
+        help="Apply every safe plan the policy allows; leave the rest to a human.",
+    ),
     auto_approve_safe: bool = typer.Option(
         False, "--auto-approve-safe", help="Apply safe plans without asking; ask for the rest."
     ),
@@ -34,7 +39,11 @@ def resolve_cmd(
         None, "--user", help="Decision author (default: git identity)."
     ),
     role: str | None = typer.Option(None, "--role", help="Decision author's role."),
-    fail_on: str = typer.Option("real", "--fail-on", help="Exit 1 on: real, noise, any, never."),
+    fail_on: str = typer.Option(
+        "real",
+        "--fail-on",
+        help="Exit 1 when what is left once the run is done holds: real, noise, any, never.",
+    ),
     config: CommitConfigOpt = None,
     trust_from: TrustFromOpt = None,
     repo_path: str = typer.Option(".", "-C", "--repo", help="Run in this repository."),
