@@ -7,10 +7,14 @@ from __future__ import annotations
 import json
 import os
 import sys
+from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
+from phase2_git.store.state import STATE_DIR, default_path
 from tests.conftest import Cli, TestRepo
 
 LOG = ".phase2/decisions.jsonl"
@@ -74,6 +78,27 @@ def test_a_state_file_for_another_branch_is_refused(repo: TestRepo, cli: Cli) ->
     repo.git("checkout", "-q", "twin")
     code, _, err = cli("resolve", "main", "--yes", "--state-file", str(state), repo=repo)
     assert code == 2 and "branch feat" in err and "--restart" in err and err.count("\n") <= 2
+
+
+_names = st.text(min_size=1, max_size=300).filter(lambda s: "\0" not in s)
+_oids = st.text("0123456789abcdef", min_size=40, max_size=40)
+
+
+@given(_names, _names, _oids, _oids)
+def test_the_state_file_name_belongs_to_its_branch_and_base(
+    a: str, b: str, base_a: str, base_b: str
+) -> None:
+    """Any two (branch, base) pairs get two files, always one plain name in the state folder
+    (a branch name is the user's text: slashes, `..`, control characters and all)."""
+    root = Path("/repo")
+    pa, pb = (
+        default_path(root, base_a, f"refs/heads/{a}"),
+        default_path(root, base_b, f"refs/heads/{b}"),
+    )
+    for p in (pa, pb):
+        assert p.parent == root / STATE_DIR and p.suffix == ".json"
+        assert p.name not in (".", "..") and "/" not in p.name
+    assert (pa == pb) == ((a, base_a) == (b, base_b))
 
 
 # ------------------------------------------------------------------ skips that were no decision
