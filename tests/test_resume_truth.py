@@ -202,8 +202,8 @@ def test_kill_switch_exit_under_fail_on_noise(
 pexpect = pytest.importorskip("pexpect")
 
 
-def spawn(repo: TestRepo, *args: str) -> Any:
-    env = {k: v for k, v in os.environ.items() if k not in ("CI",)}
+def spawn(repo: TestRepo, *args: str, env: dict[str, str] | None = None) -> Any:
+    env = {**{k: v for k, v in os.environ.items() if k not in ("CI",)}, **(env or {})}
     env.update({"TERM": "xterm", "COLUMNS": "120", "LINES": "40", "PAGER": "cat"})
     return pexpect.spawn(
         sys.executable,
@@ -294,3 +294,16 @@ def test_a_review_that_approves_everything_exits_0(repo: TestRepo, cli: Cli) -> 
     assert "nothing left" in text, text
     assert code == 0 == diff_summary(repo, cli)["exit_code"]
     assert repo.git("status", "--porcelain") == ""
+
+
+def test_the_kill_switch_turns_auto_approve_safe_off(repo: TestRepo) -> None:
+    """`--auto-approve-safe` applies safe plans without asking: an auto-apply, which the kill
+    switch stops while it is set (every plan is asked)."""
+    feature(repo)
+    child = spawn(repo, "--auto-approve-safe", env={"PHASE2_DISABLE_AUTORESOLVE": "1"})
+    child.expect("--auto-approve-safe is off")
+    child.expect(r"\[1/3\]")
+    child.expect(r"\[q\]uit")
+    child.send("q")
+    _text, code = finish(child)
+    assert code == 1 and log_lines(repo) == []

@@ -217,12 +217,17 @@ def resolve_main(
                 out.write("nothing to review: every mismatch is decided\n")
             say_left(session, opts, session.mismatches, out)
             return exit_code(session.mismatches, rule)
+        auto_approve_safe = opts.auto_approve_safe
+        if auto_approve_safe and (session.kill_switch or session.breaker()):
+            # --auto-approve-safe is an auto-apply: off while the switch or the breaker is
+            auto_approve_safe = False
+            out.write("note: --auto-approve-safe is off: every plan is asked\n")
         code = review(
             session,
             out,
             color=opts.color,
             audit=opts.audit,
-            auto_approve_safe=opts.auto_approve_safe,
+            auto_approve_safe=auto_approve_safe,
             resume=resume_command(opts),
         )
         if code != 0 or opts.audit:
