@@ -59,7 +59,7 @@ def session(repo: TestRepo, cli: Cli) -> None:
     code, _, err = cli("reject", "img.bin", "--base", "main", repo=repo)
     assert code == 0, err
     code, _, err = cli("resolve", "main", "--yes", repo=repo)
-    assert code == 0, err
+    assert code == 1, err  # the rejected binary is a real change without an approval
 
 
 def test_export_after_a_yes_session_feeds_judge_eval(repo: TestRepo, cli: Cli) -> None:

@@ -65,7 +65,13 @@ def parse_state(data: bytes) -> object:
     path = _tmp_file(data)
     try:
         return state.load(
-            path, path.parent, base_spec="main", head_spec="HEAD", config_fingerprint=FP
+            path,
+            path.parent,
+            base_spec="main",
+            head_spec="HEAD",
+            base="0" * 40,
+            branch="refs/heads/feat",
+            config_fingerprint=FP,
         )
     finally:
         path.unlink()
@@ -548,8 +554,8 @@ def test_a_decision_naming_a_path_outside_is_refused(
 
 def _state_after_a_run(root: Path, env: dict[str, str]) -> Path:
     res = run_phase2(("resolve", "main", "--yes"), cwd=root, env=env)
-    assert_no_crash(res, (0,))
-    (path,) = (root / ".phase2" / "state").glob("main*.json")
+    assert_no_crash(res, (1,))  # a.json, a real change, is left: --fail-on real
+    (path,) = (root / ".phase2" / "state").glob("feat-*.json")  # the branch's state
     return path
 
 
@@ -600,7 +606,7 @@ def test_a_state_file_cannot_delete_through_a_symlinked_folder(
     doc["unsynced"] = {"commit": head, "updates": [update("lnk/passwd", old)], "log": None}
     state_path.write_text(json.dumps(doc))
     res = run_phase2(("resolve", "main", "--yes"), cwd=root, env=env)
-    assert_no_crash(res, (0,))
+    assert_no_crash(res, (1,))  # a.json is left to a human
     assert (outside / "passwd").read_text() == "precious\n"
     record("parsers", f"e2e-state-symlinked-folder:{both_null}", True)
 

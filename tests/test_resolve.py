@@ -73,7 +73,8 @@ def test_yes_commits_safe_transforms_and_keeps_everything_else(repo: TestRepo, c
     before = snapshot(repo)
     head_before = repo.head()
     code, out, err = cli("resolve", "main", "--yes", repo=repo)
-    assert (code, err) == (0, ""), err
+    # the real change is left without an approval: --fail-on real, as `phase2 diff` says
+    assert (code, err) == (1, ""), err
     assert "committed" in out
     assert snapshot(repo) == before
     assert repo.git("rev-parse", "HEAD~1").strip() == head_before
@@ -88,14 +89,15 @@ def test_yes_commits_safe_transforms_and_keeps_everything_else(repo: TestRepo, c
         assert repo.read(path) == data
     assert repo.read("eval/real.json") == b'{"accuracy": 0.79}\n'
     lines = log_lines(repo)
-    assert sorted(e["decision"] for e in lines) == ["auto-approve"] * 4 + ["skip"]
+    # what --yes leaves to a human is no decision: only what it did is logged
+    assert sorted(e["decision"] for e in lines) == ["auto-approve"] * 4
     # the log is committed with the transforms, and the trailers carry the hashes
     message = repo.git("log", "-1", "--format=%B")
     assert message.count("Phase2-Transform: dec_") == 4
-    assert repo.git("show", "HEAD:.phase2/decisions.jsonl").count("\n") == 5
+    assert repo.git("show", "HEAD:.phase2/decisions.jsonl").count("\n") == 4
     # a second run changes nothing
     code, out, _ = cli("resolve", "main", "--yes", repo=repo)
-    assert code == 0 and "nothing to do" in out
+    assert code == 1 and "nothing to do" in out
     assert repo.git("rev-list", "--count", "HEAD").strip() == "3"
     assert snapshot(repo) == before
     # diff shows no safe noise left
@@ -109,7 +111,7 @@ def test_verify_passes_then_fails_on_tampering(repo: TestRepo, cli: Cli) -> None
     feature_repo(repo)
     cli("resolve", "main", "--yes", repo=repo)
     code, out, _ = cli("verify", repo=repo)
-    assert code == 0 and "verified 5 decision(s), 4 transform(s): ok" in out
+    assert code == 0 and "verified 4 decision(s), 4 transform(s): ok" in out
     log = repo.root / ".phase2" / "decisions.jsonl"
     original = log.read_text()
     first = next(json.loads(x) for x in original.splitlines() if "result" in json.loads(x))
@@ -140,7 +142,7 @@ def test_verify_passes_then_fails_on_tampering(repo: TestRepo, cli: Cli) -> None
     # an unparseable line is listed too
     log.write_text(original + "{not json\n")
     code, out, _ = cli("verify", repo=repo)
-    assert code == 1 and "decisions.jsonl:6: not JSON" in out
+    assert code == 1 and "decisions.jsonl:5: not JSON" in out
 
 
 def test_kill_switch_and_shadow_mode_commit_nothing(repo: TestRepo, cli: Cli, monkeypatch) -> None:
@@ -148,11 +150,11 @@ def test_kill_switch_and_shadow_mode_commit_nothing(repo: TestRepo, cli: Cli, mo
     head = repo.head()
     monkeypatch.setenv("PHASE2_DISABLE_AUTORESOLVE", "1")
     code, out, _ = cli("resolve", "main", "--yes", repo=repo)
-    assert code == 0 and repo.head() == head
+    assert code == 1 and repo.head() == head
     assert "PHASE2_DISABLE_AUTORESOLVE is set" in out
-    lines = log_lines(repo)
-    assert {e["decision"] for e in lines} == {"skip"}
-    assert all(e["kill_switch"] for e in lines)
+    # the kill switch degrades to manual while it is set and leaves nothing behind
+    assert log_lines(repo) == []
+    assert repo.git("status", "--porcelain") == ""
     monkeypatch.delenv("PHASE2_DISABLE_AUTORESOLVE")
     repo.git("checkout", "-q", "--", ".")
     repo.write(".phase2/config.toml", '[policy]\nmode = "shadow"\n')
@@ -160,11 +162,19 @@ def test_kill_switch_and_shadow_mode_commit_nothing(repo: TestRepo, cli: Cli, mo
     head = repo.head()
     # the branch's own configuration counts only when named (else main's is in force)
     own = str(repo.root / ".phase2/config.toml")
-    code, out, _ = cli("resolve", "main", "--yes", "--restart", "--config", own, repo=repo)
-    assert code == 0 and repo.head() == head
+    code, out, err = cli("resolve", "main", "--yes", "--restart", "--config", own, repo=repo)
+    assert code == 1, err
+    # the shadows are committed (never left modified), the branch keeps its files
+    assert code == 1 and repo.git("diff", "--name-only", head, "HEAD").split() == [
+        ".phase2/decisions.jsonl"
+    ]
     decisions = [e["decision"] for e in log_lines(repo)]
     assert decisions.count("shadow") == 4
     assert "policy mode is shadow" in out
+    # a rerun with nothing new adds nothing
+    shadowed = repo.head()
+    code, out, _ = cli("resolve", "main", "--yes", "--config", own, repo=repo)
+    assert code == 1 and repo.head() == shadowed and len(log_lines(repo)) == 4
 
 
 def test_sampled_auto_approvals_are_marked_for_audit(repo: TestRepo, cli: Cli) -> None:
@@ -173,7 +183,7 @@ def test_sampled_auto_approvals_are_marked_for_audit(repo: TestRepo, cli: Cli) -
     repo.commit("audit all")
     own = str(repo.root / ".phase2/config.toml")
     code, _, err = cli("resolve", "main", "--yes", "--config", own, repo=repo)
-    assert code == 0, err
+    assert code == 1, err  # the real change is left
     approvals = [e for e in log_lines(repo) if e["decision"] == "auto-approve"]
     assert approvals and all(e["audit"] == "pending" for e in approvals)
     code, out, _ = cli("log", "--audit-pending", repo=repo)
@@ -266,7 +276,7 @@ def test_state_file_for_other_config_is_refused(repo: TestRepo, cli: Cli) -> Non
     repo.git("config", "core.autocrlf", "false")
     monkey_state = repo.root / "state.json"
     code, _, _ = cli("resolve", "main", "--yes", "--state-file", str(monkey_state), repo=repo)
-    assert code == 0
+    assert code == 1  # the real change is left
     other = repo.write(".phase2/config.toml", "[policy]\nmin_confidence = 0.5\n")
     # resolve compares two commits: a working-tree configuration counts only when named
     code, _, err = cli(
@@ -334,7 +344,7 @@ def test_sha256_repository(make_repo, cli: Cli) -> None:
     repo = make_repo(object_format="sha256")
     feature_repo(repo)
     code, _, err = cli("resolve", "main", "--yes", repo=repo)
-    assert code == 0, err
+    assert code == 1, err  # the real change is left
     assert len(log_lines(repo)[0]["hashes"]["after"]) == 64
     assert cli("verify", repo=repo)[0] == 0
 
@@ -357,14 +367,14 @@ def test_a_committed_state_file_is_never_trusted(repo: TestRepo, cli: Cli) -> No
     feature_repo(repo)
     # a pull request commits a state file claiming every mismatch is already decided
     code, _, _ = cli("resolve", "main", "--yes", "--no-commit", repo=repo)
-    assert code == 0
+    assert code == 1  # the real change is left
     state = next((repo.root / ".phase2" / "state").glob("*.json"))
     repo.git("checkout", "-q", "--", ".")
     repo.git("add", "-f", str(state.relative_to(repo.root)))
     (repo.root / ".phase2" / "decisions.jsonl").unlink()
     repo.commit("sneak a state file in")
     code, out, err = cli("resolve", "main", "--yes", repo=repo)
-    assert code == 0, err
+    assert code == 1, err  # the real change is left
     assert "is tracked by git: ignored" in out
     assert "committed" in out
 
@@ -444,7 +454,7 @@ def test_yes_killed_around_the_branch_move_resumes_to_the_same_end(
     feature_repo(repo)
     clean = tmp_path / "clean"
     shutil.copytree(repo.root, clean, symlinks=True)
-    assert cli("resolve", "main", "--yes", repo=clean).code == 0
+    assert cli("resolve", "main", "--yes", repo=clean).code == 1  # the real change is left
     expected = end_state(clean)
 
     def kill(*_args: object, **_kw: object) -> None:
@@ -465,8 +475,9 @@ def test_yes_killed_around_the_branch_move_resumes_to_the_same_end(
     assert (repo.head() == head) == (where == "before-move")
     capsys.readouterr()
     code, _, err = cli("resolve", "main", "--yes", repo=repo)
-    assert code == 0, err
+    assert code == 1, err  # the real change is left
     assert end_state(repo.root) == expected
     resumed = json.loads(state_file.read_text())
-    assert resumed["unsynced"] is None and len(resumed["processed"]) == 5
-    assert resumed["stats"]["events"] == 5 and resumed["stats"]["skip"] == 1
+    # what --yes left to a human is not marked: only the four auto-approvals
+    assert resumed["unsynced"] is None and len(resumed["processed"]) == 4
+    assert resumed["stats"]["events"] == 4 and "skip" not in resumed["stats"]

@@ -270,8 +270,9 @@ def revert(repo: GitRepo, decision: str, who: Identity, *, env: str = "local") -
 
 
 def record_audit(session: Any, target: Mapping[str, Any], label: str) -> dict[str, Any]:
-    """A human's answer on a sampled auto-approval: a decision with a label, appended to the
-    working-tree log (audits feed the calibration dataset and the circuit breaker)."""
+    """A human's answer on a sampled auto-approval: a decision with a label, recorded in the
+    session like every decision and committed with the log by ``session.apply()`` (audits feed
+    the calibration dataset and the circuit breaker)."""
     run_id = session.state.run_id
     seq = session.state.stats.get("events", 0)
     event = new_event(
@@ -299,7 +300,7 @@ def record_audit(session: Any, target: Mapping[str, Any], label: str) -> dict[st
     )
     if target.get("result"):
         event["result"] = target["result"]
-    DecisionLog(session.repo.root).append([event])
+    session.state.pending.append({"event": event, "update": None})
     session.state.bump("events")
     session.state.bump("audit")
     session.state.save()

@@ -56,6 +56,9 @@ from phase2_git.store.decisions import (
 DecisionKind = Literal["approve", "reject", "skip", "auto-approve", "shadow", "label", "audit"]
 _REAL_WAITS = "the real change waits for a human"
 _HUMAN = "a real change needs a human decision"  # core/policy.py's reason for a manual plan
+# decisions that leave a mismatch undecided: a label says what it is, a shadow what --yes would
+# have done; neither is marked processed in the resume state
+UNMARKED = frozenset({"label", "shadow"})
 LOCAL_EXCLUDES = ("/.phase2/state/", "/.phase2/lock", "/.phase2/lock.*.tmp", "/.phase2/cache/")
 
 
@@ -131,6 +134,10 @@ class Session:
     crlf: str | None = None
     # paths found holding no byte git does not store, before anything was written
     verified: frozenset[str] = frozenset()
+    # --no-commit, as the session was opened: every apply of the session honours it
+    no_commit: bool = False
+    # the comparison again against another commit of the branch (see open_session)
+    rediff: Callable[[str], DiffResult] | None = None
 
     # ---------------------------------------------------------------- queries
 
@@ -171,6 +178,22 @@ class Session:
             self.__dict__["_breaker"] = gatemod.breaker_tripped(self.repo.root)
         reason: str | None = self.__dict__["_breaker"]
         return reason
+
+    def standing(self, since: str, applied: Collection[str] | None = None) -> list[Mismatch]:
+        """The mismatches the comparison holds once this session is done, for the exit code
+        and for saying what is left. ``since``: the branch's commit when the session opened
+        (unmoved: the session's own diff). ``applied``: the paths whose noise the session's
+        commit resolved, when nothing else it committed can change a verdict (``--yes``
+        approves no real change); None: compare again (a human's approval is trusted or not
+        by the trust model, as ``phase2 diff`` would see it)."""
+        if self.branch.commit == since:
+            return list(self.mismatches)
+        if applied is not None or self.rediff is None:
+            gone = set(applied or ())
+            return [
+                m for m in self.mismatches if not (m.path in gone and is_noise(m.mismatch_type))
+            ]
+        return list(self.rediff(self.branch.commit).mismatches)
 
     def can_rewrite(self, m: Mismatch) -> bool:
         """The plan's transform, or its first step, may rewrite the file."""
@@ -375,7 +398,7 @@ class Session:
             op = self._after_first_step(op)
         ev = self.event(op)
         self.state.pending.append({"event": ev, "update": self._transform_update(op)})
-        if op.decision not in ("label",) and op.step is None:
+        if op.decision not in UNMARKED and op.step is None:
             self.state.mark(op.mismatch.id, skipped=op.decision == "skip")
         self.state.bump("events")
         self.state.bump(op.decision if op.step is None else "first_step")
@@ -384,6 +407,33 @@ class Session:
         if save:
             self.state.save()
         return ev
+
+    def record_auto(self, op: Operation, *, save: bool = False) -> bool:
+        """Record what ``--yes`` decided (:meth:`auto_operation`), if it is a decision at all.
+
+        A skip of ``--yes`` is no decision: the plan is left to a human, so it is neither
+        logged nor marked (a kill switch or a breaker, once lifted, finds it undecided; a rerun
+        logs nothing again). A shadow is logged once per mismatch, never marked: the plan it
+        stands for may still be applied when the policy allows. Not saved unless ``save``,
+        as :meth:`record` says for ``--yes``."""
+        if op.decision == "skip":
+            return False
+        if op.decision == "shadow" and op.mismatch.id in self._shadowed():
+            return False
+        self.record(op, save=save)
+        return True
+
+    def _shadowed(self) -> frozenset[str]:
+        """The mismatches the log (committed lines and appended ones) holds a shadow of."""
+        if "_shadowed_ids" not in self.__dict__:
+            data = DecisionLog(self.repo.root).read_bytes()
+            self.__dict__["_shadowed_ids"] = frozenset(
+                str(line.event.get("mismatch_id"))
+                for line in parse_lines(data, LOG_FILE, validate_lines=False)
+                if line.event.get("decision") == "shadow"
+            )
+        shadowed: frozenset[str] = self.__dict__["_shadowed_ids"]
+        return shadowed
 
     def undo_last(self) -> dict[str, Any] | None:
         """Take back the last decision of this session that is not yet applied."""
@@ -446,7 +496,7 @@ class Session:
         for line in parse_lines(data, LOG_FILE, validate_lines=False):
             ev = line.event
             mid, decision = str(ev.get("mismatch_id")), str(ev.get("decision"))
-            if ev.get("run_id") != st.run_id or decision == "label" or st.is_processed(mid):
+            if ev.get("run_id") != st.run_id or decision in UNMARKED or st.is_processed(mid):
                 continue
             st.mark(mid, skipped=decision == "skip")
             st.bump("events")
@@ -529,14 +579,16 @@ class Session:
         self,
         *,
         no_commit: bool = False,
-        commit_decisions: bool = False,
+        commit_decisions: bool = True,
         title: str | None = None,
     ) -> ApplyResult:
         """Turn every recorded decision into effects: one commit (artifacts + log together).
 
-        Without a transform the decisions are appended to the working-tree log, unless
-        ``commit_decisions`` (``phase2 approve``: CI must see approvals in history).
+        Decisions without a transform are committed too (CI must see approvals in history, and
+        a log left modified is a chore), unless ``no_commit`` (or the session's ``--no-commit``)
+        or not ``commit_decisions``: then they are appended to the working-tree log.
         """
+        no_commit = no_commit or self.no_commit
         result = ApplyResult()
         self._finish_unsynced()
         self._drop_stale()
@@ -607,6 +659,7 @@ class Session:
         if outcome is not None:
             commit, result.kept = outcome
             self.branch = gitc.Branch(self.branch.ref, commit)
+            self.state.head = commit
             self.state.commits.append(commit)
             self.state.bump("committed", len(trailers))
             result.commits.append(commit)
@@ -689,11 +742,14 @@ class Session:
         stripped = {p["event"]["id"] for p in pending if p["event"].get("step") == "first"}
         strips = sum(1 for t in trailers if t.decision_id in stripped)
         n = len(trailers) - strips
-        what = [f"resolve {n} noise mismatch{'es' if n != 1 else ''}"] if n or not strips else []
+        sides = f"({self.state.base_spec}...{self.state.head_spec})"
+        what = [f"resolve {n} noise mismatch{'es' if n != 1 else ''}"] if n else []
         if strips:  # mixed files: their noise went, their real changes wait for a human
             what.append(f"strip the noise of {strips} mixed file{'s' if strips != 1 else ''}")
         subject = title or (
-            f"phase2: {' and '.join(what)} ({self.state.base_spec}...{self.state.head_spec})"
+            f"phase2: {' and '.join(what)} {sides}"
+            if what
+            else f"phase2: record {len(pending)} decision{'s' if len(pending) != 1 else ''} {sides}"
         )
         lines = [subject, ""]
         for p in pending:
@@ -912,10 +968,13 @@ def open_session(
                 repo, base_spec, branch.commit, config_path=config_path, trust_from=trust_from
             )
             config = sources.config
+        # the state belongs to the commits compared and the branch the commits go to, never
+        # to the names as typed: `main` on two branches is two comparisons
+        base_commit = resolve_commit(repo, base_spec)
         state_path = (
             Path(state_file)
             if state_file
-            else statemod.default_path(repo.root, spec_for_state, head)
+            else statemod.default_path(repo.root, base_commit, branch.ref)
         )
         # a state file git tracks came in with a commit, maybe a pull request's: it could mark
         # mismatches as already decided, so it is never trusted
@@ -925,9 +984,23 @@ def open_session(
             repo.root,
             base_spec=spec_for_state,
             head_spec=head,
+            base=base_commit,
+            branch=branch.ref,
             config_fingerprint=config.fingerprint,
             restart=restart or tracked,
         )
+        rewound = _branch_rewound(repo, st, branch)
+        if rewound:
+            st = statemod.load(
+                state_path,
+                repo.root,
+                base_spec=spec_for_state,
+                head_spec=head,
+                base=base_commit,
+                branch=branch.ref,
+                config_fingerprint=config.fingerprint,
+                restart=True,
+            )
         revisited = st.forget_skipped() if revisit_skipped else 0
         tracked_notice = (
             f"{quote_for_message(str(state_path))} is tracked by git: ignored, review starts over"
@@ -999,6 +1072,8 @@ def open_session(
                 session.notices.append(f"{revisited} skipped mismatch(es) brought back for review")
             if tracked_notice:
                 session.notices.append(tracked_notice)
+            if rewound:
+                session.notices.append(rewound)
             if session.kill_switch:
                 session.notices.append(
                     f"{gatemod.KILL_SWITCH_ENV} is set: nothing is auto-applied, every plan "
@@ -1008,6 +1083,11 @@ def open_session(
             if breaker:
                 session.notices.append(f"circuit breaker tripped: auto-apply is off ({breaker})")
             _check_rewritable(session, no_commit=no_commit, asked=asked)
+            session.no_commit = no_commit
+            session.rediff = _rediff(
+                repo, base_spec, config, paths, (config_path, trust_from) if sources else None
+            )
+        st.head = session.branch.commit
         st.save()
         yield session
 
@@ -1018,6 +1098,40 @@ def _safe_first(m: Mismatch) -> Step | None:
     if m.plan.transform is None and first is not None and first.safe:
         return first
     return None
+
+
+def _branch_rewound(repo: GitRepo, st: statemod.State, branch: gitc.Branch) -> str | None:
+    """Why a loaded state no longer describes the branch (reset or rebased past the commit it
+    was saved at: its decisions were about history the branch dropped), or None."""
+    if not st.resumed or st.head is None or st.head == branch.commit or st.unsynced:
+        return None
+    if gitc.branch_contains(repo, st.head, branch.commit):
+        return None
+    return (
+        f"{branch.name} no longer contains {st.head[:12]}, where the resume state was saved: "
+        "review starts over"
+    )
+
+
+def _rediff(
+    repo: GitRepo,
+    base_spec: str,
+    config: Config,
+    paths: Sequence[str],
+    chosen: tuple[str | None, str | None] | None,
+) -> Callable[[str], DiffResult]:
+    """The comparison again, against the branch's new commit: what a run's own commits left.
+    ``chosen``: ``(config_path, trust_from)`` when the configuration was chosen by side."""
+
+    def again(head: str) -> DiffResult:
+        from phase2_git.app.sources import choose
+
+        sources = None
+        if chosen is not None:
+            sources = choose(repo, base_spec, head, config_path=chosen[0], trust_from=chosen[1])
+        return run_diff(repo, base_spec, head, config=config, paths=paths, sources=sources)
+
+    return again
 
 
 class _BlobKeeper:

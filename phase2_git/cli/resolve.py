@@ -27,7 +27,12 @@ def resolve_cmd(
         metavar="BASE",
     ),
     head: str = typer.Argument("HEAD", help="Head side: the checked-out branch.", metavar="HEAD"),
-    yes: bool = typer.Option(False, "--yes", "-y", help="Approve every safe plan, skip the rest."),
+    yes: bool = typer.Option(
+        False,
+        "--yes",
+        "-y",
+        help="Apply every safe plan the policy allows; leave the rest to a human.",
+    ),
     auto_approve_safe: bool = typer.Option(
         False, "--auto-approve-safe", help="Apply safe plans without asking; ask for the rest."
     ),
@@ -51,9 +56,14 @@ def resolve_cmd(
     user: str | None = typer.Option(
         None, "--user", help="Decision author (default: git identity).", metavar="USER"
     ),
-    role: str | None = typer.Option(None, "--role", help="Decision author's role.", metavar="ROLE"),
+    role: str | None = typer.Option(
+        None, "--role", help="Their role (default: ci in CI, else developer).", metavar="ROLE"
+    ),
     fail_on: str = typer.Option(
-        "real", "--fail-on", help="Exit 1 on: real, noise, any, never.", metavar="RULE"
+        "real",
+        "--fail-on",
+        help="Exit 1 when what is left once the run is done holds: real, noise, any, never.",
+        metavar="RULE",
     ),
     config: CommitConfigOpt = None,
     trust_from: TrustFromOpt = None,

@@ -1,8 +1,14 @@
-"""Resume state: ``.phase2/state/<base>...<head>-<hash>.json`` (``schemas/Phase2State.v1.json``).
+"""Resume state: ``.phase2/state/<branch>-<base commit>-<hash>.json``
+(``schemas/Phase2State.v1.json``).
 
-One file per base/head pair *as the user named them*: the run's own commits move ``HEAD``, and
-processed items are tracked by mismatch id, which is bound to content. Rewritten atomically
-after every decision.
+One file per branch the commits go to and base *commit* compared, never per name as typed:
+``main...HEAD`` on two branches are two comparisons, and a decision made on one never counts on
+the other. The run's own commits move the branch, so the head is not in the name; ``head``
+records the branch's commit at the last save, and a branch that no longer holds it (reset,
+rebased) starts over. Processed items are tracked by mismatch id, which is bound to content.
+Only what a human decided, or a decision still waiting to be applied, is kept: what ``--yes``
+leaves to a human is not a decision and is never marked. Rewritten atomically after every
+decision.
 """
 
 from __future__ import annotations
@@ -23,11 +29,13 @@ STATE_DIR = ".phase2/state"
 SCHEMA = "Phase2State.v1"
 
 
-def default_path(root: Path, base_spec: str, head_spec: str) -> Path:
-    raw = f"{base_spec}...{head_spec}"
-    slug = re.sub(r"[^A-Za-z0-9._-]+", "_", raw)[:80]
+def default_path(root: Path, base_commit: str, branch_ref: str) -> Path:
+    """The state of comparing ``base_commit`` with the branch ``branch_ref`` (refs/heads/...)."""
+    raw = f"{branch_ref}\0{base_commit}"
+    name = branch_ref.removeprefix("refs/heads/")
+    slug = re.sub(r"[^A-Za-z0-9._-]+", "_", name)[:64]
     digest = hashlib.sha256(raw.encode("utf-8", "surrogateescape")).hexdigest()[:8]
-    return root / STATE_DIR / f"{slug}-{digest}.json"
+    return root / STATE_DIR / f"{slug}-{base_commit[:12]}-{digest}.json"
 
 
 def new_run_id() -> str:
@@ -44,6 +52,8 @@ class State:
     head_spec: str
     config_fingerprint: str
     base: str | None = None
+    branch: str | None = None  # refs/heads/<name>: the branch the commits go to
+    head: str | None = None  # the branch's commit when last saved
     started_at: str = field(default_factory=now_ts)
     processed: list[str] = field(default_factory=list)
     skipped: list[str] = field(default_factory=list)
@@ -60,6 +70,8 @@ class State:
             "base_spec": self.base_spec,
             "head_spec": self.head_spec,
             "base": self.base,
+            "branch": self.branch,
+            "head": self.head,
             "config_fingerprint": self.config_fingerprint,
             "started_at": self.started_at,
             "updated_at": now_ts(),
@@ -123,16 +135,19 @@ def load(
     *,
     base_spec: str,
     head_spec: str,
+    base: str,
+    branch: str,
     config_fingerprint: str,
     restart: bool = False,
 ) -> State:
-    """Load the state for this pair of sides, or start a new one.
+    """Load the state for this base commit and branch, or start a new one.
 
-    A file written for other sides or another configuration is refused (exit 2) unless
-    ``restart``; a malformed one is refused naming the file.
+    A file written for another base commit, another branch or another configuration is
+    refused (exit 2) unless ``restart`` (only ``--state-file`` can name one: the default file
+    is named after both); a malformed one is refused naming the file.
     """
     shown = _display(path, root)
-    fresh = State(path, new_run_id(), base_spec, head_spec, config_fingerprint)
+    fresh = State(path, new_run_id(), base_spec, head_spec, config_fingerprint, base, branch)
     if restart or not path.exists():
         return fresh
     try:
@@ -145,10 +160,17 @@ def load(
         schemas.check(data, SCHEMA, shown)
     except UsageError as exc:
         raise UsageError(exc.message, hint="use --restart to start over") from None
-    if (data["base_spec"], data["head_spec"]) != (base_spec, head_spec):
+    # a file from before these fields were written (none of the default names) says nothing
+    # of them: only what it says is checked
+    was_base, was_branch = data.get("base"), data.get("branch")
+    if (was_base is not None and was_base != base) or (
+        was_branch is not None and was_branch != branch
+    ):
+        was = str(was_branch or "?").removeprefix("refs/heads/")
         raise UsageError(
-            f"{shown} was written for {data['base_spec']}...{data['head_spec']}, not "
-            f"{base_spec}...{head_spec}",
+            f"{shown} was written for {data['base_spec']} ({str(was_base or '?')[:12]}) and "
+            f"branch {was}, not {base_spec} ({base[:12]}) and branch "
+            f"{branch.removeprefix('refs/heads/')}",
             hint="use --restart to start over, or --state-file to pick another file",
         )
     if data["config_fingerprint"] != config_fingerprint:
@@ -163,7 +185,9 @@ def load(
         base_spec=base_spec,
         head_spec=head_spec,
         config_fingerprint=config_fingerprint,
-        base=data.get("base"),
+        base=base,
+        branch=branch,
+        head=data.get("head"),
         started_at=data["started_at"],
         processed=list(data["processed"]),
         skipped=list(data.get("skipped", [])),

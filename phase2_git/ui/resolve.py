@@ -9,15 +9,17 @@ import contextlib
 import gc
 import os
 import shlex
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import IO
 
 from phase2_git.app.resolve import ApplyResult, Operation, Session, open_session
+from phase2_git.core.model import Mismatch, is_noise
 from phase2_git.core.sanitize import sanitize_line, sanitize_path
-from phase2_git.core.summary import FAIL_ON, failing
+from phase2_git.core.summary import FAIL_ON, FailOn, failing, is_approved, summarize
 from phase2_git.errors import UsageError
 from phase2_git.git.repo import GitRepo
+from phase2_git.store.gate import KILL_SWITCH_ENV
 from phase2_git.ui.render import report_apply
 
 
@@ -91,9 +93,11 @@ def run_yes(session: Session, opts: ResolveOptions, out: IO[str]) -> ApplyResult
 def _run_yes(session: Session, opts: ResolveOptions, out: IO[str]) -> ApplyResult:
     todo = session.todo()
     session.replayable()  # --yes decides as a pure function of its inputs
+    recorded = 0
     for m in todo:
         op: Operation = session.auto_operation(m)
-        session.record(op, save=False)
+        # a skip of --yes leaves the plan to a human: printed, neither logged nor remembered
+        recorded += session.record_auto(op)
         extra = " [sampled for audit]" if op.audit == "pending" else ""
         reason = (
             f": {sanitize_line(op.reason)}"
@@ -110,23 +114,68 @@ def _run_yes(session: Session, opts: ResolveOptions, out: IO[str]) -> ApplyResul
     # written once, not twice)
     result = session.apply(no_commit=opts.no_commit)
     report_apply(result, out)
-    if not todo and not result.commits:
-        out.write("nothing to do: every mismatch is already decided\n")
+    if not recorded and not result.commits and not result.logged:
+        out.write("nothing to do: --yes has nothing new to apply\n")
     return result
 
 
-def list_plans(session: Session, out: IO[str]) -> None:
+def _suffix(session: Session, m: Mismatch) -> str:
+    if is_approved(m):
+        return " (approved)"
+    if m.id in session.state.skipped:
+        return " (skipped)"
+    if session.state.is_processed(m.id):
+        return " (decided, not yet applied)"
+    first = m.plan.first
+    if first is not None and first.safe and m.plan.transform is None:
+        return " (its noise: strip_noise, safe)"  # a mixed file: --yes strips it
+    return " (safe)" if m.plan.safe else ""
+
+
+def list_plans(session: Session, out: IO[str], opts: ResolveOptions | None = None) -> None:
     """No one to ask (CI, or no TTY on stdin): show the plans and how to act on them."""
-    for m in session.todo():
-        safe = " (safe)" if m.plan.safe else ""
-        first = m.plan.first
-        if first is not None and first.safe and m.plan.transform is None:
-            safe = " (its noise: strip_noise, safe)"  # a mixed file: --yes strips it
-        out.write(f"{m.plan.action:<22} {sanitize_path(m.path)} ({m.mismatch_type}){safe}\n")
+    opts = opts or ResolveOptions(base=None)
+    for m in session.mismatches:
+        out.write(
+            f"{m.plan.action:<22} {sanitize_path(m.path)} ({m.mismatch_type})"
+            f"{_suffix(session, m)}\n"
+        )
+    out.write("not a terminal: nothing was decided\n")
+    say_left(session, opts, session.mismatches, out)
+
+
+def say_left(
+    session: Session, opts: ResolveOptions, standing: Sequence[Mismatch], out: IO[str]
+) -> None:
+    """What is left to decide, and what would decide it: never advice just followed."""
+    left = [m for m in standing if failing(m, "any")]
+    if not left:
+        out.write("nothing left: every mismatch is resolved or has a trusted approval\n")
+        return
+    real = sum(1 for m in left if not is_noise(m.mismatch_type))
+    skipped = set(session.state.skipped)
+    n_skipped = sum(1 for m in left if m.id in skipped)
+    undecided = [m for m in left if not session.state.is_processed(m.id)]
+    auto = [m for m in undecided if session.auto_operation(m).decision == "auto-approve"]
+    safe_waiting = [m for m in undecided if m.plan.safe]
     out.write(
-        "not a terminal: nothing was decided. Run `phase2 resolve --yes` to apply the safe "
-        "plans, or `phase2 approve PATH` / `phase2 reject PATH` for the rest\n"
+        f"left: {len(left)} mismatch(es), {real} real change(s) without a trusted approval "
+        f"and {len(left) - real} unresolved noise\n"
     )
+    again = command(opts)
+    if auto:
+        out.write(f"  `{command(opts, '--yes')}` applies {len(auto)} safe plan(s)\n")
+    elif safe_waiting and session.kill_switch:
+        out.write(
+            f"  {KILL_SWITCH_ENV} is set: {len(safe_waiting)} safe plan(s) wait for a human "
+            "until it is lifted\n"
+        )
+    out.write(
+        f"  on a terminal, `{again}` reviews them; `phase2 approve PATH` / `phase2 reject PATH` "
+        "decide one without a terminal\n"
+    )
+    if n_skipped:
+        out.write(f"  `{command(opts, '--revisit-skipped')}` brings back {n_skipped} you skipped\n")
 
 
 def resolve_main(
@@ -134,6 +183,7 @@ def resolve_main(
 ) -> int:
     if opts.fail_on not in FAIL_ON:
         raise UsageError(f"--fail-on must be one of {', '.join(FAIL_ON)}, got '{opts.fail_on}'")
+    rule = opts.fail_on  # narrowed to FailOn by the test above
     repo = GitRepo.discover(opts.repo)
     mode = "yes" if opts.yes else ("audit" if opts.audit else "interactive")
     with open_session(
@@ -154,36 +204,82 @@ def resolve_main(
     ) as session:
         _filter_paths(session, opts.paths)
         header(session, out)
+        opened_at = session.branch.commit
         if opts.yes:
-            run_yes(session, opts, out)
-            return 0
+            result = run_yes(session, opts, out)
+            standing = _standing(session, opts, opened_at, result.applied)
+            say_left(session, opts, standing, out)
+            return exit_code(standing, rule)
         if not opts.interactive:
-            list_plans(session, out)
-            rule = opts.fail_on
-            return 1 if any(failing(m, rule) for m in session.todo()) else 0
+            list_plans(session, out, opts)
+            return exit_code(session.mismatches, rule)
         if opts.guided and not opts.audit:
             from phase2_git.ui.guided import guided_review
 
             return guided_review(session, out, color=opts.color, resume=resume_command(opts))
         from phase2_git.ui.review import review
 
-        if opts.auto_approve_safe:
+        if not opts.audit and not session.todo():
+            # nothing to ask: no review, no table of zeros
+            if any(m.id in session.state.skipped for m in session.mismatches):
+                out.write("nothing to review: every mismatch left was skipped earlier\n")
+            else:
+                out.write("nothing to review: every mismatch is decided\n")
+            say_left(session, opts, session.mismatches, out)
+            return exit_code(session.mismatches, rule)
+        auto_approve_safe = opts.auto_approve_safe
+        if auto_approve_safe and (session.kill_switch or session.breaker()):
+            # --auto-approve-safe is an auto-apply: off while the switch or the breaker is
+            auto_approve_safe = False
+            out.write("note: --auto-approve-safe is off: every plan is asked\n")
+        if auto_approve_safe:
             # mixed files: their safe first step (strip_noise) is applied without asking too;
             # their real changes are reviewed
             session.record_first_steps()
-        return review(
+        code = review(
             session,
             out,
             color=opts.color,
             audit=opts.audit,
-            auto_approve_safe=opts.auto_approve_safe,
+            auto_approve_safe=auto_approve_safe,
             resume=resume_command(opts),
         )
+        if code != 0 or opts.audit:
+            return code
+        standing = _standing(session, opts, opened_at, None)
+        undecided = [m for m in session.todo() if m in standing]
+        if undecided:
+            out.write(
+                f"{len(undecided)} mismatch(es) not yet reviewed. Resume with: "
+                f"{resume_command(opts)}\n"
+            )
+        say_left(session, opts, standing, out)
+        return exit_code(standing, rule)
 
 
-def resume_command(opts: ResolveOptions) -> str:
-    """The command that takes an interrupted review up where it stopped."""
-    parts = ["phase2", "resolve"]
+def _standing(
+    session: Session, opts: ResolveOptions, since: str, applied: Sequence[str] | None
+) -> list[Mismatch]:
+    standing = session.standing(since, applied)
+    if opts.paths:
+        from phase2_git.core.artifacts import ArtifactFilter
+
+        keep = ArtifactFilter(list(opts.paths), [])
+        standing = [m for m in standing if keep(m.path)]
+    return standing
+
+
+def exit_code(standing: Sequence[Mismatch], rule: FailOn) -> int:
+    """``--fail-on`` over what the comparison holds after the run, as ``phase2 diff`` counts
+    it (:func:`phase2_git.core.summary.summarize`)."""
+    code = summarize(standing, rule)["exit_code"]
+    assert isinstance(code, int)
+    return code
+
+
+def command(opts: ResolveOptions, *flags: str) -> str:
+    """``phase2 resolve`` with ``flags`` and the sides as this run was given them."""
+    parts = ["phase2", "resolve", *flags]
     if opts.base:
         parts.append(opts.base)
     if opts.head != "HEAD":
@@ -193,3 +289,8 @@ def resume_command(opts: ResolveOptions) -> str:
     if opts.guided:
         parts.append("--guided")
     return " ".join(shlex.quote(p) for p in parts)
+
+
+def resume_command(opts: ResolveOptions) -> str:
+    """The command that takes an interrupted review up where it stopped."""
+    return command(opts)

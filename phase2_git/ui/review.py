@@ -668,8 +668,13 @@ def audit_review(session: Session, console: Console, keys: KeyReader, color: boo
                 else b""
             )
             after = gitc.read_blob(session.repo, target["result"]) if target.get("result") else b""
-            view = diffview.DiffView(tuple(diffview.text_diff(before, after, ws=True)), 0)
-            console.print(_text(view, color))
+            # the panel's 50-line cap, as in the review (there is no `d` here: the rest is in
+            # the commit the trailer names)
+            lines = list(diffview.text_diff(before, after, ws=True))
+            shown = tuple(lines[: diffview.MAX_LINES])
+            console.print(_text(diffview.DiffView(shown, 0), color))
+            if len(lines) > len(shown):
+                console.print(f"… {len(lines) - len(shown)} more lines not shown", markup=False)
             while True:
                 console.print(
                     "  a it was noise (confirm) · r it was a real change · s skip · q quit  > ",
@@ -689,7 +694,11 @@ def audit_review(session: Session, console: Console, keys: KeyReader, color: boo
             answered += 1
     except KeyboardInterrupt:
         console.print()
+        session.apply()  # committed like every decision
         console.print(f"interrupted: {answered} audit(s) saved", markup=False)
         return 130
+    result = session.apply()  # committed like every decision
     console.print(f"{answered} audit(s) recorded", markup=False)
+    for commit in result.commits:
+        console.print(f"commit {commit}", markup=False)
     return 0

@@ -10,6 +10,7 @@ from pathlib import Path
 import _harness
 
 FP = "a" * 64
+BASE = "0" * 40
 
 
 def safe(path: str) -> bool:
@@ -31,8 +32,8 @@ def setup() -> _harness.Target:
     def target(data: bytes) -> None:
         path.write_bytes(data)
         try:
-            st = state.load(path, folder, base_spec="main", head_spec="HEAD",
-                            config_fingerprint=FP)  # fmt: skip
+            st = state.load(path, folder, base_spec="main", head_spec="HEAD", base=BASE,
+                            branch="refs/heads/feat", config_fingerprint=FP)  # fmt: skip
         except UsageError as exc:
             assert "\n" not in str(exc)
             return
