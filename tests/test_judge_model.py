@@ -254,11 +254,16 @@ def test_gate_reaches_go_where_the_judge_agrees_and_binds_to_the_model(
 ) -> None:
     configure(repo)
     d = write_dataset(repo, pairs_dataset(240, 11, real_labels=True))
-    code, doc = gate_json(cli, repo, "--dataset", str(d), "--calibrate")
+    prom = repo.root / "gate.prom"
+    code, doc = gate_json(cli, repo, "--dataset", str(d), "--calibrate", "--prom", str(prom))
     result = doc["results"][0]
     assert code == 0 and result["go"], result["criteria"]
     ident = result["judge"]
     assert ident["model"] == jm.LOGREG_KIND
+    info = (
+        f'phase2_gate_judge_info{{backend="tfidf",method="{METHOD}",model="{jm.LOGREG_KIND}"}} 1.0'
+    )
+    assert info in prom.read_text()
     model_file = repo.root / store_model.model_relpath("tfidf")
     assert ident["model_sha256"] == store_model.file_sha256(repo.root, "tfidf")
     stored = json.loads(model_file.read_text())

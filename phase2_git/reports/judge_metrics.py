@@ -148,8 +148,19 @@ def gate_families(results: Sequence[Mapping[str, Any]], breaker: bool | None) ->
         "The threshold a gate criterion compared against.",
         labels=["method", "criterion"],
     )
+    info = GaugeMetricFamily(
+        "phase2_gate_judge_info",
+        "Always 1: which judge a gate measured (cosine_similarity's backend and model; a gate "
+        "holds for that judge only).",
+        labels=["method", "backend", "model"],
+    )
     for r in sorted(results, key=lambda r: r["method"]):
         passed.add_metric([r["method"]], 1 if r["go"] else 0)
+        judge = r.get("judge") or {}
+        default = "tfidf" if r["method"] == "cosine_similarity" else ""
+        info.add_metric(
+            [r["method"], str(judge.get("backend") or default), str(judge.get("model") or "")], 1
+        )
         for c in r["criteria"]:
             key = [r["method"], c["name"]]
             crit_passed.add_metric(key, 1 if c["status"] == "PASS" else 0)
@@ -157,7 +168,7 @@ def gate_families(results: Sequence[Mapping[str, Any]], breaker: bool | None) ->
                 crit_value.add_metric(key, c["figure"])
             if c["threshold"] is not None:
                 crit_threshold.add_metric(key, c["threshold"])
-    fams: list[Metric] = [passed, crit_passed, crit_value, crit_threshold]
+    fams: list[Metric] = [passed, crit_passed, crit_value, crit_threshold, info]
     if breaker is not None:
         b = GaugeMetricFamily(
             "phase2_breaker_tripped",
