@@ -159,9 +159,15 @@ def measure(labels: str, backend: str, bootstrap: int, seed: int) -> dict[str, A
         if run.returncode != 0:
             raise SystemExit(f"{backend}: phase2 judge eval exited {run.returncode}: {run.stderr}")
         doc: dict[str, Any] = json.loads(run.stdout)
-    fig = doc["methods"]["cosine_similarity"]
+        fig = doc["methods"]["cosine_similarity"]
+        predicted = test_predictions(repo, labels, fig["threshold"])
     test = fig["test"]
     c = test["confusion"]
+    mine = {"tp": 0, "fp": 0, "tn": 0, "fn": 0}
+    for label, pred in predicted.values():
+        mine[("t" if label == pred else "f") + ("p" if pred else "n")] += 1
+    if mine != c:  # the in-process predictions must be the command's own
+        raise SystemExit(f"{backend}: test predictions {mine} differ from the command's {c}")
     return {
         "backend": backend,
         "judge": LABELS[backend],
@@ -173,7 +179,63 @@ def measure(labels: str, backend: str, bootstrap: int, seed: int) -> dict[str, A
         "test_confusion": c,
         "split": doc["split"],
         "identity": fig["identity"],
+        "predictions": predicted,
     }
+
+
+def test_predictions(repo: Path, labels: str, threshold: float) -> dict[str, tuple[bool, bool]]:
+    """``{id: (label, predicted)}`` on the test split, with the model the command stored in
+    ``repo`` and the threshold it calibrated: phase2's own functions, in this process (the
+    command's JSON has figures, not items; the paired comparison needs items)."""
+    sys.path.insert(0, str(ROOT))
+    from phase2_git.app.judge import run_methods_on
+    from phase2_git.app.judge_model import embedding_scores, method_settings
+    from phase2_git.core.evaluation import split_map
+    from phase2_git.store.config import load
+    from phase2_git.store.labels import read_labels
+
+    config = load(repo)
+    items = read_labels(Path(labels), "labels.jsonl")
+    splits = split_map(items)
+    test = [i for i in items if splits[i.id] == "test"]
+    ms = method_settings(config, repo, ["cosine_similarity"])._replace(cosine_threshold=threshold)
+    found = run_methods_on(test, ["cosine_similarity"], config.classify, ms)["cosine_similarity"]
+    if ms.cosine_backend == "embeddings":
+        embedding_scores(test, config, ms, found)
+    scores = found[1]
+    return {i.id: (i.label, scores[i.id] >= threshold) for i in test}
+
+
+def paired_difference(
+    a: dict[str, tuple[bool, bool]], b: dict[str, tuple[bool, bool]], resamples: int, seed: int
+) -> tuple[float, float, float]:
+    """kappa(a) - kappa(b) on the same test items, and its 95% paired percentile-bootstrap CI
+    (each resample draws items with replacement and scores both judges on the same draw)."""
+    import random
+
+    sys.path.insert(0, str(ROOT))
+    from phase2_git.core.stats import Confusion, cohen_kappa
+
+    ids = sorted(a)
+
+    def kappa(pred: dict[str, tuple[bool, bool]], sample: list[str]) -> float | None:
+        return cohen_kappa(
+            Confusion.from_pairs([pred[i][0] for i in sample], [pred[i][1] for i in sample])
+        )
+
+    ka, kb = kappa(a, ids), kappa(b, ids)
+    assert ka is not None and kb is not None
+    rng = random.Random(seed)
+    diffs = []
+    for _ in range(resamples):
+        sample = [ids[rng.randrange(len(ids))] for _ in ids]
+        da, db = kappa(a, sample), kappa(b, sample)
+        if da is not None and db is not None:
+            diffs.append(da - db)
+    diffs.sort()
+    lo = diffs[int(0.025 * (len(diffs) - 1))]
+    hi = diffs[int(0.975 * (len(diffs) - 1))]
+    return ka - kb, lo, hi
 
 
 def table(rows: list[dict[str, Any]]) -> str:
@@ -227,8 +289,25 @@ def main(argv: list[str] | None = None) -> int:
     if split is not None:
         print(f"split (phase2's own, stratified): {split['train']} train, {split['test']} test")
     print(table(rows))
+    measured = {r["backend"]: r for r in rows if "predictions" in r}
+    if "tfidf" in measured:
+        print("\npaired differences on the same test items (95% paired bootstrap CI):")
+        for other in ("char_tfidf", "word_tfidf", "embeddings"):
+            if other in measured:
+                d, lo, hi = paired_difference(
+                    measured["tfidf"]["predictions"],
+                    measured[other]["predictions"],
+                    args.bootstrap,
+                    args.seed,
+                )
+                verdict = "clear" if lo > 0 else "not clear (the CI holds 0)" if hi > 0 else "worse"
+                print(
+                    f"  kappa(tfidf) - kappa({other}) = {d:+.3f}  [{lo:+.3f}, {hi:+.3f}]: {verdict}"
+                )
+                measured["tfidf"].setdefault("paired", {})[other] = [d, lo, hi]
     if args.json:
-        args.json.write_text(json.dumps(rows, indent=2) + "\n", encoding="utf-8")
+        shown = [{k: v for k, v in r.items() if k != "predictions"} for r in rows]
+        args.json.write_text(json.dumps(shown, indent=2) + "\n", encoding="utf-8")
     return 0
 
 
