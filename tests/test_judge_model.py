@@ -370,3 +370,31 @@ def test_calibrate_without_text_pairs_in_train_is_exit_2(repo: TestRepo, cli: Cl
     code, _, err = cli("judge", "eval", "--dataset", str(d), "--calibrate", repo=repo)
     assert code == 2 and "needs both labels" in err
     assert not (repo.root / store_model.model_relpath("tfidf")).exists()
+
+
+def test_diff_with_a_damaged_model_file_is_exit_2_naming_it(repo: TestRepo, cli: Cli) -> None:
+    configure(repo)
+    repo.write("out/a.txt", "alpha beta\n")
+    repo.commit("base")
+    repo.write("out/a.txt", "alpha  beta\n")
+    model_file = repo.root / store_model.model_relpath("tfidf")
+    model_file.parent.mkdir(parents=True)
+    model_file.write_text('{"schema": "JudgeModel.v1", "kind": "lexical-logreg"}\n')
+    code, out, err = cli("diff", "HEAD", "-m", METHOD, repo=repo)
+    assert code == 2 and not out
+    assert "cosine_similarity.tfidf.json" in err and "required" in err
+    # a model of other features (another phase2 version's) is refused, with what to do
+    rows = pairs_dataset(10, 1, real_labels=True)
+    other = jm.fit_model(
+        jm.LOGREG_KIND, [(r["before"], r["after"]) for r in rows], [True, False] * 5
+    ).to_json()
+    other["logistic"]["features"] = ["something_else", *other["logistic"]["features"][1:]]
+    model_file.write_bytes(store_model.dumps(other))
+    code, _, err = cli("diff", "HEAD", "-m", METHOD, repo=repo)
+    assert code == 2 and "not this version's" in err and "--calibrate" in err
+    # the other backends learn nothing from that file and never read it
+    configure(repo, '\n[methods.cosine_similarity]\nbackend = "word_tfidf"\n')
+    code, out, err = cli("diff", "HEAD", "-m", METHOD, "-f", "json", repo=repo)
+    assert code in (0, 1), err
+    verdict = json.loads(out)["mismatches"][0]["verdicts"][0]
+    assert verdict["detail"].startswith("cosine ")
