@@ -293,6 +293,9 @@ def test_gate_reaches_go_where_the_judge_agrees_and_binds_to_the_model(
     assert verdicts and verdicts[0]["detail"].startswith(f"{jm.LOGREG_KIND} score")
     assert verdicts[0]["equivalent"] is True
 
+    code, out, err = cli("judge", "eval", "--dataset", str(d), "--bootstrap", "50", repo=repo)
+    assert code == 0 and f"judge: backend tfidf, model {jm.LOGREG_KIND}" in out, err
+
     # a changed model invalidates the gate, as a changed rubric does
     relearned = jm.fit_model(
         jm.LOGREG_KIND,

@@ -228,6 +228,10 @@ def render_evaluation(doc: Mapping[str, Any], out: IO[str]) -> None:
         if "threshold" in fig:
             out.write(f" (threshold {fig['threshold']:.6g})")
         out.write(f": gate {'GO' if gate.get('go') else 'NO-GO'}\n")
+        ident = fig.get("identity") or {}
+        if method == "cosine_similarity" and ("backend" in ident or "model" in ident):
+            model = f", model {ident['model']}" if "model" in ident else ""
+            out.write(f"  judge: backend {ident.get('backend', 'tfidf')}{model}\n")
         out.write(
             f"  n={fig['n']}  kappa={_f(fig['kappa'])}  95% CI {_ci(fig['kappa_ci'])}  "
             f"asymptotic {_ci(fig['kappa_ci_asymptotic'])}\n"
