@@ -401,3 +401,19 @@ def test_diff_with_a_damaged_model_file_is_exit_2_naming_it(repo: TestRepo, cli:
     assert code in (0, 1), err
     verdict = json.loads(out)["mismatches"][0]["verdicts"][0]
     assert verdict["detail"].startswith("cosine ")
+
+
+def test_char_tfidf_before_it_learns_and_sides_too_long_to_read(repo: TestRepo, cli: Cli) -> None:
+    configure(repo, '\n[methods.cosine_similarity]\nbackend = "char_tfidf"\n')
+    repo.write("out/a.txt", "alpha beta gamma\n")
+    repo.write("out/big.txt", "x" * 10 + "\n")
+    repo.commit("base")
+    repo.write("out/a.txt", "alpha  beta gamma\n")
+    repo.write("out/big.txt", "y" * (jm.MAX_CHARS + 1) + "\n")
+    code, out, err = cli("diff", "HEAD", "-m", METHOD, "-f", "json", repo=repo)
+    assert code in (0, 1), err
+    got = {m["path"]: m["verdicts"][0] for m in json.loads(out)["mismatches"]}
+    # no model learned yet: document frequencies of the pair itself; whitespace runs are one
+    assert got["out/a.txt"]["detail"].startswith("char cosine 1.0000")
+    assert got["out/big.txt"]["detail"].startswith("not applicable: a side over the")
+    assert not got["out/big.txt"]["equivalent"]
