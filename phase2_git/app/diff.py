@@ -109,7 +109,13 @@ class _Job:
             self.gated = go
             if go:
                 policy = policy._replace(gated_methods=policy.gated_methods | go)
-        self.settings = Settings(config.classify, config.methods, policy)
+        msettings = config.methods
+        if "cosine_similarity" in self.selected:
+            # the model `judge eval --calibrate` learned, read from disk here (core does no I/O)
+            from phase2_git.app.judge_model import method_settings
+
+            msettings = method_settings(config, repo.root, self.selected)
+        self.settings = Settings(config.classify, msettings, policy)
 
     def external(self) -> bool:
         """Whether a judge outside core runs: it needs every mismatch at once."""

@@ -206,9 +206,11 @@ def attach_embedding_verdicts(
 
     Raises :class:`UsageError` when the extra or the model is missing. A mismatch core could
     not compare as text keeps core's "not applicable" verdict; the model loads only when there
-    is a pair to embed. The verdict is a shadow: ``cosine_similarity`` is taken out of the
-    gated methods for these plans (its gate, if any, measured TF-IDF). ``gated``: the GO gates
-    the caller trusts (a diff: those the trusted commit holds), else the working tree's.
+    is a pair to embed. The verdict may justify a plan only when ``cosine_similarity``'s gate
+    is GO and bound to this backend and model package (``judge eval`` measures the configured
+    backend, and the gate's identity names it: a gate measured on TF-IDF does not count here).
+    ``gated``: the GO gates the caller trusts (a diff: those the trusted commit holds), else
+    the working tree's.
     """
     from phase2_git.core import whitespace
     from phase2_git.core.classify import Pair
@@ -230,14 +232,10 @@ def attach_embedding_verdicts(
     if not texts:
         return result
 
-    allowed = config.policy.gated_methods | _go(repo, config, gated)
-    policy = config.policy._replace(gated_methods=allowed - {COSINE})
+    policy = config.policy._replace(
+        gated_methods=config.policy.gated_methods | _go(repo, config, gated)
+    )
     notices = list(result.notices)
-    if COSINE in allowed:
-        notices.append(
-            f'{COSINE}: backend "{embeddings.BACKEND}" stays a shadow verdict: its gate measured '
-            "the TF-IDF cosine (judge eval runs TF-IDF only)"
-        )
     found = embeddings.verdicts([t for _, _, _, t in texts], config.methods.cosine_threshold)
     replaced = {
         m.id: _replanned(m, v, policy, config.classify, (before, after))

@@ -278,12 +278,24 @@ def run_eval(
         preds = predictions_from_results(read_results(results, rshown), items, rshown, methods)
         preds = [replace(p, identity=_identity(p.method, config, root)) for p in preds]
         results_meta: dict[str, Any] | None = {"path": rshown, "sha256": file_sha256(results)}
-    else:
+    fitted = None
+    dataset_sha = file_sha256(dataset)
+    if results is None:
         names = tuple(methods) if methods else config.methods.enabled
-        preds = _run_predictions(items, names, config, root, environ, trusted)
+        from phase2_git.app import judge_model
+
+        msettings = judge_model.method_settings(config, root, names)
+        if options.calibrate and judge_model.COSINE in names:
+            # learned on the train split only (app/judge_model.py); stored once evaluated
+            fitted = judge_model.fit_for_eval(
+                items, config, {"dataset": shown, "sha256": dataset_sha}
+            )
+            if fitted is not None:
+                msettings = judge_model.with_fitted(config, fitted)
+        preds = _run_predictions(items, names, config, root, environ, trusted, msettings, fitted)
         results_meta = None
     meta = {
-        "dataset": {"path": shown, "sha256": file_sha256(dataset), "n": len(items)},
+        "dataset": {"path": shown, "sha256": dataset_sha, "n": len(items)},
         "results": results_meta,
         "config_fingerprint": config.fingerprint,
     }
@@ -292,6 +304,10 @@ def run_eval(
     explain_calibration(
         doc, stored=root is not None, dataset=shown, source=config.source, configured=configured
     )
+    if fitted is not None and root is not None:
+        from phase2_git.store.judge_model import save_model
+
+        save_model(root, fitted.backend, fitted.doc)
     return doc
 
 
@@ -375,7 +391,10 @@ def _run_predictions(
     root: Path | None,
     environ: Mapping[str, str],
     trusted: Sequence[TrustedJudge] = (),
+    msettings: MethodSettings | None = None,
+    fitted: Any = None,  # app.judge_model.Fitted: the model --calibrate just learned
 ) -> list[Predictions]:
+    msettings = config.methods if msettings is None else msettings
     judge: LlmRubricJudge | None = None
     llm_fn = None
     if LLM in names:
@@ -406,7 +425,11 @@ def _run_predictions(
             )
             return v.score, v.error
 
-    raw = run_methods_on(items, names, config.classify, config.methods, llm=llm_fn)
+    raw = run_methods_on(items, names, config.classify, msettings, llm=llm_fn)
+    if "cosine_similarity" in raw and msettings.cosine_backend == "embeddings":
+        from phase2_git.app.judge_model import embedding_scores
+
+        embedding_scores(items, config, msettings, raw["cosine_similarity"])
     preds = []
     for n in names:
         predicted, scores, unjudged = raw[n]
@@ -425,7 +448,11 @@ def _run_predictions(
                 threshold=threshold,
                 unjudged=unjudged,
                 budget=judge.summary() if n == LLM and judge is not None else None,
-                identity=_identity(n, config, root),
+                identity=(
+                    judge_identity(n, config.data, root, model_sha256=fitted.sha256)
+                    if fitted is not None and n == "cosine_similarity"
+                    else _identity(n, config, root)
+                ),
             )
         )
     return preds

@@ -141,13 +141,27 @@ def _cosine(m: MethodInput) -> Verdict:
     ta, tb = m.pair.before.text, m.pair.after.text
     if ta is None or tb is None:
         return _na("cosine_similarity", "not UTF-8")
-    score = tfidf_cosine(ta, tb)
     threshold = m.methods.cosine_threshold
+    model, backend = m.methods.cosine_model, m.methods.cosine_backend
+    if model is not None or backend == "char_tfidf":
+        # the learned judges (core/judge_model.py): imported only when one is configured
+        from phase2_git.core import judge_model as jm
+
+        if max(len(ta), len(tb)) > jm.MAX_CHARS:
+            return _na("cosine_similarity", f"a side over the {jm.MAX_CHARS} characters it reads")
+        if model is None:  # char_tfidf not learned yet: document frequencies of the pair
+            ca, cb = jm.char_grams(ta), jm.char_grams(tb)
+            idf = jm.Idf.fit((ca, cb), jm.MAX_CHAR_TERMS)
+            score, what = jm.tfidf_cosine_with(ca, cb, idf, sublinear=False), "char cosine"
+        else:
+            score, what = model.score(ta, tb), f"{model.kind} score"
+    else:
+        score, what = tfidf_cosine(ta, tb), "cosine"
     return Verdict(
         "cosine_similarity",
         score >= threshold,
         score,
-        f"cosine {score:.4f} (threshold {threshold})",
+        f"{what} {score:.4f} (threshold {threshold})",
     )
 
 
@@ -186,7 +200,8 @@ METHODS: dict[str, Method] = {
         ),
         Method(
             "cosine_similarity",
-            "statistical: TF-IDF cosine of the two sides ≥ threshold (shadow until gated)",
+            "statistical: TF-IDF cosine of the two sides ≥ threshold, or the lexical model "
+            "`judge eval --calibrate` learned (shadow until gated)",
             False,
             _cosine,
         ),

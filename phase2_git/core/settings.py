@@ -6,7 +6,10 @@ NamedTuples, not dataclasses: the hook imports them (see :mod:`phase2_git.core.m
 
 from collections.abc import Mapping
 from types import MappingProxyType
-from typing import Literal, NamedTuple
+from typing import TYPE_CHECKING, Literal, NamedTuple
+
+if TYPE_CHECKING:
+    from phase2_git.core.judge_model import JudgeModel
 
 NoiseStrategy = Literal["restore_base", "canonicalize"]
 PolicyMode = Literal["auto", "manual", "shadow"]
@@ -78,3 +81,8 @@ class PolicySettings(NamedTuple):
 class MethodSettings(NamedTuple):
     enabled: tuple[str, ...] = DEFAULT_METHODS
     cosine_threshold: float = 0.95
+    # methods.cosine_similarity.backend; "embeddings" is computed outside core (app/external.py)
+    cosine_backend: str = "tfidf"
+    # what ``phase2 judge eval --calibrate`` learned for the backend (loaded by the app layer);
+    # None: the backend's unlearned form (tfidf: today's word TF-IDF fitted on the pair)
+    cosine_model: "JudgeModel | None" = None

@@ -28,9 +28,10 @@ Two choices a verdict needs and a bare encoder does not make:
   and scores the pair by its least similar window pair; a side over :data:`MAX_TOKENS` is not
   judged. Texts of at most 254 tokens are one window: the model's own embedding.
 
-The embedding verdict stays a shadow verdict (it never justifies a plan): ``phase2 judge eval``
-and ``phase2 gate`` measure the TF-IDF cosine, and a gate measured on one backend says nothing
-about the other.
+The embedding verdict is a shadow verdict until its own gate is GO: ``phase2 judge eval`` and
+``phase2 gate`` measure the configured backend, and the gate is bound to it (backend and model
+package version, :func:`phase2_git.store.judge_settings.judge_identity`), so a gate measured on
+one backend says nothing about the other.
 """
 
 from __future__ import annotations

