@@ -668,7 +668,7 @@ HOSTILE_ARGS = [
     ("diff", "--fail-on", "a\nb"),
     ("diff", "--bogus\x1b[2J"),
     ("diff", "--config", "/nonexistent/\x1b[2J"),
-    ("check", "--", "/tmp/\x1b[2J"),
+    ("check", "/tmp/\x1b[2J"),
     ("resolve", "\x1b[2J", "--yes"),
     ("report", "merge", "/nonexistent\x1b[2J"),
     ("judge", "eval", "-d", "/nonexistent\x1b[2J"),
@@ -688,6 +688,19 @@ def test_hostile_arguments_get_one_safe_line(
     res = run_phase2(args, cwd=root, env=env)
     assert_one_line_error(res, 2)
     record("parsers", f"e2e-args:{args!r}", True)
+
+
+def test_a_hostile_pathspec_prints_nothing_raw(tmp_path: Path, env: dict[str, str]) -> None:
+    """After ``--`` a name is a pathspec (a gitignore glob from the repository's top), so
+    ``/tmp/<ESC>[2J`` is an anchored glob that matches nothing: no error, and no raw escape
+    reaches the terminal on any command."""
+    root = tmp_path / "repo"
+    pr_repo(root, env)
+    for args in (("check", "--", "/tmp/\x1b[2J"), ("diff", "--", "\x1b]52;c;aGk=\x07")):
+        res = run_phase2(args, cwd=root, env=env)
+        assert_no_crash(res)
+        assert_safe(res.out + res.err, repr(args))
+    record("parsers", "e2e-pathspec-escapes", True)
 
 
 @pytest.mark.parametrize(

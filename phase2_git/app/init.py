@@ -24,7 +24,7 @@ repos:
   - repo: https://github.com/phase2-git/phase2
     rev: v0.1.0
     hooks:
-      # fails on noise-only changes and malformed JSON in staged artifacts
+      # fails on noise in staged artifacts and on JSON that stopped parsing
       - id: phase2-check
       # undoes the noise: pre-commit run phase2-fix --hook-stage manual
       - id: phase2-fix
