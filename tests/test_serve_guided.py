@@ -126,4 +126,6 @@ def test_serve_guided_in_the_browser(repo):
         # the decisions are in history now: the gate's labels count them
         assert "194 needed" in page.locator("#steps li").nth(4).inner_text()
         code, out = s.stop(signal_it=False)
-    assert code == 0, out
+    # the same end as resolve --guided: two real changes left, --fail-on real
+    assert code == 1, out
+    assert "left: 2 mismatch(es), 2 real change(s) without a trusted approval" in out
