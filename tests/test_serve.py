@@ -211,8 +211,25 @@ def test_q_commits_and_stops(repo):
         st = s.api("POST", "/api/key", {"key": "q"})
         assert len(st["commits"]) == 1
         code, out = s.stop(signal_it=False)  # q stops the server itself
-    assert code == 0, out
     assert f"commit {st['commits'][0]}" in out
+    # it ends as the terminal review ends: the banner's real change is neither reviewed nor
+    # approved, so --fail-on real (the default) exits 1, saying what is left and how to resume
+    assert code == 1, out
+    assert f"1 mismatch(es) not yet reviewed. Resume with: phase2 serve {base}" in out
+    assert "left: 1 mismatch(es), 1 real change(s) without a trusted approval" in out
+    with serve(repo.root, base, "--fail-on", "never") as s:
+        s.api("POST", "/api/key", {"key": "q"})
+        code, out = s.stop(signal_it=False)
+    assert code == 0, out
+    assert "left: 1 mismatch(es)" in out
+
+
+def test_a_bad_fail_on_is_refused(repo, cli):
+    _web()
+    review_repo(repo)
+    code, _, err = cli("serve", "--fail-on", "sometimes", "--no-browser", repo=repo)
+    assert code == 2
+    assert "--fail-on must be one of real, noise, any, never, got 'sometimes'" in err
 
 
 def test_only_loopback_unless_allowed(repo, cli):

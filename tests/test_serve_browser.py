@@ -42,6 +42,11 @@ def build(repo: TestRepo) -> None:
     repo.commit("regen")
 
 
+# what both reviews leave: the rejected line endings (noise) and the skipped real change, which
+# --fail-on real (the default) counts: exit 1
+LEFT = "left: 2 mismatch(es), 1 real change(s) without a trusted approval and 1 unresolved noise"
+
+
 def terminal_review(repo: TestRepo) -> None:
     env = {k: v for k, v in os.environ.items() if k != "CI"}
     env.update({"TERM": "xterm-256color", "COLUMNS": "120", "LINES": "40", "PAGER": "cat"})
@@ -57,9 +62,10 @@ def terminal_review(repo: TestRepo) -> None:
         child.expect(r"\[q\]uit")
         child.send(key)
     child.expect("phase2 resolve")  # the summary table: every group was decided
+    child.expect_exact(LEFT)
     child.expect(pexpect.EOF)
     child.close()
-    assert child.exitstatus == 0
+    assert child.exitstatus == 1
 
 
 def answered(page, n: int) -> None:
@@ -102,7 +108,8 @@ def browser_review(repo: TestRepo, screenshot: str | None = None) -> str:
         shown = page.locator("#messages").inner_text()
         assert errors == []
         code, out = s.stop(signal_it=False)
-    assert code == 0, out
+    assert code == 1, out
+    assert LEFT in out
     commit = repo.head()
     assert f"commit {commit}" in shown and f"commit {commit}" in out
     return out
@@ -200,7 +207,8 @@ def test_hostile_artifact_in_the_review_is_only_text(repo):
 
 def test_audit_queue_with_the_keyboard(repo):
     """Auto-approvals sampled for audit: t opens the queue, a says noise, r says real; the
-    answers are audit decisions in the log, as `phase2 resolve --audit` writes them."""
+    answers are audit decisions in the log, committed as `phase2 resolve --audit` commits
+    them."""
     import subprocess
 
     _web()
@@ -216,8 +224,11 @@ def test_audit_queue_with_the_keyboard(repo):
         text=True,
         timeout=120,
     )
-    assert yes.returncode == 0, yes.stderr
+    # the real changes (d.json, e.txt, the added config) wait for a human: --fail-on real's 1
+    assert yes.returncode == 1, yes.stderr
+    assert "left: 3 mismatch(es), 3 real change(s)" in yes.stdout
     sampled = yes.stdout.count("[sampled for audit]")
+    before = repo.head()
     assert sampled >= 2
     with serve(repo.root, "main", *config) as s:
         with chromium_page() as page:
@@ -237,7 +248,11 @@ def test_audit_queue_with_the_keyboard(repo):
             assert page.locator("#current").is_visible()
         state = s.api("GET", "/api/state")
         assert len(state["audits"]) == sampled - 2
-    raw = (repo.root / ".phase2" / "decisions.jsonl").read_text()
+    # each answer is committed as it is given (the queue reads the committed log), the log
+    # left with nothing uncommitted
+    raw = repo.git("show", "HEAD:.phase2/decisions.jsonl")
     audits = [e for e in map(json.loads, raw.splitlines()) if e["decision"] == "audit"]
     assert [a["label"] for a in audits] == ["equivalent", "different"]
     assert all(a["refers_to"] for a in audits)
+    assert repo.git("rev-list", "--count", f"{before}..HEAD").strip() == "2"
+    assert repo.git("status", "--porcelain", "--", ".phase2/decisions.jsonl") == ""

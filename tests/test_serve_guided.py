@@ -70,20 +70,28 @@ def test_resolve_guided_in_a_terminal(repo):
     child.expect(r"Step 4: Pending audits \(0\)")
     # 4 noise approvals, the mixed approval and the rejection are labels: 200 - 6
     child.expect(r"Step 5: Labels the gate still needs \(194\)")
+    # it ends as the plain review does: what is left (d.json rejected, e.txt skipped: two
+    # real changes without an approval) and --fail-on real's exit code
+    child.expect(r"left: 2 mismatch\(es\), 2 real change\(s\) without a trusted approval")
     child.expect(pexpect.EOF)
     child.close()
-    assert child.exitstatus == 0
+    assert child.exitstatus == 1
     raw = repo.git("show", "HEAD:.phase2/decisions.jsonl")
-    got = sorted((e["path"], e["decision"]) for e in map(json.loads, raw.splitlines()))
+    got = sorted(
+        (e["path"], e["decision"], e.get("step") or "") for e in map(json.loads, raw.splitlines())
+    )
+    # approving the mixed file records and commits its safe first step (strip_noise) too
     assert got == [
-        ("a.json", "approve"),
-        ("b.json", "approve"),
-        ("c.txt", "approve"),
-        ("d.json", "reject"),
-        ("e.txt", "skip"),
-        ("g.json", "approve"),
-        ("h.json", "approve"),
+        ("a.json", "approve", ""),
+        ("b.json", "approve", ""),
+        ("c.txt", "approve", ""),
+        ("d.json", "reject", ""),
+        ("e.txt", "skip", ""),
+        ("g.json", "approve", ""),
+        ("h.json", "approve", ""),
+        ("h.json", "approve", "first"),
     ]
+    assert repo.read("h.json") == b'{\n  "v": "10.3",\n  "w": 2\n}\n'  # noise stripped
 
 
 def test_serve_guided_in_the_browser(repo):
@@ -118,4 +126,6 @@ def test_serve_guided_in_the_browser(repo):
         # the decisions are in history now: the gate's labels count them
         assert "194 needed" in page.locator("#steps li").nth(4).inner_text()
         code, out = s.stop(signal_it=False)
-    assert code == 0, out
+    # the same end as resolve --guided: two real changes left, --fail-on real
+    assert code == 1, out
+    assert "left: 2 mismatch(es), 2 real change(s) without a trusted approval" in out

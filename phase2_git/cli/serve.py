@@ -51,6 +51,12 @@ def serve_cmd(
     role: str | None = typer.Option(
         None, "--role", help="Their role (default: ci in CI, else developer).", metavar="ROLE"
     ),
+    fail_on: str = typer.Option(
+        "real",
+        "--fail-on",
+        help="Exit 1 when what is left once the review ends holds: real, noise, any, never.",
+        metavar="RULE",
+    ),
     config: CommitConfigOpt = None,
     trust_from: TrustFromOpt = None,
     repo_path: str = typer.Option(
@@ -81,5 +87,6 @@ def serve_cmd(
         trust_from=trust_from,
         repo=repo_path,
         guided=guided,
+        fail_on=fail_on,
     )
     return serve_main(opts, out=sys.stdout, environ=os.environ)

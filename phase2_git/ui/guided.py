@@ -15,23 +15,19 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import IO, Any
 
 from phase2_git.app.resolve import Session
 from phase2_git.core.model import Mismatch, is_noise
 from phase2_git.ui.review import (
-    ACTIONS,
-    UNKNOWN,
     Group,
     KeyReader,
     Review,
     Tally,
     _console,
-    _prompt,
     audit_review,
     build_groups,
-    show_item,
     summary,
 )
 
@@ -163,29 +159,33 @@ def plan_lines(infos: Sequence[StepInfo]) -> list[str]:
     return out
 
 
+@dataclass
 class GuidedReview(Review):
-    """The review loop, announcing each step as its first group comes up."""
+    """The review loop, announcing each step as its first group comes up; every key and its
+    feedback are the review's own."""
+
+    announced: str | None = None
+    infos: dict[str, StepInfo] = field(default_factory=dict)
 
     def run(self, keys: KeyReader) -> None:
-        announced: str | None = None
-        infos = {s.key: s for s in steps(self.session, self.groups)}
-        while not self.done and self.k < len(self.groups):
-            if self.shown != self.k:
-                group, total = self.groups[self.k], len(self.groups)
-                kind = kind_of(group.first)
-                if kind != announced:
-                    step = ORDER.index(kind) + 1
-                    self.console.rule(style="dim")
-                    self.console.print(
-                        f"Step {step}: {TITLES[kind]}. {infos[kind].sentence}", markup=False
-                    )
-                    announced = kind
-                show_item(self.console, self.session, self.k, total, group, self.tally, self.color)
-                self.shown = self.k
-            _prompt(self.console, self.color)
-            key = keys.read()
-            self.console.print(key if key.isprintable() else "", markup=False)
-            self.apply(ACTIONS.get(key, UNKNOWN))
+        self.infos = {s.key: s for s in steps(self.session, self.groups)}
+        super().run(keys)
+
+    def show(self) -> None:
+        kind = kind_of(self.groups[self.k].first)
+        if kind != self.announced:
+            # the last key's feedback (``approved 3 safe group(s)``) belongs to the step it
+            # ended: said before the next step is announced
+            for line in self.notice:
+                self.console.print(line, markup=False)
+            self.notice = []
+            self.console.rule(style="dim")
+            self.console.print(
+                f"Step {ORDER.index(kind) + 1}: {TITLES[kind]}. {self.infos[kind].sentence}",
+                markup=False,
+            )
+            self.announced = kind
+        super().show()
 
 
 def guided_review(

@@ -216,7 +216,10 @@ def resolve_main(
         if opts.guided and not opts.audit:
             from phase2_git.ui.guided import guided_review
 
-            return guided_review(session, out, color=opts.color, resume=resume_command(opts))
+            code = guided_review(session, out, color=opts.color, resume=resume_command(opts))
+            if code != 0:
+                return code
+            return finish(session, opts, opened_at, out)
         from phase2_git.ui.review import review
 
         if not opts.audit and not session.todo():
@@ -246,15 +249,32 @@ def resolve_main(
         )
         if code != 0 or opts.audit:
             return code
-        standing = _standing(session, opts, opened_at, None)
-        undecided = [m for m in session.todo() if m in standing]
-        if undecided:
-            out.write(
-                f"{len(undecided)} mismatch(es) not yet reviewed. Resume with: "
-                f"{resume_command(opts)}\n"
-            )
-        say_left(session, opts, standing, out)
-        return exit_code(standing, rule)
+        return finish(session, opts, opened_at, out)
+
+
+def finish(
+    session: Session,
+    opts: ResolveOptions,
+    opened_at: str,
+    out: IO[str],
+    *,
+    resume: str | None = None,
+) -> int:
+    """How every review ends (terminal, guided, browser): what was not reviewed and the
+    command that resumes it, what is left, and the exit code ``--fail-on`` gives it.
+    ``opened_at``: the branch's commit when the session opened."""
+    rule = opts.fail_on
+    if rule not in FAIL_ON:  # pragma: no cover - checked before the session opens
+        raise UsageError(f"--fail-on must be one of {', '.join(FAIL_ON)}, got '{rule}'")
+    standing = _standing(session, opts, opened_at, None)
+    undecided = [m for m in session.todo() if m in standing]
+    if undecided:
+        out.write(
+            f"{len(undecided)} mismatch(es) not yet reviewed. Resume with: "
+            f"{resume or resume_command(opts)}\n"
+        )
+    say_left(session, opts, standing, out)
+    return exit_code(standing, rule)
 
 
 def _standing(
@@ -277,9 +297,10 @@ def exit_code(standing: Sequence[Mismatch], rule: FailOn) -> int:
     return code
 
 
-def command(opts: ResolveOptions, *flags: str) -> str:
-    """``phase2 resolve`` with ``flags`` and the sides as this run was given them."""
-    parts = ["phase2", "resolve", *flags]
+def command(opts: ResolveOptions, *flags: str, verb: str = "resolve") -> str:
+    """``phase2 resolve`` (or ``verb``: ``serve``) with ``flags`` and the sides as this run
+    was given them."""
+    parts = ["phase2", verb, *flags]
     if opts.base:
         parts.append(opts.base)
     if opts.head != "HEAD":

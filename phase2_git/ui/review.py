@@ -495,18 +495,7 @@ class Review:
     def run(self, keys: KeyReader) -> None:
         while not self.done and self.k < len(self.groups):
             if self.shown != self.k:
-                group, total = self.groups[self.k], len(self.groups)
-                show_item(
-                    self.console,
-                    self.session,
-                    self.k,
-                    total,
-                    group,
-                    self.tally,
-                    self.color,
-                    self.notice,
-                )
-                self.notice = []
+                self.show()
                 self.shown = self.k
             _prompt(self.console, self.color)
             key = keys.read()
@@ -514,6 +503,20 @@ class Review:
             self.apply(ACTIONS.get(key, UNKNOWN))
         for line in self.notice:  # the last item's feedback: no item follows to carry it
             self.console.print(line, markup=False)
+        self.notice = []
+
+    def show(self) -> None:
+        """The group asked about, with the feedback of the last key (``notice``) above it."""
+        show_item(
+            self.console,
+            self.session,
+            self.k,
+            len(self.groups),
+            self.groups[self.k],
+            self.tally,
+            self.color,
+            self.notice,
+        )
         self.notice = []
 
     def apply(self, action: Action) -> None:

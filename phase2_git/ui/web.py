@@ -38,6 +38,7 @@ from typing import IO, Any
 
 from phase2_git.app.resolve import Session, open_session
 from phase2_git.core.sanitize import sanitize_line, sanitize_path
+from phase2_git.core.summary import FAIL_ON
 from phase2_git.errors import UsageError
 from phase2_git.ui.review import ACTIONS, UNKNOWN, Group, Review, Tally, build_groups, read_contents
 
@@ -89,6 +90,7 @@ class ServeOptions:
     trust_from: str | None = None
     repo: str = "."
     guided: bool = False
+    fail_on: str = "real"
 
 
 # ----------------------------------------------------------------------------- the review
@@ -125,10 +127,14 @@ class WebReview:
         return cls(session, review, buffer, guided=guided)
 
     def _drain(self) -> None:
+        """What the key said: its console output, then the feedback the terminal shows above
+        the next item (``Review.notice``: a rejection, an undo, ``A``)."""
         text = self.buffer.getvalue()
         self.buffer.seek(0)
         self.buffer.truncate()
-        self.messages = [line.strip() for line in text.splitlines() if line.strip()]
+        said = text.splitlines() + self.review.notice
+        self.review.notice = []
+        self.messages = [line.strip() for line in said if line.strip()]
 
     def key(self, key: str) -> None:
         """One key of the terminal review (``d`` pages in the terminal: the page shows the
@@ -185,6 +191,9 @@ class WebReview:
                 raise UsageError(f"no pending audit {quote(decision_id)}")
             record_audit(self.session, target, answer)
             self.messages = [f"audit recorded: {answer}"]
+            # committed like every decision, as `resolve --audit` commits its answers (the
+            # queue reads the committed log: an answer left pending would be asked again)
+            self._commit()
 
     def _audits(self) -> list[Mapping[str, Any]]:
         from phase2_git.app.audit import audit_pending
@@ -465,10 +474,12 @@ def serve_main(
         )
     if not 0 <= opts.port <= 65535:
         raise UsageError(f"--port must be 0..65535, got {opts.port}")
+    if opts.fail_on not in FAIL_ON:
+        raise UsageError(f"--fail-on must be one of {', '.join(FAIL_ON)}, got '{opts.fail_on}'")
     import uvicorn
 
     from phase2_git.git.repo import GitRepo
-    from phase2_git.ui.resolve import _filter_paths, header
+    from phase2_git.ui.resolve import ResolveOptions, _filter_paths, command, finish, header
 
     repo = GitRepo.discover(opts.repo)
     with open_session(
@@ -488,6 +499,7 @@ def serve_main(
     ) as session:
         _filter_paths(session, opts.paths)
         header(session, out)
+        opened_at = session.branch.commit
         web = WebReview.start(session, guided=opts.guided)
         sock = bind(opts.host, opts.port)
         port = sock.getsockname()[1]
@@ -533,11 +545,22 @@ def serve_main(
         if web.commits:
             for commit in web.commits:
                 out.write(f"commit {commit}\n")
+        # the sides, paths and --fail-on of this run, for what is left and how to resume
+        again = ResolveOptions(
+            base=opts.base,
+            head=opts.head,
+            state_file=opts.state_file,
+            paths=opts.paths,
+            fail_on=opts.fail_on,
+            guided=opts.guided,
+        )
+        resume = command(again, verb="serve")
         if interrupted:
             t = web.review.tally
             out.write(
                 f"interrupted: {t.approved + t.rejected + t.skipped} decision(s) saved; "
-                f"{len(session.state.pending)} not yet committed. Resume with: phase2 serve\n"
+                f"{len(session.state.pending)} not yet committed. Resume with: {resume}\n"
             )
             return 130
-        return 0
+        # q ends it as it ends the terminal review: what is left, the exit code by --fail-on
+        return finish(session, again, opened_at, out, resume=resume)
