@@ -305,9 +305,11 @@ def test_reject_says_what_it_did_and_is_counted(repo: TestRepo) -> None:
     assert "[2/2] done 1 · approved 0 · rejected 1 · skipped 0" in shown
     child.send("r")
     child.expect("✗ rejected b.json: the change stays unapproved")
+    # the rejected real change and the rejected noise are left: --fail-on real says exit 1
+    child.expect("left: 2 mismatch")
     child.expect(pexpect.EOF)
     child.close()
-    assert child.exitstatus == 0
+    assert child.exitstatus == 1
     assert [(e["path"], e["decision"], e["label"]) for e in log(repo)] == [
         ("a.json", "reject", "different"),
         ("b.json", "reject", "different"),
