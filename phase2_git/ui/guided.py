@@ -28,6 +28,7 @@ from phase2_git.ui.review import (
     _console,
     audit_review,
     build_groups,
+    run_and_apply,
     summary,
 )
 
@@ -206,17 +207,9 @@ def guided_review(
     console.print("Guided review, in five steps:", markup=False)
     for line in plan_lines(infos):
         console.print(f"  {line}", markup=False)
-    try:
-        GuidedReview(session, console, color, groups, tally).run(keys)
-        tally.sampled = session.state.stats.get("sampled", 0)
-        result = session.apply()
-    except KeyboardInterrupt:
-        console.print()
-        console.print(
-            f"interrupted: {tally.approved + tally.rejected + tally.skipped} decision(s) saved. "
-            f"Resume with: {resume}",
-            markup=False,
-        )
+    guided = GuidedReview(session, console, color, groups, tally)
+    result = run_and_apply(session, console, tally, resume, lambda: guided.run(keys))
+    if result is None:
         return 130
     summary(console, tally, result, color)
     audits = steps(session, [])[3]

@@ -15,7 +15,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Literal
@@ -626,13 +626,30 @@ def review(
     if audit:
         return audit_review(session, console, keys, color)
     tally = Tally()
-    try:
+
+    def loop() -> None:
         todo = session.todo()
         if auto_approve_safe:
             todo = _approve_safe_first(session, console, tally, todo)
         Review(session, console, color, build_groups(session, todo), tally).run(keys)
+
+    result = run_and_apply(session, console, tally, resume, loop)
+    if result is None:
+        return 130
+    summary(console, tally, result, color)
+    return 0
+
+
+def run_and_apply(
+    session: Session, console: Console, tally: Tally, resume: str, loop: Callable[[], None]
+) -> ApplyResult | None:
+    """Run a review ``loop`` (the plain one, the guided one), then the session's one apply
+    step. None when Ctrl-C stopped it: said, with the command that resumes (every decision made
+    is in the state file)."""
+    try:
+        loop()
         tally.sampled = session.state.stats.get("sampled", 0)
-        result = session.apply()
+        return session.apply()
     except KeyboardInterrupt:
         console.print()
         console.print(
@@ -640,9 +657,7 @@ def review(
             f"Resume with: {resume}",
             markup=False,
         )
-        return 130
-    summary(console, tally, result, color)
-    return 0
+        return None
 
 
 def audit_review(session: Session, console: Console, keys: KeyReader, color: bool) -> int:
