@@ -181,9 +181,17 @@ def test_resolve_yes_strips_every_combination_of_noise(repo: TestRepo, cli: Cli)
         assert real["path"] == where, path
 
     code, out, err = cli("resolve", "main", "--yes", repo=repo)
-    assert code == 0, err
+    # the noise is gone and every real edit waits for a human: --fail-on real (the default)
+    # fails, and nothing is left for another --yes
+    assert code == 1, err
     for path in plan.mixed:
         assert re.search(rf"^auto-approve +strip_noise +{re.escape(path)} \(content\)", out, re.M)
+    real = len(plan.mixed) + len(plan.edit_only)
+    assert (
+        f"left: {real} mismatch(es), {real} real change(s) without a trusted approval "
+        "and 0 unresolved noise" in out
+    ), out
+    assert not re.search(r"--yes[^`]*` applies", out), out
     assert repo.git("rev-list", "--count", f"{before}..HEAD").strip() == "1"
     assert repo.git("status", "--porcelain") == ""
 
@@ -223,9 +231,12 @@ def test_resolve_yes_strips_every_combination_of_noise(repo: TestRepo, cli: Cli)
     assert all(found[p]["decision"] is None for p in plan.mixed)
     for path in plan.noise_only:
         assert path not in found
-    # and the next --yes has nothing left to strip
+    # and the next --yes has nothing left to strip; the real edits still fail it, the noise not
     head = repo.head()
     code, out, _ = cli("resolve", "main", "--yes", repo=repo)
+    assert code == 1 and "strip_noise" not in out and repo.head() == head
+    assert "nothing to do: --yes has nothing new to apply" in out
+    code, out, _ = cli("resolve", "main", "--yes", "--fail-on", "noise", repo=repo)
     assert code == 0 and "strip_noise" not in out and repo.head() == head
 
 
@@ -234,10 +245,24 @@ def test_check_fix_strips_staged_files_like_a_formatter(repo: TestRepo, cli: Cli
     staged = repo.git("diff", "--cached", "--numstat")
     code, out, err = cli("check", repo=repo)
     assert code == 1, err
-    for path, (noise, _, _) in plan.mixed.items():
-        line = next(x for x in out.splitlines() if x.startswith(f"{path}: "))
-        assert "noise beside a real change" in line and "the real change stays" in line, line
-        assert f"`phase2 check --fix {path}`" in line, (noise, line)
+    # the hook shows 20 findings, then the counts: mixed and noise-only files are noise to fix
+    noisy_files = len(plan.mixed) + len(plan.noise_only)
+    *shown, summary = out.splitlines()
+    assert len(shown) == 20 and summary.startswith(
+        f"phase2 check: {noisy_files} noise (20 of {noisy_files} shown;"
+    ), summary
+    # each mixed file's own line: named, at most 20 at a time
+    mixed = list(plan.mixed)
+    for k in range(0, len(mixed), 20):
+        code, out, err = cli("check", *mixed[k : k + 20], repo=repo)
+        assert code == 1, err
+        for path in mixed[k : k + 20]:
+            noise = plan.mixed[path][0]
+            line = next(x for x in out.splitlines() if x.startswith(f"{path}: "))
+            assert "noise beside a real change" in line and "the real change stays" in line, line
+            assert f"`phase2 check --fix {path}`" in line, (noise, line)
+    code, out, _ = cli("check", *plan.edit_only, *plan.noise_only, repo=repo)
+    assert code == 1
     for path in plan.edit_only:  # a real change alone passes the hook
         assert f"{path}: " not in out
     for path in plan.noise_only:
@@ -249,8 +274,10 @@ def test_check_fix_strips_staged_files_like_a_formatter(repo: TestRepo, cli: Cli
 
     code, out, err = cli("check", "--fix", repo=repo)
     assert code == 1, err
-    for path in plan.mixed:
-        assert f"{path}: stripped the noise beside a real change" in out
+    *shown, summary = out.splitlines()  # 20 lines, the mixed files first (path order)
+    assert summary.startswith(f"phase2 check: {noisy_files} fixed (20 of {noisy_files} shown;")
+    for line, path in zip(shown, sorted(mixed)[:20], strict=True):
+        assert line.startswith(f"{path}: stripped the noise beside a real change"), line
     # as formatters do: the working tree is rewritten, the index is the user's to update
     assert repo.git("diff", "--cached", "--numstat") == staged
     for path, (_, stripped, _) in plan.mixed.items():
@@ -325,7 +352,9 @@ def test_review_session_auto_strips_and_binds_human_decisions(repo: TestRepo, cl
     assert all(counts[p] == ["1", "1"] for p in plan.mixed)
     found = diff_json(repo, cli, "main", "HEAD")
     assert found[paths[0]]["decision"]["decision"] == "approve"
-    assert found[paths[1]]["decision"] is None  # a reject is no approval
+    # a reject binds to the stripped content too, and is no approval
+    assert found[paths[1]]["decision"]["decision"] == "reject"
+    assert not found[paths[1]]["decision"]["trusted"] and not found[paths[1]]["plan"]["safe"]
     rejected = next(e for e in log_events(repo) if e["decision"] == "reject")
     assert rejected["hashes"]["after"] == repo.git("rev-parse", f"HEAD:{paths[1]}").strip()
     code, out, _ = cli("verify", repo=repo)  # no mismatch both approved and rejected
@@ -346,8 +375,11 @@ def test_the_policy_gates_hold_for_first_steps(repo: TestRepo, cli: Cli, monkeyp
     mixed = next(iter(plan.mixed))
     monkeypatch.setenv("PHASE2_DISABLE_AUTORESOLVE", "1")
     code, out, _ = cli("resolve", "main", "--yes", repo=repo)
-    assert code == 0 and repo.head() == head and "strip_noise" not in out
-    assert "PHASE2_DISABLE_AUTORESOLVE is set" in out
+    # nothing applied: the real edits and the noise beside them fail the run
+    assert code == 1 and repo.head() == head and "strip_noise" not in out
+    waits = rf"^skip +manual +{re.escape(mixed)} .*PHASE2_DISABLE_AUTORESOLVE is set"
+    assert re.search(waits, out, re.M)
+    assert f"PHASE2_DISABLE_AUTORESOLVE is set: {len(plan.mixed) + 2} safe plan(s) wait" in out
     code, out, _ = cli("check", "--fix", repo=repo)  # nothing staged: HEAD vs index is clean
     assert code == 0
     monkeypatch.delenv("PHASE2_DISABLE_AUTORESOLVE")
@@ -358,10 +390,15 @@ def test_the_policy_gates_hold_for_first_steps(repo: TestRepo, cli: Cli, monkeyp
     repo.commit("shadow")
     own = str(repo.root / ".phase2/config.toml")
     code, _, err = cli("resolve", "main", "--yes", "--restart", "--config", own, repo=repo)
-    assert code == 0, err
+    assert code == 1, err  # the real edits are left, as every file is
     shadows = [e for e in log_events(repo) if e["path"] == mixed and e["decision"] == "shadow"]
-    assert shadows and shadows[-1]["step"] == "first" and "result" not in shadows[-1]
+    assert len(shadows) == 1 and shadows[0]["step"] == "first" and "result" not in shadows[0]
     assert repo.read(mixed) == plan.head[mixed]
+    code, _, err = cli("resolve", "main", "--yes", "--config", own, repo=repo)
+    assert code == 1, err  # a shadow is logged once
+    assert [e for e in log_events(repo) if e["path"] == mixed and e["decision"] == "shadow"] == (
+        shadows
+    )
     repo.git("checkout", "-q", "--", ".")
     repo.git("reset", "-q", "--hard", head)
 
@@ -371,7 +408,7 @@ def test_the_policy_gates_hold_for_first_steps(repo: TestRepo, cli: Cli, monkeyp
     repo.git("config", "filter.keep.smudge", "cat")
     repo.commit("filter")
     code, out, _ = cli("resolve", "main", "--yes", "--restart", repo=repo)
-    assert code == 0 and re.search(rf"skip +manual +{re.escape(mixed)} .*never rewritten", out)
+    assert code == 1 and re.search(rf"skip +manual +{re.escape(mixed)} .*never rewritten", out)
     assert numstat(repo, "main", "HEAD")[mixed] != ["1", "1"]
     repo.git("reset", "-q", "--hard", head)
     crlf_free = next(p for p, (noise, _, _) in plan.mixed.items() if noise == ("reindent",))
@@ -401,14 +438,15 @@ def test_float_jitter_is_stripped_once_configured(repo: TestRepo, cli: Cli) -> N
     assert not first["safe"] and "numeric_precision is not in auto_apply_types" in first["reason"]
     before = repo.head()
     code, out, _ = cli("resolve", "main", "--yes", repo=repo)
-    assert code == 0 and repo.head() == before and "strip_noise" not in out
+    assert code == 1 and repo.head() == before and "strip_noise" not in out
+    assert "left: 1 mismatch(es), 1 real change(s) without a trusted approval" in out
     repo.write(".phase2/config.toml", "[policy]\nauto_apply_types = "
                '["whitespace", "numeric_precision"]\n')  # fmt: skip
     repo.commit("numbers within tolerance are noise here")
     own = str(repo.root / ".phase2/config.toml")
     code, out, err = cli("resolve", "main", "--yes", "--restart", "--config", own, repo=repo)
-    assert code == 0, err
-    assert "strip_noise" in out
+    assert code == 1, err  # the accuracy's change and the new configuration wait for a human
+    assert "strip_noise" in out and "left: 2 mismatch(es), 2 real change(s)" in out
     expected = dump(
         {"model": "atlas-3b", "metrics": {"loss": 0.30000000000000004, "accuracy": 0.79}}
     )
@@ -436,8 +474,9 @@ def test_a_one_file_regeneration_reads_as_one_line(
         code == 1
         and f"manual                 {name} (content) (its noise: strip_noise, safe)" in out
     )
-    code, _, err = cli("resolve", "main", "--yes", repo=repo)
-    assert code == 0, err
+    code, out, err = cli("resolve", "main", "--yes", repo=repo)
+    assert code == 1, err  # the edit waits for a human
+    assert "left: 1 mismatch(es), 1 real change(s) without a trusted approval" in out
     assert repo.git("diff", "--numstat", "main", "HEAD", "--", name) == f"1\t1\t{name}\n"
 
 
@@ -488,9 +527,10 @@ def test_interactive_review_strips_first_and_reviews_the_edit(repo: TestRepo, cl
     child.expect(r"\[2/2\]")
     child.expect(r"\?\]  > ")
     child.send("s")
+    child.expect(r"left: 1 mismatch\(es\), 1 real change\(s\) without a trusted approval")
     child.expect(pexpect.EOF)
     child.close()
-    assert child.exitstatus == 0
+    assert child.exitstatus == 1  # the skipped edit is left
     for name in names:
         assert repo.read(name) == stripped[name]
         assert numstat(repo, "main", "HEAD")[name] == ["1", "1"]
@@ -502,6 +542,23 @@ def test_interactive_review_strips_first_and_reviews_the_edit(repo: TestRepo, cl
     assert repo.git("status", "--porcelain") == ""
 
 
+def test_yes_after_an_interrupted_review_counts_its_approval(repo: TestRepo, cli: Cli) -> None:
+    """A review approved the mixed file and stopped before applying; ``--yes`` commits the
+    strip and the approval together, and what is left is what ``phase2 diff`` then says:
+    nothing, exit 0."""
+    (name,) = SAMPLE[:1]
+    stripped = small_mixed_repo(repo, [name])
+    git = GitRepo.discover(str(repo.root))
+    with open_session(git, "main", ui_mode="interactive") as session:
+        (m,) = session.mismatches
+        session.record(Operation(m, "approve"))
+        session.state.save()
+    code, out, err = cli("resolve", "main", "--yes", repo=repo)
+    assert code == 0 and "nothing left" in out, out + err
+    assert repo.read(name) == stripped[name]
+    assert diff_json(repo, cli, "main", "HEAD")[name]["decision"]["decision"] == "approve"
+
+
 def test_a_sampled_strip_is_audited_head_against_its_stripped_form(
     repo: TestRepo, cli: Cli
 ) -> None:
@@ -511,7 +568,7 @@ def test_a_sampled_strip_is_audited_head_against_its_stripped_form(
     repo.commit("audit every auto-approval")
     own = str(repo.root / ".phase2/config.toml")
     code, out, err = cli("resolve", "main", "--yes", "--config", own, repo=repo)
-    assert code == 0 and "[sampled for audit]" in out, err
+    assert code == 1 and "[sampled for audit]" in out, err  # the edit waits for a human
     assert repo.read(SAMPLE[0]) == stripped[SAMPLE[0]]
     child = spawn_review(repo, "--audit", "--config", own)
     child.expect(r"\[audit 1/1\]")

@@ -183,15 +183,26 @@ class Session:
         """The mismatches the comparison holds once this session is done, for the exit code
         and for saying what is left. ``since``: the branch's commit when the session opened
         (unmoved: the session's own diff). ``applied``: the paths whose noise the session's
-        commit resolved, when nothing else it committed can change a verdict (``--yes``
-        approves no real change); None: compare again (a human's approval is trusted or not
-        by the trust model, as ``phase2 diff`` would see it)."""
+        commit resolved (a mixed file's: its noise alone), when nothing else it committed can
+        change a verdict (``--yes`` approves no real change); None: compare again (a human's
+        approval is trusted or not by the trust model, as ``phase2 diff`` would see it)."""
         if self.branch.commit == since:
             return list(self.mismatches)
         if applied is not None or self.rediff is None:
             gone = set(applied or ())
+            # a mixed file whose first step was committed is left as its real change alone:
+            # the stripped blob the branch now holds, with nothing for --yes to do (left as it
+            # was, it would still offer its strip, and say_left would advise a --yes just run)
+            stripped = [
+                m.path
+                for m in self.mismatches
+                if m.path in gone and not is_noise(m.mismatch_type) and _safe_first(m)
+            ]
+            now = gitc.tree_entries(self.repo, self.branch.commit, stripped)
             return [
-                m for m in self.mismatches if not (m.path in gone and is_noise(m.mismatch_type))
+                _real_change_of(m, now[m.path]) if m.path in now else m
+                for m in self.mismatches
+                if not (m.path in gone and is_noise(m.mismatch_type))
             ]
         return list(self.rediff(self.branch.commit).mismatches)
 
@@ -316,14 +327,7 @@ class Session:
         if step_ev is None:
             why = f"{first.reason}; approved with its real change"
             step_ev = self.record(Operation(m, "approve", reason=why, step="first"), save=False)
-        after = stripped[0]
-        mid = make_mismatch_id(m.path, m.change.before, after)
-        bound = m._replace(
-            id=mid,
-            change=m.change._replace(after=after),
-            plan=Plan(make_plan_id(mid, "manual", None), "manual", None, False, 0.0, _HUMAN),
-            changes=None,
-        )
+        bound = _real_change_of(m, stripped[0])
         self.state.mark(m.id)
         why = op.reason or (
             f"decided on the file with its noise stripped ({first.transform.id}), "
@@ -1098,6 +1102,18 @@ def _safe_first(m: Mismatch) -> Step | None:
     if m.plan.transform is None and first is not None and first.safe:
         return first
     return None
+
+
+def _real_change_of(m: Mismatch, after: str) -> Mismatch:
+    """A mixed file as it stands once its noise is stripped (``after``: the stripped blob): its
+    real change alone, which a human decides."""
+    mid = make_mismatch_id(m.path, m.change.before, after)
+    return m._replace(
+        id=mid,
+        change=m.change._replace(after=after),
+        plan=Plan(make_plan_id(mid, "manual", None), "manual", None, False, 0.0, _HUMAN),
+        changes=None,
+    )
 
 
 def _branch_rewound(repo: GitRepo, st: statemod.State, branch: gitc.Branch) -> str | None:

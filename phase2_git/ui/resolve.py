@@ -126,10 +126,15 @@ def _suffix(session: Session, m: Mismatch) -> str:
         return " (skipped)"
     if session.state.is_processed(m.id):
         return " (decided, not yet applied)"
-    first = m.plan.first
-    if first is not None and first.safe and m.plan.transform is None:
+    if _strip_is_safe(m):
         return " (its noise: strip_noise, safe)"  # a mixed file: --yes strips it
     return " (safe)" if m.plan.safe else ""
+
+
+def _strip_is_safe(m: Mismatch) -> bool:
+    """A mixed file whose first step (strip_noise) is safe."""
+    first = m.plan.first
+    return first is not None and first.safe and m.plan.transform is None
 
 
 def list_plans(session: Session, out: IO[str], opts: ResolveOptions | None = None) -> None:
@@ -157,7 +162,8 @@ def say_left(
     n_skipped = sum(1 for m in left if m.id in skipped)
     undecided = [m for m in left if not session.state.is_processed(m.id)]
     auto = [m for m in undecided if session.auto_operation(m).decision == "auto-approve"]
-    safe_waiting = [m for m in undecided if m.plan.safe]
+    # a mixed file's safe first step (strip_noise) waits for the switch like a safe plan
+    safe_waiting = [m for m in undecided if m.plan.safe or _strip_is_safe(m)]
     out.write(
         f"left: {len(left)} mismatch(es), {real} real change(s) without a trusted approval "
         f"and {len(left) - real} unresolved noise\n"
@@ -206,8 +212,13 @@ def resolve_main(
         header(session, out)
         opened_at = session.branch.commit
         if opts.yes:
+            # an interrupted review's approvals and rejects, still pending, are committed by
+            # this run too: they change verdicts, so what is left is compared again
+            resumed = any(
+                p["event"]["decision"] in ("approve", "reject") for p in session.state.pending
+            )
             result = run_yes(session, opts, out)
-            standing = _standing(session, opts, opened_at, result.applied)
+            standing = _standing(session, opts, opened_at, None if resumed else result.applied)
             say_left(session, opts, standing, out)
             return exit_code(standing, rule)
         if not opts.interactive:
