@@ -585,3 +585,20 @@ def test_a_sampled_strip_is_audited_head_against_its_stripped_form(
     assert code == 0, err
     labels = repo.root / ".phase2" / "labels.jsonl"
     assert not labels.exists() or strip["mismatch_id"] not in labels.read_text()
+
+
+def test_undoing_a_strip_takes_back_its_own_count(repo: TestRepo) -> None:
+    """A first step is counted under ``first_step`` (not under its decision): undoing one
+    takes back that count, and the decision's count is left as it was."""
+    plan = build_repo(repo)
+    git = GitRepo.discover(str(repo.root))
+    with open_session(git, "main", ui_mode="interactive") as session:
+        n = session.record_first_steps()
+        assert n == len(plan.mixed)
+        stats = dict(session.state.stats)
+        assert stats["first_step"] == n
+        undone = session.undo_last()
+        assert undone is not None and undone["step"] == "first"
+        assert session.state.stats["first_step"] == n - 1
+        for decision in ("approve", "auto-approve"):
+            assert session.state.stats.get(decision, 0) == stats.get(decision, 0)

@@ -447,7 +447,9 @@ class Session:
         ev = item["event"]
         mid = ev["mismatch_id"]
         self.state.unmark(mid)
-        self.state.stats[ev["decision"]] = max(0, self.state.stats.get(ev["decision"], 0) - 1)
+        # counted as record() counted it: a first step under first_step, not its decision
+        counted = "first_step" if ev.get("step") == "first" else ev["decision"]
+        self.state.stats[counted] = max(0, self.state.stats.get(counted, 0) - 1)
         # a decision on a mixed file bound to its stripped content: the mixed mismatch is
         # undecided again, and a strip recorded with an approval goes with it
         pending = self.state.pending
