@@ -10,7 +10,6 @@ The interactive review, ``--yes``, ``approve``/``reject`` and audits all feed th
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import os
 import time
 from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
@@ -23,6 +22,7 @@ from phase2_git.app.diff_result import DiffResult
 from phase2_git.app.identity import Identity, identity
 from phase2_git.core import env, transforms
 from phase2_git.core.classify import whitespace_rules
+from phase2_git.core.ids import in_sample
 from phase2_git.core.ids import mismatch_id as make_mismatch_id
 from phase2_git.core.ids import plan_id as make_plan_id
 from phase2_git.core.model import Blob, Change, Mismatch, Plan, Step, is_noise
@@ -63,11 +63,9 @@ LOCAL_EXCLUDES = ("/.phase2/state/", "/.phase2/lock", "/.phase2/lock.*.tmp", "/.
 
 
 def sampled_for_audit(mismatch_id: str, rate: float) -> bool:
-    """Deterministic: the same mismatch is always in or out of the sample (invariant 8)."""
-    if rate <= 0:
-        return False
-    digest = hashlib.sha256(b"phase2-audit\0" + mismatch_id.encode()).digest()
-    return int.from_bytes(digest[:8], "big") / 2**64 < rate
+    """Deterministic: the same mismatch is always in or out of the sample (invariant 8); the
+    audit's own draw of :func:`phase2_git.core.ids.in_sample`, as the shadow share has its."""
+    return in_sample("audit", mismatch_id, rate)
 
 
 def label_for(m: Mismatch, decision: str) -> str | None:

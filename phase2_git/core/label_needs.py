@@ -12,11 +12,11 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from fractions import Fraction
 from typing import Literal
 
 from phase2_git.core.evaluation import TEST_SHARE, Labelled, split_map
 from phase2_git.core.gating import GateThresholds
+from phase2_git.core.stats import n_in_test
 
 LabelName = Literal["equivalent", "different"]
 
@@ -40,12 +40,6 @@ class Need:
             "label": self.label,
             "detail": self.detail,
         }
-
-
-def _n_test(size: int) -> int:
-    """How many of a stratum of ``size`` go to the test split (``stats.stratified_split``)."""
-    n = math.floor(Fraction(repr(TEST_SHARE)) * size + Fraction(1, 2))
-    return max(n, 1) if size >= 2 else n
 
 
 def negatives_for_fp_bound(max_fp_rate: float, fp_bound: str) -> int:
@@ -119,7 +113,7 @@ def label_needs(
     elif in_test < want:
         # new 'different' labels are split like the others: about 30 % reach the test split
         more = 0
-        while _n_test(len(negatives) + more) < want:
+        while n_in_test(len(negatives) + more, TEST_SHARE) < want:
             more += 1
         more = max(more, 1)
         bound = "point estimate" if t.fp_bound != "upper95" else "one-sided 95 % upper bound"

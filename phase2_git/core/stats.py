@@ -442,6 +442,14 @@ def best_threshold(scores: Sequence[float], labels: Sequence[bool]) -> tuple[flo
     return best_t, (best[0] / best[1] if best is not None else None)
 
 
+def n_in_test(size: int, test_share: float) -> int:
+    """How many of a stratum of ``size`` items :func:`stratified_split` sends to test: the
+    share rounded half up on its decimal value, at least one of two or more items."""
+    share = Fraction(repr(float(test_share)))
+    n_test = math.floor(share * size + Fraction(1, 2))
+    return max(n_test, 1) if size >= 2 and share > 0 else n_test
+
+
 def stratified_split(
     keys: Sequence[tuple[str, str, str]], *, test_share: float = 0.3, seed: str = "phase2"
 ) -> list[str]:
@@ -456,8 +464,6 @@ def stratified_split(
     """
     if not 0.0 <= test_share <= 1.0:
         raise ValueError(f"test_share must be in [0, 1], got {test_share!r}")
-    # the decimal the caller wrote (0.3), not the binary float just below it
-    share = Fraction(repr(float(test_share)))
     strata: dict[tuple[str, str], list[tuple[str, str, int]]] = {}
     for index, (item_id, stratum_a, stratum_b) in enumerate(keys):
         digest = hashlib.sha256((seed + item_id).encode("utf-8", "surrogateescape")).hexdigest()
@@ -466,10 +472,7 @@ def stratified_split(
     for members in strata.values():
         # equal (digest, item_id) means equal keys, so their relative order cannot show
         members.sort()
-        size = len(members)
-        n_test = math.floor(share * size + Fraction(1, 2))
-        if size >= 2 and share > 0:
-            n_test = max(n_test, 1)
-        for _, _, index in members[:n_test]:
+        # the decimal the caller wrote (0.3), not the binary float just below it
+        for _, _, index in members[: n_in_test(len(members), test_share)]:
             result[index] = "test"
     return result
