@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import math
 import random
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
@@ -169,13 +170,52 @@ def test_scores_are_probabilities_and_symmetric_features_hold(a: str, b: str) ->
     model = jm.fit_model(jm.LOGREG_KIND, pairs, [True, False] * 3)
     s = model.score(a, b)
     assert 0.0 <= s <= 1.0
-    assert model.word_idf is not None
-    f = jm.features(a, b, model.char_idf, model.word_idf)
-    g = jm.features(b, a, model.char_idf, model.word_idf)
+    assert model.word_idf is not None and model.stem_idf is not None
+    f = jm.features(a, b, model.char_idf, model.word_idf, model.stem_idf)
+    g = jm.features(b, a, model.char_idf, model.word_idf, model.stem_idf)
     assert f == pytest.approx(g)  # every feature is symmetric in the two sides
+    assert len(f) == len(jm.FEATURES) and all(math.isfinite(v) for v in f)
+    same = jm.features(a, a, model.char_idf, model.word_idf, model.stem_idf)
+    named = dict(zip(jm.FEATURES, same))
+    # a side against itself: nothing unmatched, nothing mismatched
+    assert named["unmatched_words"] == named["unmatched_stems"] == 0.0
+    assert named["heaviest_unmatched_stem"] == 0.0
+    assert named["negation_mismatch"] == named["number_mismatch"] == 0.0
+    assert named["whitespace_only"] == named["case_only"] == 1.0
     char = jm.fit_model(jm.CHAR_KIND, pairs, [True, False] * 3)
     assert char.score(a, a) == pytest.approx(1.0) or not jm.char_grams(a)
     assert 0.0 <= char.score(a, b) <= 1.0
+
+
+SEPARATORS = st.sampled_from([" ", "\t", ", ", " - ", "\n\n"])
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.lists(st.text(max_size=12), max_size=8), SEPARATORS)
+def test_words_and_stems_ignore_separators_and_case(parts: list[str], sep: str) -> None:
+    t = " ".join(parts)
+    toks = jm.tokens(t)
+    # punctuation and whitespace only separate words
+    assert jm.tokens(sep.join(parts)) == jm.tokens(sep.join(p for p in parts if p) or "")
+    assert jm.tokens(t.replace(" ", sep)) == toks
+    ascii_t = t.encode("ascii", "ignore").decode()
+    assert jm.tokens(ascii_t.swapcase()) == jm.tokens(ascii_t)
+    # one stem per word, its first STEM characters
+    stems = jm.stems(t)
+    assert sum(stems.values()) == len(toks)
+    assert stems == Counter(w[: jm.STEM] for w in toks)
+    assert all(1 <= len(s) <= jm.STEM for s in stems)
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.sets(st.sampled_from(VOCAB)), st.sets(st.sampled_from(VOCAB)))
+def test_containment_is_a_share_of_idf_mass(a: set[str], b: set[str]) -> None:
+    idf = jm.Idf.fit([Counter(VOCAB[:5]), Counter(VOCAB[3:9])], 100)
+    share = jm._containment(a, b, idf)
+    assert 0.0 <= share <= 1.0 + 1e-12
+    assert jm._containment(a, a | b, idf) == pytest.approx(1.0)
+    if a and not a & b:
+        assert share == 0.0
 
 
 @settings(max_examples=60, deadline=None)
@@ -395,6 +435,14 @@ def test_diff_with_a_damaged_model_file_is_exit_2_naming_it(repo: TestRepo, cli:
     model_file.write_bytes(store_model.dumps(other))
     code, _, err = cli("diff", "HEAD", "-m", METHOD, repo=repo)
     assert code == 2 and "not this version's" in err and "--calibrate" in err
+    # so is one without the stems' document frequencies (what earlier versions wrote)
+    older = jm.fit_model(
+        jm.LOGREG_KIND, [(r["before"], r["after"]) for r in rows], [True, False] * 5
+    ).to_json()
+    del older["stem_idf"]
+    model_file.write_bytes(store_model.dumps(older))
+    code, _, err = cli("diff", "HEAD", "-m", METHOD, repo=repo)
+    assert code == 2 and "cosine_similarity.tfidf.json: stem_idf" in err and "--calibrate" in err
     # the other backends learn nothing from that file and never read it
     configure(repo, '\n[methods.cosine_similarity]\nbackend = "word_tfidf"\n')
     code, out, err = cli("diff", "HEAD", "-m", METHOD, "-f", "json", repo=repo)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -250,3 +251,37 @@ def test_external_diff_tool(repo: TestRepo, tmp_path: Path) -> None:
     finally:
         del os.environ["PHASE2_DIFF_TOOL"]
     assert marker.read_text().startswith("TOOL ")
+
+
+def test_help_key_and_the_end_say_what_labels_next_would(repo: TestRepo) -> None:
+    build(repo)
+    env = {k: v for k, v in os.environ.items() if k != "NO_COLOR"}
+    asked = run_phase2(("labels", "next"), cwd=repo.root, env=env)
+    assert asked.code == 1  # no dataset yet: the gate needs labels
+    first = asked.out.decode().splitlines()[1].strip().removeprefix("- ")
+    child = spawn(repo, "--path", "a.json")
+    child.expect(r"\[q\]uit")
+    child.send("?")
+    child.expect("this help")
+    child.expect(f"labels: the gate still needs {re.escape(first)}")
+    child.expect(r"phase2 labels next main HEAD ranks what to label next")
+    child.expect(r"\[q\]uit")
+    child.send("q")
+    child.expect("approved")  # the summary, then the same two lines
+    child.expect(f"labels: the gate still needs {re.escape(first)}")
+    child.expect(r"count after `phase2 labels export`; phase2 labels next main HEAD")
+    child.expect(pexpect.EOF)
+    child.close()
+    # a dataset that cannot be read is said there, naming the file; the review goes on
+    (repo.root / ".phase2").mkdir(exist_ok=True)
+    (repo.root / ".phase2" / "labels.jsonl").write_text("{not json\n")
+    child = spawn(repo, "--path", "a.json")
+    child.expect(r"\[q\]uit")
+    child.send("?")
+    child.expect(r"labels: \.phase2/labels\.jsonl:1")
+    child.expect(r"\[q\]uit")
+    child.send("a")
+    child.expect("approved")
+    child.expect(pexpect.EOF)
+    child.close()
+    assert [(e["path"], e["decision"]) for e in log(repo)] == [("a.json", "approve")]

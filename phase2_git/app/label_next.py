@@ -10,16 +10,19 @@ score) first, since real noise is almost never labelled 'different'.
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
 
 from phase2_git.core.label_needs import Need
 from phase2_git.core.model import Mismatch
-from phase2_git.core.sanitize import sanitize_path
+from phase2_git.core.sanitize import sanitize_line, sanitize_path
 from phase2_git.errors import EXIT_FINDINGS, EXIT_OK, UsageError
 from phase2_git.git.repo import quote_for_message
+
+if TYPE_CHECKING:
+    from phase2_git.store.config import Config
 
 FORMATS = ("text", "json")
 
@@ -191,3 +194,37 @@ def _render(
         f"label them in `phase2 resolve {base} {head}` (keys e = equivalent, n = different; "
         "approve and reject label too), then `phase2 labels export`\n"
     )
+
+
+def review_hint(root: Path, cfg: Config, types: Iterable[str], base: str, head: str) -> list[str]:
+    """What ``phase2 labels next`` would say, in two lines, for the end of the interactive
+    review and its help key: the gate's first missing need (or that none is missing), and the
+    command that lists them all and ranks the mismatches to label. Reads the labelled dataset
+    only (no diff is run); a dataset that cannot be read is said in the first line."""
+    import shlex
+
+    from phase2_git.core.gating import GateThresholds
+    from phase2_git.core.label_needs import label_needs
+    from phase2_git.store.labels import LABELS_FILE, read_labels
+
+    command = (
+        f"phase2 labels next {shlex.quote(quote_for_message(base))} "
+        f"{shlex.quote(quote_for_message(head))}"
+    )
+    path = root / LABELS_FILE
+    try:
+        items = read_labels(path, LABELS_FILE) if path.exists() else []
+        needs = label_needs(items, GateThresholds.from_config(cfg.data), types=sorted(set(types)))
+    except UsageError as exc:
+        return [f"labels: {sanitize_line(str(exc))}", f"  fix it, then: {command}"]
+    if not needs:
+        return [
+            f"labels: {LABELS_FILE} ({len(items)} items) has what every gate criterion needs",
+            f"  new labels count after `phase2 labels export`; {command} says more",
+        ]
+    more = f" (and {len(needs) - 1} more)" if len(needs) > 1 else ""
+    return [
+        f"labels: the gate still needs {sanitize_line(needs[0].detail)}{more}",
+        f"  this review's labels count after `phase2 labels export`; {command} ranks what to "
+        "label next",
+    ]

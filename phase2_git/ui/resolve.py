@@ -257,6 +257,7 @@ def resolve_main(
             audit=opts.audit,
             auto_approve_safe=auto_approve_safe,
             resume=resume_command(opts),
+            base=opts.base,
         )
         if code != 0 or opts.audit:
             return code

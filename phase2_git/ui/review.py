@@ -491,6 +491,8 @@ class Review:
     done: bool = False
 
     notice: list[str] = field(default_factory=list)  # said at the top of the next item
+    # the labels-next lines the help key adds (read when asked: the dataset may change)
+    hint: Callable[[], list[str]] = list
 
     def run(self, keys: KeyReader) -> None:
         while not self.done and self.k < len(self.groups):
@@ -567,6 +569,8 @@ class Review:
                 self.done = True
             case "help":
                 say(HELP, markup=False)
+                for line in self.hint():
+                    say(line, markup=False)
             case _:
                 say("  unknown key: press ? for help", markup=False)
 
@@ -618,26 +622,44 @@ def review(
     auto_approve_safe: bool = False,
     resume: str = "phase2 resolve",
     keys: KeyReader | None = None,
+    base: str | None = None,
 ) -> int:
     """The interactive review of ``session`` (``--audit``: of the auto-approvals waiting for
-    an audit); ``resume`` is the command an interrupted review is taken up with."""
+    an audit); ``resume`` is the command an interrupted review is taken up with, ``base`` the
+    BASE it was given (the labels-next hint names it; else the base commit)."""
     console = _console(out, color)
     keys = keys or KeyReader(sys.stdin)
     if audit:
         return audit_review(session, console, keys, color)
     tally = Tally()
 
+    def hint() -> list[str]:
+        return labels_hint(session, base)
+
     def loop() -> None:
         todo = session.todo()
         if auto_approve_safe:
             todo = _approve_safe_first(session, console, tally, todo)
-        Review(session, console, color, build_groups(session, todo), tally).run(keys)
+        groups = build_groups(session, todo)
+        Review(session, console, color, groups, tally, hint=hint).run(keys)
 
     result = run_and_apply(session, console, tally, resume, loop)
     if result is None:
         return 130
     summary(console, tally, result, color)
+    for line in hint():
+        console.print(line, markup=False)
     return 0
+
+
+def labels_hint(session: Session, base: str | None) -> list[str]:
+    """What ``phase2 labels next`` would say about this comparison, in two lines."""
+    from phase2_git.app.label_next import review_hint
+
+    side = session.diff.base
+    shown = base if base is not None else (side.commit or side.tree or "")[:12]
+    types = (m.mismatch_type for m in session.mismatches)
+    return review_hint(session.repo.root, session.config, types, shown, "HEAD")
 
 
 def run_and_apply(
