@@ -758,6 +758,30 @@ class Suite:
         if o.timed_out is None:
             last = (self.tmp / "check3k.out").read_text(errors="replace").strip()
             r.details["phase2_summary"] = last.splitlines()[-1] if last else ""
+        # what any check that compares with HEAD must do, alternated with check-json too:
+        # the floor (diff, both sides' blobs through one cat-file, json.loads of each) on
+        # HEAD against the index's tree. check-json reads one side and no git object.
+        tree = synth.git(built.path, "write-tree").decode().strip()
+        floor = Job(
+            name="floor (HEAD vs the index's tree)",
+            argv=[sys.executable, str(BENCH / "floor.py"), str(built.path), "HEAD", tree],
+            cwd=built.path,
+            env=self.env,
+            stdout=self.tmp / "floor-check3k.json",
+        )
+        f = self.alternate(floor, base)
+        if f.timed_out is None and f.b is not None:
+            ratio = f.m.seconds / f.b.seconds
+            r.details.update(
+                floor=f.m.to_json(), floor_check_json=f.b.to_json(), floor_ratio=round(ratio, 3)
+            )
+            if o.timed_out is None and r.ratio is not None:
+                r.details["phase2_vs_floor"] = round(o.m.seconds / f.m.seconds, 3)
+                r.reason = (
+                    f"the floor alone (diff, {2 * len(files):,} blobs through cat-file, "
+                    f"json.loads of each) is {ratio:.2f}× check-json; phase2 is "
+                    f"{o.m.seconds / f.m.seconds:.2f}× the floor"
+                )
 
     def row_text3k(self, rows: dict[str, Row]) -> None:
         self._row_text(rows["text3k"], tty=False)
