@@ -221,28 +221,30 @@ def _doc(rows: int) -> dict[str, object]:
 
 
 @pytest.mark.parametrize("color", [True, False])
-def test_kept_rows_and_a_second_pass_write_the_same_table(
+def test_a_terminal_table_keeps_its_rows_order_and_width(
     monkeypatch: pytest.MonkeyPatch, color: bool
 ) -> None:
+    """Lines written directly and lines through rich (a notice with a tab) keep their order:
+    the direct ones wait in a buffer that is flushed before rich writes."""
     monkeypatch.setenv("COLUMNS", "90")
     monkeypatch.setenv("TERM", "xterm-256color")
-    outputs = []
-    for kept in (10_000, 5):  # every row kept; past 5 rows, none (the spool is read again)
-        monkeypatch.setattr(text, "_KEPT_ROWS", kept)
-        out = _Terminal()
-        text.render(
-            _doc(40),
-            base_spec="main",
-            head_spec=":worktree",
-            config_source="default",
-            file=out,
-            color=color,
-            notices=["tab\there", "plain"],
-        )
-        outputs.append(out.getvalue())
-    assert outputs[0] == outputs[1]
-    lines = outputs[0].splitlines()
-    assert len(lines) == 1 + 2 + 1 + 40 + 1  # title, notices, header, rows, summary
-    assert ("\x1b[31m" in outputs[0]) is color  # real rows in red, on a colour terminal
+    out = _Terminal()
+    text.render(
+        _doc(600),  # more rows than one buffer holds
+        base_spec="main",
+        head_spec=":worktree",
+        config_source="default",
+        file=out,
+        color=color,
+        notices=["plain", "tab\there", "plain again"],
+    )
+    lines = out.getvalue().splitlines()
+    assert len(lines) == 1 + 3 + 1 + 600 + 1  # title, notices, header, rows, summary
+    plain = [line.replace("\x1b[33m", "").replace("\x1b[0m", "") for line in lines[1:4]]
+    assert plain == ["note: plain", "note: tab\there".expandtabs(8), "note: plain again"]
+    assert ("\x1b[31m" in out.getvalue()) is color  # real rows in red, on a colour terminal
+    rows = lines[5:-1]
     if not color:  # the rows fit the terminal (the summary line is never cut)
-        assert all(len(line) <= 90 for line in lines[3:-1]), lines
+        assert all(len(line) <= 90 for line in rows), rows
+    # every row in its place: the path keeps its end (the file name) when it is cut
+    assert all(f"{k}.json" in row for k, row in enumerate(rows)), rows[:3]

@@ -91,8 +91,6 @@ _GIVE_WAY = (6, 5, 4, 3, 2, 1, 0)
 # to this many cells; on a narrower terminal still, all of them further
 _FLOORS = ((16, None), (8, 3))
 _GAP = "  "
-# the first pass keeps the cells of up to this many rows for the second (about 1 KiB a row)
-_KEPT_ROWS = 10_000
 
 
 def _cells(m: Mapping[str, Any]) -> list[str]:
@@ -189,9 +187,7 @@ def render(
     notices: Sequence[str] = (),
 ) -> None:
     """The table, row by row, in two passes over ``doc["mismatches"]`` (a list or a spool):
-    the first measures the columns, the second writes. The first keeps each row's cells up to
-    ``_KEPT_ROWS`` rows (a few MiB), so a table of ordinary size reads its spool once;
-    past that it keeps nothing and the second pass reads it again: memory stays flat.
+    the first measures the columns, the second writes; memory stays flat with the rows.
 
     Piped, every row is one line, padded to the widest cell of each column and never cut:
     ``grep`` and ``awk`` see whole rows and whole paths. On a terminal the table fits its
@@ -199,15 +195,10 @@ def render(
     mismatches = doc["mismatches"]
     widths = [len(h) for h in _HEADERS]
     detail = False
-    kept: list[tuple[list[str], bool]] | None = []  # (cells, equivalent) of each row, in order
-    for m in mismatches:  # first pass: the widths
+    for m in mismatches:  # first pass: the widths, nothing kept
         cells = _cells(m)
         detail = detail or bool(cells[-1])
         widths = [max(w, _cells_wide(c)) for w, c in zip(widths, cells, strict=True)]
-        if kept is not None:
-            kept.append((cells, bool(m["equivalent"])))
-            if len(kept) > _KEPT_ROWS:
-                kept = None
     columns = len(_HEADERS) if detail else len(_HEADERS) - 1
     widths = widths[:columns]
     terminal = color or _isatty(file)
@@ -265,14 +256,9 @@ def render(
         emit(f"note: {sanitize_line(notice)}", "yellow" if color else "")
     if len(mismatches):
         emit(_line(_HEADERS[:columns], widths, cut=terminal), "bold" if color else "")
-        rows = (
-            kept if kept is not None else ((_cells(m), bool(m["equivalent"])) for m in mismatches)
-        )
-        for cells, equivalent in rows:  # second pass: one row at a time
-            emit(
-                _line(cells[:columns], widths, cut=terminal),
-                _TYPE_STYLE[equivalent] if color else "",
-            )
+        for m in mismatches:  # second pass: one row at a time
+            style = _TYPE_STYLE[bool(m["equivalent"])] if color else ""
+            emit(_line(_cells(m)[:columns], widths, cut=terminal), style)
     else:
         emit("no artifact differs")
     emit(summary_line(doc["summary"]), "bold" if color else "")
