@@ -167,9 +167,15 @@ def _cut(cell: str, width: int, *, keep_end: bool) -> str:
 def _line(cells: Sequence[str], widths: Sequence[int], *, cut: bool) -> str:
     """One row: each cell padded to its column (cut to it with an ellipsis when ``cut``),
     no trailing spaces."""
-
     parts = []
     for i, (cell, width) in enumerate(zip(cells, widths, strict=True)):
+        if cell.isascii() and cell.isprintable():  # a cell a character: measured by len
+            if len(cell) >= width:
+                # one cut to the column fills it exactly, with its ellipsis
+                parts.append(_cut(cell, width, keep_end=i == 0) if cut else cell)
+            else:
+                parts.append(cell.ljust(width))
+            continue
         if cut:
             cell = _cut(cell, width, keep_end=i == 0)
         parts.append(cell + " " * max(0, width - _cells_wide(cell)))
