@@ -68,6 +68,8 @@ class Job:
     prepare: Callable[[], Path] | None = None
     cleanup: Callable[[Path], None] | None = None
     timeout: float | None = None  # seconds; past it the run is killed and TimedOut raised
+    # stdout a pseudo-terminal of this many columns (output discarded) instead of a file
+    tty_columns: int | None = None
 
 
 _SPAWN = Path(__file__).with_name("spawn.py")
@@ -84,6 +86,7 @@ def run_once(job: Job) -> Sample:
         "stdout": str(out_path),
         "stderr": str(err_path),
         "timeout": job.timeout,
+        "pty": {"columns": job.tty_columns, "lines": 50} if job.tty_columns else None,
     }
     try:
         # spawn.py starts the command from a small process and times it there: its peak RSS

@@ -51,6 +51,9 @@ ROWS = (
     "diff100k_rss",
     "rss20k",
     "check",
+    "check3k",
+    "text3k",
+    "text3k_tty",
     "resolve",
     "judge",
     "judge_results",
@@ -63,6 +66,9 @@ SELECTORS = {
     "diff100k_rss": ("diff100k_rss",),
     "rss20k": ("rss20k",),
     "check": ("check",),
+    "check3k": ("check3k",),
+    "text3k": ("text3k", "text3k_tty"),
+    "text3k_tty": ("text3k_tty",),
     "resolve": ("resolve",),
     "judge": ("judge", "judge_results"),
     "judge_results": ("judge_results",),
@@ -72,6 +78,9 @@ PROFILE_ROWS = (
     "diff20k_mixed",
     "diff100k",
     "check",
+    "check3k",
+    "text3k",
+    "text3k_tty",
     "resolve",
     "judge",
     "rss20k",
@@ -113,12 +122,17 @@ class Sizes:
     judge_items: int
     bootstrap: int
     diff_mixed: int  # of diff_changed, how many are mixed (a real edit with noise beside it)
+    # check3k: staged regenerated files (noise, `check_many_real` of them real edits)
+    check_many: int = 3_000
+    check_many_real: int = 30
+    text_mismatches: int = 3_000  # text3k: a repository where every artifact changed
 
 
 FULL = Sizes(20_000, 5_000, 100_000, 25_000, 20_000, 5_000, 20_000, 3, 10_000, 2_000, 1_000)
 # --quick: the same shapes (same 1:4 changed share, same 1:5 big/small ratio, same 1:5 mixed
 # share) at sizes where process start-up dominates; its PASS/FAIL says nothing about the targets.
-QUICK = Sizes(400, 100, 2_000, 500, 400, 100, 400, 3, 200, 200, 20)
+QUICK = Sizes(400, 100, 2_000, 500, 400, 100, 400, 3, 200, 200, 20, 100, 2, 100)
+TTY_COLUMNS = 160  # text3k_tty: the pseudo-terminal's width (COLUMNS too)
 
 
 def _label(n: int) -> str:
@@ -394,6 +408,39 @@ class Suite:
         files = synth.stage_edits(built.path, self.sizes.check_files)
         return built, files
 
+    def check_many_setup(self) -> tuple[synth.BuiltRepo, list[str]]:
+        """check3k's repository: the check row's shape with its own seed (the 3 files the
+        check row stages must not sit beside 3,000 others), and a regeneration staged."""
+        s = self.sizes
+        spec = synth.RepoSpec("mix", s.check_n, 0, seed=1)
+        if not (self.repos / spec.key / ".git" / "phase2-bench.json").exists():
+            log(f"building {spec.key} (git fast-import) …")
+        built = build_cached(spec, self.repos)
+        files = synth.stage_regeneration(built, s.check_many, s.check_many_real)
+        return built, files
+
+    def text_repo(self) -> synth.BuiltRepo:
+        n = self.sizes.text_mismatches
+        return self.repo("mix", n, n)
+
+    def text_job(self, built: synth.BuiltRepo, *, tty: bool) -> Job:
+        """``phase2 diff A B --format text``: piped to a file, or on a pseudo-terminal
+        ``TTY_COLUMNS`` wide with colour on (as a user's terminal has it), output discarded."""
+        env = dict(self.env)
+        if tty:
+            env.pop("NO_COLOR", None)
+            env.update(COLUMNS=str(TTY_COLUMNS), LINES="50", TERM="xterm-256color")
+        tag = "tty" if tty else "piped"
+        return Job(
+            name=f"phase2 diff --format text ({tag})",
+            argv=[*self.phase2, "diff", built.a, built.b, "--format", "text"],
+            cwd=built.path,
+            env=env,
+            ok_codes=(0, 1),
+            stdout=self.tmp / f"text-{tag}.txt",
+            tty_columns=TTY_COLUMNS if tty else None,
+        )
+
     def resolve_job(self, built: synth.BuiltRepo) -> Job:
         work = self.tmp / "resolve-copy"
 
@@ -494,6 +541,25 @@ class Suite:
                 "≤ 2× check-json",
                 limit=2.0,
             ),
+            "check3k": Row(
+                "check3k",
+                f"phase2 check, {_label(s.check_many)} staged files "
+                f"({s.check_many_real} real edits)",
+                "≤ 2× check-json",
+                limit=2.0,
+            ),
+            "text3k": Row(
+                "text3k",
+                f"phase2 diff --format text piped, {_label(s.text_mismatches)} mismatches",
+                "≤ 1.25× --format json",
+                limit=1.25,
+            ),
+            "text3k_tty": Row(
+                "text3k_tty",
+                f"the same on a {TTY_COLUMNS}-column terminal (colour)",
+                "≤ 1.25× --format json",
+                limit=1.25,
+            ),
             "resolve": Row(
                 "resolve",
                 f"phase2 resolve --yes, {_label(s.resolve_changed)} safe transforms",
@@ -523,6 +589,9 @@ class Suite:
             (("diff20k_mixed",), self.row_diff20k_mixed),
             (("diff100k_time", "diff100k_rss"), self.row_diff100k),
             (("check",), self.row_check),
+            (("check3k",), self.row_check3k),
+            (("text3k",), self.row_text3k),
+            (("text3k_tty",), self.row_text3k_tty),
             (("resolve",), self.row_resolve),
             (("judge",), self.row_judge),
             (("judge_results",), self.row_judge_results),
@@ -649,6 +718,107 @@ class Suite:
             "repo_artifacts": self.sizes.check_n,
         }
 
+    def row_check3k(self, rows: dict[str, Row]) -> None:
+        """The check row at the size of a regeneration: one invocation with every file, as
+        the check row runs it (pre-commit itself splits the list into command lines of at most
+        128 KiB, and with `require_serial` runs them one after the other)."""
+        r = rows["check3k"]
+        if not has_command("check"):
+            r.reason = "`phase2 check` is not available in this build"
+            return
+        tool, why = ensure_tool("check-json", "pre-commit-hooks", install=not self.args.no_install)
+        if tool is None:
+            r.reason = f"baseline unavailable: {why}"
+            return
+        built, files = self.check_many_setup()
+        hook = Job(
+            name="phase2 check",
+            argv=[*self.phase2, "check", *files],
+            cwd=built.path,
+            env=self.env,
+            ok_codes=(1,),  # the staged noise is a finding: exit 0 would mean nothing checked
+            stdout=self.tmp / "check3k.out",
+        )
+        base = Job(
+            name="check-json",
+            argv=[str(tool), *files],
+            cwd=built.path,
+            env=self.env,
+            stdout=self.tmp / "check3k-json.out",
+        )
+        o = self.alternate(hook, base)
+        set_time(r, o, "check-json (pre-commit-hooks) on the same files")
+        r.details = {
+            "phase2": o.m.to_json(),
+            "check_json": o.b.to_json() if o.b else None,
+            "files": len(files),
+            "real_edits": self.sizes.check_many_real,
+            "repo_artifacts": self.sizes.check_n,
+        }
+        if o.timed_out is None:
+            last = (self.tmp / "check3k.out").read_text(errors="replace").strip()
+            r.details["phase2_summary"] = last.splitlines()[-1] if last else ""
+        # what any check that compares with HEAD must do, alternated with check-json too:
+        # the floor (diff, both sides' blobs through one cat-file, json.loads of each) on
+        # HEAD against the index's tree. check-json reads one side and no git object.
+        tree = synth.git(built.path, "write-tree").decode().strip()
+        floor = Job(
+            name="floor (HEAD vs the index's tree)",
+            argv=[sys.executable, str(BENCH / "floor.py"), str(built.path), "HEAD", tree],
+            cwd=built.path,
+            env=self.env,
+            stdout=self.tmp / "floor-check3k.json",
+        )
+        f = self.alternate(floor, base)
+        if f.timed_out is None and f.b is not None:
+            ratio = f.m.seconds / f.b.seconds
+            r.details.update(
+                floor=f.m.to_json(), floor_check_json=f.b.to_json(), floor_ratio=round(ratio, 3)
+            )
+            r.reason = (
+                f"the floor alone (diff, {2 * len(files):,} blobs through cat-file, "
+                f"json.loads of each) is {ratio:.2f}× check-json"
+            )
+            if o.timed_out is None:  # phase2 against the floor, alternated with it as well
+                p = self.alternate(hook, floor)
+                if p.timed_out is None and p.b is not None:
+                    over = p.m.seconds / p.b.seconds
+                    r.details.update(
+                        phase2_vs_floor=round(over, 3),
+                        phase2_with_floor=p.m.to_json(),
+                        floor_with_phase2=p.b.to_json(),
+                    )
+                    r.reason += f"; phase2 is {over:.2f}× the floor"
+
+    def row_text3k(self, rows: dict[str, Row]) -> None:
+        self._row_text(rows["text3k"], tty=False)
+
+    def row_text3k_tty(self, rows: dict[str, Row]) -> None:
+        self._row_text(rows["text3k_tty"], tty=True)
+
+    def _row_text(self, r: Row, *, tty: bool) -> None:
+        built = self.text_repo()
+        o = self.alternate(self.text_job(built, tty=tty), self.diff_job(built, "text3k"))
+        set_time(r, o, "phase2 diff A B --format json on the same sides")
+        r.details = {
+            "text": o.m.to_json(),
+            "json": o.b.to_json() if o.b else None,
+            "mismatches": self.sizes.text_mismatches,
+        }
+        if tty:
+            r.details["columns"] = TTY_COLUMNS
+        if o.timed_out is not None:
+            return
+        r.details.update(classification_check(self.tmp / "diff-text3k.json", built.expected))
+        note = r.details.get("classification_note")
+        if not tty:  # the piped table: a header, a row per mismatch, the summary line
+            lines = (self.tmp / "text-piped.txt").read_text(errors="replace").splitlines()
+            rows_out = len(lines) - 3
+            r.details["text_rows"] = rows_out
+            if rows_out != self.sizes.text_mismatches:
+                note = f"{rows_out} text rows for {self.sizes.text_mismatches} mismatches"
+        r.reason = note
+
     def row_resolve(self, rows: dict[str, Row]) -> None:
         r = rows["resolve"]
         if not has_command("resolve"):
@@ -762,6 +932,11 @@ class Suite:
         elif row == "check":
             built, files = self.check_setup()
             job = Job("phase2 check", [*self.phase2, "check", *files], built.path, self.env)
+        elif row == "check3k":
+            built, files = self.check_many_setup()
+            job = Job("phase2 check", [*self.phase2, "check", *files], built.path, self.env)
+        elif row in ("text3k", "text3k_tty"):
+            job = self.text_job(self.text_repo(), tty=row == "text3k_tty")
         elif row == "resolve":
             job = self.resolve_job(self.repo("safe", s.resolve_n, s.resolve_changed))
         else:
@@ -770,6 +945,12 @@ class Suite:
         stem = OUT / f"profile-{row}{'-quick' if self.args.quick else ''}"
         session = stem.with_suffix(".pyisession")
         args = list(job.argv[len(self.phase2) :])
+        tty = None
+        if job.tty_columns:  # the row's pseudo-terminal, drained as the measured runs' is
+            import spawn
+
+            tty = spawn.terminal({"columns": job.tty_columns, "lines": 50})
+            tty[2].start()
         start = time.perf_counter()
         proc = subprocess.run(
             [
@@ -777,12 +958,16 @@ class Suite:
                 *("-m", "phase2_git", *args),
             ],
             cwd=cwd,
-            env=self.env,
-            stdout=subprocess.DEVNULL,
+            env=job.env,
+            stdout=subprocess.DEVNULL if tty is None else tty[1],
             stderr=subprocess.PIPE,
             check=False,
         )
         elapsed = time.perf_counter() - start
+        if tty is not None:
+            os.close(tty[1])
+            tty[2].join(timeout=5)
+            os.close(tty[0])
         if job.cleanup:
             job.cleanup(cwd)
         if not session.exists():

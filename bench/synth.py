@@ -378,6 +378,31 @@ def stage_edits(repo: Path, count: int, seed: int = 0) -> list[str]:
     return chosen
 
 
+def stage_regeneration(built: BuiltRepo, count: int, real: int, seed: int = 0) -> list[str]:
+    """Regenerate ``count`` of ``built``'s artifacts as a pipeline rerun does and stage them:
+    the noise kinds dealt round-robin (reorder, re-indent, EOF newline, CRLF, float jitter),
+    ``real`` of them with a real edit instead: the index a pre-commit hook sees after
+    ``git add`` of a regenerated folder. Idempotent: the committed bytes come from the
+    generator (the repository is a pure function of its spec), so a rerun writes the same."""
+    meta = json.loads((built.path / ".git" / _MARKER).read_text())
+    repo_seed = meta["spec"]["seed"]
+    rng = random.Random(f"regen:{seed}:{count}:{real}")
+    listed = git(built.path, "ls-files", "-z").split(b"\0")
+    paths = sorted(p.decode() for p in listed if p.endswith(b".json"))
+    chosen = sorted(rng.sample(paths, count))
+    real_at = set(rng.sample(range(count), real))
+    for k, rel in enumerate(chosen):
+        index = int(rel.rsplit("-", 1)[1].removesuffix(".json"))  # artifact_path's number
+        doc_rng = random.Random(f"doc:{repo_seed}:{index}")
+        doc = _document(doc_rng, index)
+        kind = "real" if k in real_at else NOISE_KINDS[k % len(NOISE_KINDS)]
+        (built.path / rel).write_bytes(mutate(doc, _dump(doc), kind, doc_rng))
+    # one `git add` for every file: 3,000 paths on one command line come close to ARG_MAX
+    names = "\0".join(chosen).encode()
+    git(built.path, "add", "--pathspec-from-file=-", "--pathspec-file-nul", input=names)
+    return chosen
+
+
 # ---------------------------------------------------------------------------- judge dataset
 
 

@@ -24,7 +24,7 @@ import posixpath
 import stat
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Literal, NamedTuple
+from typing import TYPE_CHECKING, Literal, NamedTuple
 
 from phase2_git.core.model import Blob, Change, Mismatch, Transform
 from phase2_git.core.summary import is_unresolved_noise, is_unresolved_real
@@ -32,6 +32,9 @@ from phase2_git.errors import EXIT_FINDINGS, EXIT_OK, EXIT_REFUSED, UsageError
 from phase2_git.git.repo import GitRepo, quote_for_message
 from phase2_git.git.sides import Side
 from phase2_git.store.config import Config
+
+if TYPE_CHECKING:
+    import json
 
 FindingKind = Literal["noise", "malformed", "undecided", "fixed", "refused"]
 
@@ -70,17 +73,51 @@ def sides_from_env(environ: Mapping[str, str]) -> tuple[str, str]:
 
 def repo_relative(root: Path, cwd: Path, name: str) -> str:
     """A file argument (relative to ``cwd``) as a path from the top of the work tree."""
+    return repo_relative_all(root, cwd, [name])[0]
+
+
+def _relative(top: Path, root: Path, cwd: Path, name: str) -> str:
     p = Path(name)
     full = p if p.is_absolute() else cwd / p
     # resolve the folder (a checkout reached through a symlink), never the file itself: the
     # artifact may be a symlink
     try:
-        rel = (full.parent.resolve() / full.name).relative_to(root.resolve())
+        rel = (full.parent.resolve() / full.name).relative_to(top)
     except ValueError:
         raise UsageError(
             f"{quote_for_message(name)}: not inside the repository {quote_for_message(str(root))}"
         ) from None
     return rel.as_posix()
+
+
+def repo_relative_all(root: Path, cwd: Path, names: Sequence[str]) -> list[str]:
+    """:func:`repo_relative` of every file argument, each folder resolved once: a
+    regeneration stages thousands of files in a few folders, and one ``resolve`` (an
+    ``lstat`` per path component) per file was most of a 3,000-file hook run. A plain name
+    (no ``.``/``..`` component, no doubled or trailing slash) splits into folder and file
+    as :class:`~pathlib.Path` would; any other name, or a folder outside the work tree,
+    takes the one-by-one way, errors included."""
+    top = root.resolve()
+    folders: dict[str, str | None] = {}  # folder as given -> from the top; None: outside
+    out = []
+    for name in names:
+        wrapped = f"{name}/" if name.startswith("/") else f"/{name}/"
+        plain = bool(name) and not any(bad in wrapped for bad in ("//", "/./", "/../"))
+        rel: str | None = None
+        if plain:
+            folder, _, leaf = name.rpartition("/")
+            if folder not in folders:
+                # "": the cwd itself; an absolute folder stays absolute (``cwd / p``)
+                where = cwd / folder if folder or not name.startswith("/") else Path("/")
+                try:
+                    folders[folder] = where.resolve().relative_to(top).as_posix()
+                except ValueError:
+                    folders[folder] = None
+            base = folders[folder]
+            if base is not None:
+                rel = leaf if base == "." else f"{base}/{leaf}"
+        out.append(rel if rel is not None else _relative(top, root, cwd, name))
+    return out
 
 
 def run_check(
@@ -102,7 +139,7 @@ def run_check(
     keep = ArtifactFilter(config.include, config.exclude, config.hand_written)
     spec = pathspec_filter(pathspecs)
     here = cwd or Path.cwd()
-    given = {repo_relative(repo.root, here, f) for f in files}
+    given = set(repo_relative_all(repo.root, here, files))
     generated = None
     if given and config.linguist_generated:
         from phase2_git.git.attributes import linguist_generated
@@ -235,6 +272,44 @@ def _head_entries(repo: GitRepo, head: Side, paths: Sequence[str]) -> dict[str, 
     return entries
 
 
+class _NotPlain(Exception):
+    """A duplicate key or a NaN/Infinity: the fast parse gives way to the full one."""
+
+
+def _unique_keys(pairs: list[tuple[str, object]]) -> None:
+    if len({k for k, _ in pairs}) != len(pairs):
+        raise _NotPlain
+    # nothing kept: the fast parse only has to say whether the document is clean
+
+
+def _refuse(name: str) -> object:
+    raise _NotPlain
+
+
+_FAST_DECODER: "json.JSONDecoder | None" = None
+
+
+def _clean_json(data: bytes) -> bool:
+    """True when ``data`` is a JSON document without duplicate keys or non-JSON constants:
+    then :func:`_json_problem` finds nothing, in either mode (strict JSON has no comment or
+    trailing comma for the JSONC scanner to blank). The stdlib's C scanner with nothing built
+    but the pairs it checks: a regeneration stages thousands of files, and the full parse
+    (numbers kept as text, objects as pair tuples) costs several times this. False says
+    nothing: the full parse decides, and words the problem."""
+    global _FAST_DECODER
+    from phase2_git.core.jsonvalue import decode_text
+
+    if _FAST_DECODER is None:
+        import json
+
+        _FAST_DECODER = json.JSONDecoder(object_pairs_hook=_unique_keys, parse_constant=_refuse)
+    try:
+        _FAST_DECODER.decode(decode_text(data))
+    except (ValueError, RecursionError, _NotPlain):  # ValueError: JSONDecodeError, a huge int
+        return False
+    return True
+
+
 def _json_problem(data: bytes, *, comments: bool = False) -> str | None:
     """Why ``data`` is not a JSON document check-json accepts (JSONC with ``comments``)."""
     from phase2_git.core import jsonc, jsonvalue
@@ -318,6 +393,8 @@ def _malformed_json(
         must = strict(path)
         if not must and (old is None or old.data is None or old.oid == blob.oid):
             continue  # new, unreadable or unchanged: no regression to report
+        if _clean_json(blob.data):
+            continue  # parses in either mode: no need to know which applies
         comments = not must and (detect_artifact_type(path, old, blob, config.classify) == "jsonc")
         problem = _json_problem(blob.data, comments=comments)
         if problem is None:
