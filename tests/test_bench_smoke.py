@@ -28,6 +28,7 @@ ROWS = [
     "resolve",
     "judge",
     "judge_results",
+    "merge25k",
 ]
 
 
