@@ -121,38 +121,44 @@ def merge_main(opts: MergeOptions, out: IO[str]) -> int:
     started = time.monotonic()
     from phase2_git.core.gcpause import gc_paused
     from phase2_git.core.summary import FAIL_ON
-    from phase2_git.git.repo import GitRepo
 
     if opts.fmt not in MERGE_FORMATS:
         raise UsageError(f"--format must be one of {', '.join(MERGE_FORMATS)}, got '{opts.fmt}'")
     if opts.fail_on is not None and opts.fail_on not in FAIL_ON:
         raise UsageError(f"--fail-on must be one of {', '.join(FAIL_ON)}, got '{opts.fail_on}'")
-    # every shard's mismatches are held at once, as millions of small objects
+    # every shard's mismatches are held at once, as millions of small objects; they are freed
+    # when _merge returns, before the collector is back (else its first pass walks them all)
     with gc_paused():
-        doc = merge_files(opts.files, opts.fail_on)
-        repo: GitRepo | None = None
-        if opts.repo is not None:
-            repo = GitRepo.discover(opts.repo)
-        else:
-            try:
-                repo = GitRepo.discover(".")
-            except Phase2Error:
-                repo = None  # merging outside a checkout: JUnit failures carry no excerpt
-        write_ci_outputs(
-            doc,
-            opts.ci,
-            repo=repo,
-            duration=time.monotonic() - started,
-            finished_at=time.time(),
-        )
-        render_document(
-            doc,
-            opts.fmt,
-            out,
-            base_spec=doc["base"],
-            head_spec=doc["head"],
-            config_source=f"merged from {len(opts.files)} shard(s)",
-            color=opts.color,
-            notices=doc.get("notices", []),
-        )
+        return _merge(opts, out, started)
+
+
+def _merge(opts: MergeOptions, out: IO[str], started: float) -> int:
+    from phase2_git.git.repo import GitRepo
+
+    doc = merge_files(opts.files, opts.fail_on)
+    repo: GitRepo | None = None
+    if opts.repo is not None:
+        repo = GitRepo.discover(opts.repo)
+    else:
+        try:
+            repo = GitRepo.discover(".")
+        except Phase2Error:
+            repo = None  # merging outside a checkout: JUnit failures carry no excerpt
+    write_ci_outputs(
+        doc,
+        opts.ci,
+        repo=repo,
+        duration=time.monotonic() - started,
+        finished_at=time.time(),
+    )
+    render_document(
+        doc,
+        opts.fmt,
+        out,
+        base_spec=doc["base"],
+        head_spec=doc["head"],
+        config_source=f"merged from {len(opts.files)} shard(s)",
+        color=opts.color,
+        notices=doc.get("notices", []),
+    )
     return int(doc["summary"]["exit_code"])
