@@ -18,6 +18,7 @@ from phase2_git.errors import Phase2Error, UsageError
 from phase2_git.reports.formats import render_document
 
 if TYPE_CHECKING:
+    from phase2_git.core.summary import FailOn
     from phase2_git.git.repo import GitRepo
 
 DIFF_FORMATS = ("text", "json", "markdown")
@@ -129,13 +130,13 @@ def merge_main(opts: MergeOptions, out: IO[str]) -> int:
     # every shard's mismatches are held at once, as millions of small objects; they are freed
     # when _merge returns, before the collector is back (else its first pass walks them all)
     with gc_paused():
-        return _merge(opts, out, started)
+        return _merge(opts, opts.fail_on, out, started)
 
 
-def _merge(opts: MergeOptions, out: IO[str], started: float) -> int:
+def _merge(opts: MergeOptions, fail_on: FailOn | None, out: IO[str], started: float) -> int:
     from phase2_git.git.repo import GitRepo
 
-    doc = merge_files(opts.files, opts.fail_on)
+    doc = merge_files(opts.files, fail_on)
     repo: GitRepo | None = None
     if opts.repo is not None:
         repo = GitRepo.discover(opts.repo)
