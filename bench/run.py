@@ -739,9 +739,10 @@ class Suite:
             r.details["methods"] = sorted(_methods_of(result))
 
     def merge_job(self, built: synth.BuiltRepo) -> Job:
-        """``phase2 report merge`` of the ``--shard K/N`` reports of the 100k diff, writing
-        JUnit, Prometheus and Markdown (and the merged JSON on stdout, as CI keeps it). The
-        shard reports are made once, here, outside the timed region, by the phase2 measured."""
+        """``phase2 report merge`` of the ``--shard K/N`` reports of the big diff (diff100k's
+        repository), writing JUnit, Prometheus and Markdown, and the merged JSON on stdout (its
+        default). The shard reports are made once, here, outside the timed region, by the
+        phase2 measured."""
         folder = self.tmp / "merge"
         folder.mkdir(parents=True, exist_ok=True)
         shards = [folder / f"shard-{k}.json" for k in range(1, MERGE_SHARDS + 1)]
