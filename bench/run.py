@@ -42,6 +42,7 @@ ROOT = BENCH.parent
 OUT = BENCH / "out"
 MIB = 1024 * 1024
 RESULTS_SCHEMA = "phase2-bench.v1"
+MERGE_SHARDS = 4  # merge25k: the shard reports of the 100k diff it merges
 
 # Row ids, in table order. `--only diff100k` selects both of its figures.
 ROWS = (
@@ -57,6 +58,7 @@ ROWS = (
     "resolve",
     "judge",
     "judge_results",
+    "merge25k",
 )
 SELECTORS = {
     "diff20k": ("diff20k",),
@@ -72,6 +74,7 @@ SELECTORS = {
     "resolve": ("resolve",),
     "judge": ("judge", "judge_results"),
     "judge_results": ("judge_results",),
+    "merge25k": ("merge25k",),
 }
 PROFILE_ROWS = (
     "diff20k",
@@ -85,6 +88,7 @@ PROFILE_ROWS = (
     "judge",
     "rss20k",
     "diff100k_rss",
+    "merge25k",
 )
 MEMORY_ROWS = ("rss20k", "diff100k_rss")  # profiled with bench/memprofile.py (tracemalloc)
 
@@ -580,6 +584,14 @@ class Suite:
                 limit=2.0,
                 limit_kind="absolute",
             ),
+            "merge25k": Row(
+                "merge25k",
+                f"phase2 report merge, {MERGE_SHARDS} shards, {_label(s.big_changed)} mismatches "
+                "→ JUnit, Prometheus, Markdown",
+                "≤ 1.5 s",
+                limit=1.5,
+                limit_kind="absolute",
+            ),
         }
         for rid, row in rows.items():
             if rid not in selected:
@@ -595,6 +607,7 @@ class Suite:
             (("resolve",), self.row_resolve),
             (("judge",), self.row_judge),
             (("judge_results",), self.row_judge_results),
+            (("merge25k",), self.row_merge25k),
         ]
         for ids, fn in groups:
             if not selected.intersection(ids):
@@ -895,6 +908,62 @@ class Suite:
         if result is not None:
             r.details["methods"] = sorted(_methods_of(result))
 
+    def merge_job(self, built: synth.BuiltRepo) -> Job:
+        """``phase2 report merge`` of the ``--shard K/N`` reports of the big diff (diff100k's
+        repository), writing JUnit, Prometheus and Markdown, and the merged JSON on stdout (its
+        default). The shard reports are made once, here, outside the timed region, by the
+        phase2 measured."""
+        folder = self.tmp / "merge"
+        folder.mkdir(parents=True, exist_ok=True)
+        shards = [folder / f"shard-{k}.json" for k in range(1, MERGE_SHARDS + 1)]
+        for k, out in enumerate(shards, start=1):
+            if not out.exists():
+                measure.run_once(
+                    Job(
+                        name=f"phase2 diff --shard {k}/{MERGE_SHARDS}",
+                        argv=[
+                            *(*self.phase2, "diff", built.a, built.b, "--format", "json"),
+                            *("--shard", f"{k}/{MERGE_SHARDS}"),
+                        ],
+                        cwd=built.path,
+                        env=self.env,
+                        ok_codes=(0, 1),
+                        stdout=out,
+                    )
+                )
+        return Job(
+            name="phase2 report merge",
+            argv=[
+                *(*self.phase2, "report", "merge", *map(str, shards)),
+                *("--junit", str(folder / "merged.xml"), "--prom", str(folder / "merged.prom")),
+                *("--summary", str(folder / "merged.md")),
+            ],
+            cwd=built.path,
+            env=self.env,
+            ok_codes=(0, 1),  # 1 = the merged run has real changes (the default --fail-on)
+            stdout=folder / "merged.json",
+        )
+
+    def row_merge25k(self, rows: dict[str, Row]) -> None:
+        r = rows["merge25k"]
+        if not has_command("report", "merge"):
+            r.reason = "`phase2 report merge` is not available in this build"
+            return
+        s = self.sizes
+        built = self.repo("mix", s.big_n, s.big_changed)
+        log(f"  shard reports: phase2 diff --shard K/{MERGE_SHARDS} (not timed)")
+        job = self.merge_job(built)
+        o = self.alternate(job, None)
+        set_time(r, o, "")
+        r.baseline_what = None
+        r.details = {"merge": o.m.to_json(), "shards": MERGE_SHARDS, "repo": str(built.path)}
+        merged = _read_json(self.tmp / "merge" / "merged.json")
+        if o.timed_out is None:
+            found = len(merged["mismatches"]) if isinstance(merged, dict) else None
+            r.details["mismatches"] = found
+            if found != s.big_changed:
+                r.reason = f"the merged report has {found} mismatches, {s.big_changed} planned"
+
     # ------------------------------------------------------------------ import time
 
     def importtime(self) -> dict[str, Any]:
@@ -939,6 +1008,8 @@ class Suite:
             job = self.text_job(self.text_repo(), tty=row == "text3k_tty")
         elif row == "resolve":
             job = self.resolve_job(self.repo("safe", s.resolve_n, s.resolve_changed))
+        elif row == "merge25k":
+            job = self.merge_job(self.repo("mix", s.big_n, s.big_changed))
         else:
             job = self.judge_job(self.judge_setup())
         cwd = job.prepare() if job.prepare else job.cwd

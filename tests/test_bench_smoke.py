@@ -31,6 +31,7 @@ ROWS = [
     "resolve",
     "judge",
     "judge_results",
+    "merge25k",
 ]
 
 

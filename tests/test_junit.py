@@ -8,17 +8,23 @@ import itertools
 import json
 import re
 import subprocess
+import xml.etree.ElementTree as ET
 from pathlib import Path
 from typing import Any
 
+import junit_xml
 import pytest
 import xmlschema
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from junitparser import Failure, JUnitXml, Skipped
 from markdown_it import MarkdownIt
 from prometheus_client.parser import text_string_to_metric_families
 
+from phase2_git.core.sanitize import sanitize_path, xml_safe
 from phase2_git.reports import junit
 from tests.conftest import Cli, TestRepo, require_tool
+from tests.strategies import hostile_text
 
 XSD = xmlschema.XMLSchema(str(Path(__file__).parent / "data" / "junit.xsd"))
 
@@ -335,3 +341,76 @@ def test_diff_text_names_real_line_numbers_and_is_bounded() -> None:
     lines = many.split("\n")
     assert len(lines) == junit.EXCERPT_LINES + 1 and "more lines" in lines[-1]
     assert junit.failure_body(b"a", b"b", after_truncated=True).startswith("[larger than")
+
+
+# ---------------------------------------------------------------------------- the writer
+
+
+def _tree(xml: str) -> Any:
+    """An element as (tag, attributes, text, children), indentation left out."""
+
+    def walk(e: ET.Element) -> Any:
+        text = e.text if e.text and e.text.strip() else None
+        return (e.tag, dict(e.attrib), text, [walk(c) for c in e])
+
+    return walk(ET.fromstring(xml.encode("utf-8")))
+
+
+def _same_as_the_library(test_suite: Any) -> None:
+    """junit.to_xml writes what junit_xml writes for the same suite: the same document once
+    parsed, and the same bytes as its pretty-printed form unless an attribute holds a TAB,
+    CR or LF (which minidom wrote raw, and a reader then took for a space)."""
+    ours = junit.to_xml(test_suite)
+    flat = junit_xml.to_xml_report_string([test_suite], prettyprint=False, encoding="utf-8")
+    assert _tree(ours) == _tree(flat)
+    values = [test_suite.name, *test_suite.properties.keys(), *test_suite.properties.values()]
+    for c in test_suite.test_cases:
+        values += [c.name, c.classname, c.file]
+        values += [f["message"] or "" for f in c.failures] + [k["message"] for k in c.skipped]
+    if not any(ch in v for v in values for ch in "\t\r\n"):
+        pretty = junit_xml.to_xml_report_string([test_suite], prettyprint=True, encoding="utf-8")
+        assert ours == pretty
+
+
+def test_writer_is_the_library_on_a_real_run(ci_repo: TestRepo, cli: Cli) -> None:
+    for rule in ("real", "noise", "any", "never"):
+        _, out, _ = cli("diff", "main", "HEAD", "--fail-on", rule, "--format", "json", repo=ci_repo)
+        doc = json.loads(out)
+        doc["notices"] = ["a notice with <&> and \x1b[31m"]
+        doc["shard"] = {"index": 2, "count": 3}
+        _same_as_the_library(junit.suite(doc))
+    _same_as_the_library(junit_xml.TestSuite(name="phase2", test_cases=[], properties={"a": "b"}))
+
+
+_TEXT = st.one_of(hostile_text(), st.text(alphabet="ab\t<>&\"' \ufdd0\U0001fffe\x85é\n"))
+
+
+@st.composite
+def _suites(draw: st.DrawFn) -> Any:
+    cases = []
+    for _ in range(draw(st.integers(0, 4))):
+        name = sanitize_path(draw(_TEXT))
+        case = junit_xml.TestCase(name=name, classname=sanitize_path(draw(_TEXT)) or ".", file=name)
+        state = draw(st.sampled_from(["failure", "skipped", "passed"]))
+        out = xml_safe(draw(_TEXT))
+        if state == "failure":
+            case.add_failure_info(
+                message=xml_safe(draw(_TEXT)) or "m", output=out, failure_type="content"
+            )
+        elif state == "skipped":
+            case.add_skipped_info(message=xml_safe(draw(_TEXT)) or "m", output=out)
+        else:
+            case.stdout = out
+        cases.append(case)
+    properties = {f"notice.{i}": xml_safe(draw(_TEXT)) for i in range(draw(st.integers(0, 2)))}
+    return junit_xml.TestSuite(
+        name=sanitize_path(draw(_TEXT)), test_cases=cases, properties=properties
+    )
+
+
+@settings(max_examples=300, deadline=None)
+@given(_suites())
+def test_prop_writer_is_the_library(test_suite: Any) -> None:
+    """Hostile paths, bodies and notices as phase2 hands them to the writer (sanitised, so
+    never a lone surrogate or an illegal control), and the characters junit_xml removes."""
+    _same_as_the_library(test_suite)

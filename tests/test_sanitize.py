@@ -477,6 +477,14 @@ def test_prop_xml_safe_parses(text: str) -> None:
 
 
 @PROPS
+@given(st.lists(st.one_of(any_text, st.text(alphabet="ab :#[\t\u00a0\u2192"))))
+def test_prop_xml_safe_is_sanitize_line_of_every_line(lines: list[str]) -> None:
+    """The fast path (nothing to escape but line breaks) returns what the slow one does."""
+    text = "\n".join(lines)
+    assert xml_safe(text) == "\n".join(sanitize_line(line) for line in text.split("\n"))
+
+
+@PROPS
 @given(any_text, st.booleans())
 def test_prop_workflow_command_escape_round_trips(text: str, prop: bool) -> None:
     out = workflow_command_escape(text, property=prop)

@@ -63,6 +63,93 @@ SAMPLE_CONFIG: dict[str, Any] = {
     "artifacts": {"include": ["**"]},
 }
 
+_VERDICT = {"method": "exact", "equivalent": False, "score": 0.0, "detail": "bytes differ"}
+_STEP_TRANSFORM = {"id": "strip_noise.v1", "idempotent": True}
+SAMPLE_DIFF: dict[str, Any] = {
+    "schema": "Phase2Diff.v1",
+    "base": "1" * 40,
+    "head": ":worktree",
+    "config_fingerprint": "2" * 64,
+    "methods": ["exact", "canonical_json"],
+    "shard": {"index": 1, "count": 2},
+    "notices": ["a notice"],
+    "judges": {
+        "llm": {
+            "calls": 1,
+            "input_tokens": 2,
+            "output_tokens": 3,
+            "cost": 0.5,
+            "cache_hits": 0,
+            "errors": 0,
+        }
+    },
+    "mismatches": [
+        {
+            "id": "mis_0123456789ab",
+            "path": "a.json",
+            "old_path": None,
+            "status": "modified",
+            "artifact_type": "json",
+            "mismatch_type": "content",
+            "equivalent": False,
+            "detail": "values differ",
+            "verdicts": [_VERDICT, {**_VERDICT, "method": "canonical_json", "score": 0.5}],
+            "plan": {
+                "plan_id": "plan_0123456789ab",
+                "action": "manual",
+                "transform": None,
+                "safe": False,
+                "confidence": 1.0,
+                "reason": "a real change",
+                "justified_by": ["exact"],
+                "first": {
+                    "plan_id": "plan_ba9876543210",
+                    "action": "strip_noise",
+                    "transform": _STEP_TRANSFORM,
+                    "safe": True,
+                    "confidence": 1.0,
+                    "reason": "noise beside it",
+                    "justified_by": ["canonical_json"],
+                },
+            },
+            "hashes": {"before": "3" * 40, "after": "4" * 64},
+            "modes": {"before": "100644", "after": "100644"},
+            "resolved": False,
+            "decision": {"id": "dec_0123456789abcdef", "decision": "approve", "trusted": True},
+            "changes": {
+                "real": [
+                    {
+                        "kind": "changed",
+                        "path": "$.a",
+                        "before": "1",
+                        "after": "2",
+                        "line": 2,
+                        "base_line": None,
+                    }
+                ],
+                "more": 0,
+                "noise": [{"type": "json_ordering", "detail": "keys moved", "at": ["$"]}],
+            },
+        }
+    ],
+    "summary": {
+        "total": 1,
+        "noise": 0,
+        "real": 1,
+        "safe": 0,
+        "resolved": 0,
+        "approved": 1,
+        "unresolved_real": 0,
+        "unresolved_noise": 0,
+        "by_mismatch_type": {"content": 1},
+        "by_artifact_type": {"json": 1},
+        "by_status": {"modified": 1},
+        "fail_on": "real",
+        "failing": 0,
+        "exit_code": 0,
+    },
+}
+
 
 def paths(doc: Any, prefix: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
     out = [prefix]
@@ -105,6 +192,37 @@ def test_mutated_decisions_and_configs_agree(data: st.DataObject, value: Any, dr
             parent[where[-1]] = value
         agree(doc, name)
         agree(sample, name)
+
+
+@settings(max_examples=300, suppress_health_check=[HealthCheck.too_slow])
+@given(data=st.data(), value=json_values, drop=st.booleans())
+def test_mutated_diff_reports_agree(data: st.DataObject, value: Any, drop: bool) -> None:
+    """The fast validator compiles Phase2Diff with its references inlined
+    (``schemas.inline_refs``); jsonschema reads the schema as written. Every place a reference
+    stood (items, properties, a reference beside a description) is mutated here."""
+    assert schemas.is_valid(SAMPLE_DIFF, "Phase2Diff.v1")
+    doc = copy.deepcopy(SAMPLE_DIFF)
+    where = data.draw(st.sampled_from(paths(doc)[1:]))
+    parent: Any = doc
+    for key in where[:-1]:
+        parent = parent[key]
+    if drop and isinstance(parent, dict):
+        del parent[where[-1]]
+    elif drop and isinstance(parent, list):
+        parent.append(copy.deepcopy(parent[where[-1]]))  # one more item of the same array
+    else:
+        parent[where[-1]] = value
+    agree(doc, "Phase2Diff.v1")
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_every_schema_inlines_to_one_without_local_references(name: str) -> None:
+    """None of the shipped schemas refers to itself: inlined, the compiled validator makes no
+    call per array item (the mutation tests check it still means the same)."""
+    inlined = schemas.inline_refs(schemas.load_schema(name))
+    body = {k: v for k, v in inlined.items() if k != "$defs"}
+    assert "#/$defs/" not in json.dumps(body)
+    Draft202012Validator.check_schema(inlined)
 
 
 @pytest.mark.parametrize(

@@ -7,8 +7,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from phase2_git.core.artifacts import shard_of
+from phase2_git.core.model import ARTIFACT_TYPES, MISMATCH_TYPES, Change, Mismatch, Plan
+from phase2_git.core.summary import FAIL_ON, Tally, summarize
 from phase2_git.reports import jsonout
 from tests.conftest import Cli, TestRepo
 from tests.test_junit import prom_samples, promtool_check, validate_junit
@@ -188,3 +192,46 @@ def test_bad_inputs_exit_2_naming_the_file(
     assert needle in err
     if case in ("base", "fingerprint", "count", "unsharded", "schema", "not-json"):
         assert str(bad) in err
+
+
+_DECISIONS = st.one_of(
+    st.none(),
+    st.fixed_dictionaries(
+        {
+            "id": st.just("dec_0123456789abcdef"),
+            "decision": st.sampled_from(["approve", "reject"]),
+            "trusted": st.booleans(),
+        }
+    ),
+)
+
+
+@st.composite
+def _mismatches(draw: st.DrawFn) -> Mismatch:
+    status = draw(st.sampled_from(["added", "deleted", "modified", "renamed", "mode"]))
+    change = Change(status, "a.json", None, None, None, "100644", "100644")  # type: ignore[arg-type]
+    plan = Plan("plan_0123456789ab", "manual", None, draw(st.booleans()), 1.0, "")
+    return Mismatch(
+        id="mis_0123456789ab",
+        change=change,
+        artifact_type=draw(st.sampled_from(ARTIFACT_TYPES)),
+        mismatch_type=draw(st.sampled_from(MISMATCH_TYPES)),
+        detail="",
+        verdicts=(),
+        plan=plan,
+        resolved=draw(st.booleans()),
+        decision=draw(_DECISIONS),
+    )
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(_mismatches(), max_size=30), st.sampled_from(FAIL_ON))
+def test_the_merge_counts_the_json_form_as_the_run_counts_mismatches(
+    mismatches: list[Mismatch], rule: Any
+) -> None:
+    """A merged report's summary comes from the shards' JSON (``Tally.add_json``): the same
+    figures ``core.summary`` gives for the mismatches that JSON was written from."""
+    tally = Tally()
+    for m in mismatches:
+        tally.add_json(m.to_json())
+    assert tally.summary(rule) == summarize(mismatches, rule)

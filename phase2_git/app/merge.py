@@ -18,8 +18,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
-from phase2_git.core.model import Change, Mismatch, Plan, Transform, Verdict
-from phase2_git.core.summary import FAIL_ON, FailOn, summarize
+from phase2_git.core.model import Change
+from phase2_git.core.summary import FAIL_ON, FailOn, Tally
 from phase2_git.errors import Phase2Error, UsageError
 from phase2_git.git.repo import GitRepo, quote_for_message
 
@@ -53,33 +53,6 @@ def change_from_json(m: Mapping[str, Any]) -> Change:
         after=m["hashes"]["after"],
         before_mode=m["modes"]["before"],
         after_mode=m["modes"]["after"],
-    )
-
-
-def mismatch_from_json(m: Mapping[str, Any]) -> Mismatch:
-    """Rebuild the value a ``Mismatch.to_json()`` came from (enough for ``core.summary``)."""
-    p = m["plan"]
-    t = p["transform"]
-    return Mismatch(
-        id=m["id"],
-        change=change_from_json(m),
-        artifact_type=m["artifact_type"],
-        mismatch_type=m["mismatch_type"],
-        detail=m["detail"],
-        verdicts=tuple(
-            Verdict(v["method"], v["equivalent"], v["score"], v["detail"]) for v in m["verdicts"]
-        ),
-        plan=Plan(
-            plan_id=p["plan_id"],
-            action=p["action"],
-            transform=Transform(t["id"], t["idempotent"]) if t else None,
-            safe=p["safe"],
-            confidence=p["confidence"],
-            reason=p["reason"],
-            justified_by=tuple(p["justified_by"]),
-        ),
-        resolved=m["resolved"],
-        decision=m["decision"],
     )
 
 
@@ -345,7 +318,10 @@ def merge_documents(
             for judge, spent in sorted(judges.items())
         }
     out["mismatches"] = [dict(m) for m in mismatches]
-    out["summary"] = summarize([mismatch_from_json(m) for m in mismatches], rule)
+    tally = Tally()
+    for m in mismatches:
+        tally.add_json(m)
+    out["summary"] = tally.summary(rule)
     return out
 
 

@@ -18,6 +18,7 @@ from phase2_git.errors import Phase2Error, UsageError
 from phase2_git.reports.formats import render_document
 
 if TYPE_CHECKING:
+    from phase2_git.core.summary import FailOn
     from phase2_git.git.repo import GitRepo
 
 DIFF_FORMATS = ("text", "json", "markdown")
@@ -119,14 +120,23 @@ class MergeOptions:
 def merge_main(opts: MergeOptions, out: IO[str]) -> int:
     """``phase2 report merge``: one report from the JSON outputs of sharded runs."""
     started = time.monotonic()
+    from phase2_git.core.gcpause import gc_paused
     from phase2_git.core.summary import FAIL_ON
-    from phase2_git.git.repo import GitRepo
 
     if opts.fmt not in MERGE_FORMATS:
         raise UsageError(f"--format must be one of {', '.join(MERGE_FORMATS)}, got '{opts.fmt}'")
     if opts.fail_on is not None and opts.fail_on not in FAIL_ON:
         raise UsageError(f"--fail-on must be one of {', '.join(FAIL_ON)}, got '{opts.fail_on}'")
-    doc = merge_files(opts.files, opts.fail_on)
+    # every shard's mismatches are held at once, as millions of small objects; they are freed
+    # when _merge returns, before the collector is back (else its first pass walks them all)
+    with gc_paused():
+        return _merge(opts, opts.fail_on, out, started)
+
+
+def _merge(opts: MergeOptions, fail_on: FailOn | None, out: IO[str], started: float) -> int:
+    from phase2_git.git.repo import GitRepo
+
+    doc = merge_files(opts.files, fail_on)
     repo: GitRepo | None = None
     if opts.repo is not None:
         repo = GitRepo.discover(opts.repo)

@@ -159,6 +159,9 @@ def sanitize_line(text: str) -> str:
 
 
 _UNSAFE_CHAR = re.compile(_UNSAFE_CLASS)
+# the same class without LF: multi-line text (a JUnit body) that holds none of these has no
+# line sanitize_line would change but for a workflow command
+_UNSAFE_BUT_LF = re.compile(_UNSAFE_CLASS.replace(r"\x0a-\x1f", r"\x0b-\x1f", 1))
 _PATH_CHAR = re.compile(_UNSAFE_CLASS[:-1] + r"\\]")  # ... and the backslash
 
 
@@ -230,8 +233,10 @@ def xml_safe(text: str) -> str:
     in CI logs and terminals too. CR is escaped (``\\x0d``) rather than left for XML parsers to
     normalise away. The result still needs the usual ``&``/``<`` escaping of an XML writer.
     """
+    # every _TOKEN match starts with an unsafe character: without one but LF, each line is
+    # left alone unless it carries a workflow command
     if (
-        _TOKEN.search(text) is None
+        _UNSAFE_BUT_LF.search(text) is None
         and _V1_COMMAND not in text
         and _LINE_START_COLON.search(text) is None
     ):

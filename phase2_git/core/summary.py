@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable
-from typing import Literal
+from collections.abc import Iterable, Mapping
+from typing import Any, Literal
 
 from phase2_git.core.model import Mismatch, is_noise
 
@@ -52,6 +52,14 @@ class Tally:
         self._counts[
             (m.mismatch_type, m.artifact_type, m.status, m.plan.safe, m.resolved, is_approved(m))
         ] += 1
+
+    def add_json(self, m: Mapping[str, Any]) -> None:
+        """:meth:`add` of the mismatch a ``Mismatch.to_json()`` dict came from (a report
+        merged from shard outputs has only those), without rebuilding the value."""
+        d = m["decision"]
+        approved = bool(d and d.get("trusted") and d.get("decision") == "approve")
+        mtype, atype, status = m["mismatch_type"], m["artifact_type"], m["status"]
+        self._counts[(mtype, atype, status, m["plan"]["safe"], m["resolved"], approved)] += 1
 
     def summary(self, fail_on: FailOn) -> dict[str, object]:
         total = noise = safe = resolved = approved = unresolved_real = unresolved_noise = 0

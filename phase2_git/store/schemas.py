@@ -89,7 +89,51 @@ def fast_validator(name: str) -> Callable[[Any], Any]:
     test checks that both agree on accept/reject over valid and mutated instances."""
     import fastjsonschema
 
-    return fastjsonschema.compile(load_schema(name))
+    return fastjsonschema.compile(inline_refs(load_schema(name)))
+
+
+# keywords that describe and never constrain: a reference beside them means just its target
+_ANNOTATIONS = frozenset(("description", "title", "$comment", "examples"))
+
+
+def inline_refs(schema: dict[str, Any]) -> dict[str, Any]:
+    """The same schema with every reference to one of its ``$defs`` replaced by the definition.
+
+    The schema means exactly what it meant; only fastjsonschema's code changes. It compiles a
+    reference to a function call, and a call inside an array item passes the item's path,
+    formatted through ``str.format(**locals())`` for every item, valid or not: 45% of
+    validating a 25,000-mismatch diff report, whose mismatches each hold five verdicts.
+    Inlined, an item is checked in place and its path only spelt out for an error. A
+    definition that refers back to itself, or has its own ``$id``, stays a reference; so does
+    one with constraining keywords beside it.
+    """
+    defs: dict[str, Any] = schema.get("$defs", {})
+
+    def walk(node: Any, inlining: tuple[str, ...]) -> Any:
+        if isinstance(node, list):
+            return [walk(v, inlining) for v in node]
+        if not isinstance(node, dict):
+            return node
+        target = _local_def(node)
+        if (
+            target in defs
+            and target not in inlining
+            and "$id" not in defs[target]
+            and set(node) - {"$ref"} <= _ANNOTATIONS
+        ):
+            return walk(defs[target], (*inlining, target))
+        return {key: walk(value, inlining) for key, value in node.items()}
+
+    inlined: dict[str, Any] = walk(schema, ())
+    return inlined
+
+
+def _local_def(node: dict[str, Any]) -> str | None:
+    ref = node.get("$ref")
+    prefix = "#/$defs/"
+    if isinstance(ref, str) and ref.startswith(prefix) and "/" not in ref[len(prefix) :]:
+        return ref[len(prefix) :]
+    return None
 
 
 def check(instance: Any, name: str, where: str) -> None:

@@ -5,15 +5,14 @@ loop is :mod:`phase2_git.ui.review`."""
 
 from __future__ import annotations
 
-import contextlib
-import gc
 import os
 import shlex
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import IO
 
 from phase2_git.app.resolve import ApplyResult, Operation, Session, open_session
+from phase2_git.core.gcpause import gc_paused
 from phase2_git.core.model import Mismatch, is_noise
 from phase2_git.core.sanitize import sanitize_line, sanitize_path
 from phase2_git.core.summary import FAIL_ON, FailOn, failing, is_approved, summarize
@@ -68,21 +67,6 @@ def header(session: Session, out: IO[str]) -> None:
             f"resumed: {session.already_done} of {len(session.mismatches)} mismatch(es) already "
             f"processed (state {session.state.path.name})\n"
         )
-
-
-@contextlib.contextmanager
-def gc_paused() -> Iterator[None]:
-    """The cyclic garbage collector off while thousands of decisions are built and applied:
-    they make hundreds of thousands of dicts and lists and no cycles, and each full collection
-    walked every object of the diff too (about 50 ms of a 5,000-transform run). Reference
-    counting frees everything as usual."""
-    was = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was:
-            gc.enable()
 
 
 def run_yes(session: Session, opts: ResolveOptions, out: IO[str]) -> ApplyResult:
