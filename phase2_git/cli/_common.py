@@ -118,9 +118,12 @@ def skip_pydantic(params: Any) -> None:
     except ImportError:  # pragma: no cover - another typer: its public path runs
         return
 
-    class Plain(RuntimeParam):  # type: ignore[misc]
+    class Plain(RuntimeParam):
         """Identity for values that already have their annotation's type; typer's own
         coercion (pydantic) for anything else."""
+
+        descriptor: Any
+        full: Any
 
         def __init__(self, descriptor: Any) -> None:
             object.__setattr__(self, "annotation", descriptor.annotation)
