@@ -44,12 +44,14 @@ def build_mismatch(
     cls = classify(change, before, after, settings.classify, artifact_type=art, pair=pair)
     verdicts: tuple[Verdict, ...] = ()
     if before is not None and after is not None:
+        # the same few details and reasons recur across thousands of mismatches: share one
+        # copy of each (a large run holds every mismatch until its report is written)
         verdicts = tuple(
-            # the same few details and reasons recur across thousands of mismatches: share
-            # one copy of each (a large run holds every mismatch until its report is written)
-            v._replace(detail=sys.intern(v.detail))
-            for v in run_methods(
-                methods, MethodInput(before, after, pair, settings.classify, settings.methods)
+            map(
+                _interned,
+                run_methods(
+                    methods, MethodInput(before, after, pair, settings.classify, settings.methods)
+                ),
             )
         )
     changes = None
@@ -77,6 +79,11 @@ def build_mismatch(
         resolved=resolved,
         changes=changes,
     )
+
+
+def _interned(v: Verdict) -> Verdict:
+    detail = sys.intern(v.detail)
+    return v if detail is v.detail else v._replace(detail=detail)
 
 
 def real_changes(pair: Pair, settings: ClassifySettings) -> Changes | None:
