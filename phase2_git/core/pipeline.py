@@ -55,8 +55,10 @@ def build_mismatch(
             )
         )
     changes = None
+    structured = False
     if cls.mismatch_type == "content" and pair is not None:
         changes = real_changes(pair, settings.classify)
+        structured = pair.is_json and pair.both_json() is not None
     plan, resolved = make_plan(
         mid,
         cls,
@@ -66,6 +68,7 @@ def build_mismatch(
         contents,
         path=change.path,
         changes=changes,
+        structured=structured,
     )
     plan = plan._replace(reason=sys.intern(plan.reason))
     return Mismatch(
