@@ -86,3 +86,54 @@ def test_yes_skips_a_refused_strip_and_writes_nothing(
     assert repo.git("rev-parse", "HEAD").strip() == head  # no commit
     assert (repo.root / "data/a.json").read_bytes() == _mixed_head()
     assert code == 1  # the real change is left, as --fail-on real says
+
+
+# ------------------------------------------------ a document parsed once for twin sides
+
+from hypothesis import given  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+from phase2_git.core import classify as classifymod  # noqa: E402
+from phase2_git.core import jsonvalue  # noqa: E402
+from tests.strategies import hostile_json  # noqa: E402
+
+
+def _twin(data: bytes, how: str) -> bytes:
+    if how == "bom":
+        return data[3:] if data.startswith(jsonvalue.UTF8_BOM) else jsonvalue.UTF8_BOM + data
+    if how == "crlf":
+        return data.replace(b"\r\n", b"\n").replace(b"\n", b"\r\n")
+    if how == "cr":
+        return data.replace(b"\r\n", b"\n").replace(b"\n", b"\r")
+    return data.rstrip(b"\r\n") if data.endswith(b"\n") else data + b"\n\n"
+
+
+@given(
+    data=hostile_json(),
+    indent=st.sampled_from([None, 2, "\t"]),
+    how=st.sampled_from(["bom", "crlf", "cr", "final"]),
+)
+def test_twin_sides_share_exactly_the_document_a_parse_gives(
+    data: bytes, indent: object, how: str
+) -> None:
+    """Sides that differ by a BOM, line endings or final newlines share the base's parsed
+    document (classify's share_document): it must be what parsing the head gives."""
+    try:
+        pretty = json.dumps(json.loads(data), indent=indent).encode()  # type: ignore[arg-type]
+    except (ValueError, RecursionError):
+        pretty = data
+    head = _twin(pretty, how)
+    pair = classifymod.Pair.of(pretty, head, "json", rules=whitespace.JSON_TEXT)
+    found = classifymod.classify_pair(pair, ClassifySettings())
+    if pretty == head or found.mismatch_type not in ("bom", "line_endings", "trailing_newline"):
+        return  # a second BOM, say: not a twin, each side is parsed on its own
+    shared = pair.after.json
+    own = classifymod._Side(head).json
+    if isinstance(own, jsonvalue.JsonInvalid):
+        assert isinstance(shared, jsonvalue.JsonInvalid)
+        return
+    assert not isinstance(shared, jsonvalue.JsonInvalid)
+    assert jsonvalue.deep_equal(shared, own)
+    assert jsonvalue.dumps_canonical(shared, sort_keys=False) == jsonvalue.dumps_canonical(
+        own, sort_keys=False
+    )

@@ -248,6 +248,16 @@ class Pair:
         n, m = len(a.comments), len(b.comments)
         return f"comments {'added' if m > n else 'removed'} ({n} → {m})"
 
+    def share_document(self) -> None:
+        """The sides differ only by a BOM, line endings or final newlines: bytes a JSON parser
+        skips (a raw CR or LF cannot be inside a string), so a head whose base parses is the
+        same document, parsed once. Only a base that parses lends its document: an invalid
+        one keeps its own error."""
+        if self.is_json and "json" not in self.after.__dict__:
+            doc = self.before.json
+            if not isinstance(doc, jsonvalue.JsonInvalid):
+                self.after.__dict__["json"] = doc  # the cached_property's own slot
+
     @cached_property
     def same_after_eol(self) -> bool:
         """The sides are equal once CRLF and CR are LF (asked by the classification and the
@@ -378,10 +388,13 @@ def classify_pair(pair: Pair, settings: ClassifySettings) -> Classification:
     art = pair.artifact_type
     a, b = pair.before.data, pair.after.data
     if strip_bom(a) == strip_bom(b):
+        pair.share_document()
         return Classification(art, "bom", "byte order mark added or removed")
     if pair.same_after_eol:
+        pair.share_document()
         return Classification(art, "line_endings", "only line endings differ (CRLF/CR/LF)")
     if strip_final_newlines(a) == strip_final_newlines(b):
+        pair.share_document()
         return Classification(art, "trailing_newline", "only the final newline differs")
     if pair.is_json or pair.is_jsonc:
         kind = "JSONC" if pair.is_jsonc else "JSON"
