@@ -12,10 +12,14 @@ import json
 from typing import Any
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
-from phase2_git.core import changes, transforms, whitespace
+from phase2_git.core import changes, jsonvalue, transforms, whitespace
+from phase2_git.core import classify as classifymod
 from phase2_git.core.settings import ClassifySettings
 from tests.conftest import Cli, TestRepo
+from tests.strategies import hostile_json
 
 BASE = {"name": "fetch", "support": {"chrome": "42", "safari": "10.1"}, "status": "stable"}
 
@@ -89,13 +93,6 @@ def test_yes_skips_a_refused_strip_and_writes_nothing(
 
 
 # ------------------------------------------------ a document parsed once for twin sides
-
-from hypothesis import given  # noqa: E402
-from hypothesis import strategies as st  # noqa: E402
-
-from phase2_git.core import classify as classifymod  # noqa: E402
-from phase2_git.core import jsonvalue  # noqa: E402
-from tests.strategies import hostile_json  # noqa: E402
 
 
 def _twin(data: bytes, how: str) -> bytes:
