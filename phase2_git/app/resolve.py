@@ -221,6 +221,10 @@ class Session:
         # safe plan; the operation is about that step only, the real change waits for a human
         first = _safe_first(m)
         step: Literal["first"] | None = "first" if first is not None else None
+        refused = self._strip_refusals().get(m.id) if first is not None else None
+        if refused is not None:
+            # the strip ran (prepare_strips) and its own check refused the result
+            return Operation(m, "skip", reason=f"its noise cannot be stripped: {refused}")
         if first is not None and self._pending_step(m) is not None:
             # an interrupted review recorded it (--auto-approve-safe): it is applied with the rest
             return Operation(m, "skip", reason=f"its first step is already recorded; {_REAL_WAITS}")
@@ -345,12 +349,30 @@ class Session:
 
     def _stripped(self, m: Mismatch) -> tuple[str, bytes] | None:
         """(blob id, bytes) of a mixed file's head with its noise stripped (cached), None when
-        the transform refuses the content."""
+        the transform refuses the content (its reason in :meth:`_strip_refusals`)."""
+        self.prepare_strips([m])
+        cache: dict[str, tuple[str, bytes] | None] = self.__dict__["_stripped_cache"]
+        return cache[m.id]
+
+    def _strip_refusals(self) -> dict[str, str]:
+        """Why the strip of a mixed file was refused, by mismatch id (strips run so far)."""
+        found: dict[str, str] = self.__dict__.setdefault("_strip_refused", {})
+        return found
+
+    def prepare_strips(self, ms: Sequence[Mismatch]) -> None:
+        """Run the first step (strip_noise) of the mixed files among ``ms``, reading their
+        blobs in one batch: a diff plans the step without running it, and the transform
+        checks its own result, so a refusal is known here, before anything is recorded."""
         cache: dict[str, tuple[str, bytes] | None] = self.__dict__.setdefault("_stripped_cache", {})
-        if m.id not in cache:
+        todo = {m.path: m for m in ms if m.plan.first is not None and m.id not in cache}
+        if not todo:
+            return
+        refusals = self._strip_refusals()
+        changes = [m.change for m in todo.values()]
+        for change, before, after in read_blobs(self.repo, changes, max_size=1 << 62):
+            m = todo[change.path]
             first = m.plan.first
             assert first is not None
-            ((_, before, after),) = read_blobs(self.repo, [m.change], max_size=1 << 62)
             assert before is not None and after is not None
             assert before.data is not None and after.data is not None
             spec = transforms.spec_for(
@@ -363,18 +385,20 @@ class Session:
             assert spec is not None  # one configuration plans and applies
             try:
                 data = transforms.apply(spec, before.data, after.data)
-            except transforms.TransformError:
+            except transforms.TransformError as exc:
                 cache[m.id] = None
+                refusals[m.id] = str(exc)
             else:
                 cache[m.id] = (blob_id(self.repo, data), data)
-        return cache[m.id]
 
     def record_first_steps(self) -> int:
         """``--auto-approve-safe``: record the safe first step of every mixed file left to
         review, through :meth:`auto_operation`'s gates, before the review; the real changes
         stay to be reviewed. How many were recorded."""
         n = 0
-        for m in self.todo():
+        todo = self.todo()
+        self.prepare_strips([m for m in todo if _safe_first(m) is not None])
+        for m in todo:
             # a resumed review finds the steps it recorded before still pending
             if _safe_first(m) is None or self._pending_step(m) is not None:
                 continue

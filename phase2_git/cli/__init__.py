@@ -13,9 +13,9 @@ from collections.abc import Sequence
 from typing import Any
 
 import typer
-from typer.core import TyperGroup
 
 from phase2_git import __version__
+from phase2_git.cli._common import Group
 from phase2_git.funnel import run
 
 # `phase2 --help` lists the commands in the order a user meets them, each with a line short
@@ -44,7 +44,7 @@ COMMANDS: dict[str, str] = {
 }
 
 
-class _Commands(TyperGroup):
+class _Commands(Group):
     def list_commands(self, ctx: Any) -> list[str]:
         order = list(COMMANDS)
         names = super().list_commands(ctx)

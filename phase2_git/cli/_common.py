@@ -8,7 +8,7 @@ from collections.abc import Mapping
 from typing import IO, Annotated, Any
 
 import typer
-from typer.core import TyperCommand
+from typer.core import TyperCommand, TyperGroup
 
 from phase2_git.core.env import in_ci
 
@@ -89,12 +89,85 @@ TrustFromOpt = Annotated[
 ]
 
 
+def _plain(annotation: Any, value: Any) -> tuple[bool, Any]:
+    """``(True, value)`` when ``value`` already is what typer's coercion would make of it
+    for ``annotation``: a string for ``str``, a bool for ``bool``, strings for ``list[str]``."""
+    if annotation is str or annotation is bool:
+        return isinstance(value, annotation), value
+    if annotation == list[str] and isinstance(value, (list, tuple)):
+        return all(isinstance(v, str) for v in value), list(value)
+    return False, None
+
+
+def skip_pydantic(params: Any) -> None:
+    """Spare every command line pydantic's import (about 80 ms of a 200 ms start-up).
+
+    typer 0.29 coerces every option and argument value through a pydantic ``TypeAdapter``,
+    built on first use, even a string that click already parsed as a string or a default of
+    None; nothing else in phase2 needs pydantic. For the plain annotations (``str``, ``bool``,
+    ``list[str]``) whose values already have their type, the coercion is the identity (a
+    list for ``list[str]``), so each such parameter gets a runtime parameter that returns the
+    value as it is and hands anything else to typer's own, built then.
+
+    This sets typer's private ``_runtime_param`` attribute, read by its public coercion path
+    (``get_runtime_param``). A typer without it is left alone (the public path runs as
+    before), and ``tests/test_cli_startup.py`` runs every command's parameters through both
+    ways on the same values and compares the results."""
+    try:
+        from typer._coercion import RuntimeParam, build_runtime_param
+    except ImportError:  # pragma: no cover - another typer: its public path runs
+        return
+
+    class Plain(RuntimeParam):
+        """Identity for values that already have their annotation's type; typer's own
+        coercion (pydantic) for anything else."""
+
+        descriptor: Any
+        full: Any
+
+        def __init__(self, descriptor: Any) -> None:
+            object.__setattr__(self, "annotation", descriptor.annotation)
+            object.__setattr__(self, "parameter_info", descriptor.parameter_info)
+            object.__setattr__(self, "descriptor", descriptor)
+            object.__setattr__(self, "full", None)
+
+        def _coerce_value(self, value: Any, param: Any, ctx: Any) -> Any:
+            done, plain = _plain(self.annotation, value)
+            if done:
+                return plain
+            if self.full is None:
+                object.__setattr__(self, "full", build_runtime_param(self.descriptor))
+            return self.full._coerce_value(value, param=param, ctx=ctx)
+
+    for param in params:
+        descriptor = getattr(param, "type_descriptor", None)
+        if descriptor is None or getattr(param, "_runtime_param", False) is not None:
+            continue
+        info = descriptor.parameter_info
+        if getattr(info, "parser", None) is not None or descriptor.file_annotation is not None:
+            continue
+        if descriptor.annotation in (str, bool) or descriptor.annotation == list[str]:
+            param._runtime_param = Plain(descriptor)
+
+
+class Group(TyperGroup):
+    """Every phase2 command group: its own options (``--help``) skip pydantic too."""
+
+    def parse_args(self, ctx: Any, args: list[str]) -> list[str]:
+        skip_pydantic(self.get_params(ctx))
+        return super().parse_args(ctx, args)
+
+
 class Command(TyperCommand):
     """Every phase2 command: a help page that reads the same whatever typer resolves.
 
     typer 0.29 prints an argument as ``FILE <str>`` and brackets an explicit metavar once more
     in the usage line (``[[BASE]]``); older releases print the metavar as given. Arguments
     are written here from their metavar alone (options already are, given ``metavar=``)."""
+
+    def parse_args(self, ctx: Any, args: list[str]) -> list[str]:
+        skip_pydantic(self.get_params(ctx))
+        return super().parse_args(ctx, args)
 
     def collect_usage_pieces(self, ctx: Any) -> list[str]:
         pieces = [self.options_metavar] if self.options_metavar else []

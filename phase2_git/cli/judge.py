@@ -7,9 +7,10 @@ import sys
 import typer
 
 from phase2_git.cli import app
-from phase2_git.cli._common import Command
+from phase2_git.cli._common import Command, Group
 
 judge_app = typer.Typer(
+    cls=Group,
     name="judge",
     help="Measure equivalence judges against human labels.",
     no_args_is_help=True,

@@ -5,9 +5,10 @@ from __future__ import annotations
 import typer
 
 from phase2_git.cli import app
-from phase2_git.cli._common import Command
+from phase2_git.cli._common import Command, Group
 
 labels_app = typer.Typer(
+    cls=Group,
     name="labels",
     help="Build the labelled calibration dataset (.phase2/labels.jsonl).",
     no_args_is_help=True,

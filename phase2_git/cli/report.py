@@ -10,6 +10,7 @@ from phase2_git.cli import app
 from phase2_git.cli._common import (
     AnnotationsOpt,
     Command,
+    Group,
     HtmlOpt,
     JunitOpt,
     PromOpt,
@@ -19,6 +20,7 @@ from phase2_git.cli._common import (
 )
 
 report_app = typer.Typer(
+    cls=Group,
     name="report",
     help="Work with phase2's JSON reports.",
     no_args_is_help=True,

@@ -114,22 +114,15 @@ def compile_patterns(patterns: tuple[str, ...]) -> Matcher:
         (folders if folders_only else files).append(rx)
     if not files and not folders:
         return _never
-    file_rx = re.compile("|".join(files)) if files else None
-    folder_rx = re.compile("|".join(folders)) if folders else None
+    # one C call a path: a file pattern matches the path or one of its folders (then the
+    # path goes on past a slash), a folder pattern only a folder; a path may hold any
+    # character after that slash, newlines too (hence DOTALL for that tail alone)
+    either = [f"(?:{'|'.join(files)})(?:/(?s:.*))?"] if files else []
+    either += [f"(?:{'|'.join(folders)})/(?s:.*)"] if folders else []
+    rx = re.compile("|".join(either))
 
     def match(path: str) -> bool:
-        if file_rx is not None and file_rx.fullmatch(path):
-            return True
-        # a pattern that matches a folder matches what is inside it
-        cut = path.rfind("/")
-        while cut > 0:
-            parent = path[:cut]
-            if (file_rx is not None and file_rx.fullmatch(parent)) or (
-                folder_rx is not None and folder_rx.fullmatch(parent)
-            ):
-                return True
-            cut = path.rfind("/", 0, cut)
-        return False
+        return rx.fullmatch(path) is not None
 
     return match
 

@@ -13,7 +13,7 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from typing import NamedTuple
 
-from phase2_git.core.classify import Pair, normalize_eol
+from phase2_git.core.classify import Pair
 from phase2_git.core.model import Blob, Verdict
 from phase2_git.core.settings import ClassifySettings, MethodSettings
 from phase2_git.errors import UsageError
@@ -42,11 +42,18 @@ def _na(name: str, why: str) -> Verdict:
     return Verdict(name, False, 0.0, f"not applicable: {why}")
 
 
+# the verdicts that thousands of mismatches share: one object each (a run holds every
+# mismatch's verdicts until its report is written, and makes them by the thousand)
+_IDENTICAL = Verdict("exact", True, 1.0, "identical bytes")
+_BYTES_DIFFER = Verdict("exact", False, 0.0, "bytes differ")
+_SAME_TOKENS = Verdict("whitespace", True, 1.0, "same JSON tokens")
+_EOL_SAME = Verdict("line_endings", True, 1.0, "equal after CRLF/CR → LF")
+_EOL_DIFFER = Verdict("line_endings", False, 0.0, "differs beyond line endings")
+_SAME_CANONICAL = Verdict("canonical_json", True, 1.0, "same canonical JSON")
+
+
 def _exact(m: MethodInput) -> Verdict:
-    same = m.before.oid == m.after.oid
-    return Verdict(
-        "exact", same, 1.0 if same else 0.0, "identical bytes" if same else "bytes differ"
-    )
+    return _IDENTICAL if m.before.oid == m.after.oid else _BYTES_DIFFER
 
 
 def _whitespace(m: MethodInput) -> Verdict:
@@ -55,8 +62,9 @@ def _whitespace(m: MethodInput) -> Verdict:
     if m.pair.is_json:
         cmp = m.pair.compare(ordered=True, numbers="text")
         if cmp is not None:
-            detail = "same JSON tokens" if cmp.equal else f"tokens differ at {cmp.where}"
-            return Verdict("whitespace", cmp.equal, 1.0 if cmp.equal else 0.0, detail)
+            if cmp.equal:
+                return _SAME_TOKENS
+            return Verdict("whitespace", False, 0.0, f"tokens differ at {cmp.where}")
     same = m.pair.whitespace_noise
     if same is None:
         return _na("whitespace", "not UTF-8")
@@ -71,13 +79,7 @@ def _whitespace(m: MethodInput) -> Verdict:
 def _line_endings(m: MethodInput) -> Verdict:
     if m.pair is None:
         return _na("line_endings", "not text")
-    same = normalize_eol(m.pair.before.data) == normalize_eol(m.pair.after.data)
-    return Verdict(
-        "line_endings",
-        same,
-        1.0 if same else 0.0,
-        "equal after CRLF/CR → LF" if same else "differs beyond line endings",
-    )
+    return _EOL_SAME if m.pair.same_after_eol else _EOL_DIFFER
 
 
 def _canonical_json(m: MethodInput) -> Verdict:
@@ -87,7 +89,7 @@ def _canonical_json(m: MethodInput) -> Verdict:
     if cmp is None:
         return _na("canonical_json", "not valid JSON on both sides")
     if cmp.equal:
-        return Verdict("canonical_json", True, 1.0, "same canonical JSON")
+        return _SAME_CANONICAL
     return Verdict("canonical_json", False, 0.0, f"{cmp.reason} at {cmp.where}")
 
 

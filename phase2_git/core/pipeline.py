@@ -44,17 +44,21 @@ def build_mismatch(
     cls = classify(change, before, after, settings.classify, artifact_type=art, pair=pair)
     verdicts: tuple[Verdict, ...] = ()
     if before is not None and after is not None:
+        # the same few details and reasons recur across thousands of mismatches: share one
+        # copy of each (a large run holds every mismatch until its report is written)
         verdicts = tuple(
-            # the same few details and reasons recur across thousands of mismatches: share
-            # one copy of each (a large run holds every mismatch until its report is written)
-            v._replace(detail=sys.intern(v.detail))
-            for v in run_methods(
-                methods, MethodInput(before, after, pair, settings.classify, settings.methods)
+            map(
+                _interned,
+                run_methods(
+                    methods, MethodInput(before, after, pair, settings.classify, settings.methods)
+                ),
             )
         )
     changes = None
+    structured = False
     if cls.mismatch_type == "content" and pair is not None:
         changes = real_changes(pair, settings.classify)
+        structured = pair.is_json and pair.both_json() is not None
     plan, resolved = make_plan(
         mid,
         cls,
@@ -64,6 +68,7 @@ def build_mismatch(
         contents,
         path=change.path,
         changes=changes,
+        structured=structured,
     )
     plan = plan._replace(reason=sys.intern(plan.reason))
     return Mismatch(
@@ -77,6 +82,11 @@ def build_mismatch(
         resolved=resolved,
         changes=changes,
     )
+
+
+def _interned(v: Verdict) -> Verdict:
+    detail = sys.intern(v.detail)
+    return v if detail is v.detail else v._replace(detail=detail)
 
 
 def real_changes(pair: Pair, settings: ClassifySettings) -> Changes | None:

@@ -34,6 +34,7 @@ def make_plan(
     *,
     path: str,
     changes: Changes | None = None,
+    structured: bool = False,
 ) -> tuple[Plan, bool]:
     """Return ``(plan, resolved)``.
 
@@ -42,7 +43,8 @@ def make_plan(
     sides are readable text; transforms are only planned then. ``path`` (the head side's)
     decides which whitespace a text transform may normalise. ``changes`` (a content
     mismatch's, :mod:`core.changes`): when noise came with the real change, the plan gets
-    a first step that strips it (:func:`first_step`).
+    a first step that strips it (:func:`first_step`); ``structured``: they were found
+    between two JSON documents (else between lines of text).
     """
     mtype = cls.mismatch_type
     proof = _deterministic_proof(verdicts)
@@ -62,11 +64,16 @@ def make_plan(
         )
         if changes is not None and changes.mixed and contents is not None:
             step = first_step(
-                mismatch_id, changes, policy, csettings, contents, cls.artifact_type, path=path
+                mismatch_id,
+                changes,
+                policy,
+                csettings,
+                cls.artifact_type,
+                path=path,
+                structured=structured,
             )
-            if step is not None:
-                reason = "a real change needs a human decision once its noise is stripped"
-                plan = plan._replace(first=step, reason=reason)
+            reason = "a real change needs a human decision once its noise is stripped"
+            plan = plan._replace(first=step, reason=reason)
         return plan, False
     if contents is None:
         # binary, symlink, too large …: nothing phase2 may rewrite
@@ -135,59 +142,33 @@ def first_step(
     changes: Changes,
     policy: PolicySettings,
     csettings: ClassifySettings,
-    contents: tuple[bytes, bytes],
     artifact_type: str,
     *,
     path: str,
-) -> Step | None:
+    structured: bool,
+) -> Step:
     """The safe first step of a mixed file: strip its noise, keep its real change.
 
-    The transform runs here and its result is checked: it must still be the head's document
-    (JSON: canonical JSON equal to the head, numbers within tolerance; text: equal under the
-    file's whitespace rules) and differ from the head. Safe like any plan: every noise type
-    present is in ``auto_apply_types``, the confidence (1.0: proved, not scored) reaches
-    ``min_confidence``, the transform is idempotent; the kill switch and the breaker are the
-    app's. None when nothing can be stripped."""
-    from phase2_git.core import jsonvalue, whitespace
-
+    Planned from the analysis, not run: the change list says which noise came with the real
+    change, and the transform (``strip_noise.v1``) checks its own result each time it runs
+    (:func:`transforms.strip_noise`): the stripped head must be the head's document, proved by
+    ``canonical_json`` (``numeric`` where numbers moved within tolerance) for documents found
+    ``structured``, by ``whitespace`` for lines of text; a result that is not refuses the
+    write. Safe like any plan: every noise type present is in ``auto_apply_types``, the
+    confidence (1.0: proved, not scored) reaches ``min_confidence``, the transform is
+    idempotent; the kill switch and the breaker are the app's."""
     rules = whitespace_rules(path, csettings)
     spec = transforms.strip_noise(artifact_type, rules, csettings)
-    before, after = contents
-    try:
-        out = transforms.apply(spec, before, after)
-    except transforms.TransformError:
-        return None
-    if out == after:
-        return None
-    proof: tuple[str, ...]
-    try:
-        a, b = jsonvalue.parse(out), jsonvalue.parse(after)
-    except jsonvalue.JsonInvalid:
-        try:
-            text_out, text_after = jsonvalue.decode_text(out), jsonvalue.decode_text(after)
-        except UnicodeDecodeError:
-            return None
-        if whitespace.key(text_out, rules) != whitespace.key(text_after, rules):
-            return None
-        proof = ("whitespace",)
-    else:
-        if jsonvalue.compare(a, b, ordered=False, numbers="value").equal:
-            proof = ("canonical_json",)
-        elif jsonvalue.compare(
-            a,
-            b,
-            ordered=False,
-            numbers="value",
-            rel_tol=csettings.rel_tol,
-            abs_tol=csettings.abs_tol,
-        ).equal:
-            proof = ("numeric",)
-        else:
-            return None
     types = changes.noise_types()
+    if not structured:
+        proof: tuple[str, ...] = ("whitespace",)
+    elif "numeric_precision" in types:
+        proof = ("numeric",)
+    else:
+        proof = ("canonical_json",)
     refused = [t for t in types if t not in policy.auto_apply_types]
     idempotent = spec.transform.idempotent or not policy.require_idempotent
-    confidence = 1.0  # proved by the check above, not scored
+    confidence = 1.0  # proved by the transform's own check, not scored
     safe = not refused and confidence >= policy.min_confidence and idempotent
     reason = (
         f"strip the noise ({', '.join(types)}) and keep the real change: the stripped head is "

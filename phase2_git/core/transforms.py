@@ -134,21 +134,57 @@ def strip_noise(
     change kept (:func:`changes.strip_json` / :func:`changes.strip_text` state the contract).
 
     JSON whose sides both parse is stripped as documents (numbers within the configured
-    tolerance take the base's text); any other text line by line under ``rules``."""
+    tolerance take the base's text); any other text line by line under ``rules``.
+
+    Every result is checked before it is returned, each time the transform runs (resolve,
+    ``check --fix``, an approval in the review): it must still be the head's document (JSON:
+    canonical JSON equal to the head's, numbers within tolerance; text: equal to the head
+    under the file's whitespace rules), else :class:`TransformError` and nothing is written.
+    A diff plans the step without running it (:func:`policy.first_step`)."""
     rel_tol, abs_tol = settings.rel_tol, settings.abs_tol
 
     def t_strip_noise(before: bytes, after: bytes) -> bytes:
         try:
+            out: bytes | None = None
             if artifact_type == "json":
                 try:
-                    return changes.strip_json(before, after, rel_tol=rel_tol, abs_tol=abs_tol)
+                    out = changes.strip_json(before, after, rel_tol=rel_tol, abs_tol=abs_tol)
                 except changes.StripError:
                     pass  # not JSON on both sides: compared line by line, as it was analysed
-            return changes.strip_text(before, after, rules)
+            if out is None:
+                out = changes.strip_text(before, after, rules)
         except changes.StripError as exc:
             raise TransformError(str(exc)) from None
+        if stripped_proof(out, after, rules, settings) is None:
+            raise TransformError(
+                "the stripped file is not the head's document: nothing is rewritten"
+            )
+        return out
 
     return TransformSpec(Transform(STRIP_NOISE_ID, True), "strip_noise", None, t_strip_noise)
+
+
+def stripped_proof(
+    out: bytes, after: bytes, rules: WhitespaceRules, settings: ClassifySettings
+) -> str | None:
+    """The method that proves ``out`` (a stripped head) is ``after``'s document: JSON equal
+    as canonical JSON (``canonical_json``) or within the numeric tolerance (``numeric``),
+    text equal under ``rules`` (``whitespace``); None when nothing does."""
+    try:
+        a, b = jsonvalue.parse(out), jsonvalue.parse(after)
+    except jsonvalue.JsonInvalid:
+        try:
+            text_out, text_after = jsonvalue.decode_text(out), jsonvalue.decode_text(after)
+        except UnicodeDecodeError:
+            return None
+        same = whitespace.key(text_out, rules) == whitespace.key(text_after, rules)
+        return "whitespace" if same else None
+    if jsonvalue.compare(a, b, ordered=False, numbers="value").equal:
+        return "canonical_json"
+    close = jsonvalue.compare(
+        a, b, ordered=False, numbers="value", rel_tol=settings.rel_tol, abs_tol=settings.abs_tol
+    )
+    return "numeric" if close.equal else None
 
 
 def canonicalizer(

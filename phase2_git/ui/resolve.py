@@ -77,6 +77,8 @@ def run_yes(session: Session, opts: ResolveOptions, out: IO[str]) -> ApplyResult
 def _run_yes(session: Session, opts: ResolveOptions, out: IO[str]) -> ApplyResult:
     todo = session.todo()
     session.replayable()  # --yes decides as a pure function of its inputs
+    # the strips --yes would record, run in one batch: a refused one is skipped, not recorded
+    session.prepare_strips([m for m in todo if _strip_is_safe(m)])
     recorded = 0
     for m in todo:
         op: Operation = session.auto_operation(m)
