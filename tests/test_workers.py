@@ -22,8 +22,8 @@ def _regenerated(repo: TestRepo, n: int) -> None:
     """``n`` artifacts, then a regeneration: every kind of noise, real edits, a mixed file,
     an added and a deleted one."""
     for i in range(n):
-        doc = {"id": i, "score": 0.5 + i / 1000, "labels": ["a", "b"], "meta": {"k": i}}
-        repo.write(f"out/case-{i:04d}.json", json.dumps(doc, indent=2) + "\n")
+        base = {"id": i, "score": 0.5 + i / 1000, "labels": ["a", "b"], "meta": {"k": i}}
+        repo.write(f"out/case-{i:04d}.json", json.dumps(base, indent=2) + "\n")
     repo.commit("base")
     for i in range(n):
         labels = ["a", "b"]
