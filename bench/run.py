@@ -507,22 +507,22 @@ class Suite:
             "diff20k": Row(
                 "diff20k",
                 f"phase2 diff A B --format json, {_label(s.diff_n)}/{_label(s.diff_changed)}",
-                "≤ 3× floor",
-                limit=3.0,
+                "≤ 2× floor",
+                limit=2.0,
             ),
             "diff20k_mixed": Row(
                 "diff20k_mixed",
                 f"phase2 diff A B --format json, {_label(s.diff_n)}/{_label(s.diff_changed)}, "
                 f"{_label(s.diff_mixed)} mixed",
-                "≤ 3× floor",
-                limit=3.0,
+                "≤ 2.5× floor",
+                limit=2.5,
             ),
             "diff100k_time": Row(
                 "diff100k_time",
                 f"diff time, {_label(s.big_n)}/{_label(s.big_changed)} vs "
                 f"{_label(s.diff_n)}/{_label(s.diff_changed)}",
-                f"≤ 5.5× the {_label(s.diff_n)} run",
-                limit=5.5,
+                f"≤ 5× the {_label(s.diff_n)} run",
+                limit=5.0,
             ),
             "diff100k_rss": Row(
                 "diff100k_rss",

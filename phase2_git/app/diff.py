@@ -131,7 +131,27 @@ class _Job:
         max_size = self.config.classify.max_file_size
 
         def built() -> Iterator[Mismatch]:
-            for change, before, after in read_blobs(self.repo, self.changes, max_size=max_size):
+            changes: Iterator[Change] = self.changes
+            if observe is None:
+                # a large run classifies on more than one core (app/workers.py)
+                from itertools import chain, islice
+
+                from phase2_git.app import workers
+
+                first = list(islice(changes, workers.PARALLEL_FROM))
+                changes = chain(first, changes)
+                n = workers.count() if len(first) == workers.PARALLEL_FROM else 0
+                if n:
+                    yield from workers.build_all(
+                        self.repo,
+                        changes,
+                        self.settings,
+                        self.selected,
+                        max_size=max_size,
+                        workers=n,
+                    )
+                    return
+            for change, before, after in read_blobs(self.repo, changes, max_size=max_size):
                 if observe is not None:
                     observe(change, before, after)
                 yield build_mismatch(change, before, after, self.settings, self.selected)

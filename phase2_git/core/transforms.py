@@ -7,7 +7,7 @@ equivalence-preserving under the method that justifies it (invariant 3; tests/te
 from collections.abc import Callable
 from typing import NamedTuple
 
-from phase2_git.core import changes, jsonvalue, whitespace
+from phase2_git.core import jsonvalue, whitespace
 from phase2_git.core.classify import normalize_eol, strip_bom
 from phase2_git.core.model import Action, Transform
 from phase2_git.core.settings import ClassifySettings
@@ -144,6 +144,9 @@ def strip_noise(
     rel_tol, abs_tol = settings.rel_tol, settings.abs_tol
 
     def t_strip_noise(before: bytes, after: bytes) -> bytes:
+        # the change analysis is a large module the hook's clean runs never need
+        from phase2_git.core import changes
+
         try:
             out: bytes | None = None
             if artifact_type == "json":

@@ -1,0 +1,113 @@
+"""Classification on more than one core.
+
+A large run reads every pair of contents through one ``git cat-file`` stream in this process
+and hands them, in chunks, to forked worker processes that build the mismatches
+(:func:`phase2_git.core.pipeline.build_mismatch`, pure: bytes in, values out); the mismatches
+come back in order and this process reports them as a serial run would. Classifying is most
+of a diff's time, and one core was all it had: on two cores the reading, the reporting and git
+run beside one worker.
+
+Workers are forked before any thread of this process starts (the cat-file feeder starts with
+the first read), inherit the settings, ignore Ctrl-C (this process stops them) and are
+terminated when the run ends or fails. At most a few chunks are in flight, so memory stays
+flat whatever the size of the run. ``PHASE2_WORKERS`` sets how many (0: none); fork is used
+only where it is the platform's safe default (Linux), elsewhere a run stays serial.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections import deque
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from itertools import islice
+from typing import Any
+
+from phase2_git.core.model import Blob, Change, Mismatch
+from phase2_git.core.pipeline import Settings, build_mismatch
+from phase2_git.errors import UsageError
+from phase2_git.git.blobs import read_blobs
+from phase2_git.git.repo import GitRepo
+
+ENV = "PHASE2_WORKERS"
+# a run with fewer changes than this stays in one process (forking costs a few milliseconds)
+PARALLEL_FROM = 1000
+_CHUNK = 64  # pairs per task: a few hundred microseconds of work, about 100 KiB to send
+_IN_FLIGHT = 4  # tasks queued per worker beyond the one whose result is awaited
+_MAX_DEFAULT = 4
+
+# what a forked worker builds with: set in this process just before the fork
+_TASK: tuple[Settings, tuple[str, ...]] | None = None
+
+
+def count(environ: Mapping[str, str] = os.environ) -> int:
+    """How many workers a large run uses: ``PHASE2_WORKERS`` when set, else one fewer than
+    the CPUs this process may run on (at most 4); 0 where fork is not safe to use."""
+    raw = environ.get(ENV, "").strip()
+    wanted: int | None = None
+    if raw:
+        try:
+            wanted = int(raw)
+        except ValueError:
+            wanted = -1
+        if wanted < 0:
+            raise UsageError(
+                f"{ENV} must be a whole number of worker processes (0: none), got {raw!r}"
+            )
+    if wanted == 0 or not sys.platform.startswith("linux"):
+        return 0
+    if wanted is not None:
+        return wanted
+    try:
+        cpus = len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):  # pragma: no cover - Linux always has it
+        cpus = os.cpu_count() or 1
+    return max(0, min(cpus - 1, _MAX_DEFAULT))
+
+
+def _quiet() -> None:
+    import signal
+
+    # Ctrl-C reaches the whole process group: the parent stops the workers itself
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+def _build(chunk: list[tuple[Change, Blob | None, Blob | None]]) -> list[Mismatch]:
+    assert _TASK is not None
+    settings, selected = _TASK
+    return [build_mismatch(c, before, after, settings, selected) for c, before, after in chunk]
+
+
+def build_all(
+    repo: GitRepo,
+    changes: Iterable[Change],
+    settings: Settings,
+    selected: Sequence[str],
+    *,
+    max_size: int,
+    workers: int,
+) -> Iterator[Mismatch]:
+    """The mismatches of ``changes``, in their order, built by ``workers`` processes."""
+    import multiprocessing
+
+    global _TASK
+    _TASK = (settings, tuple(selected))
+    # a forked child flushes what the parent had buffered when it exits: nothing may be
+    sys.stdout.flush()
+    sys.stderr.flush()
+    pool = multiprocessing.get_context("fork").Pool(workers, initializer=_quiet)
+    pairs = read_blobs(repo, changes, max_size=max_size)
+    try:
+        pending: deque[Any] = deque()
+        while chunk := list(islice(pairs, _CHUNK)):
+            pending.append(pool.apply_async(_build, (chunk,)))
+            if len(pending) > workers * _IN_FLIGHT:
+                yield from pending.popleft().get()
+        while pending:
+            yield from pending.popleft().get()
+        pool.close()
+    finally:
+        pairs.close()
+        pool.terminate()
+        pool.join()
+        _TASK = None

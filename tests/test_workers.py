@@ -1,0 +1,118 @@
+"""Large runs classify in forked worker processes (app/workers.py): same report, same order,
+whatever the number of workers; a bad PHASE2_WORKERS is refused."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+
+import pytest
+
+from phase2_git.app import workers
+from phase2_git.errors import UsageError
+from tests.conftest import Cli, TestRepo
+
+pytestmark = pytest.mark.skipif(
+    not sys.platform.startswith("linux"), reason="workers are forked on Linux only"
+)
+
+
+def _regenerated(repo: TestRepo, n: int) -> None:
+    """``n`` artifacts, then a regeneration: every kind of noise, real edits, a mixed file,
+    an added and a deleted one."""
+    for i in range(n):
+        base = {"id": i, "score": 0.5 + i / 1000, "labels": ["a", "b"], "meta": {"k": i}}
+        repo.write(f"out/case-{i:04d}.json", json.dumps(base, indent=2) + "\n")
+    repo.commit("base")
+    for i in range(n):
+        labels = ["a", "b"]
+        doc: dict[str, object] = {"id": i, "score": 0.5 + i / 1000, "labels": labels}
+        doc["meta"] = {"k": i}
+        kind = i % 7
+        if kind == 0:
+            text = json.dumps(doc, indent=4) + "\n"
+        elif kind == 1:
+            text = (json.dumps(doc, indent=2) + "\n").replace("\n", "\r\n")
+        elif kind == 2:
+            text = json.dumps(dict(reversed(list(doc.items()))), indent=2) + "\n"
+        elif kind == 3:
+            doc["score"] = 0.5 + i / 1000 + 1e-13
+            text = json.dumps(doc, indent=2) + "\n"
+        elif kind == 4:
+            labels.append("c")  # a real edit
+            text = json.dumps(doc, indent=2) + "\n"
+        elif kind == 5:
+            labels.append("c")  # a real edit beside a re-indent: mixed
+            text = json.dumps(doc, indent=4) + "\n"
+        else:
+            continue
+        repo.write(f"out/case-{i:04d}.json", text)
+    repo.write("out/new.json", '{"new": true}\n')
+    (repo.root / "out/case-0006.json").unlink()
+    repo.commit("regenerated")
+
+
+@pytest.mark.parametrize("n_workers", ["1", "2"])
+def test_a_parallel_run_reports_exactly_what_a_serial_one_does(
+    repo: TestRepo, cli: Cli, monkeypatch: pytest.MonkeyPatch, n_workers: str
+) -> None:
+    _regenerated(repo, 60)
+    monkeypatch.setattr(workers, "PARALLEL_FROM", 10)
+    monkeypatch.setenv(workers.ENV, "0")
+    code0, serial, _ = cli("diff", "HEAD~1", "HEAD", "--format", "json", repo=repo)
+    monkeypatch.setenv(workers.ENV, n_workers)
+    code1, parallel, _ = cli("diff", "HEAD~1", "HEAD", "--format", "json", repo=repo)
+    assert code0 == code1 == 1
+    assert parallel == serial
+    found = json.loads(parallel)
+    types = {m["mismatch_type"] for m in found["mismatches"]}
+    assert {"whitespace", "line_endings", "json_ordering", "content", "added"} <= types
+    assert any("first" in m["plan"] for m in found["mismatches"])  # the mixed ones
+    assert workers._TASK is None  # nothing of the run is left behind
+
+
+def test_resolve_yes_applies_the_same_in_parallel(
+    repo: TestRepo, cli: Cli, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _regenerated(repo, 30)
+    repo.git("checkout", "-q", "-b", "regen")
+    monkeypatch.setattr(workers, "PARALLEL_FROM", 10)
+    monkeypatch.setenv(workers.ENV, "2")
+    code, out, err = cli("resolve", "HEAD~1", "--yes", repo=repo)
+    assert code == 1, err  # real changes are left for review
+    assert "auto-approve" in out
+    assert repo.git("status", "--porcelain").strip() == ""
+    # what is left after the commit: the real changes, and float jitter (not auto-applied
+    # by default); the safe noise is gone and every mixed file is a clean real change
+    code, out, _ = cli("diff", "HEAD~2", "HEAD", "--format", "json", repo=repo)
+    left = json.loads(out)["mismatches"]
+    assert {m["mismatch_type"] for m in left} == {
+        "content",
+        "added",
+        "deleted",
+        "numeric_precision",
+    }
+    assert not any("first" in m["plan"] for m in left)
+
+
+@pytest.mark.parametrize("raw", ["many", "-1", "1.5"])
+def test_a_bad_worker_count_is_refused(
+    repo: TestRepo, cli: Cli, monkeypatch: pytest.MonkeyPatch, raw: str
+) -> None:
+    _regenerated(repo, 12)
+    monkeypatch.setattr(workers, "PARALLEL_FROM", 10)
+    monkeypatch.setenv(workers.ENV, raw)
+    code, _, err = cli("diff", "HEAD~1", "HEAD", "--format", "json", repo=repo)
+    assert code == 2
+    assert "PHASE2_WORKERS must be a whole number" in err and raw in err
+
+
+def test_count_reads_the_environment() -> None:
+    assert workers.count({workers.ENV: "0"}) == 0
+    assert workers.count({workers.ENV: " 3 "}) == 3
+    cpus = len(os.sched_getaffinity(0))
+    assert workers.count({}) == max(0, min(cpus - 1, 4))
+    assert workers.count({workers.ENV: ""}) == workers.count({})
+    with pytest.raises(UsageError):
+        workers.count({workers.ENV: "two"})
