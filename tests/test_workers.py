@@ -9,6 +9,7 @@ import sys
 
 import pytest
 
+from phase2_git.app import diff as diffmod
 from phase2_git.app import workers
 from phase2_git.errors import UsageError
 from tests.conftest import Cli, TestRepo
@@ -58,7 +59,7 @@ def test_a_parallel_run_reports_exactly_what_a_serial_one_does(
     repo: TestRepo, cli: Cli, monkeypatch: pytest.MonkeyPatch, n_workers: str
 ) -> None:
     _regenerated(repo, 60)
-    monkeypatch.setattr(workers, "PARALLEL_FROM", 10)
+    monkeypatch.setattr(diffmod, "PARALLEL_FROM", 10)
     monkeypatch.setenv(workers.ENV, "0")
     code0, serial, _ = cli("diff", "HEAD~1", "HEAD", "--format", "json", repo=repo)
     monkeypatch.setenv(workers.ENV, n_workers)
@@ -77,7 +78,7 @@ def test_resolve_yes_applies_the_same_in_parallel(
 ) -> None:
     _regenerated(repo, 30)
     repo.git("checkout", "-q", "-b", "regen")
-    monkeypatch.setattr(workers, "PARALLEL_FROM", 10)
+    monkeypatch.setattr(diffmod, "PARALLEL_FROM", 10)
     monkeypatch.setenv(workers.ENV, "2")
     code, out, err = cli("resolve", "HEAD~1", "--yes", repo=repo)
     assert code == 1, err  # real changes are left for review
@@ -101,7 +102,7 @@ def test_a_bad_worker_count_is_refused(
     repo: TestRepo, cli: Cli, monkeypatch: pytest.MonkeyPatch, raw: str
 ) -> None:
     _regenerated(repo, 12)
-    monkeypatch.setattr(workers, "PARALLEL_FROM", 10)
+    monkeypatch.setattr(diffmod, "PARALLEL_FROM", 10)
     monkeypatch.setenv(workers.ENV, raw)
     code, _, err = cli("diff", "HEAD~1", "HEAD", "--format", "json", repo=repo)
     assert code == 2
@@ -116,3 +117,27 @@ def test_count_reads_the_environment() -> None:
     assert workers.count({workers.ENV: ""}) == workers.count({})
     with pytest.raises(UsageError):
         workers.count({workers.ENV: "two"})
+
+
+def test_the_hook_reports_the_same_in_parallel(
+    repo: TestRepo, cli: Cli, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The pre-commit hook observes every pair (malformed JSON) in this process: the same
+    findings, in the same order, with or without workers."""
+    _regenerated(repo, 40)
+    repo.git("reset", "-q", "--soft", "HEAD~1")  # the regeneration, staged
+    repo.write("out/case-0001.json", '{"a": 1,,}\n')  # valid in HEAD: a regression
+    repo.git("add", "-A")
+    files = sorted(
+        line.split("\t")[-1]
+        for line in repo.git("diff", "--cached", "--name-status").splitlines()
+        if not line.startswith("D")
+    )
+    monkeypatch.setattr(diffmod, "PARALLEL_FROM", 10)
+    monkeypatch.setenv(workers.ENV, "0")
+    serial = cli("check", *files, repo=repo)
+    monkeypatch.setenv(workers.ENV, "2")
+    parallel = cli("check", *files, repo=repo)
+    assert serial.code == parallel.code == 1
+    assert parallel.out == serial.out and parallel.err == serial.err
+    assert "out/case-0001.json" in serial.out and "JSON" in serial.out
