@@ -119,6 +119,20 @@ def test_count_reads_the_environment() -> None:
         workers.count({workers.ENV: "two"})
 
 
+def test_no_fork_beside_another_thread() -> None:
+    import threading
+
+    stop = threading.Event()
+    other = threading.Thread(target=stop.wait)
+    other.start()
+    try:
+        assert workers.count({workers.ENV: "2"}) == 0
+    finally:
+        stop.set()
+        other.join()
+    assert workers.count({workers.ENV: "2"}) == 2
+
+
 def test_the_hook_reports_the_same_in_parallel(
     repo: TestRepo, cli: Cli, monkeypatch: pytest.MonkeyPatch
 ) -> None:

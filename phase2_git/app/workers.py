@@ -54,6 +54,12 @@ def count(environ: Mapping[str, str] = os.environ) -> int:
             )
     if wanted == 0 or not sys.platform.startswith("linux"):
         return 0
+    import threading
+
+    if threading.active_count() > 1:
+        # a fork copies one thread: another's locks (imports, logging) would stay held in the
+        # child forever (the review's web server runs its diffs beside its own threads)
+        return 0
     if wanted is not None:
         return wanted
     try:
