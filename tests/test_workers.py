@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 import sys
+from typing import Any
 
 import pytest
 
@@ -63,7 +64,16 @@ def test_a_parallel_run_reports_exactly_what_a_serial_one_does(
     monkeypatch.setenv(workers.ENV, "0")
     code0, serial, _ = cli("diff", "HEAD~1", "HEAD", "--format", "json", repo=repo)
     monkeypatch.setenv(workers.ENV, n_workers)
+    used: list[int] = []
+    real = workers.build_all
+
+    def spy(*args: Any, **kwargs: Any) -> Any:
+        used.append(kwargs["workers"])
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(workers, "build_all", spy)
     code1, parallel, _ = cli("diff", "HEAD~1", "HEAD", "--format", "json", repo=repo)
+    assert used == [int(n_workers)]  # the run did go through the workers
     assert code0 == code1 == 1
     assert parallel == serial
     found = json.loads(parallel)
