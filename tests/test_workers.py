@@ -6,9 +6,11 @@ from __future__ import annotations
 import json
 import os
 import sys
+from typing import Any
 
 import pytest
 
+from phase2_git.app import diff as diffmod
 from phase2_git.app import workers
 from phase2_git.errors import UsageError
 from tests.conftest import Cli, TestRepo
@@ -58,11 +60,20 @@ def test_a_parallel_run_reports_exactly_what_a_serial_one_does(
     repo: TestRepo, cli: Cli, monkeypatch: pytest.MonkeyPatch, n_workers: str
 ) -> None:
     _regenerated(repo, 60)
-    monkeypatch.setattr(workers, "PARALLEL_FROM", 10)
+    monkeypatch.setattr(diffmod, "PARALLEL_FROM", 10)
     monkeypatch.setenv(workers.ENV, "0")
     code0, serial, _ = cli("diff", "HEAD~1", "HEAD", "--format", "json", repo=repo)
     monkeypatch.setenv(workers.ENV, n_workers)
+    used: list[int] = []
+    real = workers.build_all
+
+    def spy(*args: Any, **kwargs: Any) -> Any:
+        used.append(kwargs["workers"])
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(workers, "build_all", spy)
     code1, parallel, _ = cli("diff", "HEAD~1", "HEAD", "--format", "json", repo=repo)
+    assert used == [int(n_workers)]  # the run did go through the workers
     assert code0 == code1 == 1
     assert parallel == serial
     found = json.loads(parallel)
@@ -77,7 +88,7 @@ def test_resolve_yes_applies_the_same_in_parallel(
 ) -> None:
     _regenerated(repo, 30)
     repo.git("checkout", "-q", "-b", "regen")
-    monkeypatch.setattr(workers, "PARALLEL_FROM", 10)
+    monkeypatch.setattr(diffmod, "PARALLEL_FROM", 10)
     monkeypatch.setenv(workers.ENV, "2")
     code, out, err = cli("resolve", "HEAD~1", "--yes", repo=repo)
     assert code == 1, err  # real changes are left for review
@@ -101,7 +112,7 @@ def test_a_bad_worker_count_is_refused(
     repo: TestRepo, cli: Cli, monkeypatch: pytest.MonkeyPatch, raw: str
 ) -> None:
     _regenerated(repo, 12)
-    monkeypatch.setattr(workers, "PARALLEL_FROM", 10)
+    monkeypatch.setattr(diffmod, "PARALLEL_FROM", 10)
     monkeypatch.setenv(workers.ENV, raw)
     code, _, err = cli("diff", "HEAD~1", "HEAD", "--format", "json", repo=repo)
     assert code == 2
@@ -116,3 +127,41 @@ def test_count_reads_the_environment() -> None:
     assert workers.count({workers.ENV: ""}) == workers.count({})
     with pytest.raises(UsageError):
         workers.count({workers.ENV: "two"})
+
+
+def test_no_fork_beside_another_thread() -> None:
+    import threading
+
+    stop = threading.Event()
+    other = threading.Thread(target=stop.wait)
+    other.start()
+    try:
+        assert workers.count({workers.ENV: "2"}) == 0
+    finally:
+        stop.set()
+        other.join()
+    assert workers.count({workers.ENV: "2"}) == 2
+
+
+def test_the_hook_reports_the_same_in_parallel(
+    repo: TestRepo, cli: Cli, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The pre-commit hook observes every pair (malformed JSON) in this process: the same
+    findings, in the same order, with or without workers."""
+    _regenerated(repo, 40)
+    repo.git("reset", "-q", "--soft", "HEAD~1")  # the regeneration, staged
+    repo.write("out/case-0001.json", '{"a": 1,,}\n')  # valid in HEAD: a regression
+    repo.git("add", "-A")
+    files = sorted(
+        line.split("\t")[-1]
+        for line in repo.git("diff", "--cached", "--name-status").splitlines()
+        if not line.startswith("D")
+    )
+    monkeypatch.setattr(diffmod, "PARALLEL_FROM", 10)
+    monkeypatch.setenv(workers.ENV, "0")
+    serial = cli("check", *files, repo=repo)
+    monkeypatch.setenv(workers.ENV, "2")
+    parallel = cli("check", *files, repo=repo)
+    assert serial.code == parallel.code == 1
+    assert parallel.out == serial.out and parallel.err == serial.err
+    assert "out/case-0001.json" in serial.out and "JSON" in serial.out

@@ -23,6 +23,10 @@ if TYPE_CHECKING:
     from phase2_git.store.decisions import LogLine
 
 
+# a run with fewer changes stays in one process (forking workers costs a few milliseconds)
+PARALLEL_FROM = 1000
+
+
 class _Job:
     """What a diff needs before the first blob is read: both sides, the filtered changes, the
     methods and the settings (gate notices included)."""
@@ -131,16 +135,16 @@ class _Job:
         max_size = self.config.classify.max_file_size
 
         def built() -> Iterator[Mismatch]:
-            changes: Iterator[Change] = self.changes
-            if observe is None:
-                # a large run classifies on more than one core (app/workers.py)
-                from itertools import chain, islice
+            # a large run classifies on more than one core (app/workers.py); the few files
+            # of a commit never import it
+            from itertools import chain, islice
 
+            first = list(islice(self.changes, PARALLEL_FROM))
+            changes: Iterator[Change] = chain(first, self.changes)
+            if len(first) == PARALLEL_FROM:
                 from phase2_git.app import workers
 
-                first = list(islice(changes, workers.PARALLEL_FROM))
-                changes = chain(first, changes)
-                n = workers.count() if len(first) == workers.PARALLEL_FROM else 0
+                n = workers.count()
                 if n:
                     yield from workers.build_all(
                         self.repo,
@@ -149,6 +153,7 @@ class _Job:
                         self.selected,
                         max_size=max_size,
                         workers=n,
+                        observe=observe,
                     )
                     return
             for change, before, after in read_blobs(self.repo, changes, max_size=max_size):

@@ -19,7 +19,7 @@ from __future__ import annotations
 import os
 import sys
 from collections import deque
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from itertools import islice
 from typing import Any
 
@@ -30,8 +30,6 @@ from phase2_git.git.blobs import read_blobs
 from phase2_git.git.repo import GitRepo
 
 ENV = "PHASE2_WORKERS"
-# a run with fewer changes than this stays in one process (forking costs a few milliseconds)
-PARALLEL_FROM = 1000
 _CHUNK = 64  # pairs per task: a few hundred microseconds of work, about 100 KiB to send
 _IN_FLIGHT = 4  # tasks queued per worker beyond the one whose result is awaited
 _MAX_DEFAULT = 4
@@ -55,6 +53,12 @@ def count(environ: Mapping[str, str] = os.environ) -> int:
                 f"{ENV} must be a whole number of worker processes (0: none), got {raw!r}"
             )
     if wanted == 0 or not sys.platform.startswith("linux"):
+        return 0
+    import threading
+
+    if threading.active_count() > 1:
+        # a fork copies one thread: another's locks (imports, logging) would stay held in the
+        # child forever (the review's web server runs its diffs beside its own threads)
         return 0
     if wanted is not None:
         return wanted
@@ -86,8 +90,10 @@ def build_all(
     *,
     max_size: int,
     workers: int,
+    observe: Callable[[Change, Blob | None, Blob | None], None] | None = None,
 ) -> Iterator[Mismatch]:
-    """The mismatches of ``changes``, in their order, built by ``workers`` processes."""
+    """The mismatches of ``changes``, in their order, built by ``workers`` processes;
+    ``observe`` sees every pair here, before it is sent (the hook's JSON syntax check)."""
     import multiprocessing
 
     global _TASK
@@ -100,6 +106,9 @@ def build_all(
     try:
         pending: deque[Any] = deque()
         while chunk := list(islice(pairs, _CHUNK)):
+            if observe is not None:
+                for pair in chunk:
+                    observe(*pair)
             pending.append(pool.apply_async(_build, (chunk,)))
             if len(pending) > workers * _IN_FLIGHT:
                 yield from pending.popleft().get()
