@@ -128,23 +128,12 @@ def has_comment(data: bytes) -> bool:
     if b"/" not in data:
         return False
     text = data.decode("utf-8", "replace")
-    found = _UNTIL_COMMENT.match(text)
-    stop = found.group(1) if found is not None else None
+    found = _UNTIL_COMMENT.match(text)  # always matches: everything it may take is optional
+    assert found is not None
+    stop = found.group(1)
     if stop == "//":
         return True
     if stop == "/*":
         # a block comment counts once it is closed (scan stops at one that is not)
-        return text.find("*/", found.end()) != -1  # type: ignore[union-attr]
-    return False  # no comment, or an unterminated string first (scan stops there)
-    text = data.decode("utf-8", "replace")
-    for found in _STRING_OR_COMMENT.finditer(text):
-        start = found.group(1)
-        if start is None:
-            if found.end() - found.start() == 1:
-                return False  # an unterminated string: scan stops there
-            continue
-        if start == "//":
-            return True
-        # a block comment counts once it is closed (scan stops at one that is not)
         return text.find("*/", found.end()) != -1
-    return False
+    return False  # no comment, or an unterminated string first (scan stops there)
