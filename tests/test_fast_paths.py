@@ -1,5 +1,6 @@
-"""The shortcuts that make ``phase2 check`` on thousands of staged files and the text table on a
-terminal fast: each must answer exactly what the slow way answers.
+"""The shortcuts that make ``phase2 check`` on thousands of staged files, the text table on a
+terminal and the sniff of every JSON artifact fast: each must answer exactly what the slow
+way answers.
 
 * ``repo_relative_all`` resolves each folder once instead of each file's: the same
   repository-relative paths (and the same refusals) as resolving one by one, symlinked
@@ -8,6 +9,8 @@ terminal fast: each must answer exactly what the slow way answers.
   clean, the full parser finds no problem, in JSON or JSONC mode.
 * On a terminal, a printable line is written between the escape codes rich gives its style,
   without rich's per-line rendering: byte for byte what ``Console.print`` writes.
+* ``jsonc.has_comment`` finds a comment outside strings with one regex search: exactly when
+  the JSONC scanner finds one.
 """
 
 from __future__ import annotations
@@ -248,3 +251,25 @@ def test_a_terminal_table_keeps_its_rows_order_and_width(
         assert all(len(line) <= 90 for line in rows), rows
     # every row in its place: the path keeps its end (the file name) when it is cut
     assert all(f"{k}.json" in row for k, row in enumerate(rows)), rows[:3]
+
+
+# --------------------------------------------------------------- the JSONC comment sniff
+
+_JSONC_ALPHABET = st.sampled_from(['"', "\\", "/", "*", "\n", "\r", " ", "a", ",", "}", "{", ":"])
+
+
+@given(st.lists(_JSONC_ALPHABET, max_size=60).map("".join))
+def test_the_comment_sniff_agrees_with_the_scanner(text: str) -> None:
+    """jsonc.has_comment (one regex search) says exactly what scan(...).comments says."""
+    from phase2_git.core import jsonc
+
+    assert jsonc.has_comment(text.encode()) == bool(jsonc.scan(text).comments)
+
+
+@given(st.text(max_size=200))
+def test_the_comment_sniff_agrees_on_any_text(text: str) -> None:
+    from phase2_git.core import jsonc
+
+    data = text.encode("utf-8", "surrogatepass")
+    decoded = data.decode("utf-8", "replace")
+    assert jsonc.has_comment(data) == bool(jsonc.scan(decoded).comments)
