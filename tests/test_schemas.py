@@ -260,6 +260,7 @@ def test_const_becomes_a_one_value_enum_and_names_stay_names() -> None:
             "kind": {"const": "a", "enum": ["a", "b"], "default": {"const": 1}},
         },
         "examples": [{"const": 2}],
+        "dependentRequired": {"const": ["kind"]},
     }
     assert schemas.const_as_enum(schema) == {
         "properties": {
@@ -267,6 +268,7 @@ def test_const_becomes_a_one_value_enum_and_names_stay_names() -> None:
             "kind": {"enum": ["a", "b"], "default": {"const": 1}, "allOf": [{"enum": ["a"]}]},
         },
         "examples": [{"const": 2}],
+        "dependentRequired": {"const": ["kind"]},
     }
 
 

@@ -102,7 +102,7 @@ def const_as_enum(schema: Any) -> Any:
     """The schema with each ``"const": x`` written ``"enum": [x]``, the same constraint:
     fastjsonschema (2.22) cannot compile ``const`` without detailed exceptions (its message
     template names a field it then leaves out). Property names and data (``enum``,
-    ``default``, ``examples``) are never taken for keywords."""
+    ``default``, ``examples``, ``dependentRequired``) are never taken for keywords."""
     if isinstance(schema, list):
         return [const_as_enum(v) for v in schema]
     if not isinstance(schema, dict):
@@ -125,7 +125,7 @@ def const_as_enum(schema: Any) -> Any:
 
 
 _NAMED_SCHEMAS = frozenset(("properties", "patternProperties", "$defs", "dependentSchemas"))
-_DATA_KEYWORDS = frozenset(("const", "enum", "default", "examples"))
+_DATA_KEYWORDS = frozenset(("const", "enum", "default", "examples", "dependentRequired"))
 
 
 # keywords that describe and never constrain: a reference beside them means just its target
