@@ -414,3 +414,14 @@ def test_prop_writer_is_the_library(test_suite: Any) -> None:
     """Hostile paths, bodies and notices as phase2 hands them to the writer (sanitised, so
     never a lone surrogate or an illegal control), and the characters junit_xml removes."""
     _same_as_the_library(test_suite)
+
+
+def test_a_body_the_library_removes_entirely_is_an_empty_element() -> None:
+    """A body of nothing but characters junit_xml drops (U+FDD0…) is an empty element, as
+    the library's pretty print wrote it (hypothesis found it)."""
+    failing = junit_xml.TestCase(name="a", classname=".", file="a")
+    failing.add_failure_info(message="m", output="\ufdd0", failure_type="content")
+    passing = junit_xml.TestCase(name="b", classname=".", file="b", stdout="\ufdd0\ufffe")
+    _same_as_the_library(
+        junit_xml.TestSuite(name="s", test_cases=[failing, passing], properties={})
+    )

@@ -13,6 +13,7 @@ import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
+from phase2_git.core import sanitize
 from phase2_git.core.sanitize import (
     BINARY_PLACEHOLDER,
     Excerpt,
@@ -509,3 +510,26 @@ def test_prop_markdown_escape_leaves_nothing_active(text: str) -> None:
         rest.append(out[i])
         i += 1
     assert not set("".join(rest)) & set("|`*_[]<>#~$!(){}\\")
+
+
+# the fast paths: what they skip is what the regular expressions would find nothing in
+ascii_text = st.text(alphabet=st.characters(max_codepoint=0x7F))
+
+
+@PROPS
+@given(st.one_of(any_text, ascii_text, st.text(alphabet=st.characters(max_codepoint=0xFF))))
+def test_prop_plain_text_holds_nothing_to_escape(text: str) -> None:
+    if sanitize._plain(text):
+        assert sanitize._TOKEN.search(text) is None
+        assert sanitize._UNSAFE_CHAR.search(text) is None
+        assert all(c == "\\" for c in sanitize._PATH_CHAR.findall(text))
+    # and it is no rarer than that: only a TAB (never escaped) takes the regular way for nothing
+    clean = text.isascii() and "\t" not in text and sanitize._UNSAFE_CHAR.search(text) is None
+    assert sanitize._plain(text) == clean
+
+
+@PROPS
+@given(st.lists(st.one_of(any_text, st.text(alphabet=" \t\n\x0b\x1c\x85\u2028:ab"))).map("\n".join))
+def test_prop_line_starting_with_a_colon_is_the_multiline_pattern(text: str) -> None:
+    multiline = re.compile(r"^[^\S\n]*:", re.MULTILINE)
+    assert sanitize._line_starts_with_colon(text) == (multiline.search(text) is not None)

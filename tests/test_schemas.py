@@ -249,3 +249,47 @@ def test_only_an_unescaped_final_dollar_is_anchored() -> None:
     assert schemas._anchor("^a\\$") == "^a\\$"
     assert schemas._anchor("^a\\\\$") == "^a\\\\\\Z"
     assert schemas._anchor("(^|/)x(/|$)") == "(^|/)x(/|$)"
+
+
+def test_const_becomes_a_one_value_enum_and_names_stay_names() -> None:
+    """The fast validator compiles ``const`` as ``enum`` (fastjsonschema cannot compile it
+    without detailed exceptions): a property named "const" and data are left alone."""
+    schema = {
+        "properties": {
+            "const": {"const": [3, 5]},
+            "kind": {"const": "a", "enum": ["a", "b"], "default": {"const": 1}},
+        },
+        "examples": [{"const": 2}],
+        "dependentRequired": {"const": ["kind"]},
+    }
+    assert schemas.const_as_enum(schema) == {
+        "properties": {
+            "const": {"enum": [[3, 5]]},
+            "kind": {"enum": ["a", "b"], "default": {"const": 1}, "allOf": [{"enum": ["a"]}]},
+        },
+        "examples": [{"const": 2}],
+        "dependentRequired": {"const": ["kind"]},
+    }
+
+
+def _tag(name: str) -> str | None:
+    tag = schemas.load_schema(name).get("properties", {}).get("schema", {}).get("const")
+    return tag if isinstance(tag, str) else None
+
+
+@pytest.mark.parametrize("name", [n for n in NAMES if _tag(n)])
+def test_every_schema_tag_is_checked(name: str) -> None:
+    """Each document's ``schema`` tag is a ``const``: another value is refused by both."""
+    tag = _tag(name)
+    assert tag is not None
+    for instance in ({"schema": tag}, {"schema": tag + "x"}, {"schema": tag.lower()}):
+        agree(instance, name)
+
+
+def test_a_real_document_with_another_schema_tag_is_refused() -> None:
+    assert schemas.is_valid(SAMPLE_DIFF, "Phase2Diff.v1")
+    other = copy.deepcopy(SAMPLE_DIFF) | {"schema": "Phase2Diff.v2"}
+    assert not schemas.is_valid(other, "Phase2Diff.v1")
+    agree(other, "Phase2Diff.v1")
+    event = copy.deepcopy(SAMPLE_EVENT) | {"schema": "ResolutionDecision.v2"}
+    assert not schemas.is_valid(event, "ResolutionDecision.v1")

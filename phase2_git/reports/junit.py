@@ -320,8 +320,11 @@ def _attr(value: object) -> str:
 
 
 def _element(tag: str, attrs: str, text: str | None, indent: str) -> str:
-    if text:
-        return f"{indent}<{tag}{attrs}>{_text(text)}</{tag}>\n"
+    # a text of nothing but characters junit_xml removes leaves an empty element, which the
+    # pretty print wrote as one tag
+    body = _text(text) if text else ""
+    if body:
+        return f"{indent}<{tag}{attrs}>{body}</{tag}>\n"
     return f"{indent}<{tag}{attrs}/>\n"
 
 
