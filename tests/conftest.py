@@ -65,20 +65,23 @@ def require_module(name: str, why: str, install: str = ORACLES) -> Any:
         pytest.skip(f"{name} is not installed ({why}: {install})")
 
 
-def growth(fn: Callable[[Any], object], small: Any, large: Any, *, repeat: int = 3) -> float:
+def growth(fn: Callable[[Any], object], small: Any, large: Any, *, repeat: int = 5) -> float:
     """How many times longer ``fn(large)`` takes than ``fn(small)``, each the best of ``repeat``
-    runs. Complexity tests assert on this ratio, never on seconds: a busy machine slows both
-    sides alike (linear work on ten times the input gives about 10, quadratic about 100)."""
+    runs, the two alternated so that a neighbour's burst of work hits both. Complexity tests
+    assert on this ratio, never on seconds: a busy machine slows both sides alike (linear work
+    on ten times the input gives about 10, quadratic about 100)."""
 
-    def best(arg: Any) -> float:
-        times = []
-        for _ in range(repeat):
-            start = time.perf_counter()
-            fn(arg)
-            times.append(time.perf_counter() - start)
-        return min(times)
+    def once(arg: Any) -> float:
+        start = time.perf_counter()
+        fn(arg)
+        return time.perf_counter() - start
 
-    return best(large) / max(best(small), 1e-4)
+    smalls: list[float] = []
+    larges: list[float] = []
+    for _ in range(repeat):
+        smalls.append(once(small))
+        larges.append(once(large))
+    return min(larges) / max(min(smalls), 1e-4)
 
 
 @pytest.fixture(autouse=True)
