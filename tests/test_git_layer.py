@@ -143,6 +143,23 @@ def test_run_errors_carry_git_stderr_and_config(repo: cf.TestRepo) -> None:
     assert not g.is_shallow()
 
 
+def test_stream_hands_out_what_run_returns_and_fails_like_it(repo: cf.TestRepo) -> None:
+    for k in range(300):  # a listing longer than one read of the pipe
+        repo.write(f"d{k % 7}/file-{k:04}-{'x' * 200}.json", "{}\n")
+    head = repo.commit("many")
+    g = GitRepo.discover(repo.root)
+    pieces = list(g.stream("ls-tree", "-r", "-z", "--full-tree", head))
+    assert len(pieces) > 1
+    assert b"".join(pieces) == g.run("ls-tree", "-r", "-z", "--full-tree", head)
+    with pytest.raises(GitError) as err:
+        list(g.stream("ls-tree", "-r", "no-such-tree"))
+    assert one_line(err).startswith("git ls-tree failed: ")
+    # closed after its first piece: git is stopped and reaped, nothing raised
+    gen = g.stream("ls-tree", "-r", "-z", "--full-tree", head)
+    assert next(gen)
+    gen.close()
+
+
 # ---------------------------------------------------------------------------- sides
 
 
