@@ -255,7 +255,14 @@ def test_hand_written_can_be_emptied_to_treat_them_as_artifacts(repo: TestRepo, 
     assert code == 1 and "line_endings" in out, out
 
 
-def test_linguist_generated_marks_artifacts_both_ways(repo: TestRepo, cli: Cli) -> None:
+@pytest.mark.parametrize("batch", [4096, 2])
+def test_linguist_generated_marks_artifacts_both_ways(
+    repo: TestRepo, cli: Cli, batch: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # batch=2: the attributes are read two changes at a time, the changes held by batch
+    from phase2_git.app import diff as diff_mod
+
+    monkeypatch.setattr(diff_mod, "_ATTRIBUTE_BATCH", batch)
     repo.write(".phase2/config.toml", '[artifacts]\ninclude = ["golden/"]\n')
     repo.write(
         ".gitattributes",
