@@ -9,6 +9,7 @@ import os
 import re
 import stat
 from collections.abc import Iterator
+from itertools import pairwise
 from typing import Any
 
 import pytest
@@ -254,7 +255,14 @@ def test_hand_written_can_be_emptied_to_treat_them_as_artifacts(repo: TestRepo, 
     assert code == 1 and "line_endings" in out, out
 
 
-def test_linguist_generated_marks_artifacts_both_ways(repo: TestRepo, cli: Cli) -> None:
+@pytest.mark.parametrize("batch", [4096, 2])
+def test_linguist_generated_marks_artifacts_both_ways(
+    repo: TestRepo, cli: Cli, batch: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # batch=2: the attributes are read two changes at a time, the changes held by batch
+    from phase2_git.app import diff as diff_mod
+
+    monkeypatch.setattr(diff_mod, "_ATTRIBUTE_BATCH", batch)
     repo.write(".phase2/config.toml", '[artifacts]\ninclude = ["golden/"]\n')
     repo.write(
         ".gitattributes",
@@ -325,6 +333,23 @@ def test_gitattributes_records_are_found_in_a_tree_listing(rows: list[tuple[str,
         if mode in ("100644", "100755") and path.rsplit("/", 1)[-1] == ".gitattributes"
     ]
     assert _entries(listing) == expected
+
+
+@given(st.binary(max_size=400), st.lists(st.integers(0, 400), max_size=6))
+def test_gitattributes_records_are_found_in_a_listing_read_piece_by_piece(
+    noise: bytes, cuts: list[int]
+) -> None:
+    from phase2_git.git.attributes import _entries, _scan
+
+    oid = b"b" * 40
+    attrs = [b"100644 blob " + oid + b"\t" + p for p in (b".gitattributes", b"x/.gitattributes")]
+    # records as ls-tree -z writes them (every one NUL-terminated), attributes among others
+    records = [r for r in noise.split(b"\0") if r] + attrs
+    listing = b"".join(r + b"\0" for r in sorted(records))
+    bounds = sorted({0, len(listing), *(c % (len(listing) + 1) for c in cuts)})
+    pieces = [listing[a:b] for a, b in pairwise(bounds)]
+    assert _scan(pieces) == _entries(listing)
+    assert all(a in _scan(pieces) for a in attrs)
 
 
 def test_attributes_of_odd_file_names(repo: TestRepo, cli: Cli) -> None:

@@ -15,7 +15,7 @@ import tests.conftest as cf
 from phase2_git.core.model import Change
 from phase2_git.errors import GitError, UsageError
 from phase2_git.git.blobs import missing_objects, prefetch_missing, read_blobs
-from phase2_git.git.changes import changed_files
+from phase2_git.git.changes import changed_files, iter_changed_files
 from phase2_git.git.repo import GitRepo
 from phase2_git.git.sides import Side, default_base, merge_base, resolve_side
 
@@ -141,6 +141,23 @@ def test_run_errors_carry_git_stderr_and_config(repo: cf.TestRepo) -> None:
     assert g.config_get("phase2.key") == "some value"
     assert g.config_bool("core.bare", True) is False
     assert not g.is_shallow()
+
+
+def test_stream_hands_out_what_run_returns_and_fails_like_it(repo: cf.TestRepo) -> None:
+    for k in range(300):  # a listing longer than one read of the pipe
+        repo.write(f"d{k % 7}/file-{k:04}-{'x' * 200}.json", "{}\n")
+    head = repo.commit("many")
+    g = GitRepo.discover(repo.root)
+    pieces = list(g.stream("ls-tree", "-r", "-z", "--full-tree", head))
+    assert len(pieces) > 1
+    assert b"".join(pieces) == g.run("ls-tree", "-r", "-z", "--full-tree", head)
+    with pytest.raises(GitError) as err:
+        list(g.stream("ls-tree", "-r", "no-such-tree"))
+    assert one_line(err).startswith("git ls-tree failed: ")
+    # closed after its first piece: git is stopped and reaped, nothing raised
+    gen = g.stream("ls-tree", "-r", "-z", "--full-tree", head)
+    assert next(gen)
+    gen.close()
 
 
 # ---------------------------------------------------------------------------- sides
@@ -331,6 +348,26 @@ def test_every_status_between_commits(repo: cf.TestRepo) -> None:
     assert ("added", "moved-to.txt", None) in summary(plain)
     assert all(c.status != "renamed" for c in plain)
     assert diff(g, "HEAD", "HEAD") == []
+
+
+def test_commits_compare_without_reading_the_index(repo: cf.TestRepo) -> None:
+    repo.write("a.json", "1\n")
+    repo.write("b.json", "1\n")
+    repo.commit("base")
+    repo.write("a.json", "2\n")
+    (repo.root / "b.json").rename(repo.root / "c.json")
+    repo.commit("head")
+    g = GitRepo.discover(repo.root)
+    before = summary(diff(g, "HEAD~1", "HEAD"))
+    assert before == [("modified", "a.json", None), ("renamed", "c.json", "b.json")]
+    # a 100,000-file index is 15 MiB of git diff-tree's memory; a corrupt one stops it
+    (repo.root / ".git" / "index").write_bytes(b"DIRC not an index")
+    with pytest.raises(AssertionError, match="index file"):
+        repo.git("diff-tree", "-r", "HEAD~1", "HEAD")
+    assert summary(diff(g, "HEAD~1", "HEAD")) == before
+    assert list(iter_changed_files(g, resolve_side(g, "HEAD~1"), resolve_side(g, "HEAD"))) == (
+        diff(g, "HEAD~1", "HEAD")
+    )
 
 
 def test_reversed_sides_mirror_forward(repo: cf.TestRepo) -> None:

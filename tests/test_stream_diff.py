@@ -12,11 +12,13 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Iterator
+from itertools import pairwise
 from pathlib import Path
 from typing import Any
 
 import pytest
 from hypothesis import given, settings
+from hypothesis import strategies as st
 from jsonschema import Draft202012Validator
 
 import tests.conftest as cf
@@ -25,6 +27,7 @@ from phase2_git.core.model import MODE_GITLINK, Change, Mismatch, is_noise
 from phase2_git.core.summary import FAIL_ON, FailOn, is_approved, summarize
 from phase2_git.errors import GitError
 from phase2_git.git import blobs as blobs_mod
+from phase2_git.git import changes as changes_mod
 from phase2_git.git.blobs import read_blobs
 from phase2_git.git.changes import _in_order, changed_files, iter_changed_files, parse_raw
 from phase2_git.git.repo import GitRepo
@@ -216,11 +219,44 @@ def test_encoder_made_once_writes_what_json_dumps_writes(value: Any) -> None:
 # ---------------------------------------------------------------------------- changes, blobs
 
 
-def test_changes_one_at_a_time_are_changed_files(big_pr: cf.TestRepo) -> None:
+@pytest.mark.parametrize("held", [changes_mod._HELD, 100])
+def test_changes_one_at_a_time_are_changed_files(
+    big_pr: cf.TestRepo, held: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # held=100: git's raw output goes to a temporary file past 100 bytes, not 1 MiB (the
+    # 1,200 changes here are 170 KiB of it)
+    monkeypatch.setattr(changes_mod, "_HELD", held)
     g = GitRepo.discover(big_pr.root)
     for base, head in (("main", "pr"), ("pr", "main"), ("main", ":worktree"), ("pr", "pr")):
         b, h = resolve_side(g, base), resolve_side(g, head)
         assert list(iter_changed_files(g, b, h)) == changed_files(g, b, h)
+
+
+_raw_paths = st.sampled_from(["a", "b", "d/c", "\u00e9", "\udc80", "b/x", "ab", "a.b"])
+
+
+@given(
+    st.lists(
+        st.tuples(st.sampled_from(["M", "A", "D", "R100", "R075"]), _raw_paths, _raw_paths),
+        max_size=12,
+    ),
+    st.lists(st.integers(0, 2000), max_size=8),
+)
+def test_raw_output_read_back_in_pieces_is_the_held_one(
+    entries: list[tuple[str, str, str]], cuts: list[int]
+) -> None:
+    out = raw(*((s, path, old if s.startswith("R") else "") for s, path, old in entries))
+    bounds = sorted({0, len(out), *(c % (len(out) + 1) for c in cuts)})
+    pieces = [out[a:b] for a, b in pairwise(bounds)]
+    assert list(changes_mod._fields(pieces)) == list(changes_mod._split(out))
+    held = parse_raw(out) if _in_order(out) else sorted(parse_raw(out), key=_key)
+    # what iter_changed_files hands out past _HELD: every piece went through the file
+    assert list(changes_mod._spilled(pieces[:1], iter(pieces[1:]))) == held
+    assert held == sorted(held, key=_key)
+
+
+def _key(c: Change) -> tuple[str, str]:
+    return c.path, c.old_path or ""
 
 
 def raw(*entries: tuple[str, str, str]) -> bytes:

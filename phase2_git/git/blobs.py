@@ -19,11 +19,11 @@ if TYPE_CHECKING:
 HEAD_BYTES = 8000
 _CAT_FILE_LIMITS = (
     "-c",
-    "core.deltaBaseCacheLimit=8m",
+    "core.deltaBaseCacheLimit=4m",
     "-c",
-    "core.packedGitLimit=16m",
+    "core.packedGitLimit=8m",
     "-c",
-    "core.packedGitWindowSize=2m",
+    "core.packedGitWindowSize=1m",
 )
 _CHUNK = 1 << 16
 _FEED_BATCH = 512
@@ -72,8 +72,9 @@ def read_blobs(
     proc = repo.popen(
         # git's defaults let one cat-file over thousands of packed blobs grow to 150 MiB
         # (a 96 MiB delta-base cache, pack windows mapped whole); bounded, it stays near
-        # 33 MiB at 100,000 artifacts (22 MiB at 20,000) for the same speed: the mapped
-        # windows count in its RSS, 32m of them made it the run's peak (bench/)
+        # 21 MiB at 100,000 artifacts (18 MiB at 20,000) for the same CPU time on packs of
+        # long delta chains: the mapped windows and the cache count in its RSS, and at 16m
+        # and 8m (33 MiB) they made it the run's largest process (bench/)
         *_CAT_FILE_LIMITS,
         "cat-file",
         "--batch",

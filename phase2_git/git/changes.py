@@ -61,25 +61,84 @@ def iter_changed_files(
     """:func:`changed_files`, one change at a time and in the same order (git runs now).
 
     Between two commits (CI's large diffs) only git's raw output is held, about 140 bytes a
-    change where a list of ``Change`` values takes some 450 (flat memory); git
-    writes it in path order, which one pass checks before the changes are handed out (they
-    are sorted in memory otherwise). Other pairs of sides are settled as a whole first.
+    change where a list of ``Change`` values takes some 450, and past 256 KiB not even that:
+    it goes to an anonymous temporary file as git writes it and is read back a piece at a time
+    (flat memory). git writes it in path order, which one pass checks before the changes are
+    handed out (they are sorted in memory otherwise). Other pairs of sides are settled as a
+    whole first.
     """
     if base.kind == "commit" and head.kind == "commit" and base.tree != head.tree:
-        out = _diff_trees(repo, base, head, renames)
+        assert base.tree is not None and head.tree is not None
+        pieces = repo.stream("diff-tree", *_raw_args(renames), base.tree, head.tree, env=_NO_INDEX)
+        held: list[bytes] = []
+        size = 0
+        for piece in pieces:
+            held.append(piece)
+            size += len(piece)
+            if size > _HELD:
+                return _spilled(held, pieces)
+        out = b"".join(held)
         if _in_order(out):
             return iter_raw(out)
         return iter(_sorted(iter_raw(out)))
     return iter(changed_files(repo, base, head, renames=renames))
 
 
+# raw output held as it is up to this size (about 1,800 changes); past it, spilled
+_HELD = 1 << 18
+_PIECE = 1 << 16
+
+
+def _spilled(held: list[bytes], rest: Iterator[bytes]) -> Iterator[Change]:
+    """The changes of raw output whose start is ``held`` and whose rest git is writing to
+    ``rest``, by way of an anonymous temporary file (all of it written before this returns)."""
+    import tempfile
+
+    spill = tempfile.TemporaryFile(prefix="phase2-diff-")  # noqa: SIM115 - closed by read()
+    try:
+        for piece in held:
+            spill.write(piece)
+        held.clear()
+        for piece in rest:
+            spill.write(piece)
+
+        def back() -> Iterator[bytes]:
+            spill.seek(0)
+            while piece := spill.read(_PIECE):
+                yield piece
+
+        key_of = _same if all(p.isascii() for p in back()) else os.fsdecode
+        if not _keys_in_order(_fields(back()), key_of):
+            changes = _sorted(_parse(_fields(back())))
+            spill.close()
+            return iter(changes)
+    except BaseException:
+        spill.close()
+        raise
+
+    def read() -> Iterator[Change]:
+        with spill:
+            yield from _parse(_fields(back()))
+
+    return read()
+
+
 def _raw_args(renames: bool) -> tuple[str, ...]:
     return ("-r", "-z", "--raw", "--no-abbrev", "-M" if renames else "--no-renames")
 
 
+# git diff-tree reads the whole index first (for attributes, as it would in a bare repository):
+# 15 MiB of a 38 MiB diff-tree at 100,000 files, the largest process of a run. Comparing two
+# trees needs no index; an empty GIT_INDEX_FILE names none (open("") fails with ENOENT, which
+# git reads as an empty index), so only the working tree's .gitattributes count, for git's
+# binary test when it scores renames (the index's copy of one missing from the working tree,
+# a sparse checkout's, no longer does; neither is a side of the diff).
+_NO_INDEX = {"GIT_INDEX_FILE": ""}
+
+
 def _diff_trees(repo: GitRepo, base: Side, head: Side, renames: bool) -> bytes:
     assert base.tree is not None and head.tree is not None
-    return repo.run("diff-tree", *_raw_args(renames), base.tree, head.tree)
+    return repo.run("diff-tree", *_raw_args(renames), base.tree, head.tree, env=_NO_INDEX)
 
 
 def _in_order(out: bytes) -> bool:
@@ -89,29 +148,33 @@ def _in_order(out: bytes) -> bool:
     anything unusual answers False, and the caller's sorted parse then raises the error for
     it before any change is handed out. ASCII paths compare as bytes, as they would decoded.
     """
-    key_of: Callable[[bytes], str | bytes] = _same if out.isascii() else os.fsdecode
+    return _keys_in_order(_split(out), _same if out.isascii() else os.fsdecode)
+
+
+def _keys_in_order(fields: Iterator[bytes], key_of: Callable[[bytes], str | bytes]) -> bool:
+    """:func:`_in_order` of raw output given field by field (``key_of``: as the paths compare
+    once decoded)."""
     empty = key_of(b"")
     last: tuple[str | bytes, str | bytes] | None = None
-    pos = 0
-    while pos != -1:
-        meta, pos = _field(out, pos)
+    for meta in fields:
         if not meta:
             continue
         letter = meta[meta.rfind(b" ") + 1 :][:1]
         if (
-            pos == -1
-            or not meta.startswith(b":")
+            not meta.startswith(b":")
             or meta.count(b" ") != 4
             or not meta.isascii()
             or letter not in (b"A", b"M", b"D", b"T", b"R", b"C")
         ):
             return False
-        first, pos = _field(out, pos)
+        first = next(fields, None)
+        if first is None:
+            return False
         key: tuple[str | bytes, str | bytes]
         if letter in (b"R", b"C"):
-            if pos == -1:
+            second = next(fields, None)
+            if second is None:
                 return False
-            second, pos = _field(out, pos)
             key = (key_of(second), key_of(first) if letter == b"R" else empty)
         else:
             key = (key_of(first), empty)
@@ -137,24 +200,36 @@ def parse_raw(out: bytes) -> list[Change]:
     return list(iter_raw(out))
 
 
-def _field(out: bytes, pos: int) -> tuple[bytes, int]:
-    """The NUL-terminated field at ``pos`` and where the next one starts (-1: none, this one
-    ran to the end of the output)."""
-    end = out.find(b"\0", pos)
-    if end == -1:
-        return out[pos:], -1
-    return out[pos:end], end + 1
+def _split(out: bytes) -> Iterator[bytes]:
+    """The NUL-terminated fields of raw output (the last one may lack its NUL), split a piece
+    at a time: the fields of all of it at once would take twice the output's memory."""
+    return _fields(out[at : at + _PIECE] for at in range(0, len(out), _PIECE))
+
+
+def _fields(pieces: Iterable[bytes]) -> Iterator[bytes]:
+    """The NUL-terminated fields of output read a piece at a time."""
+    rest = b""
+    for piece in pieces:
+        fields = (rest + piece if rest else piece).split(b"\0")
+        rest = fields.pop()
+        yield from fields
+    if rest:
+        yield rest
 
 
 def iter_raw(out: bytes) -> Iterator[Change]:
     """:func:`parse_raw` one change at a time, reading ``out`` field by field."""
-    pos = 0
-    while pos != -1:
-        meta, pos = _field(out, pos)
+    return _parse(_split(out))
+
+
+def _parse(fields: Iterator[bytes]) -> Iterator[Change]:
+    """:func:`iter_raw` of raw output given field by field."""
+    for meta in fields:
         if not meta:
             continue
         parts = meta[1:].split(b" ")
-        if not meta.startswith(b":") or len(parts) != 5 or pos == -1:
+        raw_path = next(fields, None)
+        if not meta.startswith(b":") or len(parts) != 5 or raw_path is None:
             raise GitError(
                 f"unexpected raw diff line from git: {quote_for_message(os.fsdecode(meta))}"
             )
@@ -162,13 +237,12 @@ def iter_raw(out: bytes) -> Iterator[Change]:
         src_mode, dst_mode = _mode(parts[0]), _mode(parts[1])
         src_oid, dst_oid, status = (p.decode("ascii") for p in parts[2:])
         letter, score = status[:1], status[1:]
-        raw_path, pos = _field(out, pos)
         path = os.fsdecode(raw_path)
         old_path: str | None = None
         if letter in ("R", "C"):
-            if pos == -1:
+            raw_path = next(fields, None)
+            if raw_path is None:
                 raise GitError("truncated raw diff output from git")
-            raw_path, pos = _field(out, pos)
             old_path, path = path, os.fsdecode(raw_path)
         if letter == "U":
             raise UsageError(

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import os
 import subprocess
-from collections.abc import Mapping
+from collections.abc import Generator, Mapping
 from functools import cache, cached_property
 from pathlib import Path
 from typing import Any
@@ -276,6 +276,46 @@ class GitRepo:
         """Like :meth:`run` but never raises on exit status: for callers that read it."""
         return _spawn_run(args, cwd=cwd or self.root, env=self._env(env), input=input)
 
+    def stream(
+        self, *args: str, env: Mapping[str, str] | None = None
+    ) -> Generator[bytes, None, None]:
+        """Run ``git *args`` and yield its stdout as git writes it, a pipe's read at a time.
+
+        For output that grows with the repository (a whole tree's listing): :meth:`run`
+        holds all of it, and twice over for a moment (the pieces it read, then their join).
+        Raises :class:`GitError` after the last piece when git fails; closing the generator
+        early stops git."""
+        import threading
+
+        proc = self.popen(
+            *args,
+            env=env,
+            bufsize=0,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+        )
+        assert proc.stdout is not None and proc.stderr is not None
+        stderr = proc.stderr
+        err: list[bytes] = []
+        # stderr drained by a thread: git never blocks on it while stdout is read here
+        drain = threading.Thread(target=lambda: err.append(stderr.read()), daemon=True)
+        drain.start()
+        finished = False
+        try:
+            while chunk := proc.stdout.read(_STREAM_READ):
+                yield chunk
+            finished = True
+        finally:
+            if not finished and proc.poll() is None:
+                proc.kill()
+            proc.wait()
+            drain.join()
+            proc.stdout.close()
+            stderr.close()
+        if proc.returncode != 0:
+            raise git_failure(args, b"".join(err))
+
     def popen(self, *args: str, **kw: Any) -> subprocess.Popen[bytes]:
         """Start ``git *args`` (cwd: work tree top; ``env=`` is laid over :attr:`env`)."""
         env = self._env(kw.pop("env", None))
@@ -304,6 +344,10 @@ class GitRepo:
         if proc.returncode != 0:
             raise git_failure(("config", "--get", key), proc.stderr)
         return proc.stdout.strip() == b"true"
+
+
+# one read of a pipe returns at most what it buffers (64 KiB on Linux)
+_STREAM_READ = 1 << 16
 
 
 def git_failure(args: tuple[str, ...] | list[str], stderr: bytes) -> GitError:
