@@ -27,7 +27,7 @@ from typing import Generic, TypeVar
 from phase2_git.errors import RefusedError, UsageError
 from phase2_git.git.changes import stdin_path_line
 from phase2_git.git.paths import beyond_symlinks
-from phase2_git.git.repo import GitRepo
+from phase2_git.git.repo import GitRepo, git_failure
 from phase2_git.git.worktree import (
     CONVERSION_ATTRIBUTES,
     attributes,
@@ -283,32 +283,101 @@ def build_commit(
     with tempfile.TemporaryDirectory(prefix="phase2-index-") as tmp:
         env = {"GIT_INDEX_FILE": str(Path(tmp) / "index")}
 
-        def seed() -> bool:
-            repo.run("read-tree", parent, env=env)
-            if updates:
-                repo.run(
-                    "update-index", "-z", "--index-info", input=_index_info(repo, updates), env=env
-                )
+        def seed() -> tuple[bool, _IndexInfo]:
             # commit-tree ignores commit.gpgsign (git >= 2.9): honour the user's setting
-            return repo.config_bool("commit.gpgsign", False) if sign is None else sign
+            signed = repo.config_bool("commit.gpgsign", False) if sign is None else sign
+            repo.run("read-tree", parent, env=env)
+            # one update-index for ``updates`` and ``late()``'s: it applies each line as it
+            # reads it and writes the index once, at the end of its input (a second process
+            # read and wrote a 20,000-entry index again for the log's one entry)
+            info = _IndexInfo(repo, env)
+            try:
+                info.send(updates)
+            except BaseException:
+                info.abandon()
+                raise
+            return signed, info
 
         seeded = Background(seed)
         try:
             more = late() if late is not None else ()
         except BaseException:
-            seeded.join()  # never leave git writing into a removed folder
+            _abandon(seeded)  # never leave git writing into a removed folder
             raise
-        signed = seeded.result()
+        try:
+            signed, info = seeded.result()
+        except BaseException:
+            _abandon(seeded)
+            raise
         if more is None:
+            info.abandon()
             return None
-        if more:
-            repo.run("update-index", "-z", "--index-info", input=_index_info(repo, more), env=env)
+        info.send(more)
+        info.finish()
         check = ("--missing-ok",) if missing_ok else ()
         tree = repo.run("write-tree", *check, env=env).decode().strip()
     args = ["commit-tree", tree, "-p", parent, "-F", "-"]
     if signed:
         args.insert(1, "-S")
     return repo.run(*args, input=message.encode()).decode().strip()
+
+
+class _IndexInfo:
+    """``git update-index -z --index-info`` fed in parts: git applies each line as it reads it
+    and writes the index when its input ends (:meth:`finish`)."""
+
+    def __init__(self, repo: GitRepo, env: Mapping[str, str]) -> None:
+        self.repo = repo
+        # stderr to a file: a pipe nobody reads while the input is written could fill up.
+        # Closed by finish() or abandon().
+        self.err = tempfile.TemporaryFile()  # noqa: SIM115
+        args = ("update-index", "-z", "--index-info")
+        try:
+            self.proc = repo.popen(
+                *args, env=env, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=self.err
+            )
+        except BaseException:
+            self.err.close()
+            raise
+        self.broken = False
+
+    def send(self, updates: Iterable[TreeUpdate]) -> None:
+        data = _index_info(self.repo, updates)
+        if not data or self.broken:
+            return
+        assert self.proc.stdin is not None
+        try:
+            self.proc.stdin.write(data)
+            self.proc.stdin.flush()
+        except BrokenPipeError:  # git stopped reading: its exit status says why (finish)
+            self.broken = True
+
+    def finish(self) -> None:
+        """End the input, wait for git; raise what it said when it failed."""
+        self._close()
+        code = self.proc.wait()
+        self.err.seek(0)
+        stderr = self.err.read()
+        self.err.close()
+        if code != 0 or self.broken:
+            raise git_failure(("update-index",), stderr)
+
+    def abandon(self) -> None:
+        """End the input and wait, whatever git says (nothing will use this index)."""
+        self._close()
+        self.proc.wait()
+        self.err.close()
+
+    def _close(self) -> None:
+        if self.proc.stdin is not None:
+            with contextlib.suppress(OSError):
+                self.proc.stdin.close()
+
+
+def _abandon(seeded: Background[tuple[bool, _IndexInfo]]) -> None:
+    seeded.join()
+    with contextlib.suppress(Exception):
+        seeded.result()[1].abandon()
 
 
 def move_branch(repo: GitRepo, branch: Branch, new: str, reason: str) -> None:
