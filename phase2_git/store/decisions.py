@@ -319,4 +319,10 @@ def appended_content(existing: bytes, events: Iterable[Mapping[str, Any]]) -> by
         parse_lines(existing, LOG_FILE, validate_lines=False)
     events = list(events)
     validate_all(events)
-    return existing + b"".join([encode(e) for e in events])
+    # joined 512 lines at a time, then once: thousands of small line objects alive together
+    # grew the heap by the log's size for good, and ``existing + joined`` copied it again
+    # (both at resolve's peak of memory)
+    blocks = [existing]
+    for i in range(0, len(events), 512):
+        blocks.append(b"".join([encode(e) for e in events[i : i + 512]]))
+    return b"".join(blocks)
