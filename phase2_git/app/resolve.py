@@ -942,7 +942,7 @@ def commit_with_log(
             return None
         # git writes the log's blob (megabytes to compress) while the tree and the commit are
         # made and the state is saved; the branch moves only once it is written
-        writing.append(gitc.Background(lambda: gitc.write_blobs(repo, [log_bytes])))
+        writing.append(gitc.Background(lambda: gitc.write_blobs(repo, [log_bytes], fast=True)))
         return [gitc.TreeUpdate(LOG_FILE, tx.head_oid, log["new"], "100644")]
 
     with plain:

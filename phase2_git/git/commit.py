@@ -153,12 +153,16 @@ def current_branch(repo: GitRepo) -> Branch:
     return Branch(ref, head.stdout.decode().strip())
 
 
-def write_blobs(repo: GitRepo, contents: Sequence[bytes]) -> list[str]:
-    """Write blobs (repository form, no filters) with one ``hash-object`` process."""
+def write_blobs(repo: GitRepo, contents: Sequence[bytes], *, fast: bool = False) -> list[str]:
+    """Write blobs (repository form, no filters) with one ``hash-object`` process. ``fast``:
+    compressed at zlib's fastest level (``core.looseCompression=1``): the same objects, a
+    little larger on disk until git packs them; zlib's default level took 0.1 s for the 7 MB
+    decision log of 5,000 decisions, on the way to the branch's move."""
     if not contents:
         return []
+    level = ("-c", "core.looseCompression=1") if fast else ()
     if len(contents) == 1:  # the decision log: piped, no temporary copy of megabytes
-        out = repo.run("hash-object", "-w", "--no-filters", "--stdin", input=contents[0])
+        out = repo.run(*level, "hash-object", "-w", "--no-filters", "--stdin", input=contents[0])
         return [out.decode().strip()]
     with tempfile.TemporaryDirectory(prefix="phase2-blobs-") as tmp:
         paths = []
@@ -170,6 +174,7 @@ def write_blobs(repo: GitRepo, contents: Sequence[bytes]) -> list[str]:
                 raise UsageError(f"cannot write a temporary file: {exc.strerror}") from None
             paths.append(str(p))
         out = repo.run(
+            *level,
             "hash-object",
             "-w",
             "--no-filters",
