@@ -25,7 +25,7 @@ from phase2_git.core.classify import whitespace_rules
 from phase2_git.core.ids import in_sample
 from phase2_git.core.ids import mismatch_id as make_mismatch_id
 from phase2_git.core.ids import plan_id as make_plan_id
-from phase2_git.core.model import Blob, Change, Mismatch, Plan, Step, is_noise
+from phase2_git.core.model import Blob, Change, Mismatch, Plan, Step, Verdict, is_noise
 from phase2_git.errors import RefusedError, UsageError
 from phase2_git.git import commit as gitc
 from phase2_git.git.blobs import read_blobs
@@ -268,6 +268,15 @@ class Session:
         planned: Plan | Step = m.plan
         if op.step == "first" and m.plan.first is not None:
             planned, label = m.plan.first, None
+        # one user, interface and transform object for all the session's events: built once,
+        # and validated once when the log is written (decisions.validate_all)
+        shared: dict[Any, Any] = self.__dict__.setdefault("_shared", {})
+        transform = None
+        if planned.transform is not None:
+            key = ("transform", id(planned.transform))
+            if key not in shared:  # the object is kept with its JSON: the id stays its own
+                shared[key] = (planned.transform, planned.transform.to_json())
+            transform = shared[key][1]
         ev = new_event(
             run_id=self.state.run_id,
             mismatch_id=m.id,
@@ -280,14 +289,15 @@ class Session:
             user=(self.who.id, self.who.role),
             ui=(self.rich, self.ui_mode),
             config_fingerprint=self.config.fingerprint,
-            transform=planned.transform.to_json() if planned.transform else None,
+            transform=transform,
             hashes={"before": m.change.before, "after": m.change.after},
+            shared=shared,
             path=m.path,
             mismatch_type=m.mismatch_type,
             artifact_type=m.artifact_type,
             label=label,
             commit=None,
-            methods=[v.to_json() for v in m.verdicts],
+            methods=[self._verdict(v, shared) for v in m.verdicts],
             kill_switch=self.kill_switch,
         )
         if op.audit is not None:
@@ -299,6 +309,16 @@ class Session:
         if op.step is not None:
             ev["step"] = op.step
         return ev
+
+    @staticmethod
+    def _verdict(v: Verdict, shared: dict[Any, Any]) -> dict[str, object]:
+        """``v.to_json()``, one object per verdict object: the methods that answer with a
+        constant verdict give every event the same one (validated once)."""
+        key = ("verdict", id(v))
+        if key not in shared:
+            shared[key] = (v, v.to_json())  # the verdict is kept: its id stays its own
+        out: dict[str, object] = shared[key][1]
+        return out
 
     def _transform_update(self, op: Operation) -> dict[str, Any] | None:
         m = op.mismatch
@@ -851,6 +871,7 @@ def sync_all(
     crlf: str | None = None,
     verified: Collection[str] = (),
     resume: bool = False,
+    read: gitc.Background[gitc.SyncFacts] | None = None,
 ) -> list[str]:
     """After the branch moved: the user's index and working tree follow (idempotent: a run
     killed half-way through resumes it, ``resume``, and repairs the files it left torn)."""
@@ -864,6 +885,7 @@ def sync_all(
             crlf=crlf,
             verified=verified,
             resume=resume,
+            read=read,
         )
     # the log's index entry moves with the others (one index write, one refresh); its file is
     # written meanwhile, an fsynced rename while git works on the other files
@@ -881,6 +903,7 @@ def sync_all(
             crlf=crlf,
             verified=verified,
             resume=resume,
+            read=read,
         )
 
 
@@ -919,26 +942,43 @@ def commit_with_log(
             return None
         # git writes the log's blob (megabytes to compress) while the tree and the commit are
         # made and the state is saved; the branch moves only once it is written
-        writing.append(gitc.Background(lambda: gitc.write_blobs(repo, [log_bytes])))
+        writing.append(gitc.Background(lambda: gitc.write_blobs(repo, [log_bytes], fast=True)))
         return [gitc.TreeUpdate(LOG_FILE, tx.head_oid, log["new"], "100644")]
 
     with plain:
+        reading: list[gitc.Background[gitc.SyncFacts]] = []
         try:
             commit = gitc.build_commit(
                 repo, branch.commit, updates, message, late=log_update, missing_ok=True
             )
             if commit is None:
                 return None
+            # what the sync reads first (the user's index, which files changed), asked while
+            # the state is saved and the branch moves: neither changes it
+            reading.append(gitc.Background(lambda: gitc.sync_facts(repo, paths, [LOG_FILE])))
             if before_move is not None:
                 before_move(commit, log)
             if writing and writing[0].result() != [log["new"]]:  # pragma: no cover
                 raise UsageError("git wrote the decision log under another id than its own")
+            gitc.move_branch(repo, branch, commit, message.splitlines()[0])
+        except BaseException:
+            for asked in reading:
+                asked.join()
+            raise
         finally:
             for job in writing:
                 job.join()
-        gitc.move_branch(repo, branch, commit, message.splitlines()[0])
         synced = sync_all(
-            repo, updates, log, log_bytes, held, plain, attrs=attrs, crlf=crlf, verified=verified
+            repo,
+            updates,
+            log,
+            log_bytes,
+            held,
+            plain,
+            attrs=attrs,
+            crlf=crlf,
+            verified=verified,
+            read=reading[0],
         )
         return commit, synced
 

@@ -12,8 +12,9 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from datetime import datetime, timezone
+from functools import cache
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -50,12 +51,27 @@ def new_event(
     config_fingerprint: str,
     transform: Mapping[str, Any] | None,
     hashes: Mapping[str, str | None],
+    shared: dict[Any, Any] | None = None,
     **fields: Any,
 ) -> dict[str, Any]:
     """A ResolutionDecision event, the one way every writer builds one: the fields each
     decision has, in the log's key order, then ``fields`` in the order given. ``user`` is
     ``(id, role)``, ``ui`` is ``(rich, mode)``; the id is :func:`decision_id`'s. Validated
-    when it is written (:meth:`DecisionLog.append`, :func:`appended_content`)."""
+    when it is written (:meth:`DecisionLog.append`, :func:`appended_content`).
+
+    ``shared``: a dict the caller keeps for the events of one run: their ``user`` and ``ui``
+    objects are then one object each, which :func:`validate_all` checks once."""
+    if shared is None:
+        who = {"id": user[0], "role": user[1]}
+        where = {"rich": ui[0], "version": __version__, "mode": ui[1]}
+    else:
+        key = ("user/ui", user, ui, type(ui[0]))  # the type: True == 1 as a dict key
+        if key not in shared:
+            shared[key] = (
+                {"id": user[0], "role": user[1]},
+                {"rich": ui[0], "version": __version__, "mode": ui[1]},
+            )
+        who, where = shared[key]
     return {
         "schema": SCHEMA,
         "id": decision_id(run_id, mismatch_id, decision, seq),
@@ -66,8 +82,8 @@ def new_event(
         "plan_id": plan_id,
         "action": action,
         "decision": decision,
-        "user": {"id": user[0], "role": user[1]},
-        "ui": {"rich": ui[0], "version": __version__, "mode": ui[1]},
+        "user": who,
+        "ui": where,
         "config_fingerprint": config_fingerprint,
         "transform": transform,
         "hashes": hashes,
@@ -88,7 +104,124 @@ def encode(event: Mapping[str, Any]) -> bytes:
 
 
 def validate(event: Mapping[str, Any], where: str = LOG_FILE) -> None:
-    schemas.check(dict(event), SCHEMA, where)
+    validate_all((event,), where)
+
+
+# the schema's top-level keywords under which each property's value is checked on its own
+_EACH_ON_ITS_OWN = frozenset(
+    (
+        "$schema",
+        "$id",
+        "$defs",
+        "$comment",
+        "title",
+        "description",
+        "type",
+        "properties",
+        "additionalProperties",
+        "required",
+    )
+)
+_UNSEEN = object()
+
+
+class _ByProperty(NamedTuple):
+    """The schema compiled (fastjsonschema, as :func:`phase2_git.store.schemas.is_valid`)
+    without its ``required`` list and with its arrays' items taken out, checked apart."""
+
+    check: Callable[[Any], Any]  # any part of an event
+    required: frozenset[str]
+    items: dict[str, Callable[[Any], Any]]  # key of an array -> check of one of its items
+
+
+@cache
+def _by_property() -> _ByProperty | None:
+    """:class:`_ByProperty` of the decision schema; None when the schema relates its
+    properties to one another (a keyword beyond :data:`_EACH_ON_ITS_OWN`)."""
+    import fastjsonschema
+
+    schema = _merged_patterns(schemas.inline_refs(schemas.load_schema(SCHEMA)))
+    if set(schema) - _EACH_ON_ITS_OWN or schema.get("type") != "object":
+        return None
+    properties = dict(schema.get("properties", {}))
+    items = {}
+    for key, sub in properties.items():
+        # ``{"type": "array", "items": S}``: a list whose every item passes S
+        if isinstance(sub, dict) and sub.keys() == {"type", "items"} and sub["type"] == "array":
+            items[key] = fastjsonschema.compile({"$schema": schema["$schema"], **sub["items"]})
+            properties[key] = {"type": "array"}
+    rest = {k: v for k, v in schema.items() if k != "required"}
+    rest["properties"] = properties
+    return _ByProperty(fastjsonschema.compile(rest), frozenset(schema["required"]), items)
+
+
+def _merged_patterns(node: Any) -> Any:
+    """The same schema with ``{"not": {"anyOf": [{"pattern": a}, {"pattern": b}]}}`` written
+    ``{"not": {"pattern": "(?:a)|(?:b)"}}``: one regular expression matches where one of the
+    alternatives does, and a value that is not a string passes both forms of the inner
+    schema. fastjsonschema compiles each alternative to a raised and caught exception: they
+    were a fifth of checking a decision (its path, ``safePath``)."""
+    if isinstance(node, list):
+        return [_merged_patterns(v) for v in node]
+    if not isinstance(node, dict):
+        return node
+    out = {k: _merged_patterns(v) for k, v in node.items()}
+    inner = out.get("not")
+    alternatives = inner.get("anyOf") if isinstance(inner, dict) and len(inner) == 1 else None
+    if isinstance(alternatives, list) and alternatives:
+        patterns = [a.get("pattern") for a in alternatives if isinstance(a, dict) and len(a) == 1]
+        # an inline flag or a back-reference means something else inside an alternation
+        if len(patterns) == len(alternatives) and all(
+            isinstance(p, str) and "(?" not in p and not any(f"\\{d}" in p for d in "123456789")
+            for p in patterns
+        ):
+            out["not"] = {"pattern": "|".join(f"(?:{p})" for p in patterns)}
+    return out
+
+
+def validate_all(events: Iterable[Mapping[str, Any]], where: str = LOG_FILE) -> None:
+    """:func:`validate` every event, in a time that suits thousands (``resolve --yes``).
+
+    The schema is an object whose properties are each checked on their own
+    (:func:`_by_property`): an event holding every required key whose values pass is valid.
+    So a value that is the very object an earlier event of these held under the same key (the
+    run's id, user and interface, a transform, a timestamp), or a string it held there, is not
+    checked again; nor is an array item that is an object checked before under that key (the
+    verdicts of methods that answer with a constant). The first event that fails is checked
+    whole by jsonschema, which words the error."""
+    compiled = _by_property()
+    if compiled is None:  # pragma: no cover - the shipped schema is checked per property
+        for event in events:
+            schemas.check(dict(event), SCHEMA, where)
+        return
+    import fastjsonschema
+
+    check, required, items = compiled
+    seen: dict[str, Any] = {}  # key -> the last object checked under it
+    words: dict[str, set[str]] = {}  # key -> the strings checked under it (a str is its value)
+    known: dict[str, dict[int, Any]] = {k: {} for k in items}  # key -> id -> item checked
+    for event in events:
+        rest = {}
+        for k, v in event.items():
+            if seen.get(k, _UNSEEN) is v or (type(v) is str and v in words.get(k, ())):
+                continue
+            rest[k] = v
+        try:
+            if not event.keys() >= required:
+                raise fastjsonschema.JsonSchemaException("a required key is missing")
+            check(rest)
+            for k, checked in known.items():
+                for item in rest.get(k, ()):
+                    if checked.get(id(item)) is not item:
+                        items[k](item)
+                        checked[id(item)] = item  # kept: its id is not reused meanwhile
+        except fastjsonschema.JsonSchemaException:
+            schemas.check(dict(event), SCHEMA, where)  # raises, naming the key
+            raise UsageError(f"{where}: does not match {SCHEMA}") from None  # pragma: no cover
+        seen.update(rest)
+        for k, v in rest.items():
+            if type(v) is str:
+                words.setdefault(k, set()).add(v)
 
 
 class LogLine(NamedTuple):
@@ -184,8 +317,12 @@ def appended_content(existing: bytes, events: Iterable[Mapping[str, Any]]) -> by
     """The log's bytes with ``events`` appended (for building a commit's tree)."""
     if existing and not existing.endswith(b"\n"):
         parse_lines(existing, LOG_FILE, validate_lines=False)
-    new = []
-    for e in events:
-        validate(e)
-        new.append(encode(e))
-    return existing + b"".join(new)
+    events = list(events)
+    validate_all(events)
+    # joined 512 lines at a time, then once: thousands of small line objects alive together
+    # grew the heap by the log's size for good, and ``existing + joined`` copied it again
+    # (both at resolve's peak of memory)
+    blocks = [existing]
+    for i in range(0, len(events), 512):
+        blocks.append(b"".join([encode(e) for e in events[i : i + 512]]))
+    return b"".join(blocks)
