@@ -871,7 +871,6 @@ def sync_all(
     crlf: str | None = None,
     verified: Collection[str] = (),
     resume: bool = False,
-    read: gitc.Background[gitc.SyncFacts] | None = None,
 ) -> list[str]:
     """After the branch moved: the user's index and working tree follow (idempotent: a run
     killed half-way through resumes it, ``resume``, and repairs the files it left torn)."""
@@ -885,7 +884,6 @@ def sync_all(
             crlf=crlf,
             verified=verified,
             resume=resume,
-            read=read,
         )
     # the log's index entry moves with the others (one index write, one refresh); its file is
     # written meanwhile, an fsynced rename while git works on the other files
@@ -903,7 +901,6 @@ def sync_all(
             crlf=crlf,
             verified=verified,
             resume=resume,
-            read=read,
         )
 
 
@@ -946,39 +943,22 @@ def commit_with_log(
         return [gitc.TreeUpdate(LOG_FILE, tx.head_oid, log["new"], "100644")]
 
     with plain:
-        reading: list[gitc.Background[gitc.SyncFacts]] = []
         try:
             commit = gitc.build_commit(
                 repo, branch.commit, updates, message, late=log_update, missing_ok=True
             )
             if commit is None:
                 return None
-            # what the sync reads first (the user's index, which files changed), asked while
-            # the state is saved and the branch moves: neither changes it
-            reading.append(gitc.Background(lambda: gitc.sync_facts(repo, paths, [LOG_FILE])))
             if before_move is not None:
                 before_move(commit, log)
             if writing and writing[0].result() != [log["new"]]:  # pragma: no cover
                 raise UsageError("git wrote the decision log under another id than its own")
-            gitc.move_branch(repo, branch, commit, message.splitlines()[0])
-        except BaseException:
-            for asked in reading:
-                asked.join()
-            raise
         finally:
             for job in writing:
                 job.join()
+        gitc.move_branch(repo, branch, commit, message.splitlines()[0])
         synced = sync_all(
-            repo,
-            updates,
-            log,
-            log_bytes,
-            held,
-            plain,
-            attrs=attrs,
-            crlf=crlf,
-            verified=verified,
-            read=reading[0],
+            repo, updates, log, log_bytes, held, plain, attrs=attrs, crlf=crlf, verified=verified
         )
         return commit, synced
 

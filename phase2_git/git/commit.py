@@ -22,7 +22,7 @@ import threading
 from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Generic, NamedTuple, TypeVar
+from typing import Generic, TypeVar
 
 from phase2_git.errors import RefusedError, UsageError
 from phase2_git.git.changes import stdin_path_line
@@ -524,7 +524,6 @@ def sync_after_move(
     crlf: str | None = None,
     verified: Collection[str] = (),
     resume: bool = False,
-    read: Background[SyncFacts] | None = None,
 ) -> list[str]:
     """Bring the user's index and working tree forward for exactly the changed paths.
 
@@ -544,21 +543,19 @@ def sync_after_move(
     without its file, or a file written in place, has no stat data in it yet (a refresh only
     re-stats, it never changes what is staged). ``plain``: :func:`unconverted` for the
     paths whose bytes are held, if the caller asked git already (attributes do not change
-    when the branch moves). ``read``: :func:`sync_facts` of these paths (and
-    ``index_only``'s), asked by the caller while the branch moved.
+    when the branch moves).
     """
     held = held or {}
     paths = [u.path for u in updates]
     maybe = [u.path for u in updates if u.new in held]
-    # git answers these at once (two cores): the attributes of the files that may be written
-    # in place, and (sync_facts) which files differ from the index and the index listing
+    # git answers these three at once (two cores): which files differ from the index, the
+    # attributes of those that may be written in place, and (here) the index listing
+    comparing = Background(lambda: stat_changed(repo))
     converting = plain or Background(lambda: unconverted(repo, maybe, every=paths))
     crlfs = Background(lambda: autocrlf(repo)) if crlf is None else None
     try:
-        if read is not None:
-            entries, hashes = read.result()
-        else:
-            entries, hashes = sync_facts(repo, paths, [u.path for u in index_only])
+        entries = index_entries(repo, [*paths, *(u.path for u in index_only)])
+        hashes = worktree_hashes(repo, paths, entries, comparing.result())
         refused = beyond_symlinks(repo.root, paths)
         repaired: set[str] = set()
         if resume:
@@ -610,8 +607,7 @@ def sync_after_move(
         follow = [u for u in follow if u.new is not None]
         direct = direct_writes(repo, follow, held, plain=converting.result())
     finally:
-        if read is not None:
-            read.join()
+        comparing.join()
         converting.join()
         if crlfs is not None:
             crlfs.join()
@@ -637,26 +633,6 @@ def sync_after_move(
     # one refresh for all (the index-info and the log had one each)
     repo.run_status("update-index", "-q", "--refresh")
     return kept
-
-
-class SyncFacts(NamedTuple):
-    entries: dict[str, IndexEntry]  # the user's index entries
-    hashes: dict[str, str | None]  # the working-tree files' clean hashes
-
-
-def sync_facts(repo: GitRepo, paths: Sequence[str], also: Sequence[str] = ()) -> SyncFacts:
-    """What :func:`sync_after_move` reads before it writes: the user's index entries of
-    ``paths`` and ``also``, and the clean hashes of the files at ``paths`` (git answers which
-    files differ from the index in a thread meanwhile). Moving the branch changes neither:
-    a caller may ask while it moves (a change of the user's made after the answer is one made
-    while the files are written, as it always could be)."""
-    comparing = Background(lambda: stat_changed(repo))
-    try:
-        entries = index_entries(repo, [*paths, *also])
-        hashes = worktree_hashes(repo, paths, entries, comparing.result())
-    finally:
-        comparing.join()
-    return SyncFacts(entries, hashes)
 
 
 def _holds(entry: IndexEntry | None, oid: str | None) -> bool:
