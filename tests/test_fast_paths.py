@@ -19,6 +19,7 @@ import io
 import json
 import os
 from pathlib import Path
+from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -273,3 +274,30 @@ def test_the_comment_sniff_agrees_on_any_text(text: str) -> None:
     data = text.encode("utf-8", "surrogatepass")
     decoded = data.decode("utf-8", "replace")
     assert jsonc.has_comment(data) == bool(jsonc.scan(decoded).comments)
+
+
+# ------------------------------------------- the text table measured while the rows are made
+
+
+def test_the_table_measured_while_encoding_is_the_two_pass_table(repo: Any, cli: Any) -> None:
+    """``phase2 diff --format text`` measures its columns as the mismatches are encoded and
+    reads them back once: the table is the one the two-pass render makes of the same report."""
+    wide = "a-very-long-folder-name/" * 3
+    for i in range(12):
+        repo.write(f"{wide}case-{i}.json", json.dumps({"k": i, "v": [1, 2]}, indent=2) + "\n")
+    repo.commit("base")
+    for i in range(12):
+        doc = {"v": [1, 2], "k": i} if i % 3 else {"k": i + 100, "v": [1, 2, 3]}
+        repo.write(f"{wide}case-{i}.json", json.dumps(doc, indent=4 if i % 2 else 2) + "\n")
+    repo.commit("regenerated")
+    code, table, _ = cli("diff", "HEAD~1", "HEAD", "--format", "text", repo=repo)
+    code_json, out, _ = cli("diff", "HEAD~1", "HEAD", "--format", "json", repo=repo)
+    assert code == code_json == 1
+    doc = json.loads(out)
+    buffer = io.StringIO()
+    text.render(
+        doc, base_spec="HEAD~1", head_spec="HEAD", config_source="x", file=buffer, color=False
+    )
+    # the first line names the configuration's source; the table is the rest
+    assert table.splitlines()[1:] == buffer.getvalue().splitlines()[1:]
+    assert len(table.splitlines()) == 12 + 3  # header, column names, 12 rows, summary

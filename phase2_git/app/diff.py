@@ -338,13 +338,15 @@ def stream_diff(
     shard: tuple[int, int] | None = None,
     sources: Sources | None = None,
     pathspecs: Sequence[str] = (),
+    on_json: Callable[[dict[str, Any]], None] | None = None,
 ) -> DiffReport:
     """:func:`run_diff` for a report: the same document, with flat memory.
 
     Each mismatch is counted and encoded into a :class:`MismatchSpool` as soon as it is
     classified and then dropped, with its contents; the report holds the counts and the
     spool. Only an external judge (:mod:`phase2_git.app.external`), which needs every
-    mismatch at once, makes the run hold them all first, as :func:`run_diff` does."""
+    mismatch at once, makes the run hold them all first, as :func:`run_diff` does.
+    ``on_json`` sees each mismatch's document as it is encoded (the text table's widths)."""
     from phase2_git.reports.jsonout import MismatchSpool
 
     job = _Job(repo, base, head, config, methods, shard, (), sources, pathspecs)
@@ -365,15 +367,25 @@ def stream_diff(
             tally.add(m)
             batch.append(m)
             if len(batch) == _ENCODE_BATCH:
-                spool.extend(b.to_json() for b in batch)
+                spool.extend(_dicts(batch, on_json))
                 batch.clear()
-        spool.extend(b.to_json() for b in batch)
+        spool.extend(_dicts(batch, on_json))
     except BaseException:
         spool.close()
         raise
     return DiffReport(
         job.base, job.head, config, job.selected, spool, tally, shard, notices, judges
     )
+
+
+def _dicts(
+    batch: Sequence[Mismatch], on_json: Callable[[dict[str, Any]], None] | None
+) -> list[dict[str, Any]]:
+    docs = [m.to_json() for m in batch]
+    if on_json is not None:
+        for doc in docs:
+            on_json(doc)
+    return docs
 
 
 def base_table(repo: GitRepo, base: Side, key: str) -> dict[str, Any] | None:

@@ -73,6 +73,12 @@ def diff_main(opts: DiffOptions, out: IO[str]) -> int:
             shard_kn = parse_shard(opts.shard)
         except ValueError as exc:
             raise UsageError(str(exc)) from None
+    measured = None
+    if out_format == "text":
+        # the table's first pass (column widths), made as the mismatches are encoded
+        from phase2_git.reports.text import Widths
+
+        measured = Widths()
     # streamed: the mismatches wait in a spool as encoded lines, never all as objects
     with stream_diff(
         repo,
@@ -83,6 +89,7 @@ def diff_main(opts: DiffOptions, out: IO[str]) -> int:
         shard=shard_kn,
         sources=sources,
         pathspecs=opts.pathspecs,
+        on_json=measured.add if measured is not None else None,
     ) as result:
         doc = result.to_json(rule)
         write_ci_outputs(
@@ -102,6 +109,7 @@ def diff_main(opts: DiffOptions, out: IO[str]) -> int:
             config_source=cfg.source,
             color=opts.color,
             notices=result.notices,
+            measured=measured,
         )
     code = doc["summary"]["exit_code"]  # type: ignore[index]
     return int(code)

@@ -17,7 +17,10 @@ def render_document(
     config_source: str,
     color: bool,
     notices: Sequence[str] = (),
+    measured: Any = None,
 ) -> None:
+    """``measured``: the text table's column widths (:class:`reports.text.Widths`), when
+    they were measured as the mismatches were made."""
     if fmt == "json":
         from phase2_git.reports import jsonout
 
@@ -37,4 +40,5 @@ def render_document(
             file=out,
             color=color,
             notices=notices,
+            measured=measured,
         )

@@ -182,6 +182,23 @@ def _line(cells: Sequence[str], widths: Sequence[int], *, cut: bool) -> str:
     return _GAP.join(parts).rstrip(" ")
 
 
+class Widths:
+    """The first pass of :func:`render`: the widest cell of each column and whether any row
+    has a change to show; nothing else is kept. ``phase2 diff`` makes it while it encodes the
+    mismatches, so the table reads them back once, not twice."""
+
+    def __init__(self) -> None:
+        self.widths = [len(h) for h in _HEADERS]
+        self.detail = False
+        self.rows = 0
+
+    def add(self, m: Mapping[str, Any]) -> None:
+        cells = _cells(m)
+        self.detail = self.detail or bool(cells[-1])
+        self.widths = [max(w, _cells_wide(c)) for w, c in zip(self.widths, cells, strict=True)]
+        self.rows += 1
+
+
 def render(
     doc: Mapping[str, Any],
     *,
@@ -191,20 +208,22 @@ def render(
     file: IO[str],
     color: bool,
     notices: Sequence[str] = (),
+    measured: Widths | None = None,
 ) -> None:
     """The table, row by row, in two passes over ``doc["mismatches"]`` (a list or a spool):
     the first measures the columns, the second writes; memory stays flat with the rows.
+    ``measured``: that first pass, already made from these very mismatches.
 
     Piped, every row is one line, padded to the widest cell of each column and never cut:
     ``grep`` and ``awk`` see whole rows and whole paths. On a terminal the table fits its
     width: the last columns give way first, with an ellipsis, the path last."""
     mismatches = doc["mismatches"]
-    widths = [len(h) for h in _HEADERS]
-    detail = False
-    for m in mismatches:  # first pass: the widths, nothing kept
-        cells = _cells(m)
-        detail = detail or bool(cells[-1])
-        widths = [max(w, _cells_wide(c)) for w, c in zip(widths, cells, strict=True)]
+    if measured is None:
+        measured = Widths()
+        for m in mismatches:  # first pass: the widths, nothing kept
+            measured.add(m)
+    assert measured.rows == len(mismatches), "the widths were measured on other rows"
+    widths, detail = measured.widths, measured.detail
     columns = len(_HEADERS) if detail else len(_HEADERS) - 1
     widths = widths[:columns]
     terminal = color or _isatty(file)
