@@ -165,3 +165,21 @@ def test_the_hook_reports_the_same_in_parallel(
     assert serial.code == parallel.code == 1
     assert parallel.out == serial.out and parallel.err == serial.err
     assert "out/case-0001.json" in serial.out and "JSON" in serial.out
+
+
+def test_shared_verdicts_come_back_as_this_process_objects(
+    repo: TestRepo, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from phase2_git.app.diff import run_diff
+    from phase2_git.core.methods import SHARED_VERDICTS
+    from phase2_git.git.repo import GitRepo
+    from phase2_git.store.config import load
+
+    _regenerated(repo, 30)
+    monkeypatch.setattr(diffmod, "PARALLEL_FROM", 10)
+    monkeypatch.setenv(workers.ENV, "1")
+    git = GitRepo.discover(repo.root)
+    result = run_diff(git, "HEAD~1", "HEAD", config=load(repo.root), approvals=False)
+    shared = {id(v) for v in SHARED_VERDICTS}
+    modified = [m for m in result.mismatches if m.change.status == "modified"]
+    assert modified and all(id(m.verdicts[0]) in shared for m in modified)  # "bytes differ"

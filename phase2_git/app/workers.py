@@ -16,13 +16,16 @@ only where it is the platform's safe default (Linux), elsewhere a run stays seri
 
 from __future__ import annotations
 
+import io
 import os
+import pickle
 import sys
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from itertools import islice
 from typing import Any
 
+from phase2_git.core.methods import SHARED_VERDICTS
 from phase2_git.core.model import Blob, Change, Mismatch
 from phase2_git.core.pipeline import Settings, build_mismatch
 from phase2_git.errors import UsageError
@@ -76,10 +79,36 @@ def _quiet() -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
-def _build(chunk: list[tuple[Change, Blob | None, Blob | None]]) -> list[Mismatch]:
+def _build(chunk: list[tuple[Change, Blob | None, Blob | None]]) -> bytes:
     assert _TASK is not None
     settings, selected = _TASK
-    return [build_mismatch(c, before, after, settings, selected) for c, before, after in chunk]
+    built = [build_mismatch(c, before, after, settings, selected) for c, before, after in chunk]
+    out = io.BytesIO()
+    _Pickler(out, protocol=pickle.HIGHEST_PROTOCOL).dump(built)
+    return out.getvalue()
+
+
+# the verdicts thousands of mismatches share cross the pipe as their index here, and come back
+# as this process's own objects: unpickled, each mismatch would hold copies of its own (about
+# 3 MiB more for the 5,000 mismatches a resolve holds, and their unpickling)
+_SHARED = SHARED_VERDICTS
+_SHARED_INDEX = {id(v): i for i, v in enumerate(_SHARED)}
+
+
+class _Pickler(pickle.Pickler):
+    def persistent_id(self, obj: object) -> int | None:
+        return _SHARED_INDEX.get(id(obj))
+
+
+class _Unpickler(pickle.Unpickler):
+    def persistent_load(self, pid: object) -> object:
+        assert isinstance(pid, int)
+        return _SHARED[pid]
+
+
+def _loads(data: bytes) -> list[Mismatch]:
+    built: list[Mismatch] = _Unpickler(io.BytesIO(data)).load()
+    return built
 
 
 def build_all(
@@ -111,9 +140,9 @@ def build_all(
                     observe(*pair)
             pending.append(pool.apply_async(_build, (chunk,)))
             if len(pending) > workers * _IN_FLIGHT:
-                yield from pending.popleft().get()
+                yield from _loads(pending.popleft().get())
         while pending:
-            yield from pending.popleft().get()
+            yield from _loads(pending.popleft().get())
         pool.close()
     finally:
         pairs.close()

@@ -50,6 +50,7 @@ _SAME_TOKENS = Verdict("whitespace", True, 1.0, "same JSON tokens")
 _EOL_SAME = Verdict("line_endings", True, 1.0, "equal after CRLF/CR → LF")
 _EOL_DIFFER = Verdict("line_endings", False, 0.0, "differs beyond line endings")
 _SAME_CANONICAL = Verdict("canonical_json", True, 1.0, "same canonical JSON")
+SHARED_VERDICTS = (_IDENTICAL, _BYTES_DIFFER, _SAME_TOKENS, _EOL_SAME, _EOL_DIFFER, _SAME_CANONICAL)
 
 
 def _exact(m: MethodInput) -> Verdict:
