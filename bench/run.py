@@ -696,31 +696,46 @@ class Suite:
             "small": [x.peak_rss for x in o.b.samples] if o.b else None,
         }
 
-    def row_check(self, rows: dict[str, Row]) -> None:
-        r = rows["check"]
+    def check_jobs(
+        self,
+        r: Row,
+        setup: Callable[[], tuple[synth.BuiltRepo, list[str]]],
+        tag: str,
+        ok_codes: tuple[int, ...],
+    ) -> tuple[synth.BuiltRepo, list[str], Job, Job] | None:
+        """``phase2 check FILES`` and ``check-json FILES`` on the files ``setup`` stages, or
+        None (with the row's reason) when either is unavailable."""
         if not has_command("check"):
             r.reason = "`phase2 check` is not available in this build"
-            return
+            return None
         tool, why = ensure_tool("check-json", "pre-commit-hooks", install=not self.args.no_install)
         if tool is None:
             r.reason = f"baseline unavailable: {why}"
-            return
-        built, files = self.check_setup()
+            return None
+        built, files = setup()
         hook = Job(
             name="phase2 check",
             argv=[*self.phase2, "check", *files],
             cwd=built.path,
             env=self.env,
-            ok_codes=(0, 1),
-            stdout=self.tmp / "check.out",
+            ok_codes=ok_codes,
+            stdout=self.tmp / f"{tag}.out",
         )
         base = Job(
             name="check-json",
             argv=[str(tool), *files],
             cwd=built.path,
             env=self.env,
-            stdout=self.tmp / "check-json.out",
+            stdout=self.tmp / f"{tag}-json.out",
         )
+        return built, files, hook, base
+
+    def row_check(self, rows: dict[str, Row]) -> None:
+        r = rows["check"]
+        jobs = self.check_jobs(r, self.check_setup, "check", (0, 1))
+        if jobs is None:
+            return
+        _, files, hook, base = jobs
         o = self.alternate(hook, base)
         set_time(r, o, "check-json (pre-commit-hooks) on the same files")
         r.details = {
@@ -736,29 +751,11 @@ class Suite:
         the check row runs it (pre-commit itself splits the list into command lines of at most
         128 KiB, and with `require_serial` runs them one after the other)."""
         r = rows["check3k"]
-        if not has_command("check"):
-            r.reason = "`phase2 check` is not available in this build"
+        # exit 1: the staged noise is a finding (exit 0 would mean nothing was checked)
+        jobs = self.check_jobs(r, self.check_many_setup, "check3k", (1,))
+        if jobs is None:
             return
-        tool, why = ensure_tool("check-json", "pre-commit-hooks", install=not self.args.no_install)
-        if tool is None:
-            r.reason = f"baseline unavailable: {why}"
-            return
-        built, files = self.check_many_setup()
-        hook = Job(
-            name="phase2 check",
-            argv=[*self.phase2, "check", *files],
-            cwd=built.path,
-            env=self.env,
-            ok_codes=(1,),  # the staged noise is a finding: exit 0 would mean nothing checked
-            stdout=self.tmp / "check3k.out",
-        )
-        base = Job(
-            name="check-json",
-            argv=[str(tool), *files],
-            cwd=built.path,
-            env=self.env,
-            stdout=self.tmp / "check3k-json.out",
-        )
+        built, files, hook, base = jobs
         o = self.alternate(hook, base)
         set_time(r, o, "check-json (pre-commit-hooks) on the same files")
         r.details = {
