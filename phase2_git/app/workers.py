@@ -132,6 +132,7 @@ def build_all(
     sys.stderr.flush()
     pool = multiprocessing.get_context("fork").Pool(workers, initializer=_quiet)
     pairs = read_blobs(repo, changes, max_size=max_size)
+    finished = False
     try:
         pending: deque[Any] = deque()
         while chunk := list(islice(pairs, _CHUNK)):
@@ -143,9 +144,11 @@ def build_all(
                 yield from _loads(pending.popleft().get())
         while pending:
             yield from _loads(pending.popleft().get())
-        pool.close()
+        pool.close()  # a finished run lets its workers exit on their own
+        finished = True
     finally:
         pairs.close()
-        pool.terminate()
+        if not finished:
+            pool.terminate()  # a failure or an interrupt: stop them now
         pool.join()
         _TASK = None
