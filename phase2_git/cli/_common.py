@@ -71,6 +71,45 @@ StepSummaryOpt = Annotated[
     ),
 ]
 
+# every command that works in a repository
+RepoOpt = Annotated[
+    str, typer.Option("-C", "--repo", help="Run in this repository.", metavar="DIR")
+]
+
+# the review's own options, shared by `resolve` (terminal) and `serve` (browser)
+ReviewBaseArg = Annotated[
+    str | None,
+    typer.Argument(
+        help="Base side (default: merge base with the upstream, origin/HEAD, main or master).",
+        metavar="BASE",
+    ),
+]
+ReviewHeadArg = Annotated[
+    str, typer.Argument(help="Head side: the checked-out branch.", metavar="HEAD")
+]
+StateFileOpt = Annotated[
+    str | None, typer.Option("--state-file", help="Resume state file.", metavar="FILE")
+]
+RestartOpt = Annotated[bool, typer.Option("--restart", help="Ignore the state file, start over.")]
+RevisitSkippedOpt = Annotated[
+    bool, typer.Option("--revisit-skipped", help="Bring skipped mismatches back.")
+]
+PathGlobOpt = Annotated[
+    list[str], typer.Option("--path", help="Only artifacts matching this glob.", metavar="GLOB")
+]
+GuidedOpt = Annotated[
+    bool,
+    typer.Option("--guided", help="Review step by step: noise, mixed, real, audits, labels."),
+]
+UserOpt = Annotated[
+    str | None,
+    typer.Option("--user", help="Decision author (default: git identity).", metavar="USER"),
+]
+RoleOpt = Annotated[
+    str | None,
+    typer.Option("--role", help="Their role (default: ci in CI, else developer).", metavar="ROLE"),
+]
+
 # resolve, approve and reject read the base commit's configuration and trust: declared once
 CommitConfigOpt = Annotated[
     str | None,

@@ -7,7 +7,7 @@ import sys
 import typer
 
 from phase2_git.cli import app
-from phase2_git.cli._common import Command, CommitConfigOpt, TrustFromOpt
+from phase2_git.cli._common import Command, CommitConfigOpt, RepoOpt, TrustFromOpt
 from phase2_git.errors import EXIT_FINDINGS, EXIT_OK
 
 
@@ -28,9 +28,7 @@ def log_cmd(
     fmt: str = typer.Option(
         "text", "--format", "-f", help="text or json (one line each).", metavar="FORMAT"
     ),
-    repo_path: str = typer.Option(
-        ".", "-C", "--repo", help="Run in this repository.", metavar="DIR"
-    ),
+    repo_path: RepoOpt = ".",
 ) -> None:
     """Show the decision log (.phase2/decisions.jsonl)."""
     from phase2_git.app.audit import log_at
@@ -49,9 +47,7 @@ def log_cmd(
 
 @app.command("verify", cls=Command)
 def verify_cmd(
-    repo_path: str = typer.Option(
-        ".", "-C", "--repo", help="Run in this repository.", metavar="DIR"
-    ),
+    repo_path: RepoOpt = ".",
 ) -> int:
     """Check the decision log against its schema and against git history."""
     from phase2_git.app.audit import verify_at
@@ -71,9 +67,7 @@ def revert_cmd(
         None, "--user", help="Decision author (default: git identity).", metavar="USER"
     ),
     role: str | None = typer.Option(None, "--role", help="Decision author's role.", metavar="ROLE"),
-    repo_path: str = typer.Option(
-        ".", "-C", "--repo", help="Run in this repository.", metavar="DIR"
-    ),
+    repo_path: RepoOpt = ".",
 ) -> None:
     """Undo one transform with a new commit, after checking its result still holds."""
     from phase2_git.app.audit import revert_at

@@ -14,6 +14,7 @@ from phase2_git.cli._common import (
     JunitOpt,
     PathspecCommand,
     PromOpt,
+    RepoOpt,
     StepSummaryOpt,
     SummaryOpt,
     pathspecs,
@@ -70,9 +71,7 @@ def diff(
         "configuration (default: the base side). CI: the target branch's tip.",
         metavar="COMMIT",
     ),
-    repo_path: str = typer.Option(
-        ".", "-C", "--repo", help="Run in this repository.", metavar="DIR"
-    ),
+    repo_path: RepoOpt = ".",
     no_color: bool = typer.Option(False, "--no-color", help="No colour, whatever the terminal."),
 ) -> int:
     """Find, classify, judge and plan every artifact mismatch between BASE and HEAD.

@@ -7,7 +7,7 @@ import sys
 import typer
 
 from phase2_git.cli import app
-from phase2_git.cli._common import Command
+from phase2_git.cli._common import Command, RepoOpt
 
 
 @app.command("gate", cls=Command)
@@ -63,9 +63,7 @@ def gate_cmd(
         "own ~/.config/phase2/config.toml or a --config file outside the repository).",
         metavar="COMMIT",
     ),
-    repo_path: str = typer.Option(
-        ".", "-C", "--repo", help="Run in this repository.", metavar="DIR"
-    ),
+    repo_path: RepoOpt = ".",
 ) -> int:
     """Exit 0 (GO) when every gated judge meets the [gate] thresholds, 1 (NO-GO) otherwise."""
     from phase2_git.app.gate import GateOptions, gate_main

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 import typer
 
 from phase2_git.cli import app
-from phase2_git.cli._common import Command
+from phase2_git.cli._common import Command, RepoOpt
 
 if TYPE_CHECKING:
     from phase2_git.app.merge_driver import Registered
@@ -24,9 +24,7 @@ def init_cmd(
         help="Also register `phase2 merge-driver` in the repository's git config and "
         "add merge=phase2 lines to .gitattributes for the artifact globs.",
     ),
-    repo_path: str = typer.Option(
-        ".", "-C", "--repo", help="Run in this repository.", metavar="DIR"
-    ),
+    repo_path: RepoOpt = ".",
 ) -> None:
     """Write .phase2/config.toml and .phase2/.gitignore; print the hook and Action snippets."""
     from phase2_git.app.init import init_at

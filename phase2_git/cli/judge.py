@@ -7,7 +7,7 @@ import sys
 import typer
 
 from phase2_git.cli import app
-from phase2_git.cli._common import Command, Group
+from phase2_git.cli._common import Command, Group, RepoOpt
 
 judge_app = typer.Typer(
     cls=Group,
@@ -69,9 +69,7 @@ def eval_cmd(
         "~/.config/phase2/config.toml or a --config file outside the repository).",
         metavar="COMMIT",
     ),
-    repo_path: str = typer.Option(
-        ".", "-C", "--repo", help="Run in this repository.", metavar="DIR"
-    ),
+    repo_path: RepoOpt = ".",
 ) -> int:
     """Confusion matrix, Cohen's kappa with CIs, per-type kappa and FP rate per method."""
     from phase2_git.app.evaluate import EvaluateOptions, evaluate_main

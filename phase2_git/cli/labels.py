@@ -5,7 +5,7 @@ from __future__ import annotations
 import typer
 
 from phase2_git.cli import app
-from phase2_git.cli._common import Command, Group
+from phase2_git.cli._common import Command, Group, RepoOpt
 
 labels_app = typer.Typer(
     cls=Group,
@@ -28,9 +28,7 @@ def export_cmd(
     config: str | None = typer.Option(
         None, "--config", help="Configuration file to use.", metavar="FILE"
     ),
-    repo_path: str = typer.Option(
-        ".", "-C", "--repo", help="Run in this repository.", metavar="DIR"
-    ),
+    repo_path: RepoOpt = ".",
     embed: bool = typer.Option(
         False,
         "--embed",
@@ -53,9 +51,7 @@ def import_cmd(
         help="Merge into this file instead of .phase2/labels.jsonl.",
         metavar="FILE",
     ),
-    repo_path: str = typer.Option(
-        ".", "-C", "--repo", help="Run in this repository.", metavar="DIR"
-    ),
+    repo_path: RepoOpt = ".",
 ) -> None:
     """Validate a labelled JSONL from elsewhere and merge it into the dataset."""
     from phase2_git.app.labels import import_at
@@ -92,9 +88,7 @@ def next_cmd(
     config: str | None = typer.Option(
         None, "--config", help="Configuration file to use.", metavar="FILE"
     ),
-    repo_path: str = typer.Option(
-        ".", "-C", "--repo", help="Run in this repository.", metavar="DIR"
-    ),
+    repo_path: RepoOpt = ".",
 ) -> int:
     """Which labels the gate still needs, and which mismatches to label next (exit 1 while
     some are missing)."""

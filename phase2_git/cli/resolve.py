@@ -10,8 +10,18 @@ from phase2_git.cli import app
 from phase2_git.cli._common import (
     PATHSPEC_HELP,
     CommitConfigOpt,
+    GuidedOpt,
+    PathGlobOpt,
     PathspecCommand,
+    RepoOpt,
+    RestartOpt,
+    ReviewBaseArg,
+    ReviewHeadArg,
+    RevisitSkippedOpt,
+    RoleOpt,
+    StateFileOpt,
     TrustFromOpt,
+    UserOpt,
     can_prompt,
     pathspecs,
     use_color,
@@ -21,12 +31,8 @@ from phase2_git.cli._common import (
 @app.command("resolve", cls=PathspecCommand, epilog=PATHSPEC_HELP)
 def resolve_cmd(
     ctx: typer.Context,
-    base: str | None = typer.Argument(
-        None,
-        help="Base side (default: merge base with the upstream, origin/HEAD, main or master).",
-        metavar="BASE",
-    ),
-    head: str = typer.Argument("HEAD", help="Head side: the checked-out branch.", metavar="HEAD"),
+    base: ReviewBaseArg = None,
+    head: ReviewHeadArg = "HEAD",
     yes: bool = typer.Option(
         False,
         "--yes",
@@ -39,26 +45,14 @@ def resolve_cmd(
     no_commit: bool = typer.Option(
         False, "--no-commit", help="Rewrite files and log decisions, but make no commit."
     ),
-    state_file: str | None = typer.Option(
-        None, "--state-file", help="Resume state file.", metavar="FILE"
-    ),
-    restart: bool = typer.Option(False, "--restart", help="Ignore the state file, start over."),
-    revisit_skipped: bool = typer.Option(
-        False, "--revisit-skipped", help="Bring skipped mismatches back."
-    ),
-    path: list[str] = typer.Option(
-        [], "--path", help="Only artifacts matching this glob.", metavar="GLOB"
-    ),
+    state_file: StateFileOpt = None,
+    restart: RestartOpt = False,
+    revisit_skipped: RevisitSkippedOpt = False,
+    path: PathGlobOpt = [],  # noqa: B006 - typer's default, never mutated
     audit: bool = typer.Option(False, "--audit", help="Review auto-approvals marked for audit."),
-    guided: bool = typer.Option(
-        False, "--guided", help="Review step by step: noise, mixed, real, audits, labels."
-    ),
-    user: str | None = typer.Option(
-        None, "--user", help="Decision author (default: git identity).", metavar="USER"
-    ),
-    role: str | None = typer.Option(
-        None, "--role", help="Their role (default: ci in CI, else developer).", metavar="ROLE"
-    ),
+    guided: GuidedOpt = False,
+    user: UserOpt = None,
+    role: RoleOpt = None,
     fail_on: str = typer.Option(
         "real",
         "--fail-on",
@@ -67,9 +61,7 @@ def resolve_cmd(
     ),
     config: CommitConfigOpt = None,
     trust_from: TrustFromOpt = None,
-    repo_path: str = typer.Option(
-        ".", "-C", "--repo", help="Run in this repository.", metavar="DIR"
-    ),
+    repo_path: RepoOpt = ".",
     no_color: bool = typer.Option(False, "--no-color", help="No colour, whatever the terminal."),
 ) -> int:
     """Review mismatches; approved transforms become commits, every decision is logged."""

@@ -8,17 +8,27 @@ import sys
 import typer
 
 from phase2_git.cli import app
-from phase2_git.cli._common import Command, CommitConfigOpt, TrustFromOpt
+from phase2_git.cli._common import (
+    Command,
+    CommitConfigOpt,
+    GuidedOpt,
+    PathGlobOpt,
+    RepoOpt,
+    RestartOpt,
+    ReviewBaseArg,
+    ReviewHeadArg,
+    RevisitSkippedOpt,
+    RoleOpt,
+    StateFileOpt,
+    TrustFromOpt,
+    UserOpt,
+)
 
 
 @app.command("serve", cls=Command)
 def serve_cmd(
-    base: str | None = typer.Argument(
-        None,
-        help="Base side (default: merge base with the upstream, origin/HEAD, main or master).",
-        metavar="BASE",
-    ),
-    head: str = typer.Argument("HEAD", help="Head side: the checked-out branch.", metavar="HEAD"),
+    base: ReviewBaseArg = None,
+    head: ReviewHeadArg = "HEAD",
     host: str = typer.Option(
         "127.0.0.1",
         "--host",
@@ -32,25 +42,13 @@ def serve_cmd(
         False, "--allow-remote", help="Allow a --host that is not a loopback address (warns)."
     ),
     no_browser: bool = typer.Option(False, "--no-browser", help="Do not open a browser."),
-    state_file: str | None = typer.Option(
-        None, "--state-file", help="Resume state file.", metavar="FILE"
-    ),
-    restart: bool = typer.Option(False, "--restart", help="Ignore the state file, start over."),
-    revisit_skipped: bool = typer.Option(
-        False, "--revisit-skipped", help="Bring skipped mismatches back."
-    ),
-    path: list[str] = typer.Option(
-        [], "--path", help="Only artifacts matching this glob.", metavar="GLOB"
-    ),
-    guided: bool = typer.Option(
-        False, "--guided", help="Review step by step: noise, mixed, real, audits, labels."
-    ),
-    user: str | None = typer.Option(
-        None, "--user", help="Decision author (default: git identity).", metavar="USER"
-    ),
-    role: str | None = typer.Option(
-        None, "--role", help="Their role (default: ci in CI, else developer).", metavar="ROLE"
-    ),
+    state_file: StateFileOpt = None,
+    restart: RestartOpt = False,
+    revisit_skipped: RevisitSkippedOpt = False,
+    path: PathGlobOpt = [],  # noqa: B006 - typer's default, never mutated
+    guided: GuidedOpt = False,
+    user: UserOpt = None,
+    role: RoleOpt = None,
     fail_on: str = typer.Option(
         "real",
         "--fail-on",
@@ -59,9 +57,7 @@ def serve_cmd(
     ),
     config: CommitConfigOpt = None,
     trust_from: TrustFromOpt = None,
-    repo_path: str = typer.Option(
-        ".", "-C", "--repo", help="Run in this repository.", metavar="DIR"
-    ),
+    repo_path: RepoOpt = ".",
 ) -> int:
     """Review in the browser: the same session, state, log and commit as `phase2 resolve`.
 

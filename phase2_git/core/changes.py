@@ -1118,14 +1118,22 @@ def _lines_opcodes(la: _TextLines, lb: _TextLines) -> list[Op]:
     return out
 
 
-def _opcodes(na: list[str], nb: list[str]) -> list[Op]:
-    n, m = len(na), len(nb)
+def common_ends(a: list[str], b: list[str]) -> tuple[int, int]:
+    """How many lines ``a`` and ``b`` share at their start, and then at their end (never
+    counting a line twice): what every line diff trims before it compares the rest."""
+    n, m = len(a), len(b)
     p = 0
-    while p < n and p < m and na[p] == nb[p]:
+    while p < n and p < m and a[p] == b[p]:
         p += 1
     s = 0
-    while s < n - p and s < m - p and na[n - 1 - s] == nb[m - 1 - s]:
+    while s < n - p and s < m - p and a[n - 1 - s] == b[m - 1 - s]:
         s += 1
+    return p, s
+
+
+def _opcodes(na: list[str], nb: list[str]) -> list[Op]:
+    n, m = len(na), len(nb)
+    p, s = common_ends(na, nb)
     ops: list[Op] = []
     if p:
         ops.append(("equal", 0, p, 0, p))

@@ -28,7 +28,7 @@ from collections.abc import Mapping, Sequence
 from importlib import resources
 from typing import Any
 
-from phase2_git.core.changes import change_line
+from phase2_git.core.changes import change_line, common_ends
 from phase2_git.core.model import is_noise
 from phase2_git.core.sanitize import (
     BINARY_PLACEHOLDER,
@@ -150,13 +150,7 @@ def side_by_side(
     noise, however the lines were re-flowed."""
     a = _lines(before) if before is not None else []
     b = _lines(after) if after is not None else []
-    common = min(len(a), len(b))
-    start = 0
-    while start < common and a[start] == b[start]:
-        start += 1
-    tail = 0
-    while tail < common - start and a[-1 - tail] == b[-1 - tail]:
-        tail += 1
+    start, tail = common_ends(a, b)
     full: list[Row] = []
     for i in range(max(0, start - CONTEXT), start):
         full.append(["ctx", i + 1, _cell(a[i], ws=False), i + 1, _cell(b[i], ws=False)])

@@ -18,7 +18,7 @@ import re
 from collections.abc import Mapping, Sequence
 from typing import Any, Literal
 
-from phase2_git.core.changes import change_lines, is_mixed, noise_line
+from phase2_git.core.changes import change_lines, common_ends, is_mixed, noise_line
 from phase2_git.core.model import is_noise
 from phase2_git.core.sanitize import (
     BINARY_PLACEHOLDER,
@@ -67,13 +67,7 @@ def diff_text(before: bytes | None, after: bytes | None) -> str:
         return BINARY_PLACEHOLDER
     a = _lines(before) if before is not None else []
     b = _lines(after) if after is not None else []
-    common = min(len(a), len(b))
-    start = 0
-    while start < common and a[start] == b[start]:
-        start += 1
-    tail = 0
-    while tail < common - start and a[-1 - tail] == b[-1 - tail]:
-        tail += 1
+    start, tail = common_ends(a, b)
     lo = max(0, start - CONTEXT_LINES)
     keep = min(tail, CONTEXT_LINES)
     a_win = a[lo : len(a) - tail + keep]
