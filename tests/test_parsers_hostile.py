@@ -766,3 +766,12 @@ def test_hostile_shard_reports(tmp_path: Path, env: dict[str, str]) -> None:
         res = run_phase2(("report", "merge", str(f), str(outs[1])), cwd=root, env=env)
         assert_one_line_error(res, 2)
         record("parsers", f"e2e-report-merge:{name}", True)
+
+
+def test_a_key_with_a_newline_is_named_in_one_line() -> None:
+    """Hypothesis found it: a quoted TOML key may hold a newline, and the refusal of a huge
+    number under it named the key raw."""
+    table = {"policy": {"mode": {"a\nb": 2**60}}}
+    with pytest.raises(UsageError) as found:
+        config.resolve(table, "config.toml")
+    assert "\n" not in str(found.value) and "2**53" in str(found.value)

@@ -244,6 +244,14 @@ def find_user_config(root: Path, explicit: str | Path | None = None) -> tuple[di
 _MAX_SAFE_INT = 2**53 - 1
 
 
+def _shown(where: str) -> str:
+    """A key path made of the file's own keys, which may hold any character (a quoted TOML
+    key with a newline): escaped, so the error stays one line."""
+    from phase2_git.core.sanitize import sanitize_line
+
+    return sanitize_line(where)
+
+
 def _refuse_non_finite(user: Mapping[str, Any], source: str) -> None:
     """TOML has nan, inf and integers of any size; the RFC 8785 fingerprint can encode none of
     them (integers only up to 2**53 - 1) and JSON Schema bounds never reject nan: refuse them
@@ -252,9 +260,9 @@ def _refuse_non_finite(user: Mapping[str, Any], source: str) -> None:
     while stack:
         where, value = stack.pop()
         if isinstance(value, float) and not math.isfinite(value):
-            raise UsageError(f"{source}: {where}: {value} is not a finite number")
+            raise UsageError(f"{source}: {_shown(where)}: {value} is not a finite number")
         if isinstance(value, int) and abs(value) > _MAX_SAFE_INT:
-            raise UsageError(f"{source}: {where}: {value} is beyond ±(2**53 - 1)")
+            raise UsageError(f"{source}: {_shown(where)}: {value} is beyond ±(2**53 - 1)")
         if isinstance(value, Mapping):
             stack.extend((f"{where}.{k}" if where else str(k), v) for k, v in value.items())
         elif isinstance(value, list):
