@@ -204,7 +204,8 @@ _pattern = st.builds(
     st.sampled_from(["", "/"]),
 )
 _path = st.lists(
-    st.sampled_from(["a", "b", "x.json", "ab", "a.b", ".g", "ba", "aa.json"]),
+    # "a\nb": a folder with a newline, which neither side's ``.*`` crosses
+    st.sampled_from(["a", "b", "x.json", "ab", "a.b", ".g", "ba", "aa.json", "a\nb"]),
     min_size=1,
     max_size=5,
 ).map("/".join)
@@ -220,6 +221,35 @@ def test_the_fast_patterns_match_as_pathspec_does(patterns: list[str], paths: li
     mine = compile_patterns(tuple(patterns))
     for path in paths:
         assert mine(path) == bool(spec.match_file(path)), (patterns, path)
+
+
+@given(
+    patterns=st.lists(
+        st.builds(
+            lambda lead, segs, trail: lead + "/".join(segs) + trail,
+            st.sampled_from(["", "/"]),
+            st.lists(st.sampled_from(["a", "b", "x.json", ".g", "a.b"]), min_size=1, max_size=3),
+            st.sampled_from(["", "/"]),
+        ),
+        min_size=1,
+        max_size=4,
+    ),
+    paths=st.lists(_path, max_size=8),
+)
+def test_patterns_without_a_wildcard_match_as_pathspec_does(
+    patterns: list[str], paths: list[str]
+) -> None:
+    """The default ``hand_written`` list's kind: matched without a regex (globs._literal)."""
+    import pathspec
+
+    from phase2_git.core.artifacts import DEFAULT_HAND_WRITTEN
+    from phase2_git.core.globs import compile_patterns
+
+    for listed in (patterns, list(DEFAULT_HAND_WRITTEN)):
+        spec = pathspec.GitIgnoreSpec.from_lines(listed)
+        mine = compile_patterns(tuple(listed))
+        for path in [*paths, *(p.lstrip("/").rstrip("/") + "/x" for p in listed)]:
+            assert mine(path) == bool(spec.match_file(path)), (listed, path)
 
 
 # -------------------------------------------------------- hand-written configuration, attributes
