@@ -93,6 +93,67 @@ def test_discover_not_a_repo_bare_and_git_dir(tmp_path: Path, repo: cf.TestRepo)
         GitRepo.discover(repo.root / ".git")
 
 
+def test_discovery_in_two_halves_gives_what_discover_gives(
+    tmp_path: Path, repo: cf.TestRepo
+) -> None:
+    head = repo.commit()
+    finish = GitRepo.begin_discovery(repo.root, resolve="HEAD")
+    found = finish()
+    assert found == GitRepo.discover(repo.root)
+    assert found.resolved["HEAD"][0] == head
+    # the errors are those of discover(), raised by the second half once git has answered
+    env = dict(os.environ, GIT_CEILING_DIRECTORIES=str(tmp_path))
+    plain = tmp_path / "plain"
+    plain.mkdir()
+    later = GitRepo.begin_discovery(plain, env=env, resolve="HEAD")
+    with pytest.raises(UsageError, match="not a git repository"):
+        later()
+    with pytest.raises(UsageError, match="no such directory"):
+        GitRepo.begin_discovery(tmp_path / "missing", env=env)
+
+
+def test_a_prestarted_command_is_taken_over_by_the_same_call(repo: cf.TestRepo) -> None:
+    repo.write("a.json", "{}\n")
+    repo.commit()
+    repo.write("a.json", '{"a": 1}\n')
+    repo.git("add", "a.json")
+    g = GitRepo.discover(repo.root, resolve="HEAD")
+    base, head = resolve_side(g, "HEAD"), resolve_side(g, ":index")
+    expected = changed_files(g, base, head)
+
+    from phase2_git.git import blobs, changes
+
+    changes.prestart(g, base, head)
+    blobs.prestart(g)
+    started = dict(g._ahead)
+    assert len(started) == 2
+    assert changed_files(g, base, head) == expected  # diff-index: the started process
+    (change,) = expected
+    ((_, before, after),) = list(read_blobs(g, expected, max_size=1 << 20))  # cat-file too
+    assert not g._ahead
+    assert all(p.returncode == 0 for p in started.values())
+    assert (before and before.data, after and after.data) == (b"{}\n", b'{"a": 1}\n')
+    assert change.path == "a.json"
+    # a second run starts its own processes, as before
+    assert changed_files(g, base, head) == expected
+
+
+def test_prestarted_commands_nothing_took_over_are_ended(repo: cf.TestRepo) -> None:
+    repo.commit()
+    g = GitRepo.discover(repo.root, resolve="HEAD")
+    from phase2_git.git import blobs
+
+    blobs.prestart(g)  # cat-file waits for input that never comes
+    g.prestart("rev-parse", "HEAD")
+    procs = list(g._ahead.values())
+    # a call with other arguments or options does not take one over
+    assert g.run("rev-parse", "HEAD", env={"GIT_TRACE": "0"}).strip() == repo.head().encode()
+    assert len(g._ahead) == 2
+    g.discard_started()
+    assert not g._ahead
+    assert all(p.returncode is not None for p in procs)
+
+
 def test_discover_honours_inherited_environment(
     repo: cf.TestRepo, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -30,7 +30,7 @@ from phase2_git.core.model import Blob, Change, Mismatch, Transform
 from phase2_git.core.summary import is_unresolved_noise, is_unresolved_real
 from phase2_git.errors import EXIT_FINDINGS, EXIT_OK, EXIT_REFUSED, UsageError
 from phase2_git.git.repo import GitRepo, quote_for_message
-from phase2_git.git.sides import Side
+from phase2_git.git.sides import Side, sides_from_env
 from phase2_git.store.config import Config
 
 if TYPE_CHECKING:
@@ -59,16 +59,6 @@ class CheckResult(NamedTuple):
         if "refused" in kinds:
             return EXIT_REFUSED
         return EXIT_FINDINGS if kinds else EXIT_OK
-
-
-def sides_from_env(environ: Mapping[str, str]) -> tuple[str, str]:
-    """``HEAD`` vs ``:index``; pre-commit's ``PRE_COMMIT_FROM_REF``/``TO_REF`` when it sets
-    them (pre-push and ``pre-commit run --from-ref/--to-ref``)."""
-    frm = environ.get("PRE_COMMIT_FROM_REF", "")
-    to = environ.get("PRE_COMMIT_TO_REF", "")
-    if frm and to and frm.strip("0") and to.strip("0"):
-        return frm, to
-    return "HEAD", ":index"
 
 
 def repo_relative(root: Path, cwd: Path, name: str) -> str:
@@ -140,66 +130,82 @@ def run_check(
     spec = pathspec_filter(pathspecs)
     here = cwd or Path.cwd()
     given = set(repo_relative_all(repo.root, here, files))
-    generated = None
-    if given and config.linguist_generated:
-        from phase2_git.git.attributes import linguist_generated
+    _prestart(repo, base, head)
+    try:
+        generated = None
+        if given and config.linguist_generated:
+            from phase2_git.git.attributes import linguist_generated
 
-        generated = linguist_generated(repo, [p for p in given if keep.candidate(p)])
-        keep = keep.with_generated(generated)
-    paths = sorted(p for p in given if keep(p) and (spec is None or spec(p)))
-    if files and not paths:
-        return CheckResult(base, head, 0, ())  # none of the files is an artifact
+            generated = linguist_generated(repo, [p for p in given if keep.candidate(p)])
+            keep = keep.with_generated(generated)
+        paths = sorted(p for p in given if keep(p) and (spec is None or spec(p)))
+        if files and not paths:
+            return CheckResult(base, head, 0, ())  # none of the files is an artifact
 
-    from phase2_git.app.diff import run_diff
+        from phase2_git.app.diff import run_diff
 
-    seen: dict[str, Blob | None] = {}
-    before_seen: dict[str, Blob | None] = {}
+        seen: dict[str, Blob | None] = {}
+        before_seen: dict[str, Blob | None] = {}
 
-    def observe(change: Change, before: Blob | None, after: Blob | None) -> None:
-        seen[change.path] = after
-        before_seen[change.path] = before
+        def observe(change: Change, before: Blob | None, after: Blob | None) -> None:
+            seen[change.path] = after
+            before_seen[change.path] = before
 
-    result = run_diff(
-        repo,
-        base,
-        head,
-        config=config,
-        paths=paths,
-        approvals=require_decision,
-        observe=observe,
-        pathspecs=pathspecs,
-        generated=generated,
-    )
-    findings: list[Finding] = []
-    malformed = _malformed_json(
-        repo, result.head, paths, result.mismatches, config, seen, before_seen
-    )
-    bad = {f.path for f in malformed}
-    findings += malformed
-    noisy = [
-        m
-        for m in result.mismatches
-        if (is_unresolved_noise(m) or _strippable(m)) and m.path not in bad
-    ]
-    if fix:
-        findings += _fix(repo, noisy, config, environ)
-    else:
-        findings += [_noise_finding(m) for m in noisy]
-    if require_decision:
-        findings += [
-            Finding(
-                m.path,
-                "undecided",
-                f"real change ({m.mismatch_type}, {m.status}) without a decision: "
-                f"phase2 approve {_shell_path(m.path)}",
-            )
+        result = run_diff(
+            repo,
+            base,
+            head,
+            config=config,
+            paths=paths,
+            approvals=require_decision,
+            observe=observe,
+            pathspecs=pathspecs,
+            generated=generated,
+        )
+        findings: list[Finding] = []
+        malformed = _malformed_json(
+            repo, result.head, paths, result.mismatches, config, seen, before_seen
+        )
+        bad = {f.path for f in malformed}
+        findings += malformed
+        noisy = [
+            m
             for m in result.mismatches
-            if is_unresolved_real(m) and m.path not in bad
+            if (is_unresolved_noise(m) or _strippable(m)) and m.path not in bad
         ]
-    checked = len(paths) if paths else len(result.mismatches)
-    return CheckResult(
-        result.base.label, result.head.label, checked, tuple(sorted(findings, key=_order))
-    )
+        if fix:
+            findings += _fix(repo, noisy, config, environ)
+        else:
+            findings += [_noise_finding(m) for m in noisy]
+        if require_decision:
+            findings += [
+                Finding(
+                    m.path,
+                    "undecided",
+                    f"real change ({m.mismatch_type}, {m.status}) without a decision: "
+                    f"phase2 approve {_shell_path(m.path)}",
+                )
+                for m in result.mismatches
+                if is_unresolved_real(m) and m.path not in bad
+            ]
+        checked = len(paths) if paths else len(result.mismatches)
+        return CheckResult(
+            result.base.label, result.head.label, checked, tuple(sorted(findings, key=_order))
+        )
+    finally:
+        repo.discard_started()
+
+
+def _prestart(repo: GitRepo, base: str, head: str) -> None:
+    """The diff's two git processes started now, to run beside ``check-attr`` and this
+    process's own work: the hook's git commands ran one after the other, this process
+    waiting on each one's start-up (bench/: the ``check`` row)."""
+    from phase2_git.git import blobs, changes
+    from phase2_git.git.sides import resolve_side
+
+    if base in repo.resolved and head == ":index":  # resolved already: no git call here
+        changes.prestart(repo, resolve_side(repo, base), resolve_side(repo, head))
+        blobs.prestart(repo)
 
 
 def _order(f: Finding) -> tuple[str, str]:

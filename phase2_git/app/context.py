@@ -27,7 +27,11 @@ def open_repo(
     """Discover the repository containing ``path`` and load its configuration (``config``: an
     explicit file, else ``.phase2/config.toml``). ``resolve``: a revision git turns into ids in
     the same call as the discovery (:meth:`GitRepo.discover`)."""
-    repo = GitRepo.discover(path, resolve=resolve)
+    return opened(GitRepo.discover(path, resolve=resolve), config)
+
+
+def opened(repo: GitRepo, config: str | None = None) -> Opened:
+    """``repo`` with its configuration, read as :func:`open_repo` reads it."""
     return Opened(repo, load(repo.root, config))
 
 

@@ -25,14 +25,19 @@ def check_command(
     write: Callable[[str], object] = print,
     pathspecs: Sequence[str] = (),
 ) -> int:
-    from phase2_git.app.check import run_check, sides_from_env
-    from phase2_git.app.context import open_repo
+    from phase2_git.git.repo import GitRepo
+    from phase2_git.git.sides import sides_from_env
 
     if pathspecs:
         files, pathspecs = _files_and_globs(files, pathspecs, Path(repo_path))
 
     base, _ = sides_from_env(os.environ)
-    repo, cfg = open_repo(repo_path, config, resolve=base)  # the base's ids in the same git call
+    # the base's ids in the same git call, which runs while the checker is imported
+    found = GitRepo.begin_discovery(repo_path, resolve=base)
+    from phase2_git.app.check import run_check
+    from phase2_git.app.context import opened
+
+    repo, cfg = opened(found(), config)
     result = run_check(
         repo,
         list(files),

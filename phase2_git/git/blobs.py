@@ -25,6 +25,12 @@ _CAT_FILE_LIMITS = (
     "-c",
     "core.packedGitWindowSize=1m",
 )
+# git's defaults let one cat-file over thousands of packed blobs grow to 150 MiB (a 96 MiB
+# delta-base cache, pack windows mapped whole); bounded, it stays near 21 MiB at 100,000
+# artifacts (18 MiB at 20,000) for the same CPU time on packs of long delta chains: the mapped
+# windows and the cache count in its RSS, and at 16m and 8m (33 MiB) they made it the run's
+# largest process (bench/)
+_CAT_FILE = (*_CAT_FILE_LIMITS, "cat-file", "--batch", "--buffer")
 _CHUNK = 1 << 16
 _FEED_BATCH = 512
 # up to this many changes are taken as a list (ids known up front); a longer run streams,
@@ -36,6 +42,13 @@ _FEW = 64
 # requests queued beyond the one whose answer is read: their answers (49 bytes at least
 # each) outgrow the buffer cat-file --buffer fills before it writes
 _AHEAD = 1024
+
+
+def prestart(repo: GitRepo) -> None:
+    """Start the ``cat-file`` the next :func:`read_blobs` of ``repo`` uses now
+    (:meth:`GitRepo.prestart`): it waits for its input while git and this process do the
+    rest."""
+    repo.prestart(*_CAT_FILE)
 
 
 def read_blobs(
@@ -70,18 +83,7 @@ def read_blobs(
         prefetch_missing(repo, wanted)
 
     proc = repo.popen(
-        # git's defaults let one cat-file over thousands of packed blobs grow to 150 MiB
-        # (a 96 MiB delta-base cache, pack windows mapped whole); bounded, it stays near
-        # 21 MiB at 100,000 artifacts (18 MiB at 20,000) for the same CPU time on packs of
-        # long delta chains: the mapped windows and the cache count in its RSS, and at 16m
-        # and 8m (33 MiB) they made it the run's largest process (bench/)
-        *_CAT_FILE_LIMITS,
-        "cat-file",
-        "--batch",
-        "--buffer",
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
+        *_CAT_FILE, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE
     )
     assert proc.stdin is not None and proc.stdout is not None and proc.stderr is not None
     # stdin is fed and stderr drained by their own threads: git never blocks on a full pipe

@@ -36,8 +36,7 @@ def changed_files(repo: GitRepo, base: Side, head: Side, *, renames: bool = True
     reverse = _ORDER[base.kind] > _ORDER[head.kind]
     low, high = (head, base) if reverse else (base, head)
     if high.kind == "index":  # commit vs index
-        out = repo.run("diff-index", "--cached", "--ita-invisible-in-index", *raw, low.tree)
-        changes = parse_raw(out)
+        changes = parse_raw(repo.run(*_cached_args(low, renames)))
     else:
         if low.kind == "commit":  # commit vs worktree
             out = repo.run(
@@ -53,6 +52,18 @@ def changed_files(repo: GitRepo, base: Side, head: Side, *, renames: bool = True
     if reverse:
         changes = [_reversed(c) for c in changes]
     return _sorted(changes)
+
+
+def _cached_args(commit: Side, renames: bool) -> tuple[str, ...]:
+    return ("diff-index", "--cached", "--ita-invisible-in-index", *_raw_args(renames), commit.tree)
+
+
+def prestart(repo: GitRepo, base: Side, head: Side) -> None:
+    """Start the git command :func:`changed_files` runs for ``base`` and ``head`` now
+    (:meth:`GitRepo.prestart`) when it is a command of its own: a commit against the index,
+    the hook's sides."""
+    if base.kind == "commit" and head.kind == "index":
+        repo.prestart(*_cached_args(base, True))
 
 
 def iter_changed_files(

@@ -7,10 +7,10 @@ from __future__ import annotations
 
 import os
 import subprocess
-from collections.abc import Generator, Mapping
+from collections.abc import Callable, Generator, Mapping
 from functools import cache, cached_property
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 from phase2_git.errors import GitError, UsageError
 
@@ -127,6 +127,8 @@ class GitRepo:
         self.env: Mapping[str, str] = dict(os.environ) if env is None else env
         # revisions resolved while discovering (spec -> (commit, tree)): see discover()
         self.resolved: dict[str, tuple[str, str]] = {}
+        # processes started ahead of their use (see prestart()): arguments -> process
+        self._ahead: dict[tuple[str, ...], subprocess.Popen[bytes]] = {}
 
     def _key(self) -> tuple[Path, Path, str]:
         return self.root, self.git_dir, self.object_format
@@ -162,6 +164,19 @@ class GitRepo:
         ``resolve``: a revision to turn into its commit and tree in the same call (the hook
         saves a git process: ``HEAD``); found in :attr:`resolved` when it names a commit.
         """
+        return cls.begin_discovery(path, env, resolve=resolve)()
+
+    @classmethod
+    def begin_discovery(
+        cls,
+        path: str | os.PathLike[str] = ".",
+        env: Mapping[str, str] | None = None,
+        *,
+        resolve: str | None = None,
+    ) -> Callable[[], GitRepo]:
+        """:meth:`discover` in two halves: its git call starts now, and the function returned
+        waits for it and gives the repository (or raises what :meth:`discover` raises). The
+        hook imports the rest of what it needs while git runs."""
         env_used = _absolutize_env(os.environ if env is None else env)
         start = Path(path)
         shown = quote_for_message(os.fspath(path))
@@ -170,59 +185,54 @@ class GitRepo:
         if not start.is_dir():
             raise UsageError(f"not a git repository: {shown} (no such directory)")
         args = ("rev-parse", "--show-toplevel", "--absolute-git-dir", "--show-object-format")
-        early: tuple[str, str] | None = None
-        proc = None
-        if resolve and not resolve.startswith("-") and "\0" not in resolve:
-            revs = ("--end-of-options", f"{resolve}^{{commit}}", f"{resolve}^{{tree}}")
-            proc = _spawn_run((*args, *revs), cwd=start, env=env_used, input=None)
-            # git 2.39 echoes --end-of-options back: the last three lines are it and two ids
-            tail = proc.stdout.split(b"\n")[-4:-1]
-            if proc.returncode == 0 and len(tail) == 3 and tail[0] == b"--end-of-options":
-                early = tail[1].decode(), tail[2].decode()
-                proc.stdout = proc.stdout[: -len(b"\n".join(tail)) - 1]
-            else:
-                proc = None  # an unborn HEAD, a tag of a tree …: the plain call decides
-        if proc is None:
-            proc = _spawn_run(args, cwd=start, env=env_used, input=None)
-        if proc.returncode != 0:
-            probe = _spawn_run(
-                ("rev-parse", "--is-bare-repository", "--is-inside-git-dir"),
-                cwd=start,
-                env=env_used,
-                input=None,
-            )
-            if probe.returncode == 0:
-                bare, inside = [*probe.stdout.decode().split(), "", ""][:2]
-                if bare == "true":
-                    raise UsageError(
-                        f"bare repository has no work tree: {shown}",
-                        hint="run phase2 in a clone with a checkout (or set GIT_WORK_TREE)",
-                    )
-                if inside == "true":
-                    raise UsageError(
-                        f"inside the git directory, not a work tree: {shown}",
-                        hint="run phase2 from the top of the work tree",
-                    )
-            raise UsageError(
-                f"not a git repository: {shown}",
-                hint="run phase2 inside a git work tree (or use `git init`)",
-            )
-        lines = proc.stdout.split(b"\n")
-        body = lines[:-1] if lines[-1] == b"" else lines
-        if len(body) < 3:
-            raise GitError(f"unexpected output from git rev-parse in {shown}")
-        object_format = body[-1].decode()
-        git_dir = os.fsdecode(body[-2])
-        root = os.fsdecode(b"\n".join(body[:-2]))
-        repo = cls(
-            root=Path(root),
-            git_dir=Path(git_dir),
-            object_format=object_format,
+        resolving = bool(resolve and not resolve.startswith("-") and "\0" not in resolve)
+        first: tuple[str, ...] = args
+        if resolve and resolving:
+            first = (*args, "--end-of-options", f"{resolve}^{{commit}}", f"{resolve}^{{tree}}")
+        started = _start(
+            first,
+            cwd=start,
             env=env_used,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
         )
-        if early is not None and resolve is not None:
-            repo.resolved[resolve] = early
-        return repo
+
+        def finish() -> GitRepo:
+            proc: subprocess.CompletedProcess[bytes] | None = _collect(started, first)
+            early: tuple[str, str] | None = None
+            if resolving:
+                assert proc is not None
+                # git 2.39 echoes --end-of-options back: the last three lines are it and
+                # two ids
+                tail = proc.stdout.split(b"\n")[-4:-1]
+                if proc.returncode == 0 and len(tail) == 3 and tail[0] == b"--end-of-options":
+                    early = tail[1].decode(), tail[2].decode()
+                    proc.stdout = proc.stdout[: -len(b"\n".join(tail)) - 1]
+                else:
+                    proc = None  # an unborn HEAD, a tag of a tree …: the plain call decides
+            if proc is None:
+                proc = _spawn_run(args, cwd=start, env=env_used, input=None)
+            if proc.returncode != 0:
+                _not_a_work_tree(start, env_used, shown)
+            lines = proc.stdout.split(b"\n")
+            body = lines[:-1] if lines[-1] == b"" else lines
+            if len(body) < 3:
+                raise GitError(f"unexpected output from git rev-parse in {shown}")
+            object_format = body[-1].decode()
+            git_dir = os.fsdecode(body[-2])
+            root = os.fsdecode(b"\n".join(body[:-2]))
+            repo = cls(
+                root=Path(root),
+                git_dir=Path(git_dir),
+                object_format=object_format,
+                env=env_used,
+            )
+            if early is not None and resolve is not None:
+                repo.resolved[resolve] = early
+            return repo
+
+        return finish
 
     # ------------------------------------------------------------------ ids
 
@@ -274,7 +284,41 @@ class GitRepo:
         cwd: Path | None = None,
     ) -> subprocess.CompletedProcess[bytes]:
         """Like :meth:`run` but never raises on exit status: for callers that read it."""
+        if self._ahead and input is None and env is None and cwd is None:
+            ahead = self._ahead.pop(args, None)
+            if ahead is not None:
+                return _collect(ahead, args)
         return _spawn_run(args, cwd=cwd or self.root, env=self._env(env), input=input)
+
+    def prestart(self, *args: str) -> None:
+        """Start ``git *args`` now, for the next :meth:`run`, :meth:`run_status` (no input,
+        environment or cwd of its own) or :meth:`popen` (stdin, stdout and stderr piped,
+        nothing else) of exactly these arguments to take over.
+
+        The hook's git processes ran one after the other, each a few milliseconds of start-up
+        with this process waiting: one started ahead runs on the other core meanwhile. Its
+        stdin is a pipe: a command that reads none gets it closed at once, one that does
+        (``cat-file --batch``) waits for its input. :meth:`discard_started` ends those never
+        taken over."""
+        if args in self._ahead:
+            return
+        proc = _start(
+            args,
+            cwd=self.root,
+            env=self._env(None),
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+        )
+        self._ahead[args] = proc
+
+    def discard_started(self) -> None:
+        """End the processes :meth:`prestart` started that nothing took over."""
+        while self._ahead:
+            _, proc = self._ahead.popitem()
+            with proc:
+                if proc.poll() is None:
+                    proc.kill()
 
     def stream(
         self, *args: str, env: Mapping[str, str] | None = None
@@ -318,6 +362,10 @@ class GitRepo:
 
     def popen(self, *args: str, **kw: Any) -> subprocess.Popen[bytes]:
         """Start ``git *args`` (cwd: work tree top; ``env=`` is laid over :attr:`env`)."""
+        if self._ahead and kw == _PIPES:
+            ahead = self._ahead.pop(args, None)
+            if ahead is not None:
+                return ahead
         env = self._env(kw.pop("env", None))
         cwd = kw.pop("cwd", None) or self.root
         return _start(args, cwd=cwd, env=env, **kw)
@@ -348,6 +396,8 @@ class GitRepo:
 
 # one read of a pipe returns at most what it buffers (64 KiB on Linux)
 _STREAM_READ = 1 << 16
+# what popen() must be asked for to take over a process prestart() started
+_PIPES = {"stdin": subprocess.PIPE, "stdout": subprocess.PIPE, "stderr": subprocess.PIPE}
 
 
 def git_failure(args: tuple[str, ...] | list[str], stderr: bytes) -> GitError:
@@ -402,8 +452,42 @@ def _spawn_run(
     args: tuple[str, ...], *, cwd: Path, env: Mapping[str, str], input: bytes | None
 ) -> subprocess.CompletedProcess[bytes]:
     stdin = subprocess.PIPE if input is not None else subprocess.DEVNULL
-    with _start(
+    proc = _start(
         args, cwd=cwd, env=env, stdin=stdin, stdout=subprocess.PIPE, stderr=subprocess.PIPE
-    ) as proc:
+    )
+    return _collect(proc, args, input)
+
+
+def _collect(
+    proc: subprocess.Popen[bytes], args: tuple[str, ...], input: bytes | None = None
+) -> subprocess.CompletedProcess[bytes]:
+    """What a started git process wrote, once it has ended."""
+    with proc:
         out, err = proc.communicate(input)
     return subprocess.CompletedProcess(["git", *args], proc.returncode, out, err)
+
+
+def _not_a_work_tree(start: Path, env: Mapping[str, str], shown: str) -> NoReturn:
+    """Why ``rev-parse`` found no work tree at ``start``, as the error to raise."""
+    probe = _spawn_run(
+        ("rev-parse", "--is-bare-repository", "--is-inside-git-dir"),
+        cwd=start,
+        env=env,
+        input=None,
+    )
+    if probe.returncode == 0:
+        bare, inside = [*probe.stdout.decode().split(), "", ""][:2]
+        if bare == "true":
+            raise UsageError(
+                f"bare repository has no work tree: {shown}",
+                hint="run phase2 in a clone with a checkout (or set GIT_WORK_TREE)",
+            )
+        if inside == "true":
+            raise UsageError(
+                f"inside the git directory, not a work tree: {shown}",
+                hint="run phase2 from the top of the work tree",
+            )
+    raise UsageError(
+        f"not a git repository: {shown}",
+        hint="run phase2 inside a git work tree (or use `git init`)",
+    )

@@ -3,6 +3,7 @@
 # no `from __future__ import annotations`: NamedTuple fields stay cheap (see core/model.py)
 
 import re
+from collections.abc import Mapping
 from typing import Literal, NamedTuple
 
 from phase2_git.errors import UsageError
@@ -71,6 +72,16 @@ def resolve_commit(repo: GitRepo, spec: str) -> str:
     if commit is None:
         raise _unknown_revision(repo, spec)
     return commit
+
+
+def sides_from_env(environ: Mapping[str, str]) -> tuple[str, str]:
+    """``HEAD`` vs ``:index``; pre-commit's ``PRE_COMMIT_FROM_REF``/``TO_REF`` when it sets
+    them (pre-push and ``pre-commit run --from-ref/--to-ref``)."""
+    frm = environ.get("PRE_COMMIT_FROM_REF", "")
+    to = environ.get("PRE_COMMIT_TO_REF", "")
+    if frm and to and frm.strip("0") and to.strip("0"):
+        return frm, to
+    return "HEAD", ":index"
 
 
 def resolve_side(repo: GitRepo, spec: str) -> Side:
