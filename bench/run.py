@@ -56,6 +56,7 @@ ROWS = (
     "text3k",
     "text3k_tty",
     "resolve",
+    "resolve_rss",
     "judge",
     "judge_results",
     "merge25k",
@@ -71,7 +72,8 @@ SELECTORS = {
     "check3k": ("check3k",),
     "text3k": ("text3k", "text3k_tty"),
     "text3k_tty": ("text3k_tty",),
-    "resolve": ("resolve",),
+    "resolve": ("resolve", "resolve_rss"),
+    "resolve_rss": ("resolve_rss",),
     "judge": ("judge", "judge_results"),
     "judge_results": ("judge_results",),
     "merge25k": ("merge25k",),
@@ -570,6 +572,14 @@ class Suite:
                 "≤ 2× phase2 diff",
                 limit=2.0,
             ),
+            "resolve_rss": Row(
+                "resolve_rss",
+                f"resolve --yes peak RSS, {_label(s.resolve_changed)} safe transforms",
+                "≤ 80 MiB",
+                unit="MiB",
+                limit=80.0,
+                limit_kind="absolute",
+            ),
             "judge": Row(
                 "judge",
                 f"phase2 judge eval, {_label(s.judge_items)} items, {s.bootstrap} resamples",
@@ -604,7 +614,7 @@ class Suite:
             (("check3k",), self.row_check3k),
             (("text3k",), self.row_text3k),
             (("text3k_tty",), self.row_text3k_tty),
-            (("resolve",), self.row_resolve),
+            (("resolve", "resolve_rss"), self.row_resolve),
             (("judge",), self.row_judge),
             (("judge_results",), self.row_judge_results),
             (("merge25k",), self.row_merge25k),
@@ -843,6 +853,9 @@ class Suite:
             "diff": o.b.to_json() if o.b else None,
             "expected_transforms": s.resolve_changed,
         }
+        # the same runs' peak RSS (the target is absolute; diff's is there for scale)
+        set_rss(rows["resolve_rss"], o, "phase2 diff's peak RSS on the same sides (for scale)")
+        rows["resolve_rss"].details = {"peak_rss_bytes": [x.peak_rss for x in o.m.samples]}
         if o.timed_out is not None:
             return
         out = (self.tmp / "resolve.out").read_text(errors="replace")

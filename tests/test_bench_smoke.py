@@ -29,6 +29,7 @@ ROWS = [
     "text3k",
     "text3k_tty",
     "resolve",
+    "resolve_rss",
     "judge",
     "judge_results",
     "merge25k",
