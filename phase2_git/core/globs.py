@@ -10,7 +10,8 @@ The rules (gitignore's, for files): a pattern without a slash (a trailing one as
 file or folder name at any depth; with one it is anchored at the top (a leading slash is
 dropped); ``*`` and ``?`` never match ``/``; ``**/`` is any number of folders, a final ``/**``
 everything inside; a trailing slash matches folders only; a pattern that matches a folder
-matches every file under it.
+matches every file under it. A newline is an ordinary character (pathspec's regexes do not
+cross one; git does, and ``tests/test_defaults.py`` asks ``git check-ignore``).
 """
 
 # no `from __future__ import annotations`: the hook imports this module
@@ -114,27 +115,24 @@ def compile_patterns(patterns: tuple[str, ...]) -> Matcher:
         (folders if folders_only else files).append(rx)
     if not files and not folders:
         return _never
+    if not any(c in p for p in patterns for c in "*?["):
+        return _literal(patterns)
     # one C call a path: a file pattern matches the path or one of its folders (then the
-    # path goes on past a slash), a folder pattern only a folder; a path may hold any
-    # character after that slash, newlines too (hence DOTALL for that tail alone)
-    either = [f"(?:{'|'.join(files)})(?:/(?s:.*))?"] if files else []
-    either += [f"(?:{'|'.join(folders)})/(?s:.*)"] if folders else []
-    source = "|".join(either)
-    if any(c in p for p in patterns for c in "*?["):
-        rx = re.compile(source)
+    # path goes on past a slash), a folder pattern only a folder. A newline is a character
+    # like any other in a path, as git's wildmatch reads it (DOTALL: `.` crosses it too)
+    either = [f"(?:{'|'.join(files)})(?:/.*)?"] if files else []
+    either += [f"(?:{'|'.join(folders)})/.*"] if folders else []
+    rx = re.compile("|".join(either), re.DOTALL)
 
-        def match(path: str) -> bool:
-            return rx.fullmatch(path) is not None
+    def match(path: str) -> bool:
+        return rx.fullmatch(path) is not None
 
-        return match
-    return _literal(patterns, source)
+    return match
 
 
-def _literal(patterns: Sequence[str], source: str) -> Matcher:
+def _literal(patterns: Sequence[str]) -> Matcher:
     """The matcher of patterns without a wildcard (the default ``hand_written`` list): set
-    lookups and prefix tests, no regex to compile, which took 1.5 ms of every hook run. A
-    path with a newline, which the regex's ``.*`` does not cross before the matched name,
-    takes the regex, compiled then."""
+    lookups and prefix tests, no regex to compile, which took 1.5 ms of every hook run."""
     exact: set[str] = set()  # anchored file patterns: the path, or a folder from the top
     prefixes: list[str] = []  # anchored: what a path inside starts with
     names: set[str] = set()  # unanchored file patterns: any component
@@ -152,13 +150,8 @@ def _literal(patterns: Sequence[str], source: str) -> Matcher:
         else:
             (folder_names if folders_only else names).add(body)
     starts = tuple(prefixes)
-    full: list[re.Pattern[str]] = []
 
     def match(path: str) -> bool:
-        if "\n" in path:
-            if not full:
-                full.append(re.compile(source))
-            return full[0].fullmatch(path) is not None
         if path in exact or (starts and path.startswith(starts)):
             return True
         if names or folder_names:
