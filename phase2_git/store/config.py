@@ -28,7 +28,6 @@ from phase2_git.core.settings import (
     PolicySettings,
 )
 from phase2_git.errors import UsageError
-from phase2_git.store import schemas
 
 CONFIG_DIR = ".phase2"
 CONFIG_FILE = ".phase2/config.toml"
@@ -273,6 +272,8 @@ def resolve(user: Mapping[str, Any], source: str) -> Config:
     _refuse_non_finite(user, source)
     if user:
         # an empty table is valid by construction: the hook path skips loading jsonschema
+        from phase2_git.store import schemas
+
         schemas.check(user, "Config.v1", source)
     data = merge_tables(DEFAULTS, user)
     # method names are validated with the same parser as --methods, so errors read alike
@@ -344,6 +345,8 @@ def user_judge_table(environ: Mapping[str, str]) -> tuple[str, dict[str, Any]] |
     if not isinstance(table, dict):
         raise UsageError(f"{shown}: judge: must be a table")
     _refuse_non_finite({"judge": table}, shown)
+    from phase2_git.store import schemas
+
     schemas.check({"judge": table}, "Config.v1", shown)
     return shown, dict(table)
 
