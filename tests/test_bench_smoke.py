@@ -88,6 +88,19 @@ def test_quick_run_writes_every_row(tmp_path: Path) -> None:
     for rid in ROWS:
         assert rid in proc.stdout
 
+    # and the README's table renders from the same file, one line a row
+    table = subprocess.run(
+        [sys.executable, str(ROOT / "bench" / "table.py"), str(out)],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    lines = [x for x in table.splitlines() if x.startswith("| ") and "---" not in x]
+    assert len(lines) == 1 + len(ROWS), table
+    assert all(
+        x.endswith(("| pass |", "| **fail** |", "| missing |", "| error |")) for x in lines[1:]
+    )
+
 
 def test_shard_script_splits_the_diff_without_losing_a_mismatch(tmp_path: Path) -> None:
     """bench/shards.py (the README's "Scaling past one machine"): every mismatch of the
