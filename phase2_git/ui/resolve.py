@@ -5,11 +5,12 @@ loop is :mod:`phase2_git.ui.review`."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shlex
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from typing import IO
+from typing import IO, Protocol
 
 from phase2_git.app.resolve import ApplyResult, Operation, Session, open_session
 from phase2_git.core.gcpause import gc_paused
@@ -43,6 +44,68 @@ class ResolveOptions:
     color: bool = False
     interactive: bool = False
     guided: bool = False
+
+
+class SessionOptions(Protocol):
+    """What a review (``resolve``, ``serve``) opens its session from."""
+
+    @property
+    def repo(self) -> str: ...
+    @property
+    def base(self) -> str | None: ...
+    @property
+    def head(self) -> str: ...
+    @property
+    def config(self) -> str | None: ...
+    @property
+    def trust_from(self) -> str | None: ...
+    @property
+    def state_file(self) -> str | None: ...
+    @property
+    def restart(self) -> bool: ...
+    @property
+    def revisit_skipped(self) -> bool: ...
+    @property
+    def user(self) -> str | None: ...
+    @property
+    def role(self) -> str | None: ...
+    @property
+    def paths(self) -> tuple[str, ...]: ...
+
+
+@contextlib.contextmanager
+def review_session(
+    opts: SessionOptions,
+    out: IO[str],
+    *,
+    ui_mode: str,
+    rich: bool,
+    environ: Mapping[str, str],
+    no_commit: bool = False,
+) -> Iterator[Session]:
+    """The session of a review in the terminal or the browser: the repository ``opts.repo``,
+    its sides, state file and reviewer as the options give them, narrowed to ``opts.paths``,
+    its header written to ``out``."""
+    repo = GitRepo.discover(opts.repo)
+    with open_session(
+        repo,
+        opts.base,
+        opts.head,
+        config_path=opts.config,
+        trust_from=opts.trust_from,
+        state_file=opts.state_file,
+        restart=opts.restart,
+        revisit_skipped=opts.revisit_skipped,
+        user=opts.user,
+        role=opts.role,
+        ui_mode=ui_mode,
+        rich=rich,
+        no_commit=no_commit,
+        environ=environ,
+    ) as session:
+        _filter_paths(session, opts.paths)
+        header(session, out)
+        yield session
 
 
 def _filter_paths(session: Session, globs: tuple[str, ...]) -> None:
@@ -176,26 +239,10 @@ def resolve_main(
     if opts.fail_on not in FAIL_ON:
         raise UsageError(f"--fail-on must be one of {', '.join(FAIL_ON)}, got '{opts.fail_on}'")
     rule = opts.fail_on  # narrowed to FailOn by the test above
-    repo = GitRepo.discover(opts.repo)
     mode = "yes" if opts.yes else ("audit" if opts.audit else "interactive")
-    with open_session(
-        repo,
-        opts.base,
-        opts.head,
-        config_path=opts.config,
-        trust_from=opts.trust_from,
-        state_file=opts.state_file,
-        restart=opts.restart,
-        revisit_skipped=opts.revisit_skipped,
-        user=opts.user,
-        role=opts.role,
-        ui_mode=mode,
-        rich=opts.color,
-        no_commit=opts.no_commit,
-        environ=environ,
+    with review_session(
+        opts, out, ui_mode=mode, rich=opts.color, environ=environ, no_commit=opts.no_commit
     ) as session:
-        _filter_paths(session, opts.paths)
-        header(session, out)
         opened_at = session.branch.commit
         if opts.yes:
             # an interrupted review's approvals and rejects, still pending, are committed by

@@ -36,7 +36,7 @@ from collections.abc import Awaitable, Callable, Mapping, MutableMapping
 from dataclasses import dataclass, field
 from typing import IO, Any
 
-from phase2_git.app.resolve import Session, open_session
+from phase2_git.app.resolve import Session
 from phase2_git.core.sanitize import sanitize_line, sanitize_path
 from phase2_git.core.summary import FAIL_ON
 from phase2_git.errors import UsageError
@@ -478,27 +478,9 @@ def serve_main(
         raise UsageError(f"--fail-on must be one of {', '.join(FAIL_ON)}, got '{opts.fail_on}'")
     import uvicorn
 
-    from phase2_git.git.repo import GitRepo
-    from phase2_git.ui.resolve import ResolveOptions, _filter_paths, command, finish, header
+    from phase2_git.ui.resolve import ResolveOptions, command, finish, review_session
 
-    repo = GitRepo.discover(opts.repo)
-    with open_session(
-        repo,
-        opts.base,
-        opts.head,
-        config_path=opts.config,
-        trust_from=opts.trust_from,
-        state_file=opts.state_file,
-        restart=opts.restart,
-        revisit_skipped=opts.revisit_skipped,
-        user=opts.user,
-        role=opts.role,
-        ui_mode="interactive",
-        rich=False,
-        environ=environ,
-    ) as session:
-        _filter_paths(session, opts.paths)
-        header(session, out)
+    with review_session(opts, out, ui_mode="interactive", rich=False, environ=environ) as session:
         opened_at = session.branch.commit
         web = WebReview.start(session, guided=opts.guided)
         sock = bind(opts.host, opts.port)
