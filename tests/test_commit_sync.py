@@ -12,6 +12,7 @@ import pytest
 
 from phase2_git.errors import UsageError
 from phase2_git.git import commit as gitc
+from phase2_git.git import worktree
 from phase2_git.git.paths import beyond_symlinks
 from phase2_git.git.repo import GitRepo
 from phase2_git.git.worktree import CONVERSION_ATTRIBUTES
@@ -138,6 +139,33 @@ def test_direct_writes_only_where_nothing_converts(repo: TestRepo) -> None:
     assert gitc.direct_writes(git, ups, held) == []
     repo.git("config", "core.autocrlf", "input")  # converts when adding only
     assert len(gitc.direct_writes(git, ups, held)) == len(expected)
+
+
+def test_attributes_hold_only_what_is_specified(repo: TestRepo) -> None:
+    """``attributes`` leaves "unspecified" out, and every reader takes a name left out as
+    unspecified: a plain path converts nothing, a set attribute still counts."""
+    repo.write(".gitattributes", "ident.json ident\nraw.json -text\nf.json filter=strip\n")
+    names = ("a.json", "ident.json", "raw.json", "f.json")
+    for name in names:
+        repo.write(name, BASE)
+    repo.commit("base")
+    git = GitRepo.discover(repo.root)
+    attrs = worktree.attributes(git, list(names), CONVERSION_ATTRIBUTES)
+    assert attrs == {
+        "a.json": {},
+        "ident.json": {"ident": "set"},
+        "raw.json": {"text": "unset"},
+        "f.json": {"filter": "strip"},
+    }
+    assert worktree.never_rewritten(attrs["a.json"]) is None
+    assert worktree.never_rewritten(attrs["f.json"]) == "filter=strip"
+    assert worktree.conversions(attrs["a.json"], "") == []
+    assert worktree.conversions(attrs["ident.json"], "") == ["ident"]
+    if os.name == "posix":
+        assert gitc.unconverted(git, list(names), known=attrs) == {"a.json", "raw.json"}
+    hidden = worktree.hidden_bytes(git, dict.fromkeys(names, None), attrs=attrs, crlf="")
+    assert set(hidden) == {"f.json"}
+    assert worktree.attributes(git, [], CONVERSION_ATTRIBUTES) == {}
 
 
 def test_write_in_place_failure_is_one_line(repo: TestRepo) -> None:

@@ -668,7 +668,10 @@ def unconverted(
     return {
         p
         for p in paths
-        if all(attrs.get(p, {}).get(a) in ("unspecified", "unset") for a in CONVERSION_ATTRIBUTES)
+        if all(
+            attrs.get(p, {}).get(a, "unspecified") in ("unspecified", "unset")
+            for a in CONVERSION_ATTRIBUTES
+        )
     }
 
 
