@@ -168,6 +168,29 @@ def test_attributes_hold_only_what_is_specified(repo: TestRepo) -> None:
     assert worktree.attributes(git, [], CONVERSION_ATTRIBUTES) == {}
 
 
+def test_index_entries_read_in_pieces_are_the_ones_asked_by_path(repo: TestRepo) -> None:
+    """Past 64 paths the whole index is streamed (records cut across pipe reads): the same
+    entries as asked path by path."""
+    paths = [f"golden/{'long-folder-name/' * 3}{i:04}.json" for i in range(1200)]
+    for p in paths:
+        repo.write(p, f'{{"n": {p[-9:-5]}}}\n')
+    repo.commit("base")
+    repo.git("update-index", "--assume-unchanged", paths[700])
+    repo.git("update-index", "--skip-worktree", paths[-1])
+    git = GitRepo.discover(repo.root)
+    listing = repo.git("ls-files", "-z", "-s", "-v").encode()
+    assert len(listing) > 2 * (1 << 16)  # more than a pipe's read
+    wanted = [*paths[::7], paths[-1], "missing.json"]
+    streamed = gitc.index_entries(git, wanted)
+    one_by_one = {}
+    for at in range(0, len(wanted), 64):
+        one_by_one.update(gitc.index_entries(git, wanted[at : at + 64]))
+    assert streamed == one_by_one
+    assert set(streamed) == set(wanted) - {"missing.json"}
+    assert streamed[paths[700]].assume_unchanged and streamed[paths[-1]].skip_worktree
+    assert streamed[paths[0]] == gitc.IndexEntry("100644", streamed[paths[0]].oid, 0, False)
+
+
 def test_write_in_place_failure_is_one_line(repo: TestRepo) -> None:
     (repo.root / "folder.json").mkdir()
     git = GitRepo.discover(repo.root)

@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Generic, TypeVar
 
 from phase2_git.errors import RefusedError, UsageError
-from phase2_git.git.changes import stdin_path_line
+from phase2_git.git.changes import nul_fields, stdin_path_line
 from phase2_git.git.paths import beyond_symlinks
 from phase2_git.git.repo import GitRepo, git_failure
 from phase2_git.git.worktree import (
@@ -396,7 +396,7 @@ def move_branch(repo: GitRepo, branch: Branch, new: str, reason: str) -> None:
         )
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class IndexEntry:
     mode: str
     oid: str
@@ -411,13 +411,19 @@ def index_entries(repo: GitRepo, paths: Sequence[str]) -> dict[str, IndexEntry]:
         return {}
     # thousands of pathspecs make git match every entry against every pattern (0.7 s for
     # 5,000 paths) and can overflow the command line: past a few, read the whole index once
-    spec = list(paths) if len(paths) <= 64 else []  # literal pathspecs: see git/repo.py
     # -v: -t's tags, lower case for entries marked assume-unchanged
-    out = repo.run("ls-files", "-z", "-s", "-v", "--full-name", "--", *spec)
+    args = ("ls-files", "-z", "-s", "-v", "--full-name", "--")
+    # past a few paths the whole index is read as git writes it: held at once, with a record
+    # object for each of its entries, it was 4 MB at resolve's peak of memory (20,000 entries)
+    listing: Iterable[bytes] = (
+        [repo.run(*args, *paths)]  # literal pathspecs: see git/repo.py
+        if len(paths) <= 64
+        else repo.stream(*args)
+    )
     # compared as bytes: only the wanted records are decoded (20,000 entries, 5,000 wanted)
     wanted = {os.fsencode(p): p for p in paths}
     entries: dict[str, IndexEntry] = {}
-    for rec in out.split(b"\0"):
+    for rec in nul_fields(listing):
         meta, _, raw = rec.partition(b"\t")
         name = wanted.get(raw)
         if name is not None:
