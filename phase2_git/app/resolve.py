@@ -1135,6 +1135,10 @@ def open_session(
             session.rediff = _rediff(
                 repo, base_spec, config, paths, (config_path, trust_from) if sources else None
             )
+        # what the session needs of these it holds now; the rest (the index entries and hashes
+        # of every path the diff named, base blobs no plan writes back) is not kept while the
+        # session runs
+        del asked, keep
         st.head = session.branch.commit
         st.save()
         yield session
