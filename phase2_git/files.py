@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import os
 import stat
+from collections.abc import Iterable
 from pathlib import Path
 
 from phase2_git.errors import UsageError
@@ -57,6 +58,13 @@ def _mode_for(target: Path) -> int:
 def atomic_write_bytes(path: str | os.PathLike[str], data: bytes) -> None:
     """Replace ``path`` with ``data`` all at once: readers see the old or the new file, whole.
     The file gets the mode a plain write would give it (:func:`_mode_for`)."""
+    atomic_write_chunks(path, (data,))
+
+
+def atomic_write_chunks(path: str | os.PathLike[str], chunks: Iterable[bytes]) -> None:
+    """:func:`atomic_write_bytes` of the bytes ``chunks`` yields one after the other, for
+    contents never held whole. An error raised by ``chunks`` leaves ``path`` as it was (and
+    no temporary file behind)."""
     import tempfile  # here: refuse_linked_store is on the hook's path, writing is not
 
     target = Path(path)
@@ -69,7 +77,8 @@ def atomic_write_bytes(path: str | os.PathLike[str], data: bytes) -> None:
     try:
         with os.fdopen(fd, "wb") as fh:
             os.fchmod(fh.fileno(), _mode_for(target))
-            fh.write(data)
+            for chunk in chunks:
+                fh.write(chunk)
             fh.flush()
             os.fsync(fh.fileno())
         os.replace(tmp, target)

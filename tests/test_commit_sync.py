@@ -7,12 +7,15 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from collections.abc import Callable, Iterator
 
 import pytest
 
-from phase2_git.errors import UsageError
+from phase2_git.errors import GitError, UsageError
+from phase2_git.files import atomic_write_chunks
 from phase2_git.git import commit as gitc
-from phase2_git.git.paths import beyond_symlinks
+from phase2_git.git import worktree
+from phase2_git.git.paths import beyond_symlinks, blob_id
 from phase2_git.git.repo import GitRepo
 from phase2_git.git.worktree import CONVERSION_ATTRIBUTES
 from tests.conftest import Cli, TestRepo
@@ -138,6 +141,112 @@ def test_direct_writes_only_where_nothing_converts(repo: TestRepo) -> None:
     assert gitc.direct_writes(git, ups, held) == []
     repo.git("config", "core.autocrlf", "input")  # converts when adding only
     assert len(gitc.direct_writes(git, ups, held)) == len(expected)
+
+
+def test_attributes_hold_only_what_is_specified(repo: TestRepo) -> None:
+    """``attributes`` leaves "unspecified" out, and every reader takes a name left out as
+    unspecified: a plain path converts nothing, a set attribute still counts."""
+    repo.write(".gitattributes", "ident.json ident\nraw.json -text\nf.json filter=strip\n")
+    names = ("a.json", "ident.json", "raw.json", "f.json")
+    for name in names:
+        repo.write(name, BASE)
+    repo.commit("base")
+    git = GitRepo.discover(repo.root)
+    attrs = worktree.attributes(git, list(names), CONVERSION_ATTRIBUTES)
+    assert attrs == {
+        "a.json": {},
+        "ident.json": {"ident": "set"},
+        "raw.json": {"text": "unset"},
+        "f.json": {"filter": "strip"},
+    }
+    assert worktree.never_rewritten(attrs["a.json"]) is None
+    assert worktree.never_rewritten(attrs["f.json"]) == "filter=strip"
+    assert worktree.conversions(attrs["a.json"], "") == []
+    assert worktree.conversions(attrs["ident.json"], "") == ["ident"]
+    if os.name == "posix":
+        assert gitc.unconverted(git, list(names), known=attrs) == {"a.json", "raw.json"}
+    hidden = worktree.hidden_bytes(git, dict.fromkeys(names, None), attrs=attrs, crlf="")
+    assert set(hidden) == {"f.json"}
+    assert worktree.attributes(git, [], CONVERSION_ATTRIBUTES) == {}
+
+
+def test_index_entries_read_in_pieces_are_the_ones_asked_by_path(repo: TestRepo) -> None:
+    """Past 64 paths the whole index is streamed (records cut across pipe reads): the same
+    entries as asked path by path."""
+    paths = [f"golden/{'long-folder-name/' * 3}{i:04}.json" for i in range(1200)]
+    for p in paths:
+        repo.write(p, f'{{"n": {p[-9:-5]}}}\n')
+    repo.commit("base")
+    repo.git("update-index", "--assume-unchanged", paths[700])
+    repo.git("update-index", "--skip-worktree", paths[-1])
+    git = GitRepo.discover(repo.root)
+    listing = repo.git("ls-files", "-z", "-s", "-v").encode()
+    assert len(listing) > 2 * (1 << 16)  # more than a pipe's read
+    wanted = [*paths[::7], paths[-1], "missing.json"]
+    streamed = gitc.index_entries(git, wanted)
+    one_by_one = {}
+    for at in range(0, len(wanted), 64):
+        one_by_one.update(gitc.index_entries(git, wanted[at : at + 64]))
+    assert streamed == one_by_one
+    assert set(streamed) == set(wanted) - {"missing.json"}
+    assert streamed[paths[700]].assume_unchanged and streamed[paths[-1]].skip_worktree
+    assert streamed[paths[0]] == gitc.IndexEntry("100644", streamed[paths[0]].oid, 0, False)
+
+
+@pytest.mark.parametrize("object_format", ["sha1", "sha256"])
+def test_a_spooled_blob_is_the_blob_of_its_pieces(
+    make_repo: Callable[..., TestRepo], object_format: str
+) -> None:
+    repo = make_repo(object_format=object_format)
+    git = GitRepo.discover(repo.root)
+    pieces = [b"first line\n", b"", b"x" * (gitc.SpooledBlob.PIECE + 17), b"last\n"]
+    data = b"".join(pieces)
+    with gitc.SpooledBlob(git, iter(pieces)) as spool:
+        assert (spool.size, spool.oid) == (len(data), blob_id(git, data))
+        assert b"".join(spool.pieces()) == data
+        assert max(len(p) for p in spool.pieces()) == gitc.SpooledBlob.PIECE
+        assert spool.startswith(b"") and spool.startswith(data) and spool.startswith(data[:12])
+        assert not spool.startswith(data + b"more") and not spool.startswith(b"second")
+        assert not spool.startswith(data[: gitc.SpooledBlob.PIECE + 5] + b"!")
+        assert spool.store(fast=True) == spool.oid
+        assert repo.git("cat-file", "blob", spool.oid).encode() == data
+        assert b"".join(spool.checked()) == data
+        # bytes that are not the blob's after all: the write fed from them stops, nothing replaced
+        target = repo.root / "log.jsonl"
+        target.write_bytes(b"old\n")
+        spool._file.seek(3)
+        spool._file.write(b"?")
+        with pytest.raises(UsageError, match="changed under phase2"):
+            atomic_write_chunks(target, spool.checked())
+        assert target.read_bytes() == b"old\n"
+        assert sorted(p.name for p in repo.root.glob(".log.jsonl.*")) == []
+    with gitc.SpooledBlob(git, []) as empty:
+        assert empty.oid == blob_id(git, b"") and list(empty.pieces()) == []
+        assert empty.startswith(b"") and not empty.startswith(b"x")
+
+
+def test_a_spooled_blob_git_cannot_store_is_a_git_error(repo: TestRepo) -> None:
+    git = GitRepo.discover(repo.root)
+    not_a_folder = repo.write("objects-file", b"")
+    with gitc.SpooledBlob(git, [b"data" * 100_000]) as spool:
+        git.env = {**git.env, "GIT_OBJECT_DIRECTORY": str(not_a_folder)}
+        with pytest.raises(GitError, match="hash-object"):
+            spool.store()
+
+
+def test_atomic_write_chunks_writes_them_all_or_nothing(repo: TestRepo) -> None:
+    target = repo.root / "out.bin"
+    atomic_write_chunks(target, iter([b"a", b"", b"bc"]))
+    assert target.read_bytes() == b"abc"
+
+    def failing() -> Iterator[bytes]:
+        yield b"partial"
+        raise UsageError("stopped")
+
+    with pytest.raises(UsageError, match="stopped"):
+        atomic_write_chunks(target, failing())
+    assert target.read_bytes() == b"abc"
+    assert [p.name for p in repo.root.glob(".out.bin.*")] == []
 
 
 def test_write_in_place_failure_is_one_line(repo: TestRepo) -> None:

@@ -117,3 +117,20 @@ def test_merged_patterns_leave_flags_and_back_references_alone() -> None:
     assert decisions._merged_patterns(backref) == backref
     plain = {"not": {"anyOf": [{"pattern": "^/"}, {"pattern": "x"}]}}
     assert decisions._merged_patterns(plain) == {"not": {"pattern": "(?:^/)|(?:x)"}}
+
+
+def test_appended_blocks_are_the_appended_content_and_validate_first() -> None:
+    existing = decisions.encode(SAMPLE_EVENT)
+    events = sharing_batch(1100)  # three blocks of up to 512 lines
+    blocks = decisions.appended_blocks(existing, events)
+    joined = b"".join(blocks)
+    assert joined == decisions.appended_content(existing, events)
+    assert joined == existing + b"".join(decisions.encode(e) for e in events)
+    assert len(list(decisions.appended_blocks(existing, events))) == 1 + 3
+    assert b"".join(decisions.appended_blocks(b"", [])) == b""
+    # refused before a block is handed out: a caller writing blocks out writes none
+    events[1099]["hashes"] = {"before": "nothex", "after": None}
+    with pytest.raises(UsageError, match="hashes"):
+        decisions.appended_blocks(existing, events)
+    with pytest.raises(UsageError, match="truncated"):
+        decisions.appended_blocks(existing[:-1], sharing_batch(1))

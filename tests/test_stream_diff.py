@@ -248,7 +248,7 @@ def test_raw_output_read_back_in_pieces_is_the_held_one(
     out = raw(*((s, path, old if s.startswith("R") else "") for s, path, old in entries))
     bounds = sorted({0, len(out), *(c % (len(out) + 1) for c in cuts)})
     pieces = [out[a:b] for a, b in pairwise(bounds)]
-    assert list(changes_mod._fields(pieces)) == list(changes_mod._split(out))
+    assert list(changes_mod.nul_fields(pieces)) == list(changes_mod._split(out))
     held = parse_raw(out) if _in_order(out) else sorted(parse_raw(out), key=_key)
     # what iter_changed_files hands out past _HELD: every piece went through the file
     assert list(changes_mod._spilled(pieces[:1], iter(pieces[1:]))) == held

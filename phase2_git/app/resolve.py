@@ -42,12 +42,12 @@ from phase2_git.git.worktree import (
 from phase2_git.store import gate as gatemod
 from phase2_git.store import lock as lockmod
 from phase2_git.store import state as statemod
-from phase2_git.store.atomic import atomic_write_bytes
+from phase2_git.store.atomic import atomic_write_chunks
 from phase2_git.store.config import Config
 from phase2_git.store.decisions import (
     LOG_FILE,
     DecisionLog,
-    appended_content,
+    appended_blocks,
     new_event,
     now_ts,
     parse_lines,
@@ -849,21 +849,24 @@ def prepare_log(repo: GitRepo, head: str) -> LogTransaction:
     return LogTransaction(head_oid, worktree, committed, present)
 
 
-def sync_log(repo: GitRepo, new: str, data: bytes | None = None) -> None:
+def sync_log(repo: GitRepo, new: str, data: bytes | gitc.SpooledBlob | None = None) -> None:
     """The working tree holds HEAD's lines plus appended ones; once the new log is a superset,
-    write it outright. ``data``: the new blob's bytes when the caller holds them. (Its index
-    entry moves with the transformed files', in :func:`sync_all`.)"""
+    write it outright. ``data``: the new blob's bytes when the caller has them (in a
+    :class:`~phase2_git.git.commit.SpooledBlob`: written from it a piece at a time, and only
+    if they hash to its id). (Its index entry moves with the transformed files', in
+    :func:`sync_all`.)"""
     if data is None:
         data = gitc.read_blob(repo, new)
     if data.startswith(DecisionLog(repo.root).read_bytes()):
-        atomic_write_bytes(repo.root / LOG_FILE, data)
+        chunks = (data,) if isinstance(data, bytes) else data.checked()
+        atomic_write_chunks(repo.root / LOG_FILE, chunks)
 
 
 def sync_all(
     repo: GitRepo,
     updates: Sequence[gitc.TreeUpdate],
     log: dict[str, Any] | None,
-    log_data: bytes | None = None,
+    log_data: bytes | gitc.SpooledBlob | None = None,
     held: Mapping[str, bytes] | None = None,
     plain: gitc.Background[set[str]] | None = None,
     *,
@@ -921,8 +924,8 @@ def commit_with_log(
     """One commit holding ``updates`` and the log with ``events`` appended; the branch moves
     by compare-and-swap, then the user's index and working tree follow. None: nothing to do."""
     log: dict[str, Any] = {"old": tx.head_oid}
-    log_bytes = b""
-    writing: list[gitc.Background[list[str]]] = []
+    spooled: list[gitc.SpooledBlob] = []
+    writing: list[gitc.Background[str]] = []
     # which files a checkout writes byte for byte: from the attributes asked with the diff,
     # else asked now, while the commit is made
     paths = [u.path for u in updates]
@@ -931,36 +934,43 @@ def commit_with_log(
 
     def log_update() -> list[gitc.TreeUpdate] | None:
         # runs while git seeds the commit's index from the parent: validating and encoding
-        # thousands of decisions is Python's work, reading a large tree is git's
-        nonlocal log_bytes
-        log_bytes = appended_content(tx.worktree, events)
-        log["new"] = blob_id(repo, log_bytes)
+        # thousands of decisions is Python's work, reading a large tree is git's. The new log
+        # goes to a temporary file a block of lines at a time, never whole in memory (see
+        # SpooledBlob), and the working tree's log is written from it after the move
+        spool = gitc.SpooledBlob(repo, appended_blocks(tx.worktree, events))
+        spooled.append(spool)
+        log["new"] = spool.oid
         if not updates and log["new"] == tx.head_oid:
             return None
         # git writes the log's blob (megabytes to compress) while the tree and the commit are
         # made and the state is saved; the branch moves only once it is written
-        writing.append(gitc.Background(lambda: gitc.write_blobs(repo, [log_bytes], fast=True)))
+        writing.append(gitc.Background(lambda: spool.store(fast=True)))
         return [gitc.TreeUpdate(LOG_FILE, tx.head_oid, log["new"], "100644")]
 
-    with plain:
-        try:
-            commit = gitc.build_commit(
-                repo, branch.commit, updates, message, late=log_update, missing_ok=True
+    try:
+        with plain:
+            try:
+                commit = gitc.build_commit(
+                    repo, branch.commit, updates, message, late=log_update, missing_ok=True
+                )
+                if commit is None:
+                    return None
+                if before_move is not None:
+                    before_move(commit, log)
+                if writing and writing[0].result() != log["new"]:  # pragma: no cover
+                    raise UsageError("git wrote the decision log under another id than its own")
+            finally:
+                for job in writing:
+                    job.join()
+            gitc.move_branch(repo, branch, commit, message.splitlines()[0])
+            log_data = spooled[0] if spooled else None
+            synced = sync_all(
+                repo, updates, log, log_data, held, plain, attrs=attrs, crlf=crlf, verified=verified
             )
-            if commit is None:
-                return None
-            if before_move is not None:
-                before_move(commit, log)
-            if writing and writing[0].result() != [log["new"]]:  # pragma: no cover
-                raise UsageError("git wrote the decision log under another id than its own")
-        finally:
-            for job in writing:
-                job.join()
-        gitc.move_branch(repo, branch, commit, message.splitlines()[0])
-        synced = sync_all(
-            repo, updates, log, log_bytes, held, plain, attrs=attrs, crlf=crlf, verified=verified
-        )
-        return commit, synced
+            return commit, synced
+    finally:
+        for spool in spooled:
+            spool.close()
 
 
 @contextlib.contextmanager
@@ -1135,6 +1145,10 @@ def open_session(
             session.rediff = _rediff(
                 repo, base_spec, config, paths, (config_path, trust_from) if sources else None
             )
+        # what the session needs of these it holds now; the rest (the index entries and hashes
+        # of every path the diff named, base blobs no plan writes back) is not kept while the
+        # session runs
+        del asked, keep
         st.head = session.branch.commit
         st.save()
         yield session

@@ -119,8 +119,8 @@ def _spilled(held: list[bytes], rest: Iterator[bytes]) -> Iterator[Change]:
                 yield piece
 
         key_of = _same if all(p.isascii() for p in back()) else os.fsdecode
-        if not _keys_in_order(_fields(back()), key_of):
-            changes = _sorted(_parse(_fields(back())))
+        if not _keys_in_order(nul_fields(back()), key_of):
+            changes = _sorted(_parse(nul_fields(back())))
             spill.close()
             return iter(changes)
     except BaseException:
@@ -129,7 +129,7 @@ def _spilled(held: list[bytes], rest: Iterator[bytes]) -> Iterator[Change]:
 
     def read() -> Iterator[Change]:
         with spill:
-            yield from _parse(_fields(back()))
+            yield from _parse(nul_fields(back()))
 
     return read()
 
@@ -214,11 +214,13 @@ def parse_raw(out: bytes) -> list[Change]:
 def _split(out: bytes) -> Iterator[bytes]:
     """The NUL-terminated fields of raw output (the last one may lack its NUL), split a piece
     at a time: the fields of all of it at once would take twice the output's memory."""
-    return _fields(out[at : at + _PIECE] for at in range(0, len(out), _PIECE))
+    return nul_fields(out[at : at + _PIECE] for at in range(0, len(out), _PIECE))
 
 
-def _fields(pieces: Iterable[bytes]) -> Iterator[bytes]:
-    """The NUL-terminated fields of output read a piece at a time."""
+def nul_fields(pieces: Iterable[bytes]) -> Iterator[bytes]:
+    """The NUL-terminated fields of output read a piece at a time (the last one may lack its
+    NUL): git's ``-z`` output, as :meth:`GitRepo.stream` yields it, split without holding it
+    whole."""
     rest = b""
     for piece in pieces:
         fields = (rest + piece if rest else piece).split(b"\0")

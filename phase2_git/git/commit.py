@@ -19,14 +19,14 @@ import subprocess
 import sys
 import tempfile
 import threading
-from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Generic, TypeVar
 
 from phase2_git.errors import RefusedError, UsageError
-from phase2_git.git.changes import stdin_path_line
-from phase2_git.git.paths import beyond_symlinks
+from phase2_git.git.changes import nul_fields, stdin_path_line
+from phase2_git.git.paths import beyond_symlinks, blob_hasher
 from phase2_git.git.repo import GitRepo, git_failure
 from phase2_git.git.worktree import (
     CONVERSION_ATTRIBUTES,
@@ -155,13 +155,11 @@ def current_branch(repo: GitRepo) -> Branch:
 
 def write_blobs(repo: GitRepo, contents: Sequence[bytes], *, fast: bool = False) -> list[str]:
     """Write blobs (repository form, no filters) with one ``hash-object`` process. ``fast``:
-    compressed at zlib's fastest level (``core.looseCompression=1``): the same objects, a
-    little larger on disk until git packs them; zlib's default level took 0.1 s for the 7 MB
-    decision log of 5,000 decisions, on the way to the branch's move."""
+    compressed at zlib's fastest level (:func:`_compression`)."""
     if not contents:
         return []
-    level = ("-c", "core.looseCompression=1") if fast else ()
-    if len(contents) == 1:  # the decision log: piped, no temporary copy of megabytes
+    level = _compression(fast)
+    if len(contents) == 1:  # piped: no temporary copy
         out = repo.run(*level, "hash-object", "-w", "--no-filters", "--stdin", input=contents[0])
         return [out.decode().strip()]
     with tempfile.TemporaryDirectory(prefix="phase2-blobs-") as tmp:
@@ -185,6 +183,108 @@ def write_blobs(repo: GitRepo, contents: Sequence[bytes], *, fast: bool = False)
     if len(oids) != len(contents):  # pragma: no cover - git contract
         raise UsageError("git hash-object returned an unexpected number of ids")
     return oids
+
+
+class SpooledBlob:
+    """Bytes on their way to be a blob, kept in an anonymous temporary file instead of memory:
+    written as they are made, a piece at a time, then hashed, stored by git and read back a
+    piece at a time. For the decision log resolve commits: 6.4 MB for 5,000 decisions, held
+    whole from the commit's making until the working tree's log was written (and twice while
+    its lines were joined), at resolve's peak of memory.
+
+    One reader at a time (they share the file's position). Close it when done (a context
+    manager); the file has no name, so nothing is left behind if the process dies."""
+
+    PIECE = 1 << 20
+
+    def __init__(self, repo: GitRepo, pieces: Iterable[bytes]) -> None:
+        self.repo = repo
+        try:
+            self._file = tempfile.TemporaryFile(prefix="phase2-blob-")  # noqa: SIM115 - close()
+        except OSError as exc:
+            raise UsageError(f"cannot write a temporary file: {exc.strerror}") from None
+        try:
+            for piece in pieces:
+                self._file.write(piece)
+            self.size = self._file.tell()
+            digest = blob_hasher(repo, self.size)
+            for piece in self.pieces():
+                digest.update(piece)
+        except OSError as exc:
+            self._file.close()
+            raise UsageError(f"cannot write a temporary file: {exc.strerror}") from None
+        except BaseException:
+            self._file.close()
+            raise
+        self.oid = digest.hexdigest()
+
+    def pieces(self) -> Iterator[bytes]:
+        """The bytes from the start, :attr:`PIECE` at a time."""
+        self._file.seek(0)
+        while piece := self._file.read(self.PIECE):
+            yield piece
+
+    def checked(self) -> Iterator[bytes]:
+        """:meth:`pieces`, ending in an error when they are not the blob's bytes after all (the
+        temporary file changed, or the disk gave back other bytes): a write fed from them
+        stops before it replaces anything."""
+        digest = blob_hasher(self.repo, self.size)
+        for piece in self.pieces():
+            digest.update(piece)
+            yield piece
+        if digest.hexdigest() != self.oid:
+            raise UsageError("a temporary file changed under phase2: nothing was written from it")
+
+    def startswith(self, prefix: bytes) -> bool:
+        """Whether the bytes begin with ``prefix``, compared a piece at a time."""
+        if len(prefix) > self.size:
+            return False
+        self._file.seek(0)
+        view = memoryview(prefix)
+        for at in range(0, len(view), self.PIECE):
+            part = view[at : at + self.PIECE]
+            if part != self._file.read(len(part)):
+                return False
+        return True
+
+    def store(self, *, fast: bool = False) -> str:
+        """Write the blob into the repository (one ``hash-object``, fed a piece at a time) and
+        return the id git gave it. ``fast``: at zlib's fastest level (:func:`_compression`)."""
+        args = (*_compression(fast), "hash-object", "-w", "--no-filters", "--stdin")
+        proc = self.repo.popen(
+            *args, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE
+        )
+        with proc:
+            assert proc.stdin is not None
+            try:
+                for piece in self.pieces():
+                    proc.stdin.write(piece)
+            except BrokenPipeError:  # git stopped reading: its exit status says why
+                pass
+            except BaseException:
+                proc.kill()
+                raise
+            # hash-object answers once its input ends: one line out, stderr only on failure
+            out, err = proc.communicate()
+        if proc.returncode != 0:
+            raise git_failure(args, err)
+        return out.decode().strip()
+
+    def close(self) -> None:
+        self._file.close()
+
+    def __enter__(self) -> SpooledBlob:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def _compression(fast: bool) -> tuple[str, ...]:
+    """``fast``: loose objects compressed at zlib's fastest level (``core.looseCompression=1``):
+    the same objects, a little larger on disk until git packs them. zlib's default level took
+    0.1 s for the 7 MB decision log of 5,000 decisions, on the way to the branch's move."""
+    return ("-c", "core.looseCompression=1") if fast else ()
 
 
 def read_blob(repo: GitRepo, oid: str) -> bytes:
@@ -396,7 +496,7 @@ def move_branch(repo: GitRepo, branch: Branch, new: str, reason: str) -> None:
         )
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class IndexEntry:
     mode: str
     oid: str
@@ -411,13 +511,19 @@ def index_entries(repo: GitRepo, paths: Sequence[str]) -> dict[str, IndexEntry]:
         return {}
     # thousands of pathspecs make git match every entry against every pattern (0.7 s for
     # 5,000 paths) and can overflow the command line: past a few, read the whole index once
-    spec = list(paths) if len(paths) <= 64 else []  # literal pathspecs: see git/repo.py
     # -v: -t's tags, lower case for entries marked assume-unchanged
-    out = repo.run("ls-files", "-z", "-s", "-v", "--full-name", "--", *spec)
+    args = ("ls-files", "-z", "-s", "-v", "--full-name", "--")
+    # past a few paths the whole index is read as git writes it: held at once, with a record
+    # object for each of its entries, it was 4 MB at resolve's peak of memory (20,000 entries)
+    listing: Iterable[bytes] = (
+        [repo.run(*args, *paths)]  # literal pathspecs: see git/repo.py
+        if len(paths) <= 64
+        else repo.stream(*args)
+    )
     # compared as bytes: only the wanted records are decoded (20,000 entries, 5,000 wanted)
     wanted = {os.fsencode(p): p for p in paths}
     entries: dict[str, IndexEntry] = {}
-    for rec in out.split(b"\0"):
+    for rec in nul_fields(listing):
         meta, _, raw = rec.partition(b"\t")
         name = wanted.get(raw)
         if name is not None:
@@ -668,7 +774,10 @@ def unconverted(
     return {
         p
         for p in paths
-        if all(attrs.get(p, {}).get(a) in ("unspecified", "unset") for a in CONVERSION_ATTRIBUTES)
+        if all(
+            attrs.get(p, {}).get(a, "unspecified") in ("unspecified", "unset")
+            for a in CONVERSION_ATTRIBUTES
+        )
     }
 
 

@@ -16,10 +16,17 @@ from phase2_git.git.repo import GitRepo
 def blob_id(repo: GitRepo, data: bytes) -> str:
     """The id git gives ``data`` as a blob, computed here (git's hash of ``blob <size>\\0``
     and the bytes): known before git has written the object."""
-    digest = hashlib.new("sha256" if repo.object_format == "sha256" else "sha1")
-    digest.update(b"blob %d\0" % len(data))
+    digest = blob_hasher(repo, len(data))
     digest.update(data)
     return digest.hexdigest()
+
+
+def blob_hasher(repo: GitRepo, size: int) -> hashlib._Hash:
+    """:func:`blob_id`'s hash of a blob of ``size`` bytes, header fed: ``update`` it with the
+    bytes, in as many pieces as they come in."""
+    digest = hashlib.new("sha256" if repo.object_format == "sha256" else "sha1")
+    digest.update(b"blob %d\0" % size)
+    return digest
 
 
 def beyond_symlink(root: Path, path: str) -> bool:

@@ -24,6 +24,7 @@ import stat
 import tempfile
 from collections.abc import Mapping, Sequence
 from pathlib import Path
+from types import MappingProxyType
 from typing import NamedTuple
 
 from phase2_git.git.repo import GitRepo
@@ -62,20 +63,30 @@ def autocrlf(repo: GitRepo) -> str:
     return (repo.config_get("core.autocrlf") or "").strip().lower()
 
 
+_NONE: Mapping[str, str] = MappingProxyType({})  # a path none of the attributes is set for
+
+
 def attributes(
     repo: GitRepo, paths: Sequence[str], names: Sequence[str]
-) -> dict[str, dict[str, str]]:
-    """``git check-attr`` for many paths in one call."""
+) -> dict[str, Mapping[str, str]]:
+    """``git check-attr`` for many paths in one call: ``path -> {name: value}`` for every one
+    of ``paths``, holding only the attributes that are not ``unspecified`` (a name missing is
+    unspecified, as every reader takes it). Most paths have none: they share one empty,
+    read-only mapping (a dict of six "unspecified" per path was 4 MB for 5,000 paths, alive
+    all through a resolve)."""
     if not paths:
         return {}
     data = b"".join(p.encode("utf-8", "surrogateescape") + b"\0" for p in paths)
     out = repo.run("check-attr", "-z", "--stdin", *names, input=data).split(b"\0")
-    result: dict[str, dict[str, str]] = {p: {} for p in paths}
+    specified: dict[str, dict[str, str]] = {}
     names_of = {os.fsencode(p): p for p in paths}
     fields = iter(out)
     for raw, attr, value in zip(fields, fields, fields):
-        path = names_of.get(raw) or os.fsdecode(raw)
-        result.setdefault(path, {})[attr.decode()] = value.decode()
+        if value != b"unspecified":
+            path = names_of.get(raw) or os.fsdecode(raw)
+            specified.setdefault(path, {})[attr.decode()] = value.decode()
+    result: dict[str, Mapping[str, str]] = dict.fromkeys(paths, _NONE)
+    result.update(specified)
     return result
 
 

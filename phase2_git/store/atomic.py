@@ -6,9 +6,9 @@ from __future__ import annotations
 from pathlib import Path
 
 from phase2_git.errors import UsageError
-from phase2_git.files import atomic_write_bytes, atomic_write_text
+from phase2_git.files import atomic_write_bytes, atomic_write_chunks, atomic_write_text
 
-__all__ = ["atomic_write_bytes", "atomic_write_text", "refuse_linked_store"]
+__all__ = ["atomic_write_bytes", "atomic_write_chunks", "atomic_write_text", "refuse_linked_store"]
 
 
 def refuse_linked_store(root: Path) -> None:

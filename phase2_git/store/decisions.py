@@ -315,14 +315,26 @@ class DecisionLog:
 
 def appended_content(existing: bytes, events: Iterable[Mapping[str, Any]]) -> bytes:
     """The log's bytes with ``events`` appended (for building a commit's tree)."""
+    return b"".join(appended_blocks(existing, events))
+
+
+def appended_blocks(existing: bytes, events: Iterable[Mapping[str, Any]]) -> Iterator[bytes]:
+    """:func:`appended_content` a block at a time: ``existing``, then the new lines 512 at a
+    time, each block encoded when it is asked for. Every event is validated (and a torn last
+    line of ``existing`` refused) before this returns, so nothing is handed out for a log
+    that would be refused.
+
+    Blocks, not lines: thousands of small line objects alive together grew the heap by the
+    log's size for good. A caller that writes each block out as it comes (resolve's commit,
+    by way of a temporary file) never holds the new log whole."""
     if existing and not existing.endswith(b"\n"):
         parse_lines(existing, LOG_FILE, validate_lines=False)
     events = list(events)
     validate_all(events)
-    # joined 512 lines at a time, then once: thousands of small line objects alive together
-    # grew the heap by the log's size for good, and ``existing + joined`` copied it again
-    # (both at resolve's peak of memory)
-    blocks = [existing]
+    return _blocks(existing, events)
+
+
+def _blocks(existing: bytes, events: Sequence[Mapping[str, Any]]) -> Iterator[bytes]:
+    yield existing
     for i in range(0, len(events), 512):
-        blocks.append(b"".join([encode(e) for e in events[i : i + 512]]))
-    return b"".join(blocks)
+        yield b"".join([encode(e) for e in events[i : i + 512]])
