@@ -349,6 +349,16 @@ def test_two_processes_fail_as_one_does(
         assert forks == [(True, err.removeprefix("phase2: error: ").rstrip("\n"))]
 
 
+def test_a_bad_worker_count_is_refused_by_the_merge_too(
+    shards, cli: Cli, monkeypatch: pytest.MonkeyPatch, forks
+) -> None:
+    _, files = shards
+    monkeypatch.setenv("PHASE2_WORKERS", "two")
+    code, out, err = cli("report", "merge", *map(str, files))
+    assert code == 2 and out == "" and forks == []
+    assert "PHASE2_WORKERS must be a whole number" in err
+
+
 @pytest.mark.parametrize("how", ["valid", "schema"])
 def test_a_child_without_verdict_is_not_trusted(
     big_repo: TestRepo, shards, cli: Cli, tmp_path: Path, monkeypatch, forks, how: str
