@@ -349,6 +349,27 @@ def test_two_processes_fail_as_one_does(
         assert forks == [(True, err.removeprefix("phase2: error: ").rstrip("\n"))]
 
 
+@pytest.mark.parametrize("how", ["valid", "schema-then-not-json"])
+def test_two_real_processes_print_what_one_prints(
+    big_repo: TestRepo, shards, tmp_path: Path, how: str
+) -> None:
+    """As real processes: the child writes nothing on the command's stdout or stderr."""
+    from tests.hostile_support import run_phase2
+
+    _, files = shards
+    args = ("report", "merge", *_spoil(files, tmp_path, how))
+    runs = [
+        run_phase2(args, cwd=big_repo.root, env={**os.environ, "PHASE2_WORKERS": workers})
+        for workers in ("0", "1")
+    ]
+    serial, parallel = ((r.code, r.out, r.err) for r in runs)
+    assert parallel == serial
+    if how == "valid":
+        assert serial[0] == 1 and serial[1].startswith(b"{") and serial[2] == b""
+    else:
+        assert serial[0] == 2 and serial[1] == b"" and serial[2].count(b"\n") == 1
+
+
 def test_a_bad_worker_count_is_refused_by_the_merge_too(
     shards, cli: Cli, monkeypatch: pytest.MonkeyPatch, forks
 ) -> None:

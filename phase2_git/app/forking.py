@@ -117,7 +117,7 @@ def check_in_child(check: Callable[[], None]) -> ChildCheck | None:
     """Run ``check`` in a forked child while this process goes on; None when fork fails.
 
     The child ignores Ctrl-C (this process stops it), writes nothing but its verdict on a
-    pipe (no file, no stdout or stderr) and leaves through ``os._exit``: none of this
+    pipe (its stdout and stderr are ``/dev/null``) and leaves through ``os._exit``: none of this
     process's cleanup (atexit, buffered output, temporary files) runs in it. Only call it
     where :func:`count` allows forking.
     """
@@ -140,6 +140,13 @@ def check_in_child(check: Callable[[], None]) -> ChildCheck | None:
         signal.signal(signal.SIGINT, signal.SIG_IGN)
         signal.pthread_sigmask(signal.SIG_SETMASK, blocked)
         os.close(read_fd)
+        # nothing of the child reaches this process's stdout or stderr, not even a warning or
+        # a library's print: both go to /dev/null; nor a bytecode file, from an import
+        null = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(null, 1)
+        os.dup2(null, 2)
+        os.close(null)
+        sys.dont_write_bytecode = True
         try:
             check()
             message = _VALID
