@@ -370,6 +370,33 @@ def test_two_real_processes_print_what_one_prints(
         assert serial[0] == 2 and serial[1] == b"" and serial[2].count(b"\n") == 1
 
 
+def test_the_merge_forks_without_the_workers_machinery(
+    big_repo: TestRepo, shards, tmp_path: Path
+) -> None:
+    """The fork rule comes from app/forking.py: the classification pipeline the diff's
+    workers run, and multiprocessing, are never imported by a merge."""
+    import subprocess
+    import sys
+
+    _, files = shards
+    code = (
+        "import sys\n"
+        "from phase2_git.entry import main\n"
+        "main(sys.argv[1:])\n"
+        "print(*sorted(sys.modules), file=sys.stderr)\n"
+    )
+    proc = subprocess.run(
+        [sys.executable, "-c", code, "report", "merge", *map(str, files)],
+        cwd=big_repo.root,
+        env={**os.environ, "PHASE2_WORKERS": "1"},
+        capture_output=True,
+        check=False,
+    )
+    loaded = set(proc.stderr.decode().split())
+    assert "phase2_git.app.forking" in loaded  # it did consult the rule
+    assert not loaded & {"phase2_git.app.workers", "phase2_git.core.pipeline", "multiprocessing"}
+
+
 def test_a_bad_worker_count_is_refused_by_the_merge_too(
     shards, cli: Cli, monkeypatch: pytest.MonkeyPatch, forks
 ) -> None:
