@@ -379,9 +379,11 @@ _T = TypeVar("_T")
 
 def merge_checked(
     paths: Sequence[str], fail_on: FailOn | None, prepare: Callable[[dict[str, Any]], _T]
-) -> tuple[dict[str, Any], _T]:
-    """``merge_files(paths, fail_on)`` and ``prepare`` of the merged document, with the same
-    result and the same error, on two cores where :func:`forking.count` allows it.
+) -> tuple[dict[str, Any], _T | None]:
+    """``merge_files(paths, fail_on)``, with the same result and the same error, on two cores
+    where :func:`forking.count` allows it; then also ``prepare`` of the merged document, made
+    while the shards were validated. None instead where the merge ran serially: the caller
+    renders as it always did.
 
     Every shard is read here first. A forked child then does what :func:`load_document`
     does with those bytes (the strict parse and the schema, shard by shard, up to the first
@@ -396,8 +398,7 @@ def merge_checked(
     from phase2_git.app import forking
 
     if not paths or not forking.count():
-        doc = merge_files(paths, fail_on)
-        return doc, prepare(doc)
+        return merge_files(paths, fail_on), None
     raws: list[bytes] = []
     for path in paths:
         try:
@@ -415,7 +416,7 @@ def merge_checked(
 
     child = forking.check_in_child(validate)
     if child is None:  # no fork (out of processes or memory): the serial path
-        return _merged_serially(paths, raws, fail_on, prepare)
+        return _merged_serially(paths, raws, fail_on), None
     from phase2_git.store import schemas
 
     docs: list[dict[str, Any]] | None = None
@@ -440,7 +441,7 @@ def merge_checked(
     if docs is None:
         # the shards did not parse here although no check refused them (none has: the strict
         # parse accepts less): the serial path on the same bytes says what is wrong
-        return _merged_serially(paths, raws, fail_on, prepare)
+        return _merged_serially(paths, raws, fail_on), None
     if not valid:
         validate()  # no verdict: validate here, raising what the serial path raises
     if failure is not None:
@@ -450,11 +451,7 @@ def merge_checked(
 
 
 def _merged_serially(
-    paths: Sequence[str],
-    raws: Sequence[bytes],
-    fail_on: FailOn | None,
-    prepare: Callable[[dict[str, Any]], _T],
-) -> tuple[dict[str, Any], _T]:
+    paths: Sequence[str], raws: Sequence[bytes], fail_on: FailOn | None
+) -> dict[str, Any]:
     docs = [parse_document(raw, path) for path, raw in zip(paths, raws, strict=True)]
-    doc = merge_documents(list(zip(paths, docs, strict=True)), fail_on)
-    return doc, prepare(doc)
+    return merge_documents(list(zip(paths, docs, strict=True)), fail_on)

@@ -152,14 +152,17 @@ def merge_main(opts: MergeOptions, out: IO[str]) -> int:
 def _merge(opts: MergeOptions, fail_on: FailOn | None, out: IO[str], started: float) -> int:
     from phase2_git.git.repo import GitRepo
 
-    def prepare(doc: dict[str, Any]) -> tuple[PreparedOutputs, str | None]:
+    def prepare(doc: dict[str, Any]) -> tuple[PreparedOutputs, list[str] | None]:
         # pure: no file, no git, no output (app.merge.merge_checked); the JSON document, the
-        # default format, is the largest part
+        # default format, is the largest part. Kept in the pieces it is written in: joined, it
+        # would be copied once more, and encoded for the stream in one 29 MB block
         from phase2_git.reports import jsonout
 
-        return prepare_ci_outputs(doc, opts.ci), jsonout.dumps(doc) if opts.fmt == "json" else None
+        pieces = list(jsonout.chunks(doc)) if opts.fmt == "json" else None
+        return prepare_ci_outputs(doc, opts.ci), pieces
 
-    doc, (prepared, text) = merge_checked(opts.files, fail_on, prepare)
+    doc, ready = merge_checked(opts.files, fail_on, prepare)
+    prepared, pieces = ready if ready is not None else (None, None)
     repo: GitRepo | None = None
     if opts.repo is not None:
         repo = GitRepo.discover(opts.repo)
@@ -176,8 +179,9 @@ def _merge(opts: MergeOptions, fail_on: FailOn | None, out: IO[str], started: fl
         finished_at=time.time(),
         prepared=prepared,
     )
-    if text is not None:
-        out.write(text)  # what render_document writes for json
+    if pieces is not None:
+        for piece in pieces:  # what render_document writes for json (jsonout.write)
+            out.write(piece)
     else:
         render_document(
             doc,
