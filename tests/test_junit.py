@@ -382,6 +382,24 @@ def test_writer_is_the_library_on_a_real_run(ci_repo: TestRepo, cli: Cli) -> Non
     _same_as_the_library(junit_xml.TestSuite(name="phase2", test_cases=[], properties={"a": "b"}))
 
 
+def test_a_draft_finishes_as_render_writes(ci_repo: TestRepo, cli: Cli) -> None:
+    """``report merge`` drafts the XML before it reads the failure bodies: the draft with
+    the bodies is the document render writes with them, whichever cases get one."""
+    for rule in ("real", "noise", "any", "never"):
+        _, out, _ = cli("diff", "main", "HEAD", "--fail-on", rule, "--format", "json", repo=ci_repo)
+        doc = json.loads(out)
+        doc["notices"] = ["a notice with <&> and \x1b[31m"]
+        ids = [m["id"] for m in doc["mismatches"]]
+        draft = junit.Draft(doc)
+        assert draft.finish() == junit.render(doc) == draft.finish({})
+        for bodies in (
+            {i: f"body of {i} <&> \x1b[31m ]]>" for i in ids},
+            {ids[0]: "only the first", "mis_000000000000": "not in the run"},
+        ):
+            assert draft.finish(bodies) == junit.render(doc, bodies=bodies)
+        assert draft.finish() == junit.render(doc)  # finishing changes nothing of the draft
+
+
 _TEXT = st.one_of(hostile_text(), st.text(alphabet="ab\t<>&\"' \ufdd0\U0001fffe\x85é\n"))
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 from typing import Any
 
@@ -192,6 +193,250 @@ def test_bad_inputs_exit_2_naming_the_file(
     assert needle in err
     if case in ("base", "fingerprint", "count", "unsharded", "schema", "not-json"):
         assert str(bad) in err
+
+
+# ---------------------------------------------------------------------------- two processes
+# Where it may fork (app/forking.py), report merge validates the shards in a forked child
+# while it merges and renders here (app/merge.py: merge_checked). PHASE2_WORKERS=0 is the
+# serial path: both must give the same bytes, the same error, and write nothing on an error.
+
+_CI = ("--junit", "j.xml", "--prom", "m.prom", "--summary", "s.md")
+_WRITTEN = ("j.xml", "m.prom", "s.md")
+
+
+@pytest.fixture
+def forks(monkeypatch: pytest.MonkeyPatch) -> list[tuple[bool, str | None]]:
+    """The verdict of every child forked by report merge, in this process."""
+    from phase2_git.app import forking
+
+    verdicts: list[tuple[bool, str | None]] = []
+    real = forking.ChildCheck.verdict
+
+    def spy(self: forking.ChildCheck) -> tuple[bool, str | None]:
+        got = real(self)
+        verdicts.append(got)
+        return got
+
+    monkeypatch.setattr(forking.ChildCheck, "verdict", spy)
+    return verdicts
+
+
+def _merge_in(
+    folder: Path, cli: Cli, repo: TestRepo, workers: str, args: list[str], monkeypatch
+) -> tuple[int, str, str, dict[str, bytes]]:
+    folder.mkdir()
+    monkeypatch.chdir(folder)
+    monkeypatch.setenv("PHASE2_WORKERS", workers)
+    code, out, err = cli("report", "merge", *args, *_CI, repo=repo)
+    written = {}
+    for name in _WRITTEN:
+        if (folder / name).exists():
+            data = (folder / name).read_bytes()
+            if name == "m.prom":  # the run's own duration and time differ
+                data = b"".join(
+                    line
+                    for line in data.splitlines(True)
+                    if not line.startswith(tuple(t.encode() for t in TIMED))
+                )
+            written[name] = data
+    return code, out, err, written
+
+
+@pytest.mark.parametrize("fmt", ["json", "text", "markdown"])
+def test_two_processes_write_what_one_writes(
+    big_repo: TestRepo, shards, cli: Cli, tmp_path: Path, monkeypatch, forks, fmt: str
+) -> None:
+    whole, files = shards
+    args = [*map(str, files), "--format", fmt]
+    serial = _merge_in(tmp_path / "serial", cli, big_repo, "0", args, monkeypatch)
+    assert forks == []
+    parallel = _merge_in(tmp_path / "parallel", cli, big_repo, "1", args, monkeypatch)
+    assert forks == [(True, None)]  # the shards were validated in the child: all valid
+    assert parallel == serial
+    code, out, err, written = parallel
+    assert code == whole["summary"]["exit_code"] and err == ""
+    assert set(written) == set(_WRITTEN)
+    assert b"<failure" in written["j.xml"] and b"@@" in written["j.xml"]  # excerpts were read
+    if fmt == "json":
+        whole.pop("shard", None)
+        assert out == jsonout.dumps(whole)
+
+
+def _spoil(files: list[Path], tmp_path: Path, how: str) -> list[str]:
+    """The shards' paths, some of them replaced by a spoilt copy."""
+    args = [str(f) for f in files]
+
+    def copy(k: int, fn: Any = None, text: str | None = None) -> None:
+        bad = tmp_path / f"bad{k}.json"
+        bad.write_text(text if text is not None else files[k].read_text())
+        if fn is not None:
+            _edit(bad, fn)
+        args[k] = str(bad)
+
+    def drop(*keys: str) -> Any:
+        def change(doc: dict[str, Any]) -> None:
+            target = doc
+            for key in keys[:-1]:
+                target = target[key]
+            del target[keys[-1]]
+
+        return change
+
+    if how == "schema":
+        copy(1, drop("summary", "exit_code"))
+    elif how == "keyerror":  # the merge itself fails on it: doc["base"]
+        copy(2, drop("base"))
+    elif how == "mismatch-keyerror":  # the merge reads m["id"] of every mismatch
+        copy(1, lambda d: d["mismatches"][0].pop("id"))
+    elif how == "schema-then-not-json":
+        copy(1, drop("summary", "exit_code"))
+        copy(3, text="{nope")
+    elif how == "schema-then-absent":
+        copy(1, drop("summary", "exit_code"))
+        args[3] = str(tmp_path / "absent.json")
+    elif how == "not-json-then-schema":
+        copy(0, text='{"schema": "Phase2Diff.v1",')
+        copy(2, drop("summary", "exit_code"))
+    elif how == "duplicate-key":  # only the strict parse refuses it
+        text = files[2].read_text()
+        assert text.count('"schema":') == 1
+        copy(2, text=text.replace('"schema":', '"base":"x",\n"schema":'))
+    elif how == "merge-error":  # valid shards that do not merge: the merge's own error
+        args[3] = args[2]
+    return args
+
+
+@pytest.mark.parametrize(
+    ("how", "needle", "bad"),
+    [
+        ("schema", "summary: 'exit_code' is a required property", "bad1"),
+        ("keyerror", "'base' is a required property", "bad2"),
+        ("mismatch-keyerror", "'id' is a required property", "bad1"),
+        ("schema-then-not-json", "summary: 'exit_code' is a required property", "bad1"),
+        ("schema-then-absent", "summary: 'exit_code' is a required property", "bad1"),
+        ("not-json-then-schema", "not a phase2 JSON report", "bad0"),
+        ("duplicate-key", "duplicate key 'base'", "bad2"),
+        ("merge-error", "given twice", "shard3"),
+    ],
+)
+def test_two_processes_fail_as_one_does(
+    big_repo: TestRepo,
+    shards,
+    cli: Cli,
+    tmp_path: Path,
+    monkeypatch,
+    forks,
+    how: str,
+    needle: str,
+    bad: str,
+) -> None:
+    """The first invalid shard is the error, whatever the merge met meanwhile here; nothing
+    is written (no file, nothing on stdout) before every shard is known valid."""
+    _, files = shards
+    args = _spoil(files, tmp_path, how)
+    serial = _merge_in(tmp_path / "serial", cli, big_repo, "0", args, monkeypatch)
+    parallel = _merge_in(tmp_path / "parallel", cli, big_repo, "1", args, monkeypatch)
+    assert parallel == serial
+    code, out, err, written = parallel
+    assert code == 2 and out == "" and written == {}
+    assert err.startswith("phase2: error: ") and err.count("\n") == 1, err
+    assert needle in err and bad in err
+    if how == "schema-then-absent":
+        assert forks == []  # a shard unreadable: the ones before it checked here, no child
+    elif how == "merge-error":
+        assert forks == [(True, None)]
+    else:
+        assert forks == [(True, err.removeprefix("phase2: error: ").rstrip("\n"))]
+
+
+@pytest.mark.parametrize("how", ["valid", "schema-then-not-json"])
+def test_two_real_processes_print_what_one_prints(
+    big_repo: TestRepo, shards, tmp_path: Path, how: str
+) -> None:
+    """As real processes: the child writes nothing on the command's stdout or stderr."""
+    from tests.hostile_support import run_phase2
+
+    _, files = shards
+    args = ("report", "merge", *_spoil(files, tmp_path, how))
+    runs = [
+        run_phase2(args, cwd=big_repo.root, env={**os.environ, "PHASE2_WORKERS": workers})
+        for workers in ("0", "1")
+    ]
+    serial, parallel = ((r.code, r.out, r.err) for r in runs)
+    assert parallel == serial
+    if how == "valid":
+        assert serial[0] == 1 and serial[1].startswith(b"{") and serial[2] == b""
+    else:
+        assert serial[0] == 2 and serial[1] == b"" and serial[2].count(b"\n") == 1
+
+
+def test_the_merge_forks_without_the_workers_machinery(
+    big_repo: TestRepo, shards, tmp_path: Path
+) -> None:
+    """The fork rule comes from app/forking.py: the classification pipeline the diff's
+    workers run, and multiprocessing, are never imported by a merge."""
+    import subprocess
+    import sys
+
+    _, files = shards
+    code = (
+        "import sys\n"
+        "from phase2_git.entry import main\n"
+        "main(sys.argv[1:])\n"
+        "print(*sorted(sys.modules), file=sys.stderr)\n"
+    )
+    proc = subprocess.run(
+        [sys.executable, "-c", code, "report", "merge", *map(str, files)],
+        cwd=big_repo.root,
+        env={**os.environ, "PHASE2_WORKERS": "1"},
+        capture_output=True,
+        check=False,
+    )
+    loaded = set(proc.stderr.decode().split())
+    assert "phase2_git.app.forking" in loaded  # it did consult the rule
+    assert not loaded & {"phase2_git.app.workers", "phase2_git.core.pipeline", "multiprocessing"}
+
+
+def test_a_bad_worker_count_is_refused_by_the_merge_too(
+    shards, cli: Cli, monkeypatch: pytest.MonkeyPatch, forks
+) -> None:
+    _, files = shards
+    monkeypatch.setenv("PHASE2_WORKERS", "two")
+    code, out, err = cli("report", "merge", *map(str, files))
+    assert code == 2 and out == "" and forks == []
+    assert "PHASE2_WORKERS must be a whole number" in err
+
+
+@pytest.mark.parametrize("how", ["valid", "schema"])
+def test_a_child_without_verdict_is_not_trusted(
+    big_repo: TestRepo, shards, cli: Cli, tmp_path: Path, monkeypatch, forks, how: str
+) -> None:
+    """A child killed before its verdict: the shards are validated here, as by one process."""
+    import signal
+
+    from phase2_git.app import merge
+
+    _, files = shards
+    args = _spoil(files, tmp_path, how)
+    serial = _merge_in(tmp_path / "serial", cli, big_repo, "0", args, monkeypatch)
+    here = os.getpid()
+    real = merge.parse_document
+    checked_here: list[str] = []
+
+    def killed_in_the_child(raw: bytes, path: str) -> dict[str, Any]:
+        if os.getpid() != here:
+            os.kill(os.getpid(), signal.SIGKILL)
+        checked_here.append(path)
+        return real(raw, path)
+
+    monkeypatch.setattr(merge, "parse_document", killed_in_the_child)
+    parallel = _merge_in(tmp_path / "parallel", cli, big_repo, "1", args, monkeypatch)
+    assert forks == [(False, None)]
+    assert parallel == serial
+    if how == "valid":
+        assert parallel[0] == 1 and checked_here == args
+    else:
+        assert parallel[0] == 2 and "bad1" in parallel[2] and checked_here == args[:2]
 
 
 _DECISIONS = st.one_of(

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from phase2_git.app import diff as diffmod
-from phase2_git.app import workers
+from phase2_git.app import forking, workers
 from phase2_git.errors import UsageError
 from tests.conftest import Cli, TestRepo
 
@@ -61,9 +61,9 @@ def test_a_parallel_run_reports_exactly_what_a_serial_one_does(
 ) -> None:
     _regenerated(repo, 60)
     monkeypatch.setattr(diffmod, "PARALLEL_FROM", 10)
-    monkeypatch.setenv(workers.ENV, "0")
+    monkeypatch.setenv(forking.ENV, "0")
     code0, serial, _ = cli("diff", "HEAD~1", "HEAD", "--format", "json", repo=repo)
-    monkeypatch.setenv(workers.ENV, n_workers)
+    monkeypatch.setenv(forking.ENV, n_workers)
     used: list[int] = []
     real = workers.build_all
 
@@ -89,7 +89,7 @@ def test_resolve_yes_applies_the_same_in_parallel(
     _regenerated(repo, 30)
     repo.git("checkout", "-q", "-b", "regen")
     monkeypatch.setattr(diffmod, "PARALLEL_FROM", 10)
-    monkeypatch.setenv(workers.ENV, "2")
+    monkeypatch.setenv(forking.ENV, "2")
     code, out, err = cli("resolve", "HEAD~1", "--yes", repo=repo)
     assert code == 1, err  # real changes are left for review
     assert "auto-approve" in out
@@ -113,20 +113,20 @@ def test_a_bad_worker_count_is_refused(
 ) -> None:
     _regenerated(repo, 12)
     monkeypatch.setattr(diffmod, "PARALLEL_FROM", 10)
-    monkeypatch.setenv(workers.ENV, raw)
+    monkeypatch.setenv(forking.ENV, raw)
     code, _, err = cli("diff", "HEAD~1", "HEAD", "--format", "json", repo=repo)
     assert code == 2
     assert "PHASE2_WORKERS must be a whole number" in err and raw in err
 
 
 def test_count_reads_the_environment() -> None:
-    assert workers.count({workers.ENV: "0"}) == 0
-    assert workers.count({workers.ENV: " 3 "}) == 3
+    assert forking.count({forking.ENV: "0"}) == 0
+    assert forking.count({forking.ENV: " 3 "}) == 3
     cpus = len(os.sched_getaffinity(0))
-    assert workers.count({}) == max(0, min(cpus - 1, 4))
-    assert workers.count({workers.ENV: ""}) == workers.count({})
+    assert forking.count({}) == max(0, min(cpus - 1, 4))
+    assert forking.count({forking.ENV: ""}) == forking.count({})
     with pytest.raises(UsageError):
-        workers.count({workers.ENV: "two"})
+        forking.count({forking.ENV: "two"})
 
 
 def test_no_fork_beside_another_thread() -> None:
@@ -136,11 +136,11 @@ def test_no_fork_beside_another_thread() -> None:
     other = threading.Thread(target=stop.wait)
     other.start()
     try:
-        assert workers.count({workers.ENV: "2"}) == 0
+        assert forking.count({forking.ENV: "2"}) == 0
     finally:
         stop.set()
         other.join()
-    assert workers.count({workers.ENV: "2"}) == 2
+    assert forking.count({forking.ENV: "2"}) == 2
 
 
 def test_the_hook_reports_the_same_in_parallel(
@@ -158,9 +158,9 @@ def test_the_hook_reports_the_same_in_parallel(
         if not line.startswith("D")
     )
     monkeypatch.setattr(diffmod, "PARALLEL_FROM", 10)
-    monkeypatch.setenv(workers.ENV, "0")
+    monkeypatch.setenv(forking.ENV, "0")
     serial = cli("check", *files, repo=repo)
-    monkeypatch.setenv(workers.ENV, "2")
+    monkeypatch.setenv(forking.ENV, "2")
     parallel = cli("check", *files, repo=repo)
     assert serial.code == parallel.code == 1
     assert parallel.out == serial.out and parallel.err == serial.err
@@ -177,7 +177,7 @@ def test_shared_verdicts_come_back_as_this_process_objects(
 
     _regenerated(repo, 30)
     monkeypatch.setattr(diffmod, "PARALLEL_FROM", 10)
-    monkeypatch.setenv(workers.ENV, "1")
+    monkeypatch.setenv(forking.ENV, "1")
     git = GitRepo.discover(repo.root)
     result = run_diff(git, "HEAD~1", "HEAD", config=load(repo.root), approvals=False)
     shared = {id(v) for v in SHARED_VERDICTS}

@@ -145,10 +145,12 @@ class _Job:
             first = list(islice(self.changes, PARALLEL_FROM))
             changes: Iterator[Change] = chain(first, self.changes)
             if len(first) == PARALLEL_FROM:
-                from phase2_git.app import workers
+                from phase2_git.app import forking
 
-                n = workers.count()
+                n = forking.count()
                 if n:
+                    from phase2_git.app import workers
+
                     yield from workers.build_all(
                         self.repo,
                         changes,

@@ -6,22 +6,29 @@ document. ``phase2 diff`` and ``phase2 report merge`` both call it, so a report 
 shards is written by exactly the code an unsharded run uses.
 
 :func:`merge_documents` combines the JSON outputs of ``phase2 diff --shard K/N`` into the
-document the unsharded run would have printed (without the ``shard`` key).
+document the unsharded run would have printed (without the ``shard`` key). Every shard is
+validated (strict parse and schema) once, on the bytes merged: :func:`merge_checked` does it
+in a forked child, where ``app/forking.py`` allows one, while this process merges and renders
+what needs neither a file nor git (:func:`prepare_ci_outputs`); nothing is written, and git
+never runs on a shard's values, before the child says every shard is valid.
 """
 
 from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any, TypeVar
 
 from phase2_git.core.model import Change
 from phase2_git.core.summary import FAIL_ON, FailOn, Tally
 from phase2_git.errors import Phase2Error, UsageError
 from phase2_git.git.repo import GitRepo, quote_for_message
+
+if TYPE_CHECKING:
+    from phase2_git.reports import junit
 
 # Reading blobs for diff excerpts costs a cat-file round trip per side; a JUnit file with
 # thousands of failures is unreadable anyway, so only the first ones get an excerpt.
@@ -117,6 +124,38 @@ def html_blobs(
     return out
 
 
+@dataclass(frozen=True)
+class PreparedOutputs:
+    """What :func:`write_ci_outputs` writes that comes from the document and the environment
+    alone: no file, no git (the JUnit failure bodies are read later, from the repository)."""
+
+    markdown: str | None
+    junit: junit.Draft | None
+
+
+def _step_summary_path(outputs: CiOutputs, environ: Mapping[str, str]) -> str | None:
+    gha = under_github_actions(environ)
+    want_step_summary = outputs.step_summary if outputs.step_summary is not None else gha
+    return environ.get("GITHUB_STEP_SUMMARY") if want_step_summary else None
+
+
+def prepare_ci_outputs(
+    doc: Mapping[str, Any], outputs: CiOutputs, environ: Mapping[str, str] = os.environ
+) -> PreparedOutputs:
+    """The pure part of :func:`write_ci_outputs`: the Markdown summary and the JUnit draft.
+    ``report merge`` makes it before the shards are known to be valid."""
+    from phase2_git.reports import github, junit, markdown
+
+    md: str | None = None
+    if outputs.summary or _step_summary_path(outputs, environ):
+        gha = under_github_actions(environ)
+        base = github.link_base(environ, doc["head"]) if gha else None
+        if base and not github.linkable([m["path"] for m in doc["mismatches"]]):
+            base = None
+        md = markdown.render(doc, link_base=base)
+    return PreparedOutputs(md, junit.Draft(doc) if outputs.junit else None)
+
+
 def write_ci_outputs(
     doc: Mapping[str, Any],
     outputs: CiOutputs,
@@ -127,38 +166,35 @@ def write_ci_outputs(
     max_size: int = 20 * 1024 * 1024,
     environ: Mapping[str, str] = os.environ,
     err: IO[str] | None = None,
+    prepared: PreparedOutputs | None = None,
 ) -> None:
     """Write every requested report of ``doc``; under GitHub Actions also the side channels.
 
     ``repo`` provides the blobs for JUnit failure excerpts; without it (or when the objects are
-    missing, e.g. merging shard outputs elsewhere) failures carry no excerpt.
+    missing, e.g. merging shard outputs elsewhere) failures carry no excerpt. ``prepared``:
+    :func:`prepare_ci_outputs` of the same document, outputs and environment, when the caller
+    made it already.
     """
     from phase2_git import __version__
-    from phase2_git.reports import github, markdown, prom
+    from phase2_git.reports import github, prom
     from phase2_git.store.atomic import atomic_write_text
 
     gha = under_github_actions(environ)
-    want_step_summary = outputs.step_summary if outputs.step_summary is not None else gha
     want_annotations = outputs.annotations if outputs.annotations is not None else gha
-    step_summary_path = environ.get("GITHUB_STEP_SUMMARY") if want_step_summary else None
-
-    md: str | None = None
-    if outputs.summary or step_summary_path:
-        base = github.link_base(environ, doc["head"]) if gha else None
-        if base and not github.linkable([m["path"] for m in doc["mismatches"]]):
-            base = None
-        md = markdown.render(doc, link_base=base)
+    step_summary_path = _step_summary_path(outputs, environ)
+    if prepared is None:
+        prepared = prepare_ci_outputs(doc, outputs, environ)
+    md = prepared.markdown
 
     if outputs.junit:
-        from phase2_git.reports import junit
-
+        assert prepared.junit is not None
         bodies: dict[str, str] = {}
         if repo is not None:
             try:
                 bodies = failure_bodies(repo, doc, max_size=max_size)
             except Phase2Error:
                 bodies = {}  # objects not here (a merge elsewhere): the cases still report
-        atomic_write_text(outputs.junit, junit.render(doc, bodies=bodies))
+        atomic_write_text(outputs.junit, prepared.junit.finish(bodies))
     if outputs.prom:
         facts = prom.RunFacts(
             duration_seconds=duration,
@@ -210,13 +246,22 @@ def _append(path: Path, text: str) -> None:
 
 def load_document(path: str) -> dict[str, Any]:
     """Read and validate one ``phase2 diff --format json`` output."""
+    return parse_document(read_report(path), path)
+
+
+def read_report(path: str) -> bytes:
+    try:
+        return Path(path).read_bytes()
+    except OSError as exc:
+        raise UsageError(f"{quote_for_message(path)}: cannot read: {exc.strerror}") from None
+
+
+def parse_document(raw: bytes, path: str) -> dict[str, Any]:
+    """Parse and validate the bytes of one ``phase2 diff --format json`` output read from
+    ``path``: exactly what :func:`load_document` does once it has read them."""
     from phase2_git.store import schemas
 
     shown = quote_for_message(path)
-    try:
-        raw = Path(path).read_bytes()
-    except OSError as exc:
-        raise UsageError(f"{shown}: cannot read: {exc.strerror}") from None
     try:
         doc = schemas.loads_strict(raw)
     except ValueError as exc:  # UnicodeDecodeError and JSONDecodeError too
@@ -327,3 +372,86 @@ def merge_documents(
 
 def merge_files(paths: Sequence[str], fail_on: FailOn | None = None) -> dict[str, Any]:
     return merge_documents([(p, load_document(p)) for p in paths], fail_on)
+
+
+_T = TypeVar("_T")
+
+
+def merge_checked(
+    paths: Sequence[str], fail_on: FailOn | None, prepare: Callable[[dict[str, Any]], _T]
+) -> tuple[dict[str, Any], _T | None]:
+    """``merge_files(paths, fail_on)``, with the same result and the same error, on two cores
+    where :func:`forking.count` allows it; then also ``prepare`` of the merged document, made
+    while the shards were validated. None instead where the merge ran serially: the caller
+    renders as it always did.
+
+    Every shard is read here first. A forked child then does what :func:`load_document`
+    does with those bytes (the strict parse and the schema, shard by shard, up to the first
+    failure) and sends back only its verdict, while this process parses the same bytes
+    without those checks, merges them and runs ``prepare``, which must be pure: it may not
+    write anything or run git, for nothing here is known to be valid yet. The child's error
+    is the error, whatever this process met meanwhile (a ``KeyError`` on a document the schema
+    rejects, a later shard that is not JSON); on a valid verdict this process's own error
+    stands. A child that gives no verdict (it died, was killed) is never trusted: the shards
+    are validated here, as the serial path does.
+    """
+    from phase2_git.app import forking
+
+    if not paths or not forking.count():
+        return merge_files(paths, fail_on), None
+    raws: list[bytes] = []
+    for path in paths:
+        try:
+            raws.append(read_report(path))
+        except UsageError:
+            # the serial order: a shard before this one may be invalid, and that error comes
+            # first
+            for before, raw in zip(paths, raws, strict=False):
+                parse_document(raw, before)
+            raise
+
+    def validate() -> None:
+        for path, raw in zip(paths, raws, strict=True):
+            parse_document(raw, path)
+
+    child = forking.check_in_child(validate)
+    if child is None:  # no fork (out of processes or memory): the serial path
+        return _merged_serially(paths, raws, fail_on), None
+    from phase2_git.store import schemas
+
+    docs: list[dict[str, Any]] | None = None
+    done: tuple[dict[str, Any], _T] | None = None
+    failure: Exception | None = None
+    try:
+        try:
+            docs = [schemas.loads_unchecked(raw) for raw in raws]
+        except Exception:  # the verdict decides what is said
+            docs = None
+        if docs is not None:
+            try:
+                doc = merge_documents(list(zip(paths, docs, strict=True)), fail_on)
+                done = doc, prepare(doc)
+            except Exception as exc:  # raised below unless the child says more
+                failure = exc
+        valid, message = child.verdict()
+    finally:
+        child.close()
+    if message is not None:
+        raise UsageError(message) from None
+    if docs is None:
+        # the shards did not parse here although no check refused them (none has: the strict
+        # parse accepts less): the serial path on the same bytes says what is wrong
+        return _merged_serially(paths, raws, fail_on), None
+    if not valid:
+        validate()  # no verdict: validate here, raising what the serial path raises
+    if failure is not None:
+        raise failure
+    assert done is not None
+    return done
+
+
+def _merged_serially(
+    paths: Sequence[str], raws: Sequence[bytes], fail_on: FailOn | None
+) -> dict[str, Any]:
+    docs = [parse_document(raw, path) for path, raw in zip(paths, raws, strict=True)]
+    return merge_documents(list(zip(paths, docs, strict=True)), fail_on)

@@ -2,8 +2,10 @@
 
 Each checks its options, builds the ``Phase2Diff.v1`` document, writes the CI outputs
 (:func:`phase2_git.app.merge.write_ci_outputs`) and prints the document in the format asked
-for; the exit code is the document's. The engine's imports wait inside the functions, on the
-clock of the run's duration, as they did in the commands.
+for; the exit code is the document's. ``report merge`` validates its shards on a second core
+while it merges and renders them (:func:`phase2_git.app.merge.merge_checked`). The engine's
+imports wait inside the functions, on the clock of the run's duration, as they did in the
+commands.
 """
 
 from __future__ import annotations
@@ -11,9 +13,15 @@ from __future__ import annotations
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import IO, TYPE_CHECKING
+from typing import IO, TYPE_CHECKING, Any
 
-from phase2_git.app.merge import CiOutputs, merge_files, write_ci_outputs
+from phase2_git.app.merge import (
+    CiOutputs,
+    PreparedOutputs,
+    merge_checked,
+    prepare_ci_outputs,
+    write_ci_outputs,
+)
 from phase2_git.errors import Phase2Error, UsageError
 from phase2_git.reports.formats import render_document
 
@@ -144,7 +152,17 @@ def merge_main(opts: MergeOptions, out: IO[str]) -> int:
 def _merge(opts: MergeOptions, fail_on: FailOn | None, out: IO[str], started: float) -> int:
     from phase2_git.git.repo import GitRepo
 
-    doc = merge_files(opts.files, fail_on)
+    def prepare(doc: dict[str, Any]) -> tuple[PreparedOutputs, list[str] | None]:
+        # pure: no file, no git, no output (app.merge.merge_checked); the JSON document, the
+        # default format, is the largest part. Kept in the pieces it is written in: joined, it
+        # would be copied once more, and encoded for the stream in one 29 MB block
+        from phase2_git.reports import jsonout
+
+        pieces = list(jsonout.chunks(doc)) if opts.fmt == "json" else None
+        return prepare_ci_outputs(doc, opts.ci), pieces
+
+    doc, ready = merge_checked(opts.files, fail_on, prepare)
+    prepared, pieces = ready if ready is not None else (None, None)
     repo: GitRepo | None = None
     if opts.repo is not None:
         repo = GitRepo.discover(opts.repo)
@@ -159,15 +177,20 @@ def _merge(opts: MergeOptions, fail_on: FailOn | None, out: IO[str], started: fl
         repo=repo,
         duration=time.monotonic() - started,
         finished_at=time.time(),
+        prepared=prepared,
     )
-    render_document(
-        doc,
-        opts.fmt,
-        out,
-        base_spec=doc["base"],
-        head_spec=doc["head"],
-        config_source=f"merged from {len(opts.files)} shard(s)",
-        color=opts.color,
-        notices=doc.get("notices", []),
-    )
+    if pieces is not None:
+        for piece in pieces:  # what render_document writes for json (jsonout.write)
+            out.write(piece)
+    else:
+        render_document(
+            doc,
+            opts.fmt,
+            out,
+            base_spec=doc["base"],
+            head_spec=doc["head"],
+            config_source=f"merged from {len(opts.files)} shard(s)",
+            color=opts.color,
+            notices=doc.get("notices", []),
+        )
     return int(doc["summary"]["exit_code"])

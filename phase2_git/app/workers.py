@@ -11,65 +11,31 @@ Workers are forked before any thread of this process starts (the cat-file feeder
 the first read), inherit the settings, ignore Ctrl-C (this process stops them) and are
 terminated when the run ends or fails. At most a few chunks are in flight, so memory stays
 flat whatever the size of the run. ``PHASE2_WORKERS`` sets how many (0: none); fork is used
-only where it is the platform's safe default (Linux), elsewhere a run stays serial.
+only where it is the platform's safe default (Linux), elsewhere a run stays serial
+(:func:`phase2_git.app.forking.count`, the policy ``report merge`` follows too).
 """
 
 from __future__ import annotations
 
 import io
-import os
 import pickle
 import sys
 from collections import deque
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from itertools import islice
 from typing import Any
 
 from phase2_git.core.methods import SHARED_VERDICTS
 from phase2_git.core.model import Blob, Change, Mismatch
 from phase2_git.core.pipeline import Settings, build_mismatch
-from phase2_git.errors import UsageError
 from phase2_git.git.blobs import read_blobs
 from phase2_git.git.repo import GitRepo
 
-ENV = "PHASE2_WORKERS"
 _CHUNK = 64  # pairs per task: a few hundred microseconds of work, about 100 KiB to send
 _IN_FLIGHT = 4  # tasks queued per worker beyond the one whose result is awaited
-_MAX_DEFAULT = 4
 
 # what a forked worker builds with: set in this process just before the fork
 _TASK: tuple[Settings, tuple[str, ...]] | None = None
-
-
-def count(environ: Mapping[str, str] = os.environ) -> int:
-    """How many workers a large run uses: ``PHASE2_WORKERS`` when set, else one fewer than
-    the CPUs this process may run on (at most 4); 0 where fork is not safe to use."""
-    raw = environ.get(ENV, "").strip()
-    wanted: int | None = None
-    if raw:
-        try:
-            wanted = int(raw)
-        except ValueError:
-            wanted = -1
-        if wanted < 0:
-            raise UsageError(
-                f"{ENV} must be a whole number of worker processes (0: none), got {raw!r}"
-            )
-    if wanted == 0 or not sys.platform.startswith("linux"):
-        return 0
-    import threading
-
-    if threading.active_count() > 1:
-        # a fork copies one thread: another's locks (imports, logging) would stay held in the
-        # child forever (the review's web server runs its diffs beside its own threads)
-        return 0
-    if wanted is not None:
-        return wanted
-    try:
-        cpus = len(os.sched_getaffinity(0))
-    except (AttributeError, OSError):  # pragma: no cover - Linux always has it
-        cpus = os.cpu_count() or 1
-    return max(0, min(cpus - 1, _MAX_DEFAULT))
 
 
 def _quiet() -> None:

@@ -248,12 +248,16 @@ def render(doc: Mapping[str, Any], *, bodies: Mapping[str, str] | None = None) -
 
 def suite(doc: Mapping[str, Any], *, bodies: Mapping[str, str] | None = None) -> Any:
     """The run as a ``junit_xml.TestSuite``: one case per mismatch."""
-    from junit_xml import TestSuite
-
     fail_on = doc["summary"]["fail_on"]
     mismatches: Sequence[Mapping[str, Any]] = doc["mismatches"]
     bodies = bodies or {}
-    cases = [_case(m, fail_on, bodies.get(m["id"])) for m in mismatches]
+    return _suite(doc, [_case(m, fail_on, bodies.get(m["id"])) for m in mismatches])
+
+
+def _suite(doc: Mapping[str, Any], cases: list[Any]) -> Any:
+    from junit_xml import TestSuite
+
+    fail_on = doc["summary"]["fail_on"]
     name = "phase2"
     shard = doc.get("shard")
     if shard:
@@ -325,6 +329,12 @@ def _element(tag: str, attrs: str, text: str | None, indent: str) -> str:
 def to_xml(test_suite: Any) -> str:
     """``to_xml_report_string([test_suite], prettyprint=True, encoding="utf-8")``, written
     directly (see above)."""
+    head, cases, tail = _xml_parts(test_suite)
+    return head + "".join(cases) + tail
+
+
+def _xml_parts(test_suite: Any) -> tuple[str, list[str], str]:
+    """The document around its cases, and each case's element."""
     cases = test_suite.test_cases
     counts = (
         f'disabled="{sum(1 for c in cases if not c.is_enabled)}" '
@@ -342,36 +352,69 @@ def to_xml(test_suite: Any) -> str:
     ]
     if not cases and not test_suite.properties:
         out.append(f"{suite_tag}/>\n</testsuites>\n")
-        return "".join(out)
+        return "".join(out), [], ""
     out.append(f"{suite_tag}>\n")
     if test_suite.properties:
         out.append("\t\t<properties>\n")
         for key, value in test_suite.properties.items():
             out.append(f'\t\t\t<property name="{_attr(key)}" value="{_attr(value)}"/>\n')
         out.append("\t\t</properties>\n")
-    for case in cases:
-        head = f'\t\t<testcase name="{_attr(case.name)}"'
-        if case.classname:
-            head += f' classname="{_attr(case.classname)}"'
-        if case.file:
-            head += f' file="{_attr(case.file)}"'
-        children = []
-        for failure in case.failures:
-            if failure["output"] or failure["message"]:
-                attrs = f' type="{_attr(failure["type"] or "failure")}"'
-                if failure["message"]:
-                    attrs += f' message="{_attr(failure["message"])}"'
-                children.append(_element("failure", attrs, failure["output"], "\t\t\t"))
-        for skip in case.skipped:
-            attrs = ' type="skipped"'
-            if skip["message"]:
-                attrs += f' message="{_attr(skip["message"])}"'
-            children.append(_element("skipped", attrs, skip["output"], "\t\t\t"))
-        if case.stdout:
-            children.append(_element("system-out", "", case.stdout, "\t\t\t"))
-        if children:
-            out.append(f"{head}>\n{''.join(children)}\t\t</testcase>\n")
-        else:
-            out.append(f"{head}/>\n")
-    out.append("\t</testsuite>\n</testsuites>\n")
-    return "".join(out)
+    return "".join(out), [_case_xml(case) for case in cases], "\t</testsuite>\n</testsuites>\n"
+
+
+def _case_xml(case: Any) -> str:
+    head = f'\t\t<testcase name="{_attr(case.name)}"'
+    if case.classname:
+        head += f' classname="{_attr(case.classname)}"'
+    if case.file:
+        head += f' file="{_attr(case.file)}"'
+    children = []
+    for failure in case.failures:
+        if failure["output"] or failure["message"]:
+            attrs = f' type="{_attr(failure["type"] or "failure")}"'
+            if failure["message"]:
+                attrs += f' message="{_attr(failure["message"])}"'
+            children.append(_element("failure", attrs, failure["output"], "\t\t\t"))
+    for skip in case.skipped:
+        attrs = ' type="skipped"'
+        if skip["message"]:
+            attrs += f' message="{_attr(skip["message"])}"'
+        children.append(_element("skipped", attrs, skip["output"], "\t\t\t"))
+    if case.stdout:
+        children.append(_element("system-out", "", case.stdout, "\t\t\t"))
+    if children:
+        return f"{head}>\n{''.join(children)}\t\t</testcase>\n"
+    return f"{head}/>\n"
+
+
+class Draft:
+    """The JUnit XML of a document written before its failure bodies are known: every case
+    once, without a body; :meth:`finish` writes again only the cases a body is given for.
+    ``Draft(doc).finish(bodies) == render(doc, bodies=bodies)`` (tests/test_junit.py).
+
+    The bodies come from the repository's objects, the rest from the document alone: ``report
+    merge`` drafts the XML while the shards are still being validated, and reads the blobs
+    only once they are known to be valid.
+    """
+
+    def __init__(self, doc: Mapping[str, Any]) -> None:
+        self._doc = doc
+        fail_on = doc["summary"]["fail_on"]
+        self._ids: list[str] = []
+        cases = []
+        for m in doc["mismatches"]:  # one pass: a diff's mismatches may be a spool
+            self._ids.append(m["id"])
+            cases.append(_case(m, fail_on, None))
+        self._head, self._cases, self._tail = _xml_parts(_suite(doc, cases))
+
+    def finish(self, bodies: Mapping[str, str] | None = None) -> str:
+        cases = self._cases
+        if bodies:
+            cases = list(cases)
+            fail_on = self._doc["summary"]["fail_on"]
+            mismatches = self._doc["mismatches"]
+            for k, mid in enumerate(self._ids):
+                body = bodies.get(mid)
+                if body is not None:  # a case's state never depends on its body: same counts
+                    cases[k] = _case_xml(_case(mismatches[k], fail_on, body))
+        return self._head + "".join(cases) + self._tail

@@ -220,3 +220,11 @@ def loads_strict(data: str | bytes) -> Any:
         return _STRICT.decode(data)
     except RecursionError:
         raise ValueError("nested too deeply") from None
+
+
+def loads_unchecked(data: bytes) -> Any:
+    """What :func:`loads_strict` returns for any bytes it accepts, without its checks: the
+    same decoding, the C parser's own dicts. Only for bytes ``loads_strict`` has passed (or
+    will, before anything is done with the value): ``report merge`` parses each shard here
+    while a forked child runs ``loads_strict`` and the schema on the same bytes."""
+    return json.loads(data)
