@@ -183,3 +183,37 @@ def test_shared_verdicts_come_back_as_this_process_objects(
     shared = {id(v) for v in SHARED_VERDICTS}
     modified = [m for m in result.mismatches if m.change.status == "modified"]
     assert modified and all(id(m.verdicts[0]) in shared for m in modified)  # "bytes differ"
+
+
+def test_the_hook_with_workers_ends_as_a_serial_one_does(repo: TestRepo) -> None:
+    """A real hook run past the workers' threshold, in its own process (in pytest's, another
+    thread keeps workers off): the git processes the hook starts ahead must not be inherited by
+    the forked workers, or cat-file never sees the end of its input and the commit hangs."""
+    import subprocess
+
+    n = diffmod.PARALLEL_FROM * 7 // 6 + 20  # six files in seven change
+    _regenerated(repo, n)
+    repo.git("reset", "-q", "--soft", "HEAD~1")  # the regeneration, staged
+    files = [
+        line.split("\t")[-1]
+        for line in repo.git("diff", "--cached", "--name-status").splitlines()
+        if not line.startswith("D")
+    ]
+    runs = []
+    for count in ("0", "1"):
+        env = dict(os.environ, **{forking.ENV: count})
+        runs.append(
+            subprocess.run(
+                [sys.executable, "-m", "phase2_git", "check", *files],
+                cwd=repo.root,
+                env=env,
+                capture_output=True,
+                text=True,
+                timeout=120,
+                check=False,
+            )
+        )
+    serial, parallel = runs
+    assert serial.returncode == parallel.returncode == 1, serial.stderr
+    assert parallel.stdout == serial.stdout and parallel.stderr == serial.stderr
+    assert "phase2 check:" in serial.stdout

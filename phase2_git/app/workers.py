@@ -96,6 +96,9 @@ def build_all(
     # a forked child flushes what the parent had buffered when it exits: nothing may be
     sys.stdout.flush()
     sys.stderr.flush()
+    # nor may a child hold a pipe of a git process started ahead (GitRepo.prestart): a forked
+    # copy of a cat-file's stdin kept it from ever reading its end, and the run waited forever
+    repo.discard_started()
     pool = multiprocessing.get_context("fork").Pool(workers, initializer=_quiet)
     pairs = read_blobs(repo, changes, max_size=max_size)
     finished = False

@@ -299,7 +299,7 @@ class GitRepo:
         with this process waiting: one started ahead runs on the other core meanwhile. Its
         stdin is a pipe: a command that reads none gets it closed at once, one that does
         (``cat-file --batch``) waits for its input. :meth:`discard_started` ends those never
-        taken over."""
+        taken over; a fork must end them first (its child would hold their pipes open)."""
         if args in self._ahead:
             return
         proc = _start(
