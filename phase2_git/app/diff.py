@@ -136,6 +136,8 @@ class _Job:
         """One mismatch per change, in path order; each pair of contents is dropped as soon
         as its mismatch is made."""
         max_size = self.config.classify.max_file_size
+        # the index's blobs are most often the work tree's files (the hook): read there
+        worktree = self.head.kind == "index"
 
         def built() -> Iterator[Mismatch]:
             # a large run classifies on more than one core (app/workers.py); the few files
@@ -159,9 +161,11 @@ class _Job:
                         max_size=max_size,
                         workers=n,
                         observe=observe,
+                        worktree=worktree,
                     )
                     return
-            for change, before, after in read_blobs(self.repo, changes, max_size=max_size):
+            pairs = read_blobs(self.repo, changes, max_size=max_size, worktree=worktree)
+            for change, before, after in pairs:
                 if observe is not None:
                     observe(change, before, after)
                 yield build_mismatch(change, before, after, self.settings, self.selected)

@@ -86,9 +86,11 @@ def build_all(
     max_size: int,
     workers: int,
     observe: Callable[[Change, Blob | None, Blob | None], None] | None = None,
+    worktree: bool = False,
 ) -> Iterator[Mismatch]:
     """The mismatches of ``changes``, in their order, built by ``workers`` processes;
-    ``observe`` sees every pair here, before it is sent (the hook's JSON syntax check)."""
+    ``observe`` sees every pair here, before it is sent (the hook's JSON syntax check);
+    ``worktree`` as :func:`~phase2_git.git.blobs.read_blobs` takes it."""
     import multiprocessing
 
     global _TASK
@@ -100,7 +102,7 @@ def build_all(
     # copy of a cat-file's stdin kept it from ever reading its end, and the run waited forever
     repo.discard_started()
     pool = multiprocessing.get_context("fork").Pool(workers, initializer=_quiet)
-    pairs = read_blobs(repo, changes, max_size=max_size)
+    pairs = read_blobs(repo, changes, max_size=max_size, worktree=worktree)
     finished = False
     try:
         pending: deque[Any] = deque()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import stat
 import subprocess
 import threading
 from collections import deque
@@ -42,6 +44,10 @@ _FEW = 64
 # requests queued beyond the one whose answer is read: their answers (49 bytes at least
 # each) outgrow the buffer cat-file --buffer fills before it writes
 _AHEAD = 1024
+# work-tree contents held for the changes queued ahead (read_blobs' ``worktree``); beyond
+# this, an after side is asked of git as usual
+_LOCAL_BUDGET = 8 << 20
+_REGULAR = ("100644", "100755")
 
 
 def prestart(repo: GitRepo) -> None:
@@ -52,7 +58,7 @@ def prestart(repo: GitRepo) -> None:
 
 
 def read_blobs(
-    repo: GitRepo, changes: Iterable[Change], *, max_size: int
+    repo: GitRepo, changes: Iterable[Change], *, max_size: int, worktree: bool = False
 ) -> Generator[tuple[Change, Blob | None, Blob | None], None, None]:
     """Yield ``(change, before, after)`` in the order of ``changes``.
 
@@ -62,6 +68,13 @@ def read_blobs(
 
     ``changes`` may be a long iterator: it is then taken a few hundred at a time, just ahead
     of what is read back, so only the changes whose answers are pending are held.
+
+    ``worktree``: the after sides are the index's (the hook). A long run then takes each
+    after side from its work-tree file when that file's bytes are the very blob (hashed as
+    git hashes a blob, no filter applied): a staged file is a loose object, which git opens
+    three times to answer once, and the hook's run waited on git (bench/: the ``check3k``
+    row). Any other file (edited since it was staged, converted by a filter or ``eol``,
+    absent, not a regular file, too large) is read from git as usual.
     """
     source = iter(changes)
     known = list(islice(source, _SMALL))
@@ -90,13 +103,13 @@ def read_blobs(
     # while we read stdout (a pipe rather than a temporary file keeps `tempfile`, and the
     # `random` and `shutil` it imports, off the pre-commit hook's path)
     errors = _Tail(proc.stderr)
-    pending: Iterator[Change]
+    pending: Iterator[tuple[Change, Blob | None]]
     threads: list[threading.Thread] = []
     if not streamed and len(wanted) <= _FEW:
         # a few ids (the hook's files): written whole before reading, no thread started;
         # stderr is read once stdout has ended
         _feed(proc.stdin, wanted)
-        pending = iter(known)
+        pending = ((c, None) for c in known)
     else:
         if streamed:
             # only a long run pays for importing queue (the hook never does)
@@ -106,12 +119,13 @@ def read_blobs(
             feed = threading.Thread(
                 target=_feed_chunks, args=(proc.stdin, chunks), name="phase2-cat-file-feed"
             )
-            pending = _ahead(chain(known, source), chunks)
+            local = _Worktree(repo, max_size) if worktree else None
+            pending = _ahead(chain(known, source), chunks, local)
         else:
             feed = threading.Thread(
                 target=_feed, args=(proc.stdin, wanted), name="phase2-cat-file-feed"
             )
-            pending = iter(known)
+            pending = ((c, None) for c in known)
         threads = [feed, errors.thread()]
     del known, wanted
     for t in threads:
@@ -120,11 +134,11 @@ def read_blobs(
     finished = False
     try:
         out = proc.stdout
-        for c in pending:
+        for c, local_after in pending:
             before = _read_side(
                 out, errors, c.before, c.before_mode, c.old_path or c.path, max_size
             )
-            after = _read_side(out, errors, c.after, c.after_mode, c.path, max_size)
+            after = local_after or _read_side(out, errors, c.after, c.after_mode, c.path, max_size)
             yield c, before, after
         finished = True
     finally:
@@ -183,41 +197,99 @@ def _wanted(c: Change) -> Iterator[str]:
             yield oid
 
 
-def _ahead(changes: Iterator[Change], chunks: SimpleQueue[bytes | None]) -> Iterator[Change]:
-    """``changes`` in order, their ids handed to the writer thread ahead of the reader.
+def _ahead(
+    changes: Iterator[Change], chunks: SimpleQueue[bytes | None], local: _Worktree | None = None
+) -> Iterator[tuple[Change, Blob | None]]:
+    """``changes`` in order, their ids handed to the writer thread ahead of the reader, each
+    with its after side when ``local`` read it from the work tree (then not asked of git).
 
     Before a change is handed out, at least ``_AHEAD`` requests after its own have been
     queued for cat-file, or all of them and the end of input: with ``--buffer`` git writes
     its answers only once it has a buffer's worth, and every request adds at least 49 bytes,
     so the answer the reader waits for is always on its way. All the Python work (taking the
-    changes, which may parse and filter them) stays on this thread: a writer thread doing it
-    contended for the GIL with the reader and cost 5% of a 20,000-artifact diff.
+    changes, which may parse and filter them; reading work-tree files) stays on this thread:
+    a writer thread doing it contended for the GIL with the reader and cost 5% of a
+    20,000-artifact diff.
     """
-    pending: deque[Change] = deque()
+    pending: deque[tuple[Change, int, Blob | None]] = deque()
     load = 0  # requests of the changes in pending (queued for cat-file, not yet read back)
+    held = 0  # bytes of the work-tree contents in pending
     more = True
     while True:
-        while more and (not pending or load - _n_wanted(pending[0]) < _AHEAD):
+        while more and (not pending or load - pending[0][1] < _AHEAD):
             chunk = list(islice(changes, _SMALL))
-            oids = [oid for c in chunk for oid in _wanted(c)]
+            oids: list[str] = []
+            for c in chunk:
+                after = local.blob(c, _LOCAL_BUDGET - held) if local is not None else None
+                if after is None:
+                    asked = list(_wanted(c))
+                else:
+                    held += after.size
+                    asked = (
+                        [c.before] if c.before is not None and c.before_mode != MODE_GITLINK else []
+                    )
+                oids += asked
+                pending.append((c, len(asked), after))
             if oids:
                 chunks.put("".join(f"{o}\n" for o in oids).encode())
             load += len(oids)
-            pending.extend(chunk)
             if len(chunk) < _SMALL:
                 more = False
                 chunks.put(None)  # the end of input: cat-file flushes what it holds and ends
         if not pending:
             return
-        c = pending.popleft()
-        load -= _n_wanted(c)
-        yield c
+        c, n, after = pending.popleft()
+        load -= n
+        if after is not None:
+            held -= after.size
+        yield c, after
 
 
-def _n_wanted(c: Change) -> int:
-    return (c.before is not None and c.before_mode != MODE_GITLINK) + (
-        c.after is not None and c.after_mode != MODE_GITLINK
-    )
+class _Worktree:
+    """After sides read from the work tree, each only when its bytes are the blob git
+    stores (read_blobs' ``worktree``)."""
+
+    __slots__ = ("_flags", "_new", "_root", "max_size")
+
+    def __init__(self, repo: GitRepo, max_size: int) -> None:
+        import hashlib
+
+        self._root = os.fspath(repo.root)
+        self._new = hashlib.sha256 if repo.object_format == "sha256" else hashlib.sha1
+        # a symlink is never followed and a FIFO never waited on (it is not regular anyway)
+        self._flags = (
+            os.O_RDONLY
+            | getattr(os, "O_NOFOLLOW", 0)
+            | getattr(os, "O_NONBLOCK", 0)
+            | getattr(os, "O_CLOEXEC", 0)
+        )
+        self.max_size = max_size
+
+    def blob(self, c: Change, room: int) -> Blob | None:
+        """``c``'s after side from its file, or None: read it from git."""
+        if c.after is None or c.after_mode not in _REGULAR:
+            return None
+        try:
+            # a string, not a Path per file: thousands of them on the hook's path
+            fd = os.open(f"{self._root}/{c.path}", self._flags)
+        except (OSError, ValueError):  # ValueError: a NUL in the name
+            return None
+        try:
+            st = os.fstat(fd)
+            if not stat.S_ISREG(st.st_mode) or st.st_size > min(self.max_size, room):
+                return None
+            data = os.read(fd, st.st_size + 1)  # one more: a file that grew is no match
+        except OSError:
+            return None
+        finally:
+            os.close(fd)
+        digest = self._new(b"blob %d\0" % len(data))
+        digest.update(data)
+        if digest.hexdigest() != c.after:
+            return None
+        return Blob(
+            oid=c.after, size=len(data), data=data, head=data[:HEAD_BYTES], mode=c.after_mode
+        )
 
 
 def _gitlink_or_none(oid: str | None, mode: str) -> Blob | None:
