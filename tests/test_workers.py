@@ -124,6 +124,9 @@ def test_count_reads_the_environment() -> None:
     assert forking.count({forking.ENV: " 3 "}) == 3
     cpus = len(os.sched_getaffinity(0))
     assert forking.count({}) == max(0, min(cpus - 1, 4))
+    # a default below `least` is none; an explicit number is taken as it is
+    assert forking.count({}, least=cpus) == 0
+    assert forking.count({forking.ENV: "1"}, least=2) == 1
     assert forking.count({forking.ENV: ""}) == forking.count({})
     with pytest.raises(UsageError):
         forking.count({forking.ENV: "two"})

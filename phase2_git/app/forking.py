@@ -20,9 +20,10 @@ ENV = "PHASE2_WORKERS"
 _MAX_DEFAULT = 4
 
 
-def count(environ: Mapping[str, str] = os.environ) -> int:
+def count(environ: Mapping[str, str] = os.environ, *, least: int = 1) -> int:
     """How many worker processes a large run uses: ``PHASE2_WORKERS`` when set, else one fewer
-    than the CPUs this process may run on (at most 4); 0 where fork is not safe to use."""
+    than the CPUs this process may run on (at most 4), or none when that is fewer than
+    ``least``; 0 where fork is not safe to use."""
     raw = environ.get(ENV, "").strip()
     wanted: int | None = None
     if raw:
@@ -48,7 +49,8 @@ def count(environ: Mapping[str, str] = os.environ) -> int:
         cpus = len(os.sched_getaffinity(0))
     except (AttributeError, OSError):  # pragma: no cover - Linux always has it
         cpus = os.cpu_count() or 1
-    return max(0, min(cpus - 1, _MAX_DEFAULT))
+    n = max(0, min(cpus - 1, _MAX_DEFAULT))
+    return n if n >= least else 0
 
 
 # the child's one message, then it exits 0: anything else is no verdict at all
