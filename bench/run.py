@@ -779,12 +779,20 @@ class Suite:
             last = (self.tmp / "check3k.out").read_text(errors="replace").strip()
             r.details["phase2_summary"] = last.splitlines()[-1] if last else ""
         # what any check that compares with HEAD must do, alternated with check-json too:
-        # the floor (diff, both sides' blobs through one cat-file, json.loads of each) on
-        # HEAD against the index's tree. check-json reads one side and no git object.
+        # the floor on HEAD against the index's tree (the diff, HEAD's blobs through one
+        # cat-file, each staged file read from the work tree and hashed to prove it is the
+        # blob, json.loads of both sides). check-json reads one side and no git object.
         tree = synth.git(built.path, "write-tree").decode().strip()
         floor = Job(
-            name="floor (HEAD vs the index's tree)",
-            argv=[sys.executable, str(BENCH / "floor.py"), str(built.path), "HEAD", tree],
+            name="floor (HEAD vs the index's tree, staged files from the work tree)",
+            argv=[
+                sys.executable,
+                str(BENCH / "floor.py"),
+                str(built.path),
+                "HEAD",
+                tree,
+                "--worktree",
+            ],
             cwd=built.path,
             env=self.env,
             stdout=self.tmp / "floor-check3k.json",
@@ -796,8 +804,8 @@ class Suite:
                 floor=f.m.to_json(), floor_check_json=f.b.to_json(), floor_ratio=round(ratio, 3)
             )
             r.reason = (
-                f"the floor alone (diff, {2 * len(files):,} blobs through cat-file, "
-                f"json.loads of each) is {ratio:.2f}× check-json"
+                f"the floor alone (diff, {len(files):,} HEAD blobs through cat-file, as many "
+                f"staged files read and hashed, json.loads of each) is {ratio:.2f}× check-json"
             )
             if o.timed_out is None:  # phase2 against the floor, alternated with it as well
                 p = self.alternate(hook, floor)
