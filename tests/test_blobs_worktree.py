@@ -150,7 +150,7 @@ def test_over_the_size_limit_or_the_budget_git_answers(
     assert counted == []
     # a budget of one file's bytes: held contents never pass it, the pairs stay the same
     size = len((repo.root / "a/f00.json").read_bytes())
-    monkeypatch.setattr(blobs, "_LOCAL_BUDGET", size)
+    monkeypatch.setattr(blobs, "_LOCAL_BUDGET", size + blobs._EACH)
     assert _pairs(repo, worktree=True) == _pairs(repo, worktree=False)
     assert 0 < len(counted) < N
 

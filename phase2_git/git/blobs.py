@@ -44,9 +44,11 @@ _FEW = 64
 # requests queued beyond the one whose answer is read: their answers (49 bytes at least
 # each) outgrow the buffer cat-file --buffer fills before it writes
 _AHEAD = 1024
-# work-tree contents held for the changes queued ahead (read_blobs' ``worktree``); beyond
-# this, an after side is asked of git as usual
+# work-tree contents held for the changes queued ahead (read_blobs' ``worktree``), each
+# counted with the objects that hold it (thousands of empty files are not free); beyond this,
+# an after side is asked of git as usual
 _LOCAL_BUDGET = 8 << 20
+_EACH = 512
 _REGULAR = ("100644", "100755")
 
 
@@ -220,11 +222,12 @@ def _ahead(
             chunk = list(islice(changes, _SMALL))
             oids: list[str] = []
             for c in chunk:
-                after = local.blob(c, _LOCAL_BUDGET - held) if local is not None else None
+                room = _LOCAL_BUDGET - held - _EACH
+                after = local.blob(c, room) if local is not None else None
                 if after is None:
                     asked = list(_wanted(c))
                 else:
-                    held += after.size
+                    held += after.size + _EACH
                     asked = (
                         [c.before] if c.before is not None and c.before_mode != MODE_GITLINK else []
                     )
@@ -241,7 +244,7 @@ def _ahead(
         c, n, after = pending.popleft()
         load -= n
         if after is not None:
-            held -= after.size
+            held -= after.size + _EACH
         yield c, after
 
 
