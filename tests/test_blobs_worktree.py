@@ -128,6 +128,18 @@ def test_a_file_that_is_not_the_blob_is_read_from_git(
     )
 
 
+@pytest.mark.skipif(sys.platform == "win32", reason="symlinks are POSIX here")
+def test_never_through_a_symlinked_folder(repo: TestRepo, counted: list[str]) -> None:
+    """The same bytes behind a folder that is now a symlink: git would not read there, and
+    neither does phase2 (a link to ``/dev`` must never be opened)."""
+    _staged(repo)
+    expected = _pairs(repo, worktree=False)
+    (repo.root / "a").rename(repo.root / "b")
+    (repo.root / "a").symlink_to(repo.root / "b")
+    assert _pairs(repo, worktree=True) == expected
+    assert counted == []
+
+
 def test_a_sha256_repository_hashes_with_sha256(
     make_repo: Callable[..., TestRepo], counted: list[str]
 ) -> None:

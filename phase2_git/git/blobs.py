@@ -252,13 +252,17 @@ class _Worktree:
     """After sides read from the work tree, each only when its bytes are the blob git
     stores (read_blobs' ``worktree``)."""
 
-    __slots__ = ("_flags", "_new", "_root", "max_size")
+    __slots__ = ("_flags", "_folders", "_hasher", "_repo", "_root", "max_size")
 
     def __init__(self, repo: GitRepo, max_size: int) -> None:
-        import hashlib
+        # here: the hook's few files never import hashlib
+        from phase2_git.git.paths import RealFolders, blob_hasher
 
+        self._repo = repo
+        self._hasher = blob_hasher
         self._root = os.fspath(repo.root)
-        self._new = hashlib.sha256 if repo.object_format == "sha256" else hashlib.sha1
+        # never through a symlinked folder (``dir -> /dev``), as git never tracks a file there
+        self._folders = RealFolders(self._root)
         # a symlink is never followed and a FIFO never waited on (it is not regular anyway)
         self._flags = (
             os.O_RDONLY
@@ -270,7 +274,7 @@ class _Worktree:
 
     def blob(self, c: Change, room: int) -> Blob | None:
         """``c``'s after side from its file, or None: read it from git."""
-        if c.after is None or c.after_mode not in _REGULAR:
+        if c.after is None or c.after_mode not in _REGULAR or not self._folders.reach(c.path):
             return None
         try:
             # a string, not a Path per file: thousands of them on the hook's path
@@ -286,7 +290,7 @@ class _Worktree:
             return None
         finally:
             os.close(fd)
-        digest = self._new(b"blob %d\0" % len(data))
+        digest = self._hasher(self._repo, len(data))
         digest.update(data)
         if digest.hexdigest() != c.after:
             return None
