@@ -11,6 +11,7 @@ import math
 import re
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
+from functools import cache
 from typing import NamedTuple
 
 from phase2_git.core.classify import Pair
@@ -111,7 +112,9 @@ def _numeric(m: MethodInput) -> Verdict:
     return Verdict("numeric", False, 0.0, "differs beyond numeric tolerance")
 
 
-_WORD = re.compile(r"\w+|[^\w\s]", re.UNICODE)
+@cache  # compiled on first use: most runs never compute this method
+def _word() -> re.Pattern[str]:
+    return re.compile(r"\w+|[^\w\s]", re.UNICODE)
 
 
 def tfidf_cosine(a: str, b: str) -> float:
@@ -121,7 +124,7 @@ def tfidf_cosine(a: str, b: str) -> float:
     weighs tokens present on one side only above shared ones. Fitting on the pair keeps a
     verdict independent of whatever else is in the run (so shards agree with a full run).
     """
-    ta, tb = Counter(_WORD.findall(a)), Counter(_WORD.findall(b))
+    ta, tb = Counter(_word().findall(a)), Counter(_word().findall(b))
     if not ta and not tb:
         return 1.0
     if not ta or not tb:
