@@ -9,7 +9,7 @@ through :mod:`phase2_git.funnel`, as the CLI's do.
 
 # no `from __future__ import annotations`: NamedTuple fields stay cheap (see core/model.py)
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import NamedTuple
 
@@ -88,12 +88,14 @@ def _usage(message: str) -> ArgumentError:
     return ArgumentError(message, command="check")
 
 
-def main(argv: Sequence[str]) -> int:
-    """The hook's exit code; failures become one line through the CLI's own funnel."""
-    return run(lambda: _check(argv))
+def main(argv: Sequence[str], *, imported: Callable[[], object] | None = None) -> int:
+    """The hook's exit code; failures become one line through the CLI's own funnel.
+    ``imported``: called once the check's modules are imported (see
+    :func:`phase2_git.app.precommit.check_command`)."""
+    return run(lambda: _check(argv, imported))
 
 
-def _check(argv: Sequence[str]) -> int:
+def _check(argv: Sequence[str], imported: Callable[[], object] | None = None) -> int:
     a = parse(argv)
     from phase2_git.app.precommit import check_command
 
@@ -104,6 +106,7 @@ def _check(argv: Sequence[str]) -> int:
         config=a.config,
         repo_path=a.repo_path,
         pathspecs=a.pathspecs,
+        imported=imported,
     )
 
 

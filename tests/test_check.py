@@ -351,6 +351,38 @@ def test_clean_hook_run_skips_slow_imports(base: TestRepo) -> None:
         assert "_hashlib" not in loaded
 
 
+PROCESS_PROBE = """
+import gc, json, sys
+from phase2_git.entry import main
+code = main()  # no arguments: sys.argv, as the console script and `python -m phase2_git` run
+print(json.dumps({"code": code, "gc": gc.isenabled(), "frozen": gc.get_freeze_count()}))
+"""
+
+
+def test_hook_process_output_and_collector(base: TestRepo, cli: Cli) -> None:
+    """As its own process the hook keeps the garbage collector off its imports and freezes
+    what lives until exit (phase2_git/entry.py): the same output and exit code as in-process,
+    and the collector back on for the checking."""
+    base.write("data/a.json", REORDERED)
+    base.write("data/b.json", b"{")
+    base.git("add", "-A")
+    for args in ((), ("data/a.json", "notes.txt"), ("--fix",)):
+        proc = subprocess.run(
+            [sys.executable, "-c", PROCESS_PROBE, "check", *args],
+            cwd=base.root,
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        *lines, last = proc.stdout.splitlines()
+        data = json.loads(last)
+        assert data["gc"] is True and data["frozen"] > 0, data
+        base.write("data/a.json", REORDERED)  # --fix rewrote it: the next run sees it again
+        code, out, err = cli("check", *args, repo=base)
+        assert (data["code"], "".join(f"{line}\n" for line in lines)) == (code, out), args
+        assert proc.stderr == err, args
+
+
 def test_not_an_artifact_needs_no_diff(base: TestRepo, cli: Cli) -> None:
     base.write(".phase2/config.toml", '[artifacts]\ninclude = ["data/**"]\n')
     # with nothing to check, check does not even compare the sides: a broken ref would not matter
