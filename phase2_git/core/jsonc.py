@@ -12,11 +12,10 @@ dicts, losing the number text and duplicate keys phase2 compares, accept far mor
 know where strings, comments and commas are.
 """
 
-# no `from __future__ import annotations`: NamedTuple fields stay cheap (see core/model.py)
+from __future__ import annotations
 
 import re
 from functools import cache
-from typing import NamedTuple
 
 from phase2_git.core import jsonvalue
 
@@ -36,11 +35,17 @@ def _string_end() -> re.Pattern[str]:
     return re.compile(r'(?:[^"\\\n]|\\.)*"', re.DOTALL)
 
 
-class Scan(NamedTuple):
-    text: str  # comments and trailing commas blanked, every other character in place
-    comments: tuple[str, ...]  # each comment as written, in order
-    trailing_commas: int
-    error: str  # "" or why the text is not JSONC (an unterminated comment)
+class Scan:
+    # a plain class, not a NamedTuple: never used as a tuple, and ~10x cheaper to define
+    __slots__ = ("comments", "error", "text", "trailing_commas")
+
+    def __init__(
+        self, text: str, comments: tuple[str, ...], trailing_commas: int, error: str
+    ) -> None:
+        self.text = text  # comments and trailing commas blanked, every other character in place
+        self.comments = comments  # each comment as written, in order
+        self.trailing_commas = trailing_commas
+        self.error = error  # "" or why the text is not JSONC (an unterminated comment)
 
 
 def _blank(text: str) -> str:
