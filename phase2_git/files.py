@@ -65,7 +65,7 @@ def atomic_write_chunks(path: str | os.PathLike[str], chunks: Iterable[bytes]) -
     """:func:`atomic_write_bytes` of the bytes ``chunks`` yields one after the other, for
     contents never held whole. An error raised by ``chunks`` leaves ``path`` as it was (and
     no temporary file behind)."""
-    import tempfile  # here: refuse_linked_store is on the hook's path, writing is not
+    import tempfile  # here: importing this module stays cheap, only a write needs it
 
     target = Path(path)
     folder = target.parent if str(target.parent) else Path()

@@ -338,9 +338,49 @@ def test_clean_hook_run_skips_slow_imports(base: TestRepo) -> None:
     assert data["code"] == 0
     assert not loaded & set(SLOW_STDLIB), loaded & set(SLOW_STDLIB)
     assert "phase2_git.core.sanitize" not in loaded  # only output needs it
+    # the judges outside core (statistical methods only), the writers, the JSON document's list
+    off_path = {
+        "phase2_git.app.external",
+        "phase2_git.files",
+        "phase2_git.store.atomic",
+        "phase2_git.app.mismatch_dicts",
+    }
+    assert not loaded & off_path, loaded & off_path
     builtin_sha = any(importlib.util.find_spec(m) for m in ("_sha2", "_sha256"))
     if builtin_sha:  # OpenSSL's libcrypto: ids use CPython's own sha256 (core/ids.py)
         assert "_hashlib" not in loaded
+
+
+PROCESS_PROBE = """
+import gc, json, sys
+from phase2_git.entry import main
+code = main()  # no arguments: sys.argv, as the console script and `python -m phase2_git` run
+print(json.dumps({"code": code, "gc": gc.isenabled(), "frozen": gc.get_freeze_count()}))
+"""
+
+
+def test_hook_process_output_and_collector(base: TestRepo, cli: Cli) -> None:
+    """As its own process the hook keeps the garbage collector off its imports and freezes
+    what lives until exit (phase2_git/entry.py): the same output and exit code as in-process,
+    and the collector back on for the checking."""
+    base.write("data/a.json", REORDERED)
+    base.write("data/b.json", b"{")
+    base.git("add", "-A")
+    for args in ((), ("data/a.json", "notes.txt"), ("--fix",)):
+        proc = subprocess.run(
+            [sys.executable, "-c", PROCESS_PROBE, "check", *args],
+            cwd=base.root,
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        *lines, last = proc.stdout.splitlines()
+        data = json.loads(last)
+        assert data["gc"] is True and data["frozen"] > 0, data
+        base.write("data/a.json", REORDERED)  # --fix rewrote it: the next run sees it again
+        code, out, err = cli("check", *args, repo=base)
+        assert (data["code"], "".join(f"{line}\n" for line in lines)) == (code, out), args
+        assert proc.stderr == err, args
 
 
 def test_not_an_artifact_needs_no_diff(base: TestRepo, cli: Cli) -> None:

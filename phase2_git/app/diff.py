@@ -50,6 +50,7 @@ class _Job:
         "selected",
         "settings",
         "shard",
+        "statistical",
         "trust",
         "trust_table",
     )
@@ -98,6 +99,7 @@ class _Job:
             self.head = resolve_side(repo, head)
             self.trust = self.base
         self.selected = tuple(methods) if methods else config.methods.enabled
+        self.statistical = any(not METHODS[name].deterministic for name in self.selected)
         keep = ArtifactFilter(config.include, config.exclude, config.hand_written, generated)
         held = {m.path for m in self.config_changes}
         # in path order (changed_files'), so the mismatches come out in report order; taken
@@ -113,7 +115,7 @@ class _Job:
         )
         policy = config.policy
         self.gated: frozenset[str] = frozenset()
-        if any(not METHODS[name].deterministic for name in self.selected):
+        if self.statistical:
             # a statistical judge may justify safe plans only while its calibration gate is GO
             # and the trusted commit holds that very gate
             from phase2_git.store.gate import gated_methods
@@ -132,6 +134,8 @@ class _Job:
 
     def external(self) -> bool:
         """Whether a judge outside core runs: it needs every mismatch at once."""
+        if not self.statistical:
+            return False  # every judge outside core is a statistical method
         from phase2_git.app import external
 
         return external.selected(self.config, self.selected)
@@ -195,6 +199,10 @@ class _Job:
 
     def judged(self, result: DiffResult) -> DiffResult:
         """``result`` with the verdicts of the external judges selected, if any."""
+        if not self.statistical:
+            # no judge outside core can be selected (they are all statistical methods): the
+            # hook's default methods never import app.external
+            return result
         from phase2_git.app import external
 
         return external.judged(self.repo, result, trusted=self.judges, gated=self.gated)

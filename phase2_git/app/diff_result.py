@@ -5,8 +5,8 @@ without importing the diff that calls them."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
-from typing import TYPE_CHECKING, overload
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from phase2_git.core.model import Mismatch
 from phase2_git.core.summary import FailOn, Tally, summarize
@@ -15,33 +15,6 @@ from phase2_git.store.config import Config
 
 if TYPE_CHECKING:
     from phase2_git.reports.jsonout import MismatchSpool
-
-
-class MismatchDicts(Sequence[dict[str, object]]):
-    """A read-only list of ``Mismatch.to_json()`` made one item at a time."""
-
-    def __init__(self, mismatches: Sequence[Mismatch]) -> None:
-        self._items = mismatches
-
-    def __len__(self) -> int:
-        return len(self._items)
-
-    @overload
-    def __getitem__(self, index: int) -> dict[str, object]: ...
-    @overload
-    def __getitem__(self, index: slice) -> list[dict[str, object]]: ...
-    def __getitem__(self, index: int | slice) -> dict[str, object] | list[dict[str, object]]:
-        if isinstance(index, slice):
-            return [m.to_json() for m in self._items[index]]
-        return self._items[index].to_json()
-
-    def __iter__(self) -> Iterator[dict[str, object]]:
-        return (m.to_json() for m in self._items)
-
-    def __eq__(self, other: object) -> bool:
-        return list(self) == (list(other) if isinstance(other, Sequence) else other)
-
-    __hash__ = None  # type: ignore[assignment]
 
 
 class DiffResult:
@@ -96,6 +69,8 @@ class DiffResult:
     def to_json(self, fail_on: FailOn) -> dict[str, object]:
         # encoded on demand: 25,000 mismatches held twice (objects and dicts) were half of a
         # large run's memory; the JSON writer and the report writers read it like a list
+        from phase2_git.app.mismatch_dicts import MismatchDicts
+
         return _document(self, MismatchDicts(self.mismatches), self.summary(fail_on))
 
 

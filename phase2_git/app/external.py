@@ -8,7 +8,8 @@ verdict justify a plan and which configuration it runs with are decided here. Th
 mismatch at once (one ``cat-file`` process reads the contents, the model embeds every pair in
 one pass), so a diff that runs one holds the whole list (:func:`phase2_git.app.diff.stream_diff`).
 
-The hook imports this module on every run: judges and what they need load only when selected.
+Both judges are statistical methods: a diff that selects none (the hook's defaults) never
+imports this module. Judges and what they need load only when selected.
 """
 
 from __future__ import annotations

@@ -24,7 +24,11 @@ def check_command(
     repo_path: str,
     write: Callable[[str], object] = print,
     pathspecs: Sequence[str] = (),
+    imported: Callable[[], object] | None = None,
 ) -> int:
+    """``imported``: called once the modules the check needs up front are imported, before
+    any file is read (the hook's own process turns its garbage collector back on there: see
+    :mod:`phase2_git.entry`)."""
     from phase2_git.git.repo import GitRepo
     from phase2_git.git.sides import sides_from_env
 
@@ -37,6 +41,8 @@ def check_command(
     from phase2_git.app.check import run_check
     from phase2_git.app.context import opened
 
+    if imported is not None:
+        imported()
     repo, cfg = opened(found(), config)
     result = run_check(
         repo,

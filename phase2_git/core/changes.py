@@ -29,6 +29,7 @@ import json
 import re
 from collections.abc import Mapping
 from decimal import Decimal, localcontext
+from functools import cache
 from typing import Any, NamedTuple
 
 from phase2_git.core import jsonvalue, whitespace
@@ -54,33 +55,80 @@ _TEXT_WINDOW = 4000
 # Array elements matched as a permutation ("moved") at most this many at once.
 _MOVES = 64
 
-_WS = re.compile(r"[ \t\n\r]*")  # JSON whitespace, exactly what the parser skips
-# a key (a JSON string, valid: the text parsed) and its colon: where the value starts
-_KEY = re.compile(r'"(?:[^"\\]|\\.)*"[ \t\n\r]*:[ \t\n\r]*')
-_AFTER = re.compile(r"[ \t\n\r]*([,}\]])[ \t\n\r]*")  # after a value: the separator
+
+# The patterns are compiled on first use (the hook imports this module; a run compiles only
+# those its files need), each by a cached function named after it.
+
+
+@cache
+def _ws() -> re.Pattern[str]:
+    return re.compile(r"[ \t\n\r]*")  # JSON whitespace, exactly what the parser skips
+
+
+@cache
+def _key() -> re.Pattern[str]:
+    # a key (a JSON string, valid: the text parsed) and its colon: where the value starts
+    return re.compile(r'"(?:[^"\\]|\\.)*"[ \t\n\r]*:[ \t\n\r]*')
+
+
+@cache
+def _after() -> re.Pattern[str]:
+    return re.compile(r"[ \t\n\r]*([,}\]])[ \t\n\r]*")  # after a value: the separator
+
+
 # (value, end) of the value at an offset, in C. Only the end is used: the text already parsed
 # (jsonvalue.parse), so plain dicts, and numbers kept as text (no int() of a 5,000-digit
 # literal), skip a value without a Python call per object
 _SCAN = json.JSONDecoder(parse_int=str, parse_float=str).scan_once  # type: ignore[attr-defined]
-_EOL = re.compile(r"\r\n|\r|\n")
-_INDENTED = re.compile(r"\n([ \t]+)\S")
-_KEY_SEP = re.compile(r'"(?:[^"\\]|\\.)*"([ \t\r\n]*:[ \t\r\n]*)?')
-_ITEM_SEP = re.compile(r'"(?:[^"\\]|\\.)*"|,([ \t]*)(?=[^ \t\r\n])')
+
+
+@cache
+def _eol() -> re.Pattern[str]:
+    return re.compile(r"\r\n|\r|\n")
+
+
+@cache
+def _indented() -> re.Pattern[str]:
+    return re.compile(r"\n([ \t]+)\S")
+
+
+@cache
+def _key_sep() -> re.Pattern[str]:
+    return re.compile(r'"(?:[^"\\]|\\.)*"([ \t\r\n]*:[ \t\r\n]*)?')
+
+
+@cache
+def _item_sep() -> re.Pattern[str]:
+    return re.compile(r'"(?:[^"\\]|\\.)*"|,([ \t]*)(?=[^ \t\r\n])')
+
 
 Path = tuple[str | int, ...]
 
 
-class Found(NamedTuple):
+class Found:
     """A real change as the walk finds it: raw values and offsets (rendered later, and only
     for the first few)."""
 
-    kind: ChangeKind
-    path: Path
-    before: object  # a JValue (JSON) or a line (text); _NONE on the side that has none
-    after: object
-    b_off: int  # offset in the head text (line number)
-    a_off: int  # offset in the base text
-    source: Path | None = None
+    # a plain class, not a NamedTuple: never used as a tuple, and ~10x cheaper to define
+    __slots__ = ("a_off", "after", "b_off", "before", "kind", "path", "source")
+
+    def __init__(
+        self,
+        kind: ChangeKind,
+        path: Path,
+        before: object,
+        after: object,
+        b_off: int,
+        a_off: int,
+        source: Path | None = None,
+    ) -> None:
+        self.kind = kind
+        self.path = path
+        self.before = before  # a JValue (JSON) or a line (text); _NONE on the side that has none
+        self.after = after
+        self.b_off = b_off  # offset in the head text (line number)
+        self.a_off = a_off  # offset in the base text
+        self.source = source
 
 
 _NONE = object()
@@ -91,7 +139,7 @@ _NONE = object()
 
 def _skip(text: str, i: int) -> int:
     """The offset of the first non-whitespace character at or after ``i``."""
-    m = _WS.match(text, i)
+    m = _ws().match(text, i)
     return m.end() if m is not None else i
 
 
@@ -113,7 +161,7 @@ class _Spans:
         i = _skip(text, at + 1)
         # three C calls a member: the key with its colon, the value (scanned again by the
         # very scanner that parsed it), the separator; nothing here walks a value's inside
-        key, after, scan = _KEY.match, _AFTER.match, _SCAN
+        key, after, scan = _key().match, _after().match, _SCAN
         if text[i] != ("}" if obj else "]"):
             while True:
                 starts.append(i)
@@ -177,12 +225,12 @@ def _dominant_eol(text: str) -> str:
 
 def _to_eol(text: str, eol: str) -> str:
     if eol == "\n":
-        return _EOL.sub("\n", text) if "\r" in text else text
-    return _EOL.sub(eol, text)
+        return _eol().sub("\n", text) if "\r" in text else text
+    return _eol().sub(eol, text)
 
 
 def _breaks(tail: str) -> int:
-    return len(_EOL.findall(tail))
+    return len(_eol().findall(tail))
 
 
 def _eol_noise(a: str, b: str) -> tuple[str, str] | None:
@@ -212,13 +260,13 @@ class _Style:
         self.unit = None if root_pre is None else (_indent_of(root_pre) or None)
         # the most common space around a colon (a member's own alignment is not the style)
         seen: dict[str, int] = {}
-        for m in _KEY_SEP.finditer(text):
+        for m in _key_sep().finditer(text):
             if m.group(1) is not None:
                 seen[m.group(1)] = seen.get(m.group(1), 0) + 1
         mid = max(seen, key=lambda k: seen[k]) if seen else ": "
         self.mid = mid
         item = None
-        for m in _ITEM_SEP.finditer(text):
+        for m in _item_sep().finditer(text):
             if m.group(1) is not None:
                 item = m.group(1)
                 break
@@ -740,12 +788,18 @@ def _permutation(xs: list[JValue], ys: list[JValue], offset: int) -> list[tuple[
     return out
 
 
-class _Docs(NamedTuple):
-    a: str  # the base's text (no BOM)
-    b: str  # the head's text (no BOM), line endings as the base's where theirs differ
-    a_bom: bool
-    b_bom: bool
-    eol: tuple[str, str] | None  # (base, head) line-ending styles when they differ
+class _Docs:
+    # a plain class, not a NamedTuple: never used as a tuple, and ~10x cheaper to define
+    __slots__ = ("a", "a_bom", "b", "b_bom", "eol")
+
+    def __init__(
+        self, a: str, b: str, a_bom: bool, b_bom: bool, eol: tuple[str, str] | None
+    ) -> None:
+        self.a = a  # the base's text (no BOM)
+        self.b = b  # the head's text (no BOM), line endings as the base's where theirs differ
+        self.a_bom = a_bom
+        self.b_bom = b_bom
+        self.eol = eol  # (base, head) line-ending styles when they differ
 
 
 def _texts(a_data: bytes, b_data: bytes) -> _Docs:
@@ -758,13 +812,25 @@ def _texts(a_data: bytes, b_data: bytes) -> _Docs:
     return _Docs(a, b, a_data.startswith(bom), b_data.startswith(bom), eol)
 
 
-class _JsonResult(NamedTuple):
-    walk: _Walk
-    docs: _Docs
-    pieces: Pieces | None
-    spans: tuple[int, int, int, int]
-    lead_tail_fmt: bool
-    final_newline: str | None
+class _JsonResult:
+    # a plain class, not a NamedTuple: never used as a tuple, and ~10x cheaper to define
+    __slots__ = ("docs", "final_newline", "lead_tail_fmt", "pieces", "spans", "walk")
+
+    def __init__(
+        self,
+        walk: _Walk,
+        docs: _Docs,
+        pieces: Pieces | None,
+        spans: tuple[int, int, int, int],
+        lead_tail_fmt: bool,
+        final_newline: str | None,
+    ) -> None:
+        self.walk = walk
+        self.docs = docs
+        self.pieces = pieces
+        self.spans = spans
+        self.lead_tail_fmt = lead_tail_fmt
+        self.final_newline = final_newline
 
 
 def _walk_json(
@@ -799,7 +865,7 @@ def _walk_json(
     final: str | None = None
     if ta != tb:
         final = _final_detail(ta, tb)
-        if _EOL.sub("", ta) != _EOL.sub("", tb):
+        if _eol().sub("", ta) != _eol().sub("", tb):
             lead_tail_fmt = True  # spaces after the document
     return _JsonResult(walk, docs, pieces, (a0, a1, b0, b1), lead_tail_fmt, final)
 
@@ -918,7 +984,7 @@ def _real_changes(walk: _Walk, docs: _Docs) -> tuple[RealChange, ...]:
 
 
 def _indent_name(text: str) -> str:
-    found = _INDENTED.search(text.replace("\r", ""))
+    found = _indented().search(text.replace("\r", ""))
     if found is None:
         return "one line" if "\n" not in text.strip() else "no indentation"
     unit = found.group(1)
@@ -1005,11 +1071,13 @@ def analyse_json(
 # compared without its text: a reformatting confined to part of a file (one object
 # re-indented by hand) is then not told apart from the real change around it, and shows as
 # part of a clean real change for review as a whole.
-_UNIT = re.compile(r"\n([ \t]+)")
+@cache
+def _unit() -> re.Pattern[str]:
+    return re.compile(r"\n([ \t]+)")
 
 
 def _style_print(text: str) -> tuple[object, ...]:
-    unit = _UNIT.search(text)
+    unit = _unit().search(text)
     colons = text.count('":')
     return (
         unit.group(1) if unit is not None else None,
@@ -1068,11 +1136,15 @@ def strip_json(
 # ------------------------------------------------------------------------------ text
 
 
-class _TextLines(NamedTuple):
-    lines: list[str]  # body lines without their line break
-    eols: list[str]  # the break after each line ("" after the last)
-    tail: str  # the line breaks that end the text
-    normal: list[str]  # each line with its noise normalised
+class _TextLines:
+    # a plain class, not a NamedTuple: never used as a tuple, and ~10x cheaper to define
+    __slots__ = ("eols", "lines", "normal", "tail")
+
+    def __init__(self, lines: list[str], eols: list[str], tail: str, normal: list[str]) -> None:
+        self.lines = lines  # body lines without their line break
+        self.eols = eols  # the break after each line ("" after the last)
+        self.tail = tail  # the line breaks that end the text
+        self.normal = normal  # each line with its noise normalised
 
 
 def _split(text: str, rules: WhitespaceRules) -> _TextLines:
@@ -1084,8 +1156,8 @@ def _split(text: str, rules: WhitespaceRules) -> _TextLines:
     string)."""
     body = text.rstrip("\r\n")
     tail = text[len(body) :]
-    parts = _EOL.split(body) if body else []
-    eols = [*_EOL.findall(body), ""] if body else []
+    parts = _eol().split(body) if body else []
+    eols = [*_eol().findall(body), ""] if body else []
     if not parts:
         return _TextLines([], [], tail, [])
     if rules.outside_strings:

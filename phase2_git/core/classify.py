@@ -9,7 +9,7 @@ from __future__ import annotations
 import posixpath
 import re
 from decimal import Decimal, InvalidOperation, localcontext
-from functools import cached_property
+from functools import cache, cached_property
 
 from phase2_git.core import jsonc, jsonvalue, whitespace
 from phase2_git.core.globs import matches
@@ -26,10 +26,21 @@ from phase2_git.core.whitespace import WhitespaceRules
 
 LFS_PREFIX = b"version https://git-lfs.github.com/spec/"
 _BINARY_SNIFF = 8000
-_NUMBER = re.compile(r"[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?")
-# the same numbers, captured: ``split`` gives text, number, text, … (text at even indexes)
-_NUMBER_SPLIT = re.compile(f"({_NUMBER.pattern})")
-_SPACE_RUNS = re.compile(r"(\s+)")  # \s is str.isspace(): the separators of str.split()
+
+
+# The patterns are compiled on first use: the hook imports this module, and most runs never
+# compare text numbers.
+
+
+@cache
+def _number_split() -> re.Pattern[str]:
+    # a decimal number, captured: ``split`` gives text, number, text, … (text at even indexes)
+    return re.compile(r"([-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?)")
+
+
+@cache
+def _space_runs() -> re.Pattern[str]:
+    return re.compile(r"(\s+)")  # \s is str.isspace(): the separators of str.split()
 
 
 _EQUAL = jsonvalue.Comparison(True, 0.0)
@@ -205,7 +216,7 @@ class Pair:
             return tokens  # too far apart already, or tokens are all that count
         keys = self._keys
         assert keys is not None and isinstance(keys[0], str) and isinstance(keys[1], str)
-        pa, pb = _SPACE_RUNS.split(keys[0]), _SPACE_RUNS.split(keys[1])
+        pa, pb = _space_runs().split(keys[0]), _space_runs().split(keys[1])
         if len(pa) != len(pb) or pa[1::2] != pb[1::2] or (pa[0] == "") != (pb[0] == ""):
             return False, 0.0
         # the same whitespace at the same places: pa[0::2] is ta (with the same empty ends
@@ -358,12 +369,13 @@ def _text_numbers_close(
     max_rel = 0.0
     tol = Decimal(repr(settings.rel_tol))
     tol_abs = Decimal(repr(settings.abs_tol))
+    number_split = _number_split().split
     for x, y in zip(a, b):
         if x == y:
             continue
         # a token holds numbers whatever separates them (``34.5,12.25;x=1e-3``): split on
         # every number; the text around them must be equal, the numbers close
-        px, py = _NUMBER_SPLIT.split(x), _NUMBER_SPLIT.split(y)
+        px, py = number_split(x), number_split(y)
         if len(px) != len(py) or px[0::2] != py[0::2]:
             return False, max_rel
         for nx, ny in zip(px[1::2], py[1::2]):

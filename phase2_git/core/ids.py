@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
@@ -12,7 +13,9 @@ def _builtin_sha256() -> Callable[..., Any]:
     ``import hashlib`` loads OpenSSL's libcrypto: ~4 ms of the pre-commit hook, which hashes
     a few short strings per artifact. The built-in module computes the same digest
     (tests/test_transforms.py checks it against hashlib); builds without it fall back."""
-    for name in ("_sha2", "_sha256"):
+    # this Python's own module first: an import that fails searches every sys.path entry
+    names = ("_sha2", "_sha256") if sys.version_info >= (3, 12) else ("_sha256", "_sha2")
+    for name in names:
         try:
             return __import__(name).sha256  # type: ignore[no-any-return]
         except (ImportError, AttributeError):

@@ -12,24 +12,40 @@ dicts, losing the number text and duplicate keys phase2 compares, accept far mor
 know where strings, comments and commas are.
 """
 
-# no `from __future__ import annotations`: NamedTuple fields stay cheap (see core/model.py)
+from __future__ import annotations
 
 import re
-from typing import NamedTuple
+from functools import cache
 
 from phase2_git.core import jsonvalue
 
-# the next interesting character outside a string: a quote, a comment start, a comma, a
-# closing bracket, or another significant character (tracked for trailing commas)
-_INTERESTING = re.compile(r'["/,\]}]|[^\s"/,\]}]+')
-_STRING_END = re.compile(r'(?:[^"\\\n]|\\.)*"', re.DOTALL)
+# The patterns are compiled on first use: the hook imports this module, and a run whose
+# files hold no `/` needs none of them.
 
 
-class Scan(NamedTuple):
-    text: str  # comments and trailing commas blanked, every other character in place
-    comments: tuple[str, ...]  # each comment as written, in order
-    trailing_commas: int
-    error: str  # "" or why the text is not JSONC (an unterminated comment)
+@cache
+def _interesting() -> re.Pattern[str]:
+    # the next interesting character outside a string: a quote, a comment start, a comma, a
+    # closing bracket, or another significant character (tracked for trailing commas)
+    return re.compile(r'["/,\]}]|[^\s"/,\]}]+')
+
+
+@cache
+def _string_end() -> re.Pattern[str]:
+    return re.compile(r'(?:[^"\\\n]|\\.)*"', re.DOTALL)
+
+
+class Scan:
+    # a plain class, not a NamedTuple: never used as a tuple, and ~10x cheaper to define
+    __slots__ = ("comments", "error", "text", "trailing_commas")
+
+    def __init__(
+        self, text: str, comments: tuple[str, ...], trailing_commas: int, error: str
+    ) -> None:
+        self.text = text  # comments and trailing commas blanked, every other character in place
+        self.comments = comments  # each comment as written, in order
+        self.trailing_commas = trailing_commas
+        self.error = error  # "" or why the text is not JSONC (an unterminated comment)
 
 
 def _blank(text: str) -> str:
@@ -45,8 +61,9 @@ def scan(text: str) -> Scan:
     pos = 0
     n = len(text)
     comma = -1  # index in ``out`` of a comma not yet followed by a significant character
+    interesting, string_end = _interesting(), _string_end()
     while True:
-        found = _INTERESTING.search(text, pos)
+        found = interesting.search(text, pos)
         if found is None:
             out.append(text[pos:])
             break
@@ -54,7 +71,7 @@ def scan(text: str) -> Scan:
         c = text[i]
         out.append(text[pos:i])
         if c == '"':
-            end = _STRING_END.match(text, i + 1)
+            end = string_end.match(text, i + 1)
             if end is None:  # an unterminated string: the decoder says where
                 out.append(text[i:])
                 break
@@ -115,9 +132,9 @@ def parse(data: bytes) -> jsonvalue.JValue:
 # does not try an alternative per character; the alternatives start differently, so the
 # loop stops at the first stop and the optional group then always matches: no backtracking),
 # then that stop, if any
-_UNTIL_COMMENT = re.compile(
-    r'(?:[^"/]+|"[^"\\\n]*(?:\\.[^"\\\n]*)*"|/(?![/*]))*(/[/*]|")?', re.DOTALL
-)
+@cache
+def _until_comment() -> re.Pattern[str]:
+    return re.compile(r'(?:[^"/]+|"[^"\\\n]*(?:\\.[^"\\\n]*)*"|/(?![/*]))*(/[/*]|")?', re.DOTALL)
 
 
 def has_comment(data: bytes) -> bool:
@@ -128,7 +145,7 @@ def has_comment(data: bytes) -> bool:
     if b"/" not in data:
         return False
     text = data.decode("utf-8", "replace")
-    found = _UNTIL_COMMENT.match(text)  # always matches: everything it may take is optional
+    found = _until_comment().match(text)  # always matches: everything it may take is optional
     assert found is not None
     stop = found.group(1)
     if stop == "//":

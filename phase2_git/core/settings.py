@@ -10,6 +10,11 @@ from typing import TYPE_CHECKING, Literal, NamedTuple
 
 if TYPE_CHECKING:
     from phase2_git.core.judge_model import JudgeModel
+else:
+    # What the annotation below names at run time: a string annotation would make NamedTuple
+    # build a ForwardRef, whose compile() (the first of the process) costs the hook ~1 ms.
+    # Nothing reads the annotation at run time; mypy sees the real class.
+    JudgeModel = object
 
 NoiseStrategy = Literal["restore_base", "canonicalize"]
 PolicyMode = Literal["auto", "manual", "shadow"]
@@ -85,4 +90,4 @@ class MethodSettings(NamedTuple):
     cosine_backend: str = "tfidf"
     # what ``phase2 judge eval --calibrate`` learned for the backend (loaded by the app layer);
     # None: the backend's unlearned form (tfidf: today's word TF-IDF fitted on the pair)
-    cosine_model: "JudgeModel | None" = None
+    cosine_model: JudgeModel | None = None

@@ -18,7 +18,7 @@ compared as JSON-ish tokens (:data:`JSON_TEXT`).
 import posixpath
 import re
 from collections.abc import Sequence
-from functools import lru_cache
+from functools import cache, lru_cache
 from typing import NamedTuple
 
 from phase2_git.core.jsonvalue import UTF8_BOM, decode_text
@@ -98,11 +98,16 @@ INSIGNIFICANT = ANY._replace(format="files declared whitespace-insignificant")
 # formatting between tokens is still never meaningful, whitespace inside a string still is.
 JSON_TEXT = WhitespaceRules("JSON", outside_strings=True)
 
+
 # whitespace, or a token: a string literal ('…' too: JSON5), a punctuator, a run of the rest
-_JSON_LEX = re.compile(
-    r"(\s+)|(\"(?:[^\"\\]|\\.)*\"|'(?:[^'\\]|\\.)*'|[{}\[\]:,]|[^\s{}\[\]:,\"']+)",
-    re.DOTALL,
-)
+# (compiled on first use, as every pattern of this module: the hook imports it, and most runs
+# need neither)
+@cache
+def _json_lex() -> re.Pattern[str]:
+    return re.compile(
+        r"(\s+)|(\"(?:[^\"\\]|\\.)*\"|'(?:[^'\\]|\\.)*'|[{}\[\]:,]|[^\s{}\[\]:,\"']+)",
+        re.DOTALL,
+    )
 
 
 def json_tokens(text: str) -> list[str]:
@@ -110,7 +115,7 @@ def json_tokens(text: str) -> list[str]:
     tokens dropped; from an unterminated string on, the rest is one token, compared as is."""
     out: list[str] = []
     pos = 0
-    for found in _JSON_LEX.finditer(text):
+    for found in _json_lex().finditer(text):
         if found.start() != pos:  # an unterminated string: nothing matched at pos
             break
         if found.group(2) is not None:
@@ -150,7 +155,9 @@ def _matches(patterns: tuple[str, ...], path: str) -> bool:
 
 # a line's whole run of trailing spaces and tabs, unless a backslash comes before it: a
 # backslash-space is an escaped space, a backslash-newline a continuation: never noise
-_TRAILING = re.compile(r"(?<![\\ \t])[ \t]+$", re.MULTILINE)
+@cache
+def _trailing() -> re.Pattern[str]:
+    return re.compile(r"(?<![\\ \t])[ \t]+$", re.MULTILINE)
 
 
 def _collapse_inner(line: str) -> str:
@@ -177,7 +184,7 @@ def normal_text(text: str, rules: WhitespaceRules) -> str:
     tokens are the whole comparison."""
     text = text.replace("\r\n", "\n").replace("\r", "\n")
     if rules.trailing and (" \n" in text or "\t\n" in text or text.endswith((" ", "\t"))):
-        text = _TRAILING.sub("", text)  # one pass over the text, not a call per line
+        text = _trailing().sub("", text)  # one pass over the text, not a call per line
     if rules.indent or rules.inner or rules.blank_lines:
         lines = text.split("\n")
         if rules.indent:

@@ -2,7 +2,6 @@
 
 # no `from __future__ import annotations`: NamedTuple fields stay cheap (see core/model.py)
 
-import re
 from collections.abc import Mapping
 from typing import Literal, NamedTuple
 
@@ -11,7 +10,7 @@ from phase2_git.git.repo import GitRepo, git_failure, quote_for_message
 
 SideKind = Literal["commit", "index", "worktree"]
 
-_HEX = re.compile(r"[0-9a-f]+")
+_HEX = frozenset("0123456789abcdef")  # what rev-parse prints an object id with
 
 INDEX = ":index"
 WORKTREE = ":worktree"
@@ -103,7 +102,7 @@ def resolve_side(repo: GitRepo, spec: str) -> Side:
         if (
             proc.returncode == 0
             and len(ids) == 2
-            and all(len(x) == repo.oid_len and _HEX.fullmatch(x) for x in ids)
+            and all(len(x) == repo.oid_len and set(x) <= _HEX for x in ids)
         ):
             return Side(spec=spec, kind="commit", commit=ids[0], tree=ids[1])
     if spec in ("HEAD", "@") and _verify_commit(repo, spec) is None and _head_is_unborn(repo):

@@ -220,7 +220,7 @@ def table_from(data: Mapping[str, Any], filename: str, display: str) -> dict[str
 
 def find_user_config(root: Path, explicit: str | Path | None = None) -> tuple[dict[str, Any], str]:
     """The raw user table and its display name (``{}``/``"defaults"`` when there is none)."""
-    from phase2_git.store.atomic import refuse_linked_store
+    from phase2_git.store.linked import refuse_linked_store  # not atomic: the hook only reads
 
     refuse_linked_store(root)
     if explicit is not None:
