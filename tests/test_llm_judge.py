@@ -565,3 +565,16 @@ def test_a_shadow_soak_asks_about_its_share_and_widens_without_dropping(
         shown = prom_samples(prom)["phase2_judge_shadow_share"]
         assert shown == [({"method": "llm_rubric"}, share)]
     assert asked[0.3] < asked[0.7]  # the soak widened: everything asked at 30 % still is
+
+
+def test_every_judge_outside_core_is_a_statistical_method(tmp_path: Path) -> None:
+    """A diff that selects no statistical method never asks app.external (app/diff.py): that
+    holds only while every judge it can run is one."""
+    from phase2_git.app import external
+    from phase2_git.core.methods import METHODS
+
+    config = load(tmp_path)
+    deterministic = [name for name, m in METHODS.items() if m.deterministic]
+    assert deterministic and not external.selected(config, deterministic)
+    for name in (external.LLM, external.COSINE):
+        assert not METHODS[name].deterministic

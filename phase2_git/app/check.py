@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING, Literal
 
 from phase2_git.core.model import Blob, Change, Mismatch, Transform
 from phase2_git.core.summary import is_unresolved_noise, is_unresolved_real
+from phase2_git.core.values import Value
 from phase2_git.errors import EXIT_FINDINGS, EXIT_OK, EXIT_REFUSED, UsageError
 from phase2_git.git.repo import GitRepo, quote_for_message
 from phase2_git.git.sides import Side, sides_from_env
@@ -41,8 +42,8 @@ FindingKind = Literal["noise", "malformed", "undecided", "fixed", "refused"]
 _REGULAR_MODES = ("100644", "100755")
 
 
-class Finding:
-    # a plain class, not a NamedTuple: never used as a tuple, and ~10x cheaper to define
+class Finding(Value):
+    # a Value, not a NamedTuple: never used as a tuple, and ~10x cheaper to define
     __slots__ = ("kind", "message", "path")
 
     def __init__(self, path: str, kind: FindingKind, message: str) -> None:
@@ -51,8 +52,8 @@ class Finding:
         self.message = message
 
 
-class CheckResult:
-    # a plain class, not a NamedTuple: never used as a tuple, and ~10x cheaper to define
+class CheckResult(Value):
+    # a Value, not a NamedTuple: never used as a tuple, and ~10x cheaper to define
     __slots__ = ("base", "checked", "findings", "head")
 
     def __init__(self, base: str, head: str, checked: int, findings: tuple[Finding, ...]) -> None:

@@ -18,6 +18,7 @@ import re
 from functools import cache
 
 from phase2_git.core import jsonvalue
+from phase2_git.core.values import Value
 
 # The patterns are compiled on first use: the hook imports this module, and a run whose
 # files hold no `/` needs none of them.
@@ -35,8 +36,8 @@ def _string_end() -> re.Pattern[str]:
     return re.compile(r'(?:[^"\\\n]|\\.)*"', re.DOTALL)
 
 
-class Scan:
-    # a plain class, not a NamedTuple: never used as a tuple, and ~10x cheaper to define
+class Scan(Value):
+    # a Value, not a NamedTuple: never used as a tuple, and ~10x cheaper to define
     __slots__ = ("comments", "error", "text", "trailing_commas")
 
     def __init__(

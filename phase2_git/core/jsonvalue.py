@@ -23,6 +23,8 @@ from collections.abc import Sequence
 from decimal import MAX_EMAX, MIN_EMIN, Context, Decimal, InvalidOperation, localcontext
 from typing import Union
 
+from phase2_git.core.values import Value
+
 UTF8_BOM = b"\xef\xbb\xbf"
 
 
@@ -182,8 +184,8 @@ def _change(x: str, y: str) -> str:
     return f"{a} → {b}"
 
 
-class Comparison:
-    # a plain class, not a NamedTuple: never used as a tuple, and ~10x cheaper to define
+class Comparison(Value):
+    # a Value, not a NamedTuple: never used as a tuple, and ~10x cheaper to define
     __slots__ = ("equal", "max_rel_diff", "reason", "where")
 
     def __init__(self, equal: bool, max_rel_diff: float, where: str = "", reason: str = "") -> None:
