@@ -15,7 +15,7 @@ import time
 from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from phase2_git.app.diff import run_diff
 from phase2_git.app.diff_result import DiffResult
@@ -51,7 +51,11 @@ from phase2_git.store.decisions import (
     new_event,
     now_ts,
     parse_lines,
+    validate_all,
 )
+
+if TYPE_CHECKING:
+    from phase2_git.app.forking import ChildCheck
 
 DecisionKind = Literal["approve", "reject", "skip", "auto-approve", "shadow", "label", "audit"]
 _REAL_WAITS = "the real change waits for a human"
@@ -926,6 +930,8 @@ def commit_with_log(
     log: dict[str, Any] = {"old": tx.head_oid}
     spooled: list[gitc.SpooledBlob] = []
     writing: list[gitc.Background[str]] = []
+    # forked before any thread of this call starts (a fork copies one thread)
+    child = _events_checked_in_child(events)
     # which files a checkout writes byte for byte: from the attributes asked with the diff,
     # else asked now, while the commit is made
     paths = [u.path for u in updates]
@@ -937,7 +943,9 @@ def commit_with_log(
         # thousands of decisions is Python's work, reading a large tree is git's. The new log
         # goes to a temporary file a block of lines at a time, never whole in memory (see
         # SpooledBlob), and the working tree's log is written from it after the move
-        spool = gitc.SpooledBlob(repo, appended_blocks(tx.worktree, events))
+        spool = gitc.SpooledBlob(
+            repo, appended_blocks(tx.worktree, events, validated=child is not None)
+        )
         spooled.append(spool)
         log["new"] = spool.oid
         if not updates and log["new"] == tx.head_oid:
@@ -955,6 +963,8 @@ def commit_with_log(
                 )
                 if commit is None:
                     return None
+                if child is not None:  # nothing is recorded or moved for a refused log
+                    _events_verdict(child, events)
                 if before_move is not None:
                     before_move(commit, log)
                 if writing and writing[0].result() != log["new"]:  # pragma: no cover
@@ -969,8 +979,38 @@ def commit_with_log(
             )
             return commit, synced
     finally:
+        if child is not None:
+            child.close()  # still running after a failure: stopped
         for spool in spooled:
             spool.close()
+
+
+# fewer events are checked here: a fork costs more than checking them
+_CHILD_FROM = 500
+
+
+def _events_checked_in_child(events: Sequence[Mapping[str, Any]]) -> ChildCheck | None:
+    """The schema check of ``events`` started in a forked child, or None (a few events, or
+    no fork allowed: see :mod:`phase2_git.app.forking`). Checking 5,000 decisions is this
+    process's longest step in making resolve's commit, while git's part waits on it (bench/:
+    the ``resolve`` row); the child runs it beside the encoding and git's work instead."""
+    if len(events) < _CHILD_FROM:
+        return None
+    from phase2_git.app import forking
+
+    if not forking.count():
+        return None
+    return forking.check_in_child(lambda: validate_all(events))
+
+
+def _events_verdict(child: ChildCheck, events: Sequence[Mapping[str, Any]]) -> None:
+    """Raise what the child found; a child that gave no verdict (killed, crashed) is never
+    trusted: the events are checked here."""
+    done, message = child.verdict()
+    if not done:
+        validate_all(events)
+    elif message is not None:
+        raise UsageError(message)
 
 
 @contextlib.contextmanager

@@ -318,11 +318,14 @@ def appended_content(existing: bytes, events: Iterable[Mapping[str, Any]]) -> by
     return b"".join(appended_blocks(existing, events))
 
 
-def appended_blocks(existing: bytes, events: Iterable[Mapping[str, Any]]) -> Iterator[bytes]:
+def appended_blocks(
+    existing: bytes, events: Iterable[Mapping[str, Any]], *, validated: bool = False
+) -> Iterator[bytes]:
     """:func:`appended_content` a block at a time: ``existing``, then the new lines 512 at a
     time, each block encoded when it is asked for. Every event is validated (and a torn last
     line of ``existing`` refused) before this returns, so nothing is handed out for a log
-    that would be refused.
+    that would be refused; ``validated``: the caller validates the events itself and uses
+    nothing of the log before it has (resolve's commit: in a forked child, meanwhile).
 
     Blocks, not lines: thousands of small line objects alive together grew the heap by the
     log's size for good. A caller that writes each block out as it comes (resolve's commit,
@@ -330,7 +333,8 @@ def appended_blocks(existing: bytes, events: Iterable[Mapping[str, Any]]) -> Ite
     if existing and not existing.endswith(b"\n"):
         parse_lines(existing, LOG_FILE, validate_lines=False)
     events = list(events)
-    validate_all(events)
+    if not validated:
+        validate_all(events)
     return _blocks(existing, events)
 
 
