@@ -15,6 +15,7 @@ import pytest
 
 from phase2_git.app import forking
 from phase2_git.app import resolve as resolvemod
+from phase2_git.store import decisions
 from tests.conftest import Cli, TestRepo
 from tests.test_workers import _regenerated
 
@@ -72,7 +73,7 @@ def test_the_child_checks_and_the_commit_is_the_same(
 
 def _breaking(monkeypatch: pytest.MonkeyPatch) -> None:
     """Every decision this run records carries a value its schema refuses."""
-    real = resolvemod.new_event
+    real = decisions.new_event
 
     def bad(**kw: Any) -> dict[str, Any]:
         ev = real(**kw)
@@ -106,7 +107,7 @@ def test_a_child_without_a_verdict_is_not_trusted(
     refuses an invalid one as ever."""
     parent = os.getpid()
     checked_here: list[int] = []
-    real = resolvemod.validate_all
+    real = decisions.validate_all
 
     def dies_in_the_child(events: Any, *args: Any) -> None:
         if os.getpid() != parent:
