@@ -224,3 +224,21 @@ def cli(capsys: pytest.CaptureFixture[str]) -> Cli:
         return CliResult(code, out, err)
 
     return run
+
+
+@pytest.fixture
+def forks(monkeypatch: pytest.MonkeyPatch) -> list[tuple[bool, str | None]]:
+    """The verdict of every child a command forks to check something (app/forking.py:
+    ``report merge``'s shards, ``resolve``'s decisions), in this process."""
+    from phase2_git.app import forking
+
+    verdicts: list[tuple[bool, str | None]] = []
+    real = forking.ChildCheck.verdict
+
+    def spy(self: forking.ChildCheck) -> tuple[bool, str | None]:
+        got = real(self)
+        verdicts.append(got)
+        return got
+
+    monkeypatch.setattr(forking.ChildCheck, "verdict", spy)
+    return verdicts

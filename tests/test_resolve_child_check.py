@@ -8,7 +8,6 @@ from __future__ import annotations
 import json
 import os
 import sys
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -24,20 +23,10 @@ pytestmark = pytest.mark.skipif(
 )
 
 
-@pytest.fixture
-def forks(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[tuple[bool, str | None]]]:
-    """The verdict of every child resolve forks; any number of decisions takes one."""
+@pytest.fixture(autouse=True)
+def any_number(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Any number of decisions is checked in a child (500 or more outside these tests)."""
     monkeypatch.setattr(resolvemod, "_CHILD_FROM", 1)
-    verdicts: list[tuple[bool, str | None]] = []
-    real = forking.ChildCheck.verdict
-
-    def spy(self: forking.ChildCheck) -> tuple[bool, str | None]:
-        got = real(self)
-        verdicts.append(got)
-        return got
-
-    monkeypatch.setattr(forking.ChildCheck, "verdict", spy)
-    yield verdicts
 
 
 def _resolved(repo: TestRepo, cli: Cli, monkeypatch: pytest.MonkeyPatch, workers: str) -> Any:

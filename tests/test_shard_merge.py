@@ -204,23 +204,6 @@ _CI = ("--junit", "j.xml", "--prom", "m.prom", "--summary", "s.md")
 _WRITTEN = ("j.xml", "m.prom", "s.md")
 
 
-@pytest.fixture
-def forks(monkeypatch: pytest.MonkeyPatch) -> list[tuple[bool, str | None]]:
-    """The verdict of every child forked by report merge, in this process."""
-    from phase2_git.app import forking
-
-    verdicts: list[tuple[bool, str | None]] = []
-    real = forking.ChildCheck.verdict
-
-    def spy(self: forking.ChildCheck) -> tuple[bool, str | None]:
-        got = real(self)
-        verdicts.append(got)
-        return got
-
-    monkeypatch.setattr(forking.ChildCheck, "verdict", spy)
-    return verdicts
-
-
 def _merge_in(
     folder: Path, cli: Cli, repo: TestRepo, workers: str, args: list[str], monkeypatch
 ) -> tuple[int, str, str, dict[str, bytes]]:
