@@ -92,6 +92,15 @@ class ChildCheck:
             return True, data[len(_INVALID) :].decode("utf-8", "surrogatepass")
         return False, None  # pragma: no cover - a child that exits 0 sent one of the two
 
+    def settle(self, check: Callable[[], None]) -> None:
+        """Raise the child's error; when it gave no verdict, run ``check`` here instead: a
+        child that died or was killed is never trusted."""
+        valid, message = self.verdict()
+        if message is not None:
+            raise UsageError(message)
+        if not valid:
+            check()
+
     def close(self) -> None:
         """Stop the child if it still runs (an error or an interrupt here) and reap it."""
         if not self._done:

@@ -433,17 +433,13 @@ def merge_checked(
                 done = doc, prepare(doc)
             except Exception as exc:  # raised below unless the child says more
                 failure = exc
-        valid, message = child.verdict()
+        child.settle(validate)  # no verdict: validated here, raising what the serial path does
     finally:
         child.close()
-    if message is not None:
-        raise UsageError(message) from None
     if docs is None:
         # the shards did not parse here although no check refused them (none has: the strict
         # parse accepts less): the serial path on the same bytes says what is wrong
         return _merged_serially(paths, raws, fail_on), None
-    if not valid:
-        validate()  # no verdict: validate here, raising what the serial path raises
     if failure is not None:
         raise failure
     assert done is not None

@@ -964,7 +964,7 @@ def commit_with_log(
                 if commit is None:
                     return None
                 if child is not None:  # nothing is recorded or moved for a refused log
-                    _events_verdict(child, events)
+                    child.settle(lambda: validate_all(events))
                 if before_move is not None:
                     before_move(commit, log)
                 if writing and writing[0].result() != log["new"]:  # pragma: no cover
@@ -1001,16 +1001,6 @@ def _events_checked_in_child(events: Sequence[Mapping[str, Any]]) -> ChildCheck 
     if not forking.count():
         return None
     return forking.check_in_child(lambda: validate_all(events))
-
-
-def _events_verdict(child: ChildCheck, events: Sequence[Mapping[str, Any]]) -> None:
-    """Raise what the child found; a child that gave no verdict (killed, crashed) is never
-    trusted: the events are checked here."""
-    done, message = child.verdict()
-    if not done:
-        validate_all(events)
-    elif message is not None:
-        raise UsageError(message)
 
 
 @contextlib.contextmanager

@@ -26,10 +26,8 @@ pass over every character, and the spans are those of exactly the document phase
 # no `from __future__ import annotations`: NamedTuple fields stay cheap (see core/model.py)
 
 import json
-import re
 from collections.abc import Mapping
 from decimal import Decimal, localcontext
-from functools import cache
 from typing import Any, NamedTuple
 
 from phase2_git.core import jsonvalue, whitespace
@@ -40,6 +38,7 @@ from phase2_git.core.model import (
     NoiseFound,
     RealChange,
 )
+from phase2_git.core.patterns import lazy_pattern
 from phase2_git.core.whitespace import WhitespaceRules
 
 # Real changes listed per mismatch (the rest are counted), and places listed per noise kind:
@@ -60,20 +59,14 @@ _MOVES = 64
 # those its files need), each by a cached function named after it.
 
 
-@cache
-def _ws() -> re.Pattern[str]:
-    return re.compile(r"[ \t\n\r]*")  # JSON whitespace, exactly what the parser skips
+_ws = lazy_pattern(r"[ \t\n\r]*")  # JSON whitespace, exactly what the parser skips
 
 
-@cache
-def _key() -> re.Pattern[str]:
-    # a key (a JSON string, valid: the text parsed) and its colon: where the value starts
-    return re.compile(r'"(?:[^"\\]|\\.)*"[ \t\n\r]*:[ \t\n\r]*')
+# a key (a JSON string, valid: the text parsed) and its colon: where the value starts
+_key = lazy_pattern(r'"(?:[^"\\]|\\.)*"[ \t\n\r]*:[ \t\n\r]*')
 
 
-@cache
-def _after() -> re.Pattern[str]:
-    return re.compile(r"[ \t\n\r]*([,}\]])[ \t\n\r]*")  # after a value: the separator
+_after = lazy_pattern(r"[ \t\n\r]*([,}\]])[ \t\n\r]*")  # after a value: the separator
 
 
 # (value, end) of the value at an offset, in C. Only the end is used: the text already parsed
@@ -82,24 +75,16 @@ def _after() -> re.Pattern[str]:
 _SCAN = json.JSONDecoder(parse_int=str, parse_float=str).scan_once  # type: ignore[attr-defined]
 
 
-@cache
-def _eol() -> re.Pattern[str]:
-    return re.compile(r"\r\n|\r|\n")
+_eol = lazy_pattern(r"\r\n|\r|\n")
 
 
-@cache
-def _indented() -> re.Pattern[str]:
-    return re.compile(r"\n([ \t]+)\S")
+_indented = lazy_pattern(r"\n([ \t]+)\S")
 
 
-@cache
-def _key_sep() -> re.Pattern[str]:
-    return re.compile(r'"(?:[^"\\]|\\.)*"([ \t\r\n]*:[ \t\r\n]*)?')
+_key_sep = lazy_pattern(r'"(?:[^"\\]|\\.)*"([ \t\r\n]*:[ \t\r\n]*)?')
 
 
-@cache
-def _item_sep() -> re.Pattern[str]:
-    return re.compile(r'"(?:[^"\\]|\\.)*"|,([ \t]*)(?=[^ \t\r\n])')
+_item_sep = lazy_pattern(r'"(?:[^"\\]|\\.)*"|,([ \t]*)(?=[^ \t\r\n])')
 
 
 Path = tuple[str | int, ...]
@@ -1071,9 +1056,7 @@ def analyse_json(
 # compared without its text: a reformatting confined to part of a file (one object
 # re-indented by hand) is then not told apart from the real change around it, and shows as
 # part of a clean real change for review as a whole.
-@cache
-def _unit() -> re.Pattern[str]:
-    return re.compile(r"\n([ \t]+)")
+_unit = lazy_pattern(r"\n([ \t]+)")
 
 
 def _style_print(text: str) -> tuple[object, ...]:

@@ -7,9 +7,8 @@ whole difference wins. Each side is decoded and parsed at most once (:class:`Pai
 from __future__ import annotations
 
 import posixpath
-import re
 from decimal import Decimal, InvalidOperation, localcontext
-from functools import cache, cached_property
+from functools import cached_property
 
 from phase2_git.core import jsonc, jsonvalue, whitespace
 from phase2_git.core.globs import matches
@@ -21,6 +20,7 @@ from phase2_git.core.model import (
     Change,
     Classification,
 )
+from phase2_git.core.patterns import lazy_pattern
 from phase2_git.core.settings import ClassifySettings
 from phase2_git.core.whitespace import WhitespaceRules
 
@@ -32,15 +32,11 @@ _BINARY_SNIFF = 8000
 # compare text numbers.
 
 
-@cache
-def _number_split() -> re.Pattern[str]:
-    # a decimal number, captured: ``split`` gives text, number, text, … (text at even indexes)
-    return re.compile(r"([-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?)")
+# a decimal number, captured: ``split`` gives text, number, text, … (text at even indexes)
+_number_split = lazy_pattern(r"([-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?)")
 
 
-@cache
-def _space_runs() -> re.Pattern[str]:
-    return re.compile(r"(\s+)")  # \s is str.isspace(): the separators of str.split()
+_space_runs = lazy_pattern(r"(\s+)")  # \s is str.isspace(): the separators of str.split()
 
 
 _EQUAL = jsonvalue.Comparison(True, 0.0)

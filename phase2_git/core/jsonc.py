@@ -15,25 +15,21 @@ know where strings, comments and commas are.
 from __future__ import annotations
 
 import re
-from functools import cache
 
 from phase2_git.core import jsonvalue
+from phase2_git.core.patterns import lazy_pattern
 from phase2_git.core.values import Value
 
 # The patterns are compiled on first use: the hook imports this module, and a run whose
 # files hold no `/` needs none of them.
 
 
-@cache
-def _interesting() -> re.Pattern[str]:
-    # the next interesting character outside a string: a quote, a comment start, a comma, a
-    # closing bracket, or another significant character (tracked for trailing commas)
-    return re.compile(r'["/,\]}]|[^\s"/,\]}]+')
+# the next interesting character outside a string: a quote, a comment start, a comma, a
+# closing bracket, or another significant character (tracked for trailing commas)
+_interesting = lazy_pattern(r'["/,\]}]|[^\s"/,\]}]+')
 
 
-@cache
-def _string_end() -> re.Pattern[str]:
-    return re.compile(r'(?:[^"\\\n]|\\.)*"', re.DOTALL)
+_string_end = lazy_pattern(r'(?:[^"\\\n]|\\.)*"', re.DOTALL)
 
 
 class Scan(Value):
@@ -133,9 +129,9 @@ def parse(data: bytes) -> jsonvalue.JValue:
 # does not try an alternative per character; the alternatives start differently, so the
 # loop stops at the first stop and the optional group then always matches: no backtracking),
 # then that stop, if any
-@cache
-def _until_comment() -> re.Pattern[str]:
-    return re.compile(r'(?:[^"/]+|"[^"\\\n]*(?:\\.[^"\\\n]*)*"|/(?![/*]))*(/[/*]|")?', re.DOTALL)
+_until_comment = lazy_pattern(
+    r'(?:[^"/]+|"[^"\\\n]*(?:\\.[^"\\\n]*)*"|/(?![/*]))*(/[/*]|")?', re.DOTALL
+)
 
 
 def has_comment(data: bytes) -> bool:

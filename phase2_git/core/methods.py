@@ -11,10 +11,10 @@ import math
 import re
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
-from functools import cache
 
 from phase2_git.core.classify import Pair
 from phase2_git.core.model import Blob, Verdict
+from phase2_git.core.patterns import lazy_pattern
 from phase2_git.core.settings import ClassifySettings, MethodSettings
 from phase2_git.errors import UsageError
 
@@ -126,9 +126,8 @@ def _numeric(m: MethodInput) -> Verdict:
     return Verdict("numeric", False, 0.0, "differs beyond numeric tolerance")
 
 
-@cache  # compiled on first use: most runs never compute this method
-def _word() -> re.Pattern[str]:
-    return re.compile(r"\w+|[^\w\s]", re.UNICODE)
+# compiled on first use: most runs never compute this method
+_word = lazy_pattern(r"\w+|[^\w\s]", re.UNICODE)
 
 
 def tfidf_cosine(a: str, b: str) -> float:

@@ -18,10 +18,11 @@ compared as JSON-ish tokens (:data:`JSON_TEXT`).
 import posixpath
 import re
 from collections.abc import Sequence
-from functools import cache, lru_cache
+from functools import lru_cache
 from typing import NamedTuple
 
 from phase2_git.core.jsonvalue import UTF8_BOM, decode_text
+from phase2_git.core.patterns import lazy_pattern
 
 # What the line-level rules call whitespace: space and tab. Other characters str.isspace()
 # accepts (NBSP, U+2028, form feed, the ASCII separators 0x1C-0x1F …) stay content: a no-break
@@ -102,12 +103,9 @@ JSON_TEXT = WhitespaceRules("JSON", outside_strings=True)
 # whitespace, or a token: a string literal ('…' too: JSON5), a punctuator, a run of the rest
 # (compiled on first use, as every pattern of this module: the hook imports it, and most runs
 # need neither)
-@cache
-def _json_lex() -> re.Pattern[str]:
-    return re.compile(
-        r"(\s+)|(\"(?:[^\"\\]|\\.)*\"|'(?:[^'\\]|\\.)*'|[{}\[\]:,]|[^\s{}\[\]:,\"']+)",
-        re.DOTALL,
-    )
+_json_lex = lazy_pattern(
+    r"(\s+)|(\"(?:[^\"\\]|\\.)*\"|'(?:[^'\\]|\\.)*'|[{}\[\]:,]|[^\s{}\[\]:,\"']+)", re.DOTALL
+)
 
 
 def json_tokens(text: str) -> list[str]:
@@ -155,9 +153,7 @@ def _matches(patterns: tuple[str, ...], path: str) -> bool:
 
 # a line's whole run of trailing spaces and tabs, unless a backslash comes before it: a
 # backslash-space is an escaped space, a backslash-newline a continuation: never noise
-@cache
-def _trailing() -> re.Pattern[str]:
-    return re.compile(r"(?<![\\ \t])[ \t]+$", re.MULTILINE)
+_trailing = lazy_pattern(r"(?<![\\ \t])[ \t]+$", re.MULTILINE)
 
 
 def _collapse_inner(line: str) -> str:

@@ -193,8 +193,10 @@ class _Tail:
         return self._data
 
 
-def _wanted(c: Change) -> Iterator[str]:
-    for oid, mode in ((c.before, c.before_mode), (c.after, c.after_mode)):
+def _wanted(c: Change, *, after: bool = True) -> Iterator[str]:
+    """The ids cat-file answers for ``c``: both sides', or the before side's alone."""
+    sides = ((c.before, c.before_mode), (c.after, c.after_mode))
+    for oid, mode in sides if after else sides[:1]:
         if oid is not None and mode != MODE_GITLINK:
             yield oid
 
@@ -224,13 +226,9 @@ def _ahead(
             for c in chunk:
                 room = _LOCAL_BUDGET - held - _EACH
                 after = local.blob(c, room) if local is not None else None
-                if after is None:
-                    asked = list(_wanted(c))
-                else:
+                if after is not None:
                     held += after.size + _EACH
-                    asked = (
-                        [c.before] if c.before is not None and c.before_mode != MODE_GITLINK else []
-                    )
+                asked = list(_wanted(c, after=after is None))
                 oids += asked
                 pending.append((c, len(asked), after))
             if oids:
