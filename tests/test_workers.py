@@ -124,8 +124,10 @@ def test_count_reads_the_environment() -> None:
     assert forking.count({forking.ENV: " 3 "}) == 3
     cpus = len(os.sched_getaffinity(0))
     assert forking.count({}) == max(0, min(cpus - 1, 4))
-    # a default below `least` is none; an explicit number is taken as it is
-    assert forking.count({}, least=cpus) == 0
+    # a default below `least` is raised to it where there are that many CPUs (two at least),
+    # else none; an explicit number is taken as it is
+    assert forking.count({}, least=cpus + 1) == 0
+    assert forking.count({}, least=2) == (max(2, min(cpus - 1, 4)) if cpus >= 2 else 0)
     assert forking.count({forking.ENV: "1"}, least=2) == 1
     assert forking.count({forking.ENV: ""}) == forking.count({})
     with pytest.raises(UsageError):

@@ -22,8 +22,9 @@ _MAX_DEFAULT = 4
 
 def count(environ: Mapping[str, str] = os.environ, *, least: int = 1) -> int:
     """How many worker processes a large run uses: ``PHASE2_WORKERS`` when set, else one fewer
-    than the CPUs this process may run on (at most 4), or none when that is fewer than
-    ``least``; 0 where fork is not safe to use."""
+    than the CPUs this process may run on (at most 4), raised to ``least`` on a machine with
+    at least two CPUs and ``least`` of them (a caller whose own process mostly waits lets
+    that many share the CPUs with it), none on one CPU; 0 where fork is not safe to use."""
     raw = environ.get(ENV, "").strip()
     wanted: int | None = None
     if raw:
@@ -50,7 +51,9 @@ def count(environ: Mapping[str, str] = os.environ, *, least: int = 1) -> int:
     except (AttributeError, OSError):  # pragma: no cover - Linux always has it
         cpus = os.cpu_count() or 1
     n = max(0, min(cpus - 1, _MAX_DEFAULT))
-    return n if n >= least else 0
+    if n >= least:
+        return n
+    return least if 2 <= least <= cpus else 0
 
 
 # the child's one message, then it exits 0: anything else is no verdict at all
