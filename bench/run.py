@@ -383,7 +383,7 @@ class Suite:
         spec = synth.RepoSpec(profile, n, changed, mixed=mixed)
         marker = self.repos / spec.key / ".git" / "phase2-bench.json"
         if not marker.exists():
-            log(f"building {spec.key} (git fast-import) …")
+            log(f"building {spec.key} (git fast-import, then repack) …")
         start = time.perf_counter()
         built = build_cached(spec, self.repos)
         if not marker.exists() or time.perf_counter() - start > 1:
@@ -420,7 +420,7 @@ class Suite:
         s = self.sizes
         spec = synth.RepoSpec("mix", s.check_n, 0, seed=1)
         if not (self.repos / spec.key / ".git" / "phase2-bench.json").exists():
-            log(f"building {spec.key} (git fast-import) …")
+            log(f"building {spec.key} (git fast-import, then repack) …")
         built = build_cached(spec, self.repos)
         files = synth.stage_regeneration(built, s.check_many, s.check_many_real)
         return built, files
