@@ -103,6 +103,15 @@ def build_all(
     # nor may a child hold a pipe of a git process started ahead (GitRepo.prestart): a forked
     # copy of a cat-file's stdin kept it from ever reading its end, and the run waited forever
     repo.discard_started()
+    # what this process holds now (its imports, the settings) is never garbage: frozen, no
+    # collection here or in a worker walks it again, and a worker's collections leave its
+    # copy-on-write pages alone (the fork recipe of the gc module's documentation). Measured
+    # side by side: diff 20k 0.596 -> 0.559 s, 20k mixed 0.712 -> 0.665 s. It stays frozen: a
+    # command exits after its diff, and a caller that runs on (a test) only keeps whatever
+    # cyclic garbage there was at this point
+    import gc
+
+    gc.freeze()
     pool = multiprocessing.get_context("fork").Pool(workers, initializer=_quiet)
     pairs = read_blobs(repo, changes, max_size=max_size, worktree=worktree)
     finished = False
