@@ -175,13 +175,17 @@ def write_ci_outputs(
     :func:`prepare_ci_outputs` of the same document, outputs and environment, when the caller
     made it already.
     """
+    gha = under_github_actions(environ)
+    want_annotations = outputs.annotations if outputs.annotations is not None else gha
+    step_summary_path = _step_summary_path(outputs, environ)
+    output_path = environ.get("GITHUB_OUTPUT") if gha else None
+    files = (outputs.junit, outputs.prom, outputs.summary, outputs.html, step_summary_path)
+    if not (any(files) or output_path or want_annotations):
+        return  # nothing asked for: no writer is imported (7 ms of a small diff's 0.1 s)
     from phase2_git import __version__
     from phase2_git.reports import github, prom
     from phase2_git.store.atomic import atomic_write_text
 
-    gha = under_github_actions(environ)
-    want_annotations = outputs.annotations if outputs.annotations is not None else gha
-    step_summary_path = _step_summary_path(outputs, environ)
     if prepared is None:
         prepared = prepare_ci_outputs(doc, outputs, environ)
     md = prepared.markdown
@@ -214,7 +218,6 @@ def write_ci_outputs(
         target = Path(step_summary_path)
         used = target.stat().st_size if target.exists() else 0
         _append(target, github.fit_step_summary(md + "\n", used=used))
-    output_path = environ.get("GITHUB_OUTPUT") if gha else None
     if output_path:
         paths = {
             "junit": outputs.junit,
