@@ -26,7 +26,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
-from phase2_git.core.model import Blob, Change, Mismatch, Transform
+from phase2_git.core.model import REGULAR_MODES, Blob, Change, Mismatch, Transform
 from phase2_git.core.summary import is_unresolved_noise, is_unresolved_real
 from phase2_git.core.values import Value
 from phase2_git.errors import EXIT_FINDINGS, EXIT_OK, EXIT_REFUSED, UsageError
@@ -38,8 +38,6 @@ if TYPE_CHECKING:
     import json
 
 FindingKind = Literal["noise", "malformed", "undecided", "fixed", "refused"]
-
-_REGULAR_MODES = ("100644", "100755")
 
 
 class Finding(Value):
@@ -392,12 +390,12 @@ def _malformed_json(
     changes = [
         Change("added", path, None, None, oid, "000000", mode)
         for path, (mode, oid) in sorted(wanted.items())
-        if mode in _REGULAR_MODES
+        if mode in REGULAR_MODES
     ]
     already = [
         (Change("added", p, None, None, b.oid, "000000", b.mode), None, b)
         for p, b in sorted(seen.items())
-        if b is not None and is_json(p) and b.mode in _REGULAR_MODES
+        if b is not None and is_json(p) and b.mode in REGULAR_MODES
     ]
     findings = []
     fresh = read_blobs(repo, changes, max_size=config.classify.max_file_size) if changes else []

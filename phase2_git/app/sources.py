@@ -20,7 +20,15 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from phase2_git.core.ids import mismatch_id, plan_id
-from phase2_git.core.model import MODE_MISSING, Change, Mismatch, MismatchType, Plan, Status
+from phase2_git.core.model import (
+    MODE_MISSING,
+    REGULAR_MODES,
+    Change,
+    Mismatch,
+    MismatchType,
+    Plan,
+    Status,
+)
 from phase2_git.errors import UsageError
 from phase2_git.git.repo import GitRepo, quote_for_message
 from phase2_git.git.sides import Side, resolve_side
@@ -31,7 +39,6 @@ if TYPE_CHECKING:
 
 # where a commit's configuration can live, in the order the working tree's is looked up
 CONFIG_PATHS = (CONFIG_FILE, "pyproject.toml")
-_REGULAR = ("100644", "100755")
 
 
 class CommitConfig(NamedTuple):
@@ -72,7 +79,7 @@ def read_commit_config(repo: GitRepo, side: Side) -> CommitConfig:
         if entry is None:
             continue
         where = f"{side.spec}:{filename}"
-        if entry[0] not in _REGULAR:
+        if entry[0] not in REGULAR_MODES:
             raise UsageError(f"{where}: not a regular file (mode {entry[0]})")
         found = table_from(parse_toml(gitc.read_blob(repo, entry[1]), where), filename, where)
         if found is None:

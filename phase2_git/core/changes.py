@@ -57,15 +57,9 @@ _MOVES = 64
 
 # The patterns are compiled on first use (the hook imports this module; a run compiles only
 # those its files need), each by a cached function named after it.
-
-
 _ws = lazy_pattern(r"[ \t\n\r]*")  # JSON whitespace, exactly what the parser skips
-
-
 # a key (a JSON string, valid: the text parsed) and its colon: where the value starts
 _key = lazy_pattern(r'"(?:[^"\\]|\\.)*"[ \t\n\r]*:[ \t\n\r]*')
-
-
 _after = lazy_pattern(r"[ \t\n\r]*([,}\]])[ \t\n\r]*")  # after a value: the separator
 
 
@@ -76,14 +70,8 @@ _SCAN = json.JSONDecoder(parse_int=str, parse_float=str).scan_once  # type: igno
 
 
 _eol = lazy_pattern(r"\r\n|\r|\n")
-
-
 _indented = lazy_pattern(r"\n([ \t]+)\S")
-
-
 _key_sep = lazy_pattern(r'"(?:[^"\\]|\\.)*"([ \t\r\n]*:[ \t\r\n]*)?')
-
-
 _item_sep = lazy_pattern(r'"(?:[^"\\]|\\.)*"|,([ \t]*)(?=[^ \t\r\n])')
 
 

@@ -31,11 +31,8 @@ _BINARY_SNIFF = 8000
 # The patterns are compiled on first use: the hook imports this module, and most runs never
 # compare text numbers.
 
-
 # a decimal number, captured: ``split`` gives text, number, text, … (text at even indexes)
 _number_split = lazy_pattern(r"([-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?)")
-
-
 _space_runs = lazy_pattern(r"(\s+)")  # \s is str.isspace(): the separators of str.split()
 
 

@@ -23,12 +23,9 @@ from phase2_git.core.values import Value
 # The patterns are compiled on first use: the hook imports this module, and a run whose
 # files hold no `/` needs none of them.
 
-
 # the next interesting character outside a string: a quote, a comment start, a comma, a
 # closing bracket, or another significant character (tracked for trailing commas)
 _interesting = lazy_pattern(r'["/,\]}]|[^\s"/,\]}]+')
-
-
 _string_end = lazy_pattern(r'(?:[^"\\\n]|\\.)*"', re.DOTALL)
 
 

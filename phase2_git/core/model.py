@@ -63,6 +63,7 @@ MISMATCH_TYPES: tuple[MismatchType, ...] = NOISE_TYPES + REAL_TYPES
 MODE_SYMLINK = "120000"
 MODE_GITLINK = "160000"
 MODE_MISSING = "000000"
+REGULAR_MODES = ("100644", "100755")  # a file, executable or not
 
 
 def is_noise(mismatch_type: str) -> bool:

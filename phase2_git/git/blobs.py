@@ -11,7 +11,7 @@ from collections.abc import Generator, Iterable, Iterator, Sequence
 from itertools import chain, islice
 from typing import IO, TYPE_CHECKING
 
-from phase2_git.core.model import MODE_GITLINK, Blob, Change
+from phase2_git.core.model import MODE_GITLINK, REGULAR_MODES, Blob, Change
 from phase2_git.errors import GitError
 from phase2_git.git.repo import GitRepo, git_failure, quote_for_message
 
@@ -49,7 +49,6 @@ _AHEAD = 1024
 # an after side is asked of git as usual
 _LOCAL_BUDGET = 8 << 20
 _EACH = 512
-_REGULAR = ("100644", "100755")
 
 
 def prestart(repo: GitRepo) -> None:
@@ -272,7 +271,7 @@ class _Worktree:
 
     def blob(self, c: Change, room: int) -> Blob | None:
         """``c``'s after side from its file, or None: read it from git."""
-        if c.after is None or c.after_mode not in _REGULAR or not self._folders.reach(c.path):
+        if c.after is None or c.after_mode not in REGULAR_MODES or not self._folders.reach(c.path):
             return None
         try:
             # a string, not a Path per file: thousands of them on the hook's path

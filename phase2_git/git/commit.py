@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Generic, TypeVar
 
+from phase2_git.core.model import REGULAR_MODES
 from phase2_git.errors import RefusedError, UsageError
 from phase2_git.git.changes import nul_fields, stdin_path_line
 from phase2_git.git.paths import beyond_symlinks, blob_hasher
@@ -556,7 +557,7 @@ def worktree_hashes(
         if (
             e is not None
             and e.stage == 0
-            and e.mode in ("100644", "100755")
+            and e.mode in REGULAR_MODES
             and not (e.skip_worktree or e.assume_unchanged)
             and os.fsencode(p) not in changed
         ):
@@ -796,7 +797,7 @@ def direct_writes(
     rewriting the file in place spares creating a new inode for each, which made
     ``checkout-index`` of 5,000 files cost a second on an ext4 disk. Everything else is left
     to ``checkout-index``."""
-    todo = [u for u in updates if u.new in held and u.mode in ("100644", "100755")]
+    todo = [u for u in updates if u.new in held and u.mode in REGULAR_MODES]
     if plain is None:
         plain = unconverted(repo, [u.path for u in todo], every=every)
     top = os.fspath(repo.root)
