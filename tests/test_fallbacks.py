@@ -13,7 +13,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from phase2_git.core import ids
+from phase2_git.core import ids, model
 from phase2_git.errors import UsageError
 from phase2_git.reports import jsonout
 from phase2_git.store.config import parse_toml
@@ -41,6 +41,84 @@ def test_json_encoder_fast_path_is_json_dumps(value: Any) -> None:
     text = jsonout._enc(value)
     assert text == jsonout._dumps(value)
     assert json.loads(text) == value and "##[" not in text
+
+
+# every field of a mismatch as its to_json() writes it: scores that round, -0.0, integers and
+# non-finite floats the report refuses, odd strings, the rare parts (a decision, a first step,
+# the changes)
+scores = st.floats() | st.integers(-2, 2) | st.sampled_from([0.0, -0.0, 1.0, 0.1234565, 1e-300])
+optional = st.none() | strings
+verdicts = st.builds(model.Verdict, strings, st.booleans(), scores, strings)
+transforms = st.none() | st.builds(model.Transform, strings, st.booleans())
+steps = st.builds(
+    model.Step,
+    strings,
+    strings,
+    st.builds(model.Transform, strings, st.booleans()),
+    st.booleans(),
+    scores,
+    strings,
+    st.lists(strings, max_size=2).map(tuple),
+)
+plans = st.builds(
+    model.Plan,
+    strings,
+    strings,
+    transforms,
+    st.booleans(),
+    scores,
+    strings,
+    st.lists(strings, max_size=3).map(tuple),
+    st.none() | steps,
+)
+real_changes = st.builds(
+    model.RealChange,
+    strings,
+    optional,
+    optional,
+    optional,
+    st.none() | st.integers(0, 9),
+    st.none() | st.integers(0, 9),
+    optional,
+)
+changes = st.builds(
+    model.Changes,
+    st.lists(real_changes, max_size=2).map(tuple),
+    st.integers(0, 3),
+    st.lists(
+        st.builds(model.NoiseFound, strings, strings, st.lists(strings, max_size=2).map(tuple)),
+        max_size=2,
+    ).map(tuple),
+)
+mismatches = st.builds(
+    model.Mismatch,
+    strings,
+    st.builds(model.Change, strings, strings, optional, optional, optional, strings, strings),
+    strings,
+    st.sampled_from(["whitespace", "content", "added", "json_ordering"]) | strings,
+    strings,
+    st.lists(verdicts, max_size=5).map(tuple),
+    plans,
+    st.booleans(),
+    st.none() | st.dictionaries(strings, json_values, max_size=3),
+    st.none() | changes,
+)
+
+
+@settings(max_examples=300)
+@given(st.lists(mismatches, min_size=1, max_size=3))
+def test_mismatch_encoder_writes_to_json_bytes(ms: list[model.Mismatch]) -> None:
+    """reports/jsonout.encode_mismatch writes a mismatch's line without its dicts: the same
+    bytes as encoding ``to_json()``, or the same refusal (a NaN or infinite score). Twice, and
+    mismatches in a row: its cache of verdicts must never answer for another verdict."""
+    for m in ms * 2:
+        try:
+            want = jsonout._enc(m.to_json())
+        except ValueError:
+            with pytest.raises(ValueError):
+                jsonout.encode_mismatch(m)
+            continue
+        assert jsonout.encode_mismatch(m) == want
 
 
 # paths and object ids as phase2 holds them: decoded from bytes, odd bytes as surrogate escapes

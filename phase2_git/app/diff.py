@@ -388,9 +388,9 @@ def stream_diff(
             tally.add(m)
             batch.append(m)
             if len(batch) == _ENCODE_BATCH:
-                spool.extend(_dicts(batch, on_json))
+                spool.add_lines(_lines(batch, on_json))
                 batch.clear()
-        spool.extend(_dicts(batch, on_json))
+        spool.add_lines(_lines(batch, on_json))
     except BaseException:
         spool.close()
         raise
@@ -399,14 +399,15 @@ def stream_diff(
     )
 
 
-def _dicts(
+def _lines(
     batch: Sequence[Mismatch], on_json: Callable[[dict[str, Any]], None] | None
-) -> list[dict[str, Any]]:
-    docs = [m.to_json() for m in batch]
+) -> list[str]:
+    from phase2_git.reports.jsonout import encode_mismatch
+
     if on_json is not None:
-        for doc in docs:
-            on_json(doc)
-    return docs
+        for m in batch:
+            on_json(m.to_json())
+    return [encode_mismatch(m) for m in batch]
 
 
 def base_table(repo: GitRepo, base: Side, key: str) -> dict[str, Any] | None:

@@ -15,10 +15,14 @@ from __future__ import annotations
 
 import io
 import json
+import math
 import tempfile
 from array import array
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from typing import IO, Any, overload
+from typing import IO, TYPE_CHECKING, Any, overload
+
+if TYPE_CHECKING:
+    from phase2_git.core.model import Mismatch, Verdict
 
 # Lines stay in memory up to this many bytes and go to a temporary file past it: a hook run
 # or a small diff never touches the disk, a large one holds a constant amount.
@@ -70,6 +74,97 @@ def _c_encoder() -> Callable[[Any], str]:
 
 
 _enc = _c_encoder()
+_str: Callable[[str], str] = json.encoder.encode_basestring_ascii
+
+
+def encode_mismatch(m: Mismatch) -> str:
+    """``_enc(m.to_json())``, without building the dicts: the mismatch's fixed fields written
+    straight into the line, each value by the function the C encoder uses for its type.
+
+    A 20,000-artifact diff encodes its 5,000 mismatches in the one process that orders them,
+    where building the dicts cost 6 µs a mismatch and encoding them 7 µs more. This is a
+    second writer of ``Mismatch.to_json``'s bytes, held to them byte for byte by
+    tests/test_jsonout.py on generated mismatches; what is rare or nested (a decision, a
+    plan's first step, the changes, a score that is not a plain float) goes through the
+    generic encoder."""
+    c = m.change
+    plan = m.plan
+    s = _str
+    verdicts = ",".join([_verdict(v) for v in m.verdicts])
+    transform = plan.transform
+    first = "" if plan.first is None else ',"first":' + _enc(plan.first.to_json())
+    decision = "null" if m.decision is None else _enc(m.decision)
+    changes = "" if m.changes is None else ',"changes":' + _enc(m.changes.to_json())
+    line = (
+        f'{{"id":{s(m.id)},"path":{s(c.path)},"old_path":{_opt(c.old_path)},'
+        f'"status":{s(c.status)},"artifact_type":{s(m.artifact_type)},'
+        f'"mismatch_type":{s(m.mismatch_type)},"equivalent":{_bool(m.equivalent)},'
+        f'"detail":{s(m.detail)},"verdicts":[{verdicts}],'
+        f'"plan":{{"plan_id":{s(plan.plan_id)},"action":{s(plan.action)},"transform":'
+        + (
+            "null"
+            if transform is None
+            else f'{{"id":{s(transform.id)},"idempotent":{_bool(transform.idempotent)}}}'
+        )
+        + f',"safe":{_bool(plan.safe)},"confidence":{_score(plan.confidence)},'
+        f'"reason":{s(plan.reason)},"justified_by":[{",".join(map(s, plan.justified_by))}]'
+        f"{first}}},"
+        f'"hashes":{{"before":{_opt(c.before)},"after":{_opt(c.after)}}},'
+        f'"modes":{{"before":{_opt(c.before_mode)},"after":{_opt(c.after_mode)}}},'
+        f'"resolved":{_bool(m.resolved)},"decision":{decision}{changes}}}'
+    )
+    return defused(line)
+
+
+# the same few verdicts recur across thousands of mismatches: each is encoded once, keyed by
+# its fields where equal fields are the same bytes (a bool, and a float that is not -0.0,
+# which equals 0.0); the few hundred distinct details of a large run stay far below the bound
+_VERDICTS: dict[Verdict, str] = {}
+_VERDICTS_HELD = 4096
+
+
+def _verdict(v: Verdict) -> str:
+    score = v.score
+    key = (
+        type(v.equivalent) is bool
+        and type(score) is float
+        and (score != 0.0 or math.copysign(1.0, score) > 0)
+    )
+    if key:
+        text = _VERDICTS.get(v)
+        if text is not None:
+            return text
+    text = (
+        f'{{"method":{_str(v.method)},"equivalent":{_bool(v.equivalent)},'
+        f'"score":{_score(v.score)},"detail":{_str(v.detail)}}}'
+    )
+    if key:
+        if len(_VERDICTS) >= _VERDICTS_HELD:
+            _VERDICTS.clear()
+        _VERDICTS[v] = text
+    return text
+
+
+def _bool(value: object) -> str:
+    if value is True:
+        return "true"
+    if value is False:
+        return "false"
+    return _enc(value)
+
+
+def _opt(value: str | None) -> str:
+    return "null" if value is None else _str(value)
+
+
+def _score(value: float) -> str:
+    # Verdict.to_json and Plan.to_json round to 6 places; a finite float is written by
+    # float.__repr__ in the C encoder too (anything else: the generic encoder, which refuses
+    # NaN and infinities as the report must)
+    r = round(value, 6)
+    if type(r) is float and r - r == 0.0:
+        return float.__repr__(r)
+    return _enc(r)
 
 
 class MismatchSpool(Sequence[dict[str, Any]]):
@@ -94,7 +189,10 @@ class MismatchSpool(Sequence[dict[str, Any]]):
 
     def extend(self, items: Iterable[Mapping[str, Any]]) -> None:
         """Encode and add ``items`` (one write for them all)."""
-        lines = [_enc(item) for item in items]  # raises before anything is added
+        self.add_lines([_enc(item) for item in items])  # raises before anything is added
+
+    def add_lines(self, lines: list[str]) -> None:
+        """Add lines already encoded (:func:`encode_mismatch`); the list is reused."""
         offsets = self._offsets
         size = self._size
         for k, line in enumerate(lines):
