@@ -222,3 +222,43 @@ def test_the_hook_with_workers_ends_as_a_serial_one_does(repo: TestRepo) -> None
     assert serial.returncode == parallel.returncode == 1, serial.stderr
     assert parallel.stdout == serial.stdout and parallel.stderr == serial.stderr
     assert "phase2 check:" in serial.stdout
+
+
+def test_workers_read_the_index_side_as_a_serial_run_does(
+    repo: TestRepo, cli: Cli, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``diff --staged`` past the threshold: each worker reads its pairs through a cat-file
+    of its own and takes an after side from the work tree when that file is the staged blob;
+    a file edited since it was staged is read from the index, as in a serial run."""
+    _regenerated(repo, 40)
+    repo.git("reset", "-q", "--soft", "HEAD~1")  # the regeneration, staged
+    repo.write("out/case-0000.json", '{"edited": "after staging"}\n')  # not the staged blob
+    monkeypatch.setattr(diffmod, "PARALLEL_FROM", 10)
+    monkeypatch.setenv(forking.ENV, "0")
+    serial = cli("diff", "--staged", "--format", "json", repo=repo)
+    monkeypatch.setenv(forking.ENV, "2")
+    parallel = cli("diff", "--staged", "--format", "json", repo=repo)
+    assert parallel == serial and serial.code == 1
+    first = json.loads(serial.out)["mismatches"][0]
+    assert first["path"] == "out/case-0000.json" and first["mismatch_type"] == "whitespace"
+    assert workers._SOURCE is None and workers._TASK is None
+
+
+def test_a_missing_object_stops_a_parallel_run_as_a_serial_one(
+    repo: TestRepo, cli: Cli, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A blob gone from the object store (a broken clone): the worker that meets it stops
+    the run with git's finding on one line, exit 2, as the serial run does."""
+    _regenerated(repo, 40)
+    oid = repo.git("rev-parse", "HEAD:out/case-0021.json").strip()
+    (repo.root / ".git" / "objects" / oid[:2] / oid[2:]).unlink()
+    monkeypatch.setattr(diffmod, "PARALLEL_FROM", 10)
+    runs = []
+    for count in ("0", "2"):
+        monkeypatch.setenv(forking.ENV, count)
+        runs.append(cli("diff", "HEAD~1", "HEAD", "--format", "json", repo=repo))
+    serial, parallel = runs
+    assert serial.code == parallel.code == 2
+    assert parallel.out == serial.out == ""
+    assert parallel.err == serial.err
+    assert f"object {oid} of 'out/case-0021.json' is missing" in serial.err

@@ -158,6 +158,110 @@ def read_blobs(
         proc.stderr.close()
 
 
+class BlobReader:
+    """Both sides of a few changes at a time, from one ``git cat-file --batch`` kept open
+    between calls (a classifying worker's: :mod:`phase2_git.app.workers`).
+
+    No thread: the requests go out in pieces of at most ``PIPE_BUF`` bytes (the least a pipe
+    holds), each written only once every answer to the one before has been read, so neither
+    side ever waits on a full pipe. Without ``--buffer`` git writes each answer as it is
+    made. ``worktree`` and ``max_size`` mean what they mean to :func:`read_blobs`."""
+
+    def __init__(self, repo: GitRepo, *, max_size: int, worktree: bool = False) -> None:
+        self._repo = repo
+        self._max_size = max_size
+        self._local = _Worktree(repo, max_size) if worktree else None
+        self._proc: subprocess.Popen[bytes] | None = None
+        self._errors: _Tail | None = None
+
+    def read(self, changes: Iterable[Change]) -> list[tuple[Change, Blob | None, Blob | None]]:
+        read: list[tuple[Change, Blob | None, Blob | None]] = []
+        piece: list[tuple[Change, Blob | None]] = []
+        asked: list[str] = []
+        size = 0
+        held = 0  # work-tree contents taken in this call
+        for c in changes:
+            after = None
+            if self._local is not None:
+                after = self._local.blob(c, _LOCAL_BUDGET - held)
+                held += 0 if after is None else after.size
+            oids = list(_wanted(c, after=after is None))
+            more = sum(len(o) + 1 for o in oids)
+            if size + more > _PIPE_BUF:
+                self._answer(piece, asked, read)
+                size = 0
+            piece.append((c, after))
+            asked += oids
+            size += more
+        self._answer(piece, asked, read)
+        return read
+
+    def _answer(
+        self,
+        piece: list[tuple[Change, Blob | None]],
+        asked: list[str],
+        read: list[tuple[Change, Blob | None, Blob | None]],
+    ) -> None:
+        """Ask for ``asked``, the ids of ``piece``, and append its changes to ``read``."""
+        if asked:
+            proc, errors = self._start()
+            assert proc.stdin is not None and proc.stdout is not None
+            try:
+                proc.stdin.write("".join(f"{o}\n" for o in asked).encode())
+                proc.stdin.flush()
+            except OSError as exc:  # git has gone: say what it said
+                raise _stopped(errors, asked[0]) from exc
+            out, limit = proc.stdout, self._max_size
+            for c, after in piece:
+                path = c.old_path or c.path
+                before = _read_side(out, errors, c.before, c.before_mode, path, limit)
+                if after is None:
+                    after = _read_side(out, errors, c.after, c.after_mode, c.path, limit)
+                read.append((c, before, after))
+        else:
+            for c, after in piece:
+                before = _gitlink_or_none(c.before, c.before_mode)
+                read.append((c, before, after or _gitlink_or_none(c.after, c.after_mode)))
+        piece.clear()
+        asked.clear()
+
+    def _start(self) -> tuple[subprocess.Popen[bytes], _Tail]:
+        if self._proc is None or self._errors is None:
+            self._proc = self._repo.popen(
+                *_CAT_FILE_LIMITS,
+                "cat-file",
+                "--batch",
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+            )
+            assert self._proc.stderr is not None
+            self._errors = _Tail(self._proc.stderr)
+        return self._proc, self._errors
+
+    def close(self) -> None:
+        proc, self._proc = self._proc, None
+        if proc is None:
+            return
+        assert proc.stdin is not None and proc.stdout is not None and proc.stderr is not None
+        try:
+            proc.stdin.close()  # the end of input: cat-file exits
+        except OSError:
+            pass
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+        proc.stdout.close()
+        proc.stderr.close()
+
+
+# the least a pipe holds (POSIX PIPE_BUF; Linux gives a pipe a single page of it once a user
+# has used up its pipe-user-pages-soft): BlobReader's requests never outgrow it
+_PIPE_BUF = 4096
+
+
 class _Tail:
     """The last 64 KiB a stream gave, read to its end by :meth:`drain` (a thread) or, when
     no thread drains it, by :meth:`text` itself."""
