@@ -350,6 +350,133 @@ def _compare(
     return Comparison(True, max_rel)
 
 
+class Modes(Value):
+    """The four comparisons a classification asks of one pair, from :func:`compare_modes`."""
+
+    __slots__ = ("ordered_text", "ordered_value", "unordered_close", "unordered_value")
+
+    def __init__(
+        self,
+        ordered_text: Comparison,
+        ordered_value: Comparison,
+        unordered_value: Comparison,
+        unordered_close: Comparison,
+    ) -> None:
+        self.ordered_text = ordered_text
+        self.ordered_value = ordered_value
+        self.unordered_value = unordered_value
+        self.unordered_close = unordered_close
+
+
+def compare_modes(a: JValue, b: JValue, *, rel_tol: float, abs_tol: float) -> Modes:
+    """:func:`compare` in four modes in one walk: ordered with numbers as text, ordered and
+    unordered with numbers as values, and unordered within ``rel_tol``/``abs_tol``.
+
+    A classification asks all four of most pairs it walks (a float jitter took three full
+    walks). Every mode visits the same nodes in the same order until it stops, so each
+    answer is the first difference its own mode finds along the one walk, with the largest
+    relative difference seen by then; the walk ends where the most lenient mode (within
+    tolerance) stops, since whatever stops it stops the others at or before it. The
+    property tests hold it to four calls of :func:`compare`."""
+    with localcontext(NUMBERS):
+        return _compare_modes(a, b, rel_tol=rel_tol, abs_tol=abs_tol)
+
+
+def _compare_modes(a: JValue, b: JValue, *, rel_tol: float, abs_tol: float) -> Modes:
+    max_rel = 0.0
+    tol_rel = Decimal(repr(rel_tol))
+    tol_abs = Decimal(repr(abs_tol))
+    trail: list[tuple[int, str | int]] = [(-1, "")]
+    # the first difference of the modes that have stopped (None: not yet)
+    o_text: Comparison | None = None
+    o_value: Comparison | None = None
+    u_value: Comparison | None = None
+
+    def where(i: int) -> str:
+        keys: list[str | int] = []
+        while i > 0:
+            i, key = trail[i]
+            keys.append(key)
+        return json_path(list(reversed(keys)))
+
+    def stop(found: Comparison) -> Modes:
+        # a difference every mode sees: each keeps the one it met first (a mode that has not
+        # stopped yet has seen no two numbers differ, so ``found``'s largest difference is 0)
+        return Modes(o_text or found, o_value or found, u_value or found, found)
+
+    if deep_equal(a, b):
+        equal = Comparison(True, 0.0)
+        return Modes(equal, equal, equal, equal)
+    stack: list[tuple[JValue, JValue, int, int]] = [(a, b, 0, 0)]
+    while stack:
+        x, y, at, depth = stack.pop()
+        if depth and depth < _SHORTCUT_DEPTH and deep_equal(x, y):
+            continue
+        if isinstance(x, JNum) or isinstance(y, JNum):
+            if not (isinstance(x, JNum) and isinstance(y, JNum)):
+                return stop(Comparison(False, max_rel, where(at), "type differs"))
+            if x == y:
+                continue
+            if o_text is None:
+                o_text = Comparison(False, 0.0, where(at), _change(x, y))
+            dx, dy = x.value(), y.value()
+            if dx == dy:
+                continue
+            if x.is_integer_literal and y.is_integer_literal:
+                return stop(Comparison(False, max_rel, where(at), _change(x, y)))
+            max_rel = max(max_rel, _rel_diff(dx, dy))
+            if o_value is None or u_value is None:
+                differs = Comparison(False, max_rel, where(at), _change(x, y))
+                o_value = o_value or differs
+                u_value = u_value or differs
+            if abs(dx - dy) <= max(tol_abs, tol_rel * max(abs(dx), abs(dy))):
+                continue
+            return stop(Comparison(False, max_rel, where(at), _change(x, y)))
+        if isinstance(x, JObj) or isinstance(y, JObj):
+            if not (isinstance(x, JObj) and isinstance(y, JObj)):
+                return stop(Comparison(False, max_rel, where(at), "type differs"))
+            if len(x) != len(y):
+                return stop(Comparison(False, max_rel, where(at), "keys differ"))
+            if o_text is None or o_value is None:
+                for (kx, _), (ky, _) in zip(x, y):
+                    if kx != ky:
+                        a_, b_ = shorten_pair(repr(kx), repr(ky))
+                        why = f"key order differs ({a_} vs {b_})"
+                        o_value = o_value or Comparison(False, max_rel, where(at), why)
+                        o_text = o_text or Comparison(False, 0.0, where(at), why)
+                        break
+            ymap = dict(y)
+            if len(ymap) != len(y) or x.has_duplicates():
+                for (kx, vx), (ky, vy) in zip(x, y):
+                    if kx != ky:
+                        a_, b_ = shorten_pair(repr(kx), repr(ky))
+                        return stop(
+                            Comparison(False, max_rel, where(at), f"duplicate keys ({a_} vs {b_})")
+                        )
+                    trail.append((at, kx))
+                    stack.append((vx, vy, len(trail) - 1, depth + 1))
+                continue
+            for kx, vx in x:
+                trail.append((at, kx))
+                if kx not in ymap:
+                    return stop(Comparison(False, max_rel, where(len(trail) - 1), "key removed"))
+                stack.append((vx, ymap[kx], len(trail) - 1, depth + 1))
+            continue
+        if isinstance(x, list) or isinstance(y, list):
+            if not (isinstance(x, list) and isinstance(y, list)):
+                return stop(Comparison(False, max_rel, where(at), "type differs"))
+            if len(x) != len(y):
+                return stop(Comparison(False, max_rel, where(at), f"length {len(x)} → {len(y)}"))
+            for i, (vx, vy) in enumerate(zip(x, y)):
+                trail.append((at, i))
+                stack.append((vx, vy, len(trail) - 1, depth + 1))
+            continue
+        if type(x) is not type(y) or x != y:
+            return stop(Comparison(False, max_rel, where(at), "value differs"))
+    equal = Comparison(True, 0.0)
+    return Modes(o_text or equal, o_value or equal, u_value or equal, Comparison(True, max_rel))
+
+
 def utf16_key(key: str) -> bytes:
     """RFC 8785 §3.2.3 orders object keys by their UTF-16 code units."""
     return key.encode("utf-16-be", "surrogatepass")

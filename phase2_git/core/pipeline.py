@@ -6,7 +6,13 @@ import sys
 from collections.abc import Sequence
 from typing import NamedTuple
 
-from phase2_git.core.classify import Pair, classify, detect_artifact_type, whitespace_rules
+from phase2_git.core.classify import (
+    Pair,
+    classify,
+    detect_artifact_type,
+    tolerance,
+    whitespace_rules,
+)
 from phase2_git.core.ids import mismatch_id
 from phase2_git.core.methods import MethodInput, run_methods
 from phase2_git.core.model import Blob, Change, Changes, Mismatch, Verdict
@@ -39,7 +45,9 @@ def build_mismatch(
         and art in ("json", "jsonc", "text")
     ):
         rules = whitespace_rules(change.path, settings.classify)
-        pair = Pair.of(before.data, after.data, art, rules=rules)
+        pair = Pair.of(
+            before.data, after.data, art, rules=rules, tolerance=tolerance(settings.classify)
+        )
         contents = (before.data, after.data)
     cls = classify(change, before, after, settings.classify, artifact_type=art, pair=pair)
     verdicts: tuple[Verdict, ...] = ()
