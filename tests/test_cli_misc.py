@@ -6,6 +6,8 @@ import json
 import tempfile
 from pathlib import Path
 
+import pytest
+
 from phase2_git.store.config import DEFAULT_TOML, DEFAULTS, load, parse_toml, resolve
 from tests.conftest import Cli, TestRepo
 
@@ -82,3 +84,40 @@ def test_hook_path_usage_errors_and_dash_names(repo: TestRepo, cli: Cli) -> None
     repo.git("add", "--", "-rf.json")
     code, out, _ = cli("check", "-rf.json", repo=repo)
     assert code == 0, out
+
+
+def _full_app(args: list[str]) -> int:
+    """``phase2 ARGS`` through the app with every command registered."""
+    import typer
+
+    from phase2_git.cli import app
+    from phase2_git.funnel import run
+
+    return run(
+        lambda: app(args=args, prog_name="phase2", standalone_mode=False),
+        interrupts=(typer.Abort,),
+    )
+
+
+def test_a_command_alone_answers_as_the_full_app(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """Each run builds only the command it names (cli._app_for): its help, a subcommand's
+    help and a bad option read exactly as they do from the app with every command."""
+    import typer.main
+
+    from phase2_git.cli import COMMANDS, app, main
+
+    groups = {g.name: g for g in app.registered_groups}
+    argvs = []
+    for name in COMMANDS:
+        argvs += [[name, "--help"], [name, "--no-such-option"]]
+        if name in groups:
+            sub = typer.main.get_command(groups[name].typer_instance)
+            for subname in getattr(sub, "commands", {}):
+                argvs.append([name, subname, "--help"])
+    assert any(len(a) == 3 for a in argvs)  # the groups' subcommands were reached
+    for argv in argvs:
+        alone = main(argv), capsys.readouterr()
+        full = _full_app(argv), capsys.readouterr()
+        assert alone == full, argv

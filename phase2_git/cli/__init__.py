@@ -123,7 +123,26 @@ def main(argv: Sequence[str] | None = None) -> int:
     failure to one line and an exit code. ``standalone_mode=False``: click hands back what
     a command returns or raises (``typer.Exit(n)`` becomes ``n``) instead of exiting."""
     args = list(sys.argv[1:] if argv is None else argv)
+    one = _app_for(args[0]) if args else app
     return run(
-        lambda: app(args=args, prog_name="phase2", standalone_mode=False),
+        lambda: one(args=args, prog_name="phase2", standalone_mode=False),
         interrupts=(typer.Abort,),
     )
+
+
+def _app_for(name: str) -> typer.Typer:
+    """``app`` with only the command ``name`` (and the root's options), or ``app`` itself
+    when ``name`` is no command: typer builds a click command for every registered command
+    on each run, reading each function's signature and type hints, 9-15 ms of every command
+    a user types where one command takes about 1 ms. Its usage, help and errors are the full
+    app's (tests/test_cli_misc.py compares them)."""
+    commands = [c for c in app.registered_commands if c.name == name]
+    groups = [g for g in app.registered_groups if g.name == name]
+    if len(commands) + len(groups) != 1:
+        return app
+    from copy import copy
+
+    one = copy(app)  # every setting of the app's, only the lists of commands its own
+    one.registered_commands = commands
+    one.registered_groups = groups
+    return one
