@@ -90,7 +90,18 @@ def test_resolve_yes_applies_the_same_in_parallel(
     repo.git("checkout", "-q", "-b", "regen")
     monkeypatch.setattr(diffmod, "PARALLEL_FROM", 10)
     monkeypatch.setenv(forking.ENV, "2")
+    used: list[int] = []
+    real = workers.build_all
+
+    def spy(*args: Any, **kwargs: Any) -> Any:
+        used.append(kwargs["workers"])
+        return real(*args, **kwargs)
+
+    # resolve asks git about the files it may rewrite in a thread, started only once the
+    # workers are forked (a fork copies one thread): its diff does go through them
+    monkeypatch.setattr(workers, "build_all", spy)
     code, out, err = cli("resolve", "HEAD~1", "--yes", repo=repo)
+    assert used == [2]
     assert code == 1, err  # real changes are left for review
     assert "auto-approve" in out
     assert repo.git("status", "--porcelain").strip() == ""

@@ -142,10 +142,14 @@ class _Job:
         return external.selected(self.config, self.selected)
 
     def mismatches(
-        self, observe: Callable[[Change, Blob | None, Blob | None], None] | None = None
+        self,
+        observe: Callable[[Change, Blob | None, Blob | None], None] | None = None,
+        beside: Callable[[], None] | None = None,
     ) -> Iterator[Mismatch]:
         """One mismatch per change, in path order; each pair of contents is dropped as soon
-        as its mismatch is made."""
+        as its mismatch is made. ``beside`` is called once, as soon as this process may run
+        threads beside the classification: once the workers are forked, or before a serial
+        run reads its first pair (:func:`run_diff`)."""
         max_size = self.config.classify.max_file_size
         # the index's blobs are most often the work tree's files (the hook): read there
         worktree = self.head.kind == "index"
@@ -173,8 +177,11 @@ class _Job:
                         workers=n,
                         observe=observe,
                         worktree=worktree,
+                        beside=beside,
                     )
                     return
+            if beside is not None:
+                beside()
             pairs = read_blobs(self.repo, changes, max_size=max_size, worktree=worktree)
             for change, before, after in pairs:
                 if observe is not None:
@@ -189,10 +196,12 @@ class _Job:
         yield from heapq.merge(self.config_changes, built(), key=lambda m: m.path)
 
     def result(
-        self, observe: Callable[[Change, Blob | None, Blob | None], None] | None = None
+        self,
+        observe: Callable[[Change, Blob | None, Blob | None], None] | None = None,
+        beside: Callable[[], None] | None = None,
     ) -> DiffResult:
         """Every mismatch at once, sorted by path (for callers that want the list)."""
-        mismatches = list(self.mismatches(observe))
+        mismatches = list(self.mismatches(observe, beside))
         mismatches.sort(key=lambda m: m.path)
         return DiffResult(
             self.base, self.head, self.config, self.selected, mismatches, self.shard, self.notices
@@ -322,6 +331,7 @@ def run_diff(
     sources: Sources | None = None,
     pathspecs: Sequence[str] = (),
     generated: Mapping[str, bool] | None = None,
+    beside: Callable[[], None] | None = None,
 ) -> DiffResult:
     """Compare two sides (commit-ish, ``:index`` or ``:worktree``) of ``repo``.
 
@@ -335,9 +345,12 @@ def run_diff(
     ``paths`` are exact paths to compare; ``pathspecs`` globs (:func:`pathspec_filter`): a
     change is compared when it passes both (and the configured globs).
     ``generated``: the ``linguist-generated`` attribute of ``paths``, when the caller read it
-    already (else it is read here, once)."""
+    already (else it is read here, once).
+    ``beside``: called once, when the caller may start a thread of its own (a fork copies
+    only the thread that forks, so the workers are started with no other thread alive):
+    once the workers are forked, or before a serial run reads its first pair."""
     job = _Job(repo, base, head, config, methods, shard, paths, sources, pathspecs, generated)
-    result = job.judged(job.result(observe))
+    result = job.judged(job.result(observe, beside))
     if approvals:
         # approvals attach to the judged list (the external judges above replace mismatches)
         result.mismatches = list(_approved(job, result.mismatches, result.notices))

@@ -22,7 +22,7 @@ import io
 import pickle
 import sys
 from collections import deque
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Generator, Iterable, Iterator, Sequence
 from itertools import islice
 from typing import Any
 
@@ -107,10 +107,12 @@ def build_all(
     workers: int,
     observe: Callable[[Change, Blob | None, Blob | None], None] | None = None,
     worktree: bool = False,
+    beside: Callable[[], None] | None = None,
 ) -> Iterator[Mismatch]:
     """The mismatches of ``changes``, in their order, built by ``workers`` processes;
     ``observe`` sees every pair here, before it is sent (the hook's JSON syntax check);
-    ``worktree`` as :func:`~phase2_git.git.blobs.read_blobs` takes it."""
+    ``worktree`` as :func:`~phase2_git.git.blobs.read_blobs` takes it; ``beside`` is called
+    once the workers are forked (the caller's threads may start then)."""
     import multiprocessing
 
     global _TASK, _SOURCE
@@ -137,9 +139,13 @@ def build_all(
 
     gc.freeze()
     pool = multiprocessing.get_context("fork").Pool(workers, initializer=_quiet)
-    pairs = None if own else read_blobs(repo, changes, max_size=max_size, worktree=worktree)
+    pairs: Generator[tuple[Change, Blob | None, Blob | None], None, None] | None = None
     finished = False
     try:
+        if beside is not None:
+            beside()
+        if not own:
+            pairs = read_blobs(repo, changes, max_size=max_size, worktree=worktree)
         pending: deque[Any] = deque()
         while True:
             if pairs is None:
