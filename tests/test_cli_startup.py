@@ -119,3 +119,28 @@ def test_a_number_option_still_validates(repo: Any, cli: Any) -> None:
     code, _out, err = cli("judge", "eval", "--bootstrap", "many", repo=repo)
     assert code == 2
     assert "bootstrap" in err
+
+
+def test_a_diff_of_two_commits_never_loads_the_commit_writer(repo: Any) -> None:
+    """``phase2 diff A B`` reads its configuration, gates and decision log through
+    git/objects.py: git/commit.py (and the hashlib, tempfile and threads it brings, 9 ms)
+    is for the commands that write commits."""
+    repo.write("out/a.json", '{"a": 1}\n')
+    repo.commit("base")
+    repo.write("out/a.json", '{"a": 2}\n')
+    repo.commit("head")
+    code = (
+        "import sys\n"
+        "from phase2_git.cli import main\n"
+        "rc = main(sys.argv[1:])\n"
+        "sys.stderr.write('RC=%s COMMIT=%s' % (rc, 'phase2_git.git.commit' in sys.modules))\n"
+    )
+    proc = subprocess.run(
+        [sys.executable, "-c", code, "diff", "HEAD~1", "HEAD", "--format", "json"],
+        cwd=repo.root,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert "RC=1 COMMIT=False" in proc.stderr, proc.stderr
+    assert '"mismatch_type":"content"' in proc.stdout

@@ -455,16 +455,16 @@ def _gates_unchanged(
     """A GO gate counts only as the base commit has it: a pull request could commit one."""
     if not go or base.kind != "commit":
         return go
-    from phase2_git.git import commit as gitc
+    from phase2_git.git.objects import read_blob, tree_entry
     from phase2_git.store.gate import gate_path
 
     kept = set()
     for method in sorted(go):
         path = gate_path(repo.root, method)
         rel = path.relative_to(repo.root).as_posix()
-        entry = gitc.tree_entry(repo, base.commit, rel) if base.commit else None
+        entry = tree_entry(repo, base.commit, rel) if base.commit else None
         try:
-            same = entry is not None and gitc.read_blob(repo, entry[1]) == path.read_bytes()
+            same = entry is not None and read_blob(repo, entry[1]) == path.read_bytes()
         except OSError:
             same = False
         if same:
@@ -619,15 +619,17 @@ def _line_judge(
 
 def side_log(repo: GitRepo, side: Side) -> bytes:
     """The decision log as it is on a side: committed, staged, or in the working tree."""
-    from phase2_git.git import commit as gitc
+    from phase2_git.git.objects import read_blob, tree_entry
     from phase2_git.store.decisions import LOG_FILE, DecisionLog
 
     if side.kind == "worktree":
         return DecisionLog(repo.root).read_bytes()
     if side.kind == "index":
-        entry = gitc.index_entries(repo, [LOG_FILE]).get(LOG_FILE)
-        return gitc.read_blob(repo, entry.oid) if entry is not None else b""
+        from phase2_git.git.commit import index_entries
+
+        entry = index_entries(repo, [LOG_FILE]).get(LOG_FILE)
+        return read_blob(repo, entry.oid) if entry is not None else b""
     if side.commit is None:
         return b""
-    found = gitc.tree_entry(repo, side.commit, LOG_FILE)
-    return gitc.read_blob(repo, found[1]) if found is not None else b""
+    found = tree_entry(repo, side.commit, LOG_FILE)
+    return read_blob(repo, found[1]) if found is not None else b""

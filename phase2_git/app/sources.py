@@ -71,7 +71,7 @@ def _config_entries(repo: GitRepo, commit: str | None) -> dict[str, tuple[str, s
 def read_commit_config(repo: GitRepo, side: Side) -> CommitConfig:
     """The configuration of a commit side, looked up as in the working tree (one ``ls-tree``,
     one ``cat-file``); exit 2 naming ``<spec>:<file>`` when it is not valid TOML."""
-    from phase2_git.git import commit as gitc
+    from phase2_git.git.objects import read_blob
 
     entries = _config_entries(repo, side.commit)
     for filename in CONFIG_PATHS:
@@ -81,7 +81,7 @@ def read_commit_config(repo: GitRepo, side: Side) -> CommitConfig:
         where = f"{side.spec}:{filename}"
         if entry[0] not in REGULAR_MODES:
             raise UsageError(f"{where}: not a regular file (mode {entry[0]})")
-        found = table_from(parse_toml(gitc.read_blob(repo, entry[1]), where), filename, where)
+        found = table_from(parse_toml(read_blob(repo, entry[1]), where), filename, where)
         if found is None:
             continue  # a pyproject.toml without [tool.phase2]
         shown = where if filename == CONFIG_FILE else f"{where} [tool.phase2]"

@@ -27,6 +27,8 @@ from typing import Generic, TypeVar
 from phase2_git.core.model import REGULAR_MODES
 from phase2_git.errors import RefusedError, UsageError
 from phase2_git.git.changes import nul_fields, stdin_path_line
+from phase2_git.git.objects import read_blob as read_blob  # re-exported: it lives with
+from phase2_git.git.objects import tree_entry as tree_entry  # the readers a diff imports
 from phase2_git.git.paths import beyond_symlinks, blob_hasher
 from phase2_git.git.repo import GitRepo, git_failure
 from phase2_git.git.worktree import (
@@ -286,23 +288,6 @@ def _compression(fast: bool) -> tuple[str, ...]:
     the same objects, a little larger on disk until git packs them. zlib's default level took
     0.1 s for the 7 MB decision log of 5,000 decisions, on the way to the branch's move."""
     return ("-c", "core.looseCompression=1") if fast else ()
-
-
-def read_blob(repo: GitRepo, oid: str) -> bytes:
-    return repo.run("cat-file", "blob", oid)
-
-
-def tree_entry(repo: GitRepo, commit: str, path: str) -> tuple[str, str] | None:
-    """``(mode, oid)`` of ``path`` in ``commit``, or None."""
-    out = repo.run("ls-tree", "-z", "--full-tree", commit, "--", path)
-    for rec in out.split(b"\0"):
-        if not rec:
-            continue
-        meta, _, name = rec.partition(b"\t")
-        if os.fsdecode(name) == path:
-            mode, _kind, oid = meta.decode().split()
-            return mode, oid
-    return None
 
 
 def tree_entries(repo: GitRepo, commit: str, paths: Sequence[str]) -> dict[str, str]:

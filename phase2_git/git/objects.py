@@ -1,12 +1,33 @@
-"""Read objects by id (``phase2 labels export`` recovers decided content from its blob ids)."""
+"""Read objects by id: one blob, a commit's entry for one path, or many objects at once
+(``phase2 labels export`` recovers decided content from its blob ids). No more than
+``git/repo.py`` is imported here: a diff reads its configuration and its decision log
+through these two without loading what writing commits needs (git/commit.py)."""
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterable
 from dataclasses import dataclass
 
 from phase2_git.errors import GitError
 from phase2_git.git.repo import GitRepo
+
+
+def read_blob(repo: GitRepo, oid: str) -> bytes:
+    return repo.run("cat-file", "blob", oid)
+
+
+def tree_entry(repo: GitRepo, commit: str, path: str) -> tuple[str, str] | None:
+    """``(mode, oid)`` of ``path`` in ``commit``, or None."""
+    out = repo.run("ls-tree", "-z", "--full-tree", commit, "--", path)
+    for rec in out.split(b"\0"):
+        if not rec:
+            continue
+        meta, _, name = rec.partition(b"\t")
+        if os.fsdecode(name) == path:
+            mode, _kind, oid = meta.decode().split()
+            return mode, oid
+    return None
 
 
 @dataclass(frozen=True)
