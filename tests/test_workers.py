@@ -162,11 +162,18 @@ def test_no_fork_beside_another_thread() -> None:
 def test_the_hook_reports_the_same_in_parallel(
     repo: TestRepo, cli: Cli, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """The pre-commit hook observes every pair (malformed JSON) in this process: the same
-    findings, in the same order, with or without workers."""
+    """The pre-commit hook's JSON syntax check runs where each pair is read, in the workers
+    of a large run: the same findings, in the same order, with or without workers (a
+    regression, a strict file that never parsed, a duplicate key, JSONC that stays valid)."""
     _regenerated(repo, 40)
+    repo.write(".phase2/config.toml", '[artifacts]\nstrict_json = ["out/strict-*.json"]\n')
+    repo.git("add", "-A")
+    repo.git("commit", "-q", "--amend", "--no-edit")
     repo.git("reset", "-q", "--soft", "HEAD~1")  # the regeneration, staged
     repo.write("out/case-0001.json", '{"a": 1,,}\n')  # valid in HEAD: a regression
+    repo.write("out/case-0002.json", '{"a": 1, "a": 2}\n')  # duplicate key: a regression
+    repo.write("out/case-0003.json", '// a comment\n{"a": 1,}\n')  # JSONC: valid
+    repo.write("out/strict-new.json", "{nope}\n")  # strict: must parse, new or not
     repo.git("add", "-A")
     files = sorted(
         line.split("\t")[-1]
@@ -177,10 +184,22 @@ def test_the_hook_reports_the_same_in_parallel(
     monkeypatch.setenv(forking.ENV, "0")
     serial = cli("check", *files, repo=repo)
     monkeypatch.setenv(forking.ENV, "2")
+    calls: list[dict[str, Any]] = []
+    real = workers.build_all
+
+    def spy(*args: Any, **kwargs: Any) -> Any:
+        calls.append(kwargs)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(workers, "build_all", spy)
     parallel = cli("check", *files, repo=repo)
+    # the workers read and check the pairs: nothing is read in this process
+    assert [(c["observe"], c["check"] is not None) for c in calls] == [(None, True)]
     assert serial.code == parallel.code == 1
     assert parallel.out == serial.out and parallel.err == serial.err
-    assert "out/case-0001.json" in serial.out and "JSON" in serial.out
+    for path in ("out/case-0001.json", "out/case-0002.json", "out/strict-new.json"):
+        assert f"{path}: invalid JSON" in serial.out, serial.out
+    assert "out/case-0003.json: invalid" not in serial.out
 
 
 def test_shared_verdicts_come_back_as_this_process_objects(

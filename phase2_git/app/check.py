@@ -150,15 +150,12 @@ def run_check(
         if files and not paths:
             return CheckResult(base, head, 0, ())  # none of the files is an artifact
 
-        from phase2_git.app.diff import run_diff
+        from phase2_git.app.diff import PairCheck, run_diff
 
-        seen: dict[str, Blob | None] = {}
-        before_seen: dict[str, Blob | None] = {}
-
-        def observe(change: Change, before: Blob | None, after: Blob | None) -> None:
-            seen[change.path] = after
-            before_seen[change.path] = before
-
+        syntax = _Syntax(config)
+        # path -> what the syntax check found in each pair the diff read (None: nothing);
+        # asked where the pair is read, so a large run's workers read and check it
+        seen: dict[str, object] = {}
         result = run_diff(
             repo,
             base,
@@ -166,14 +163,12 @@ def run_check(
             config=config,
             paths=paths,
             approvals=require_decision,
-            observe=observe,
+            check=PairCheck(syntax.pair, lambda c, found: seen.__setitem__(c.path, found)),
             pathspecs=pathspecs,
             generated=generated,
         )
         findings: list[Finding] = []
-        malformed = _malformed_json(
-            repo, result.head, paths, result.mismatches, config, seen, before_seen
-        )
+        malformed = _malformed_json(repo, result.head, paths, result.mismatches, syntax, seen)
         bad = {f.path for f in malformed}
         findings += malformed
         noisy = [
@@ -349,81 +344,95 @@ def _json_problem(data: bytes, *, comments: bool = False) -> str | None:
     return None
 
 
+class _Syntax:
+    """Whether a JSON artifact's new content is a finding: it does not parse, and the file
+    matches ``artifacts.strict_json`` or parsed before this change (a regression). A file
+    that never parsed, or a new one, is someone's JSON5 or template: not the hook's business.
+    JSONC artifacts (``artifacts.jsonc``, or a comment in the file) may hold comments and
+    trailing commas. Pure (a large diff's workers ask it of the pairs they read)."""
+
+    def __init__(self, config: Config) -> None:
+        from phase2_git.core.globs import compile_patterns
+
+        self.config = config
+        self.strict = compile_patterns(tuple(config.strict_json))
+
+    def is_json(self, path: str) -> bool:
+        from phase2_git.core.classify import is_jsonc_path
+
+        exts = self.config.classify.json_extensions
+        return posixpath.splitext(path)[1].lower() in exts or is_jsonc_path(
+            path, self.config.classify
+        )
+
+    def pair(self, change: Change, before: Blob | None, after: Blob | None) -> Finding | None:
+        """:meth:`blob` of a pair the diff read."""
+        if after is None or after.mode not in REGULAR_MODES or not self.is_json(change.path):
+            return None
+        return self.blob(change.path, after, before)
+
+    def blob(self, path: str, blob: Blob, old: Blob | None) -> Finding | None:
+        """The finding for ``blob`` at ``path``, whose content before was ``old``."""
+        from phase2_git.core.classify import detect_artifact_type
+
+        if blob.data is None:
+            return None  # larger than max_file_size: compared by hash only, never parsed
+        must = self.strict(path)
+        if not must and (old is None or old.data is None or old.oid == blob.oid):
+            return None  # new, unreadable or unchanged: no regression to report
+        if _clean_json(blob.data):
+            return None  # parses in either mode: no need to know which applies
+        settings = self.config.classify
+        comments = not must and (detect_artifact_type(path, old, blob, settings) == "jsonc")
+        problem = _json_problem(blob.data, comments=comments)
+        if problem is None:
+            return None
+        if not must:
+            assert old is not None and old.data is not None
+            if _json_problem(old.data, comments=comments) is not None:
+                return None  # it did not parse before either: not this change's doing
+        from phase2_git.core.sanitize import sanitize_line  # here: clean runs never need it
+
+        kind = "JSONC" if comments else "JSON"
+        why = "" if must else f" (it was valid {kind} before this change)"
+        return Finding(path, "malformed", f"invalid {kind}: {sanitize_line(problem)}{why}")
+
+
 def _malformed_json(
     repo: GitRepo,
     head: Side,
     paths: Sequence[str],
     mismatches: Sequence[Mismatch],
-    config: Config,
-    seen: Mapping[str, Blob | None] | None = None,
-    before: Mapping[str, Blob | None] | None = None,
+    syntax: _Syntax,
+    seen: Mapping[str, object] | None = None,
 ) -> list[Finding]:
-    """JSON artifacts that do not parse, when that is a finding: the file matches
-    ``artifacts.strict_json``, or it parsed before this change (a regression). A file that
-    never parsed, or a new one, is someone's JSON5 or template: not the hook's business.
-    JSONC artifacts (``artifacts.jsonc``, or a comment in the file) may hold comments and
-    trailing commas. ``seen``/``before``: head/base contents the diff already read (path ->
-    blob), not read again."""
-    from phase2_git.core.classify import detect_artifact_type, is_jsonc_path
-    from phase2_git.core.globs import compile_patterns
+    """JSON artifacts whose new content is a finding (:class:`_Syntax`). ``seen``: what the
+    syntax check found in the pairs the diff read (path -> finding or None); the other
+    files are read here: without files, every changed artifact the diff did not read (an
+    unchanged file is no regression); with files, those that must always parse."""
     from phase2_git.git.blobs import read_blobs
 
     seen = seen or {}
-    before = before or {}
-    exts = config.classify.json_extensions
-    strict = compile_patterns(tuple(config.strict_json))
-
-    def is_json(path: str) -> bool:
-        return posixpath.splitext(path)[1].lower() in exts or is_jsonc_path(path, config.classify)
-
-    # the given files that must always parse, changed or not; without files, every changed
-    # artifact (an unchanged file is no regression)
     wanted: dict[str, tuple[str, str]] = {}
     if paths:
-        unseen = [p for p in paths if is_json(p) and p not in seen and strict(p)]
+        unseen = [p for p in paths if syntax.is_json(p) and p not in seen and syntax.strict(p)]
         wanted = _head_entries(repo, head, unseen)
     else:
         for m in mismatches:
             c = m.change
-            if c.after is not None and is_json(c.path) and c.path not in seen:
+            if c.after is not None and syntax.is_json(c.path) and c.path not in seen:
                 wanted[c.path] = (c.after_mode, c.after)
     changes = [
         Change("added", path, None, None, oid, "000000", mode)
         for path, (mode, oid) in sorted(wanted.items())
         if mode in REGULAR_MODES
     ]
-    already = [
-        (Change("added", p, None, None, b.oid, "000000", b.mode), None, b)
-        for p, b in sorted(seen.items())
-        if b is not None and is_json(p) and b.mode in REGULAR_MODES
-    ]
-    findings = []
-    fresh = read_blobs(repo, changes, max_size=config.classify.max_file_size) if changes else []
-    for change, _, blob in [*already, *fresh]:
-        if blob is None or blob.data is None:
-            continue  # larger than max_file_size: compared by hash only, never parsed
-        path = change.path
-        old = before.get(path)
-        must = strict(path)
-        if not must and (old is None or old.data is None or old.oid == blob.oid):
-            continue  # new, unreadable or unchanged: no regression to report
-        if _clean_json(blob.data):
-            continue  # parses in either mode: no need to know which applies
-        comments = not must and (detect_artifact_type(path, old, blob, config.classify) == "jsonc")
-        problem = _json_problem(blob.data, comments=comments)
-        if problem is None:
-            continue
-        if not must:
-            assert old is not None and old.data is not None
-            if _json_problem(old.data, comments=comments) is not None:
-                continue  # it did not parse before either: not this change's doing
-        from phase2_git.core.sanitize import sanitize_line  # here: clean runs never need it
-
-        kind = "JSONC" if comments else "JSON"
-        why = "" if must else f" (it was valid {kind} before this change)"
-        findings.append(
-            Finding(path, "malformed", f"invalid {kind}: {sanitize_line(problem)}{why}")
-        )
+    findings = [f for _, f in sorted(seen.items()) if isinstance(f, Finding)]
+    max_size = syntax.config.classify.max_file_size
+    for change, _, blob in read_blobs(repo, changes, max_size=max_size) if changes else ():
+        found = syntax.blob(change.path, blob, None) if blob is not None else None
+        if found is not None:
+            findings.append(found)
     return findings
 
 

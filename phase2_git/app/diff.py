@@ -34,6 +34,25 @@ PARALLEL_FROM = 1000
 LEAST_WORKERS = 2
 
 
+class PairCheck:
+    """A question asked of every pair of contents where the pair is read: a worker of a large
+    run, or this process in a serial one. ``ask(change, before, after)`` must be pure and its
+    answer picklable; ``answer(change, value)`` gets each answer here, in the diff's order,
+    before that change's mismatch comes out. Unlike ``observe``, which needs every pair in
+    this process, a check leaves the reading to the workers (the hook's JSON syntax check:
+    its 3,000 staged files were read and sent on by this one process)."""
+
+    __slots__ = ("answer", "ask")
+
+    def __init__(
+        self,
+        ask: Callable[[Change, Blob | None, Blob | None], object],
+        answer: Callable[[Change, object], None],
+    ) -> None:
+        self.ask = ask
+        self.answer = answer
+
+
 class _Job:
     """What a diff needs before the first blob is read: both sides, the filtered changes, the
     methods and the settings (gate notices included)."""
@@ -145,6 +164,7 @@ class _Job:
         self,
         observe: Callable[[Change, Blob | None, Blob | None], None] | None = None,
         beside: Callable[[], None] | None = None,
+        check: PairCheck | None = None,
     ) -> Iterator[Mismatch]:
         """One mismatch per change, in path order; each pair of contents is dropped as soon
         as its mismatch is made. ``beside`` is called once, as soon as this process may run
@@ -178,6 +198,7 @@ class _Job:
                         observe=observe,
                         worktree=worktree,
                         beside=beside,
+                        check=check,
                     )
                     return
             if beside is not None:
@@ -186,6 +207,8 @@ class _Job:
             for change, before, after in pairs:
                 if observe is not None:
                     observe(change, before, after)
+                if check is not None:
+                    check.answer(change, check.ask(change, before, after))
                 yield build_mismatch(change, before, after, self.settings, self.selected)
 
         if not self.config_changes:
@@ -199,9 +222,10 @@ class _Job:
         self,
         observe: Callable[[Change, Blob | None, Blob | None], None] | None = None,
         beside: Callable[[], None] | None = None,
+        check: PairCheck | None = None,
     ) -> DiffResult:
         """Every mismatch at once, sorted by path (for callers that want the list)."""
-        mismatches = list(self.mismatches(observe, beside))
+        mismatches = list(self.mismatches(observe, beside, check))
         mismatches.sort(key=lambda m: m.path)
         return DiffResult(
             self.base, self.head, self.config, self.selected, mismatches, self.shard, self.notices
@@ -332,13 +356,15 @@ def run_diff(
     pathspecs: Sequence[str] = (),
     generated: Mapping[str, bool] | None = None,
     beside: Callable[[], None] | None = None,
+    check: PairCheck | None = None,
 ) -> DiffResult:
     """Compare two sides (commit-ish, ``:index`` or ``:worktree``) of ``repo``.
 
     ``approvals=False`` skips reading the decision log and the trust model (the hook, unless
     it must require decisions, has no use for them).
-    ``observe`` sees every pair of contents as it streams by (the hook checks JSON syntax
-    without reading the blobs a second time).
+    ``observe`` sees every pair of contents as it streams by, in this process; ``check``
+    (:class:`PairCheck`) asks a question of every pair where it is read (the hook checks
+    JSON syntax without reading the blobs a second time).
     ``sources`` (:func:`phase2_git.app.sources.choose`, whose ``config`` must be ``config``)
     says where trust, judge and gates come from and which configuration files the head
     changes; without it they come from the base side and no configuration change is listed.
@@ -350,7 +376,7 @@ def run_diff(
     only the thread that forks, so the workers are started with no other thread alive):
     once the workers are forked, or before a serial run reads its first pair."""
     job = _Job(repo, base, head, config, methods, shard, paths, sources, pathspecs, generated)
-    result = job.judged(job.result(observe, beside))
+    result = job.judged(job.result(observe, beside, check))
     if approvals:
         # approvals attach to the judged list (the external judges above replace mismatches)
         result.mismatches = list(_approved(job, result.mismatches, result.notices))

@@ -24,7 +24,7 @@ import sys
 from collections import deque
 from collections.abc import Callable, Generator, Iterable, Iterator, Sequence
 from itertools import islice
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from phase2_git.core.methods import SHARED_VERDICTS
 from phase2_git.core.model import Blob, Change, Mismatch
@@ -32,11 +32,16 @@ from phase2_git.core.pipeline import Settings, build_mismatch
 from phase2_git.git.blobs import BlobReader, promisor_remote, read_blobs
 from phase2_git.git.repo import GitRepo
 
+if TYPE_CHECKING:
+    from phase2_git.app.diff import PairCheck
+
 _CHUNK = 64  # pairs per task: a few hundred microseconds of work, about 100 KiB to send
 _IN_FLIGHT = 4  # tasks queued per worker beyond the one whose result is awaited
 
 # what a forked worker builds with: set in this process just before the fork
 _TASK: tuple[Settings, tuple[str, ...]] | None = None
+# the question a worker asks of every pair it reads (PairCheck.ask), set as _TASK
+_ASK: Callable[[Change, Blob | None, Blob | None], object] | None = None
 # where a worker reads its own pairs (set before the fork, as _TASK), and the reader it opens
 # on its first chunk
 _SOURCE: tuple[GitRepo, int, bool] | None = None
@@ -67,8 +72,10 @@ def _build(chunk: list[tuple[Change, Blob | None, Blob | None]]) -> bytes:
     assert _TASK is not None
     settings, selected = _TASK
     built = [build_mismatch(c, before, after, settings, selected) for c, before, after in chunk]
+    ask = _ASK
+    answers = None if ask is None else [ask(c, before, after) for c, before, after in chunk]
     out = io.BytesIO()
-    _Pickler(out, protocol=pickle.HIGHEST_PROTOCOL).dump(built)
+    _Pickler(out, protocol=pickle.HIGHEST_PROTOCOL).dump((built, answers))
     return out.getvalue()
 
 
@@ -92,8 +99,13 @@ class _Pickler(pickle.Pickler):
         return NotImplemented if index is None else (_shared, (index,))
 
 
-def _loads(data: bytes) -> list[Mismatch]:
-    built: list[Mismatch] = pickle.loads(data)
+def _loads(data: bytes, check: PairCheck | None) -> list[Mismatch]:
+    built: list[Mismatch]
+    answers: list[object] | None
+    built, answers = pickle.loads(data)
+    if check is not None and answers is not None:
+        for m, value in zip(built, answers):
+            check.answer(m.change, value)
     return built
 
 
@@ -108,15 +120,18 @@ def build_all(
     observe: Callable[[Change, Blob | None, Blob | None], None] | None = None,
     worktree: bool = False,
     beside: Callable[[], None] | None = None,
+    check: PairCheck | None = None,
 ) -> Iterator[Mismatch]:
     """The mismatches of ``changes``, in their order, built by ``workers`` processes;
     ``observe`` sees every pair here, before it is sent (the hook's JSON syntax check);
     ``worktree`` as :func:`~phase2_git.git.blobs.read_blobs` takes it; ``beside`` is called
-    once the workers are forked (the caller's threads may start then)."""
+    once the workers are forked (the caller's threads may start then); ``check``'s question
+    is asked by the workers, its answers given here in order."""
     import multiprocessing
 
-    global _TASK, _SOURCE
+    global _TASK, _SOURCE, _ASK
     _TASK = (settings, tuple(selected))
+    _ASK = check.ask if check is not None else None
     # the workers read their own pairs, each through a cat-file of its own, unless this
     # process must see every pair (``observe``) or a partial clone must fetch the missing
     # objects first (read_blobs does, in one request): reading every blob here and sending
@@ -161,9 +176,9 @@ def build_all(
                 break
             pending.append(pool.apply_async(task, (chunk,)))
             if len(pending) > workers * _IN_FLIGHT:
-                yield from _loads(pending.popleft().get())
+                yield from _loads(pending.popleft().get(), check)
         while pending:
-            yield from _loads(pending.popleft().get())
+            yield from _loads(pending.popleft().get(), check)
         pool.close()  # a finished run lets its workers exit on their own
         finished = True
     finally:
@@ -172,4 +187,4 @@ def build_all(
         if not finished:
             pool.terminate()  # a failure or an interrupt: stop them now
         pool.join()
-        _TASK = _SOURCE = None
+        _TASK = _SOURCE = _ASK = None
