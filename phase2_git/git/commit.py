@@ -18,14 +18,14 @@ import stat
 import subprocess
 import sys
 import tempfile
-import threading
 from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Generic, TypeVar
+from typing import TypeVar
 
 from phase2_git.core.model import REGULAR_MODES
 from phase2_git.errors import RefusedError, UsageError
+from phase2_git.git.background import Background as Background  # re-exported
 from phase2_git.git.changes import nul_fields, stdin_path_line
 from phase2_git.git.objects import read_blob as read_blob  # re-exported: it lives with
 from phase2_git.git.objects import tree_entry as tree_entry  # the readers a diff imports
@@ -309,40 +309,6 @@ def tree_entries(repo: GitRepo, commit: str, paths: Sequence[str]) -> dict[str, 
             if name in wanted:
                 found[name] = meta.decode().split()[2]
     return found
-
-
-class Background(Generic[T]):
-    """``fn()`` in a thread. For work that mostly waits on git (the GIL is free meanwhile), so
-    the caller's own Python work overlaps it: two cores, and git's side of the work used to
-    wait for Python's. :meth:`result` joins, and raises what ``fn`` raised."""
-
-    def __init__(self, fn: Callable[[], T]) -> None:
-        self._fn = fn
-        self._value: T | None = None
-        self._error: BaseException | None = None
-        self._thread = threading.Thread(target=self._run, name="phase2-git", daemon=True)
-        self._thread.start()
-
-    def _run(self) -> None:
-        try:
-            self._value = self._fn()
-        except BaseException as exc:  # handed to the caller in result()
-            self._error = exc
-
-    def join(self) -> None:
-        self._thread.join()
-
-    def __enter__(self) -> Background[T]:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.join()
-
-    def result(self) -> T:
-        self._thread.join()
-        if self._error is not None:
-            raise self._error
-        return self._value  # type: ignore[return-value]
 
 
 def _index_info(repo: GitRepo, updates: Iterable[TreeUpdate]) -> bytes:
