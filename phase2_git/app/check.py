@@ -150,7 +150,8 @@ def run_check(
         if files and not paths:
             return CheckResult(base, head, 0, ())  # none of the files is an artifact
 
-        from phase2_git.app.diff import PairCheck, run_diff
+        from phase2_git.app.diff import run_diff
+        from phase2_git.core.pipeline import PairCheck
 
         syntax = _Syntax(config)
         # path -> what the syntax check found in each pair the diff read (None: nothing);

@@ -9,7 +9,7 @@ from phase2_git.app.diff_result import DiffReport, DiffResult
 from phase2_git.core.artifacts import ArtifactFilter, pathspec_filter, shard_of
 from phase2_git.core.methods import METHODS
 from phase2_git.core.model import Blob, Change, Mismatch, is_noise
-from phase2_git.core.pipeline import Settings, build_mismatch
+from phase2_git.core.pipeline import PairCheck, Settings, build_mismatch
 from phase2_git.core.summary import Tally
 from phase2_git.git.blobs import read_blobs
 from phase2_git.git.changes import iter_changed_files
@@ -32,25 +32,6 @@ PARALLEL_FROM = 1000
 # changes 0.39 against 0.37 s; the hook on 3,000 staged files 0.334 against 0.346 s (its JSON
 # syntax check stays in this process). One worker won less than half of that (0.59 and 0.75 s).
 LEAST_WORKERS = 2
-
-
-class PairCheck:
-    """A question asked of every pair of contents where the pair is read: a worker of a large
-    run, or this process in a serial one. ``ask(change, before, after)`` must be pure and its
-    answer picklable; ``answer(change, value)`` gets each answer here, in the diff's order,
-    before that change's mismatch comes out. Unlike ``observe``, which needs every pair in
-    this process, a check leaves the reading to the workers (the hook's JSON syntax check:
-    its 3,000 staged files were read and sent on by this one process)."""
-
-    __slots__ = ("answer", "ask")
-
-    def __init__(
-        self,
-        ask: Callable[[Change, Blob | None, Blob | None], object],
-        answer: Callable[[Change, object], None],
-    ) -> None:
-        self.ask = ask
-        self.answer = answer
 
 
 class _Job:

@@ -24,16 +24,13 @@ import sys
 from collections import deque
 from collections.abc import Callable, Generator, Iterable, Iterator, Sequence
 from itertools import islice
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from phase2_git.core.methods import SHARED_VERDICTS
 from phase2_git.core.model import Blob, Change, Mismatch
-from phase2_git.core.pipeline import Settings, build_mismatch
+from phase2_git.core.pipeline import PairCheck, Settings, build_mismatch
 from phase2_git.git.blobs import BlobReader, promisor_remote, read_blobs
 from phase2_git.git.repo import GitRepo
-
-if TYPE_CHECKING:
-    from phase2_git.app.diff import PairCheck
 
 _CHUNK = 64  # pairs per task: a few hundred microseconds of work, about 100 KiB to send
 _IN_FLIGHT = 4  # tasks queued per worker beyond the one whose result is awaited

@@ -3,7 +3,7 @@
 # no `from __future__ import annotations`: NamedTuple fields stay cheap (see core/model.py)
 
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import NamedTuple
 
 from phase2_git.core.classify import (
@@ -18,6 +18,25 @@ from phase2_git.core.methods import MethodInput, run_methods
 from phase2_git.core.model import Blob, Change, Changes, Mismatch, Verdict
 from phase2_git.core.policy import make_plan
 from phase2_git.core.settings import ClassifySettings, MethodSettings, PolicySettings
+
+
+class PairCheck:
+    """A question asked of every pair of contents where the pair is read: by a worker of a
+    large diff, or by the diff's own process in a serial one (``run_diff``'s ``check``).
+    ``ask(change, before, after)`` must be pure and its answer picklable; ``answer(change,
+    value)`` receives each answer in the diff's process, in the diff's order, before that
+    change's mismatch comes out. A diff's ``observe`` needs every pair in its own process; a
+    check leaves the reading to the workers (the hook's JSON syntax check)."""
+
+    __slots__ = ("answer", "ask")
+
+    def __init__(
+        self,
+        ask: Callable[[Change, Blob | None, Blob | None], object],
+        answer: Callable[[Change, object], None],
+    ) -> None:
+        self.ask = ask
+        self.answer = answer
 
 
 class Settings(NamedTuple):
