@@ -113,7 +113,9 @@ def test_a_command_alone_answers_as_the_full_app(
     for name in COMMANDS:
         argvs += [[name, "--help"], [name, "--no-such-option"]]
         if name in groups:
-            sub = typer.main.get_command(groups[name].typer_instance)
+            group = groups[name].typer_instance
+            assert group is not None
+            sub = typer.main.get_command(group)
             for subname in getattr(sub, "commands", {}):
                 argvs.append([name, subname, "--help"])
     assert any(len(a) == 3 for a in argvs)  # the groups' subcommands were reached

@@ -109,13 +109,13 @@ def test_a_pair_walks_once_for_the_classification() -> None:
         walks += 1
         return real(*args, **kw)
 
-    jsonvalue.compare_modes = counted  # type: ignore[assignment]
+    jsonvalue.compare_modes = counted
     try:
         text = pair.compare(ordered=True, numbers="text")
         close = pair.compare(ordered=False, numbers="value", rel_tol=1e-9)
         exact = pair.compare(ordered=False, numbers="value")
     finally:
-        jsonvalue.compare_modes = real  # type: ignore[assignment]
+        jsonvalue.compare_modes = real
     assert walks == 1
     assert text is not None and not text.equal and text.where == "$.m.f1"
     assert exact is not None and not exact.equal and exact.where == "$.m.f1"
