@@ -4,9 +4,11 @@ A large run hands its changes, in chunks, to forked worker processes; each reads
 contents through a ``git cat-file`` of its own (:class:`~phase2_git.git.blobs.BlobReader`) and
 builds their mismatches (:func:`phase2_git.core.pipeline.build_mismatch`, pure: bytes in,
 values out); the mismatches come back in order and this process reports them as a serial run
-would. Classifying is most of a diff's time, and one core was all it had. Where this process
-must see every pair (the hook's JSON syntax check) or a partial clone must fetch the missing
-objects first, it reads the pairs itself through one stream and sends them on.
+would. Classifying is most of a diff's time, and one core was all it had. A question about
+every pair (:class:`~phase2_git.core.pipeline.PairCheck`: the hook's JSON syntax check) is
+asked there too. Where this process must see every pair itself (``observe``: resolve keeps
+the base sides it may restore) or a partial clone must fetch the missing objects first, it
+reads the pairs through one stream and sends them on.
 
 Workers are forked before any thread of this process starts (the cat-file feeder starts with
 the first read), inherit the settings, ignore Ctrl-C (this process stops them) and are
@@ -120,7 +122,7 @@ def build_all(
     check: PairCheck | None = None,
 ) -> Iterator[Mismatch]:
     """The mismatches of ``changes``, in their order, built by ``workers`` processes;
-    ``observe`` sees every pair here, before it is sent (the hook's JSON syntax check);
+    ``observe`` sees every pair here, before it is sent (resolve keeps base sides);
     ``worktree`` as :func:`~phase2_git.git.blobs.read_blobs` takes it; ``beside`` is called
     once the workers are forked (the caller's threads may start then); ``check``'s question
     is asked by the workers, its answers given here in order."""
