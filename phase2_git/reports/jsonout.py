@@ -84,7 +84,7 @@ def encode_mismatch(m: Mismatch) -> str:
     A 20,000-artifact diff encodes its 5,000 mismatches in the one process that orders them,
     where building the dicts cost 6 µs a mismatch and encoding them 7 µs more. This is a
     second writer of ``Mismatch.to_json``'s bytes, held to them byte for byte by
-    tests/test_jsonout.py on generated mismatches; what is rare or nested (a decision, a
+    tests/test_fallbacks.py on generated mismatches; what is rare or nested (a decision, a
     plan's first step, the changes, a score that is not a plain float) goes through the
     generic encoder."""
     c = m.change
