@@ -56,8 +56,9 @@ def _regenerated(repo: TestRepo, n: int) -> None:
 
 
 @pytest.fixture
-def forks(monkeypatch: pytest.MonkeyPatch) -> list[dict[str, Any]]:
-    """The keyword arguments of every call of ``workers.build_all`` (a run that forks)."""
+def pools(monkeypatch: pytest.MonkeyPatch) -> list[dict[str, Any]]:
+    """The keyword arguments of every call of ``workers.build_all`` (a run that pools its
+    workers; conftest's ``forks`` is the checking children's verdicts)."""
     calls: list[dict[str, Any]] = []
     real = workers.build_all
 
@@ -75,16 +76,16 @@ def test_a_parallel_run_reports_exactly_what_a_serial_one_does(
     cli: Cli,
     monkeypatch: pytest.MonkeyPatch,
     n_workers: str,
-    forks: list[dict[str, Any]],
+    pools: list[dict[str, Any]],
 ) -> None:
     _regenerated(repo, 60)
     monkeypatch.setattr(diffmod, "PARALLEL_FROM", 10)
     monkeypatch.setenv(forking.ENV, "0")
     code0, serial, _ = cli("diff", "HEAD~1", "HEAD", "--format", "json", repo=repo)
-    assert forks == []
+    assert pools == []
     monkeypatch.setenv(forking.ENV, n_workers)
     code1, parallel, _ = cli("diff", "HEAD~1", "HEAD", "--format", "json", repo=repo)
-    assert [c["workers"] for c in forks] == [int(n_workers)]  # it did go through the workers
+    assert [c["workers"] for c in pools] == [int(n_workers)]  # it did go through the workers
     assert code0 == code1 == 1
     assert parallel == serial
     found = json.loads(parallel)
@@ -95,7 +96,7 @@ def test_a_parallel_run_reports_exactly_what_a_serial_one_does(
 
 
 def test_resolve_yes_applies_the_same_in_parallel(
-    repo: TestRepo, cli: Cli, monkeypatch: pytest.MonkeyPatch, forks: list[dict[str, Any]]
+    repo: TestRepo, cli: Cli, monkeypatch: pytest.MonkeyPatch, pools: list[dict[str, Any]]
 ) -> None:
     _regenerated(repo, 30)
     repo.git("checkout", "-q", "-b", "regen")
@@ -104,7 +105,7 @@ def test_resolve_yes_applies_the_same_in_parallel(
     code, out, err = cli("resolve", "HEAD~1", "--yes", repo=repo)
     # resolve asks git about the files it may rewrite in a thread, started only once the
     # workers are forked (a fork copies one thread): its diff does go through them
-    assert [c["workers"] for c in forks] == [2]
+    assert [c["workers"] for c in pools] == [2]
     assert code == 1, err  # real changes are left for review
     assert "auto-approve" in out
     assert repo.git("status", "--porcelain").strip() == ""
@@ -163,7 +164,7 @@ def test_no_fork_beside_another_thread() -> None:
 
 
 def test_the_hook_reports_the_same_in_parallel(
-    repo: TestRepo, cli: Cli, monkeypatch: pytest.MonkeyPatch, forks: list[dict[str, Any]]
+    repo: TestRepo, cli: Cli, monkeypatch: pytest.MonkeyPatch, pools: list[dict[str, Any]]
 ) -> None:
     """The pre-commit hook's JSON syntax check runs where each pair is read, in the workers
     of a large run: the same findings, in the same order, with or without workers (a
@@ -189,7 +190,7 @@ def test_the_hook_reports_the_same_in_parallel(
     monkeypatch.setenv(forking.ENV, "2")
     parallel = cli("check", *files, repo=repo)
     # the workers read and check the pairs: nothing is read in this process
-    assert [(c["observe"], c["check"] is not None) for c in forks] == [(None, True)]
+    assert [(c["observe"], c["check"] is not None) for c in pools] == [(None, True)]
     assert serial.code == parallel.code == 1
     assert parallel.out == serial.out and parallel.err == serial.err
     for path in ("out/case-0001.json", "out/case-0002.json", "out/strict-new.json"):

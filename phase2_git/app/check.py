@@ -353,18 +353,18 @@ class _Syntax:
     trailing commas. Pure (a large diff's workers ask it of the pairs they read)."""
 
     def __init__(self, config: Config) -> None:
+        from phase2_git.core.classify import detect_artifact_type, is_jsonc_path
         from phase2_git.core.globs import compile_patterns
 
         self.config = config
         self.strict = compile_patterns(tuple(config.strict_json))
+        self._is_jsonc_path = is_jsonc_path
+        self._detect = detect_artifact_type
 
     def is_json(self, path: str) -> bool:
-        from phase2_git.core.classify import is_jsonc_path
-
-        exts = self.config.classify.json_extensions
-        return posixpath.splitext(path)[1].lower() in exts or is_jsonc_path(
-            path, self.config.classify
-        )
+        settings = self.config.classify
+        ext = posixpath.splitext(path)[1].lower()
+        return ext in settings.json_extensions or self._is_jsonc_path(path, settings)
 
     def pair(self, change: Change, before: Blob | None, after: Blob | None) -> Finding | None:
         """:meth:`blob` of a pair the diff read."""
@@ -374,8 +374,6 @@ class _Syntax:
 
     def blob(self, path: str, blob: Blob, old: Blob | None) -> Finding | None:
         """The finding for ``blob`` at ``path``, whose content before was ``old``."""
-        from phase2_git.core.classify import detect_artifact_type
-
         if blob.data is None:
             return None  # larger than max_file_size: compared by hash only, never parsed
         must = self.strict(path)
@@ -384,7 +382,7 @@ class _Syntax:
         if _clean_json(blob.data):
             return None  # parses in either mode: no need to know which applies
         settings = self.config.classify
-        comments = not must and (detect_artifact_type(path, old, blob, settings) == "jsonc")
+        comments = not must and (self._detect(path, old, blob, settings) == "jsonc")
         problem = _json_problem(blob.data, comments=comments)
         if problem is None:
             return None

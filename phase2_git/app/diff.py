@@ -30,7 +30,8 @@ PARALLEL_FROM = 1000
 # clone packs them, medians of alternating runs, none against two workers): diff 20k/5k 0.61
 # against 0.54 s, 20k with 1k mixed 0.77 against 0.63 s, 100k 2.71 against 2.26 s, 3,000
 # changes 0.39 against 0.37 s; the hook on 3,000 staged files 0.334 against 0.346 s (its JSON
-# syntax check stays in this process). One worker won less than half of that (0.59 and 0.75 s).
+# syntax check then stayed in this process; it runs in the workers since, as a PairCheck). One
+# worker won less than half of that (0.59 and 0.75 s).
 LEAST_WORKERS = 2
 
 
@@ -105,10 +106,12 @@ class _Job:
         held = {m.path for m in self.config_changes}
         # in path order (changed_files'), so the mismatches come out in report order; taken
         # one at a time by read_blobs (git runs now)
+        attributes = config.linguist_generated and generated is None
         reading = None
-        if config.linguist_generated and generated is None:
-            # the trusted .gitattributes files are listed while git diffs the two sides (two
-            # git processes, two cores: 15 ms of a 20,000-artifact diff's start)
+        if attributes and self.base.kind == "commit" and self.head.kind == "commit":
+            # the trust side's .gitattributes files are listed while git diffs the two sides
+            # (two git processes, two cores: 15 ms of a 20,000-artifact diff's start); the
+            # working tree's are asked only when the paths are known
             from phase2_git.git.background import Background
 
             reading = Background(lambda: _attribute_reader(self))
@@ -118,8 +121,9 @@ class _Job:
             if reading is not None:
                 reading.join()  # no thread outlives this: the workers fork later
         kept = None
-        if reading is not None:
-            kept = _attributes(changes, keep, reading.result())
+        if attributes:
+            read = reading.result() if reading is not None else _attribute_reader(self)
+            kept = _attributes(changes, keep, read)
         if kept is None:
             kept = (c for c in changes if keep(c.path))
         self.changes: Iterator[Change] = (

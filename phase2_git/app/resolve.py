@@ -1304,34 +1304,11 @@ def rewrite_facts(repo: GitRepo, paths: Sequence[str], *, no_commit: bool) -> Re
     return RewriteFacts(frozenset(paths), attrs, entries, hashes, crlf)
 
 
-class _Asked:
-    """:func:`rewrite_facts` asked in a thread from :meth:`start` on; :meth:`result` waits
-    for the answer (asking now when nothing started it). Joined on leaving a ``with``."""
-
-    def __init__(self, ask: Callable[[], RewriteFacts]) -> None:
-        self._ask = ask
-        self._job: gitc.Background[RewriteFacts] | None = None
-
-    def start(self) -> None:
-        if self._job is None:
-            self._job = gitc.Background(self._ask)
-
-    def result(self) -> RewriteFacts:
-        self.start()
-        assert self._job is not None
-        return self._job.result()
-
-    def __enter__(self) -> _Asked:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        if self._job is not None:
-            self._job.join()
-
-
-def _facts_while_diffing(repo: GitRepo, base: str, head: str, *, no_commit: bool) -> _Asked | None:
+def _facts_while_diffing(
+    repo: GitRepo, base: str, head: str, *, no_commit: bool
+) -> gitc.Background[RewriteFacts] | None:
     """:func:`rewrite_facts` for every path that differs between the two commits, asked in a
-    thread while the diff runs (started by the diff: :func:`run_diff`'s ``beside``, once its
+    thread while the diff runs (not started: :func:`run_diff`'s ``beside`` starts it once its
     workers are forked): git answers on a core of its own while Python classifies (it was
     0.1 s after the diff for 5,000 transforms). A superset of what may be rewritten; None
     when a side is not a commit."""
@@ -1345,14 +1322,14 @@ def _facts_while_diffing(repo: GitRepo, base: str, head: str, *, no_commit: bool
         paths = [p for p in paths if not p.startswith(".phase2/")]
         return rewrite_facts(repo, paths, no_commit=no_commit)
 
-    return _Asked(ask)
+    return gitc.Background(ask, started=False)
 
 
 def _check_rewritable(
     session: Session,
     *,
     no_commit: bool,
-    asked: _Asked | None = None,
+    asked: gitc.Background[RewriteFacts] | None = None,
 ) -> None:
     """Refuse (exit 3) when a path phase2 may rewrite carries the user's own uncommitted edits,
     or bytes git does not store (:func:`~phase2_git.git.worktree.hidden_bytes`); mark paths

@@ -21,6 +21,7 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from decimal import MAX_EMAX, MIN_EMIN, Context, Decimal, InvalidOperation, localcontext
+from functools import partial
 from typing import Union
 
 from phase2_git.core.values import Value
@@ -260,6 +261,16 @@ def deep_equal(x: JValue, y: JValue) -> bool:
         return False
 
 
+def _where(trail: list[tuple[int, str | int]], i: int) -> str:
+    """The path of entry ``i`` of a walk's ``trail`` (parent index, key): paths are built
+    only for the difference that is reported, by walking back to the root."""
+    keys: list[str | int] = []
+    while i > 0:
+        i, key = trail[i]
+        keys.append(key)
+    return json_path(keys[::-1])
+
+
 _SHORTCUT_DEPTH = 64  # below this, a subtree's own equality test is cheap relative to its walk
 
 
@@ -272,21 +283,7 @@ def _compare(
     # paths are built only for the difference that is reported: each stack entry points into
     # ``trail`` (parent index, key), which is walked back on failure
     trail: list[tuple[int, str | int]] = [(-1, "")]
-
-    def where(i: int) -> str:
-        keys: list[str | int] = []
-        while i > 0:
-            i, key = trail[i]
-            keys.append(key)
-        out = "$"
-        for key in reversed(keys):
-            out = _path(out, key)
-        if len(out) <= WHERE_SHOWN:
-            return out
-        # a deep path: its start and its innermost part (where the difference is)
-        head = WHERE_SHOWN // 4
-        tail = WHERE_SHOWN - head
-        return f"{out[:head]}{_cut(len(out) - head - tail)}{out[-tail:]}"
+    where = partial(_where, trail)
 
     if deep_equal(a, b):
         return Comparison(True, max_rel)
@@ -387,17 +384,11 @@ def _compare_modes(a: JValue, b: JValue, *, rel_tol: float, abs_tol: float) -> M
     tol_rel = Decimal(repr(rel_tol))
     tol_abs = Decimal(repr(abs_tol))
     trail: list[tuple[int, str | int]] = [(-1, "")]
+    where = partial(_where, trail)
     # the first difference of the modes that have stopped (None: not yet)
     o_text: Comparison | None = None
     o_value: Comparison | None = None
     u_value: Comparison | None = None
-
-    def where(i: int) -> str:
-        keys: list[str | int] = []
-        while i > 0:
-            i, key = trail[i]
-            keys.append(key)
-        return json_path(list(reversed(keys)))
 
     def stop(found: Comparison) -> Modes:
         # a difference every mode sees: each keeps the one it met first (a mode that has not

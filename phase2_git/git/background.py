@@ -12,14 +12,24 @@ T = TypeVar("T")
 class Background(Generic[T]):
     """``fn()`` in a thread. For work that mostly waits on git (the GIL is free meanwhile), so
     the caller's own Python work overlaps it: two cores, and git's side of the work used to
-    wait for Python's. :meth:`result` joins, and raises what ``fn`` raised."""
+    wait for Python's. :meth:`result` joins, and raises what ``fn`` raised.
 
-    def __init__(self, fn: Callable[[], T]) -> None:
+    ``started=False`` leaves the thread to :meth:`start` (a caller that must not have a thread
+    alive yet: a fork copies only the forking thread); :meth:`result` starts it if nothing
+    did, and :meth:`join` of one never started returns at once."""
+
+    def __init__(self, fn: Callable[[], T], *, started: bool = True) -> None:
         self._fn = fn
         self._value: T | None = None
         self._error: BaseException | None = None
         self._thread = threading.Thread(target=self._run, name="phase2-git", daemon=True)
-        self._thread.start()
+        if started:
+            self._thread.start()
+
+    def start(self) -> None:
+        """Start the thread, unless it has been started already."""
+        if self._thread.ident is None:
+            self._thread.start()
 
     def _run(self) -> None:
         try:
@@ -28,7 +38,8 @@ class Background(Generic[T]):
             self._error = exc
 
     def join(self) -> None:
-        self._thread.join()
+        if self._thread.ident is not None:
+            self._thread.join()
 
     def __enter__(self) -> Background[T]:
         return self
@@ -37,6 +48,7 @@ class Background(Generic[T]):
         self.join()
 
     def result(self) -> T:
+        self.start()
         self._thread.join()
         if self._error is not None:
             raise self._error

@@ -136,11 +136,7 @@ def read_blobs(
     try:
         out = proc.stdout
         for c, local_after in pending:
-            before = _read_side(
-                out, errors, c.before, c.before_mode, c.old_path or c.path, max_size
-            )
-            after = local_after or _read_side(out, errors, c.after, c.after_mode, c.path, max_size)
-            yield c, before, after
+            yield _read_pair(out, errors, c, local_after, max_size)
         finished = True
     finally:
         if streamed:
@@ -211,13 +207,7 @@ class BlobReader:
                 proc.stdin.flush()
             except OSError as exc:  # git has gone: say what it said
                 raise _stopped(errors, asked[0]) from exc
-            out, limit = proc.stdout, self._max_size
-            for c, after in piece:
-                path = c.old_path or c.path
-                before = _read_side(out, errors, c.before, c.before_mode, path, limit)
-                if after is None:
-                    after = _read_side(out, errors, c.after, c.after_mode, c.path, limit)
-                read.append((c, before, after))
+            read += [_read_pair(proc.stdout, errors, c, a, self._max_size) for c, a in piece]
         else:
             for c, after in piece:
                 before = _gitlink_or_none(c.before, c.before_mode)
@@ -448,6 +438,15 @@ def _read_exact(out: IO[bytes], n: int, errors: _Tail, oid: str) -> bytes:
 def _stopped(errors: _Tail, oid: str) -> GitError:
     err = errors.text()
     return git_failure(("cat-file",), err or f"output ended while reading {oid}".encode())
+
+
+def _read_pair(
+    out: IO[bytes], errors: _Tail, c: Change, after: Blob | None, max_size: int
+) -> tuple[Change, Blob | None, Blob | None]:
+    """``c`` with both sides as cat-file answers them, in request order (the after side only
+    when ``after``, read from the work tree, is None)."""
+    before = _read_side(out, errors, c.before, c.before_mode, c.old_path or c.path, max_size)
+    return c, before, after or _read_side(out, errors, c.after, c.after_mode, c.path, max_size)
 
 
 def _read_side(
