@@ -293,13 +293,16 @@ def compile_package() -> None:
 
     An editable checkout under ``PYTHONDONTWRITEBYTECODE=1`` (``.ci/run`` sets it) has none, and
     each measured run would compile every module again: 40-60 ms that no installed phase2 pays
-    and that the baselines (installed packages) never pay either."""
+    and that the baselines (installed packages) never pay either. Forced: compileall calls a
+    module's bytecode current when the source's mtime matches to the second, while the import
+    system checks its size too, so a module edited in the second its bytecode was written was
+    compiled again on every run (seen here: 8 ms of one run's start)."""
     import compileall
     import importlib.util
 
     spec = importlib.util.find_spec("phase2_git")
     for folder in (spec.submodule_search_locations or []) if spec else []:
-        compileall.compile_dir(folder, quiet=1)
+        compileall.compile_dir(folder, quiet=1, force=True)
 
 
 def ensure_tool(exe: str, package: str, *, install: bool) -> tuple[Path | None, str | None]:

@@ -12,6 +12,7 @@ import pytest
 
 from phase2_git.app import diff as diffmod
 from phase2_git.app import forking, workers
+from phase2_git.app import resolve as resolvemod
 from phase2_git.errors import UsageError
 from tests.conftest import Cli, TestRepo
 
@@ -102,10 +103,28 @@ def test_resolve_yes_applies_the_same_in_parallel(
     repo.git("checkout", "-q", "-b", "regen")
     monkeypatch.setattr(diffmod, "PARALLEL_FROM", 10)
     monkeypatch.setenv(forking.ENV, "2")
+    kept: list[dict[str, bytes]] = []
+    real_restored = resolvemod._BlobKeeper.restored
+
+    def restored(self: Any, mismatches: Any) -> dict[str, bytes]:
+        kept.append(real_restored(self, mismatches))
+        return kept[-1]
+
+    monkeypatch.setattr(resolvemod._BlobKeeper, "restored", restored)
+    restores = {  # the re-indented, CRLF and reordered files of _regenerated
+        f"out/case-{i:04d}.json" for i in range(30) if i % 7 in (0, 1, 2)
+    }
+    base = {p: repo.git("rev-parse", f"HEAD~1:{p}").strip() for p in restores}
     code, out, err = cli("resolve", "HEAD~1", "--yes", repo=repo)
     # resolve asks git about the files it may rewrite in a thread, started only once the
-    # workers are forked (a fork copies one thread): its diff does go through them
+    # workers are forked (a fork copies one thread): its diff does go through them, and they
+    # send back the base sides its restore_base plans write (this process reads no pair)
     assert [c["workers"] for c in pools] == [2]
+    assert len(kept) == 1 and set(base.values()) <= set(kept[0])
+    for oid, data in kept[0].items():
+        assert data == repo.git("cat-file", "blob", oid).encode("utf-8", "surrogateescape")
+    for path, oid in base.items():
+        assert repo.read(path) == kept[0][oid]
     assert code == 1, err  # real changes are left for review
     assert "auto-approve" in out
     assert repo.git("status", "--porcelain").strip() == ""
@@ -190,7 +209,7 @@ def test_the_hook_reports_the_same_in_parallel(
     monkeypatch.setenv(forking.ENV, "2")
     parallel = cli("check", *files, repo=repo)
     # the workers read and check the pairs: nothing is read in this process
-    assert [(c["observe"], c["check"] is not None) for c in pools] == [(None, True)]
+    assert [c["check"] is not None for c in pools] == [True]
     assert serial.code == parallel.code == 1
     assert parallel.out == serial.out and parallel.err == serial.err
     for path in ("out/case-0001.json", "out/case-0002.json", "out/strict-new.json"):
@@ -288,3 +307,31 @@ def test_a_missing_object_stops_a_parallel_run_as_a_serial_one(
     assert parallel.out == serial.out == ""
     assert parallel.err == serial.err
     assert f"object {oid} of 'out/case-0021.json' is missing" in serial.err
+
+
+def test_resolve_keeps_base_sides_within_its_budget(
+    repo: TestRepo, cli: Cli, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Past the keeper's budget a base side is not sent back nor held: the restore reads it
+    from git instead, and the files come out the same."""
+    _regenerated(repo, 30)
+    repo.git("checkout", "-q", "-b", "regen")
+    monkeypatch.setattr(diffmod, "PARALLEL_FROM", 10)
+    monkeypatch.setenv(forking.ENV, "2")
+    one = len(repo.read("out/case-0000.json"))
+    monkeypatch.setattr(resolvemod._BlobKeeper, "BUDGET", 2 * one + one // 2)
+    sizes: list[int] = []
+    real_restored = resolvemod._BlobKeeper.restored
+
+    def restored(self: Any, mismatches: Any) -> dict[str, bytes]:
+        sizes.append(self.size)
+        return real_restored(self, mismatches)
+
+    monkeypatch.setattr(resolvemod._BlobKeeper, "restored", restored)
+    base = repo.git("rev-parse", "HEAD~1:out/case-0014.json").strip()  # re-indented
+    code, _, err = cli("resolve", "HEAD~1", "--yes", repo=repo)
+    assert code == 1, err
+    assert 0 < sizes[0] <= 2 * one + one // 2
+    blob = repo.git("cat-file", "blob", base).encode()
+    assert repo.read("out/case-0014.json") == blob
+    assert repo.git("status", "--porcelain").strip() == ""

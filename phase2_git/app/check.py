@@ -366,8 +366,9 @@ class _Syntax:
         ext = posixpath.splitext(path)[1].lower()
         return ext in settings.json_extensions or self._is_jsonc_path(path, settings)
 
-    def pair(self, change: Change, before: Blob | None, after: Blob | None) -> Finding | None:
-        """:meth:`blob` of a pair the diff read."""
+    def pair(self, m: Mismatch, before: Blob | None, after: Blob | None) -> Finding | None:
+        """:meth:`blob` of a pair the diff read (``m``: its mismatch)."""
+        change = m.change
         if after is None or after.mode not in REGULAR_MODES or not self.is_json(change.path):
             return None
         return self.blob(change.path, after, before)

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 from phase2_git.app.diff_result import DiffReport, DiffResult
 from phase2_git.core.artifacts import ArtifactFilter, pathspec_filter, shard_of
 from phase2_git.core.methods import METHODS
-from phase2_git.core.model import Blob, Change, Mismatch, is_noise
+from phase2_git.core.model import Change, Mismatch, is_noise
 from phase2_git.core.pipeline import PairCheck, Settings, build_mismatch
 from phase2_git.core.summary import Tally
 from phase2_git.git.blobs import read_blobs
@@ -158,7 +158,6 @@ class _Job:
 
     def mismatches(
         self,
-        observe: Callable[[Change, Blob | None, Blob | None], None] | None = None,
         beside: Callable[[], None] | None = None,
         check: PairCheck | None = None,
     ) -> Iterator[Mismatch]:
@@ -191,7 +190,6 @@ class _Job:
                         self.selected,
                         max_size=max_size,
                         workers=n,
-                        observe=observe,
                         worktree=worktree,
                         beside=beside,
                         check=check,
@@ -201,11 +199,10 @@ class _Job:
                 beside()
             pairs = read_blobs(self.repo, changes, max_size=max_size, worktree=worktree)
             for change, before, after in pairs:
-                if observe is not None:
-                    observe(change, before, after)
+                m = build_mismatch(change, before, after, self.settings, self.selected)
                 if check is not None:
-                    check.answer(change, check.ask(change, before, after))
-                yield build_mismatch(change, before, after, self.settings, self.selected)
+                    check.answer(change, check.ask(m, before, after))
+                yield m
 
         if not self.config_changes:
             yield from built()
@@ -216,12 +213,11 @@ class _Job:
 
     def result(
         self,
-        observe: Callable[[Change, Blob | None, Blob | None], None] | None = None,
         beside: Callable[[], None] | None = None,
         check: PairCheck | None = None,
     ) -> DiffResult:
         """Every mismatch at once, sorted by path (for callers that want the list)."""
-        mismatches = list(self.mismatches(observe, beside, check))
+        mismatches = list(self.mismatches(beside, check))
         mismatches.sort(key=lambda m: m.path)
         return DiffResult(
             self.base, self.head, self.config, self.selected, mismatches, self.shard, self.notices
@@ -354,7 +350,6 @@ def run_diff(
     shard: tuple[int, int] | None = None,
     paths: Sequence[str] = (),
     approvals: bool = True,
-    observe: Callable[[Change, Blob | None, Blob | None], None] | None = None,
     sources: Sources | None = None,
     pathspecs: Sequence[str] = (),
     generated: Mapping[str, bool] | None = None,
@@ -365,9 +360,9 @@ def run_diff(
 
     ``approvals=False`` skips reading the decision log and the trust model (the hook, unless
     it must require decisions, has no use for them).
-    ``observe`` sees every pair of contents as it streams by, in this process; ``check``
-    (:class:`PairCheck`) asks a question of every pair where it is read (the hook checks
-    JSON syntax without reading the blobs a second time).
+    ``check`` (:class:`PairCheck`) asks a question of every pair where it is read, and hands
+    its answers here: the hook checks JSON syntax, resolve keeps the base sides it writes
+    back, neither reading the blobs a second time.
     ``sources`` (:func:`phase2_git.app.sources.choose`, whose ``config`` must be ``config``)
     says where trust, judge and gates come from and which configuration files the head
     changes; without it they come from the base side and no configuration change is listed.
@@ -379,7 +374,7 @@ def run_diff(
     only the thread that forks, so the workers are started with no other thread alive):
     once the workers are forked, or before a serial run reads its first pair."""
     job = _Job(repo, base, head, config, methods, shard, paths, sources, pathspecs, generated)
-    result = job.judged(job.result(observe, beside, check))
+    result = job.judged(job.result(beside, check))
     if approvals:
         # approvals attach to the judged list (the external judges above replace mismatches)
         result.mismatches = list(_approved(job, result.mismatches, result.notices))

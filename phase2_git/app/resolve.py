@@ -26,6 +26,7 @@ from phase2_git.core.ids import in_sample
 from phase2_git.core.ids import mismatch_id as make_mismatch_id
 from phase2_git.core.ids import plan_id as make_plan_id
 from phase2_git.core.model import Blob, Change, Mismatch, Plan, Step, Verdict, is_noise
+from phase2_git.core.pipeline import PairCheck
 from phase2_git.errors import RefusedError, UsageError
 from phase2_git.git import commit as gitc
 from phase2_git.git.blobs import read_blobs
@@ -1110,7 +1111,7 @@ def open_session(
                 branch.commit,
                 config=config,
                 paths=paths,
-                observe=keep,
+                check=keep.check(),
                 sources=sources,
                 beside=asked.start if asked is not None else None,
             )
@@ -1149,7 +1150,7 @@ def open_session(
                     session.branch.commit,
                     config=config,
                     paths=paths,
-                    observe=keep,
+                    check=keep.check(),
                     sources=sources,
                 )
             session.held = keep.restored(session.mismatches)
@@ -1240,8 +1241,9 @@ def _rediff(
 
 
 class _BlobKeeper:
-    """The diff's ``observe``: keeps the base side's bytes as they stream by (up to
-    :attr:`BUDGET` in all), for the files a ``restore_base`` plan writes back."""
+    """The base sides a ``restore_base`` plan writes back (up to :attr:`BUDGET` in all), asked
+    of each pair where the diff reads it (:meth:`check`): a large diff's workers send back
+    only those bytes, and this process never reads the pairs itself."""
 
     BUDGET = 64 << 20
 
@@ -1249,15 +1251,34 @@ class _BlobKeeper:
         self.blobs: dict[str, bytes] = {}
         self.size = 0
 
-    def __call__(self, change: Change, before: Blob | None, after: Blob | None) -> None:
-        data = before.data if before is not None else None
-        if before is not None and data is not None and self.size + len(data) <= self.BUDGET:
-            self.blobs[before.oid] = data
+    def check(self) -> PairCheck:
+        return PairCheck(_BaseKept(self.BUDGET), self._keep)
+
+    def _keep(self, change: Change, data: object) -> None:
+        if isinstance(data, bytes) and self.size + len(data) <= self.BUDGET:
+            assert change.before is not None
+            self.blobs[change.before] = data
             self.size += len(data)
 
     def restored(self, mismatches: Sequence[Mismatch]) -> dict[str, bytes]:
         wanted = {m.change.before for m in mismatches if m.plan.action == "restore_base"}
         return {oid: data for oid, data in self.blobs.items() if oid in wanted}
+
+
+class _BaseKept:
+    """:class:`_BlobKeeper`'s question: the base side's bytes when the plan restores them.
+    Each process asking it (a worker, or this one) sends at most ``budget`` bytes in all: the
+    keeper holds no more than that, whatever the workers send."""
+
+    def __init__(self, budget: int) -> None:
+        self.left = budget
+
+    def __call__(self, m: Mismatch, before: Blob | None, after: Blob | None) -> bytes | None:
+        data = before.data if before is not None else None
+        if data is None or m.plan.action != "restore_base" or len(data) > self.left:
+            return None
+        self.left -= len(data)
+        return data
 
 
 def _drop_torn_writes(root: Path) -> None:

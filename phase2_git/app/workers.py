@@ -5,10 +5,9 @@ contents through a ``git cat-file`` of its own (:class:`~phase2_git.git.blobs.Bl
 builds their mismatches (:func:`phase2_git.core.pipeline.build_mismatch`, pure: bytes in,
 values out); the mismatches come back in order and this process reports them as a serial run
 would. Classifying is most of a diff's time, and one core was all it had. A question about
-every pair (:class:`~phase2_git.core.pipeline.PairCheck`: the hook's JSON syntax check) is
-asked there too. Where this process must see every pair itself (``observe``: resolve keeps
-the base sides it may restore) or a partial clone must fetch the missing objects first, it
-reads the pairs through one stream and sends them on.
+every pair (:class:`~phase2_git.core.pipeline.PairCheck`: the hook's JSON syntax check, the
+base sides resolve writes back) is asked there too. Where a partial clone must fetch the
+missing objects first, this process reads the pairs through one stream and sends them on.
 
 Workers are forked before any thread of this process starts (the cat-file feeder starts with
 the first read), inherit the settings, ignore Ctrl-C (this process stops them) and are
@@ -40,7 +39,7 @@ _IN_FLIGHT = 4  # tasks queued per worker beyond the one whose result is awaited
 # what a forked worker builds with: set in this process just before the fork
 _TASK: tuple[Settings, tuple[str, ...]] | None = None
 # the question a worker asks of every pair it reads (PairCheck.ask), set as _TASK
-_ASK: Callable[[Change, Blob | None, Blob | None], object] | None = None
+_ASK: Callable[[Mismatch, Blob | None, Blob | None], object] | None = None
 # where a worker reads its own pairs (set before the fork, as _TASK), and the reader it opens
 # on its first chunk
 _SOURCE: tuple[GitRepo, int, bool] | None = None
@@ -72,7 +71,9 @@ def _build(chunk: list[tuple[Change, Blob | None, Blob | None]]) -> bytes:
     settings, selected = _TASK
     built = [build_mismatch(c, before, after, settings, selected) for c, before, after in chunk]
     ask = _ASK
-    answers = None if ask is None else [ask(c, before, after) for c, before, after in chunk]
+    answers = None
+    if ask is not None:
+        answers = [ask(m, before, after) for m, (_, before, after) in zip(built, chunk)]
     out = io.BytesIO()
     _Pickler(out, protocol=pickle.HIGHEST_PROTOCOL).dump((built, answers))
     return out.getvalue()
@@ -116,13 +117,11 @@ def build_all(
     *,
     max_size: int,
     workers: int,
-    observe: Callable[[Change, Blob | None, Blob | None], None] | None = None,
     worktree: bool = False,
     beside: Callable[[], None] | None = None,
     check: PairCheck | None = None,
 ) -> Iterator[Mismatch]:
     """The mismatches of ``changes``, in their order, built by ``workers`` processes;
-    ``observe`` sees every pair here, before it is sent (resolve keeps base sides);
     ``worktree`` as :func:`~phase2_git.git.blobs.read_blobs` takes it; ``beside`` is called
     once the workers are forked (the caller's threads may start then); ``check``'s question
     is asked by the workers, its answers given here in order."""
@@ -131,11 +130,11 @@ def build_all(
     global _TASK, _SOURCE, _ASK
     _TASK = (settings, tuple(selected))
     _ASK = check.ask if check is not None else None
-    # the workers read their own pairs, each through a cat-file of its own, unless this
-    # process must see every pair (``observe``) or a partial clone must fetch the missing
-    # objects first (read_blobs does, in one request): reading every blob here and sending
-    # it on cost this process more than the workers (20k diff: 95 ms of its 0.33 s)
-    own = observe is None and promisor_remote(repo) is None
+    # the workers read their own pairs, each through a cat-file of its own, unless a partial
+    # clone must fetch the missing objects first (read_blobs does, in one request): reading
+    # every blob here and sending it on cost this process more than the workers (20k diff:
+    # 95 ms of its 0.33 s)
+    own = promisor_remote(repo) is None
     _SOURCE = (repo, max_size, worktree) if own else None
     # a forked child flushes what the parent had buffered when it exits: nothing may be
     sys.stdout.flush()
@@ -168,9 +167,6 @@ def build_all(
             else:
                 task = _build
                 chunk = list(islice(pairs, _CHUNK))
-                if observe is not None:
-                    for pair in chunk:
-                        observe(*pair)
             if not chunk:
                 break
             pending.append(pool.apply_async(task, (chunk,)))

@@ -23,16 +23,17 @@ from phase2_git.core.settings import ClassifySettings, MethodSettings, PolicySet
 class PairCheck:
     """A question asked of every pair of contents where the pair is read: by a worker of a
     large diff, or by the diff's own process in a serial one (``run_diff``'s ``check``).
-    ``ask(change, before, after)`` must be pure and its answer picklable; ``answer(change,
-    value)`` receives each answer in the diff's process, in the diff's order, before that
-    change's mismatch comes out. A diff's ``observe`` needs every pair in its own process; a
-    check leaves the reading to the workers (the hook's JSON syntax check)."""
+    ``ask(mismatch, before, after)``, asked once the pair's mismatch is built, must be pure and
+    its answer picklable; ``answer(change, value)`` receives each answer in the diff's process,
+    in the diff's order, before that change's mismatch comes out. The pairs themselves never
+    reach the diff's process: what it needs of them is an answer (the hook's JSON syntax
+    check, the base sides resolve writes back)."""
 
     __slots__ = ("answer", "ask")
 
     def __init__(
         self,
-        ask: Callable[[Change, Blob | None, Blob | None], object],
+        ask: Callable[[Mismatch, Blob | None, Blob | None], object],
         answer: Callable[[Change, object], None],
     ) -> None:
         self.ask = ask
