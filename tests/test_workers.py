@@ -335,3 +335,31 @@ def test_resolve_keeps_base_sides_within_its_budget(
     blob = repo.git("cat-file", "blob", base).encode()
     assert repo.read("out/case-0014.json") == blob
     assert repo.git("status", "--porcelain").strip() == ""
+
+
+def test_a_worker_killed_outright_stops_the_run_instead_of_waiting_forever(
+    repo: TestRepo, cli: Cli, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The OOM killer or a SIGKILL takes a worker's task with it: the pool starts another
+    worker and never gives that result. The run says so (exit 2, one line) and stops."""
+    import signal
+
+    _regenerated(repo, 60)
+    monkeypatch.setattr(diffmod, "PARALLEL_FROM", 10)
+    monkeypatch.setenv(forking.ENV, "2")
+    real = workers._build
+
+    def killed(chunk: Any) -> bytes:
+        if any(c.path == "out/case-0040.json" for c, _, _ in chunk):
+            os.kill(os.getpid(), signal.SIGKILL)
+        return real(chunk)
+
+    monkeypatch.setattr(workers, "_build", killed)  # looked up in the worker, never pickled
+    code, out, err = cli("diff", "HEAD~1", "HEAD", "--format", "json", repo=repo)
+    assert code == 2
+    assert out == ""
+    assert err.strip().splitlines() == [
+        "phase2: error: a worker process classifying the diff was killed by SIGKILL (out of "
+        "memory?): the run stopped before writing anything"
+    ]
+    assert workers._TASK is None

@@ -25,16 +25,25 @@ import sys
 from collections import deque
 from collections.abc import Callable, Generator, Iterable, Iterator, Sequence
 from itertools import islice
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from phase2_git.core.methods import SHARED_VERDICTS
 from phase2_git.core.model import Blob, Change, Mismatch
 from phase2_git.core.pipeline import PairCheck, Settings, build_mismatch
+from phase2_git.errors import Phase2Error
 from phase2_git.git.blobs import BlobReader, promisor_remote, read_blobs
 from phase2_git.git.repo import GitRepo
 
+if TYPE_CHECKING:
+    from multiprocessing.pool import AsyncResult
+    from multiprocessing.process import BaseProcess
+
 _CHUNK = 64  # pairs per task: a few hundred microseconds of work, about 100 KiB to send
 _IN_FLIGHT = 4  # tasks queued per worker beyond the one whose result is awaited
+# how often a wait for a chunk looks whether a worker died: one killed outright (the OOM
+# killer, SIGKILL) takes its task with it, and the pool, which starts another worker in its
+# place, never gives that task's result: the run waited forever
+_WATCH = 0.25
 
 # what a forked worker builds with: set in this process just before the fork
 _TASK: tuple[Settings, tuple[str, ...]] | None = None
@@ -109,6 +118,53 @@ def _loads(data: bytes, check: PairCheck | None) -> list[Mismatch]:
     return built
 
 
+class _Watch:
+    """Waits for a chunk's result, and stops the run (exit 2, one line) when one of the
+    pool's workers has died meanwhile, instead of waiting forever."""
+
+    def __init__(self, others: set[BaseProcess]) -> None:
+        import multiprocessing
+
+        self.others = others  # this process's children that are not the pool's
+        # the pool's workers, taken as soon as it has started them: one that dies is joined
+        # by the pool and no longer listed among the children
+        self.seen = [p for p in multiprocessing.active_children() if p not in others]
+
+    def result(self, pending: AsyncResult[bytes]) -> bytes:
+        import multiprocessing
+
+        while True:
+            try:
+                return pending.get(_WATCH)
+            except multiprocessing.TimeoutError:
+                # with those the pool started in place of dead ones: a worker exits only
+                # once the pool is closed, after the last result
+                seen = self.seen
+                seen += (
+                    p
+                    for p in multiprocessing.active_children()
+                    if p not in self.others and p not in seen
+                )
+                for p in seen:
+                    if p.exitcode is not None:
+                        raise Phase2Error(_died(p.exitcode)) from None
+
+
+def _died(code: int) -> str:
+    import signal
+
+    how = f"exited with status {code}"
+    if code < 0:
+        try:
+            how = f"was killed by {signal.Signals(-code).name}"
+        except ValueError:
+            how = f"was killed by signal {-code}"
+    return (
+        f"a worker process classifying the diff {how} (out of memory?): the run stopped "
+        "before writing anything"
+    )
+
+
 def build_all(
     repo: GitRepo,
     changes: Iterable[Change],
@@ -151,7 +207,9 @@ def build_all(
     import gc
 
     gc.freeze()
+    others = set(multiprocessing.active_children())
     pool = multiprocessing.get_context("fork").Pool(workers, initializer=_quiet)
+    watch = _Watch(others)
     pairs: Generator[tuple[Change, Blob | None, Blob | None], None, None] | None = None
     finished = False
     try:
@@ -171,9 +229,9 @@ def build_all(
                 break
             pending.append(pool.apply_async(task, (chunk,)))
             if len(pending) > workers * _IN_FLIGHT:
-                yield from _loads(pending.popleft().get(), check)
+                yield from _loads(watch.result(pending.popleft()), check)
         while pending:
-            yield from _loads(pending.popleft().get(), check)
+            yield from _loads(watch.result(pending.popleft()), check)
         pool.close()  # a finished run lets its workers exit on their own
         finished = True
     finally:
