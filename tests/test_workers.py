@@ -359,7 +359,7 @@ def test_a_worker_killed_outright_stops_the_run_instead_of_waiting_forever(
     assert code == 2
     assert out == ""
     assert err.strip().splitlines() == [
-        "phase2: error: a worker process classifying the diff was killed by SIGKILL (out of "
-        "memory?): the run stopped before writing anything"
+        "phase2: error: a worker process classifying the diff was killed (out of memory?): "
+        "the run stopped before writing anything"
     ]
     assert workers._TASK is None

@@ -10,11 +10,13 @@ base sides resolve writes back) is asked there too. Where a partial clone must f
 missing objects first, this process reads the pairs through one stream and sends them on.
 
 Workers are forked before any thread of this process starts (the cat-file feeder starts with
-the first read), inherit the settings, ignore Ctrl-C (this process stops them) and are
-terminated when the run ends or fails. At most a few chunks are in flight, so memory stays
-flat whatever the size of the run. ``PHASE2_WORKERS`` sets how many (0: none); fork is used
-only where it is the platform's safe default (Linux), elsewhere a run stays serial
-(:func:`phase2_git.app.forking.count`, the policy ``report merge`` follows too).
+the first read), inherit the settings and ignore Ctrl-C (this process stops them): when the run
+fails or is interrupted, the chunks not started are dropped and the workers exit once their
+current one is done; one killed outright (the OOM killer) stops the run with exit 2. At most a
+few chunks are in flight, so memory stays flat whatever the size of the run. ``PHASE2_WORKERS``
+sets how many (0: none); fork is used only where it is the platform's safe default (Linux),
+elsewhere a run stays serial (:func:`phase2_git.app.forking.count`, the policy ``report merge``
+follows too).
 """
 
 from __future__ import annotations
@@ -35,15 +37,10 @@ from phase2_git.git.blobs import BlobReader, promisor_remote, read_blobs
 from phase2_git.git.repo import GitRepo
 
 if TYPE_CHECKING:
-    from multiprocessing.pool import AsyncResult
-    from multiprocessing.process import BaseProcess
+    from concurrent.futures import Future
 
 _CHUNK = 64  # pairs per task: a few hundred microseconds of work, about 100 KiB to send
 _IN_FLIGHT = 4  # tasks queued per worker beyond the one whose result is awaited
-# how often a wait for a chunk looks whether a worker died: one killed outright (the OOM
-# killer, SIGKILL) takes its task with it, and the pool, which starts another worker in its
-# place, never gives that task's result: the run waited forever
-_WATCH = 0.25
 
 # what a forked worker builds with: set in this process just before the fork
 _TASK: tuple[Settings, tuple[str, ...]] | None = None
@@ -118,51 +115,17 @@ def _loads(data: bytes, check: PairCheck | None) -> list[Mismatch]:
     return built
 
 
-class _Watch:
-    """Waits for a chunk's result, and stops the run (exit 2, one line) when one of the
-    pool's workers has died meanwhile, instead of waiting forever."""
+def _result(pending: Future[bytes]) -> bytes:
+    """A chunk's result; exit 2 with one line when a worker died before giving it."""
+    from concurrent.futures.process import BrokenProcessPool
 
-    def __init__(self, others: set[BaseProcess]) -> None:
-        import multiprocessing
-
-        self.others = others  # this process's children that are not the pool's
-        # the pool's workers, taken as soon as it has started them: one that dies is joined
-        # by the pool and no longer listed among the children
-        self.seen = [p for p in multiprocessing.active_children() if p not in others]
-
-    def result(self, pending: AsyncResult[bytes]) -> bytes:
-        import multiprocessing
-
-        while True:
-            try:
-                return pending.get(_WATCH)
-            except multiprocessing.TimeoutError:
-                # with those the pool started in place of dead ones: a worker exits only
-                # once the pool is closed, after the last result
-                seen = self.seen
-                seen += (
-                    p
-                    for p in multiprocessing.active_children()
-                    if p not in self.others and p not in seen
-                )
-                for p in seen:
-                    if p.exitcode is not None:
-                        raise Phase2Error(_died(p.exitcode)) from None
-
-
-def _died(code: int) -> str:
-    import signal
-
-    how = f"exited with status {code}"
-    if code < 0:
-        try:
-            how = f"was killed by {signal.Signals(-code).name}"
-        except ValueError:
-            how = f"was killed by signal {-code}"
-    return (
-        f"a worker process classifying the diff {how} (out of memory?): the run stopped "
-        "before writing anything"
-    )
+    try:
+        return pending.result()
+    except BrokenProcessPool:
+        raise Phase2Error(
+            "a worker process classifying the diff was killed (out of memory?): the run "
+            "stopped before writing anything"
+        ) from None
 
 
 def build_all(
@@ -207,11 +170,19 @@ def build_all(
     import gc
 
     gc.freeze()
-    others = set(multiprocessing.active_children())
-    pool = multiprocessing.get_context("fork").Pool(workers, initializer=_quiet)
-    watch = _Watch(others)
+    # concurrent.futures' pool, not multiprocessing.Pool: a worker killed outright (the OOM
+    # killer, SIGKILL) may die holding a lock of the queues a Pool's workers share, and take
+    # its task with it; the Pool started another worker, never gave that result, and hung on
+    # that lock when told to stop. This pool stops every worker and fails every pending
+    # result (BrokenProcessPool) when one dies. With fork it starts all its workers on the
+    # first submit, before its own thread: that submit comes before any thread here
+    from concurrent.futures import ProcessPoolExecutor
+
+    pool = ProcessPoolExecutor(
+        workers, mp_context=multiprocessing.get_context("fork"), initializer=_quiet
+    )
+    pool.submit(_quiet)  # the workers are forked now
     pairs: Generator[tuple[Change, Blob | None, Blob | None], None, None] | None = None
-    finished = False
     try:
         if beside is not None:
             beside()
@@ -227,17 +198,15 @@ def build_all(
                 chunk = list(islice(pairs, _CHUNK))
             if not chunk:
                 break
-            pending.append(pool.apply_async(task, (chunk,)))
+            pending.append(pool.submit(task, chunk))
             if len(pending) > workers * _IN_FLIGHT:
-                yield from _loads(watch.result(pending.popleft()), check)
+                yield from _loads(_result(pending.popleft()), check)
         while pending:
-            yield from _loads(watch.result(pending.popleft()), check)
-        pool.close()  # a finished run lets its workers exit on their own
-        finished = True
+            yield from _loads(_result(pending.popleft()), check)
     finally:
         if pairs is not None:
             pairs.close()
-        if not finished:
-            pool.terminate()  # a failure or an interrupt: stop them now
-        pool.join()
+        # a failure or an interrupt: the chunks not started are dropped, those running end
+        # (milliseconds); no thread of the pool outlives the run
+        pool.shutdown(wait=True, cancel_futures=True)
         _TASK = _SOURCE = _ASK = None
