@@ -181,9 +181,9 @@ def build_all(
     pool = ProcessPoolExecutor(
         workers, mp_context=multiprocessing.get_context("fork"), initializer=_quiet
     )
-    pool.submit(_quiet)  # the workers are forked now
     pairs: Generator[tuple[Change, Blob | None, Blob | None], None, None] | None = None
     try:
+        pool.submit(_quiet)  # the workers are forked now
         if beside is not None:
             beside()
         if not own:
