@@ -23,10 +23,11 @@ from phase2_git.core.settings import ClassifySettings, MethodSettings, PolicySet
 class PairCheck:
     """A question asked of every pair of contents where the pair is read: by a worker of a
     large diff, or by the diff's own process in a serial one (``run_diff``'s ``check``).
-    ``ask(mismatch, before, after)``, asked once the pair's mismatch is built, must be pure and
-    its answer picklable; ``answer(change, value)`` receives each answer in the diff's process,
-    in the diff's order, before that change's mismatch comes out. The pairs themselves never
-    reach the diff's process: what it needs of them is an answer (the hook's JSON syntax
+    ``ask(mismatch, before, after)`` is asked once the pair's mismatch is built, in the process
+    that read the pair (each worker asks its own copy: what it keeps is its own), and its
+    answer must be picklable; ``answer(change, value)`` receives each answer in the diff's
+    process, in the diff's order, before that change's mismatch comes out. A large diff's
+    pairs never reach its process: what it needs of them is an answer (the hook's JSON syntax
     check, the base sides resolve writes back)."""
 
     __slots__ = ("answer", "ask")
