@@ -363,3 +363,29 @@ def test_a_worker_killed_outright_stops_the_run_instead_of_waiting_forever(
         "the run stopped before writing anything"
     ]
     assert workers._TASK is None
+
+
+def test_a_table_for_a_terminal_still_forks_its_workers(
+    repo: TestRepo, monkeypatch: pytest.MonkeyPatch, pools: list[dict[str, Any]]
+) -> None:
+    """rich's console is imported in a thread while git answers the first questions of a
+    table for a terminal; that thread is gone before the workers fork (a fork beside another
+    thread is refused: the run would have gone serial), and the table is the same."""
+    import io
+    import threading
+
+    from phase2_git.app.report import DiffOptions, diff_main
+
+    _regenerated(repo, 60)
+    monkeypatch.setattr(diffmod, "PARALLEL_FROM", 10)
+    opts = DiffOptions(base="HEAD~1", head="HEAD", fmt="text", repo=str(repo.root), color=True)
+    monkeypatch.setenv(forking.ENV, "0")
+    serial = io.StringIO()
+    assert diff_main(opts, serial) == 1
+    monkeypatch.setenv(forking.ENV, "2")
+    parallel = io.StringIO()
+    assert diff_main(opts, parallel) == 1
+    assert [c["workers"] for c in pools] == [2]
+    assert parallel.getvalue() == serial.getvalue()
+    assert "\x1b[" in serial.getvalue()  # coloured: the console's escape codes
+    assert not [t for t in threading.enumerate() if t.name == "phase2-git"]

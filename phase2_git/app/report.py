@@ -27,6 +27,7 @@ from phase2_git.reports.formats import render_document
 
 if TYPE_CHECKING:
     from phase2_git.core.summary import FailOn
+    from phase2_git.git.background import Background
     from phase2_git.git.repo import GitRepo
 
 DIFF_FORMATS = ("text", "json", "markdown")
@@ -64,9 +65,14 @@ def diff_main(opts: DiffOptions, out: IO[str]) -> int:
         raise UsageError("--staged compares HEAD with :index; give no HEAD argument with it")
     b = opts.base or "HEAD"
     h = ":index" if opts.staged else (opts.head or ":worktree")
-    repo = GitRepo.discover(opts.repo)
-    # on two commits the configuration is the trust side's: the head may be a stranger's
-    sources = choose(repo, b, h, config_path=opts.config, trust_from=opts.trust_from)
+    warming = _warm_terminal(opts, out)
+    try:
+        repo = GitRepo.discover(opts.repo)
+        # on two commits the configuration is the trust side's: the head may be a stranger's
+        sources = choose(repo, b, h, config_path=opts.config, trust_from=opts.trust_from)
+    finally:
+        if warming is not None:
+            warming.join()  # no thread outlives this: the diff's workers fork later
     cfg = sources.config
     selected = parse_methods(opts.methods) if opts.methods is not None else None
     out_format = opts.fmt or cfg.data["reports"]["format"]
@@ -121,6 +127,26 @@ def diff_main(opts: DiffOptions, out: IO[str]) -> int:
         )
     code = doc["summary"]["exit_code"]  # type: ignore[index]
     return int(code)
+
+
+def _warm_terminal(opts: DiffOptions, out: IO[str]) -> Background[object] | None:
+    """A table for a terminal is written through rich's console (its escape codes, its
+    width), a 15-25 ms import: made in a thread while git answers the first questions of the
+    run (discovery, both sides, their configuration), when the table will likely be one (the
+    configuration may still ask for another format: the import is then spent for nothing)."""
+    if opts.fmt not in (None, "text"):
+        return None
+    try:
+        terminal = opts.color or out.isatty()
+    except (AttributeError, ValueError):
+        return None
+    if not terminal:
+        return None
+    import importlib
+
+    from phase2_git.git.background import Background
+
+    return Background(lambda: importlib.import_module("rich.console"))
 
 
 @dataclass(frozen=True)
