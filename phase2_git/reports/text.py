@@ -144,15 +144,15 @@ def _cells_wide(cell: str) -> int:
 def _cut(cell: str, width: int, *, keep_end: bool) -> str:
     """``cell`` in at most ``width`` cells, an ellipsis where it was cut (a path keeps its
     end: the file name)."""
-    from rich.cells import cell_len
-
     if _cells_wide(cell) <= width:
-        return cell
+        return cell  # nearly every cell: no import statement on this path (a row has seven)
     if cell.isascii() and cell.isprintable():  # one cell a character: a slice
         keep = max(0, width - 1)
         if keep_end:
             return "…" + (cell[-keep:] if keep else "")
         return cell[:keep] + "…"
+    from rich.cells import cell_len
+
     chars = list(reversed(cell)) if keep_end else list(cell)
     kept: list[str] = []
     used = 1  # the ellipsis
