@@ -386,7 +386,7 @@ def test_rewrite_checks_asked_during_the_diff_fall_back_when_they_cannot_serve(
     cover every path; a failed or partial answer is asked again, and refuses just the same."""
     from phase2_git.app import resolve as engine
     from phase2_git.errors import RefusedError
-    from phase2_git.git import commit as gitc
+    from phase2_git.git.background import Background
     from phase2_git.git.repo import GitRepo
     from phase2_git.store.config import load
 
@@ -405,7 +405,7 @@ def test_rewrite_checks_asked_during_the_diff_fall_back_when_they_cannot_serve(
     partial = engine.RewriteFacts(frozenset({"golden/a.json"}), {}, {}, {})
     with engine.open_session(git, "main", config=load(repo.root)) as session:
         repo.write("golden/b.json", b'{"x": "mine"}\n')  # the user's own edit, meanwhile
-        for hint in (gitc.Background(failed), gitc.Background(lambda: partial)):
+        for hint in (Background(failed), Background(lambda: partial)):
             with pytest.raises(RefusedError, match="uncommitted changes of your own"):
                 engine._check_rewritable(session, no_commit=False, asked=hint)
     code, _, err = cli("resolve", "main", "--yes", repo=repo)

@@ -12,6 +12,7 @@ from phase2_git.app.resolve import commit_with_log, prepare_log
 from phase2_git.core.approvals import repeated_ids, void_reason
 from phase2_git.errors import RefusedError, UsageError
 from phase2_git.git import commit as gitc
+from phase2_git.git.objects import tree_entry
 from phase2_git.git.repo import GitRepo, quote_for_message
 from phase2_git.git.worktree import hidden_bytes
 from phase2_git.store import schemas
@@ -142,7 +143,7 @@ def verify(repo: GitRepo) -> Verification:
                         f"({(t.old or '-')[:12]}..{(t.new or '-')[:12]})"
                     )
                 else:
-                    entry = gitc.tree_entry(repo, commit, e["path"])
+                    entry = tree_entry(repo, commit, e["path"])
                     if entry is None or entry[1] != e["result"]:
                         result.problems.append(
                             f"{where}: commit {commit[:12]} does not hold the logged result"
@@ -208,7 +209,7 @@ def revert(repo: GitRepo, decision: str, who: Identity, *, env: str = "local") -
     path = target["path"]
     with hold(repo.root):
         branch = gitc.current_branch(repo)
-        entry = gitc.tree_entry(repo, branch.commit, path)
+        entry = tree_entry(repo, branch.commit, path)
         if entry is None or entry[1] != target["result"]:
             now = entry[1][:12] if entry else "no file"
             raise RefusedError(

@@ -136,11 +136,9 @@ def _warm_terminal(opts: DiffOptions, out: IO[str]) -> Background[object] | None
     configuration may still ask for another format: the import is then spent for nothing)."""
     if opts.fmt not in (None, "text"):
         return None
-    try:
-        terminal = opts.color or out.isatty()
-    except (AttributeError, ValueError):
-        return None
-    if not terminal:
+    from phase2_git.reports.text import is_terminal  # the table's own test (imported for it)
+
+    if not (opts.color or is_terminal(out)):
         return None
     import importlib
 

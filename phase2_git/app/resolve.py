@@ -29,7 +29,9 @@ from phase2_git.core.model import Blob, Change, Mismatch, Plan, Step, Verdict, i
 from phase2_git.core.pipeline import PairCheck
 from phase2_git.errors import RefusedError, UsageError
 from phase2_git.git import commit as gitc
+from phase2_git.git.background import Background
 from phase2_git.git.blobs import read_blobs
+from phase2_git.git.objects import read_blob, tree_entry
 from phase2_git.git.paths import blob_id
 from phase2_git.git.repo import GitRepo, quote_for_message
 from phase2_git.git.sides import default_base, resolve_commit
@@ -545,7 +547,7 @@ class Session:
         (``--yes`` saves the state without them before its branch moves: see
         :meth:`replayable`), with the bookkeeping :meth:`record` does."""
         st = self.state
-        data = gitc.read_blob(self.repo, log_blob)
+        data = read_blob(self.repo, log_blob)
         for line in parse_lines(data, LOG_FILE, validate_lines=False):
             ev = line.event
             mid, decision = str(ev.get("mismatch_id")), str(ev.get("decision"))
@@ -829,10 +831,10 @@ class LogTransaction:
 
 
 def committed_log(repo: GitRepo, commit: str) -> tuple[str | None, bytes]:
-    entry = gitc.tree_entry(repo, commit, LOG_FILE)
+    entry = tree_entry(repo, commit, LOG_FILE)
     if entry is None:
         return None, b""
-    return entry[1], gitc.read_blob(repo, entry[1])
+    return entry[1], read_blob(repo, entry[1])
 
 
 def prepare_log(repo: GitRepo, head: str) -> LogTransaction:
@@ -861,7 +863,7 @@ def sync_log(repo: GitRepo, new: str, data: bytes | gitc.SpooledBlob | None = No
     if they hash to its id). (Its index entry moves with the transformed files', in
     :func:`sync_all`.)"""
     if data is None:
-        data = gitc.read_blob(repo, new)
+        data = read_blob(repo, new)
     if data.startswith(DecisionLog(repo.root).read_bytes()):
         chunks = (data,) if isinstance(data, bytes) else data.checked()
         atomic_write_chunks(repo.root / LOG_FILE, chunks)
@@ -873,7 +875,7 @@ def sync_all(
     log: dict[str, Any] | None,
     log_data: bytes | gitc.SpooledBlob | None = None,
     held: Mapping[str, bytes] | None = None,
-    plain: gitc.Background[set[str]] | None = None,
+    plain: Background[set[str]] | None = None,
     *,
     attrs: Mapping[str, Mapping[str, str]] | None = None,
     crlf: str | None = None,
@@ -896,7 +898,7 @@ def sync_all(
     # the log's index entry moves with the others (one index write, one refresh); its file is
     # written meanwhile, an fsynced rename while git works on the other files
     entry = gitc.TreeUpdate(LOG_FILE, log["old"], log["new"], "100644")
-    writing = gitc.Background(lambda: sync_log(repo, log["new"], log_data))
+    writing = Background(lambda: sync_log(repo, log["new"], log_data))
     with writing:
         return gitc.sync_after_move(
             repo,
@@ -930,14 +932,14 @@ def commit_with_log(
     by compare-and-swap, then the user's index and working tree follow. None: nothing to do."""
     log: dict[str, Any] = {"old": tx.head_oid}
     spooled: list[gitc.SpooledBlob] = []
-    writing: list[gitc.Background[str]] = []
+    writing: list[Background[str]] = []
     # forked before any thread of this call starts (a fork copies one thread)
     child = _events_checked_in_child(events)
     # which files a checkout writes byte for byte: from the attributes asked with the diff,
     # else asked now, while the commit is made
     paths = [u.path for u in updates]
     maybe = [u.path for u in updates if held and u.new in held]
-    plain = gitc.Background(lambda: gitc.unconverted(repo, maybe, every=paths, known=attrs))
+    plain = Background(lambda: gitc.unconverted(repo, maybe, every=paths, known=attrs))
 
     def log_update() -> list[gitc.TreeUpdate] | None:
         # runs while git seeds the commit's index from the parent: validating and encoding
@@ -953,7 +955,7 @@ def commit_with_log(
             return None
         # git writes the log's blob (megabytes to compress) while the tree and the commit are
         # made and the state is saved; the branch moves only once it is written
-        writing.append(gitc.Background(lambda: spool.store(fast=True)))
+        writing.append(Background(lambda: spool.store(fast=True)))
         return [gitc.TreeUpdate(LOG_FILE, tx.head_oid, log["new"], "100644")]
 
     try:
@@ -1306,11 +1308,11 @@ def rewrite_facts(repo: GitRepo, paths: Sequence[str], *, no_commit: bool) -> Re
     """Three git questions at once (two cores): attributes and which files differ from the
     index in threads, the index listing here; only files git does not find unchanged are
     read and hashed."""
-    asking = gitc.Background(
+    asking = Background(
         # every attribute that changes what a checkout writes: resolve's writer asks too
         lambda: (attributes(repo, paths, CONVERSION_ATTRIBUTES), autocrlf(repo))
     )
-    comparing = gitc.Background(lambda: gitc.stat_changed(repo)) if not no_commit else None
+    comparing = Background(lambda: gitc.stat_changed(repo)) if not no_commit else None
     try:
         entries: Mapping[str, gitc.IndexEntry] = {}
         hashes: Mapping[str, str | None] = {}
@@ -1327,7 +1329,7 @@ def rewrite_facts(repo: GitRepo, paths: Sequence[str], *, no_commit: bool) -> Re
 
 def _facts_while_diffing(
     repo: GitRepo, base: str, head: str, *, no_commit: bool
-) -> gitc.Background[RewriteFacts] | None:
+) -> Background[RewriteFacts] | None:
     """:func:`rewrite_facts` for every path that differs between the two commits, asked in a
     thread while the diff runs (not started: :func:`run_diff`'s ``beside`` starts it once its
     workers are forked): git answers on a core of its own while Python classifies (it was
@@ -1343,14 +1345,14 @@ def _facts_while_diffing(
         paths = [p for p in paths if not p.startswith(".phase2/")]
         return rewrite_facts(repo, paths, no_commit=no_commit)
 
-    return gitc.Background(ask, started=False)
+    return Background(ask, started=False)
 
 
 def _check_rewritable(
     session: Session,
     *,
     no_commit: bool,
-    asked: gitc.Background[RewriteFacts] | None = None,
+    asked: Background[RewriteFacts] | None = None,
 ) -> None:
     """Refuse (exit 3) when a path phase2 may rewrite carries the user's own uncommitted edits,
     or bytes git does not store (:func:`~phase2_git.git.worktree.hidden_bytes`); mark paths

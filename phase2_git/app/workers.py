@@ -186,18 +186,14 @@ def build_all(
         pool.submit(_quiet)  # the workers are forked now
         if beside is not None:
             beside()
+        # what a task is given: the changes (the worker reads them) or the pairs read here
+        task: Callable[[Any], bytes] = _build_changes
+        source: Iterator[Any] = iter(changes)
         if not own:
             pairs = read_blobs(repo, changes, max_size=max_size, worktree=worktree)
+            task, source = _build, pairs
         pending: deque[Any] = deque()
-        while True:
-            if pairs is None:
-                task: Any = _build_changes
-                chunk: list[Any] = list(islice(changes, _CHUNK))
-            else:
-                task = _build
-                chunk = list(islice(pairs, _CHUNK))
-            if not chunk:
-                break
+        while chunk := list(islice(source, _CHUNK)):
             pending.append(pool.submit(task, chunk))
             if len(pending) > workers * _IN_FLIGHT:
                 yield from _loads(_result(pending.popleft()), check)

@@ -21,14 +21,11 @@ import tempfile
 from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TypeVar
 
 from phase2_git.core.model import REGULAR_MODES
 from phase2_git.errors import RefusedError, UsageError
-from phase2_git.git.background import Background as Background  # re-exported
+from phase2_git.git.background import Background
 from phase2_git.git.changes import nul_fields, stdin_path_line
-from phase2_git.git.objects import read_blob as read_blob  # re-exported: it lives with
-from phase2_git.git.objects import tree_entry as tree_entry  # the readers a diff imports
 from phase2_git.git.paths import beyond_symlinks, blob_hasher
 from phase2_git.git.repo import GitRepo, git_failure
 from phase2_git.git.worktree import (
@@ -39,7 +36,6 @@ from phase2_git.git.worktree import (
     torn_files,
 )
 
-T = TypeVar("T")
 TRAILER_RUN = "Phase2-Run"
 TRAILER_TRANSFORM = "Phase2-Transform"
 _TRAILER_RE = re.compile(

@@ -226,7 +226,7 @@ def render(
     widths, detail = measured.widths, measured.detail
     columns = len(_HEADERS) if detail else len(_HEADERS) - 1
     widths = widths[:columns]
-    terminal = color or _isatty(file)
+    terminal = color or is_terminal(file)
     console = None
     if terminal:
         from rich.console import Console
@@ -301,7 +301,8 @@ def _style_codes(console: Any, style: str) -> tuple[str, str]:
     return before, after.removesuffix("\n")
 
 
-def _isatty(file: IO[str]) -> bool:
+def is_terminal(file: IO[str]) -> bool:
+    """Whether the table goes to a terminal (a stream that cannot say is not one)."""
     try:
         return file.isatty()
     except (AttributeError, ValueError):

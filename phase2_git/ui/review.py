@@ -23,7 +23,7 @@ from typing import IO, TYPE_CHECKING, Literal
 from phase2_git.app.resolve import ApplyResult, DecisionKind, Operation, Session
 from phase2_git.core.model import Mismatch, is_noise
 from phase2_git.core.sanitize import sanitize_line, sanitize_path
-from phase2_git.git import commit as gitc
+from phase2_git.git.objects import read_blob
 from phase2_git.ui import diffview
 
 if TYPE_CHECKING:
@@ -703,11 +703,11 @@ def audit_review(session: Session, console: Console, keys: KeyReader, color: boo
                 markup=False,
             )
             before = (
-                gitc.read_blob(session.repo, target["hashes"]["after"])
+                read_blob(session.repo, target["hashes"]["after"])
                 if target["hashes"]["after"]
                 else b""
             )
-            after = gitc.read_blob(session.repo, target["result"]) if target.get("result") else b""
+            after = read_blob(session.repo, target["result"]) if target.get("result") else b""
             # the panel's 50-line cap, as in the review (there is no `d` here: the rest is in
             # the commit the trailer names)
             lines = list(diffview.text_diff(before, after, ws=True))
