@@ -282,6 +282,30 @@ def test_held_index_lock(trial) -> None:
         record("faults", "index-lock-held", ok)
 
 
+def test_held_branch_lock(trial) -> None:
+    """Another git holds the branch's ref lock when phase2 moves it: the branch did not move,
+    and the refusal says what git said instead of claiming someone moved it."""
+    fresh, env, expected = trial
+    root = fresh()
+    branch = git(root, "symbolic-ref", "--short", "HEAD", env=env).strip()
+    head = git(root, "rev-parse", "HEAD", env=env).strip()
+    status = git(root, "status", "--porcelain", env=env)
+    lock = root / ".git" / "refs" / "heads" / f"{branch}.lock"
+    lock.write_text("")
+    ok = False
+    try:
+        res = run_phase2(("resolve", "main", "--yes"), cwd=root, env=env)
+        assert_one_line_error(res, 3, f"branch '{branch}' was not moved")
+        assert b"moved while" not in res.err
+        assert git(root, "rev-parse", "HEAD", env=env).strip() == head
+        assert git(root, "status", "--porcelain", env=env) == status
+        lock.unlink()
+        rerun_reaches_the_end(root, env, expected)
+        ok = True
+    finally:
+        record("faults", "branch-lock-held", ok)
+
+
 def test_index_lock_taken_during_apply(trial, monkeypatch: pytest.MonkeyPatch) -> None:
     """git takes index.lock between phase2's plan and its sync: the branch move stands (it is
     the commit), the sync fails in one line, and the rerun finishes the sync."""

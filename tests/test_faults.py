@@ -159,3 +159,83 @@ def test_sigkill_anywhere_resumes_to_the_same_end(repo: TestRepo, tmp_path: Path
         shutil.rmtree(work)
     # how many kills land mid-way depends on the machine's speed: at least one must
     assert killed >= 1, "no run was killed mid-way: the trial proved nothing"
+
+
+# git on PATH for the tests below: the first `update-ref` (the run about to be killed) waits
+# until a later one (a rerun's) opens the gate, then moves the branch; the rerun's waits until
+# it has. With a file `fail` in the gate, a rerun's update-ref fails instead, as git does when
+# it cannot lock the ref. The order is forced, never timed.
+_GATED_GIT = """#!/bin/sh
+case " $* " in *" update-ref "*)
+  if mkdir "$GATE/first" 2>/dev/null; then
+    while [ ! -e "$GATE/open" ]; do sleep 0.01; done
+    "$REAL_GIT" "$@"; rc=$?
+    touch "$GATE/landed"; exit $rc
+  fi
+  if [ -e "$GATE/fail" ]; then
+    echo "fatal: cannot lock ref: held by the test" >&2; exit 128
+  fi
+  touch "$GATE/open"
+  while [ ! -e "$GATE/landed" ]; do sleep 0.01; done
+esac
+exec "$REAL_GIT" "$@"
+"""
+
+
+@pytest.mark.parametrize("rerun_move", ["moved", "refused"])
+def test_a_branch_move_landing_after_its_run_was_killed_is_taken_over(
+    repo: TestRepo, tmp_path: Path, rerun_move: str
+) -> None:
+    """SIGKILL to phase2 while its ``git update-ref`` runs: that git lives on and can move the
+    branch while a rerun works, after the rerun found it unmoved.
+
+    moved: the rerun's own move finds the branch moved, to the commit its state recorded
+    before the killed run's move; it finishes that run's sync and reaches the end of an
+    uninterrupted run instead of refusing. refused: the rerun's move fails for another reason
+    before the late move lands; its state still names the killed run's commit, so the run
+    after it finishes that sync."""
+    build(repo)
+    pristine = tmp_path / "pristine"
+    shutil.copytree(repo.root, pristine, symlinks=True)
+    env = dict(os.environ)
+    clean = tmp_path / "clean"
+    shutil.copytree(pristine, clean, symlinks=True)
+    resolve(clean, env).communicate()
+    expected = end_state(clean)
+
+    real_git = shutil.which("git")
+    assert real_git is not None
+    bin_dir, gate = tmp_path / "bin", tmp_path / "gate"
+    bin_dir.mkdir()
+    gate.mkdir()
+    shim = bin_dir / "git"
+    shim.write_text(_GATED_GIT)
+    shim.chmod(0o755)
+    gated = {**env, "PATH": f"{bin_dir}{os.pathsep}{env['PATH']}"}
+    gated.update(GATE=str(gate), REAL_GIT=real_git)
+
+    work = tmp_path / "work"
+    shutil.copytree(pristine, work, symlinks=True)
+    killed = resolve(work, gated)
+    deadline = time.monotonic() + 120
+    while not (gate / "first").exists():
+        assert killed.poll() is None, killed.communicate()[1].decode()
+        assert time.monotonic() < deadline, "the run never moved its branch"
+        time.sleep(0.01)
+    killed.kill()  # phase2 alone: its update-ref waits at the gate
+    killed.communicate()
+
+    if rerun_move == "refused":
+        (gate / "fail").touch()
+        _out, err = resolve(work, gated).communicate()
+        assert b"was not moved" in err, err.decode()
+        (gate / "fail").unlink()
+        (gate / "open").touch()
+        while not (gate / "landed").exists():
+            assert time.monotonic() < deadline, "the killed run's git never moved the branch"
+            time.sleep(0.01)
+    rerun = resolve(work, gated)
+    _out, err = rerun.communicate()
+    assert (gate / "landed").exists()  # the killed run's move came first
+    assert rerun.returncode == 1, err.decode()
+    assert end_state(work) == expected

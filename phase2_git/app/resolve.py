@@ -528,19 +528,58 @@ class Session:
         un = self.state.unsynced
         if not un:
             return
-        commit = un["commit"]
-        head = resolve_commit(self.repo, "HEAD")
-        if head == commit or gitc.branch_contains(self.repo, commit, head):
-            updates = [gitc.TreeUpdate(**u) for u in un["updates"]]
-            kept = sync_all(self.repo, updates, un.get("log"), resume=True)
-            self.notices += [f"left alone (your own changes): {quote_for_message(p)}" for p in kept]
-            if commit not in self.state.commits:
-                self.state.commits.append(commit)
+        if self._landed(un):
+            self._sync_landed(un)
             self.state.pending = []
-            if un.get("log"):
-                self._mark_committed(un["log"]["new"])
+        else:
+            # not on the branch, or not yet: SIGKILL to phase2 alone leaves its `git
+            # update-ref` running, and that move can land while this run works. Kept until
+            # this run's own move settles which of the two came first (see apply)
+            self.__dict__["_unlanded"] = un
         self.state.unsynced = None
         self.state.save()
+
+    def _landed(self, un: Mapping[str, Any]) -> bool:
+        head = resolve_commit(self.repo, "HEAD")
+        return head == un["commit"] or gitc.branch_contains(self.repo, un["commit"], head)
+
+    def _sync_landed(self, un: Mapping[str, Any]) -> None:
+        """The working tree, index and state of a commit a killed run moved the branch to."""
+        updates = [gitc.TreeUpdate(**u) for u in un["updates"]]
+        kept = sync_all(self.repo, updates, un.get("log"), resume=True)
+        self.notices += [f"left alone (your own changes): {quote_for_message(p)}" for p in kept]
+        if un["commit"] not in self.state.commits:
+            self.state.commits.append(un["commit"])
+        if un.get("log"):
+            self._mark_committed(un["log"]["new"])
+
+    def _keep_unlanded(self) -> None:
+        """This run's move failed and the killed run's commit has not landed: the state
+        records that commit again, not this run's (it will never land), so the next run still
+        finishes the killed run's sync should its git move the branch after all."""
+        un = self.__dict__.get("_unlanded")
+        if un is not None:
+            self.state.unsynced = un
+            with self._as_before():
+                self.state.save()
+
+    def _took_over_late_move(self) -> bool:
+        """This run's move found the branch moved. True when the move that came first is the
+        killed run's of :meth:`_finish_unsynced`, landed late: its sync is finished, the
+        decisions its commit holds leave this run's pending ones, and the branch is where
+        this run goes on from. False for any other move: the refusal stands."""
+        un = self.__dict__.get("_unlanded")
+        if un is None or not self._landed(un):
+            return False
+        del self.__dict__["_unlanded"]
+        self.state.unsynced = None  # this run's commit: its move failed, it never lands
+        self._sync_landed(un)
+        self.branch = gitc.current_branch(self.repo)
+        self.state.head = self.branch.commit
+        committed = prepare_log(self.repo, self.branch.commit).committed_ids
+        self.state.pending = [p for p in self.state.pending if p["event"]["id"] not in committed]
+        self.state.save()
+        return True
 
     def _mark_committed(self, log_blob: str) -> None:
         """Mark this run's decisions that a commit on the branch holds but the state does not
@@ -695,20 +734,31 @@ class Session:
 
         msg = self._message(pending, trailers, title)
         held = {**self.held, **{written[p]: d for p, d in to_write}}
-        outcome = commit_with_log(
-            self.repo,
-            self.branch,
-            updates,
-            events,
-            tx,
-            msg,
-            before_move=remember,
-            held=held,
-            attrs=self.attrs,
-            crlf=self.crlf,
-            # checked as the session opened: a review that waited for a human checks again
-            verified=self.verified if self.ui_mode in ("yes", "scripted") else (),
-        )
+        try:
+            outcome = commit_with_log(
+                self.repo,
+                self.branch,
+                updates,
+                events,
+                tx,
+                msg,
+                before_move=remember,
+                held=held,
+                attrs=self.attrs,
+                crlf=self.crlf,
+                # checked as the session opened: a review that waited for a human checks again
+                verified=self.verified if self.ui_mode in ("yes", "scripted") else (),
+            )
+        except RefusedError:
+            ours = self.state.unsynced
+            if ours is not None and self._landed(ours):
+                raise  # after this run's move (a sync refused): the next run finishes it
+            if not self._took_over_late_move():
+                self._keep_unlanded()
+                raise
+            return self.apply(no_commit=no_commit, commit_decisions=commit_decisions, title=title)
+        # this run's move came first: a killed run's git that still runs can no longer land
+        self.__dict__.pop("_unlanded", None)
         self.state.unsynced = None
         self.state.pending = []
         if outcome is not None:

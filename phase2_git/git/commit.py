@@ -435,13 +435,25 @@ def _abandon(seeded: Background[tuple[bool, _IndexInfo]]) -> None:
 
 def move_branch(repo: GitRepo, branch: Branch, new: str, reason: str) -> None:
     """Compare-and-swap: the branch moves only if it still points where we started."""
-    proc = repo.run_status("update-ref", "-m", reason, branch.ref, new, branch.commit)
-    if proc.returncode != 0:
+    # git waits 100 ms for a ref lock another git holds: a killed phase2's update-ref may
+    # still be running, and once it is done the branch has moved or is free to move
+    lock_wait = ("-c", "core.filesRefLockTimeout=1000")
+    proc = repo.run_status(*lock_wait, "update-ref", "-m", reason, branch.ref, new, branch.commit)
+    if proc.returncode == 0:
+        return
+    now = repo.run_status("rev-parse", "--verify", "--quiet", branch.ref).stdout.strip()
+    if now.decode() == branch.commit:
+        # not moved: git could not write the ref (its lock held by another git, a full disk)
         raise RefusedError(
-            f"branch '{branch.name}' moved while phase2 was working (expected "
-            f"{branch.commit[:12]}): nothing was changed",
-            hint="rerun phase2; its state file resumes where it stopped",
+            f"{git_failure(('update-ref',), proc.stderr)}: branch '{branch.name}' was not "
+            "moved and nothing was changed",
+            hint="rerun phase2 once no other git command runs in this repository",
         )
+    raise RefusedError(
+        f"branch '{branch.name}' moved while phase2 was working (expected "
+        f"{branch.commit[:12]}): nothing was changed",
+        hint="rerun phase2; its state file resumes where it stopped",
+    )
 
 
 @dataclass(frozen=True, slots=True)
