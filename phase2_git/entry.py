@@ -6,12 +6,15 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Sequence
+from types import FrameType
 
 _HELP = {"-h", "--help"}
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = list(sys.argv[1:] if argv is None else argv)
+    if argv is None:  # a process of its own: its Ctrl-C is ours to handle
+        _handle_interrupts()
     if args[:1] == ["check"] and not _HELP & set(args[1:]):
         if argv is None:
             return _hook_process(args[1:])
@@ -55,3 +58,32 @@ def _hook_process(args: list[str]) -> int:
         return hook_main(args, imported=imported)
     finally:
         gc.freeze()
+
+
+# how long a Ctrl-C that arrived inside the import machinery waits before it is raised
+_RETRY = 0.005
+
+
+def _handle_interrupts() -> None:
+    """Ctrl-C raises KeyboardInterrupt, as Python's own handler does, except while the import
+    machinery's own code runs: importlib takes the global import lock in Python code, and an
+    exception raised between its acquire and its ``try`` leaves the lock held for good. Every
+    other thread that imports a module then waits forever, and the interrupted run with it,
+    since it joins its threads on the way out (seen: a ``resolve`` hung after one Ctrl-C). So
+    not the standard handler: there, the interrupt is tried again a few milliseconds later (an
+    interval timer's SIGALRM), when the import is done. (``_signal``, loaded at start-up: ``signal`` would import enum.)"""
+    import _signal  # type: ignore[import-not-found,unused-ignore]
+
+    if not hasattr(_signal, "setitimer"):  # pragma: no cover - no interval timers (Windows)
+        return
+    _signal.signal(_signal.SIGINT, _interrupt)
+    _signal.signal(_signal.SIGALRM, _interrupt)
+
+
+def _interrupt(signum: int, frame: FrameType | None) -> None:
+    if frame is not None and frame.f_code.co_filename.startswith("<frozen importlib"):
+        import _signal  # type: ignore[import-not-found,unused-ignore]
+
+        _signal.setitimer(_signal.ITIMER_REAL, _RETRY)  # SIGALRM: this handler again
+        return
+    raise KeyboardInterrupt
