@@ -150,6 +150,18 @@ def start_phase2(
     )
 
 
+def finish(proc: subprocess.Popen[bytes], timeout: float = TIMEOUT) -> tuple[bytes, bytes]:
+    """What a started phase2 printed once it ended; a hang is a test failure (the process is
+    killed), not a stalled run of the suite."""
+    try:
+        out, err = proc.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.communicate()
+        raise AssertionError(f"{proc.args!r} hung (> {timeout:.0f}s)") from None
+    return out or b"", err or b""
+
+
 def unsafe_bytes(data: bytes) -> list[bytes]:
     """The unsafe sequences in ``data`` (empty when it is safe to show)."""
     return [m.group() for m in _UNSAFE.finditer(data)][:5]

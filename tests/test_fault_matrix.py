@@ -31,6 +31,7 @@ from tests.hostile_support import (
     Result,
     assert_no_crash,
     assert_one_line_error,
+    finish,
     git,
     hermetic_env,
     record,
@@ -240,7 +241,7 @@ def test_read_only_phase2_folder(trial, with_state: bool) -> None:
             assert time.monotonic() < deadline, "no state file"
             time.sleep(0.005)
         proc.send_signal(signal.SIGKILL)
-        proc.wait()
+        finish(proc)
         with contextlib.suppress(FileNotFoundError):
             (root / ".phase2" / "lock").unlink()  # as if on another host: not taken over
     ok = False
@@ -568,7 +569,7 @@ def test_sigkill_at_random_points_over_hundreds_of_mismatches(tmp_path: Path, ho
         killed = proc.poll() is None
         if killed:
             test_faults.stop(proc, how)
-        proc.wait()
+        finish(proc)
         ok = False
         try:
             res = run_phase2(("resolve", "main", "--yes"), cwd=work, env=env)

@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import TestRepo
-from tests.hostile_support import start_phase2
+from tests.hostile_support import finish, start_phase2
 
 N_FILES = 150
 TRIALS = int(os.environ.get("PHASE2_FAULT_TRIALS", "20"))
@@ -113,7 +113,7 @@ def test_sigkill_anywhere_resumes_to_the_same_end(repo: TestRepo, tmp_path: Path
     shutil.copytree(pristine, clean, symlinks=True)
     t0 = time.monotonic()
     proc = resolve(clean, env)
-    _, err = proc.communicate()
+    _, err = finish(proc)
     duration = time.monotonic() - t0
     # eval/*.json are real changes left to a human: --fail-on real, exit 1
     assert proc.returncode == 1, err.decode()
@@ -132,7 +132,7 @@ def test_sigkill_anywhere_resumes_to_the_same_end(repo: TestRepo, tmp_path: Path
         if proc.poll() is None:
             stop(proc, how)
             killed += 1
-        proc.communicate()
+        finish(proc)
         # resume (a second kill at another point in about half the trials)
         if rng.random() < 0.5:
             again = resolve(work, env, group=group)
@@ -140,14 +140,14 @@ def test_sigkill_anywhere_resumes_to_the_same_end(repo: TestRepo, tmp_path: Path
             time.sleep(rng.uniform(0.0, duration))
             if again.poll() is None:
                 stop(again, how)
-            again.communicate()
+            finish(again)
         # a killed phase2's git children (update-index, checkout-index …) are not killed with
         # it and may still hold index.lock for a moment: the rerun then refuses (exit 3), as it
         # must, and the user runs it again once git is done. Killed with it, git leaves the
         # lock behind: the refusal says to remove it when no git process runs, as here.
         for _attempt in range(20):
             final = resolve(work, env)
-            _out, err = final.communicate()
+            _out, err = finish(final)
             if final.returncode == 3 and b"index is locked" in err:
                 if group and all(group_gone(g) for g in groups):
                     (work / ".git" / "index.lock").unlink(missing_ok=True)
@@ -200,7 +200,7 @@ def test_a_branch_move_landing_after_its_run_was_killed_is_taken_over(
     env = dict(os.environ)
     clean = tmp_path / "clean"
     shutil.copytree(pristine, clean, symlinks=True)
-    resolve(clean, env).communicate()
+    finish(resolve(clean, env))
     expected = end_state(clean)
 
     real_git = shutil.which("git")
@@ -219,15 +219,15 @@ def test_a_branch_move_landing_after_its_run_was_killed_is_taken_over(
     killed = resolve(work, gated)
     deadline = time.monotonic() + 120
     while not (gate / "first").exists():
-        assert killed.poll() is None, killed.communicate()[1].decode()
+        assert killed.poll() is None, finish(killed)[1].decode()
         assert time.monotonic() < deadline, "the run never moved its branch"
         time.sleep(0.01)
     killed.kill()  # phase2 alone: its update-ref waits at the gate
-    killed.communicate()
+    finish(killed)
 
     if rerun_move == "refused":
         (gate / "fail").touch()
-        _out, err = resolve(work, gated).communicate()
+        _out, err = finish(resolve(work, gated))
         assert b"was not moved" in err, err.decode()
         (gate / "fail").unlink()
         (gate / "open").touch()
@@ -235,7 +235,7 @@ def test_a_branch_move_landing_after_its_run_was_killed_is_taken_over(
             assert time.monotonic() < deadline, "the killed run's git never moved the branch"
             time.sleep(0.01)
     rerun = resolve(work, gated)
-    _out, err = rerun.communicate()
+    _out, err = finish(rerun)
     assert (gate / "landed").exists()  # the killed run's move came first
     assert rerun.returncode == 1, err.decode()
     assert end_state(work) == expected
