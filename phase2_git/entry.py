@@ -71,7 +71,8 @@ def _handle_interrupts() -> None:
     other thread that imports a module then waits forever, and the interrupted run with it,
     since it joins its threads on the way out (seen: a ``resolve`` hung after one Ctrl-C). So
     not the standard handler: there, the interrupt is tried again a few milliseconds later (an
-    interval timer's SIGALRM), when the import is done. (``_signal``, loaded at start-up: ``signal`` would import enum.)"""
+    interval timer's SIGALRM), when the import is done. (``_signal``: loaded at start-up,
+    where ``signal`` would import enum.)"""
     import _signal  # type: ignore[import-not-found,unused-ignore]
 
     if not hasattr(_signal, "setitimer"):  # pragma: no cover - no interval timers (Windows)
