@@ -389,3 +389,70 @@ def test_a_table_for_a_terminal_still_forks_its_workers(
     assert parallel.getvalue() == serial.getvalue()
     assert "\x1b[" in serial.getvalue()  # coloured: the console's escape codes
     assert not [t for t in threading.enumerate() if t.name == "phase2-git"]
+
+
+# phase2 diff in a process of its own, with workers from 10 changes on whose tasks never end:
+# each worker prints its pid as it takes one
+_STUCK_WORKERS = """
+import os, sys, time
+from phase2_git.app import diff as diffmod, workers
+from phase2_git.entry import main
+
+diffmod.PARALLEL_FROM = 10
+
+def stuck(chunk):
+    os.write(1, b"%d\\n" % os.getpid())  # one write: two workers' lines never interleave
+    time.sleep(600)
+
+workers._build_changes = stuck
+sys.exit(main(["diff", "HEAD~1", "HEAD", "--format", "json"]))
+"""
+
+
+def _gone(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rpartition(")")[2].split()[0] == "Z"  # a zombie nobody reaps
+    except FileNotFoundError:
+        return True
+
+
+def test_workers_end_when_their_parent_is_killed_outright(
+    repo: TestRepo, tmp_path: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """SIGKILL to phase2 alone (or the OOM killer) never stops its workers: they wait on
+    pipes their siblings hold open, forever, holding the run's stdout and stderr. Each ends
+    itself once its parent is gone."""
+    import select
+    import subprocess
+    import time
+
+    _regenerated(repo, 200)  # three chunks of changes: both workers take one
+    script = tmp_path / "stuck.py"
+    script.write_text(_STUCK_WORKERS)
+    env = {**os.environ, forking.ENV: "2"}
+    proc = subprocess.Popen(
+        [sys.executable, str(script)],
+        cwd=repo.root,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+    )
+    assert proc.stdout is not None
+    deadline = time.monotonic() + 120  # a hang guard, not a speed check
+    printed = b""
+    try:
+        while printed.count(b"\n") < 2:
+            ready, _, _ = select.select([proc.stdout], [], [], 1.0)
+            assert time.monotonic() < deadline, "the workers never took their tasks"
+            if ready:
+                printed += os.read(proc.stdout.fileno(), 4096)
+    finally:
+        proc.kill()
+        proc.wait()
+    pids = {int(line) for line in printed.split()}
+    assert len(pids) == 2
+    while not all(_gone(p) for p in pids):
+        assert time.monotonic() < deadline, f"workers {pids} outlived their parent"
+        time.sleep(0.05)
+    assert proc.stdout.read() == b""  # nobody holds the run's stdout any more

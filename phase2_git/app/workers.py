@@ -22,8 +22,10 @@ follows too).
 from __future__ import annotations
 
 import io
+import os
 import pickle
 import sys
+import time
 from collections import deque
 from collections.abc import Callable, Generator, Iterable, Iterator, Sequence
 from itertools import islice
@@ -52,11 +54,28 @@ _SOURCE: tuple[GitRepo, int, bool] | None = None
 _READER: BlobReader | None = None
 
 
-def _quiet() -> None:
+# how often a worker looks whether the process that forked it is still there
+_ORPHAN_POLL = 0.5
+
+
+def _start_worker(parent: int) -> None:
     import signal
+    import threading
 
     # Ctrl-C reaches the whole process group: the parent stops the workers itself
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+    # the parent killed outright (SIGKILL, the OOM killer) never stops them: a worker waits
+    # for a task, or to send a result, on pipes its siblings hold open, forever, with the
+    # run's stdout and stderr (a hook or a CI step waiting on those waits with it). Each ends
+    # itself once it has another parent; the standard library has no portable parent-death
+    # signal (Linux's prctl needs ctypes).
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(_ORPHAN_POLL)
+        os._exit(1)
+
+    threading.Thread(target=watch, name="phase2-orphan-watch", daemon=True).start()
 
 
 def _build_changes(chunk: list[Change]) -> bytes:
@@ -179,11 +198,14 @@ def build_all(
     from concurrent.futures import ProcessPoolExecutor
 
     pool = ProcessPoolExecutor(
-        workers, mp_context=multiprocessing.get_context("fork"), initializer=_quiet
+        workers,
+        mp_context=multiprocessing.get_context("fork"),
+        initializer=_start_worker,
+        initargs=(os.getpid(),),
     )
     pairs: Generator[tuple[Change, Blob | None, Blob | None], None, None] | None = None
     try:
-        pool.submit(_quiet)  # the workers are forked now
+        pool.submit(os.getpid)  # the workers are forked now
         if beside is not None:
             beside()
         # what a task is given: the changes (the worker reads them) or the pairs read here
