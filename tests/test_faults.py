@@ -235,7 +235,12 @@ def test_a_branch_move_landing_after_its_run_was_killed_is_taken_over(
             assert time.monotonic() < deadline, "the killed run's git never moved the branch"
             time.sleep(0.01)
     rerun = resolve(work, gated)
-    _out, err = finish(rerun)
+    out, err = finish(rerun)
     assert (gate / "landed").exists()  # the killed run's move came first
     assert rerun.returncode == 1, err.decode()
     assert end_state(work) == expected
+    head = subprocess.run(
+        ["git", "rev-parse", "HEAD"], cwd=work, capture_output=True, text=True, check=True
+    ).stdout
+    took_over = f"the interrupted run's commit {head[:12]} landed while this run worked"
+    assert (took_over in out.decode()) == (rerun_move == "moved")

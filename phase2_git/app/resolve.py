@@ -111,6 +111,8 @@ class ApplyResult:
     applied: list[str] = field(default_factory=list)  # paths rewritten
     logged: int = 0
     kept: list[str] = field(default_factory=list)  # paths left alone (user's edits)
+    # a killed run's commit that landed while this run worked, its sync finished here
+    adopted: str | None = None
 
 
 @dataclass
@@ -563,14 +565,14 @@ class Session:
             with self._as_before():
                 self.state.save()
 
-    def _took_over_late_move(self) -> bool:
-        """This run's move found the branch moved. True when the move that came first is the
-        killed run's of :meth:`_finish_unsynced`, landed late: its sync is finished, the
-        decisions its commit holds leave this run's pending ones, and the branch is where
-        this run goes on from. False for any other move: the refusal stands."""
+    def _took_over_late_move(self) -> str | None:
+        """This run's move found the branch moved. The commit of the killed run of
+        :meth:`_finish_unsynced` when that is the move that came first, landed late: its sync
+        is finished, the decisions it holds leave this run's pending ones, and the branch is
+        where this run goes on from. None for any other move: the refusal stands."""
         un = self.__dict__.get("_unlanded")
         if un is None or not self._landed(un):
-            return False
+            return None
         del self.__dict__["_unlanded"]
         self.state.unsynced = None  # this run's commit: its move failed, it never lands
         self._sync_landed(un)
@@ -579,7 +581,7 @@ class Session:
         committed = prepare_log(self.repo, self.branch.commit).committed_ids
         self.state.pending = [p for p in self.state.pending if p["event"]["id"] not in committed]
         self.state.save()
-        return True
+        return str(un["commit"])
 
     def _mark_committed(self, log_blob: str) -> None:
         """Mark this run's decisions that a commit on the branch holds but the state does not
@@ -753,10 +755,13 @@ class Session:
             ours = self.state.unsynced
             if ours is not None and self._landed(ours):
                 raise  # after this run's move (a sync refused): the next run finishes it
-            if not self._took_over_late_move():
+            adopted = self._took_over_late_move()
+            if adopted is None:
                 self._keep_unlanded()
                 raise
-            return self.apply(no_commit=no_commit, commit_decisions=commit_decisions, title=title)
+            result = self.apply(no_commit=no_commit, commit_decisions=commit_decisions, title=title)
+            result.adopted = adopted
+            return result
         # this run's move came first: a killed run's git that still runs can no longer land
         self.__dict__.pop("_unlanded", None)
         self.state.unsynced = None

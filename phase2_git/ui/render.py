@@ -64,6 +64,11 @@ def reverted_line(decision_id: str, result: RevertResult) -> str:
 
 def report_apply(result: ApplyResult, out: IO[str]) -> None:
     """What an apply step did: commits, decisions logged, files rewritten or left alone."""
+    if result.adopted:
+        out.write(
+            f"the interrupted run's commit {result.adopted[:12]} landed while this run worked: "
+            "its files and index were brought up to it\n"
+        )
     for commit in result.commits:
         out.write(
             f"committed {commit[:12]}: {len(result.applied)} transform(s), "
