@@ -82,6 +82,9 @@ def _handle_interrupts() -> None:
 
 
 def _interrupt(signum: int, frame: FrameType | None) -> None:
+    # a signal handled while this handler runs: the frame it interrupted is the one that counts
+    while frame is not None and frame.f_code is _interrupt.__code__:
+        frame = frame.f_back
     if frame is not None and frame.f_code.co_filename.startswith("<frozen importlib"):
         import _signal  # type: ignore[import-not-found,unused-ignore]
 

@@ -296,3 +296,24 @@ def test_ctrl_c_inside_the_import_machinery_waits_for_the_import(tmp_path: Path)
         "a thread imports True",
         "interrupted at once elsewhere",
     ], proc.stderr
+
+
+_LEAKED_IMPORT_LOCK = """
+import _imp
+from phase2_git.git.background import Background
+
+_imp.acquire_lock()  # as a KeyboardInterrupt inside importlib leaves it: held, never released
+job = Background(lambda: __import__("json.tool").tool.__name__)
+print(job.result(), _imp.lock_held())
+"""
+
+
+def test_a_leaked_import_lock_does_not_hang_a_join(tmp_path: Path) -> None:
+    """Should the import lock leak all the same, the thread joined still imports: the join
+    releases the lock its own thread holds (nothing of phase2 runs while importlib holds it)."""
+    script = tmp_path / "leaked.py"
+    script.write_text(_LEAKED_IMPORT_LOCK)
+    proc = subprocess.run(
+        [sys.executable, str(script)], capture_output=True, text=True, timeout=60, check=False
+    )
+    assert proc.stdout == "json.tool False\n", proc.stderr

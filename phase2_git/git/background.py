@@ -39,6 +39,8 @@ class Background(Generic[T]):
 
     def join(self) -> None:
         if self._thread.ident is not None:
+            if self._thread.is_alive():
+                _release_leaked_import_lock()
             self._thread.join()
 
     def __enter__(self) -> Background[T]:
@@ -49,7 +51,25 @@ class Background(Generic[T]):
 
     def result(self) -> T:
         self.start()
+        if self._thread.is_alive():
+            _release_leaked_import_lock()
         self._thread.join()
         if self._error is not None:
             raise self._error
         return self._value  # type: ignore[return-value]
+
+
+def _release_leaked_import_lock() -> None:
+    """Release Python's global import lock if this thread holds it, before waiting on a
+    thread that may need it. Nothing of ours runs while importlib holds it (only its own code
+    and import finders do), so held here it was leaked: a KeyboardInterrupt raised inside
+    importlib between its acquire and its ``try`` (entry.py's handler defers Ctrl-C there; a
+    hang seen once more under that handler, its cause not found, is why this stays too). A
+    leaked lock made every other thread's first import wait forever, and the join with it."""
+    import _imp
+
+    for _ in range(64):  # its recursion level: released until it is free or another's
+        try:
+            _imp.release_lock()
+        except RuntimeError:  # not held by this thread
+            return
