@@ -6,7 +6,10 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Sequence
-from types import FrameType
+
+TYPE_CHECKING = False  # no ``typing`` or ``types`` on the hook's start-up path for one annotation
+if TYPE_CHECKING:
+    from types import FrameType
 
 _HELP = {"-h", "--help"}
 

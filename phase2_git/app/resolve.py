@@ -145,6 +145,9 @@ class Session:
     no_commit: bool = False
     # the comparison again against another commit of the branch (see open_session)
     rediff: Callable[[str], DiffResult] | None = None
+    # a killed run's unsynced commit not on the branch (yet) as this run opened: its git may
+    # still move the branch, until this run's own move settles it (see _finish_unsynced)
+    unlanded: dict[str, Any] | None = field(default=None, init=False, repr=False)
 
     # ---------------------------------------------------------------- queries
 
@@ -537,7 +540,7 @@ class Session:
             # not on the branch, or not yet: SIGKILL to phase2 alone leaves its `git
             # update-ref` running, and that move can land while this run works. Kept until
             # this run's own move settles which of the two came first (see apply)
-            self.__dict__["_unlanded"] = un
+            self.unlanded = un
         self.state.unsynced = None
         self.state.save()
 
@@ -555,25 +558,23 @@ class Session:
         if un.get("log"):
             self._mark_committed(un["log"]["new"])
 
-    def _keep_unlanded(self) -> None:
-        """This run's move failed and the killed run's commit has not landed: the state
-        records that commit again, not this run's (it will never land), so the next run still
-        finishes the killed run's sync should its git move the branch after all."""
-        un = self.__dict__.get("_unlanded")
-        if un is not None:
+    def _after_refused_move(self) -> str | None:
+        """The commit this run goes on from after its commit's move was refused, or None when
+        the refusal stands. After this run's own move (a sync refused), the next run finishes
+        it. Before it, the killed run's commit (see :meth:`_finish_unsynced`) may have landed
+        first: its sync is finished, the decisions it holds leave this run's pending ones, and
+        the branch is where this run goes on from. Not landed, the state records that commit
+        again, not this run's (it will never land), so the next run still finishes that sync
+        should the killed run's git move the branch after all."""
+        ours, un = self.state.unsynced, self.unlanded
+        if (ours is not None and self._landed(ours)) or un is None:
+            return None
+        if not self._landed(un):
             self.state.unsynced = un
             with self._as_before():
                 self.state.save()
-
-    def _took_over_late_move(self) -> str | None:
-        """This run's move found the branch moved. The commit of the killed run of
-        :meth:`_finish_unsynced` when that is the move that came first, landed late: its sync
-        is finished, the decisions it holds leave this run's pending ones, and the branch is
-        where this run goes on from. None for any other move: the refusal stands."""
-        un = self.__dict__.get("_unlanded")
-        if un is None or not self._landed(un):
             return None
-        del self.__dict__["_unlanded"]
+        self.unlanded = None
         self.state.unsynced = None  # this run's commit: its move failed, it never lands
         self._sync_landed(un)
         self.branch = gitc.current_branch(self.repo)
@@ -752,18 +753,14 @@ class Session:
                 verified=self.verified if self.ui_mode in ("yes", "scripted") else (),
             )
         except RefusedError:
-            ours = self.state.unsynced
-            if ours is not None and self._landed(ours):
-                raise  # after this run's move (a sync refused): the next run finishes it
-            adopted = self._took_over_late_move()
+            adopted = self._after_refused_move()
             if adopted is None:
-                self._keep_unlanded()
                 raise
             result = self.apply(no_commit=no_commit, commit_decisions=commit_decisions, title=title)
             result.adopted = adopted
             return result
         # this run's move came first: a killed run's git that still runs can no longer land
-        self.__dict__.pop("_unlanded", None)
+        self.unlanded = None
         self.state.unsynced = None
         self.state.pending = []
         if outcome is not None:
