@@ -18,6 +18,13 @@ from pathlib import Path
 from typing import Any, NamedTuple, Protocol
 
 import pytest
+from hypothesis import settings
+
+# Property tests run on CI's 2-core machine, often busy: an example is judged by what it
+# returns, never by how long it took (hypothesis' default 200 ms deadline failed one under
+# load). Tests that set their own settings keep this.
+settings.register_profile("phase2", deadline=None)
+settings.load_profile("phase2")
 
 STRICT = os.environ.get("PHASE2_TEST_STRICT") == "1"
 # how stub programs (a judge command; standard library only) run: without site (-S), so without
