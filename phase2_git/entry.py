@@ -28,9 +28,30 @@ def main(argv: Sequence[str] | None = None) -> int:
         from phase2_git.hook import merge_driver_main
 
         return merge_driver_main(args[1:])
+    if argv is None:
+        return _cli_process(args)
     from phase2_git.cli import main as cli_main
 
     return cli_main(args)
+
+
+def _cli_process(args: list[str]) -> int:
+    """Any other command as a process of its own, its collector kept off what the app's
+    imports make (typer, click and every command's module), as :func:`_hook_process` does for
+    the hook, and off what is alive at exit. Measured side by side on a 20,000-artifact diff
+    (bench/: the ``diff20k`` row), the collector's walks of those objects were 3% of it."""
+    import gc
+
+    gc.disable()
+    try:
+        from phase2_git.cli import main as cli_main
+    finally:
+        gc.freeze()
+        gc.enable()
+    try:
+        return cli_main(args)
+    finally:
+        gc.freeze()
 
 
 def _hook_process(args: list[str]) -> int:

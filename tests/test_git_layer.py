@@ -17,7 +17,7 @@ from phase2_git.errors import GitError, UsageError
 from phase2_git.git.blobs import missing_objects, prefetch_missing, read_blobs
 from phase2_git.git.changes import changed_files, iter_changed_files
 from phase2_git.git.repo import GitRepo
-from phase2_git.git.sides import Side, default_base, merge_base, resolve_side
+from phase2_git.git.sides import Side, default_base, merge_base, resolve_side, resolve_sides
 
 MakeRepo = Callable[..., cf.TestRepo]
 EMPTY_TREE_SHA1 = "4b825dc642cb6eb9a060e54bf8d69288fbee4904"
@@ -241,6 +241,35 @@ def test_resolve_side_kinds_and_labels(repo: cf.TestRepo) -> None:
     assert resolve_side(g, ":index") == Side(":index", "index", None, "")
     assert resolve_side(g, ":index").label == ":index"
     assert resolve_side(g, ":worktree").label == ":worktree"
+
+
+def test_both_sides_at_once_resolve_as_each_alone(repo: cf.TestRepo) -> None:
+    """resolve_sides (one rev-parse for two commits) gives what resolve_side gives for each,
+    and a spec it cannot take whole goes the one-side way, errors worded alike."""
+    repo.write("a.txt", "a\n")
+    repo.commit()
+    repo.git("tag", "v1")
+    repo.write("a.txt", "b\n")
+    repo.commit()
+    g = GitRepo.discover(repo.root)
+    specs = ["HEAD", "HEAD~1", "v1", ":index", ":worktree", "v1^{tree}"]
+    for base in specs:
+        for head in specs:
+            try:
+                alone: object = (resolve_side(g, base), resolve_side(g, head))
+            except UsageError as exc:
+                alone = exc.message
+            try:
+                together: object = resolve_sides(g, base, head)
+            except UsageError as exc:
+                together = exc.message
+            assert together == alone, (base, head)
+    for bad in ("no-such-branch", "--output=/tmp/phase2-pwned", "HEAD~99", ""):
+        for pair in ((bad, "HEAD"), ("HEAD", bad)):
+            with pytest.raises(UsageError) as err:
+                resolve_sides(g, *pair)
+            assert err.value.message.startswith("unknown revision '")
+    assert not Path("/tmp/phase2-pwned").exists()
 
 
 @pytest.mark.parametrize(

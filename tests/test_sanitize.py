@@ -520,11 +520,11 @@ ascii_text = st.text(alphabet=st.characters(max_codepoint=0x7F))
 @given(st.one_of(any_text, ascii_text, st.text(alphabet=st.characters(max_codepoint=0xFF))))
 def test_prop_plain_text_holds_nothing_to_escape(text: str) -> None:
     if sanitize._plain(text):
-        assert sanitize._TOKEN.search(text) is None
-        assert sanitize._UNSAFE_CHAR.search(text) is None
-        assert all(c == "\\" for c in sanitize._PATH_CHAR.findall(text))
+        assert sanitize._TOKEN().search(text) is None
+        assert sanitize._UNSAFE_CHAR().search(text) is None
+        assert all(c == "\\" for c in sanitize._PATH_CHAR().findall(text))
     # and it is no rarer than that: only a TAB (never escaped) takes the regular way for nothing
-    clean = text.isascii() and "\t" not in text and sanitize._UNSAFE_CHAR.search(text) is None
+    clean = text.isascii() and "\t" not in text and sanitize._UNSAFE_CHAR().search(text) is None
     assert sanitize._plain(text) == clean
 
 

@@ -31,7 +31,7 @@ from phase2_git.core.model import (
 )
 from phase2_git.errors import UsageError
 from phase2_git.git.repo import GitRepo, quote_for_message
-from phase2_git.git.sides import Side, resolve_side
+from phase2_git.git.sides import Side, resolve_side, resolve_sides
 from phase2_git.store.config import CONFIG_FILE, Config, load, parse_toml, resolve, table_from
 
 if TYPE_CHECKING:
@@ -54,10 +54,7 @@ def _config_entries(repo: GitRepo, commit: str | None) -> dict[str, tuple[str, s
     """``path -> (mode, oid)`` of each of :data:`CONFIG_PATHS` that ``commit`` holds."""
     if commit is None:
         return {}
-    out = repo.run(
-        "ls-tree", "-z", "--full-tree", commit, "--", *CONFIG_PATHS,
-        env={"GIT_LITERAL_PATHSPECS": "1"},
-    )  # fmt: skip
+    out = repo.run(*_listing(commit))  # every git phase2 runs takes pathspecs literally
     found: dict[str, tuple[str, str]] = {}
     for rec in out.split(b"\0"):
         meta, _, name = rec.partition(b"\t")
@@ -66,6 +63,10 @@ def _config_entries(repo: GitRepo, commit: str | None) -> dict[str, tuple[str, s
             mode, _kind, oid = meta.decode().split()
             found[path] = (mode, oid)
     return found
+
+
+def _listing(commit: str) -> tuple[str, ...]:
+    return ("ls-tree", "-z", "--full-tree", commit, "--", *CONFIG_PATHS)
 
 
 def read_commit_config(repo: GitRepo, side: Side) -> CommitConfig:
@@ -137,11 +138,13 @@ def choose(
 
     # every command refuses a symlinked .phase2, whichever configuration it reads
     refuse_linked_store(repo.root)
-    b = resolve_side(repo, base)
-    h = resolve_side(repo, head)
+    b, h = resolve_sides(repo, base, head)
     trust = trust_side(repo, trust_from) if trust_from is not None else None
     ref = trust if trust is not None else (b if b.kind == "commit" else None)
     commits = b.kind == "commit" and h.kind == "commit"
+    if commits and ref is not None and h.commit is not None and h.commit != ref.commit:
+        # the head's configuration is listed (_head_changes) while the trust side's is read
+        repo.prestart(*_listing(h.commit))
     notices: list[str] = []
     ref_cc: CommitConfig | None = None
     ref_config: Config | None = None

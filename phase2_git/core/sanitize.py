@@ -41,6 +41,8 @@ import codecs
 import re
 from typing import NamedTuple
 
+from phase2_git.core.patterns import lazy_pattern
+
 __all__ = [
     "BINARY_PLACEHOLDER",
     "Excerpt",
@@ -86,7 +88,7 @@ _CSI_TAIL = r"[0-?]*[ -/]*[@-~]"  # parameter bytes, intermediate bytes, final b
 # The pattern starts with a plain character class so the regex engine can skip clean text at
 # C speed; the optional tail then recognises a whole sequence by looking back at its
 # introducer. A match of length 1 is a lone unsafe character to escape; longer is a sequence.
-_TOKEN = re.compile(
+_TOKEN = lazy_pattern(
     _UNSAFE_CLASS + r"(?:"
     r"(?<=\x1b)(?:"
     r"\[" + _CSI_TAIL + r"|"  # CSI
@@ -102,10 +104,10 @@ _TOKEN = re.compile(
 # a line that starts with ":" after blanks: the first line, or one after a LF. Two patterns,
 # not one with re.MULTILINE's "^": that one is tried at every position (4x slower), while a
 # pattern that starts with "\n" jumps from LF to LF
-_FIRST_LINE_COLON = re.compile(r"[^\S\n]*:")
-_NEXT_LINE_COLON = re.compile(r"\n[^\S\n]*:")
-_XML_ILLEGAL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff\ud800-\udfff]")
-_MARKDOWN_SPECIAL = re.compile(r"[\\`*_{}\[\]()#!|~$&<>]")
+_FIRST_LINE_COLON = lazy_pattern(r"[^\S\n]*:")
+_NEXT_LINE_COLON = lazy_pattern(r"\n[^\S\n]*:")
+_XML_ILLEGAL = lazy_pattern(r"[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff\ud800-\udfff]")
+_MARKDOWN_SPECIAL = lazy_pattern(r"[\\`*_{}\[\]()#!|~$&<>]")
 _MARKDOWN_ENTITIES = {"&": "&amp;", "<": "&lt;", ">": "&gt;"}
 
 
@@ -142,14 +144,14 @@ def decode_for_display(data: bytes) -> str:
 _V1_COMMAND = "##["
 _V1_DEFUSED = "##\\x5b"
 # ":root {" stays as it is; "::x", ":" and " :" (then "phase2's ": ...") would not
-_LEADING_COLON = re.compile(r"\s*:(?=:|\Z)")
+_LEADING_COLON = lazy_pattern(r"\s*:(?=:|\Z)")
 
 
 def _defuse_line(text: str) -> str:
     """Text that may start a log line: no ``##[``, no leading ``::`` or lone ``:``."""
     if _V1_COMMAND in text:
         text = text.replace(_V1_COMMAND, _V1_DEFUSED)
-    m = _LEADING_COLON.match(text) if ":" in text else None
+    m = _LEADING_COLON().match(text) if ":" in text else None
     if m is not None:
         text = f"{text[: m.end() - 1]}\\x3a{text[m.end() :]}"
     return text
@@ -164,16 +166,16 @@ def _plain(text: str) -> bool:
 
 def sanitize_line(text: str) -> str:
     """One line, safe for a terminal or a CI log; no truncation. See the module docstring."""
-    if not _plain(text) and _TOKEN.search(text) is not None:
-        text = _TOKEN.sub(_replace, text)
+    if not _plain(text) and _TOKEN().search(text) is not None:
+        text = _TOKEN().sub(_replace, text)
     return _defuse_line(text)
 
 
-_UNSAFE_CHAR = re.compile(_UNSAFE_CLASS)
+_UNSAFE_CHAR = lazy_pattern(_UNSAFE_CLASS)
 # the same class without LF: multi-line text (a JUnit body) that holds none of these has no
 # line sanitize_line would change but for a workflow command
-_UNSAFE_BUT_LF = re.compile(_UNSAFE_CLASS.replace(r"\x0a-\x1f", r"\x0b-\x1f", 1))
-_PATH_CHAR = re.compile(_UNSAFE_CLASS[:-1] + r"\\]")  # ... and the backslash
+_UNSAFE_BUT_LF = lazy_pattern(_UNSAFE_CLASS.replace(r"\x0a-\x1f", r"\x0b-\x1f", 1))
+_PATH_CHAR = lazy_pattern(_UNSAFE_CLASS[:-1] + r"\\]")  # ... and the backslash
 
 
 def _escape_path_char(m: re.Match[str]) -> str:
@@ -195,9 +197,9 @@ def escape_path(path: str) -> str:
     fields that escape ``:`` themselves (a workflow command's ``file=``); shown anywhere else,
     a path goes through :func:`sanitize_path`.
     """
-    if ("\\" not in path and _plain(path)) or _PATH_CHAR.search(path) is None:
+    if ("\\" not in path and _plain(path)) or _PATH_CHAR().search(path) is None:
         return path
-    return _PATH_CHAR.sub(_escape_path_char, path)
+    return _PATH_CHAR().sub(_escape_path_char, path)
 
 
 def sanitize_path(path: str) -> str:
@@ -222,7 +224,7 @@ def shell_path(path: str) -> str:
     """
     import shlex
 
-    if _V1_COMMAND not in path and _PATH_CHAR.search(path) is None:
+    if _V1_COMMAND not in path and _PATH_CHAR().search(path) is None:
         return shlex.quote(path)
     return shlex.quote(sanitize_path(path))
 
@@ -231,13 +233,13 @@ def escape_controls(text: str) -> str:
     """A message quoting names a user (or a hostile PR) chose: every unsafe character escaped,
     never stripped, workflow commands defused; backslashes kept (messages quote values that
     :func:`phase2_git.git.repo.quote_for_message` already escaped)."""
-    if _UNSAFE_CHAR.search(text) is not None:
-        text = _UNSAFE_CHAR.sub(lambda m: _escape_char(m.group()), text)
+    if _UNSAFE_CHAR().search(text) is not None:
+        text = _UNSAFE_CHAR().sub(lambda m: _escape_char(m.group()), text)
     return _defuse_line(text)
 
 
 def _line_starts_with_colon(text: str) -> bool:
-    return bool(_FIRST_LINE_COLON.match(text) or _NEXT_LINE_COLON.search(text))
+    return bool(_FIRST_LINE_COLON().match(text) or _NEXT_LINE_COLON().search(text))
 
 
 def xml_safe(text: str) -> str:
@@ -251,14 +253,14 @@ def xml_safe(text: str) -> str:
     # every _TOKEN match starts with an unsafe character: without one but LF, each line is
     # left alone unless it carries a workflow command
     if (
-        _UNSAFE_BUT_LF.search(text) is None
+        _UNSAFE_BUT_LF().search(text) is None
         and _V1_COMMAND not in text
         and not _line_starts_with_colon(text)
     ):
         return text
     out = "\n".join(sanitize_line(line) for line in text.split("\n"))
     # sanitize_line output is XML-legal by construction; keep a cheap belt-and-braces check.
-    return _XML_ILLEGAL.sub(lambda m: _escape_char(m.group()), out)
+    return _XML_ILLEGAL().sub(lambda m: _escape_char(m.group()), out)
 
 
 def workflow_command_escape(text: str, *, property: bool = False) -> str:
@@ -288,7 +290,7 @@ def markdown_escape(text: str, *, path: bool = False) -> str:
     as a path (:func:`sanitize_path`: escaped, never stripped), so two files never look alike.
     """
     shown = sanitize_path(text) if path else sanitize_line(text)
-    return _MARKDOWN_SPECIAL.sub(_markdown_char, shown)
+    return _MARKDOWN_SPECIAL().sub(_markdown_char, shown)
 
 
 class Excerpt(NamedTuple):
@@ -320,7 +322,7 @@ def _sanitize_bounded(text: str, pos: int, endpos: int, width: int) -> tuple[str
     parts: list[str] = []
     room = width
     last = pos
-    for m in _TOKEN.finditer(text, pos, endpos):
+    for m in _TOKEN().finditer(text, pos, endpos):
         start = m.start()
         if start - last > room:
             parts.append(text[last : last + room])

@@ -112,6 +112,34 @@ def resolve_side(repo: GitRepo, spec: str) -> Side:
     return Side(spec=spec, kind="commit", commit=commit, tree=tree)
 
 
+def resolve_sides(repo: GitRepo, base: str, head: str) -> tuple[Side, Side]:
+    """:func:`resolve_side` of both, with one ``rev-parse`` for two commits (a diff's start
+    waits on each git process in turn); anything else, or a spec that does not resolve, goes
+    the one-side way, which words the error."""
+    specs = (base, head)
+    plain = all(
+        s and s not in (INDEX, WORKTREE) and s not in repo.resolved and "\0" not in s
+        and not s.startswith("-")
+        for s in specs
+    )  # fmt: skip
+    if plain and base != head:
+        proc = repo.run_status(
+            "rev-parse", "--quiet", "--end-of-options",
+            *(f"{s}^{{{kind}}}" for s in specs for kind in ("commit", "tree")),
+        )  # fmt: skip
+        ids = [x for x in proc.stdout.decode().split() if x != "--end-of-options"]
+        if (
+            proc.returncode == 0
+            and len(ids) == 4
+            and all(len(x) == repo.oid_len and set(x) <= _HEX for x in ids)
+        ):
+            return (
+                Side(spec=base, kind="commit", commit=ids[0], tree=ids[1]),
+                Side(spec=head, kind="commit", commit=ids[2], tree=ids[3]),
+            )
+    return resolve_side(repo, base), resolve_side(repo, head)
+
+
 def merge_base(repo: GitRepo, a: str, b: str) -> str:
     """The best common ancestor of two commit-ishes."""
     ca = resolve_commit(repo, a)

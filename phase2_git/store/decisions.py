@@ -9,7 +9,6 @@ line number, never skip it silently.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
@@ -19,6 +18,7 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 from phase2_git import __version__
+from phase2_git.core.ids import sha256  # not hashlib: see core/ids.py
 from phase2_git.errors import UsageError
 from phase2_git.store import schemas
 
@@ -33,7 +33,7 @@ def now_ts() -> str:
 def decision_id(run_id: str, mismatch_id: str, decision: str, seq: int | str) -> str:
     """Deterministic within a run, so a resumed run recognises a line it already wrote."""
     raw = "\0".join((run_id, mismatch_id, decision, str(seq))).encode()
-    return "dec_" + hashlib.sha256(raw).hexdigest()[:16]
+    return "dec_" + sha256(raw).hexdigest()[:16]
 
 
 def new_event(

@@ -13,13 +13,13 @@ decision.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from phase2_git.core.ids import sha256  # not hashlib: see core/ids.py
 from phase2_git.errors import UsageError
 from phase2_git.store import schemas
 from phase2_git.store.atomic import atomic_write_text
@@ -34,7 +34,7 @@ def default_path(root: Path, base_commit: str, branch_ref: str) -> Path:
     raw = f"{branch_ref}\0{base_commit}"
     name = branch_ref.removeprefix("refs/heads/")
     slug = re.sub(r"[^A-Za-z0-9._-]+", "_", name)[:64]
-    digest = hashlib.sha256(raw.encode("utf-8", "surrogateescape")).hexdigest()[:8]
+    digest = sha256(raw.encode("utf-8", "surrogateescape")).hexdigest()[:8]
     return root / STATE_DIR / f"{slug}-{base_commit[:12]}-{digest}.json"
 
 
