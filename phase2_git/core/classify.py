@@ -296,13 +296,13 @@ class Pair:
     ) -> jsonvalue.Comparison | None:
         """Structural comparison of the two JSON sides, each kind walked at most once: the
         classification and every method ask the same few questions of the same pair."""
+        key = (ordered, numbers, rel_tol, abs_tol)
+        cache = self._comparisons
+        if key in cache:  # only sides that parse have an answer kept
+            return cache[key]
         docs = self.both_json()
         if docs is None:
             return None
-        key = (ordered, numbers, rel_tol, abs_tol)
-        cache = self._comparisons
-        if key in cache:
-            return cache[key]
         if self.is_jsonc and self.comment_change:
             # a comment is content to the people who read the file: no method calls two
             # JSONC documents with different comments equivalent

@@ -291,8 +291,7 @@ def _compare(
     stack: list[tuple[JValue, JValue, int, int]] = [(a, b, 0, 0)]
     while stack:
         x, y, at, depth = stack.pop()
-        if depth and depth < _SHORTCUT_DEPTH and deep_equal(x, y):
-            continue
+        shallow = depth + 1 < _SHORTCUT_DEPTH  # an equal child is not pushed (_compare_modes)
         if isinstance(x, JNum) or isinstance(y, JNum):
             if not (isinstance(x, JNum) and isinstance(y, JNum)):
                 return Comparison(False, max_rel, where(at), "type differs")
@@ -323,6 +322,8 @@ def _compare(
                         what = "key order differs" if ordered else "duplicate keys"
                         a, b = shorten_pair(repr(kx), repr(ky))
                         return Comparison(False, max_rel, where(at), f"{what} ({a} vs {b})")
+                    if shallow and deep_equal(vx, vy):
+                        continue
                     trail.append((at, kx))
                     stack.append((vx, vy, len(trail) - 1, depth + 1))
                 continue
@@ -330,8 +331,11 @@ def _compare(
                 if kx not in ymap:
                     trail.append((at, kx))
                     return Comparison(False, max_rel, where(len(trail) - 1), "key removed")
+                vy = ymap[kx]
+                if shallow and deep_equal(vx, vy):
+                    continue
                 trail.append((at, kx))
-                stack.append((vx, ymap[kx], len(trail) - 1, depth + 1))
+                stack.append((vx, vy, len(trail) - 1, depth + 1))
             continue
         if isinstance(x, list) or isinstance(y, list):
             if not (isinstance(x, list) and isinstance(y, list)):
@@ -339,6 +343,8 @@ def _compare(
             if len(x) != len(y):
                 return Comparison(False, max_rel, where(at), f"length {len(x)} → {len(y)}")
             for i, (vx, vy) in enumerate(zip(x, y)):
+                if shallow and deep_equal(vx, vy):
+                    continue
                 trail.append((at, i))
                 stack.append((vx, vy, len(trail) - 1, depth + 1))
             continue
@@ -402,8 +408,9 @@ def _compare_modes(a: JValue, b: JValue, *, rel_tol: float, abs_tol: float) -> M
     stack: list[tuple[JValue, JValue, int, int]] = [(a, b, 0, 0)]
     while stack:
         x, y, at, depth = stack.pop()
-        if depth and depth < _SHORTCUT_DEPTH and deep_equal(x, y):
-            continue
+        # a child equal to its counterpart is never pushed: most of a document with one
+        # difference is equal subtrees, and each cost a push, a pop and a trail entry
+        shallow = depth + 1 < _SHORTCUT_DEPTH
         if isinstance(x, JNum) or isinstance(y, JNum):
             if not (isinstance(x, JNum) and isinstance(y, JNum)):
                 return stop(Comparison(False, max_rel, where(at), "type differs"))
@@ -445,14 +452,20 @@ def _compare_modes(a: JValue, b: JValue, *, rel_tol: float, abs_tol: float) -> M
                         return stop(
                             Comparison(False, max_rel, where(at), f"duplicate keys ({a_} vs {b_})")
                         )
+                    if shallow and deep_equal(vx, vy):
+                        continue
                     trail.append((at, kx))
                     stack.append((vx, vy, len(trail) - 1, depth + 1))
                 continue
             for kx, vx in x:
-                trail.append((at, kx))
                 if kx not in ymap:
+                    trail.append((at, kx))
                     return stop(Comparison(False, max_rel, where(len(trail) - 1), "key removed"))
-                stack.append((vx, ymap[kx], len(trail) - 1, depth + 1))
+                vy = ymap[kx]
+                if shallow and deep_equal(vx, vy):
+                    continue
+                trail.append((at, kx))
+                stack.append((vx, vy, len(trail) - 1, depth + 1))
             continue
         if isinstance(x, list) or isinstance(y, list):
             if not (isinstance(x, list) and isinstance(y, list)):
@@ -460,6 +473,8 @@ def _compare_modes(a: JValue, b: JValue, *, rel_tol: float, abs_tol: float) -> M
             if len(x) != len(y):
                 return stop(Comparison(False, max_rel, where(at), f"length {len(x)} → {len(y)}"))
             for i, (vx, vy) in enumerate(zip(x, y)):
+                if shallow and deep_equal(vx, vy):
+                    continue
                 trail.append((at, i))
                 stack.append((vx, vy, len(trail) - 1, depth + 1))
             continue
