@@ -397,6 +397,7 @@ def stream_diff(
     sources: Sources | None = None,
     pathspecs: Sequence[str] = (),
     on_json: Callable[[dict[str, Any]], None] | None = None,
+    ready: Callable[[], None] | None = None,
 ) -> DiffReport:
     """:func:`run_diff` for a report: the same document, with flat memory.
 
@@ -404,10 +405,14 @@ def stream_diff(
     classified and then dropped, with its contents; the report holds the counts and the
     spool. Only an external judge (:mod:`phase2_git.app.external`), which needs every
     mismatch at once, makes the run hold them all first, as :func:`run_diff` does.
-    ``on_json`` sees each mismatch's document as it is encoded (the text table's widths)."""
+    ``on_json`` sees each mismatch's document as it is encoded (the text table's widths).
+    ``ready()`` is called once the changes are listed, before any pair is read (a caller's
+    thread ends there: no thread may run when the workers fork)."""
     from phase2_git.reports.jsonout import MismatchSpool
 
     job = _Job(repo, base, head, config, methods, shard, (), sources, pathspecs)
+    if ready is not None:
+        ready()
     notices = job.notices
     judges: dict[str, dict[str, object]] = {}
     found: Iterable[Mismatch]

@@ -54,6 +54,26 @@ class DiffOptions:
 def diff_main(opts: DiffOptions, out: IO[str]) -> int:
     """``phase2 diff``: find, classify, judge and plan every mismatch; report; exit code."""
     started = time.monotonic()
+    if opts.staged and opts.head is not None:
+        raise UsageError("--staged compares HEAD with :index; give no HEAD argument with it")
+    b = opts.base or "HEAD"
+    h = ":index" if opts.staged else (opts.head or ":worktree")
+    warming = _warm_terminal(opts, out)
+    try:
+        return _diff(opts, out, b, h, warming, started)
+    finally:
+        if warming is not None:
+            warming.join()  # no thread outlives the run
+
+
+def _diff(
+    opts: DiffOptions,
+    out: IO[str],
+    b: str,
+    h: str,
+    warming: Background[object] | None,
+    started: float,
+) -> int:
     from phase2_git.app.diff import stream_diff
     from phase2_git.app.sources import choose
     from phase2_git.core.artifacts import parse_shard
@@ -61,18 +81,9 @@ def diff_main(opts: DiffOptions, out: IO[str]) -> int:
     from phase2_git.core.summary import FAIL_ON
     from phase2_git.git.repo import GitRepo
 
-    if opts.staged and opts.head is not None:
-        raise UsageError("--staged compares HEAD with :index; give no HEAD argument with it")
-    b = opts.base or "HEAD"
-    h = ":index" if opts.staged else (opts.head or ":worktree")
-    warming = _warm_terminal(opts, out)
-    try:
-        repo = GitRepo.discover(opts.repo)
-        # on two commits the configuration is the trust side's: the head may be a stranger's
-        sources = choose(repo, b, h, config_path=opts.config, trust_from=opts.trust_from)
-    finally:
-        if warming is not None:
-            warming.join()  # no thread outlives this: the diff's workers fork later
+    repo = GitRepo.discover(opts.repo)
+    # on two commits the configuration is the trust side's: the head may be a stranger's
+    sources = choose(repo, b, h, config_path=opts.config, trust_from=opts.trust_from)
     cfg = sources.config
     selected = parse_methods(opts.methods) if opts.methods is not None else None
     out_format = opts.fmt or cfg.data["reports"]["format"]
@@ -104,6 +115,8 @@ def diff_main(opts: DiffOptions, out: IO[str]) -> int:
         sources=sources,
         pathspecs=opts.pathspecs,
         on_json=measured.add if measured is not None else None,
+        # the import goes on while git lists the changes; it ends before the workers fork
+        ready=warming.join if warming is not None else None,
     ) as result:
         doc = result.to_json(rule)
         write_ci_outputs(
@@ -132,8 +145,9 @@ def diff_main(opts: DiffOptions, out: IO[str]) -> int:
 def _warm_terminal(opts: DiffOptions, out: IO[str]) -> Background[object] | None:
     """A table for a terminal is written through rich's console (its escape codes, its
     width), a 15-25 ms import: made in a thread while git answers the first questions of the
-    run (discovery, both sides, their configuration), when the table will likely be one (the
-    configuration may still ask for another format: the import is then spent for nothing)."""
+    run (discovery, both sides, their configuration, the changed files), when the table will
+    likely be one (the configuration may still ask for another format: the import is then
+    spent for nothing). ``stream_diff`` joins it before any worker forks."""
     if opts.fmt not in (None, "text"):
         return None
     from phase2_git.reports.text import is_terminal  # the table's own test (imported for it)

@@ -74,6 +74,13 @@ def _c_encoder() -> Callable[[Any], str]:
 
 
 _enc = _c_encoder()
+
+
+def encode_value(value: Any) -> str:
+    """Any JSON value as one compact ASCII line of a report (the encoder every line uses)."""
+    return _enc(value)
+
+
 _str: Callable[[str], str] = json.encoder.encode_basestring_ascii
 
 
