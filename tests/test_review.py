@@ -285,3 +285,32 @@ def test_help_key_and_the_end_say_what_labels_next_would(repo: TestRepo) -> None
     child.expect(pexpect.EOF)
     child.close()
     assert [(e["path"], e["decision"]) for e in log(repo)] == [("a.json", "approve")]
+
+
+def test_every_review_says_when_an_interrupted_runs_commit_was_taken_over() -> None:
+    """An apply that found a killed run's commit landed (tests/test_faults.py forces that race
+    for --yes) says so in the terminal review's summary and on the browser's page, with the
+    words --yes prints."""
+    import io
+
+    from rich.console import Console
+
+    from phase2_git.app.resolve import ApplyResult
+    from phase2_git.ui.render import report_apply
+    from phase2_git.ui.review import Tally, summary
+    from phase2_git.ui.web import commit_messages
+
+    landed = "c0ffee" + "0" * 34
+    result = ApplyResult(commits=["a" * 40], applied=["x.json"], logged=1, adopted=landed)
+    said = io.StringIO()
+    report_apply(result, said)
+    words = said.getvalue().splitlines()[0]
+    assert words.startswith(f"the interrupted run's commit {landed[:12]} landed")
+
+    out = io.StringIO()
+    summary(Console(file=out, width=200), Tally(), result, color=False)
+    assert words in out.getvalue().splitlines()
+
+    assert commit_messages(result)[0] == words
+    assert commit_messages(ApplyResult(commits=["b" * 40]))[0].startswith("commit bbbb")
+    assert not any("interrupted" in m for m in commit_messages(ApplyResult()))

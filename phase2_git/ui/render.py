@@ -62,13 +62,23 @@ def reverted_line(decision_id: str, result: RevertResult) -> str:
     )
 
 
+def adopted_line(result: ApplyResult) -> str | None:
+    """What an apply step says when an interrupted run's commit landed while it worked (its
+    own move was refused, that commit taken over: app/resolve.py), else None. Every way a
+    review commits says it: ``--yes``, the terminal review, the browser's."""
+    if not result.adopted:
+        return None
+    return (
+        f"the interrupted run's commit {result.adopted[:12]} landed while this run worked: "
+        "its files and index were brought up to it"
+    )
+
+
 def report_apply(result: ApplyResult, out: IO[str]) -> None:
     """What an apply step did: commits, decisions logged, files rewritten or left alone."""
-    if result.adopted:
-        out.write(
-            f"the interrupted run's commit {result.adopted[:12]} landed while this run worked: "
-            "its files and index were brought up to it\n"
-        )
+    adopted = adopted_line(result)
+    if adopted is not None:
+        out.write(adopted + "\n")
     for commit in result.commits:
         out.write(
             f"committed {commit[:12]}: {len(result.applied)} transform(s), "

@@ -25,6 +25,7 @@ from phase2_git.core.model import Mismatch, is_noise
 from phase2_git.core.sanitize import sanitize_line, sanitize_path
 from phase2_git.git.objects import read_blob
 from phase2_git.ui import diffview
+from phase2_git.ui.render import adopted_line
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -414,6 +415,9 @@ def summary(console: Console, tally: Tally, result: ApplyResult, color: bool) ->
         str(tally.sampled),
     )
     console.print(table)
+    adopted = adopted_line(result)
+    if adopted is not None:
+        console.print(adopted, markup=False)
     for commit in result.commits:
         console.print(f"commit {commit}", markup=False)
     if result.logged and not result.commits:

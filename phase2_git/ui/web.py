@@ -36,10 +36,11 @@ from collections.abc import Awaitable, Callable, Mapping, MutableMapping
 from dataclasses import dataclass, field
 from typing import IO, Any
 
-from phase2_git.app.resolve import Session
+from phase2_git.app.resolve import ApplyResult, Session
 from phase2_git.core.sanitize import sanitize_line, sanitize_path
 from phase2_git.core.summary import FAIL_ON
 from phase2_git.errors import UsageError
+from phase2_git.ui.render import adopted_line
 from phase2_git.ui.review import ACTIONS, UNKNOWN, Group, Review, Tally, build_groups, read_contents
 
 INSTALL = "pip install 'phase2-git[web]'"
@@ -167,19 +168,7 @@ class WebReview:
         # applied decisions are in history now: undo only takes back what is still pending
         self.review.tally.history.clear()
         self.commits += result.commits
-        if result.commits:
-            self.messages.append(
-                f"commit {result.commits[-1]}: {len(result.applied)} file(s) rewritten, "
-                f"{result.logged} decision(s) logged"
-            )
-        elif result.logged:
-            self.messages.append(
-                f"{result.logged} decision(s) logged in .phase2/decisions.jsonl (no transform "
-                "to commit)"
-            )
-        else:
-            self.messages.append("nothing to commit")
-        self.messages += [f"left alone (your own changes): {sanitize_path(p)}" for p in result.kept]
+        self.messages += commit_messages(result)
 
     def audit(self, decision_id: str, answer: str) -> None:
         from phase2_git.app.audit import record_audit
@@ -546,3 +535,25 @@ def serve_main(
             return 130
         # q ends it as it ends the terminal review: what is left, the exit code by --fail-on
         return finish(session, again, opened_at, out, resume=resume)
+
+
+def commit_messages(result: ApplyResult) -> list[str]:
+    """What the page says once its decisions are applied (a commit, or why there is none)."""
+    out: list[str] = []
+    adopted = adopted_line(result)
+    if adopted is not None:
+        out.append(adopted)
+    if result.commits:
+        out.append(
+            f"commit {result.commits[-1]}: {len(result.applied)} file(s) rewritten, "
+            f"{result.logged} decision(s) logged"
+        )
+    elif result.logged:
+        out.append(
+            f"{result.logged} decision(s) logged in .phase2/decisions.jsonl (no transform "
+            "to commit)"
+        )
+    else:
+        out.append("nothing to commit")
+    out += [f"left alone (your own changes): {sanitize_path(p)}" for p in result.kept]
+    return out
