@@ -244,3 +244,57 @@ def test_a_branch_move_landing_after_its_run_was_killed_is_taken_over(
     ).stdout
     took_over = f"the interrupted run's commit {head[:12]} landed while this run worked"
     assert (took_over in out.decode()) == (rerun_move == "moved")
+
+
+def test_a_late_move_after_a_no_commit_rerun_is_still_synced(
+    repo: TestRepo, tmp_path: Path
+) -> None:
+    """The killed run's ``git update-ref`` (as above) lands after a ``--no-commit`` rerun,
+    which moves no branch and so cannot settle which came first: that rerun keeps the killed
+    run's record, and the run after the late move finishes its sync (the working tree and
+    index brought up to the commit), reaching the end of an uninterrupted run."""
+    build(repo)
+    pristine = tmp_path / "pristine"
+    shutil.copytree(repo.root, pristine, symlinks=True)
+    env = dict(os.environ)
+    clean = tmp_path / "clean"
+    shutil.copytree(pristine, clean, symlinks=True)
+    finish(resolve(clean, env))
+    expected = end_state(clean)
+
+    real_git = shutil.which("git")
+    assert real_git is not None
+    bin_dir, gate = tmp_path / "bin", tmp_path / "gate"
+    bin_dir.mkdir()
+    gate.mkdir()
+    shim = bin_dir / "git"
+    shim.write_text(_GATED_GIT)
+    shim.chmod(0o755)
+    gated = {**env, "PATH": f"{bin_dir}{os.pathsep}{env['PATH']}"}
+    gated.update(GATE=str(gate), REAL_GIT=real_git)
+
+    work = tmp_path / "work"
+    shutil.copytree(pristine, work, symlinks=True)
+    killed = resolve(work, gated)
+    deadline = time.monotonic() + 120
+    while not (gate / "first").exists():
+        assert killed.poll() is None, finish(killed)[1].decode()
+        assert time.monotonic() < deadline, "the run never moved its branch"
+        time.sleep(0.01)
+    killed.kill()  # phase2 alone: its update-ref waits at the gate
+    finish(killed)
+
+    rerun = start_phase2(
+        ("resolve", "main", "--yes", "--no-commit"), cwd=work, env=gated, output=True
+    )
+    _out, err = finish(rerun)
+    assert rerun.returncode in (0, 1), err.decode()
+    assert not (gate / "landed").exists()  # it moved no branch
+    (gate / "open").touch()  # now the killed run's git moves it
+    while not (gate / "landed").exists():
+        assert time.monotonic() < deadline, "the killed run's git never moved the branch"
+        time.sleep(0.01)
+    final = resolve(work, env)
+    _out, err = finish(final)
+    assert final.returncode == 1, err.decode()
+    assert end_state(work) == expected

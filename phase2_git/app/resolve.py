@@ -544,6 +544,22 @@ class Session:
         self.state.unsynced = None
         self.state.save()
 
+    def _keep_unlanded(self) -> None:
+        """This run moves no branch (``--no-commit``, or nothing to apply), so nothing
+        settles whether the killed run's move (:meth:`_finish_unsynced`) lands: finished here
+        if it has landed by now, else recorded again for the next run to finish should it
+        land later."""
+        un, self.unlanded = self.unlanded, None
+        if un is None:
+            return
+        if self._landed(un):
+            self._sync_landed(un)
+            self.branch = gitc.current_branch(self.repo)
+            self.state.head = self.branch.commit
+        else:
+            self.state.unsynced = un
+        self.state.save()
+
     def _landed(self, un: Mapping[str, Any]) -> bool:
         head = resolve_commit(self.repo, "HEAD")
         return head == un["commit"] or gitc.branch_contains(self.repo, un["commit"], head)
@@ -691,6 +707,7 @@ class Session:
         self._drop_stale()
         pending = list(self.state.pending)
         if not pending:
+            self._keep_unlanded()
             return result
         tx = prepare_log(self.repo, self.branch.commit)
         pending = [p for p in pending if p["event"]["id"] not in tx.committed_ids]
@@ -706,6 +723,7 @@ class Session:
             DecisionLog(self.repo.root).append(events)
             result.logged = len(events)
             self.state.pending = []
+            self._keep_unlanded()
             self.state.save()
             return result
 
@@ -916,9 +934,26 @@ def sync_log(repo: GitRepo, new: str, data: bytes | gitc.SpooledBlob | None = No
     :func:`sync_all`.)"""
     if data is None:
         data = read_blob(repo, new)
-    if data.startswith(DecisionLog(repo.root).read_bytes()):
+    held = DecisionLog(repo.root).read_bytes()
+    if data.startswith(held) or (isinstance(data, bytes) and _copies_of(held, data)):
         chunks = (data,) if isinstance(data, bytes) else data.checked()
         atomic_write_chunks(repo.root / LOG_FILE, chunks)
+
+
+def _copies_of(held: bytes, data: bytes) -> bool:
+    """Whether the working tree's log ``held`` is the start of ``data``'s lines by decision id,
+    line for line: a run that appended the very decisions a killed run's late commit holds
+    (``--no-commit`` before that commit landed) wrote them again with its own timestamps.
+    Decision ids are bound to the run, the mismatch, the decision and its place in the run,
+    so such lines say nothing the commit's do not."""
+    try:
+        mine = [line.event.get("id") for line in parse_lines(held, LOG_FILE, validate_lines=False)]
+        theirs = [
+            line.event.get("id") for line in parse_lines(data, LOG_FILE, validate_lines=False)
+        ]
+    except UsageError:
+        return False
+    return len(mine) <= len(theirs) and mine == theirs[: len(mine)]
 
 
 def sync_all(
