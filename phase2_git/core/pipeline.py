@@ -15,7 +15,7 @@ from phase2_git.core.classify import (
 )
 from phase2_git.core.ids import mismatch_id
 from phase2_git.core.methods import MethodInput, run_methods
-from phase2_git.core.model import Blob, Change, Changes, Mismatch, Verdict
+from phase2_git.core.model import Blob, Change, Changes, Mismatch, Plan, Verdict
 from phase2_git.core.policy import make_plan
 from phase2_git.core.settings import ClassifySettings, MethodSettings, PolicySettings
 
@@ -99,7 +99,11 @@ def build_mismatch(
         changes=changes,
         structured=structured,
     )
-    plan = plan._replace(reason=sys.intern(plan.reason))
+    reason = sys.intern(plan.reason)
+    if reason is not plan.reason:
+        # not _replace: it maps each field through a dict, a fifth of what is left of a
+        # pair's planning; _make of the same fields checks their number as the class does
+        plan = Plan._make((*plan[:_REASON], reason, *plan[_REASON + 1 :]))
     return Mismatch(
         id=mid,
         change=change,
@@ -113,9 +117,12 @@ def build_mismatch(
     )
 
 
+_REASON = Plan._fields.index("reason")
+
+
 def _interned(v: Verdict) -> Verdict:
     detail = sys.intern(v.detail)
-    return v if detail is v.detail else v._replace(detail=detail)
+    return v if detail is v.detail else Verdict(v.method, v.equivalent, v.score, detail)
 
 
 def real_changes(pair: Pair, settings: ClassifySettings) -> Changes | None:
