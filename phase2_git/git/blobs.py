@@ -181,8 +181,8 @@ class BlobReader:
             if self._local is not None:
                 after = self._local.blob(c, _LOCAL_BUDGET - held)
                 held += 0 if after is None else after.size
-            oids = list(_wanted(c, after=after is None))
-            more = sum(len(o) + 1 for o in oids)
+            oids = _wanted(c, after=after is None)
+            more = sum(map(len, oids)) + len(oids)  # each id and its newline
             if size + more > _PIPE_BUF:
                 self._answer(piece, asked, read)
                 size = 0
@@ -286,12 +286,15 @@ class _Tail:
         return self._data
 
 
-def _wanted(c: Change, *, after: bool = True) -> Iterator[str]:
-    """The ids cat-file answers for ``c``: both sides', or the before side's alone."""
-    sides = ((c.before, c.before_mode), (c.after, c.after_mode))
-    for oid, mode in sides if after else sides[:1]:
-        if oid is not None and mode != MODE_GITLINK:
-            yield oid
+def _wanted(c: Change, *, after: bool = True) -> list[str]:
+    """The ids cat-file answers for ``c``: both sides', or the before side's alone (a list
+    built without a generator: asked for every change a worker reads)."""
+    out = []
+    if c.before is not None and c.before_mode != MODE_GITLINK:
+        out.append(c.before)
+    if after and c.after is not None and c.after_mode != MODE_GITLINK:
+        out.append(c.after)
+    return out
 
 
 def _ahead(
@@ -321,7 +324,7 @@ def _ahead(
                 after = local.blob(c, room) if local is not None else None
                 if after is not None:
                     held += after.size + _EACH
-                asked = list(_wanted(c, after=after is None))
+                asked = _wanted(c, after=after is None)
                 oids += asked
                 pending.append((c, len(asked), after))
             if oids:
@@ -471,7 +474,11 @@ def _read_side(
     size = int(parts[2])
     data: bytes | None
     if size <= max_size:
-        data = whole = _read_exact(out, size, errors, oid)
+        # the content and the newline after it in one read (read for every side of a diff)
+        whole = out.read(size + 1)
+        if len(whole) != size + 1 or whole[-1] != 10:  # 10: b"\n"
+            raise _stopped(errors, oid)
+        data = whole = whole[:-1]
         head = whole[:HEAD_BYTES]
     else:
         data = None
@@ -479,9 +486,9 @@ def _read_side(
         left = size - len(head)
         while left:
             left -= len(_read_exact(out, min(left, _CHUNK), errors, oid))
-    if out.read(1) != b"\n":
-        raise _stopped(errors, oid)
-    return Blob(oid=oid, size=size, data=data, head=head, mode=mode)
+        if out.read(1) != b"\n":
+            raise _stopped(errors, oid)
+    return Blob(oid, size, data, head, mode)
 
 
 # ---------------------------------------------------------------------------- partial clones
