@@ -13,6 +13,7 @@ import signal
 import subprocess
 import time
 from pathlib import Path
+from typing import NamedTuple
 
 import pytest
 
@@ -182,6 +183,56 @@ exec "$REAL_GIT" "$@"
 """
 
 
+class _Gated(NamedTuple):
+    work: Path  # the repository whose run was killed at the gate
+    gate: Path
+    gated: dict[str, str]  # the environment whose git waits at the gate
+    expected: tuple[str, list[tuple[str, str]], int, int]  # an uninterrupted run's end
+    deadline: float
+
+
+def _killed_at_the_gate(repo: TestRepo, tmp_path: Path) -> _Gated:
+    """A run killed (SIGKILL to phase2 alone) while its ``git update-ref`` waits at the gate of
+    ``_GATED_GIT``, beside the end an uninterrupted run reaches from the same start."""
+    build(repo)
+    pristine = tmp_path / "pristine"
+    shutil.copytree(repo.root, pristine, symlinks=True)
+    env = dict(os.environ)
+    clean = tmp_path / "clean"
+    shutil.copytree(pristine, clean, symlinks=True)
+    finish(resolve(clean, env))
+    expected = end_state(clean)
+
+    real_git = shutil.which("git")
+    assert real_git is not None
+    bin_dir, gate = tmp_path / "bin", tmp_path / "gate"
+    bin_dir.mkdir()
+    gate.mkdir()
+    shim = bin_dir / "git"
+    shim.write_text(_GATED_GIT)
+    shim.chmod(0o755)
+    gated = {**env, "PATH": f"{bin_dir}{os.pathsep}{env['PATH']}"}
+    gated.update(GATE=str(gate), REAL_GIT=real_git)
+
+    work = tmp_path / "work"
+    shutil.copytree(pristine, work, symlinks=True)
+    killed = resolve(work, gated)
+    deadline = time.monotonic() + 120
+    while not (gate / "first").exists():
+        assert killed.poll() is None, finish(killed)[1].decode()
+        assert time.monotonic() < deadline, "the run never moved its branch"
+        time.sleep(0.01)
+    killed.kill()  # phase2 alone: its update-ref waits at the gate
+    finish(killed)
+    return _Gated(work, gate, gated, expected, deadline)
+
+
+def _wait_landed(g: _Gated) -> None:
+    while not (g.gate / "landed").exists():
+        assert time.monotonic() < g.deadline, "the killed run's git never moved the branch"
+        time.sleep(0.01)
+
+
 @pytest.mark.parametrize("rerun_move", ["moved", "refused"])
 def test_a_branch_move_landing_after_its_run_was_killed_is_taken_over(
     repo: TestRepo, tmp_path: Path, rerun_move: str
@@ -194,53 +245,21 @@ def test_a_branch_move_landing_after_its_run_was_killed_is_taken_over(
     uninterrupted run instead of refusing. refused: the rerun's move fails for another reason
     before the late move lands; its state still names the killed run's commit, so the run
     after it finishes that sync."""
-    build(repo)
-    pristine = tmp_path / "pristine"
-    shutil.copytree(repo.root, pristine, symlinks=True)
-    env = dict(os.environ)
-    clean = tmp_path / "clean"
-    shutil.copytree(pristine, clean, symlinks=True)
-    finish(resolve(clean, env))
-    expected = end_state(clean)
-
-    real_git = shutil.which("git")
-    assert real_git is not None
-    bin_dir, gate = tmp_path / "bin", tmp_path / "gate"
-    bin_dir.mkdir()
-    gate.mkdir()
-    shim = bin_dir / "git"
-    shim.write_text(_GATED_GIT)
-    shim.chmod(0o755)
-    gated = {**env, "PATH": f"{bin_dir}{os.pathsep}{env['PATH']}"}
-    gated.update(GATE=str(gate), REAL_GIT=real_git)
-
-    work = tmp_path / "work"
-    shutil.copytree(pristine, work, symlinks=True)
-    killed = resolve(work, gated)
-    deadline = time.monotonic() + 120
-    while not (gate / "first").exists():
-        assert killed.poll() is None, finish(killed)[1].decode()
-        assert time.monotonic() < deadline, "the run never moved its branch"
-        time.sleep(0.01)
-    killed.kill()  # phase2 alone: its update-ref waits at the gate
-    finish(killed)
-
+    g = _killed_at_the_gate(repo, tmp_path)
     if rerun_move == "refused":
-        (gate / "fail").touch()
-        _out, err = finish(resolve(work, gated))
+        (g.gate / "fail").touch()
+        _out, err = finish(resolve(g.work, g.gated))
         assert b"was not moved" in err, err.decode()
-        (gate / "fail").unlink()
-        (gate / "open").touch()
-        while not (gate / "landed").exists():
-            assert time.monotonic() < deadline, "the killed run's git never moved the branch"
-            time.sleep(0.01)
-    rerun = resolve(work, gated)
+        (g.gate / "fail").unlink()
+        (g.gate / "open").touch()
+        _wait_landed(g)
+    rerun = resolve(g.work, g.gated)
     out, err = finish(rerun)
-    assert (gate / "landed").exists()  # the killed run's move came first
+    assert (g.gate / "landed").exists()  # the killed run's move came first
     assert rerun.returncode == 1, err.decode()
-    assert end_state(work) == expected
+    assert end_state(g.work) == g.expected
     head = subprocess.run(
-        ["git", "rev-parse", "HEAD"], cwd=work, capture_output=True, text=True, check=True
+        ["git", "rev-parse", "HEAD"], cwd=g.work, capture_output=True, text=True, check=True
     ).stdout
     took_over = f"the interrupted run's commit {head[:12]} landed while this run worked"
     assert (took_over in out.decode()) == (rerun_move == "moved")
@@ -253,48 +272,16 @@ def test_a_late_move_after_a_no_commit_rerun_is_still_synced(
     which moves no branch and so cannot settle which came first: that rerun keeps the killed
     run's record, and the run after the late move finishes its sync (the working tree and
     index brought up to the commit), reaching the end of an uninterrupted run."""
-    build(repo)
-    pristine = tmp_path / "pristine"
-    shutil.copytree(repo.root, pristine, symlinks=True)
-    env = dict(os.environ)
-    clean = tmp_path / "clean"
-    shutil.copytree(pristine, clean, symlinks=True)
-    finish(resolve(clean, env))
-    expected = end_state(clean)
-
-    real_git = shutil.which("git")
-    assert real_git is not None
-    bin_dir, gate = tmp_path / "bin", tmp_path / "gate"
-    bin_dir.mkdir()
-    gate.mkdir()
-    shim = bin_dir / "git"
-    shim.write_text(_GATED_GIT)
-    shim.chmod(0o755)
-    gated = {**env, "PATH": f"{bin_dir}{os.pathsep}{env['PATH']}"}
-    gated.update(GATE=str(gate), REAL_GIT=real_git)
-
-    work = tmp_path / "work"
-    shutil.copytree(pristine, work, symlinks=True)
-    killed = resolve(work, gated)
-    deadline = time.monotonic() + 120
-    while not (gate / "first").exists():
-        assert killed.poll() is None, finish(killed)[1].decode()
-        assert time.monotonic() < deadline, "the run never moved its branch"
-        time.sleep(0.01)
-    killed.kill()  # phase2 alone: its update-ref waits at the gate
-    finish(killed)
-
+    g = _killed_at_the_gate(repo, tmp_path)
     rerun = start_phase2(
-        ("resolve", "main", "--yes", "--no-commit"), cwd=work, env=gated, output=True
+        ("resolve", "main", "--yes", "--no-commit"), cwd=g.work, env=g.gated, output=True
     )
     _out, err = finish(rerun)
     assert rerun.returncode in (0, 1), err.decode()
-    assert not (gate / "landed").exists()  # it moved no branch
-    (gate / "open").touch()  # now the killed run's git moves it
-    while not (gate / "landed").exists():
-        assert time.monotonic() < deadline, "the killed run's git never moved the branch"
-        time.sleep(0.01)
-    final = resolve(work, env)
+    assert not (g.gate / "landed").exists()  # it moved no branch
+    (g.gate / "open").touch()  # now the killed run's git moves it
+    _wait_landed(g)
+    final = resolve(g.work, dict(os.environ))
     _out, err = finish(final)
     assert final.returncode == 1, err.decode()
-    assert end_state(work) == expected
+    assert end_state(g.work) == g.expected
