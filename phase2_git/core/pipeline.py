@@ -101,8 +101,8 @@ def build_mismatch(
     )
     reason = sys.intern(plan.reason)
     if reason is not plan.reason:
-        # not _replace: it maps each field through a dict, a fifth of what is left of a
-        # pair's planning; _make of the same fields checks their number as the class does
+        # not _replace, which maps every field through a dict of keywords (with the verdicts'
+        # details, 14,000 calls a 20k diff); _make checks the number of fields as it does
         plan = Plan._make((*plan[:_REASON], reason, *plan[_REASON + 1 :]))
     return Mismatch(
         id=mid,

@@ -189,8 +189,7 @@ class Widths:
 
     Each row's cells are kept too, as they are made, in a spool (memory, then an anonymous
     temporary file past a megabyte: flat memory with the rows): the second pass writes them
-    from there instead of decoding every mismatch again and making its cells a second time
-    (a third of a 3,000-row table's writing)."""
+    from there instead of decoding every mismatch again and making its cells a second time."""
 
     _BATCH = 256
 
@@ -206,7 +205,7 @@ class Widths:
         self.detail = self.detail or bool(cells[-1])
         self.widths = [max(w, _cells_wide(c)) for w, c in zip(self.widths, cells, strict=True)]
         self.rows += 1
-        self._batch.append(_encode_row([*cells, bool(m["equivalent"])]))
+        self._batch.append(encode_value([*cells, bool(m["equivalent"])]))
         if len(self._batch) >= self._BATCH:
             self._kept.add_lines(self._batch)
             self._batch = []
@@ -222,10 +221,6 @@ class Widths:
 
     def close(self) -> None:
         self._kept.close()
-
-
-def _encode_row(row: list[Any]) -> str:
-    return encode_value(row)
 
 
 def render(
