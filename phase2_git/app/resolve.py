@@ -553,9 +553,7 @@ class Session:
         if un is None:
             return
         if self._landed(un):
-            self._sync_landed(un)
-            self.branch = gitc.current_branch(self.repo)
-            self.state.head = self.branch.commit
+            self._take_over(un)
         else:
             self.state.unsynced = un
         self.state.save()
@@ -573,6 +571,12 @@ class Session:
             self.state.commits.append(un["commit"])
         if un.get("log"):
             self._mark_committed(un["log"]["new"])
+
+    def _take_over(self, un: Mapping[str, Any]) -> None:
+        """The killed run's commit landed late: its sync finished, the branch where it is."""
+        self._sync_landed(un)
+        self.branch = gitc.current_branch(self.repo)
+        self.state.head = self.branch.commit
 
     def _after_refused_move(self) -> str | None:
         """The commit this run goes on from after its commit's move was refused, or None when
@@ -592,9 +596,7 @@ class Session:
             return None
         self.unlanded = None
         self.state.unsynced = None  # this run's commit: its move failed, it never lands
-        self._sync_landed(un)
-        self.branch = gitc.current_branch(self.repo)
-        self.state.head = self.branch.commit
+        self._take_over(un)
         committed = prepare_log(self.repo, self.branch.commit).committed_ids
         self.state.pending = [p for p in self.state.pending if p["event"]["id"] not in committed]
         self.state.save()

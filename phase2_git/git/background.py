@@ -51,9 +51,7 @@ class Background(Generic[T]):
 
     def result(self) -> T:
         self.start()
-        if self._thread.is_alive():
-            _release_leaked_import_lock()
-        self._thread.join()
+        self.join()
         if self._error is not None:
             raise self._error
         return self._value  # type: ignore[return-value]

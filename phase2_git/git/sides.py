@@ -2,7 +2,7 @@
 
 # no `from __future__ import annotations`: NamedTuple fields stay cheap (see core/model.py)
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Literal, NamedTuple
 
 from phase2_git.errors import UsageError
@@ -92,19 +92,9 @@ def resolve_side(repo: GitRepo, spec: str) -> Side:
     early = repo.resolved.get(spec)
     if early is not None:  # resolved by GitRepo.discover (the hook's HEAD)
         return Side(spec=spec, kind="commit", commit=early[0], tree=early[1])
-    if spec and "\0" not in spec and not spec.startswith("-"):
-        # the common case in one process: the commit and its tree (without --verify,
-        # git 2.39 echoes --end-of-options back: drop it, and accept only two object ids)
-        proc = repo.run_status(
-            "rev-parse", "--quiet", "--end-of-options", f"{spec}^{{commit}}", f"{spec}^{{tree}}"
-        )
-        ids = [x for x in proc.stdout.decode().split() if x != "--end-of-options"]
-        if (
-            proc.returncode == 0
-            and len(ids) == 2
-            and all(len(x) == repo.oid_len and set(x) <= _HEX for x in ids)
-        ):
-            return Side(spec=spec, kind="commit", commit=ids[0], tree=ids[1])
+    found = _commit_sides(repo, (spec,))
+    if found is not None:
+        return found[0]
     if spec in ("HEAD", "@") and _verify_commit(repo, spec) is None and _head_is_unborn(repo):
         return Side(spec=spec, kind="commit", commit=None, tree=repo.empty_tree)
     commit = resolve_commit(repo, spec)
@@ -117,27 +107,34 @@ def resolve_sides(repo: GitRepo, base: str, head: str) -> tuple[Side, Side]:
     waits on each git process in turn); anything else, or a spec that does not resolve, goes
     the one-side way, which words the error."""
     specs = (base, head)
-    plain = all(
-        s and s not in (INDEX, WORKTREE) and s not in repo.resolved and "\0" not in s
-        and not s.startswith("-")
-        for s in specs
-    )  # fmt: skip
-    if plain and base != head:
-        proc = repo.run_status(
-            "rev-parse", "--quiet", "--end-of-options",
-            *(f"{s}^{{{kind}}}" for s in specs for kind in ("commit", "tree")),
-        )  # fmt: skip
-        ids = [x for x in proc.stdout.decode().split() if x != "--end-of-options"]
-        if (
-            proc.returncode == 0
-            and len(ids) == 4
-            and all(len(x) == repo.oid_len and set(x) <= _HEX for x in ids)
-        ):
-            return (
-                Side(spec=base, kind="commit", commit=ids[0], tree=ids[1]),
-                Side(spec=head, kind="commit", commit=ids[2], tree=ids[3]),
-            )
+    if base != head and not any(s in (INDEX, WORKTREE) or s in repo.resolved for s in specs):
+        found = _commit_sides(repo, specs)
+        if found is not None:
+            return found[0], found[1]
     return resolve_side(repo, base), resolve_side(repo, head)
+
+
+def _commit_sides(repo: GitRepo, specs: Sequence[str]) -> list[Side] | None:
+    """Each of ``specs`` as a commit and its tree, from one ``rev-parse`` (the common case),
+    or None when one of them does not resolve so. Without --verify, git 2.39 echoes
+    --end-of-options back: it is dropped, and only object ids are accepted, two a spec."""
+    if not all(s and "\0" not in s and not s.startswith("-") for s in specs):
+        return None
+    proc = repo.run_status(
+        "rev-parse", "--quiet", "--end-of-options",
+        *(f"{s}^{{{kind}}}" for s in specs for kind in ("commit", "tree")),
+    )  # fmt: skip
+    ids = [x for x in proc.stdout.decode().split() if x != "--end-of-options"]
+    if (
+        proc.returncode != 0
+        or len(ids) != 2 * len(specs)
+        or not all(len(x) == repo.oid_len and set(x) <= _HEX for x in ids)
+    ):
+        return None
+    return [
+        Side(spec=s, kind="commit", commit=ids[2 * k], tree=ids[2 * k + 1])
+        for k, s in enumerate(specs)
+    ]
 
 
 def merge_base(repo: GitRepo, a: str, b: str) -> str:
