@@ -110,7 +110,11 @@ _json_lex = lazy_pattern(
 
 def json_tokens(text: str) -> list[str]:
     """JSON-ish tokens: string literals whole (their whitespace kept), whitespace between
-    tokens dropped; from an unterminated string on, the rest is one token, compared as is."""
+    tokens dropped; from an unterminated string on, the rest is one token, compared as is
+    but for its line endings and final newlines. No JSON string holds a raw line break, so
+    those are the file's, noise in every format as the classification has them (a file that
+    ends inside a string was called ``trailing_newline`` when only its final newline went,
+    and this method said the sides differ)."""
     out: list[str] = []
     pos = 0
     for found in _json_lex().finditer(text):
@@ -120,7 +124,7 @@ def json_tokens(text: str) -> list[str]:
             out.append(found.group(2))
         pos = found.end()
     if pos < len(text):
-        out.append(text[pos:])
+        out.append(text[pos:].replace("\r\n", "\n").replace("\r", "\n").rstrip("\n"))
     return out
 
 
