@@ -59,7 +59,7 @@ _MOVES = 64
 # those its files need), each by a cached function named after it.
 _ws = lazy_pattern(r"[ \t\n\r]*")  # JSON whitespace, exactly what the parser skips
 # a key (a JSON string, valid: the text parsed) and its colon: where the value starts
-_key = lazy_pattern(r'"(?:[^"\\]|\\.)*"[ \t\n\r]*:[ \t\n\r]*')
+_key = lazy_pattern(r'"[^"\\]*(?:\\.[^"\\]*)*"[ \t\n\r]*:[ \t\n\r]*')
 _after = lazy_pattern(r"[ \t\n\r]*([,}\]])[ \t\n\r]*")  # after a value: the separator
 
 
@@ -71,8 +71,8 @@ _SCAN = json.JSONDecoder(parse_int=str, parse_float=str).scan_once  # type: igno
 
 _eol = lazy_pattern(r"\r\n|\r|\n")
 _indented = lazy_pattern(r"\n([ \t]+)\S")
-_key_sep = lazy_pattern(r'"(?:[^"\\]|\\.)*"([ \t\r\n]*:[ \t\r\n]*)?')
-_item_sep = lazy_pattern(r'"(?:[^"\\]|\\.)*"|,([ \t]*)(?=[^ \t\r\n])')
+_key_sep = lazy_pattern(r'"[^"\\]*(?:\\.[^"\\]*)*"([ \t\r\n]*:[ \t\r\n]*)?')
+_item_sep = lazy_pattern(r'"[^"\\]*(?:\\.[^"\\]*)*"|,([ \t]*)(?=[^ \t\r\n])')
 
 
 Path = tuple[str | int, ...]
@@ -457,7 +457,11 @@ class _Walk:
     ) -> Pieces | None:
         kx = [k for k, _ in x]
         ky = [k for k, _ in y]
-        if x.has_duplicates() or y.has_duplicates():
+        # each side's key -> index map, built once: a key that repeats leaves it shorter than
+        # the side (JObj.has_duplicates' test, without a second dict)
+        ix = dict(zip(kx, range(len(kx))))
+        iy = dict(zip(ky, range(len(ky))))
+        if len(ix) != len(kx) or len(iy) != len(ky):
             if kx != ky:
                 # which value a parser keeps is parser-defined: never pair them up by key
                 return self._changed(x, y, a0, b0, b1, path, indent)
@@ -465,8 +469,6 @@ class _Walk:
             removed: list[int] = []
             added: list[int] = []
         else:
-            iy = {k: j for j, k in enumerate(ky)}
-            ix = {k: i for i, k in enumerate(kx)}
             pairs = [(i, iy[k]) for i, k in enumerate(kx) if k in iy]
             removed = [i for i, k in enumerate(kx) if k not in iy]
             added = [j for j, k in enumerate(ky) if k not in ix]

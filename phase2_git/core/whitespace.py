@@ -104,7 +104,8 @@ JSON_TEXT = WhitespaceRules("JSON", outside_strings=True)
 # (compiled on first use, as every pattern of this module: the hook imports it, and most runs
 # need neither)
 _json_lex = lazy_pattern(
-    r"(\s+)|(\"(?:[^\"\\]|\\.)*\"|'(?:[^'\\]|\\.)*'|[{}\[\]:,]|[^\s{}\[\]:,\"']+)", re.DOTALL
+    r"(\s+)|(\"[^\"\\]*(?:\\.[^\"\\]*)*\"|'[^'\\]*(?:\\.[^'\\]*)*'|[{}\[\]:,]|[^\s{}\[\]:,\"']+)",
+    re.DOTALL,
 )
 
 
