@@ -456,3 +456,122 @@ def test_workers_end_when_their_parent_is_killed_outright(
         assert time.monotonic() < deadline, f"workers {pids} outlived their parent"
         time.sleep(0.05)
     assert proc.stdout.read() == b""  # nobody holds the run's stdout any more
+
+
+def _heavy(repo: TestRepo, n: int, rows: int) -> None:
+    """``n`` data files of ``rows`` records each, then a regeneration that reorders every
+    record's keys and changes one value: few files, many bytes."""
+    for i in range(n):
+        data = [{"id": k, "name": f"r{k}", "score": k / 7} for k in range(rows)]
+        repo.write(f"data/part-{i}.json", json.dumps(data, indent=2) + "\n")
+    repo.commit("base")
+    for i in range(n):
+        data = [{"score": k / 7, "name": f"r{k}", "id": k} for k in range(rows)]
+        data[i]["name"] = "changed"
+        repo.write(f"data/part-{i}.json", json.dumps(data, indent=2) + "\n")
+    repo.commit("regenerated")
+
+
+def test_content_sizes_are_what_a_read_reads(repo: TestRepo) -> None:
+    from phase2_git.core.model import Change
+    from phase2_git.git.blobs import content_sizes
+    from phase2_git.git.repo import GitRepo
+
+    repo.write("a.json", "1" * 100)
+    repo.write("big.json", "2" * 5000)
+    repo.commit("base")
+    repo.write("a.json", "3" * 40)
+    repo.write("big.json", "4" * 6000)
+    repo.write("new.json", "5" * 7)
+    repo.commit("head")
+    git = GitRepo.discover(repo.root)
+    oid = {
+        (rev, p): repo.git("rev-parse", f"{rev}:{p}").strip()
+        for rev in ("HEAD~1", "HEAD")
+        for p in ("a.json", "big.json")
+    }
+    changes = [
+        Change("modified", p, None, oid["HEAD~1", p], oid["HEAD", p], "100644", "100644")
+        for p in ("a.json", "big.json")
+    ]
+    new = repo.git("rev-parse", "HEAD:new.json").strip()
+    changes.append(Change("added", "new.json", None, None, new, "000000", "100644"))
+    # an object over max_size is compared by its id alone: it counts nothing
+    assert content_sizes(git, changes, 5500) == {"a.json": 140, "big.json": 5000, "new.json": 7}
+    assert content_sizes(git, [], 5500) == {}
+
+
+def test_chunks_hold_a_number_of_pairs_or_of_bytes() -> None:
+    from phase2_git.core.model import Change
+
+    def change(i: int) -> Change:
+        return Change("modified", f"f{i}", None, "a", "b", "100644", "100644")
+
+    items = [change(i) for i in range(150)]
+    assert [len(c) for c in workers._chunks(iter(items), None)] == [64, 64, 22]
+    big = workers._CHUNK_BYTES // 2
+    sizes = {f"f{i}": big if i < 6 else 1 for i in range(150)}
+    # two large pairs fill a task; the small ones after them go 64 at a time
+    assert [len(c) for c in workers._chunks(iter(items), sizes)] == [2, 2, 2, 64, 64, 16]
+    assert [c.path for chunk in workers._chunks(iter(items), sizes) for c in chunk] == [
+        c.path for c in items
+    ]
+
+
+def test_a_few_large_files_are_classified_by_the_workers(
+    repo: TestRepo, cli: Cli, monkeypatch: pytest.MonkeyPatch, pools: list[dict[str, Any]]
+) -> None:
+    """Fewer changes than PARALLEL_FROM whose pairs hold PARALLEL_BYTES or more go to the
+    workers, a task holding _CHUNK_BYTES of them: the report is the serial one."""
+    _heavy(repo, 6, 300)
+    monkeypatch.setattr(diffmod, "PARALLEL_BYTES", 60_000)
+    monkeypatch.setattr(workers, "_CHUNK_BYTES", 20_000)
+    monkeypatch.setenv(forking.ENV, "0")
+    code0, serial, _ = cli("diff", "HEAD~1", "HEAD", "--format", "json", repo=repo)
+    assert pools == []
+    monkeypatch.setenv(forking.ENV, "2")
+    code1, parallel, _ = cli("diff", "HEAD~1", "HEAD", "--format", "json", repo=repo)
+    assert len(pools) == 1 and pools[0]["workers"] == 2
+    sizes = pools[0]["sizes"]
+    assert set(sizes) == {f"data/part-{i}.json" for i in range(6)}
+    assert all(s > 20_000 for s in sizes.values())  # each pair its own task
+    assert code0 == code1 == 1
+    assert parallel == serial
+    found = json.loads(parallel)["mismatches"]
+    assert len(found) == 6 and all(m["changes"]["noise"] for m in found)  # mixed: reordered
+
+
+def test_few_or_light_changes_stay_in_one_process(
+    repo: TestRepo, cli: Cli, monkeypatch: pytest.MonkeyPatch, pools: list[dict[str, Any]]
+) -> None:
+    _heavy(repo, 6, 300)
+    monkeypatch.setenv(forking.ENV, "2")
+    # six pairs well under the default PARALLEL_BYTES
+    assert cli("diff", "HEAD~1", "HEAD", "--format", "json", repo=repo).code == 1
+    assert pools == []
+    # heavy enough, but fewer than PARALLEL_SOME: not even asked
+    monkeypatch.setattr(diffmod, "PARALLEL_BYTES", 1)
+    monkeypatch.setattr(diffmod, "PARALLEL_SOME", 7)
+    assert cli("diff", "HEAD~1", "HEAD", "--format", "json", repo=repo).code == 1
+    assert pools == []
+
+
+def test_the_hook_sends_a_few_large_staged_files_to_the_workers(
+    repo: TestRepo, cli: Cli, monkeypatch: pytest.MonkeyPatch, pools: list[dict[str, Any]]
+) -> None:
+    """The hook asks no git process for sizes: twice each staged file's size in the work
+    tree stands for its pair."""
+    _heavy(repo, 6, 300)
+    repo.git("reset", "-q", "--soft", "HEAD~1")  # the regeneration, staged
+    files = [f"data/part-{i}.json" for i in range(6)]
+    monkeypatch.setattr(diffmod, "PARALLEL_BYTES", 60_000)
+    monkeypatch.setenv(forking.ENV, "0")
+    serial = cli("check", *files, repo=repo)
+    assert pools == []
+    monkeypatch.setenv(forking.ENV, "2")
+    parallel = cli("check", *files, repo=repo)
+    assert len(pools) == 1
+    assert pools[0]["sizes"] == {p: 2 * (repo.root / p).stat().st_size for p in files}
+    assert serial.code == parallel.code == 1
+    assert parallel.out == serial.out and parallel.err == serial.err
+    assert all(f"{p}: noise beside a real change" in serial.out for p in files), serial.out

@@ -27,7 +27,7 @@ import pickle
 import sys
 import time
 from collections import deque
-from collections.abc import Callable, Generator, Iterable, Iterator, Sequence
+from collections.abc import Callable, Generator, Iterable, Iterator, Mapping, Sequence
 from itertools import islice
 from typing import TYPE_CHECKING, Any
 
@@ -42,6 +42,9 @@ if TYPE_CHECKING:
     from concurrent.futures import Future
 
 _CHUNK = 64  # pairs per task: a few hundred microseconds of work, about 100 KiB to send
+# contents per task when their sizes are known (a run of fewer, larger files): 64 pairs of
+# megabyte files would be one task for one worker, the other left idle
+_CHUNK_BYTES = 1 << 19
 _IN_FLIGHT = 4  # tasks queued per worker beyond the one whose result is awaited
 
 # what a forked worker builds with: set in this process just before the fork
@@ -134,6 +137,25 @@ def _loads(data: bytes, check: PairCheck | None) -> list[Mismatch]:
     return built
 
 
+def _chunks(source: Iterator[Any], sizes: Mapping[str, int] | None) -> Iterator[list[Any]]:
+    """The tasks' lists: :data:`_CHUNK` items each, or (``sizes``: the changes' bytes by
+    path) as many changes as hold :data:`_CHUNK_BYTES` together, at most :data:`_CHUNK`."""
+    if sizes is None:
+        while part := list(islice(source, _CHUNK)):
+            yield part
+        return
+    chunk: list[Any] = []
+    held = 0
+    for change in source:
+        chunk.append(change)
+        held += sizes.get(change.path, 0)
+        if held >= _CHUNK_BYTES or len(chunk) == _CHUNK:
+            yield chunk
+            chunk, held = [], 0
+    if chunk:
+        yield chunk
+
+
 def _result(pending: Future[bytes]) -> bytes:
     """A chunk's result; exit 2 with one line when a worker died before giving it."""
     from concurrent.futures.process import BrokenProcessPool
@@ -158,11 +180,14 @@ def build_all(
     worktree: bool = False,
     beside: Callable[[], None] | None = None,
     check: PairCheck | None = None,
+    sizes: Mapping[str, int] | None = None,
 ) -> Iterator[Mismatch]:
     """The mismatches of ``changes``, in their order, built by ``workers`` processes;
     ``worktree`` as :func:`~phase2_git.git.blobs.read_blobs` takes it; ``beside`` is called
     once the workers are forked (the caller's threads may start then); ``check``'s question
-    is asked by the workers, its answers given here in order."""
+    is asked by the workers, its answers given here in order. ``sizes``: the bytes each
+    change's pair holds, by path (:func:`~phase2_git.git.blobs.content_sizes`), when known:
+    a task then holds up to :data:`_CHUNK_BYTES` of them rather than :data:`_CHUNK` pairs."""
     import multiprocessing
 
     global _TASK, _SOURCE, _ASK
@@ -215,7 +240,7 @@ def build_all(
             pairs = read_blobs(repo, changes, max_size=max_size, worktree=worktree)
             task, source = _build, pairs
         pending: deque[Any] = deque()
-        while chunk := list(islice(source, _CHUNK)):
+        for chunk in _chunks(source, sizes if own else None):
             pending.append(pool.submit(task, chunk))
             if len(pending) > workers * _IN_FLIGHT:
                 yield from _loads(_result(pending.popleft()), check)

@@ -548,6 +548,26 @@ def _git_true(value: str) -> bool:
     return v.lstrip("-").isdigit() and int(v) != 0
 
 
+def content_sizes(repo: GitRepo, changes: Sequence[Change], max_size: int) -> dict[str, int]:
+    """``path -> bytes`` :func:`read_blobs` would read for each of ``changes`` (both sides;
+    an object over ``max_size`` is compared by its id alone and counts nothing), from one
+    ``git cat-file --batch-check``, which reads each object's header and none of its content.
+    Not for a partial clone (:func:`promisor_remote`): there, asking about a missing object
+    fetches it."""
+    wanted = {o: 0 for c in changes for o in _wanted(c)}
+    if wanted:
+        out = repo.run(
+            "cat-file",
+            "--batch-check=%(objectname) %(objectsize)",
+            input="".join(f"{o}\n" for o in wanted).encode(),
+        )
+        for line in out.splitlines():
+            oid, _, size = line.decode("ascii", "replace").partition(" ")
+            if oid in wanted and size.isdigit():
+                wanted[oid] = int(size) if int(size) <= max_size else 0
+    return {c.path: sum(wanted[o] for o in _wanted(c)) for c in changes}
+
+
 def missing_objects(repo: GitRepo, oids: Sequence[str]) -> list[str]:
     """Which of ``oids`` are not in the local object store, without fetching them."""
     unique = list(dict.fromkeys(oids))
