@@ -9,8 +9,9 @@ way answers.
   clean, the full parser finds no problem, in JSON or JSONC mode.
 * On a terminal, a printable line is written between the escape codes rich gives its style,
   without rich's per-line rendering: byte for byte what ``Console.print`` writes.
-* ``jsonc.has_comment`` finds a comment outside strings with one regex search: exactly when
-  the JSONC scanner finds one.
+* ``jsonc.has_comment`` finds a comment outside strings with one regex search, or, in text
+  without a backslash, rules one out from the pieces between quotes: exactly when the JSONC
+  scanner finds one.
 """
 
 from __future__ import annotations
@@ -265,6 +266,35 @@ def test_the_comment_sniff_agrees_with_the_scanner(text: str) -> None:
     from phase2_git.core import jsonc
 
     assert jsonc.has_comment(text.encode()) == bool(jsonc.scan(text).comments)
+
+
+# no backslash: the sniff's split on quotes decides whenever no marker is outside strings
+_UNESCAPED = st.sampled_from(['"', '"', "/", "/", "*", "\n", " ", "a", ":", "}"])
+
+
+@given(st.lists(_UNESCAPED, max_size=80).map("".join))
+def test_the_comment_sniff_without_escapes_agrees_with_the_scanner(text: str) -> None:
+    from phase2_git.core import jsonc
+
+    assert jsonc.has_comment(text.encode()) == bool(jsonc.scan(text).comments)
+
+
+@pytest.mark.parametrize(
+    ("text", "comment"),
+    [
+        ('{"url": "https://example.org/a"}', False),  # markers inside strings only
+        ('{"a": "x\n" // after a raw line break in a string: the scan ended there\n}', False),
+        ('{"a": "open\n, "b": "// after an unterminated string"}', False),
+        ('{"a": 1} /* unclosed', False),
+        ('{"a": 1} /* closed */', True),
+        ('"// inside" // outside', True),
+    ],
+)
+def test_the_comment_sniff_on_urls_and_unterminated_strings(text: str, comment: bool) -> None:
+    from phase2_git.core import jsonc
+
+    assert jsonc.has_comment(text.encode()) is comment
+    assert bool(jsonc.scan(text).comments) is comment
 
 
 @given(st.text(max_size=200))
