@@ -159,15 +159,44 @@ def shorten(text: str, width: int = SHOWN) -> str:
 
 
 def _common_prefix(a: str, b: str) -> int:
+    """The length of the longest common prefix of ``a`` and ``b``: compared a block at a time
+    (a 15 MB number at C speed), then the first block that differs by bisection (its
+    characters one by one took up to 100 us a file of 6 KB; bisection takes 12 steps)."""
     n = min(len(a), len(b))
     i = 0
-    while i < n:  # in blocks first: a 15 MB number is compared at C speed
+    while i < n:
         j = min(n, i + _PREFIX_CHUNK)
         if a[i:j] != b[i:j]:
             break
         i = j
-    while i < n and a[i] == b[i]:
-        i += 1
+    hi = min(n, i + _PREFIX_CHUNK)
+    while i < hi:  # a[:i] == b[:i], and they differ before hi unless hi is n
+        mid = (i + hi + 1) // 2
+        if a[i:mid] == b[i:mid]:
+            i = mid
+        else:
+            hi = mid - 1
+    return i
+
+
+def _common_suffix(a: str, b: str, limit: int) -> int:
+    """The length, at most ``limit``, of the longest common suffix of ``a`` and ``b`` (as
+    :func:`_common_prefix` finds it, from the end)."""
+    n = min(len(a), len(b), limit)
+    la, lb = len(a), len(b)
+    i = 0
+    while i < n:
+        j = min(n, i + _PREFIX_CHUNK)
+        if a[la - j : la - i] != b[lb - j : lb - i]:
+            break
+        i = j
+    hi = min(n, i + _PREFIX_CHUNK)
+    while i < hi:
+        mid = (i + hi + 1) // 2
+        if a[la - mid : la - i] == b[lb - mid : lb - i]:
+            i = mid
+        else:
+            hi = mid - 1
     return i
 
 
