@@ -1083,8 +1083,9 @@ def _style_differs(a: str, b: str) -> bool:
     straddle them; a ``":`` counted only where the character after it is in the window).
     A probe found in both windows or in neither is therefore in both texts or in neither;
     one found in a single window is run on both whole texts (``in`` stops at the first it
-    finds). Texts that share less than half are compared whole. (On mdn/browser-compat-data's
-    files the probes were a seventh of a worker's time: five scans of every side.)"""
+    finds). Texts that share little cost what the probes cost whole. (On
+    mdn/browser-compat-data's files the probes were a seventh of a worker's time: five scans
+    of every side.)"""
     if len(a) + len(b) < _WINDOWED_FROM:
         return _style_print(a) != _style_print(b)
     ua, ub = _unit().search(a), _unit().search(b)
@@ -1094,8 +1095,6 @@ def _style_differs(a: str, b: str) -> bool:
         return True
     p = jsonvalue._common_prefix(a, b)
     q = jsonvalue._common_suffix(a, b, min(len(a), len(b)) - p)
-    if 2 * (p + q) < max(len(a), len(b)):
-        return _style_print(a) != _style_print(b)
     lo = max(0, p - _LONGEST)
     cut = q - _LONGEST  # characters after each window: the same, at each text's end
     wa = a[lo : len(a) - max(0, cut)]
