@@ -64,14 +64,11 @@ def build_mismatch(
     two thirds of it in collections that walked both documents again and again; paused,
     0.96 s. A small pair (most of a diff) is built as it is: its collections are few and
     short, and pausing cost more than it saved."""
-    if _size(before) + _size(after) < PAUSE_FROM:
+    # the objects' sizes (one over max_file_size is not read: pausing for it costs nothing)
+    if (0 if before is None else before.size) + (0 if after is None else after.size) < PAUSE_FROM:
         return _build(change, before, after, settings, methods)
     with gc_paused():
         return _build(change, before, after, settings, methods)
-
-
-def _size(blob: Blob | None) -> int:
-    return 0 if blob is None or blob.data is None else len(blob.data)
 
 
 def _build(
