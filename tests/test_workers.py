@@ -575,3 +575,63 @@ def test_the_hook_sends_a_few_large_staged_files_to_the_workers(
     assert serial.code == parallel.code == 1
     assert parallel.out == serial.out and parallel.err == serial.err
     assert all(f"{p}: noise beside a real change" in serial.out for p in files), serial.out
+
+
+def test_resolve_yes_strips_where_the_workers_read(
+    repo: TestRepo, cli: Cli, monkeypatch: pytest.MonkeyPatch, pools: list[dict[str, Any]]
+) -> None:
+    """--yes runs each safe strip where its pair is read (a worker), not again once the diff
+    is done: the commit is the one a run in one process makes."""
+    from phase2_git.git import blobs
+
+    _regenerated(repo, 30)
+    repo.git("checkout", "-q", "-b", "regen")
+    monkeypatch.setattr(diffmod, "PARALLEL_FROM", 10)
+    trees = []
+    for count in ("0", "2"):
+        repo.git("reset", "-q", "--hard", "regen@{0}" if not trees else trees[0][0])
+        repo.git("clean", "-qfdx")
+        start = repo.git("rev-parse", "HEAD").strip()
+        monkeypatch.setenv(forking.ENV, count)
+        reads: list[int] = []
+        real = blobs.read_blobs
+
+        def spy(*args: Any, **kwargs: Any) -> Any:
+            reads.append(1)
+            return real(*args, **kwargs)
+
+        monkeypatch.setattr(resolvemod, "read_blobs", spy)  # prepare_strips' own reading
+        code, _, err = cli("resolve", "HEAD~1", "--yes", repo=repo)
+        assert code == 1, err
+        assert "strip the noise of" in repo.git("log", "-1", "--format=%s")
+        assert reads == []  # every strip came with the diff
+        files = [
+            line
+            for line in repo.git("ls-tree", "-r", "HEAD").splitlines()
+            if ".phase2/" not in line
+        ]
+        trees.append((start, files))
+    assert [c["workers"] for c in pools] == [2]
+    assert trees[0][1] == trees[1][1]
+
+
+def test_a_strip_refused_in_a_worker_is_skipped(
+    repo: TestRepo, cli: Cli, monkeypatch: pytest.MonkeyPatch, pools: list[dict[str, Any]]
+) -> None:
+    from phase2_git.core import changes as changesmod
+
+    _regenerated(repo, 30)
+    repo.git("checkout", "-q", "-b", "regen")
+    head = repo.git("rev-parse", "HEAD").strip()
+    mixed = [f"out/case-{i:04d}.json" for i in range(30) if i % 7 == 5]
+    before = {p: repo.read(p) for p in mixed}
+    monkeypatch.setattr(diffmod, "PARALLEL_FROM", 10)
+    monkeypatch.setenv(forking.ENV, "2")
+    # a stripper that drops the real change: the workers (forked after this) run it
+    monkeypatch.setattr(changesmod, "strip_json", lambda a, b, **_: a)
+    code, out, err = cli("resolve", "HEAD~1", "--yes", repo=repo)
+    assert [c["workers"] for c in pools] == [2]
+    assert code == 1, err
+    assert out.count("not the head's document") >= len(mixed), out
+    assert {p: repo.read(p) for p in mixed} == before  # none of them rewritten
+    assert repo.git("rev-parse", "HEAD~1").strip() == head  # the noise-only files committed

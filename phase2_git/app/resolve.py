@@ -59,6 +59,7 @@ from phase2_git.store.decisions import (
 
 if TYPE_CHECKING:
     from phase2_git.app.forking import ChildCheck
+    from phase2_git.core.settings import ClassifySettings
 
 DecisionKind = Literal["approve", "reject", "skip", "auto-approve", "shadow", "label", "audit"]
 _REAL_WAITS = "the real change waits for a human"
@@ -399,29 +400,23 @@ class Session:
         todo = {m.path: m for m in ms if m.plan.first is not None and m.id not in cache}
         if not todo:
             return
-        refusals = self._strip_refusals()
         changes = [m.change for m in todo.values()]
         for change, before, after in read_blobs(self.repo, changes, max_size=1 << 62):
             m = todo[change.path]
-            first = m.plan.first
-            assert first is not None
             assert before is not None and after is not None
             assert before.data is not None and after.data is not None
-            spec = transforms.spec_for(
-                first.transform.id,
-                m.mismatch_type,
-                m.artifact_type,
-                self.config.classify,
-                whitespace_rules(m.path, self.config.classify),
+            self._stripped_as(
+                m, _run_strip(self.repo, self.config.classify, m, before.data, after.data)
             )
-            assert spec is not None  # one configuration plans and applies
-            try:
-                data = transforms.apply(spec, before.data, after.data)
-            except transforms.TransformError as exc:
-                cache[m.id] = None
-                refusals[m.id] = str(exc)
-            else:
-                cache[m.id] = (blob_id(self.repo, data), data)
+
+    def _stripped_as(self, m: Mismatch, stripped: _Strip) -> None:
+        """Keep what ``m``'s strip gave: its result, or its refusal."""
+        cache: dict[str, tuple[str, bytes] | None] = self.__dict__.setdefault("_stripped_cache", {})
+        if isinstance(stripped, str):
+            cache[m.id] = None
+            self._strip_refusals()[m.id] = stripped
+        else:
+            cache[m.id] = stripped
 
     def record_first_steps(self) -> int:
         """``--auto-approve-safe``: record the safe first step of every mixed file left to
@@ -1187,7 +1182,9 @@ def open_session(
             if tracked
             else None
         )
-        keep = _BlobKeeper()
+        # --yes runs every safe strip once the diff is done: run where the pairs are read
+        strips = (repo, config.classify) if ui_mode == "yes" else None
+        keep = _BlobKeeper(strips)
         # a run that resumes a sync changes the index and files first: nothing asked before
         asked = (
             _facts_while_diffing(repo, base_spec, branch.commit, no_commit=no_commit)
@@ -1224,7 +1221,7 @@ def open_session(
             if session.branch.commit != resolve_commit(repo, "HEAD"):
                 asked = None  # about the commit before: asked again
                 session.branch = gitc.current_branch(repo)
-                keep = _BlobKeeper()
+                keep = _BlobKeeper(strips)
                 if sources is not None:
                     from phase2_git.app.sources import choose
 
@@ -1245,6 +1242,10 @@ def open_session(
                     sources=sources,
                 )
             session.held = keep.restored(session.mismatches)
+            for m in session.mismatches:
+                stripped = keep.strips.get(m.path)
+                if stripped is not None:
+                    session._stripped_as(m, stripped)
             session.already_done = sum(1 for m in session.mismatches if st.is_processed(m.id))
             if sources is not None:
                 session.config_notices = list(sources.notices)
@@ -1331,35 +1332,69 @@ def _rediff(
     return again
 
 
+def strip_is_safe(m: Mismatch) -> bool:
+    """A mixed file whose first step (strip_noise) is safe: ``--yes`` runs it."""
+    first = m.plan.first
+    return first is not None and first.safe and m.plan.transform is None
+
+
+# a strip run where the diff read the pair: (blob id, bytes), or why the transform refused
+_Strip = tuple[str, bytes] | str
+
+
 class _BlobKeeper:
-    """The base sides a ``restore_base`` plan writes back (up to :attr:`BUDGET` in all), asked
-    of each pair where the diff reads it (:meth:`check`): a large diff's workers send back
-    only those bytes, and this process never reads the pairs itself."""
+    """What resolve needs of the pairs its diff reads, asked of each pair where it is read
+    (:meth:`check`), so that a large diff's workers send back only that and this process never
+    reads the pairs itself: the base sides a ``restore_base`` plan writes back (up to
+    :attr:`BUDGET` in all), and, given ``strips`` (the configuration ``--yes`` runs under), the
+    first step of each mixed file whose strip is safe, run there (a worker's core, not this
+    process's, one after the other, once the diff is done)."""
 
     BUDGET = 64 << 20
 
-    def __init__(self) -> None:
+    def __init__(self, strips: tuple[GitRepo, ClassifySettings] | None = None) -> None:
         self.blobs: dict[str, bytes] = {}
         self.size = 0
+        self.strips_for = strips
+        self.strips: dict[str, _Strip] = {}  # by path: what each strip run where read gave
 
     def check(self) -> PairCheck:
-        return PairCheck(_BaseKept(self.BUDGET), self._keep)
+        strip = _StripHere(*self.strips_for) if self.strips_for is not None else None
+        return PairCheck(_Asked(_BaseKept(self.BUDGET), strip), self._keep)
 
-    def _keep(self, change: Change, data: object) -> None:
+    def _keep(self, change: Change, answer: object) -> None:
+        assert isinstance(answer, tuple)
+        data, stripped = answer
         if isinstance(data, bytes) and self.size + len(data) <= self.BUDGET:
             assert change.before is not None
             self.blobs[change.before] = data
             self.size += len(data)
+        if stripped is not None:
+            self.strips[change.path] = stripped
 
     def restored(self, mismatches: Sequence[Mismatch]) -> dict[str, bytes]:
         wanted = {m.change.before for m in mismatches if m.plan.action == "restore_base"}
         return {oid: data for oid, data in self.blobs.items() if oid in wanted}
 
 
+class _Asked:
+    """:class:`_BlobKeeper`'s question: (the base side kept, the strip run or None)."""
+
+    def __init__(self, base: _BaseKept, strip: _StripHere | None) -> None:
+        self.base = base
+        self.strip = strip
+
+    def __call__(
+        self, m: Mismatch, before: Blob | None, after: Blob | None
+    ) -> tuple[bytes | None, _Strip | None]:
+        stripped = self.strip(m, before, after) if self.strip is not None else None
+        return self.base(m, before, after), stripped
+
+
 class _BaseKept:
-    """:class:`_BlobKeeper`'s question: the base side's bytes when the plan restores them.
-    Each process asking it (a worker, or this one) sends at most ``budget`` bytes in all: the
-    keeper holds no more than that, whatever the workers send."""
+    """The base side's bytes when the plan restores them. Each process asking it (a worker,
+    or this one) sends at most ``budget`` bytes in all: the keeper holds no more than that,
+    whatever the workers send."""
 
     def __init__(self, budget: int) -> None:
         self.left = budget
@@ -1370,6 +1405,45 @@ class _BaseKept:
             return None
         self.left -= len(data)
         return data
+
+
+class _StripHere:
+    """The first step of a mixed file whose strip is safe, run on the pair just read (as
+    :meth:`Session.prepare_strips` runs it): the stripped head's (blob id, bytes), or the
+    transform's refusal. A side over ``max_file_size`` was not read: left to
+    :meth:`Session.prepare_strips`."""
+
+    def __init__(self, repo: GitRepo, settings: ClassifySettings) -> None:
+        self.repo = repo
+        self.settings = settings
+
+    def __call__(self, m: Mismatch, before: Blob | None, after: Blob | None) -> _Strip | None:
+        if not strip_is_safe(m) or before is None or after is None:
+            return None
+        if before.data is None or after.data is None:
+            return None
+        return _run_strip(self.repo, self.settings, m, before.data, after.data)
+
+
+def _run_strip(
+    repo: GitRepo, settings: ClassifySettings, m: Mismatch, before: bytes, after: bytes
+) -> _Strip:
+    """A mixed file's first step run on its sides: (blob id, bytes), or why it was refused."""
+    first = m.plan.first
+    assert first is not None
+    spec = transforms.spec_for(
+        first.transform.id,
+        m.mismatch_type,
+        m.artifact_type,
+        settings,
+        whitespace_rules(m.path, settings),
+    )
+    assert spec is not None  # one configuration plans and applies
+    try:
+        data = transforms.apply(spec, before, after)
+    except transforms.TransformError as exc:
+        return str(exc)
+    return blob_id(repo, data), data
 
 
 def _drop_torn_writes(root: Path) -> None:
