@@ -81,8 +81,8 @@ def test_common_ends_are_found_as_one_character_at_a_time_finds_them(
     pair: tuple[str, str], limit: int
 ) -> None:
     a, b = pair
-    assert jsonvalue._common_prefix(a, b) == _prefix(a, b)
-    assert jsonvalue._common_suffix(a, b, limit) == _suffix(a, b, limit)
+    assert jsonvalue.common_prefix(a, b) == _prefix(a, b)
+    assert jsonvalue.common_suffix(a, b, limit) == _suffix(a, b, limit)
 
 
 def test_common_ends_past_a_block() -> None:
@@ -91,11 +91,11 @@ def test_common_ends_past_a_block() -> None:
     base = "".join(chr(97 + i % 26) for i in range(3 * block + 17))
     for at in (0, 1, block - 1, block, block + 1, 2 * block + 5, len(base) - 1):
         head = base[:at] + "#" + base[at + 1 :]
-        assert jsonvalue._common_prefix(base, head) == at
-        assert jsonvalue._common_suffix(base, head, len(base)) == len(base) - at - 1
-    assert jsonvalue._common_prefix(base, base + "x") == len(base)
-    assert jsonvalue._common_suffix("x" + base, base, 10**9) == len(base)
-    assert jsonvalue._common_suffix(base, base, 5) == 5
+        assert jsonvalue.common_prefix(base, head) == at
+        assert jsonvalue.common_suffix(base, head, len(base)) == len(base) - at - 1
+    assert jsonvalue.common_prefix(base, base + "x") == len(base)
+    assert jsonvalue.common_suffix("x" + base, base, 10**9) == len(base)
+    assert jsonvalue.common_suffix(base, base, 5) == 5
 
 
 def test_a_reformatted_text_is_told_apart() -> None:

@@ -587,7 +587,7 @@ def test_resolve_yes_strips_where_the_workers_read(
     _regenerated(repo, 30)
     repo.git("checkout", "-q", "-b", "regen")
     monkeypatch.setattr(diffmod, "PARALLEL_FROM", 10)
-    trees = []
+    trees: list[tuple[str, list[str]]] = []
     for count in ("0", "2"):
         repo.git("reset", "-q", "--hard", "regen@{0}" if not trees else trees[0][0])
         repo.git("clean", "-qfdx")

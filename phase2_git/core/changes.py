@@ -1033,7 +1033,7 @@ def analyse_json(
     real = _real_changes(walk, result.docs)
     if not spans and walk.n_real == 1:
         # one change and the same formatting: the texts first differ at it
-        at = jsonvalue._common_prefix(docs.a, docs.b)
+        at = jsonvalue.common_prefix(docs.a, docs.b)
         line = docs.b.count("\n", 0, at) + 1
         real = (real[0]._replace(line=line, base_line=docs.a.count("\n", 0, at) + 1),)
     return Changes(real, walk.n_real - len(walk.found), _noise(result))
@@ -1093,8 +1093,8 @@ def _style_differs(a: str, b: str) -> bool:
         return True
     if ("\n" in a) != ("\n" in b) or a.isascii() != b.isascii():
         return True
-    p = jsonvalue._common_prefix(a, b)
-    q = jsonvalue._common_suffix(a, b, min(len(a), len(b)) - p)
+    p = jsonvalue.common_prefix(a, b)
+    q = jsonvalue.common_suffix(a, b, min(len(a), len(b)) - p)
     lo = max(0, p - _LONGEST)
     cut = q - _LONGEST  # characters after each window: the same, at each text's end
     wa = a[lo : len(a) - max(0, cut)]

@@ -22,7 +22,7 @@ import json
 from collections.abc import Sequence
 from decimal import MAX_EMAX, MIN_EMIN, Context, Decimal, InvalidOperation, localcontext
 from functools import partial
-from typing import Union
+from typing import AnyStr, Union
 
 from phase2_git.core.gcpause import PAUSE_FROM, gc_paused
 from phase2_git.core.values import Value
@@ -158,7 +158,7 @@ def shorten(text: str, width: int = SHOWN) -> str:
     return f"{text[:half]}{_cut(len(text) - 2 * half)}{text[-half:]}"
 
 
-def _common_prefix(a: str, b: str) -> int:
+def common_prefix(a: AnyStr, b: AnyStr) -> int:
     """The length of the longest common prefix of ``a`` and ``b``: compared a block at a time
     (a 15 MB number at C speed), then the first block that differs by bisection (its
     characters one by one took up to 100 us a file of 6 KB; bisection takes 12 steps)."""
@@ -179,9 +179,9 @@ def _common_prefix(a: str, b: str) -> int:
     return i
 
 
-def _common_suffix(a: str, b: str, limit: int) -> int:
+def common_suffix(a: str, b: str, limit: int) -> int:
     """The length, at most ``limit``, of the longest common suffix of ``a`` and ``b`` (as
-    :func:`_common_prefix` finds it, from the end)."""
+    :func:`common_prefix` finds it, from the end)."""
     n = min(len(a), len(b), limit)
     la, lb = len(a), len(b)
     i = 0
@@ -218,7 +218,7 @@ def shorten_pair(a: str, b: str, width: int = SHOWN) -> tuple[str, str]:
     (a few characters before it), so the change stays visible however long they are."""
     if len(a) <= width and len(b) <= width:
         return a, b
-    start = max(0, _common_prefix(a, b) - width // 4)
+    start = max(0, common_prefix(a, b) - width // 4)
     return _window(a, start, width), _window(b, start, width)
 
 

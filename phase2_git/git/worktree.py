@@ -221,20 +221,10 @@ def torn(data: bytes, old: bytes, new: bytes) -> bool:
         return True
     if len(data) != len(old):
         return False
-    done = _common_prefix(data, new)
+    from phase2_git.core.jsonvalue import common_prefix
+
+    done = common_prefix(data, new)
     return data[done:] == old[done:]
-
-
-def _common_prefix(a: bytes, b: bytes) -> int:
-    """Length of the longest common prefix, by bisection over C comparisons."""
-    lo, hi = 0, min(len(a), len(b))
-    while lo < hi:
-        mid = (lo + hi + 1) // 2
-        if a[lo:mid] == b[lo:mid]:
-            lo = mid
-        else:
-            hi = mid - 1
-    return lo
 
 
 def torn_files(repo: GitRepo, files: Sequence[tuple[str, str, str]]) -> set[str]:
