@@ -96,10 +96,12 @@ def test_a_large_parse_runs_without_a_collection() -> None:
     text = LARGE.decode()
     with collections() as control:
         plain = jsonvalue._DECODER.decode(text)  # the same parser, the collector on
-    assert control, "a parse of this size sets off collections: the test could see none"
+    assert len(control) > 2, "a parse of this size sets off collections: the test saw none"
     with collections() as seen:
         value = jsonvalue.parse_text(text)
-    assert seen == []
+    # none while it parses; once the collector is back, the young objects it made are looked
+    # at once, by the first allocation after (inside this block or not: a tracer allocates)
+    assert len(seen) <= 1
     assert value == plain
     assert gc.isenabled()
 
@@ -147,10 +149,10 @@ def test_a_large_pair_is_built_without_a_collection() -> None:
     change, a, b = _pair(LARGE, head)
     with collections() as control:
         expected = pipeline._build(change, a, b, SETTINGS, DEFAULT_METHODS)
-    assert control, "building this pair sets off collections: the test could see none"
+    assert len(control) > 2, "building this pair sets off collections: the test saw none"
     with collections() as seen:
         m = build_mismatch(change, a, b, SETTINGS, DEFAULT_METHODS)
-    assert seen == []
+    assert len(seen) <= 1  # none while it builds; at most the one after (see above)
     assert m == expected
     assert m.changes is not None and m.changes.mixed  # the walk ran: reordering, one change
     assert gc.isenabled()
