@@ -1347,8 +1347,8 @@ class _BlobKeeper:
     (:meth:`check`), so that a large diff's workers send back only that and this process never
     reads the pairs itself: the base sides a ``restore_base`` plan writes back (up to
     :attr:`BUDGET` in all), and, given ``strips`` (the configuration ``--yes`` runs under), the
-    first step of each mixed file whose strip is safe, run there (a worker's core, not this
-    process's, one after the other, once the diff is done)."""
+    first step of each mixed file whose strip is safe, run there: on the workers' cores while
+    the diff runs, not here one file after another once it is done."""
 
     BUDGET = 64 << 20
 
