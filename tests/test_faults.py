@@ -142,16 +142,20 @@ def test_sigkill_anywhere_resumes_to_the_same_end(repo: TestRepo, tmp_path: Path
             if again.poll() is None:
                 stop(again, how)
             finish(again)
-        # a killed phase2's git children (update-index, checkout-index …) are not killed with
-        # it and may still hold index.lock for a moment: the rerun then refuses (exit 3), as it
-        # must, and the user runs it again once git is done. Killed with it, git leaves the
-        # lock behind: the refusal says to remove it when no git process runs, as here.
+        # a killed phase2's git children (update-index, checkout-index, update-ref …) are not
+        # killed with it and may still hold index.lock or the branch's ref lock for a moment:
+        # the rerun then refuses (exit 3), as it must, and the user runs it again once git is
+        # done. Killed with it, git leaves the lock behind: the refusal (the index's) and the
+        # runbook (the branch's) say to remove it when no git process runs, as here.
         for _attempt in range(20):
             final = resolve(work, env)
             _out, err = finish(final)
-            if final.returncode == 3 and b"index is locked" in err:
+            locked = b"index is locked" in err or b"cannot lock ref" in err
+            if final.returncode == 3 and locked:
                 if group and all(group_gone(g) for g in groups):
                     (work / ".git" / "index.lock").unlink(missing_ok=True)
+                    for lock in (work / ".git" / "refs").rglob("*.lock"):
+                        lock.unlink()
                 time.sleep(0.25)
                 continue
             break
