@@ -298,6 +298,8 @@ def test_held_branch_lock(trial) -> None:
         res = run_phase2(("resolve", "main", "--yes"), cwd=root, env=env)
         assert_one_line_error(res, 3, f"branch '{branch}' was not moved")
         assert b"moved while" not in res.err
+        # the hint names the lock a killed git would leave behind, for the user to remove
+        assert f"{branch}.lock is the branch's lock".encode() in res.err, res.err
         assert git(root, "rev-parse", "HEAD", env=env).strip() == head
         assert git(root, "status", "--porcelain", env=env) == status
         lock.unlink()

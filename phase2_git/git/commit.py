@@ -27,7 +27,7 @@ from phase2_git.errors import RefusedError, UsageError
 from phase2_git.git.background import Background
 from phase2_git.git.changes import nul_fields, stdin_path_line
 from phase2_git.git.paths import beyond_symlinks, blob_hasher
-from phase2_git.git.repo import GitRepo, git_failure
+from phase2_git.git.repo import GitRepo, git_failure, quote_for_message
 from phase2_git.git.worktree import (
     CONVERSION_ATTRIBUTES,
     attributes,
@@ -444,10 +444,19 @@ def move_branch(repo: GitRepo, branch: Branch, new: str, reason: str) -> None:
     now = repo.run_status("rev-parse", "--verify", "--quiet", branch.ref).stdout.strip()
     if now.decode() == branch.commit:
         # not moved: git could not write the ref (its lock held by another git, a full disk)
+        hint = "rerun phase2 once no other git command runs in this repository"
+        lock = git_path(repo, f"{branch.ref}.lock")
+        if lock.exists():
+            # held past git's wait: a git still running, or one killed while it held it (the
+            # lock then stays until someone removes it, as git's own message says)
+            hint = (
+                f"{quote_for_message(str(lock))} is the branch's lock: wait for the git "
+                "process that holds it, or remove it if none runs, then rerun phase2"
+            )
         raise RefusedError(
             f"{git_failure(('update-ref',), proc.stderr)}: branch '{branch.name}' was not "
             "moved and nothing was changed",
-            hint="rerun phase2 once no other git command runs in this repository",
+            hint=hint,
         )
     raise RefusedError(
         f"branch '{branch.name}' moved while phase2 was working (expected "
