@@ -384,8 +384,13 @@ class Session:
         """(blob id, bytes) of a mixed file's head with its noise stripped (cached), None when
         the transform refuses the content (its reason in :meth:`_strip_refusals`)."""
         self.prepare_strips([m])
-        cache: dict[str, tuple[str, bytes] | None] = self.__dict__["_stripped_cache"]
-        return cache[m.id]
+        return self._strip_cache()[m.id]
+
+    def _strip_cache(self) -> dict[str, tuple[str, bytes] | None]:
+        """What each strip run so far gave, by mismatch id: (blob id, bytes), or None when the
+        transform refused (its reason in :meth:`_strip_refusals`)."""
+        found: dict[str, tuple[str, bytes] | None] = self.__dict__.setdefault("_stripped_cache", {})
+        return found
 
     def _strip_refusals(self) -> dict[str, str]:
         """Why the strip of a mixed file was refused, by mismatch id (strips run so far)."""
@@ -396,7 +401,7 @@ class Session:
         """Run the first step (strip_noise) of the mixed files among ``ms``, reading their
         blobs in one batch: a diff plans the step without running it, and the transform
         checks its own result, so a refusal is known here, before anything is recorded."""
-        cache: dict[str, tuple[str, bytes] | None] = self.__dict__.setdefault("_stripped_cache", {})
+        cache = self._strip_cache()
         todo = {m.path: m for m in ms if m.plan.first is not None and m.id not in cache}
         if not todo:
             return
@@ -411,12 +416,11 @@ class Session:
 
     def _stripped_as(self, m: Mismatch, stripped: _Strip) -> None:
         """Keep what ``m``'s strip gave: its result, or its refusal."""
-        cache: dict[str, tuple[str, bytes] | None] = self.__dict__.setdefault("_stripped_cache", {})
         if isinstance(stripped, str):
-            cache[m.id] = None
+            self._strip_cache()[m.id] = None
             self._strip_refusals()[m.id] = stripped
         else:
-            cache[m.id] = stripped
+            self._strip_cache()[m.id] = stripped
 
     def record_first_steps(self) -> int:
         """``--auto-approve-safe``: record the safe first step of every mixed file left to
@@ -657,7 +661,7 @@ class Session:
             assert step is not None and step.transform is not None
             assert (i["event"].get("transform") or {}).get("id") == step.transform.id
             planned[m.path] = step.transform.id
-        stripped: dict[str, tuple[str, bytes] | None] = self.__dict__.get("_stripped_cache", {})
+        stripped = self._strip_cache()
         changes = []
         for path, tid in planned.items():
             m = by_path[path]

@@ -19,7 +19,7 @@ deliberate about every corner the stdlib glosses over:
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from decimal import MAX_EMAX, MIN_EMIN, Context, Decimal, InvalidOperation, localcontext
 from functools import partial
 from typing import AnyStr, Union
@@ -159,41 +159,31 @@ def shorten(text: str, width: int = SHOWN) -> str:
 
 
 def common_prefix(a: AnyStr, b: AnyStr) -> int:
-    """The length of the longest common prefix of ``a`` and ``b``: compared a block at a time
-    (a 15 MB number at C speed), then the first block that differs by bisection (its
-    characters one by one took up to 100 us a file of 6 KB; bisection takes 12 steps)."""
-    n = min(len(a), len(b))
-    i = 0
-    while i < n:
-        j = min(n, i + _PREFIX_CHUNK)
-        if a[i:j] != b[i:j]:
-            break
-        i = j
-    hi = min(n, i + _PREFIX_CHUNK)
-    while i < hi:  # a[:i] == b[:i], and they differ before hi unless hi is n
-        mid = (i + hi + 1) // 2
-        if a[i:mid] == b[i:mid]:
-            i = mid
-        else:
-            hi = mid - 1
-    return i
+    """The length of the longest common prefix of ``a`` and ``b``."""
+    return _agreeing(min(len(a), len(b)), lambda i, j: a[i:j] == b[i:j])
 
 
 def common_suffix(a: str, b: str, limit: int) -> int:
-    """The length, at most ``limit``, of the longest common suffix of ``a`` and ``b`` (as
-    :func:`common_prefix` finds it, from the end)."""
-    n = min(len(a), len(b), limit)
+    """The length, at most ``limit``, of the longest common suffix of ``a`` and ``b``."""
     la, lb = len(a), len(b)
+    return _agreeing(min(la, lb, limit), lambda i, j: a[la - j : la - i] == b[lb - j : lb - i])
+
+
+def _agreeing(n: int, same: Callable[[int, int], bool]) -> int:
+    """How far, up to ``n``, two texts agree, where ``same(i, j)`` compares their characters
+    ``i`` to ``j`` from the end they are read from: a block at a time (a 15 MB number at C
+    speed), then the first block that differs by bisection (its characters one by one took up
+    to 100 us a file of 6 KB; bisection takes 12 steps)."""
     i = 0
     while i < n:
         j = min(n, i + _PREFIX_CHUNK)
-        if a[la - j : la - i] != b[lb - j : lb - i]:
+        if not same(i, j):
             break
         i = j
     hi = min(n, i + _PREFIX_CHUNK)
-    while i < hi:
+    while i < hi:  # the texts agree up to i, and differ before hi unless hi is n
         mid = (i + hi + 1) // 2
-        if a[la - mid : la - i] == b[lb - mid : lb - i]:
+        if same(i, mid):
             i = mid
         else:
             hi = mid - 1

@@ -563,8 +563,8 @@ def content_sizes(repo: GitRepo, changes: Sequence[Change], max_size: int) -> di
         )
         for line in out.splitlines():
             oid, _, size = line.decode("ascii", "replace").partition(" ")
-            if oid in wanted and size.isdigit():
-                wanted[oid] = int(size) if int(size) <= max_size else 0
+            if oid in wanted and size.isdigit() and int(size) <= max_size:
+                wanted[oid] = int(size)
     return {c.path: sum(wanted[o] for o in _wanted(c)) for c in changes}
 
 
