@@ -52,6 +52,9 @@ class Sample:
     seconds: float
     peak_rss: int  # bytes
     returncode: int
+    # user + system seconds of the command and the processes it waited for (its workers,
+    # git): divided by ``seconds``, the cores it kept busy
+    cpu_seconds: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -111,7 +114,7 @@ def run_once(job: Job) -> Sample:
         if job.stdout is not None and err_path.exists():
             tail = err_path.read_text(errors="replace").strip()[-800:]
         raise CommandFailed(f"{job.name}: exit {code} ({' '.join(job.argv[:4])} …): {tail}")
-    return Sample(answer["seconds"], answer["maxrss"] * _RSS_UNIT, code)
+    return Sample(answer["seconds"], answer["maxrss"] * _RSS_UNIT, code, answer["cpu"])
 
 
 @dataclass
@@ -126,13 +129,23 @@ class Series:
     def peak_rss(self) -> float:
         return statistics.median(s.peak_rss for s in self.samples)
 
+    @property
+    def cpu_seconds(self) -> float:
+        return statistics.median(s.cpu_seconds for s in self.samples)
+
     def to_json(self) -> dict[str, object]:
         return {
             "median_seconds": round(self.seconds, 6) if self.samples else None,
             "median_peak_rss_bytes": int(self.peak_rss) if self.samples else None,
+            "median_cpu_seconds": round(self.cpu_seconds, 6) if self.samples else None,
             "seconds": [round(s.seconds, 6) for s in self.samples],
             "peak_rss_bytes": [s.peak_rss for s in self.samples],
+            "cpu_seconds": [round(s.cpu_seconds, 6) for s in self.samples],
         }
+
+    def busy(self) -> str:
+        """``"0.63 s CPU, 1.7 cores"``: the median CPU time and the cores it kept busy."""
+        return f"{self.cpu_seconds:.3f} s CPU, {self.cpu_seconds / self.seconds:.1f} cores"
 
 
 def alternate(
@@ -159,5 +172,12 @@ def alternate(
         log(
             f"  pair {i + 1}/{pairs}: {measured.name} {m.samples[-1].seconds:.3f}s"
             + (f", {baseline.name} {b.samples[-1].seconds:.3f}s" if baseline else "")
+        )
+    if pairs:
+        # a ratio of wall times on a machine of few cores: whether each side kept one core or
+        # all of them busy says which kind of saving can still move it
+        log(
+            f"  busy: {measured.name} {m.busy()}"
+            + (f"; {baseline.name} {b.busy()}" if baseline else "")
         )
     return m, (b if baseline is not None else None)

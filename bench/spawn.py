@@ -16,7 +16,7 @@ Request (JSON on stdin): ``argv``, ``cwd``, ``env``, ``stdout``, ``stderr`` (fil
 ``timeout`` (seconds or null), ``pty`` (optional ``{"columns": N, "lines": M}``: stdout is
 then a pseudo-terminal of that size instead of the file, its output read and discarded here,
 as a terminal would draw it). Answer (JSON on stdout): ``seconds``, ``maxrss`` (the raw
-``ru_maxrss``), ``status`` (the raw wait status), ``timed_out``.
+``ru_maxrss``), ``cpu`` (user plus system seconds), ``status`` (the raw wait status), ``timed_out``.
 """
 
 from __future__ import annotations
@@ -95,6 +95,9 @@ def main() -> int:
     answer = {
         "seconds": elapsed,
         "maxrss": usage.ru_maxrss,
+        # CPU time of the command and every process it reaped (workers, git): over the wall
+        # time, how many cores it kept busy
+        "cpu": usage.ru_utime + usage.ru_stime,
         "status": status,
         "timed_out": bool(fired),
     }

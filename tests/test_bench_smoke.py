@@ -80,6 +80,13 @@ def test_quick_run_writes_every_row(tmp_path: Path) -> None:
             assert isinstance(row["reason"], str) and row["reason"], row
             assert row["measured"] is None and row["passed"] is None, row
 
+    # each timed command's CPU time beside its wall time: how many cores it kept busy
+    diff = next(r for r in results["rows"] if r["id"] == "diff20k")
+    assert diff["status"] == "measured", diff
+    phase2 = diff["details"]["phase2"]
+    assert phase2["median_cpu_seconds"] > 0 and len(phase2["cpu_seconds"]) == 1, phase2
+    assert "busy: phase2 diff" in proc.stdout + proc.stderr
+
     imports = results["importtime"]
     assert imports["status"] == "measured", imports
     assert imports["modules"] > 0 and isinstance(imports["forbidden_loaded"], dict)
