@@ -5,14 +5,17 @@ rest, and either way the result a checkout would give, with the index refreshed.
 from __future__ import annotations
 
 import os
+import stat
 import subprocess
 import sys
+import threading
 from collections.abc import Callable, Iterator
+from pathlib import Path
 
 import pytest
 
 from phase2_git.errors import GitError, UsageError
-from phase2_git.files import atomic_write_chunks
+from phase2_git.files import ManyWrites, atomic_write_chunks
 from phase2_git.git import commit as gitc
 from phase2_git.git import worktree
 from phase2_git.git.paths import beyond_symlinks, blob_id
@@ -247,6 +250,47 @@ def test_atomic_write_chunks_writes_them_all_or_nothing(repo: TestRepo) -> None:
         atomic_write_chunks(target, failing())
     assert target.read_bytes() == b"abc"
     assert [p.name for p in repo.root.glob(".out.bin.*")] == []
+
+
+@pytest.mark.parametrize("count", [3, ManyWrites.FROM, 200])
+def test_many_writes_write_each_file_whole_and_keep_its_mode(
+    tmp_path: os.PathLike[str], count: int
+) -> None:
+    """One after the other below ``FROM``, on threads above it (with more files than the
+    window of bytes held): the same files either way, each with its own permission bits,
+    and no temporary file left."""
+    folder = Path(tmp_path)
+    paths = [folder / f"d{i % 7}" / f"f{i}.json" for i in range(count)]
+    for i, p in enumerate(paths):
+        p.parent.mkdir(exist_ok=True)
+        p.write_bytes(b"old" * i)
+        p.chmod(0o600 if i % 2 else 0o644)
+    with ManyWrites(count, window=8) as writes:
+        for i, p in enumerate(paths):
+            writes.write(p, b"new %d" % i)
+    assert [p.read_bytes() for p in paths] == [b"new %d" % i for i in range(count)]
+    modes = [stat.S_IMODE(p.stat().st_mode) for p in paths]
+    assert modes == [0o600 if i % 2 else 0o644 for i in range(count)]
+    assert not list(folder.rglob("*.tmp"))
+
+
+def test_many_writes_stop_at_a_failure_and_name_the_file(tmp_path: os.PathLike[str]) -> None:
+    """A file that cannot be written (its folder is a file) ends the block with that file's
+    one-line error; every other file is its old self or its new self, whole."""
+    folder = Path(tmp_path)
+    (folder / "blocked").write_bytes(b"a file, not a folder")
+    paths = [folder / f"f{i}.json" for i in range(100)]
+    for p in paths:
+        p.write_bytes(b"old")
+    order = [*paths[:50], folder / "blocked" / "x.json", *paths[50:]]
+    with pytest.raises(UsageError, match=r"blocked/x\.json: cannot write"):
+        with ManyWrites(len(order), window=4) as writes:
+            for p in order:
+                writes.write(p, b"new")
+    assert {p.read_bytes() for p in paths} <= {b"old", b"new"}
+    assert paths[0].read_bytes() == b"new"
+    assert not list(folder.rglob("*.tmp"))
+    assert not [t for t in threading.enumerate() if t.name.startswith("phase2-write")]
 
 
 def test_write_in_place_failure_is_one_line(repo: TestRepo) -> None:

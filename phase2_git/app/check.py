@@ -22,7 +22,7 @@ from __future__ import annotations
 import os
 import posixpath
 import stat
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
@@ -36,6 +36,8 @@ from phase2_git.store.config import Config
 
 if TYPE_CHECKING:
     import json
+
+    from phase2_git.files import ManyWrites
 
 FindingKind = Literal["noise", "malformed", "undecided", "fixed", "refused"]
 
@@ -486,11 +488,16 @@ def _fix(
             ready.append(m)
     # the file cleans to the staged blob, but may hold more than git stores (a clean filter's
     # dropped lines, CRLF under text=auto): a rewrite would destroy that
-    from phase2_git.git.worktree import hidden_bytes
+    from phase2_git.git.commit import unconverted
+    from phase2_git.git.worktree import CONVERSION_ATTRIBUTES, attributes, hidden_bytes
 
-    hidden = hidden_bytes(repo, {m.path: m.change.after for m in ready})
+    paths = [m.path for m in ready]
+    attrs = attributes(repo, paths, CONVERSION_ATTRIBUTES)  # one check-attr for both
+    hidden = hidden_bytes(repo, {m.path: m.change.after for m in ready}, attrs=attrs)
     findings += [Finding(h.path, "refused", f"refused: {h.reason}") for h in hidden.values()]
-    findings += _apply(repo, [m for m in ready if m.path not in hidden], config)
+    todo = [m for m in ready if m.path not in hidden]
+    plain = unconverted(repo, [m.path for m in todo], every=paths, known=attrs)
+    findings += _apply(repo, todo, config, plain)
     return findings
 
 
@@ -521,53 +528,72 @@ def _clean_hashes(repo: GitRepo, paths: Sequence[str]) -> dict[str, str | None]:
     return out
 
 
-def _apply(repo: GitRepo, ready: Sequence[Mismatch], config: Config) -> list[Finding]:
-    from phase2_git.core import transforms
-    from phase2_git.core.classify import whitespace_rules
+def _apply(
+    repo: GitRepo, ready: Sequence[Mismatch], config: Config, plain: Collection[str]
+) -> list[Finding]:
+    """Rewrite each of ``ready`` with its plan's bytes, as a checkout would write them.
+    ``plain``: the paths a checkout writes byte for byte as their blobs hold them
+    (:func:`~phase2_git.git.commit.unconverted`): their new bytes go to the file as they are.
+    Any other file gets git's own conversion of them (smudge, eol), a ``cat-file`` each: one
+    for every file was 0.7 s of a 316-file fix, and 5 s of 3,000."""
+    from phase2_git.files import ManyWrites
     from phase2_git.git.blobs import read_blobs
-    from phase2_git.store.atomic import atomic_write_bytes
 
     findings: list[Finding] = []
     max_size = config.classify.max_file_size
-    for m, (_, before, after) in zip(
-        ready, read_blobs(repo, [m.change for m in ready], max_size=max_size), strict=True
-    ):
-        _, plan_t, _, _ = _fix_step(m)
-        assert plan_t is not None  # filtered by _fix
-        if before is None or after is None or before.data is None or after.data is None:
-            findings.append(_noise_finding(m, "content not readable"))
-            continue
-        if plan_t.id == transforms.RESTORE_BASE.transform.id:
-            oid = before.oid  # the base blob: smudged exactly as a checkout would write it
-        else:
-            spec = transforms.spec_for(
-                plan_t.id,
-                m.mismatch_type,
-                m.artifact_type,
-                config.classify,
-                whitespace_rules(m.path, config.classify),
-            )
-            if spec is None:
-                findings.append(_noise_finding(m, f"transform {plan_t.id} is not available"))
-                continue
-            try:
-                data = transforms.apply(spec, before.data, after.data)
-            except transforms.TransformError as exc:
-                findings.append(_noise_finding(m, str(exc)))
-                continue
+    pairs = read_blobs(repo, [m.change for m in ready], max_size=max_size)
+    with ManyWrites(len(ready)) as writes:
+        for m, (_, before, after) in zip(ready, pairs, strict=True):
+            findings.append(_fixed(repo, m, before, after, config, plain, writes))
+    return findings
+
+
+def _fixed(
+    repo: GitRepo,
+    m: Mismatch,
+    before: Blob | None,
+    after: Blob | None,
+    config: Config,
+    plain: Collection[str],
+    writes: ManyWrites,
+) -> Finding:
+    """The finding of one file :func:`_apply` rewrites, its write handed to ``writes``."""
+    from phase2_git.core import transforms
+    from phase2_git.core.classify import whitespace_rules
+
+    _, plan_t, _, _ = _fix_step(m)
+    assert plan_t is not None  # filtered by _fix
+    if before is None or after is None or before.data is None or after.data is None:
+        return _noise_finding(m, "content not readable")
+    oid: str | None
+    if plan_t.id == transforms.RESTORE_BASE.transform.id:
+        oid, data = before.oid, before.data  # the base blob, and its bytes
+    else:
+        spec = transforms.spec_for(
+            plan_t.id,
+            m.mismatch_type,
+            m.artifact_type,
+            config.classify,
+            whitespace_rules(m.path, config.classify),
+        )
+        if spec is None:
+            return _noise_finding(m, f"transform {plan_t.id} is not available")
+        try:
+            data = transforms.apply(spec, before.data, after.data)
+        except transforms.TransformError as exc:
+            return _noise_finding(m, str(exc))
+        oid = None
+    if m.path not in plain:
+        if oid is None:
             written = repo.run("hash-object", "-w", "--no-filters", "--stdin", input=data)
             oid = written.decode().strip()
-        worktree_bytes = repo.run("cat-file", "--filters", f"--path={m.path}", oid)
-        target = repo.root / m.path
-        mode = stat.S_IMODE(target.lstat().st_mode)
-        atomic_write_bytes(target, worktree_bytes)
-        target.chmod(mode)  # the temp file was created 0600: keep the file's own mode
-        what = (
-            "stripped the noise beside a real change, which stays"
-            if _strippable(m)
-            else f"fixed {m.mismatch_type} noise"
-        )
-        findings.append(
-            Finding(m.path, "fixed", f"{what} ({plan_t.id}); review it and `git add` it")
-        )
-    return findings
+        # smudged exactly as a checkout would write it
+        data = repo.run("cat-file", "--filters", f"--path={m.path}", oid)
+    # the file keeps its permission bits (checked a regular file by _clean_hashes)
+    writes.write(repo.root / m.path, data)
+    what = (
+        "stripped the noise beside a real change, which stays"
+        if _strippable(m)
+        else f"fixed {m.mismatch_type} noise"
+    )
+    return Finding(m.path, "fixed", f"{what} ({plan_t.id}); review it and `git add` it")
