@@ -205,6 +205,34 @@ def test_the_change_list_names_the_noise_it_was_given(
         assert found.total == 0
 
 
+@PROPS
+@given(json_cases())
+def test_the_value_walk_that_stops_at_noise_gives_what_the_whole_walk_gave(
+    case: tuple[bytes, bytes, bool, bool],
+) -> None:
+    """analyse_json's first walk, of the values only, stops at the first reordered key or
+    rewritten number (the text is walked instead). Held to the whole value walk it replaces:
+    the same decision to walk the text, and then the same change list."""
+    a, b, _, _ = case
+    a_doc, b_doc = jsonvalue.parse(a), jsonvalue.parse(b)
+    docs = changes._texts(a, b)
+    full = changes._walk_json(docs, a_doc, b_doc, REL_TOL, 0.0, spans=False)
+    needs_text = bool(full.walk.n_order or full.walk.n_number)
+    try:
+        changes._walk_json(docs, a_doc, b_doc, REL_TOL, 0.0, spans=False, bail=True)
+    except changes._NeedsText:
+        stopped = True
+    else:
+        stopped = False
+    assert stopped == needs_text
+    found = changes.analyse_json(a, b, a_doc, b_doc, rel_tol=REL_TOL)
+    spans = docs.eol is not None or changes._style_differs(docs.a, docs.b) or needs_text
+    again = full if not spans else changes._walk_json(docs, a_doc, b_doc, REL_TOL, 0.0)
+    assert found is not None
+    assert found.total == again.walk.n_real
+    assert found.noise == changes._noise(again)
+
+
 # ------------------------------------------------------------------------------ text
 
 RULES = [whitespace.DEFAULT, whitespace.STRICT._replace(format="YAML"), whitespace.INSIGNIFICANT]
