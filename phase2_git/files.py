@@ -15,10 +15,10 @@ from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING
 
+from phase2_git.errors import UsageError
+
 if TYPE_CHECKING:
     from concurrent.futures import Future, ThreadPoolExecutor
-
-from phase2_git.errors import UsageError
 
 
 def _fsync_dir(folder: Path) -> None:
