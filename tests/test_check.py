@@ -186,6 +186,26 @@ def test_fix_canonicalize_strategy(base: TestRepo, cli: Cli) -> None:
     assert check(cli, base, "data/a.json") == (0, "")
 
 
+def test_fix_canonicalizes_a_converted_file_through_git(base: TestRepo, cli: Cli) -> None:
+    """A transform's bytes for a file git converts (``eol=crlf``): stored as a blob, then
+    written as a checkout writes that blob (CRLF), not as the transform made them (LF)."""
+    base.write(
+        ".phase2/config.toml",
+        '[noise.strategy]\njson_ordering = "canonicalize"\nwhitespace = "canonicalize"\n',
+    )
+    base.write(".gitattributes", "crlf/*.json text eol=crlf\n")
+    base.write("crlf/c.json", ORDERED)
+    base.commit("config")
+    base.write("crlf/c.json", b'{"b": 2,   "a": 1}\r\n')  # what a checkout writes
+    base.git("add", "-A")
+    code, out = check(cli, base, "--fix", "crlf/c.json")
+    assert code == 1 and "canonicalize_json.indent2.ordered.v1" in out, out
+    assert base.read("crlf/c.json") == b'{\r\n  "b": 2,\r\n  "a": 1\r\n}\r\n'
+    base.git("add", "-A")
+    assert base.git("cat-file", "-p", ":crlf/c.json").encode() == b'{\n  "b": 2,\n  "a": 1\n}\n'
+    assert check(cli, base, "crlf/c.json") == (0, "")
+
+
 def test_fix_refuses_files_with_unstaged_edits(base: TestRepo, cli: Cli) -> None:
     base.write("data/a.json", REORDERED)
     base.write("data/b.json", REORDERED)
