@@ -340,14 +340,16 @@ def test_hand_written_can_be_emptied_to_treat_them_as_artifacts(repo: TestRepo, 
     assert code == 1 and "line_endings" in out, out
 
 
-@pytest.mark.parametrize("batch", [4096, 2])
+@pytest.mark.parametrize(("batch", "few"), [(4096, 256), (2, 256), (4096, 1), (2, 1)])
 def test_linguist_generated_marks_artifacts_both_ways(
-    repo: TestRepo, cli: Cli, batch: int, monkeypatch: pytest.MonkeyPatch
+    repo: TestRepo, cli: Cli, batch: int, few: int, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    # batch=2: the attributes are read two changes at a time, the changes held by batch
+    # batch=2: the attributes are read two changes at a time, the changes held by batch;
+    # few=1: the diff's five changes are not few, and the whole tree's listing is read
     from phase2_git.app import diff as diff_mod
 
     monkeypatch.setattr(diff_mod, "_ATTRIBUTE_BATCH", batch)
+    monkeypatch.setattr(diff_mod, "_FEW_CHANGES", few)
     repo.write(".phase2/config.toml", '[artifacts]\ninclude = ["golden/"]\n')
     repo.write(
         ".gitattributes",
@@ -370,6 +372,87 @@ def test_linguist_generated_marks_artifacts_both_ways(
     repo.write("golden/hand.json", '{"a":  2}\n')
     code, out = _stage_check(cli, repo, "gen/a.json", "golden/hand.json")
     assert code == 1 and "gen/a.json" in out and "golden/hand.json" not in out, out
+
+
+def test_the_attributes_of_a_few_paths_are_those_of_the_whole_tree(repo: TestRepo) -> None:
+    """The ``.gitattributes`` listed by name for a few paths (those of their folders) give
+    every one of them the answers the whole tree's files give: a macro defined at the top and
+    used below, a folder's file overriding its parent's, files in folders no path is in, a
+    symlink named .gitattributes (git never reads one from a tree), odd names."""
+    from phase2_git.git.attributes import folders_files, reader
+    from phase2_git.git.repo import GitRepo
+
+    repo.write(".gitattributes", "[attr]gen linguist-generated\n*.json gen\nkeep/** -gen\n")
+    repo.write("a/.gitattributes", "*.json -linguist-generated\nx.json linguist-generated\n")
+    repo.write("a/b/.gitattributes", "*.json gen\n")
+    repo.write("c/.gitattributes", "*.json -linguist-generated\n")  # in no path's folder
+    (repo.root / "d").mkdir()
+    os.symlink("../a/.gitattributes", repo.root / "d" / ".gitattributes")
+    paths = [
+        "top.json",
+        "a/x.json",
+        "a/y.json",
+        "a/b/z.json",
+        "a/b/c/deep.json",
+        "c/w.json",
+        "d/v.json",
+        "keep/k.json",
+        "we ird/ünï [1].json",
+    ]
+    for path in paths:
+        repo.write(path, "{}\n")
+    head = repo.commit("attributes")
+    git = GitRepo.discover(repo.root)
+    whole = reader(git, head)
+    assert whole is not None
+    expected = whole(paths)
+    assert expected["a/b/z.json"] is True and expected["a/y.json"] is False, expected
+    assert expected["c/w.json"] is False and expected.get("keep/k.json") is not True, expected
+    for chosen in (paths, paths[:1], ["a/b/c/deep.json", "d/v.json"], ["we ird/ünï [1].json"]):
+        few = reader(git, head, paths=chosen)
+        assert few is not None
+        assert few(chosen) == {p: v for p, v in expected.items() if p in chosen}, chosen
+    assert folders_files(["a/b/c/deep.json", "top.json"]) == [
+        ".gitattributes",
+        "a/.gitattributes",
+        "a/b/.gitattributes",
+        "a/b/c/.gitattributes",
+    ]
+    # none of the files a path's folders hold names the attribute: nothing to read
+    repo.write("e/.gitattributes", "*.json linguist-generated\n")
+    repo.write("plain/p.json", "{}\n")
+    repo.write(".gitattributes", "*.txt text\n")
+    head = repo.commit("only e names it")
+    assert reader(git, head, paths=["plain/p.json"]) is None
+    assert reader(git, head) is not None
+
+
+def test_the_whole_tree_listing_stops_when_asked(repo: TestRepo) -> None:
+    """A caller that no longer wants the whole tree's listing stops it: git is stopped and
+    no reader comes back."""
+    import threading
+
+    from phase2_git.git.attributes import _scan, reader
+    from phase2_git.git.repo import GitRepo
+
+    repo.write(".gitattributes", "*.json linguist-generated\n")
+    for i in range(50):
+        repo.write(f"f{i}/a.json", "{}\n")
+    head = repo.commit("many")
+    git = GitRepo.discover(repo.root)
+    stop = threading.Event()
+    stop.set()
+    assert reader(git, head, stop=stop) is None
+    closed: list[bool] = []
+
+    def pieces() -> Iterator[bytes]:
+        try:
+            yield b"100644 blob " + b"a" * 40 + b"\t.gitattributes\0"
+            yield b"never read"
+        finally:
+            closed.append(True)
+
+    assert _scan(pieces(), stop) is None and closed == [True]
 
 
 def test_a_pull_request_cannot_unmark_its_own_change(repo: TestRepo, cli: Cli) -> None:
@@ -433,8 +516,9 @@ def test_gitattributes_records_are_found_in_a_listing_read_piece_by_piece(
     listing = b"".join(r + b"\0" for r in sorted(records))
     bounds = sorted({0, len(listing), *(c % (len(listing) + 1) for c in cuts)})
     pieces = [listing[a:b] for a, b in pairwise(bounds)]
-    assert _scan(pieces) == _entries(listing)
-    assert all(a in _scan(pieces) for a in attrs)
+    found = _scan(pieces)
+    assert found == _entries(listing)
+    assert all(a in found for a in attrs)
 
 
 def test_attributes_of_odd_file_names(repo: TestRepo, cli: Cli) -> None:

@@ -18,6 +18,8 @@ from phase2_git.git.sides import Side, resolve_side
 from phase2_git.store.config import Config
 
 if TYPE_CHECKING:
+    import threading
+
     from phase2_git.app.sources import Sources
     from phase2_git.core.trust import TrustPolicy
     from phase2_git.store.decisions import LogLine
@@ -114,21 +116,38 @@ class _Job:
         # one at a time by read_blobs (git runs now)
         attributes = config.linguist_generated and generated is None
         reading = None
+        few: list[Change] | None = None
         if attributes and self.base.kind == "commit" and self.head.kind == "commit":
             # the trust side's .gitattributes files are listed while git diffs the two sides
             # (two git processes, two cores: 15 ms of a 20,000-artifact diff's start); the
             # working tree's are asked only when the paths are known
+            import threading
+
             from phase2_git.git.background import Background
 
-            reading = Background(lambda: _attribute_reader(self))
+            stop = threading.Event()
+            reading = Background(lambda: _attribute_reader(self, stop=stop))
         try:
             changes = iter_changed_files(repo, self.base, self.head)
+            if reading is not None:
+                # a few changes (a pull request's, in a large repository): the listing of the
+                # whole tree is stopped, and only their folders' files are listed, by name
+                from itertools import chain, islice
+
+                first = list(islice(changes, _FEW_CHANGES))
+                if len(first) < _FEW_CHANGES:
+                    stop.set()
+                    few = first
+                changes = chain(first, changes)
         finally:
             if reading is not None:
                 reading.join()  # no thread outlives this: the workers fork later
         kept = None
         if attributes:
-            read = reading.result() if reading is not None else _attribute_reader(self)
+            if few is not None:
+                read = _attribute_reader(self, paths=[c.path for c in few])
+            else:
+                read = reading.result() if reading is not None else _attribute_reader(self)
             kept = _attributes(changes, keep, read)
         if kept is None:
             kept = (c for c in changes if keep(c.path))
@@ -272,6 +291,9 @@ class _Job:
 # changes whose linguist-generated attribute is read by one git check-attr: a batch is held
 # (some 2 MiB), not the whole run's changes (11 MiB at 25,000)
 _ATTRIBUTE_BATCH = 4096
+# fewer changes than this between two commits: the attributes of their folders are read by
+# name rather than from the whole tree's listing (git/attributes.py: reader)
+_FEW_CHANGES = 256
 
 
 def _worktree_sizes(root: str, changes: Sequence[Change], max_size: int) -> dict[str, int]:
@@ -293,14 +315,17 @@ def _worktree_sizes(root: str, changes: Sequence[Change], max_size: int) -> dict
     return out
 
 
-def _attribute_reader(job: _Job) -> Callable[[list[str]], dict[str, bool]] | None:
+def _attribute_reader(
+    job: _Job, *, paths: Sequence[str] | None = None, stop: threading.Event | None = None
+) -> Callable[[list[str]], dict[str, bool]] | None:
     """What reads the ``linguist-generated`` attribute: from the trust side's commit when
     both sides are commits (a pull request's own ``.gitattributes`` lines decide nothing),
-    else from the working tree. None when the trusted .gitattributes never name it."""
+    else from the working tree. None when the trusted .gitattributes never name it.
+    ``paths`` and ``stop`` as :func:`phase2_git.git.attributes.reader` takes them."""
     from phase2_git.git.attributes import reader
 
     both = job.base.kind == "commit" and job.head.kind == "commit"
-    return reader(job.repo, job.trust.commit if both else None)
+    return reader(job.repo, job.trust.commit if both else None, paths=paths, stop=stop)
 
 
 def _attributes(

@@ -16,9 +16,14 @@ Two places attributes can come from:
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Iterable
+import posixpath
+from collections.abc import Callable, Collection, Iterable
+from typing import TYPE_CHECKING
 
 from phase2_git.git.repo import GitRepo
+
+if TYPE_CHECKING:
+    import threading
 
 ATTRIBUTE = "linguist-generated"
 _NAME = b".gitattributes\0"
@@ -42,13 +47,19 @@ def _entries(listing: bytes) -> list[bytes]:
     return found
 
 
-def _scan(listing: Iterable[bytes]) -> list[bytes]:
+def _scan(listing: Iterable[bytes], stop: threading.Event | None = None) -> list[bytes] | None:
     """:func:`_entries` of a listing read piece by piece: a whole tree's listing is 90 bytes
     a file (9 MB at 100,000 files), which a run held at once, and twice while reading it, at
-    its peak. Each piece is searched up to its last whole record, the rest carried over."""
+    its peak. Each piece is searched up to its last whole record, the rest carried over.
+    None once ``stop`` is set: the listing is closed (git stopped) and nothing is returned."""
     found: list[bytes] = []
     rest = b""
     for piece in listing:
+        if stop is not None and stop.is_set():
+            close = getattr(listing, "close", None)
+            if close is not None:
+                close()  # a generator over git's output: git is stopped
+            return None
         data = rest + piece if rest else piece
         cut = data.rfind(b"\0") + 1
         found += _entries(data[:cut] if cut < len(data) else data)
@@ -84,17 +95,47 @@ def _check_attr(
     return found
 
 
+def folders_files(paths: Iterable[str]) -> list[str]:
+    """The ``.gitattributes`` that may apply to ``paths``: the one at the top and one in
+    every folder above each path (git reads no other for them), sorted."""
+    found = {".gitattributes"}
+    for path in paths:
+        folder = posixpath.dirname(path)
+        while folder and folder + "/.gitattributes" not in found:
+            found.add(folder + "/.gitattributes")
+            folder = posixpath.dirname(folder)
+    return sorted(found)
+
+
 def reader(
-    repo: GitRepo, source: str | None = None
+    repo: GitRepo,
+    source: str | None = None,
+    *,
+    paths: Collection[str] | None = None,
+    stop: threading.Event | None = None,
 ) -> Callable[[list[str]], dict[str, bool]] | None:
     """What reads ``linguist-generated`` for a list of paths: ``path -> True`` (marked
     generated) or ``False`` (marked not generated) for the paths that set it either way.
-    None when ``source``'s ``.gitattributes`` files never name it (nothing to read)."""
+    None when ``source``'s ``.gitattributes`` files never name it (nothing to read).
+
+    ``paths``: the only paths it will be asked about (a few): then only the ``.gitattributes``
+    that may apply to them are listed, by name (:func:`folders_files`), not the whole tree
+    (43 ms of a three-file diff in a repository of 100,000 files; the listing by name, 2 ms).
+    ``stop``: set by a caller that no longer wants the whole tree's listing: git is stopped
+    and None returned."""
     if source is None:
         return lambda paths: _check_attr(repo, paths, cached=False) if paths else {}
-    # the commit's .gitattributes files, from the whole tree's listing: git's pathspec magic
-    # (`:(glob)**/.gitattributes`) is off for every git phase2 runs (its paths are literal)
-    entries = _scan(repo.stream("ls-tree", "-r", "-z", "--full-tree", source))
+    entries: list[bytes] | None
+    if paths is not None:
+        # literal pathspecs (see git/repo.py) naming files in nested folders: ls-tree walks
+        # only the trees on the way to them
+        listed = repo.run("ls-tree", "-z", "--full-tree", source, "--", *folders_files(paths))
+        entries = _entries(listed)
+    else:
+        # the commit's .gitattributes files, from the whole tree's listing: git's pathspec
+        # magic (`:(glob)**/.gitattributes`) is off for every git phase2 runs (its paths are
+        # literal), and ls-tree takes none
+        entries = _scan(repo.stream("ls-tree", "-r", "-z", "--full-tree", source), stop)
     if not entries:
         return None
     oids = [e.split(b" ")[2].split(b"\t")[0].decode() for e in entries]
