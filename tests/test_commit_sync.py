@@ -293,6 +293,31 @@ def test_many_writes_stop_at_a_failure_and_name_the_file(tmp_path: os.PathLike[s
     assert not [t for t in threading.enumerate() if t.name.startswith("phase2-write")]
 
 
+def test_a_few_paths_are_refreshed_alone_and_nothing_is_staged(repo: TestRepo) -> None:
+    """``refresh``: the stat data of the paths given (``git add --refresh``), never their
+    content; a path the index does not hold makes it refresh the whole index instead. And
+    ``stat_changed`` asked about a few paths answers for them as it does for all."""
+    for name in ("a.json", "b.json", "c.json", "other.json"):
+        repo.write(name, '{"a": 1}\n')
+    repo.commit("base")
+    git = GitRepo.discover(repo.root)
+    staged = repo.git("ls-files", "-s")
+    later = os.stat(repo.root / "a.json").st_mtime + 10
+    for name in ("a.json", "b.json", "other.json"):
+        os.utime(repo.root / name, (later, later))  # same bytes, stat data changed
+    repo.write("c.json", '{"a": 2}\n')  # the user's unstaged edit
+    changed = gitc.stat_changed(git)
+    assert {b"a.json", b"b.json", b"c.json", b"other.json"} <= changed
+    assert gitc.stat_changed(git, ["a.json", "c.json"]) - {b""} == {b"a.json", b"c.json"}
+    gitc.refresh(git, ["a.json", "b.json", "c.json"])
+    left = repo.git("diff-files", "--name-only").split()
+    assert left == ["c.json", "other.json"]  # c.json differs; other.json was not asked about
+    assert repo.git("ls-files", "-s") == staged  # nothing staged, c.json's edit included
+    gitc.refresh(git, ["other.json", "gone.json"])  # not in the index: the whole index
+    assert repo.git("diff-files", "--name-only").split() == ["c.json"]
+    assert repo.git("ls-files", "-s") == staged
+
+
 def test_write_in_place_failure_is_one_line(repo: TestRepo) -> None:
     (repo.root / "folder.json").mkdir()
     git = GitRepo.discover(repo.root)

@@ -1479,7 +1479,7 @@ def rewrite_facts(repo: GitRepo, paths: Sequence[str], *, no_commit: bool) -> Re
         # every attribute that changes what a checkout writes: resolve's writer asks too
         lambda: (attributes(repo, paths, CONVERSION_ATTRIBUTES), autocrlf(repo))
     )
-    comparing = Background(lambda: gitc.stat_changed(repo)) if not no_commit else None
+    comparing = Background(lambda: gitc.stat_changed(repo, paths)) if not no_commit else None
     try:
         entries: Mapping[str, gitc.IndexEntry] = {}
         hashes: Mapping[str, str | None] = {}

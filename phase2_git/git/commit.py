@@ -486,7 +486,7 @@ def index_entries(repo: GitRepo, paths: Sequence[str]) -> dict[str, IndexEntry]:
     # object for each of its entries, it was 4 MB at resolve's peak of memory (20,000 entries)
     listing: Iterable[bytes] = (
         [repo.run(*args, *paths)]  # literal pathspecs: see git/repo.py
-        if len(paths) <= 64
+        if len(paths) <= FEW_PATHS
         else repo.stream(*args)
     )
     # compared as bytes: only the wanted records are decoded (20,000 entries, 5,000 wanted)
@@ -501,11 +501,19 @@ def index_entries(repo: GitRepo, paths: Sequence[str]) -> dict[str, IndexEntry]:
     return entries
 
 
-def stat_changed(repo: GitRepo) -> set[bytes]:
+# up to this many paths, git is given them (literal pathspecs); past it, git matches every
+# entry of the index against every one (0.7 s for 5,000 paths), and the whole index is read
+FEW_PATHS = 64
+
+
+def stat_changed(repo: GitRepo, paths: Sequence[str] | None = None) -> set[bytes]:
     """Paths whose working-tree file ``git diff-files`` does not find unchanged against the
     index: git's own check (stat data, and the content where the stat data cannot tell, as
-    ``git status`` decides), one C pass over the index instead of reading every file."""
-    out = repo.run("diff-files", "-z", "--name-only", "--ignore-submodules")
+    ``git status`` decides), one C pass over the index instead of reading every file.
+    ``paths``: only these are asked about, and when they are few git looks at their files
+    alone (every file of a 100,000-file work tree: 80 ms; three of them: 14 ms)."""
+    few = () if paths is None or len(paths) > FEW_PATHS else ("--", *paths)
+    out = repo.run("diff-files", "-z", "--name-only", "--ignore-submodules", *few)
     return set(out.split(b"\0"))
 
 
@@ -625,7 +633,7 @@ def sync_after_move(
     maybe = [u.path for u in updates if u.new in held]
     # git answers these three at once (two cores): which files differ from the index, the
     # attributes of those that may be written in place, and (here) the index listing
-    comparing = Background(lambda: stat_changed(repo))
+    comparing = Background(lambda: stat_changed(repo, paths))
     converting = plain or Background(lambda: unconverted(repo, maybe, every=paths))
     crlfs = Background(lambda: autocrlf(repo)) if crlf is None else None
     try:
@@ -705,9 +713,20 @@ def sync_after_move(
     checkout_blobs(repo, [(u.path, u.new, u.mode) for u in rewrite if u.new is not None])
     if ready is not None:
         ready()
-    # one refresh for all (the index-info and the log had one each)
-    repo.run_status("update-index", "-q", "--refresh")
+    refresh(repo, [u.path for u in (*updates, *index_only) if u.new is not None])
     return kept
+
+
+def refresh(repo: GitRepo, paths: Sequence[str]) -> None:
+    """Record the stat data of ``paths``' files in the user's index (their entries and files
+    just moved): only re-stats, never changes what is staged. A few paths are refreshed alone
+    (``git add --refresh``: 17 ms in a 100,000-file work tree, where refreshing the whole
+    index took 115 ms); many, or a path the index no longer holds, refresh the whole index.
+    Best effort: a file git cannot refresh is left for its next status."""
+    few = paths and len(paths) <= FEW_PATHS
+    if few and repo.run_status("add", "--refresh", "--", *paths).returncode == 0:
+        return
+    repo.run_status("update-index", "-q", "--refresh")
 
 
 def _holds(entry: IndexEntry | None, oid: str | None) -> bool:
