@@ -318,6 +318,76 @@ def test_a_few_paths_are_refreshed_alone_and_nothing_is_staged(repo: TestRepo) -
     assert repo.git("ls-files", "-s") == staged
 
 
+def _index_tree(git: GitRepo, parent: str, updates: list[gitc.TreeUpdate], tmp: Path) -> str:
+    """The tree the temporary index gives: the parent read, the updates applied, written."""
+    tmp.mkdir()
+    env = {"GIT_INDEX_FILE": str(tmp / "index")}
+    git.run("read-tree", parent, env=env)
+    git.run("update-index", "-z", "--index-info", input=gitc._index_info(git, updates), env=env)
+    return git.run("write-tree", "--missing-ok", env=env).decode().strip()
+
+
+def test_folders_tree_is_the_tree_the_temporary_index_gives(repo: TestRepo, tmp_path: Path) -> None:
+    """The tree written folder by folder, held to a temporary index's over random updates:
+    files changed, removed (a folder emptied with them), added in new folders, modes
+    changed, a submodule and a symlink beside them, odd names; and None, never another
+    tree, where a file and a folder would trade places or there are too many folders."""
+    import random
+
+    names = [
+        "top.json",
+        "a/x.json",
+        "a/y.txt",
+        "a/b/z.json",
+        "a/b/c/deep.json",
+        "only/one.json",
+        "we ird/ünï [1].json",
+        "tab\tname/f.json",
+        "exe/run.sh",
+        "a/b/link",
+    ]
+    for name in names:
+        if name == "a/b/link":
+            os.symlink("z.json", repo.root / "a" / "b" / "link")
+        else:
+            repo.write(name, f"{name}\n")
+    (repo.root / "exe" / "run.sh").chmod(0o755)
+    repo.git("add", "-A")
+    repo.git("update-index", "--add", "--cacheinfo", f"160000,{'1' * 40},sub/module")
+    parent = repo.commit("tree", all=False)  # the submodule has no folder to add
+    assert "160000 commit" in repo.git("ls-tree", "-r", parent, "--", "sub/module")
+    git = GitRepo.discover(repo.root)
+    blobs = [
+        git.run("hash-object", "-w", "--stdin", input=b"v%d\n" % i).decode().strip()
+        for i in range(4)
+    ]
+    files = [n for n in names if n != "a/b/link"]
+    fresh = ["new/deeper/n.json", "a/b/c/d/e.json", "a/new.json", "top2.json"]
+    rng = random.Random(7)
+    compared = 0
+    for round_ in range(60):
+        updates = []
+        for path in rng.sample(files + fresh + ["a/b/link"], rng.randint(1, 6)):
+            old = None
+            new = None if rng.random() < 0.3 else rng.choice(blobs)
+            mode = rng.choice(["100644", "100644", "100755", "120000"])
+            updates.append(gitc.TreeUpdate(path, old, new, mode))
+        got = gitc.folders_tree(git, parent, updates, missing_ok=True)
+        assert got is not None, updates
+        want = _index_tree(git, parent, updates, tmp_path / f"i{round_}")
+        assert got == want, updates
+        compared += 1
+    assert compared == 60
+    # a file where a folder is, a folder where a file is, into a submodule: the index's job
+    for path in ("a/b", "top.json/inner.json", "sub/module/f.json", "sub/module"):
+        assert gitc.folders_tree(git, parent, [gitc.TreeUpdate(path, None, blobs[0])]) is None
+    many = [gitc.TreeUpdate(f"d{i}/f.json", None, blobs[0]) for i in range(20)]
+    assert gitc.folders_tree(git, parent, many) is None
+    # a gitlink's mode in an update is not a blob's
+    gitlink = gitc.TreeUpdate("other.json", None, "1" * 40, "160000")
+    assert gitc.folders_tree(git, parent, [gitlink]) is None
+
+
 def test_write_in_place_failure_is_one_line(repo: TestRepo) -> None:
     (repo.root / "folder.json").mkdir()
     git = GitRepo.discover(repo.root)

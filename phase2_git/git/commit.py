@@ -13,6 +13,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import posixpath
 import re
 import stat
 import subprocess
@@ -332,7 +333,21 @@ def build_commit(
     ``late()`` runs while git builds the tree from ``updates`` and returns more updates (the
     decision log, whose bytes it makes meanwhile), or None: then no commit is made.
     ``missing_ok``: a blob the tree names may still be being written; the caller waits for it
-    before anything refers to the commit."""
+    before anything refers to the commit.
+
+    A few updates in a few folders (:func:`folders_tree`) rewrite only those folders' trees;
+    otherwise a temporary index is seeded from the parent, ``late()`` running meanwhile."""
+    if len(updates) <= FEW_PATHS:
+        more = late() if late is not None else ()
+        if more is None:
+            return None
+        every = [*updates, *more]
+        tree = folders_tree(repo, parent, every, missing_ok=missing_ok)
+        if tree is not None:
+            # commit-tree ignores commit.gpgsign (git >= 2.9): honour the user's setting
+            signed = repo.config_bool("commit.gpgsign", False) if sign is None else sign
+            return _commit_tree(repo, tree, parent, message, signed)
+        updates, late = every, None  # through the temporary index, as a larger commit
     with tempfile.TemporaryDirectory(prefix="phase2-index-") as tmp:
         env = {"GIT_INDEX_FILE": str(Path(tmp) / "index")}
 
@@ -369,10 +384,92 @@ def build_commit(
         info.finish()
         check = ("--missing-ok",) if missing_ok else ()
         tree = repo.run("write-tree", *check, env=env).decode().strip()
+    return _commit_tree(repo, tree, parent, message, signed)
+
+
+def _commit_tree(repo: GitRepo, tree: str, parent: str, message: str, signed: bool) -> str:
     args = ["commit-tree", tree, "-p", parent, "-F", "-"]
     if signed:
         args.insert(1, "-S")
     return repo.run(*args, input=message.encode()).decode().strip()
+
+
+# at most this many folders get their trees written one by one (a `git mktree` each); past
+# it, the whole tree goes through a temporary index
+_FOLDERS = 16
+_BLOB_MODES = frozenset(("100644", "100755", "120000"))
+
+
+def folders_tree(
+    repo: GitRepo, parent: str, updates: Sequence[TreeUpdate], *, missing_ok: bool = False
+) -> str | None:
+    """The tree of commit ``parent`` with ``updates`` applied, written folder by folder: the
+    folders an update is in and those above them are listed (``ls-tree``) and written again
+    (``mktree``), deepest first; nothing else of the tree is read. A temporary index read the
+    whole tree and wrote it back (0.14 s for three files in a repository of 100,000; this,
+    about 10 ms).
+
+    None when that does not pay or would not be the same: more than :data:`_FOLDERS`
+    folders, a mode that is not a blob's, or a file and a folder of the parent trading places
+    (a file where a folder was, or the reverse); the temporary index handles those.
+    ``missing_ok`` as :func:`build_commit` takes it."""
+    folders: set[str] = {""}
+    for u in updates:
+        if u.new is not None and u.mode not in _BLOB_MODES:
+            return None
+        folder = posixpath.dirname(u.path)
+        while folder not in folders:
+            folders.add(folder)
+            folder = posixpath.dirname(folder)
+    if len(folders) > _FOLDERS:
+        return None
+    # each folder's entries: name -> (mode, type, id); a folder the parent lacks has none
+    entries: dict[str, dict[str, tuple[str, str, str]]] = {f: {} for f in folders}
+    named = sorted(f + "/" for f in folders if f)
+    listing = repo.run("ls-tree", "-z", "--full-tree", parent)  # the top's entries
+    if named:  # literal pathspecs (see git/repo.py): each folder's own entries
+        listing += repo.run("ls-tree", "-z", "--full-tree", parent, "--", *named)
+    for record in listing.split(b"\0"):
+        if not record:
+            continue
+        meta, _, raw = record.partition(b"\t")
+        mode, kind, oid = meta.decode("ascii").split(" ")
+        folder, _, name = raw.decode("utf-8", "surrogateescape").rpartition("/")
+        if folder in entries:
+            entries[folder][name] = (mode, kind, oid)
+    for f in folders - {""}:  # a folder must be a folder in the parent, if it is anything
+        up, _, name = f.rpartition("/")
+        held = entries[up].get(name)
+        if held is not None and held[1] != "tree":
+            return None
+    for u in updates:
+        folder, _, name = u.path.rpartition("/")
+        held = entries[folder].get(name)
+        if held is not None and held[1] != "blob":
+            return None  # a folder (or a submodule) where a file goes
+        if u.new is None:
+            entries[folder].pop(name, None)
+        else:
+            entries[folder][name] = (u.mode, "blob", u.new)
+    missing = ("--missing",) if missing_ok else ()
+    # deepest first: a folder's new id goes into the folder above it, an emptied one goes
+    for f in sorted(folders - {""}, key=lambda f: f.count("/"), reverse=True):
+        up, _, name = f.rpartition("/")
+        if entries[f]:
+            entries[up][name] = ("040000", "tree", _mktree(repo, entries[f], missing))
+        else:
+            entries[up].pop(name, None)
+    return _mktree(repo, entries[""], missing)
+
+
+def _mktree(
+    repo: GitRepo, entries: Mapping[str, tuple[str, str, str]], missing: tuple[str, ...]
+) -> str:
+    data = b"".join(
+        f"{mode} {kind} {oid}\t{name}\0".encode("utf-8", "surrogateescape")
+        for name, (mode, kind, oid) in entries.items()
+    )
+    return repo.run("mktree", "-z", *missing, input=data).decode().strip()
 
 
 class _IndexInfo:
