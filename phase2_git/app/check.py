@@ -177,7 +177,7 @@ def run_check(
         noisy = [
             m
             for m in result.mismatches
-            if (is_unresolved_noise(m) or _strippable(m)) and m.path not in bad
+            if (is_unresolved_noise(m) or m.strips_safely) and m.path not in bad
         ]
         if fix:
             findings += _fix(repo, noisy, config, environ)
@@ -224,12 +224,6 @@ def _shell_path(path: str) -> str:
     return shell_path(path)
 
 
-def _strippable(m: Mismatch) -> bool:
-    """A mixed file whose noise its plan's first step strips safely (the real change stays)."""
-    first = m.plan.first
-    return m.plan.transform is None and first is not None and first.safe
-
-
 def _fix_step(m: Mismatch) -> tuple[str, Transform | None, bool, str]:
     """What ``--fix`` would apply: (action, transform, safe, reason) of the plan, or of its
     first step for a mixed file."""
@@ -242,7 +236,7 @@ def _fix_step(m: Mismatch) -> tuple[str, Transform | None, bool, str]:
 def _noise_finding(m: Mismatch, note: str = "") -> Finding:
     action, _, safe, _ = _fix_step(m)
     how = "safe to fix" if safe else "needs a human"
-    if _strippable(m) and m.changes is not None:
+    if m.strips_safely and m.changes is not None:
         kinds = ", ".join(m.changes.noise_types())
         msg = f"noise beside a real change ({kinds}): plan {action}, {how}, the real change stays"
     else:
@@ -489,14 +483,15 @@ def _fix(
     # the file cleans to the staged blob, but may hold more than git stores (a clean filter's
     # dropped lines, CRLF under text=auto): a rewrite would destroy that
     from phase2_git.git.commit import unconverted
-    from phase2_git.git.worktree import CONVERSION_ATTRIBUTES, attributes, hidden_bytes
+    from phase2_git.git.worktree import CONVERSION_ATTRIBUTES, attributes, autocrlf, hidden_bytes
 
     paths = [m.path for m in ready]
-    attrs = attributes(repo, paths, CONVERSION_ATTRIBUTES)  # one check-attr for both
-    hidden = hidden_bytes(repo, {m.path: m.change.after for m in ready}, attrs=attrs)
+    # git asked once for both: the attributes, and core.autocrlf
+    attrs, crlf = attributes(repo, paths, CONVERSION_ATTRIBUTES), autocrlf(repo)
+    hidden = hidden_bytes(repo, {m.path: m.change.after for m in ready}, attrs=attrs, crlf=crlf)
     findings += [Finding(h.path, "refused", f"refused: {h.reason}") for h in hidden.values()]
     todo = [m for m in ready if m.path not in hidden]
-    plain = unconverted(repo, [m.path for m in todo], every=paths, known=attrs)
+    plain = unconverted(repo, [m.path for m in todo], every=paths, known=attrs, crlf=crlf)
     findings += _apply(repo, todo, config, plain)
     return findings
 
@@ -593,7 +588,7 @@ def _fixed(
     writes.write(repo.root / m.path, data)
     what = (
         "stripped the noise beside a real change, which stays"
-        if _strippable(m)
+        if m.strips_safely
         else f"fixed {m.mismatch_type} noise"
     )
     return Finding(m.path, "fixed", f"{what} ({plan_t.id}); review it and `git add` it")

@@ -1027,7 +1027,7 @@ def commit_with_log(
     # else asked now, while the commit is made
     paths = [u.path for u in updates]
     maybe = [u.path for u in updates if held and u.new in held]
-    plain = Background(lambda: gitc.unconverted(repo, maybe, every=paths, known=attrs))
+    plain = Background(lambda: gitc.unconverted(repo, maybe, every=paths, known=attrs, crlf=crlf))
 
     def log_update() -> list[gitc.TreeUpdate] | None:
         # runs while git seeds the commit's index from the parent: validating and encoding
@@ -1336,12 +1336,6 @@ def _rediff(
     return again
 
 
-def strip_is_safe(m: Mismatch) -> bool:
-    """A mixed file whose first step (strip_noise) is safe: ``--yes`` runs it."""
-    first = m.plan.first
-    return first is not None and first.safe and m.plan.transform is None
-
-
 # a strip run where the diff read the pair: (blob id, bytes), or why the transform refused
 _Strip = tuple[str, bytes] | str
 
@@ -1422,7 +1416,7 @@ class _StripHere:
         self.settings = settings
 
     def __call__(self, m: Mismatch, before: Blob | None, after: Blob | None) -> _Strip | None:
-        if not strip_is_safe(m) or before is None or after is None:
+        if not m.strips_safely or before is None or after is None:
             return None
         if before.data is None or after.data is None:
             return None

@@ -298,6 +298,13 @@ class Mismatch(NamedTuple):
         return self.change.path
 
     @property
+    def strips_safely(self) -> bool:
+        """A mixed file whose plan's first step (strip_noise) is safe: the noise goes, the
+        real change stays (``resolve --yes`` runs it, ``check --fix`` applies it)."""
+        first = self.plan.first
+        return self.plan.transform is None and first is not None and first.safe
+
+    @property
     def status(self) -> Status:
         return self.change.status
 

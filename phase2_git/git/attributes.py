@@ -16,7 +16,6 @@ Two places attributes can come from:
 from __future__ import annotations
 
 import os
-import posixpath
 from collections.abc import Callable, Collection, Iterable
 from typing import TYPE_CHECKING
 
@@ -98,13 +97,9 @@ def _check_attr(
 def folders_files(paths: Iterable[str]) -> list[str]:
     """The ``.gitattributes`` that may apply to ``paths``: the one at the top and one in
     every folder above each path (git reads no other for them), sorted."""
-    found = {".gitattributes"}
-    for path in paths:
-        folder = posixpath.dirname(path)
-        while folder and folder + "/.gitattributes" not in found:
-            found.add(folder + "/.gitattributes")
-            folder = posixpath.dirname(folder)
-    return sorted(found)
+    from phase2_git.git.paths import folders_above  # not on the hook's path
+
+    return sorted(f"{f}/.gitattributes" if f else ".gitattributes" for f in folders_above(paths))
 
 
 def reader(

@@ -13,7 +13,6 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import posixpath
 import re
 import stat
 import subprocess
@@ -27,7 +26,7 @@ from phase2_git.core.model import REGULAR_MODES
 from phase2_git.errors import RefusedError, UsageError
 from phase2_git.git.background import Background
 from phase2_git.git.changes import nul_fields, stdin_path_line
-from phase2_git.git.paths import beyond_symlinks, blob_hasher
+from phase2_git.git.paths import beyond_symlinks, blob_hasher, folders_above
 from phase2_git.git.repo import GitRepo, git_failure, quote_for_message
 from phase2_git.git.worktree import (
     CONVERSION_ATTRIBUTES,
@@ -413,14 +412,9 @@ def folders_tree(
     folders, a mode that is not a blob's, or a file and a folder of the parent trading places
     (a file where a folder was, or the reverse); the temporary index handles those.
     ``missing_ok`` as :func:`build_commit` takes it."""
-    folders: set[str] = {""}
-    for u in updates:
-        if u.new is not None and u.mode not in _BLOB_MODES:
-            return None
-        folder = posixpath.dirname(u.path)
-        while folder not in folders:
-            folders.add(folder)
-            folder = posixpath.dirname(folder)
+    if any(u.new is not None and u.mode not in _BLOB_MODES for u in updates):
+        return None
+    folders = folders_above(u.path for u in updates)
     if len(folders) > _FOLDERS:
         return None
     # each folder's entries: name -> (mode, type, id); a folder the parent lacks has none
@@ -731,7 +725,7 @@ def sync_after_move(
     # git answers these three at once (two cores): which files differ from the index, the
     # attributes of those that may be written in place, and (here) the index listing
     comparing = Background(lambda: stat_changed(repo, paths))
-    converting = plain or Background(lambda: unconverted(repo, maybe, every=paths))
+    converting = plain or Background(lambda: unconverted(repo, maybe, every=paths, crlf=crlf))
     crlfs = Background(lambda: autocrlf(repo)) if crlf is None else None
     try:
         entries = index_entries(repo, [*paths, *(u.path for u in index_only)])
@@ -842,16 +836,16 @@ def unconverted(
     *,
     every: Sequence[str] = (),
     known: Mapping[str, Mapping[str, str]] | None = None,
+    crlf: str | None = None,
 ) -> set[str]:
     """Those of ``paths`` a checkout writes byte for byte as the blob holds them: no conversion
     attribute and ``core.autocrlf`` off or ``input``. ``every``: all paths being written (a
     ``.gitattributes`` among them could change what converts: then none). ``known``: the
-    :data:`CONVERSION_ATTRIBUTES` of these paths, if git was asked already."""
-    if os.name != "posix" or not sys.executable or getattr(sys, "frozen", False) or not paths:
-        return set()  # the writer is a Python file run by path: not from a frozen executable
-    if any(p.rpartition("/")[2] == ".gitattributes" for p in (*paths, *every)):
+    :data:`CONVERSION_ATTRIBUTES` of these paths, and ``crlf``: :func:`autocrlf`, if git was
+    asked already."""
+    if not paths or any(p.rpartition("/")[2] == ".gitattributes" for p in (*paths, *every)):
         return set()
-    if (repo.config_get("core.autocrlf") or "").strip().lower() not in _NO_AUTOCRLF:
+    if (autocrlf(repo) if crlf is None else crlf) not in _NO_AUTOCRLF:
         return set()
     attrs = known
     if attrs is None or any(p not in attrs for p in paths):
@@ -881,6 +875,8 @@ def direct_writes(
     rewriting the file in place spares creating a new inode for each, which made
     ``checkout-index`` of 5,000 files cost a second on an ext4 disk. Everything else is left
     to ``checkout-index``."""
+    if os.name != "posix" or not sys.executable or getattr(sys, "frozen", False):
+        return []  # the writer is a Python file run by path: not from a frozen executable
     todo = [u for u in updates if u.new in held and u.mode in REGULAR_MODES]
     if plain is None:
         plain = unconverted(repo, [u.path for u in todo], every=every)

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import posixpath
 import stat
 from collections.abc import Iterable
 from pathlib import Path
@@ -27,6 +28,17 @@ def blob_hasher(repo: GitRepo, size: int) -> hashlib._Hash:
     digest = hashlib.new("sha256" if repo.object_format == "sha256" else "sha1")
     digest.update(b"blob %d\0" % size)
     return digest
+
+
+def folders_above(paths: Iterable[str]) -> set[str]:
+    """The folder of each of ``paths`` and every folder above it, ``""`` for the top."""
+    found = {""}
+    for path in paths:
+        folder = posixpath.dirname(path)
+        while folder not in found:
+            found.add(folder)
+            folder = posixpath.dirname(folder)
+    return found
 
 
 def beyond_symlink(root: Path, path: str) -> bool:

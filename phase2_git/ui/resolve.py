@@ -12,7 +12,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import IO, Protocol
 
-from phase2_git.app.resolve import ApplyResult, Operation, Session, open_session, strip_is_safe
+from phase2_git.app.resolve import ApplyResult, Operation, Session, open_session
 from phase2_git.core.gcpause import gc_paused
 from phase2_git.core.model import Mismatch, is_noise
 from phase2_git.core.sanitize import sanitize_line, sanitize_path
@@ -141,7 +141,7 @@ def _run_yes(session: Session, opts: ResolveOptions, out: IO[str]) -> ApplyResul
     todo = session.todo()
     session.replayable()  # --yes decides as a pure function of its inputs
     # the strips --yes would record, run in one batch: a refused one is skipped, not recorded
-    session.prepare_strips([m for m in todo if strip_is_safe(m)])
+    session.prepare_strips([m for m in todo if m.strips_safely])
     recorded = 0
     for m in todo:
         op: Operation = session.auto_operation(m)
@@ -175,7 +175,7 @@ def _suffix(session: Session, m: Mismatch) -> str:
         return " (skipped)"
     if session.state.is_processed(m.id):
         return " (decided, not yet applied)"
-    if strip_is_safe(m):
+    if m.strips_safely:
         return " (its noise: strip_noise, safe)"  # a mixed file: --yes strips it
     return " (safe)" if m.plan.safe else ""
 
@@ -206,7 +206,7 @@ def say_left(
     undecided = [m for m in left if not session.state.is_processed(m.id)]
     auto = [m for m in undecided if session.auto_operation(m).decision == "auto-approve"]
     # a mixed file's safe first step (strip_noise) waits for the switch like a safe plan
-    safe_waiting = [m for m in undecided if m.plan.safe or strip_is_safe(m)]
+    safe_waiting = [m for m in undecided if m.plan.safe or m.strips_safely]
     out.write(
         f"left: {len(left)} mismatch(es), {real} real change(s) without a trusted approval "
         f"and {len(left) - real} unresolved noise\n"
