@@ -56,6 +56,16 @@ def test_a_sharing_batch_is_valid() -> None:
     decisions.validate_all(events)
 
 
+def test_an_array_item_that_is_none_is_checked() -> None:
+    """A verdict that is ``null``: no earlier item of the batch, so checked (the batch took
+    the id it had never seen for one it had, since a missing key read as None)."""
+    ev = copy.deepcopy(SAMPLE_EVENT)
+    ev["methods"] = [None]
+    assert not REFERENCE.is_valid(ev)
+    assert not batch_accepts([ev])
+    assert not batch_accepts([copy.deepcopy(SAMPLE_EVENT), ev])
+
+
 @settings(max_examples=300, suppress_health_check=[HealthCheck.too_slow])
 @given(
     data=st.data(),

@@ -217,7 +217,9 @@ def validate_all(events: Iterable[Mapping[str, Any]], where: str = LOG_FILE) -> 
             check(rest)
             for k, checked in known.items():
                 for item in rest.get(k, ()):
-                    if checked.get(id(item)) is not item:
+                    # _UNSEEN, not None, for an id never checked: a None item is no
+                    # earlier item (``[None]`` passed unchecked)
+                    if checked.get(id(item), _UNSEEN) is not item:
                         items[k](item)
                         checked[id(item)] = item  # kept: its id is not reused meanwhile
         except fastjsonschema.JsonSchemaException:
