@@ -156,3 +156,29 @@ def test_a_large_pair_is_built_without_a_collection() -> None:
     assert m == expected
     assert m.changes is not None and m.changes.mixed  # the walk ran: reordering, one change
     assert gc.isenabled()
+
+
+def test_a_large_strip_runs_without_a_collection() -> None:
+    # resolve and `check --fix` strip the noise of a mixed pair: two more walks of both
+    # documents (the strip, then its proof), which the diff's pause does not cover
+    from phase2_git.core import changes, transforms
+    from phase2_git.core.whitespace import rules_for
+
+    rows = json.loads(LARGE)
+    rows[1000]["score"] = -1
+    head = json.dumps([dict(reversed(r.items())) for r in rows], indent=2).encode() + b"\n"
+    settings, rules = ClassifySettings(), rules_for("data/rows.json")
+    with collections() as control:
+        expected = changes.strip_json(
+            LARGE, head, rel_tol=settings.rel_tol, abs_tol=settings.abs_tol
+        )
+        assert transforms.stripped_proof(expected, head, rules, settings) is not None
+    assert len(control) > 2, "stripping this pair sets off collections: the test saw none"
+    spec = transforms.strip_noise("json", rules, settings)
+    with collections() as seen:
+        out = transforms.apply(spec, LARGE, head)
+    assert len(seen) <= 1  # none while it strips; at most the one after (see above)
+    assert out == expected
+    assert json.loads(out)[1000]["score"] == -1  # the real change is kept
+    assert out.startswith(LARGE[:100])  # the base's key order comes back
+    assert gc.isenabled()
