@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -898,3 +899,34 @@ def test_git_program_is_looked_up_once_on_absolute_path_entries(tmp_path: Path) 
     assert _git_program(str(empty)) == "git"  # not found: exec reports it as before
     (empty / "git").write_text("not executable")
     assert _git_program(str(empty) + os.pathsep + str(fake)) == str(fake / "git")
+
+
+def test_blob_reader_gives_each_pair_as_it_is_taken(repo: cf.TestRepo) -> None:
+    # a worker's reader (app/workers.py): pairs given one at a time, over more requests than
+    # one piece holds (4 KiB of ids), the same as read_blobs gives them
+    from phase2_git.git.blobs import BlobReader
+
+    for i in range(150):
+        repo.write(f"d/{i:03}.json", json.dumps({"i": i, "pad": "x" * (i * 37)}))
+    base = repo.commit()
+    for i in range(150):
+        repo.write(f"d/{i:03}.json", json.dumps({"pad": "x" * (i * 37), "i": i}))
+    repo.commit()
+    g = GitRepo.discover(repo.root, resolve="HEAD")
+    changes = diff(g, base, "HEAD")
+    assert len(changes) == 150
+    expected = [
+        (c, b and b.data, a and a.data) for c, b, a in read_blobs(g, changes, max_size=1 << 20)
+    ]
+    reader = BlobReader(g, max_size=1 << 20)
+    try:
+        pairs = reader.pairs(changes)
+        first = [next(pairs) for _ in range(100)]  # past the first piece's answers
+        assert [(c, b and b.data, a and a.data) for c, b, a in first] == expected[:100]
+        pairs.close()  # left before its end: the answers still in the pipe are never read
+        again = list(reader.pairs(changes[120:] + changes[:5]))
+        assert [(c, b and b.data, a and a.data) for c, b, a in again] == (
+            expected[120:] + expected[:5]
+        )
+    finally:
+        reader.close()

