@@ -148,3 +148,27 @@ def test_a_number_and_a_string_of_the_same_text_are_told_apart() -> None:
         ("moved", "$[50]"),
         ("moved", "$[51]"),
     ]
+
+
+def test_elements_that_all_look_alike_give_the_search_up() -> None:
+    # every feature starts with "type": "Feature": each head element's candidates are all its
+    # neighbours, the bounded search gives up, and the noise pass runs as it always did
+    base: list[dict[str, Any]] = [
+        {"type": "Feature", "properties": {"name": f"n{i}", "pop": i}, "geometry": None}
+        for i in range(300)
+    ]
+    head = [{**f, "properties": dict(reversed(f["properties"].items()))} for f in base]
+    assert changes._may_permute(
+        jsonvalue.parse(json.dumps(base).encode()),  # type: ignore[arg-type]
+        jsonvalue.parse(json.dumps(head).encode()),  # type: ignore[arg-type]
+        0,
+        300,
+    )
+    head[120], head[121] = base[121], base[120]
+    a, b = json.dumps(base, indent=1).encode(), json.dumps(head, indent=1).encode()
+    proved, always = _both_ways(a, b, changes._MOVES)
+    assert proved == always
+    assert [(kind, path) for kind, path, *_ in proved[0]] == [
+        ("moved", "$[120]"),
+        ("moved", "$[121]"),
+    ]

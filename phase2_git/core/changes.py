@@ -785,13 +785,15 @@ def _may_permute(x: list[JValue], y: list[JValue], lo: int, hi: int) -> bool:
     written) a base element of the middle at another index, fewer than ``_MOVES`` places
     away: two distinct ``j`` where ``y[j]`` equals such an ``x[i]``. Candidates are found
     by :func:`_shape` (equal values have equal shapes) and checked for equality; a search
-    that grows past a few checks an element answers True (the noise pass then runs, as it
-    always did). On an array of 100,000 reordered records it takes 0.09 s, where the noise
-    pass it spares took 0.4 s a walk."""
+    that grows past a check for every fourth element answers True, and the noise pass runs
+    as it always did (GeoJSON features all start with ``"type": "Feature"``: the search
+    gives up in 0.011 s for 30,000 of them, 1% of their walk). On an array of 100,000
+    records whose keys are reordered it takes 0.09 s, where the noise pass it spares took
+    0.4 s a walk."""
     where: dict[object, list[int]] = {}
     for i in range(lo, hi):
         where.setdefault(_shape(x[i]), []).append(i)
-    budget = 2 * (hi - lo)
+    budget = (hi - lo) // 4 + 2 * _MOVES
     found = 0
     for j in range(lo, hi):
         yj = y[j]
