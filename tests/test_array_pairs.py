@@ -13,6 +13,7 @@ import random
 from typing import Any
 from unittest import mock
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -110,10 +111,23 @@ def test_a_permutation_among_reordered_records_is_still_found() -> None:
     assert json.loads(stripped) == json.loads(b)
 
 
-def test_a_reordered_array_with_one_change_skips_the_noise_pass() -> None:
+def _records() -> tuple[list[Any], list[Any], str]:
     base = [{"id": i, "name": f"n{i}", "score": i / 8} for i in range(200)]
     head = [dict(reversed(r.items())) for r in base]
     head[150]["name"] = "changed"
+    return base, head, "$[150].name"
+
+
+def _floats() -> tuple[list[Any], list[Any], str]:
+    base = [i / 7 for i in range(2000)]
+    head = [v * (1 + 1e-12) for v in base]  # every number moved within tolerance
+    head[1500] = -1.0
+    return base, head, "$[1500]"
+
+
+@pytest.mark.parametrize("case", [_records, _floats], ids=["reordered records", "floats"])
+def test_an_array_with_one_change_skips_the_noise_pass(case: Any) -> None:
+    base, head, changed = case()
     a, b = json.dumps(base, indent=2).encode(), json.dumps(head, indent=2).encode()
     calls: list[int] = []
     real_same = changes._Walk._same
@@ -127,9 +141,9 @@ def test_a_reordered_array_with_one_change_skips_the_noise_pass() -> None:
     with mock.patch.object(changes, "_may_permute", lambda *args: True):
         always = _walked(a, b)
     assert proved == always
-    assert not calls  # 200 records, each walked once, not compared first
+    assert not calls  # each element walked once, not compared first
     real, total, noise, _ = proved
-    assert total == 1 and real[0][:2] == ("changed", "$[150].name")
+    assert total == 1 and real[0][:2] == ("changed", changed)
     assert noise
 
 
