@@ -107,7 +107,9 @@ def _build(chunk: Iterable[tuple[Change, Blob | None, Blob | None]]) -> bytes:
         if ask is not None:
             answers.append(ask(m, before, after))
     out = io.BytesIO()
-    _Pickler(out, protocol=pickle.HIGHEST_PROTOCOL).dump((built, answers if ask else None))
+    _Pickler(out, protocol=pickle.HIGHEST_PROTOCOL).dump(
+        (built, answers if ask is not None else None)
+    )
     return out.getvalue()
 
 

@@ -14,7 +14,11 @@ pauses it for all of them.
 from __future__ import annotations
 
 import gc
+from collections.abc import Callable
 from types import TracebackType
+from typing import TypeVar
+
+_T = TypeVar("_T")
 
 # bytes of JSON from which a parse (or a pair's two sides together) pauses the collector: a
 # document of 9 KB parsed no faster without it, one of 92 KB 4x faster
@@ -40,3 +44,12 @@ class gc_paused:
     ) -> None:
         if self._was:
             gc.enable()
+
+
+def paused_when_large(size: int, fn: Callable[..., _T], *args: object) -> _T:
+    """``fn(*args)``, the collector paused when ``size`` (the bytes of JSON it builds trees
+    from) reaches :data:`PAUSE_FROM`: the one rule of the parse, the pair and the strip."""
+    if size < PAUSE_FROM:
+        return fn(*args)
+    with gc_paused():
+        return fn(*args)

@@ -24,7 +24,7 @@ from decimal import MAX_EMAX, MIN_EMIN, Context, Decimal, InvalidOperation, loca
 from functools import partial
 from typing import AnyStr, Union
 
-from phase2_git.core.gcpause import PAUSE_FROM, gc_paused
+from phase2_git.core.gcpause import paused_when_large
 from phase2_git.core.values import Value
 
 UTF8_BOM = b"\xef\xbb\xbf"
@@ -113,11 +113,7 @@ def parse_text(text: str) -> JValue:
     one 5.7x (1.1 -> 0.19 s). A document of a few KB is parsed as it is (its collections are
     few and short): :data:`~phase2_git.core.gcpause.PAUSE_FROM`."""
     try:
-        if len(text) < PAUSE_FROM:
-            value: JValue = _DECODER.decode(text)
-        else:
-            with gc_paused():
-                value = _DECODER.decode(text)
+        value: JValue = paused_when_large(len(text), _DECODER.decode, text)
     except JsonInvalid:
         raise
     except json.JSONDecodeError as exc:

@@ -13,7 +13,7 @@ from phase2_git.core.classify import (
     tolerance,
     whitespace_rules,
 )
-from phase2_git.core.gcpause import PAUSE_FROM, gc_paused
+from phase2_git.core.gcpause import paused_when_large
 from phase2_git.core.ids import mismatch_id
 from phase2_git.core.methods import MethodInput, run_methods
 from phase2_git.core.model import Blob, Change, Changes, Mismatch, Plan, Verdict
@@ -65,10 +65,8 @@ def build_mismatch(
     0.96 s. A small pair (most of a diff) is built as it is: its collections are few and
     short, and pausing cost more than it saved."""
     # the objects' sizes (one over max_file_size is not read: pausing for it costs nothing)
-    if (0 if before is None else before.size) + (0 if after is None else after.size) < PAUSE_FROM:
-        return _build(change, before, after, settings, methods)
-    with gc_paused():
-        return _build(change, before, after, settings, methods)
+    size = (0 if before is None else before.size) + (0 if after is None else after.size)
+    return paused_when_large(size, _build, change, before, after, settings, methods)
 
 
 def _build(

@@ -8,7 +8,7 @@ from collections.abc import Callable
 
 from phase2_git.core import jsonvalue, whitespace
 from phase2_git.core.classify import normalize_eol, strip_bom
-from phase2_git.core.gcpause import PAUSE_FROM, gc_paused
+from phase2_git.core.gcpause import paused_when_large
 from phase2_git.core.model import Action, Transform
 from phase2_git.core.settings import ClassifySettings
 from phase2_git.core.whitespace import WhitespaceRules
@@ -154,12 +154,9 @@ def strip_noise(
     rel_tol, abs_tol = settings.rel_tol, settings.abs_tol
 
     def t_strip_noise(before: bytes, after: bytes) -> bytes:
-        if len(before) + len(after) < PAUSE_FROM:
-            return _strip(before, after)
         # a large pair's walks build millions of containers and no cycle: with the collector
         # on, its collections walked both documents again and again (core/gcpause.py)
-        with gc_paused():
-            return _strip(before, after)
+        return paused_when_large(len(before) + len(after), _strip, before, after)
 
     def _strip(before: bytes, after: bytes) -> bytes:
         # the change analysis is a large module the hook's clean runs never need

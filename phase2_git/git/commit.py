@@ -343,16 +343,13 @@ def build_commit(
         every = [*updates, *more]
         tree = folders_tree(repo, parent, every, missing_ok=missing_ok)
         if tree is not None:
-            # commit-tree ignores commit.gpgsign (git >= 2.9): honour the user's setting
-            signed = repo.config_bool("commit.gpgsign", False) if sign is None else sign
-            return _commit_tree(repo, tree, parent, message, signed)
+            return _commit_tree(repo, tree, parent, message, _signs(repo, sign))
         updates, late = every, None  # through the temporary index, as a larger commit
     with tempfile.TemporaryDirectory(prefix="phase2-index-") as tmp:
         env = {"GIT_INDEX_FILE": str(Path(tmp) / "index")}
 
         def seed() -> tuple[bool, _IndexInfo]:
-            # commit-tree ignores commit.gpgsign (git >= 2.9): honour the user's setting
-            signed = repo.config_bool("commit.gpgsign", False) if sign is None else sign
+            signed = _signs(repo, sign)  # asked here, while late() runs
             repo.run("read-tree", parent, env=env)
             # one update-index for ``updates`` and ``late()``'s: it applies each line as it
             # reads it and writes the index once, at the end of its input (a second process
@@ -384,6 +381,12 @@ def build_commit(
         check = ("--missing-ok",) if missing_ok else ()
         tree = repo.run("write-tree", *check, env=env).decode().strip()
     return _commit_tree(repo, tree, parent, message, signed)
+
+
+def _signs(repo: GitRepo, sign: bool | None) -> bool:
+    """Whether the commit is signed: ``sign``, else the user's ``commit.gpgsign``, which
+    commit-tree ignores (git >= 2.9)."""
+    return repo.config_bool("commit.gpgsign", False) if sign is None else sign
 
 
 def _commit_tree(repo: GitRepo, tree: str, parent: str, message: str, signed: bool) -> str:
