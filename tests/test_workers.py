@@ -96,6 +96,44 @@ def test_a_parallel_run_reports_exactly_what_a_serial_one_does(
     assert workers._TASK is None  # nothing of the run is left behind
 
 
+def test_check_fix_rewrites_the_same_in_parallel(
+    repo: TestRepo, cli: Cli, monkeypatch: pytest.MonkeyPatch, pools: list[dict[str, Any]]
+) -> None:
+    """The hook's fixer strips the mixed files where the workers read them, right after their
+    analysis: it rewrites the working tree exactly as a serial run does, and reads none of
+    those pairs again."""
+    from phase2_git.app import check as checkmod
+
+    _regenerated(repo, 60)
+    repo.git("reset", "-q", "--soft", "HEAD~1")  # the regeneration staged, not committed
+    monkeypatch.setattr(diffmod, "PARALLEL_FROM", 10)
+    held: list[set[str]] = []
+    real_apply = checkmod._apply
+
+    def spy(*args: Any) -> Any:
+        held.append(set(args[-1]))  # the strips the diff's pairs gave, by path
+        return real_apply(*args)
+
+    monkeypatch.setattr(checkmod, "_apply", spy)
+    files = sorted(repo.git("diff", "--cached", "--name-only").split())
+    wrote: list[dict[str, bytes]] = []
+    outs = []
+    for n in ("0", "2"):
+        monkeypatch.setenv(forking.ENV, n)
+        code, out, err = cli("check", "--fix", repo=repo)
+        assert code == 1, err
+        outs.append(out)
+        wrote.append({p: repo.read(p) for p in files if (repo.root / p).exists()})
+        repo.git("checkout", "-q", "--", ".")  # the staged files back in the working tree
+    assert [c["workers"] for c in pools] == [2]  # the second run went through the workers
+    assert outs[0] == outs[1] and wrote[0] == wrote[1]
+    mixed = {f"out/case-{i:04d}.json" for i in range(60) if i % 7 == 5}
+    assert held == [mixed, mixed]  # stripped where read, serial or not
+    for path in mixed:
+        assert wrote[1][path] != repo.read(path)  # rewritten: the re-indent is gone
+        assert "stripped the noise beside a real change" in outs[1]
+
+
 def test_resolve_yes_applies_the_same_in_parallel(
     repo: TestRepo, cli: Cli, monkeypatch: pytest.MonkeyPatch, pools: list[dict[str, Any]]
 ) -> None:

@@ -23,6 +23,7 @@ import os
 import posixpath
 import stat
 from collections.abc import Collection, Mapping, Sequence
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
@@ -37,6 +38,7 @@ from phase2_git.store.config import Config
 if TYPE_CHECKING:
     import json
 
+    from phase2_git.app.strips import Strip, StripHere
     from phase2_git.files import ManyWrites
 
 FindingKind = Literal["noise", "malformed", "undecided", "fixed", "refused"]
@@ -159,6 +161,15 @@ def run_check(
         # path -> what the syntax check found in each pair the diff read (None: nothing);
         # asked where the pair is read, so a large run's workers read and check it
         seen: dict[str, object] = {}
+        # path -> the strip of each mixed file --fix may rewrite, run where it is read too
+        strips: dict[str, Strip] = {}
+        if fix and _fix_refusal(config, environ) is None:
+            from phase2_git.app.strips import StripHere
+
+            asked = _SyntaxAndStrip(syntax, StripHere(repo, config.classify))
+            check = PairCheck(asked, partial(_keep_both, seen, strips), strips=True)
+        else:
+            check = PairCheck(syntax.pair, lambda c, found: seen.__setitem__(c.path, found))
         result = run_diff(
             repo,
             base,
@@ -166,7 +177,7 @@ def run_check(
             config=config,
             paths=paths,
             approvals=require_decision,
-            check=PairCheck(syntax.pair, lambda c, found: seen.__setitem__(c.path, found)),
+            check=check,
             pathspecs=pathspecs,
             generated=generated,
         )
@@ -180,7 +191,7 @@ def run_check(
             if (is_unresolved_noise(m) or m.strips_safely) and m.path not in bad
         ]
         if fix:
-            findings += _fix(repo, noisy, config, environ)
+            findings += _fix(repo, noisy, config, environ, strips)
         else:
             findings += [_noise_finding(m) for m in noisy]
         if require_decision:
@@ -435,19 +446,55 @@ def _malformed_json(
 # ---------------------------------------------------------------------------- --fix
 
 
-def _fix(
-    repo: GitRepo, noisy: Sequence[Mismatch], config: Config, environ: Mapping[str, str]
-) -> list[Finding]:
-    if not noisy:
-        return []
+def _fix_refusal(config: Config, environ: Mapping[str, str]) -> str | None:
+    """Why ``--fix`` rewrites nothing at all in this run, or None."""
     from phase2_git.store.gate import kill_switch
 
     # the project's one kill-switch rule (fail-safe: any value but empty/0/false/no/off)
     why = kill_switch(environ)
-    if why is not None:
-        return [_noise_finding(m, why) for m in noisy]
-    if config.policy.mode != "auto":
+    if why is None and config.policy.mode != "auto":
         why = f"policy mode is '{config.policy.mode}': a human applies plans (phase2 resolve)"
+    return why
+
+
+class _SyntaxAndStrip:
+    """``--fix``'s question of each pair the diff reads: the syntax check's finding, and the
+    strip of a mixed file (:class:`~phase2_git.app.strips.StripHere`), right after its
+    analysis and in the process that read it."""
+
+    def __init__(self, syntax: _Syntax, strip: StripHere) -> None:
+        self.syntax = syntax
+        self.strip = strip
+
+    def __call__(
+        self, m: Mismatch, before: Blob | None, after: Blob | None
+    ) -> tuple[Finding | None, Strip | None]:
+        return self.syntax.pair(m, before, after), self.strip(m, before, after)
+
+
+def _keep_both(
+    seen: dict[str, object], strips: dict[str, Strip], change: Change, answer: object
+) -> None:
+    assert isinstance(answer, tuple)
+    found, stripped = answer
+    seen[change.path] = found
+    if stripped is not None:
+        strips[change.path] = stripped
+
+
+def _fix(
+    repo: GitRepo,
+    noisy: Sequence[Mismatch],
+    config: Config,
+    environ: Mapping[str, str],
+    strips: Mapping[str, Strip],
+) -> list[Finding]:
+    """Rewrite the working-tree files of ``noisy`` with their safe step; ``strips``: the
+    strips already run where the diff read the pairs, by path."""
+    if not noisy:
+        return []
+    why = _fix_refusal(config, environ)
+    if why is not None:
         return [_noise_finding(m, why) for m in noisy]
     findings: list[Finding] = []
     candidates: list[Mismatch] = []
@@ -492,7 +539,7 @@ def _fix(
     findings += [Finding(h.path, "refused", f"refused: {h.reason}") for h in hidden.values()]
     todo = [m for m in ready if m.path not in hidden]
     plain = unconverted(repo, [m.path for m in todo], every=paths, known=attrs, crlf=crlf)
-    findings += _apply(repo, todo, config, plain)
+    findings += _apply(repo, todo, config, plain, strips)
     return findings
 
 
@@ -524,22 +571,32 @@ def _clean_hashes(repo: GitRepo, paths: Sequence[str]) -> dict[str, str | None]:
 
 
 def _apply(
-    repo: GitRepo, ready: Sequence[Mismatch], config: Config, plain: Collection[str]
+    repo: GitRepo,
+    ready: Sequence[Mismatch],
+    config: Config,
+    plain: Collection[str],
+    strips: Mapping[str, Strip],
 ) -> list[Finding]:
     """Rewrite each of ``ready`` with its plan's bytes, as a checkout would write them.
     ``plain``: the paths a checkout writes byte for byte as their blobs hold them
     (:func:`~phase2_git.git.commit.unconverted`): their new bytes go to the file as they are.
     Any other file gets git's own conversion of them (smudge, eol), a ``cat-file`` each: one
-    for every file was 0.7 s of a 316-file fix, and 5 s of 3,000."""
+    for every file was 0.7 s of a 316-file fix, and 5 s of 3,000. ``strips``: the mixed files
+    stripped where the diff read them, whose pairs are not read again."""
     from phase2_git.files import ManyWrites
     from phase2_git.git.blobs import read_blobs
 
     findings: list[Finding] = []
     max_size = config.classify.max_file_size
-    pairs = read_blobs(repo, [m.change for m in ready], max_size=max_size)
+    todo = [m.change for m in ready if m.path not in strips]
+    pairs = read_blobs(repo, todo, max_size=max_size)
     with ManyWrites(len(ready)) as writes:
-        for m, (_, before, after) in zip(ready, pairs, strict=True):
-            findings.append(_fixed(repo, m, before, after, config, plain, writes))
+        for m in ready:
+            held = strips.get(m.path)
+            before = after = None
+            if held is None:
+                _, before, after = next(pairs)
+            findings.append(_fixed(repo, m, before, after, config, plain, writes, held))
     return findings
 
 
@@ -551,17 +608,25 @@ def _fixed(
     config: Config,
     plain: Collection[str],
     writes: ManyWrites,
+    held: Strip | None = None,
 ) -> Finding:
-    """The finding of one file :func:`_apply` rewrites, its write handed to ``writes``."""
+    """The finding of one file :func:`_apply` rewrites, its write handed to ``writes``;
+    ``held``: its strip, run where the diff read the pair (then ``before`` and ``after`` are
+    not read)."""
     from phase2_git.core import transforms
     from phase2_git.core.classify import whitespace_rules
 
     _, plan_t, _, _ = _fix_step(m)
     assert plan_t is not None  # filtered by _fix
-    if before is None or after is None or before.data is None or after.data is None:
-        return _noise_finding(m, "content not readable")
     oid: str | None
-    if plan_t.id == transforms.RESTORE_BASE.transform.id:
+    if held is not None:
+        assert plan_t.id == transforms.STRIP_NOISE_ID  # only a mixed file's step is held
+        if isinstance(held, str):
+            return _noise_finding(m, held)  # the transform refused the content
+        oid, data = None, held[1]  # its blob is not written yet (hash-object -w below)
+    elif before is None or after is None or before.data is None or after.data is None:
+        return _noise_finding(m, "content not readable")
+    elif plan_t.id == transforms.RESTORE_BASE.transform.id:
         oid, data = before.oid, before.data  # the base blob, and its bytes
     else:
         spec = transforms.spec_for(

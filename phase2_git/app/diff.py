@@ -193,6 +193,9 @@ class _Job:
         max_size = self.config.classify.max_file_size
         # the index's blobs are most often the work tree's files (the hook): read there
         worktree = self.head.kind == "index"
+        settings = self.settings
+        if check is not None and check.strips:
+            settings = settings._replace(strips=True)
 
         def built() -> Iterator[Mismatch]:
             # a large run classifies on more than one core (app/workers.py); the few files
@@ -212,7 +215,7 @@ class _Job:
                     yield from workers.build_all(
                         self.repo,
                         changes,
-                        self.settings,
+                        settings,
                         self.selected,
                         max_size=max_size,
                         workers=n,
@@ -226,7 +229,7 @@ class _Job:
                 beside()
             pairs = read_blobs(self.repo, changes, max_size=max_size, worktree=worktree)
             for change, before, after in pairs:
-                m = build_mismatch(change, before, after, self.settings, self.selected)
+                m = build_mismatch(change, before, after, settings, self.selected)
                 if check is not None:
                     check.answer(change, check.ask(m, before, after))
                 yield m

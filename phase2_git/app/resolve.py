@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from phase2_git.app.diff import run_diff
 from phase2_git.app.diff_result import DiffResult
 from phase2_git.app.identity import Identity, identity
+from phase2_git.app.strips import Strip, StripHere, run_strip
 from phase2_git.core import env, transforms
 from phase2_git.core.classify import whitespace_rules
 from phase2_git.core.ids import in_sample
@@ -32,7 +33,6 @@ from phase2_git.git import commit as gitc
 from phase2_git.git.background import Background
 from phase2_git.git.blobs import read_blobs
 from phase2_git.git.objects import read_blob, tree_entry
-from phase2_git.git.paths import blob_id
 from phase2_git.git.repo import GitRepo, quote_for_message
 from phase2_git.git.sides import default_base, resolve_commit
 from phase2_git.git.worktree import (
@@ -411,10 +411,10 @@ class Session:
             assert before is not None and after is not None
             assert before.data is not None and after.data is not None
             self._stripped_as(
-                m, _run_strip(self.repo, self.config.classify, m, before.data, after.data)
+                m, run_strip(self.repo, self.config.classify, m, before.data, after.data)
             )
 
-    def _stripped_as(self, m: Mismatch, stripped: _Strip) -> None:
+    def _stripped_as(self, m: Mismatch, stripped: Strip) -> None:
         """Keep what ``m``'s strip gave: its result, or its refusal."""
         if isinstance(stripped, str):
             self._strip_cache()[m.id] = None
@@ -1337,7 +1337,6 @@ def _rediff(
 
 
 # a strip run where the diff read the pair: (blob id, bytes), or why the transform refused
-_Strip = tuple[str, bytes] | str
 
 
 class _BlobKeeper:
@@ -1354,11 +1353,11 @@ class _BlobKeeper:
         self.blobs: dict[str, bytes] = {}
         self.size = 0
         self.strips_for = strips
-        self.strips: dict[str, _Strip] = {}  # by path: what each strip run where read gave
+        self.strips: dict[str, Strip] = {}  # by path: what each strip run where read gave
 
     def check(self) -> PairCheck:
-        strip = _StripHere(*self.strips_for) if self.strips_for is not None else None
-        return PairCheck(_Asked(_BaseKept(self.BUDGET), strip), self._keep)
+        strip = StripHere(*self.strips_for) if self.strips_for is not None else None
+        return PairCheck(_Asked(_BaseKept(self.BUDGET), strip), self._keep, strips=bool(strip))
 
     def _keep(self, change: Change, answer: object) -> None:
         assert isinstance(answer, tuple)
@@ -1378,13 +1377,13 @@ class _BlobKeeper:
 class _Asked:
     """:class:`_BlobKeeper`'s question: (the base side kept, the strip run or None)."""
 
-    def __init__(self, base: _BaseKept, strip: _StripHere | None) -> None:
+    def __init__(self, base: _BaseKept, strip: StripHere | None) -> None:
         self.base = base
         self.strip = strip
 
     def __call__(
         self, m: Mismatch, before: Blob | None, after: Blob | None
-    ) -> tuple[bytes | None, _Strip | None]:
+    ) -> tuple[bytes | None, Strip | None]:
         stripped = self.strip(m, before, after) if self.strip is not None else None
         return self.base(m, before, after), stripped
 
@@ -1403,45 +1402,6 @@ class _BaseKept:
             return None
         self.left -= len(data)
         return data
-
-
-class _StripHere:
-    """The first step of a mixed file whose strip is safe, run on the pair just read (as
-    :meth:`Session.prepare_strips` runs it): the stripped head's (blob id, bytes), or the
-    transform's refusal. A side over ``max_file_size`` was not read: left to
-    :meth:`Session.prepare_strips`."""
-
-    def __init__(self, repo: GitRepo, settings: ClassifySettings) -> None:
-        self.repo = repo
-        self.settings = settings
-
-    def __call__(self, m: Mismatch, before: Blob | None, after: Blob | None) -> _Strip | None:
-        if not m.strips_safely or before is None or after is None:
-            return None
-        if before.data is None or after.data is None:
-            return None
-        return _run_strip(self.repo, self.settings, m, before.data, after.data)
-
-
-def _run_strip(
-    repo: GitRepo, settings: ClassifySettings, m: Mismatch, before: bytes, after: bytes
-) -> _Strip:
-    """A mixed file's first step run on its sides: (blob id, bytes), or why it was refused."""
-    first = m.plan.first
-    assert first is not None
-    spec = transforms.spec_for(
-        first.transform.id,
-        m.mismatch_type,
-        m.artifact_type,
-        settings,
-        whitespace_rules(m.path, settings),
-    )
-    assert spec is not None  # one configuration plans and applies
-    try:
-        data = transforms.apply(spec, before, after)
-    except transforms.TransformError as exc:
-        return str(exc)
-    return blob_id(repo, data), data
 
 
 def _drop_torn_writes(root: Path) -> None:

@@ -1114,11 +1114,19 @@ def analyse_json(
     *,
     rel_tol: float = 0.0,
     abs_tol: float = 0.0,
+    keep_strip: bool = False,
 ) -> Changes | None:
     """The real changes and the noise of two JSON documents (their bytes and parsed values).
 
+    ``keep_strip``: the caller is about to strip this pair (``resolve --yes``, ``check
+    --fix``). The walk that reads the text then emits the stripped head as it goes, and
+    :func:`strip_json`, asked next for exactly these bytes, returns it without walking the
+    documents again (:class:`_KeptStrip`).
+
     None only if the sides' text cannot be walked again (cannot happen for documents that
     :func:`jsonvalue.parse` accepted; kept so that a diff never fails on an artifact)."""
+    if keep_strip:
+        _KEPT.clear()
     try:
         docs = _texts(a_data, b_data)
         # the text is walked (spans: formatting noise, every change's line) only where the
@@ -1129,11 +1137,14 @@ def analyse_json(
             # without its text, the walk stops at the first reordered key or rewritten
             # number: the whole of it was thrown away then (a 19 MB file with every record's
             # keys reordered walked its 100,000 records twice)
-            result = _walk_json(docs, a_doc, b_doc, rel_tol, abs_tol, spans=spans, bail=not spans)
+            emit = keep_strip and spans
+            result = _walk_json(
+                docs, a_doc, b_doc, rel_tol, abs_tol, emit=emit, spans=spans, bail=not spans
+            )
         except _NeedsText:
             # a mixed file after all: walked again with its text, for every change's line
-            spans = True
-            result = _walk_json(docs, a_doc, b_doc, rel_tol, abs_tol)
+            spans, emit = True, keep_strip
+            result = _walk_json(docs, a_doc, b_doc, rel_tol, abs_tol, emit=emit)
     except (ValueError, IndexError, StopIteration, RecursionError, UnicodeDecodeError):
         return None
     walk = result.walk
@@ -1143,7 +1154,16 @@ def analyse_json(
         at = jsonvalue.common_prefix(docs.a, docs.b)
         line = docs.b.count("\n", 0, at) + 1
         real = (real[0]._replace(line=line, base_line=docs.a.count("\n", 0, at) + 1),)
-    return Changes(real, walk.n_real - len(walk.found), _noise(result))
+    found = Changes(real, walk.n_real - len(walk.found), _noise(result))
+    if emit and found.mixed:  # only a mixed file has a strip planned (policy.first_step)
+        # emitting the pieces changed nothing the walk found: this was strip_json's own first
+        # walk, finished here as strip_json finishes it (a failure leaves strip_json to fail)
+        try:
+            stripped = _finish_strip(a_data, docs, a_doc, b_doc, result, rel_tol, abs_tol)
+        except (ValueError, IndexError, StopIteration, RecursionError):  # pragma: no cover
+            return found
+        _KEPT.keep(a_data, b_data, rel_tol, abs_tol, stripped)
+    return found
 
 
 # How a text is written, from a few C-speed probes: its indentation unit, its line endings,
@@ -1239,28 +1259,79 @@ def strip_json(
     Values only the head has are written with the head's bytes when its formatting agrees
     with the base's, else as the base writes (its indentation, separators, escapes).
     """
+    kept = _KEPT.take(a_data, b_data, rel_tol, abs_tol)
+    if kept is not None:
+        return kept  # the analysis of this very pair walked it already (analyse_json)
     try:
         a_doc, b_doc = jsonvalue.parse(a_data), jsonvalue.parse(b_data)
         docs = _texts(a_data, b_data)
     except (jsonvalue.JsonInvalid, UnicodeDecodeError) as exc:
         raise StripError(f"not JSON on both sides: {exc}") from None
     try:
-        # one walk emits the result as if the head were written as the base is; whether it
-        # is (fmt) is known only at the end of a walk, and matters only where a value only
-        # the head has, or an emptied container, is written: then, and only if the head's
-        # formatting differs, the walk runs again knowing it (a first walk just to learn it
-        # took half of stripping a 19 MB file with its records' keys reordered)
         result = _walk_json(docs, a_doc, b_doc, rel_tol, abs_tol, emit=True)
-        if result.pieces is None:
-            return a_data  # only noise: the base itself
-        if result.walk.fmt_read and (result.walk.n_fmt or result.lead_tail_fmt):
-            result = _walk_json(docs, a_doc, b_doc, rel_tol, abs_tol, emit=True, fmt=True)
+        return _finish_strip(a_data, docs, a_doc, b_doc, result, rel_tol, abs_tol)
     except (ValueError, IndexError, StopIteration, RecursionError) as exc:  # pragma: no cover
         raise StripError(f"cannot walk the documents: {exc}") from None
+
+
+def _finish_strip(
+    a_data: bytes,
+    docs: _Docs,
+    a_doc: JValue,
+    b_doc: JValue,
+    result: _JsonResult,
+    rel_tol: float,
+    abs_tol: float,
+) -> bytes:
+    """The stripped head from an emitting walk's ``result``.
+
+    That one walk emits the result as if the head were written as the base is; whether it is
+    (fmt) is known only at the end of a walk, and matters only where a value only the head
+    has, or an emptied container, is written: then, and only if the head's formatting
+    differs, the walk runs again knowing it (a first walk just to learn it took half of
+    stripping a 19 MB file with its records' keys reordered)."""
+    if result.pieces is None:
+        return a_data  # only noise: the base itself
+    if result.walk.fmt_read and (result.walk.n_fmt or result.lead_tail_fmt):
+        result = _walk_json(docs, a_doc, b_doc, rel_tol, abs_tol, emit=True, fmt=True)
     assert result.pieces is not None
     a0, a1, _, _ = result.spans
     text = docs.a[:a0] + "".join(result.pieces) + docs.a[a1:]
     return (jsonvalue.UTF8_BOM if docs.a_bom else b"") + text.encode("utf-8", "surrogatepass")
+
+
+class _KeptStrip:
+    """The stripped head of the last pair :func:`analyse_json` walked with ``keep_strip``,
+    until :func:`strip_json` takes it for that very pair (same bytes, same tolerance).
+
+    ``resolve --yes`` and ``check --fix`` strip a mixed file right after its analysis, in the
+    same process (a worker, or a serial run): the analysis's walk of the text, with its
+    pieces emitted, is strip_json's own walk, so the file is walked once where it was walked
+    twice (a 19 MB file with every record's keys reordered: 7.0 s, of which 2.9 s were the
+    second walk and its parse). One pair only: whatever the caller does not take is dropped
+    by the next analysis that keeps its strip. The bytes are compared whole (memcmp: a few
+    milliseconds for 19 MB), never by identity."""
+
+    __slots__ = ("_held",)
+
+    def __init__(self) -> None:
+        self._held: tuple[bytes, bytes, float, float, bytes] | None = None
+
+    def keep(self, a: bytes, b: bytes, rel_tol: float, abs_tol: float, out: bytes) -> None:
+        self._held = (a, b, rel_tol, abs_tol, out)
+
+    def clear(self) -> None:
+        self._held = None
+
+    def take(self, a: bytes, b: bytes, rel_tol: float, abs_tol: float) -> bytes | None:
+        held = self._held
+        if held is None or held[2:4] != (rel_tol, abs_tol) or held[0] != a or held[1] != b:
+            return None
+        self._held = None
+        return held[4]
+
+
+_KEPT = _KeptStrip()
 
 
 # ------------------------------------------------------------------------------ text

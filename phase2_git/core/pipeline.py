@@ -29,23 +29,31 @@ class PairCheck:
     answer must be picklable; ``answer(change, value)`` receives each answer in the diff's
     process, in the diff's order, before that change's mismatch comes out. A large diff's
     pairs never reach its process: what it needs of them is an answer (the hook's JSON syntax
-    check, the base sides resolve writes back)."""
+    check, the base sides resolve writes back). ``strips``: ``ask`` runs the first step
+    (strip_noise) of the mixed files it is given (:attr:`Settings.strips`)."""
 
-    __slots__ = ("answer", "ask")
+    __slots__ = ("answer", "ask", "strips")
 
     def __init__(
         self,
         ask: Callable[[Mismatch, Blob | None, Blob | None], object],
         answer: Callable[[Change, object], None],
+        *,
+        strips: bool = False,
     ) -> None:
         self.ask = ask
         self.answer = answer
+        self.strips = strips
 
 
 class Settings(NamedTuple):
     classify: ClassifySettings
     methods: MethodSettings
     policy: PolicySettings
+    # the caller strips the mixed files where it reads them, right after their mismatch is
+    # built (resolve --yes, check --fix): their analysis keeps the strip it walks anyway
+    # (changes.analyse_json's keep_strip)
+    strips: bool = False
 
 
 def build_mismatch(
@@ -108,7 +116,7 @@ def _build(
     changes = None
     structured = False
     if cls.mismatch_type == "content" and pair is not None:
-        changes = real_changes(pair, settings.classify)
+        changes = real_changes(pair, settings.classify, keep_strip=settings.strips)
         structured = pair.is_json and pair.both_json() is not None
     plan, resolved = make_plan(
         mid,
@@ -147,10 +155,14 @@ def _interned(v: Verdict) -> Verdict:
     return v if detail is v.detail else Verdict(v.method, v.equivalent, v.score, detail)
 
 
-def real_changes(pair: Pair, settings: ClassifySettings) -> Changes | None:
+def real_changes(
+    pair: Pair, settings: ClassifySettings, *, keep_strip: bool = False
+) -> Changes | None:
     """What really changed in a ``content`` pair, and the noise beside it: as JSON documents
     when both sides parse, else line by line when both are UTF-8 (None otherwise). Only
-    content mismatches pay for it: noise-only and identical files never come here."""
+    content mismatches pay for it: noise-only and identical files never come here.
+    ``keep_strip``: :attr:`Settings.strips` (only a JSON artifact is analysed, and stripped,
+    as documents)."""
     from phase2_git.core import changes
 
     docs = pair.both_json() if pair.is_json else None
@@ -162,6 +174,7 @@ def real_changes(pair: Pair, settings: ClassifySettings) -> Changes | None:
             docs[1],
             rel_tol=settings.rel_tol,
             abs_tol=settings.abs_tol,
+            keep_strip=keep_strip,
         )
     if pair.before.text is None or pair.after.text is None:
         return None
