@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import sys
 import zlib
@@ -930,3 +931,34 @@ def test_blob_reader_gives_each_pair_as_it_is_taken(repo: cf.TestRepo) -> None:
         )
     finally:
         reader.close()
+
+
+def test_a_reader_left_with_large_answers_pending_stops_its_git(
+    repo: cf.TestRepo, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # a worker's pair that fails (a missing object in a shallow copy of a data repository)
+    # leaves its reader while git is still writing the piece's next answers, each larger than
+    # the pipe: git, blocked on the full pipe, never reads the end of its input. Stopping it
+    # waited the whole grace period and killed it (10 s of a 0.2 s run); with the pipe closed
+    # its write fails and it exits by itself
+    from phase2_git.git import blobs
+    from phase2_git.git.blobs import BlobReader
+
+    for i in range(8):
+        repo.write(f"d/{i}.json", json.dumps({"i": i, "pad": "x" * 300_000}))
+    base = repo.commit()
+    for i in range(8):
+        repo.write(f"d/{i}.json", json.dumps({"pad": "y" * 300_000, "i": i}))
+    repo.commit()
+    g = GitRepo.discover(repo.root, resolve="HEAD")
+    changes = diff(g, base, "HEAD")
+    monkeypatch.setattr(blobs, "_STOP_WAIT", 120)  # a failure waits this long, then kills
+    reader = BlobReader(g, max_size=1 << 20)
+    pairs = reader.pairs(changes)
+    _, before, _ = next(pairs)
+    assert before is not None and before.size > 300_000
+    proc = reader._proc
+    assert proc is not None
+    pairs.close()  # left with 15 answers of 300 KB unread
+    assert proc.returncode is not None and proc.returncode != -signal.SIGKILL
+    assert reader._proc is None

@@ -249,17 +249,24 @@ class BlobReader:
             return
         assert proc.stdin is not None and proc.stdout is not None and proc.stderr is not None
         try:
-            proc.stdin.close()  # the end of input: cat-file exits
+            proc.stdin.close()  # the end of input: cat-file exits once it has answered
         except OSError:
             pass
+        # nothing more is read: a reader left before its end (a pair that failed, a missing
+        # object) leaves answers git is still writing, and git, blocked on the full pipe,
+        # never read the end of its input; with the pipe closed its next write fails and it
+        # exits (before, each such stop waited _STOP_WAIT seconds for it, then killed it)
+        proc.stdout.close()
         try:
-            proc.wait(timeout=10)
+            proc.wait(timeout=_STOP_WAIT)
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait()
-        proc.stdout.close()
         proc.stderr.close()
 
+
+# how long a git process told to stop may take before it is killed
+_STOP_WAIT = 10
 
 # the least a pipe holds (POSIX PIPE_BUF; Linux gives a pipe a single page of it once a user
 # has used up its pipe-user-pages-soft): BlobReader's requests never outgrow it
