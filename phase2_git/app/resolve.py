@@ -1336,9 +1336,6 @@ def _rediff(
     return again
 
 
-# a strip run where the diff read the pair: (blob id, bytes), or why the transform refused
-
-
 class _BlobKeeper:
     """What resolve needs of the pairs its diff reads, asked of each pair where it is read
     (:meth:`check`), so that a large diff's workers send back only that and this process never
