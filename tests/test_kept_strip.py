@@ -11,6 +11,7 @@ import json
 from collections.abc import Iterator
 from typing import Any
 
+import pytest
 from hypothesis import given
 
 from phase2_git.core import changes, jsonvalue
@@ -141,3 +142,28 @@ def test_resolve_yes_walks_a_mixed_file_once(repo: TestRepo, cli: Cli) -> None:
     assert "auto-approve" in out, out
     assert repo.git("show", "HEAD:out/records.json").encode() == fresh_strip(a, b)
     assert [bool(kw.get("emit")) for kw in walks] == [False, True], walks
+
+
+def test_a_strip_the_policy_does_not_allow_is_not_kept(
+    repo: TestRepo, cli: Cli, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # key order is not noise resolve may strip by itself here: the analysis kept the strip it
+    # walked, and it is dropped once the file is left alone, not held beside the next pair
+    repo.write(".phase2/config.toml", '[policy]\nauto_apply_types = ["whitespace"]\n')
+    a, b = _staged_mixed(repo)  # the configuration is the base's (trusted)
+    expected = fresh_strip(a, b)
+    repo.git("checkout", "-q", "-b", "regen")
+    repo.commit("regenerated", all=False)
+    kept: list[bytes] = []
+    real_keep = changes._KeptStrip.keep
+
+    def keep(self: changes._KeptStrip, *args: Any) -> None:
+        kept.append(args[-1])
+        real_keep(self, *args)
+
+    monkeypatch.setattr(changes._KeptStrip, "keep", keep)
+    code, _, err = cli("resolve", "main", "--yes", repo=repo)
+    assert code == 1, err
+    assert repo.git("show", "HEAD:out/records.json").encode() == b  # nothing stripped
+    assert kept == [expected]  # kept by the analysis...
+    assert changes._KEPT.take(a, b, REL_TOL, 0.0) is None  # ...and dropped

@@ -1334,6 +1334,12 @@ class _KeptStrip:
 _KEPT = _KeptStrip()
 
 
+def forget_kept_strip() -> None:
+    """Drop the strip :func:`analyse_json` kept, if any: its caller will not strip that pair
+    (a plan the policy does not call safe), and its bytes need not outlive it."""
+    _KEPT.clear()
+
+
 # ------------------------------------------------------------------------------ text
 
 
