@@ -163,7 +163,8 @@ def run_check(
         seen: dict[str, object] = {}
         # path -> the strip of each mixed file --fix may rewrite, run where it is read too
         strips: dict[str, Strip] = {}
-        if fix and _fix_refusal(config, environ) is None:
+        refusal = _fix_refusal(config, environ) if fix else None
+        if fix and refusal is None:
             from phase2_git.app.strips import StripHere
 
             asked = _SyntaxAndStrip(syntax, StripHere(repo, config.classify))
@@ -191,7 +192,7 @@ def run_check(
             if (is_unresolved_noise(m) or m.strips_safely) and m.path not in bad
         ]
         if fix:
-            findings += _fix(repo, noisy, config, environ, strips)
+            findings += _fix(repo, noisy, config, refusal, strips)
         else:
             findings += [_noise_finding(m) for m in noisy]
         if require_decision:
@@ -486,16 +487,16 @@ def _fix(
     repo: GitRepo,
     noisy: Sequence[Mismatch],
     config: Config,
-    environ: Mapping[str, str],
+    refusal: str | None,
     strips: Mapping[str, Strip],
 ) -> list[Finding]:
-    """Rewrite the working-tree files of ``noisy`` with their safe step; ``strips``: the
-    strips already run where the diff read the pairs, by path."""
+    """Rewrite the working-tree files of ``noisy`` with their safe step, unless ``refusal``
+    (:func:`_fix_refusal`) says why none is; ``strips``: the strips already run where the
+    diff read the pairs, by path."""
     if not noisy:
         return []
-    why = _fix_refusal(config, environ)
-    if why is not None:
-        return [_noise_finding(m, why) for m in noisy]
+    if refusal is not None:
+        return [_noise_finding(m, refusal) for m in noisy]
     findings: list[Finding] = []
     candidates: list[Mismatch] = []
     for m in noisy:

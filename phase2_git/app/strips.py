@@ -30,22 +30,11 @@ class StripHere:
         self.settings = settings
 
     def __call__(self, m: Mismatch, before: Blob | None, after: Blob | None) -> Strip | None:
-        stripped = None
-        if (
-            m.strips_safely
-            and before is not None
-            and after is not None
-            and before.data is not None
-            and after.data is not None
-        ):
-            stripped = run_strip(self.repo, self.settings, m, before.data, after.data)
-        if stripped is None and m.changes is not None and m.changes.mixed:
-            # a mixed file not stripped here (its plan is not safe): whatever its analysis
-            # kept is dropped now, not held beside the next pair
-            from phase2_git.core.changes import forget_kept_strip
-
-            forget_kept_strip()
-        return stripped
+        if not m.strips_safely or before is None or after is None:
+            return None
+        if before.data is None or after.data is None:
+            return None
+        return run_strip(self.repo, self.settings, m, before.data, after.data)
 
 
 def run_strip(

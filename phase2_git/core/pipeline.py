@@ -134,7 +134,7 @@ def _build(
         # not _replace, which maps every field through a dict of keywords (with the verdicts'
         # details, 14,000 calls a 20k diff); _make checks the number of fields as it does
         plan = Plan._make((*plan[:_REASON], reason, *plan[_REASON + 1 :]))
-    return Mismatch(
+    m = Mismatch(
         id=mid,
         change=change,
         artifact_type=cls.artifact_type,
@@ -145,6 +145,13 @@ def _build(
         resolved=resolved,
         changes=changes,
     )
+    if settings.strips and changes is not None and changes.mixed and not m.strips_safely:
+        # its strip will not run (the policy does not call it safe): what its analysis kept
+        # (both sides and the stripped head) is dropped now, not held beside the next pair
+        from phase2_git.core.changes import forget_kept_strip
+
+        forget_kept_strip()
+    return m
 
 
 _REASON = Plan._fields.index("reason")
