@@ -52,6 +52,12 @@ CASES = [
     ("a.json", b'{"a": 1}\n', b'{"a": 1.0}\n', "json", "numeric_precision"),
     ("a.json", b'{"a": 0.1}\n', b'{"a": 0.2}\n', "json", "content"),
     ("a.json", b'{"a": 1}\n', b'{"a": true}\n', "json", "content"),
+    # a string that became the number it spelled (and back) is a change of type, at any depth
+    ("a.json", b'{"a": "1"}\n', b'{"a": 1}\n', "json", "content"),
+    ("a.json", b'{"a": 1.5}\n', b'{"a":  "1.5"}\n', "json", "content"),
+    ("a.json", b'{"a": "2", "b": 1}\n', b'{"b": 1, "a": 2}\n', "json", "content"),
+    ("a.json", b'{"a": [{"v": "0"}]}', b'{"a": [{"v": 0}]}\n', "json", "content"),
+    ("a.json", b'["1e3"]', b"[\n  1e3\n]", "json", "content"),
     ("a.json", b'{"a": "x y"}\n', b'{"a": "x  y"}\n', "json", "content"),
     ("a.json", b'{"a": 1}\n', b'{"a": 1\n', "json", "content"),
     ("a.json", b'{"a": 1, "a": 2}\n', b'{"a": 2, "a": 1}\n', "json", "content"),

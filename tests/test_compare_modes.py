@@ -95,6 +95,56 @@ def test_one_walk_answers_as_four(a: Any, rng: random.Random, rate: float) -> No
         )
 
 
+def typed(v: Any) -> Any:
+    """An oracle for equality that cannot confuse types: each value tagged with its kind."""
+    if isinstance(v, JObj):
+        return ("object", tuple((k, typed(x)) for k, x in v))
+    if isinstance(v, list):
+        return ("array", tuple(typed(x) for x in v))
+    if isinstance(v, JNum):
+        return ("number", str(v))
+    if isinstance(v, str):
+        return ("string", v)
+    return ("literal", repr(v))
+
+
+def twin(doc: Any, rng: random.Random) -> Any:
+    """``doc`` with some numbers written as strings of the same text, and the reverse."""
+    if isinstance(doc, JObj):
+        return JObj((k, twin(v, rng)) for k, v in doc)
+    if isinstance(doc, list):
+        return [twin(v, rng) for v in doc]
+    if isinstance(doc, JNum) and rng.random() < 0.3:
+        return str(doc)
+    if type(doc) is str and doc and doc.lstrip("-").replace(".", "", 1).isdigit():
+        return JNum(doc) if rng.random() < 0.3 else doc
+    return doc
+
+
+@settings(max_examples=400, deadline=None)
+@given(documents, st.randoms(use_true_random=False))
+def test_equality_never_takes_a_string_for_the_number_it_spells(a: Any, rng: random.Random) -> None:
+    """``deep_equal`` (and every ``==`` over documents) agrees with the typed oracle; the
+    walk in every mode finds a string that became a number, or the reverse."""
+    b = twin(a, rng)
+    same = typed(a) == typed(b)
+    assert jsonvalue.deep_equal(a, b) == same
+    assert (a == b) == same
+    modes = jsonvalue.compare_modes(a, b, rel_tol=0.5, abs_tol=0.0)
+    for found in (modes.ordered_text, modes.ordered_value, modes.unordered_value):
+        assert found.equal == same
+    assert modes.unordered_close.equal == same
+
+
+def test_a_number_is_equal_only_to_a_number_written_the_same_way() -> None:
+    one = JNum("1")
+    assert one == JNum("1") and not one != JNum("1")
+    assert one != "1" and "1" != one and not one == "1" and not "1" == one
+    assert one != JNum("1.0") and one != 1 and one != True  # noqa: E712
+    assert {one: 1}.get(JNum("1")) == 1 and "1" not in {one} and hash(one) == hash("1")
+    assert JObj([("a", "1")]) != JObj([("a", one)]) and ["1"] != [one]
+
+
 def test_a_pair_walks_once_for_the_classification() -> None:
     """The classification of a float jitter asks three modes: one walk answers them (and the
     ``numeric`` method's question after it, at the classification's tolerance)."""

@@ -62,6 +62,21 @@ def bumped(raw: bytes) -> tuple[Any, str]:
     return doc, where
 
 
+def unquoted(raw: bytes) -> tuple[Any, str]:
+    """The document with its first numeric ``version_added`` written as the number it spells
+    (``"56"`` → ``56``): a generator that lost its quotes. Also its JSON path."""
+    doc = json.loads(raw)
+    where = bumped(raw)[1]  # the same leaf bumped() edits
+    node: Any = doc
+    steps = re.findall(r'\.([A-Za-z_][\w]*)|\[(\d+)\]|\[("(?:[^"\\]|\\.)*")\]', where[1:])
+    *parents, last = steps
+    for name, index, quoted in parents:
+        node = node[int(index)] if index else node[json.loads(quoted) if quoted else name]
+    key = last[0] or json.loads(last[2])
+    node[key] = json.loads(node[key])
+    return doc, where
+
+
 def reordered(node: Any) -> Any:
     if isinstance(node, dict):
         return {k: reordered(node[k]) for k in reversed(list(node))}
@@ -238,6 +253,39 @@ def test_resolve_yes_strips_every_combination_of_noise(repo: TestRepo, cli: Cli)
     assert "nothing to do: --yes has nothing new to apply" in out
     code, out, _ = cli("resolve", "main", "--yes", "--fail-on", "noise", repo=repo)
     assert code == 0 and "strip_noise" not in out and repo.head() == head
+
+
+def test_a_version_string_that_became_a_number_is_a_real_change(repo: TestRepo, cli: Cli) -> None:
+    """``"56"`` → ``56`` changes the document's type at that leaf: never noise, alone or beside
+    noise, and neither ``--yes`` nor ``check --fix`` may put the string back."""
+    raw = (DATA / SAMPLE[0]).read_bytes()
+    doc, where = unquoted(raw)
+    for path in ("alone.json", "mixed.json", "staged.json"):
+        repo.write(path, raw)
+    repo.commit("browser-compat-data sample")
+    repo.write("alone.json", dump(doc))
+    repo.write("mixed.json", noisy(doc, ("reindent",)))
+    repo.commit("regenerated")
+    found = diff_json(repo, cli, "HEAD~1", "HEAD")
+    for path in ("alone.json", "mixed.json"):
+        m = found[path]
+        assert m["mismatch_type"] == "content", (path, m["detail"])
+        (real,) = m["changes"]["real"]
+        assert (real["kind"], real["path"]) == ("changed", where), real
+    assert found["alone.json"]["plan"]["action"] == "manual"
+    assert found["mixed.json"]["plan"]["first"]["action"] == "strip_noise"
+
+    code, out, err = cli("resolve", "HEAD~1", "--yes", repo=repo)
+    assert code == 1, err
+    assert repo.read("alone.json") == dump(doc)  # untouched
+    assert repo.read("mixed.json") == dump(doc)  # the re-indent stripped, the number kept
+
+    repo.write("staged.json", noisy(doc, ("reorder",)))
+    repo.git("add", "staged.json")
+    code, out, err = cli("check", "--fix", "staged.json", repo=repo)
+    assert code == 1 and "noise beside a real change" in out, out
+    assert json.loads(repo.read("staged.json")) == doc
+    assert repo.read("staged.json") == dump(doc)
 
 
 def test_check_fix_strips_staged_files_like_a_formatter(repo: TestRepo, cli: Cli) -> None:

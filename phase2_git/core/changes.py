@@ -836,8 +836,8 @@ def _may_permute(x: list[JValue], y: list[JValue], lo: int, hi: int) -> bool:
 
 def _shape(v: JValue) -> object:
     """A key that equal values share: a scalar itself (a number and a string of the same text
-    share it too), else the container's kind, size and first member (its key and, when it is
-    a scalar, its value)."""
+    are different keys, as they are different values), else the container's kind, size and
+    first member (its key and, when it is a scalar, its value)."""
     if isinstance(v, JObj):
         if not v:
             return ("{", 0)

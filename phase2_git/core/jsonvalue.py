@@ -31,9 +31,26 @@ UTF8_BOM = b"\xef\xbb\xbf"
 
 
 class JNum(str):
-    """A JSON number, kept as its source text."""
+    """A JSON number, kept as its source text.
+
+    Equal only to another number written the same way, never to a string: as a plain ``str``
+    subclass, ``JNum("1") == "1"`` held, so every C-speed equality of two documents (tuples
+    and lists compared element by element: :func:`deep_equal`, the analysis of mixed files,
+    the three-way merge) took ``{"a": "1"}`` and ``{"a": 1}`` for the same document, and a
+    string that became a number was noise with a safe plan that reverted it. The comparison
+    below is a Python call per number where two documents differ in a subtree's text form
+    (identical objects still compare without it); ``tests/test_compare_modes.py`` holds
+    every equality to the walk's type rules."""
 
     __slots__ = ()
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, JNum) and str.__eq__(self, other)
+
+    def __ne__(self, other: object) -> bool:
+        return not (isinstance(other, JNum) and str.__eq__(self, other))
+
+    __hash__ = str.__hash__  # equal numbers are equal strings: str's hash stays consistent
 
     def value(self) -> Decimal:
         return Decimal(self)
