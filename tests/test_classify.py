@@ -5,8 +5,10 @@ from __future__ import annotations
 import hashlib
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from phase2_git.core.classify import classify
+from phase2_git.core.classify import classify, text_numbers_close
 from phase2_git.core.model import Blob, Change, Status
 from phase2_git.core.pipeline import Settings, build_mismatch
 from phase2_git.core.settings import (
@@ -76,6 +78,12 @@ CASES = [
     ("a.txt", b"a\nb\n", b"a\r\nb\r\n", "text", "line_endings"),
     ("a.txt", b"x = 1.0000000000001\n", b"x = 1.0000000000002\n", "text", "numeric_precision"),
     ("a.txt", b"x = 1.5\n", b"x = 2.5\n", "text", "content"),
+    ("a.txt", b"acc 0.50\n", b"acc 0.5\n", "text", "numeric_precision"),
+    # dotted runs are versions, addresses, dates: compared as written, never as floats
+    ("a.txt", b"requests==2.10.0\n", b"requests==2.1.0\n", "text", "content"),
+    ("a.txt", b"host 10.0.0.10\n", b"host 10.0.0.1\n", "text", "content"),
+    ("a.txt", b"on 2024.10.05\n", b"on 2024.1.05\n", "text", "content"),
+    ("a.txt", b"took 1.50.\n", b"took 1.5.\n", "text", "numeric_precision"),
     ("a.txt", b"ab\n", b"a b\n", "text", "content"),
     ("a.txt", b"caf\xe9\n", b"caf\xe9 \n", "text", "content"),
     ("a.bin", b"\x00\x01", b"\x00\x02", "binary", "binary"),
@@ -221,3 +229,23 @@ def test_deep_json_does_not_crash() -> None:
     assert m.mismatch_type == "trailing_newline" or m.mismatch_type == "whitespace"
     change, ba, bb = modified("deep.json", deep, b"[" * 100_000 + b"1" + b"]" * 100_000)
     assert build_mismatch(change, ba, bb, SETTINGS, DEFAULT_METHODS).mismatch_type == "content"
+
+
+_dotted = st.lists(st.integers(0, 120), min_size=3, max_size=4).map(
+    lambda xs: ".".join(map(str, xs))
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    _dotted,
+    _dotted,
+    st.sampled_from(["v", "pkg==", "host ", "", "at "]),
+    st.sampled_from(["", ",", ";"]),
+)
+def test_a_dotted_run_is_never_close_to_another(a: str, b: str, before: str, after: str) -> None:
+    """A version, an address or a date (three or more dotted groups) is compared as written,
+    however close its groups are as floats, even within a tolerance of 50%."""
+    loose = ClassifySettings(rel_tol=0.5, abs_tol=1.0)
+    close, _ = text_numbers_close([f"{before}{a}{after}"], [f"{before}{b}{after}"], loose)
+    assert close == (a == b)

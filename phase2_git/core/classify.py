@@ -31,8 +31,10 @@ _BINARY_SNIFF = 8000
 # The patterns are compiled on first use: the hook imports this module, and most runs never
 # compare text numbers.
 
-# a decimal number, captured: ``split`` gives text, number, text, … (text at even indexes)
-_number_split = lazy_pattern(r"([-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?)")
+# a decimal number, captured: ``split`` gives text, number, text, … (text at even indexes).
+# A run of three or more dotted groups (``2.10.0``, ``10.0.0.1``, ``2024.01.05``) is one
+# capture: a version, an address or a date, never a float (``_text_numbers_close``)
+_number_split = lazy_pattern(r"([-+]?(?:\d+(?:\.\d+){2,}|\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?)")
 _space_runs = lazy_pattern(r"(\s+)")  # \s is str.isspace(): the separators of str.split()
 
 
@@ -409,6 +411,10 @@ def _text_numbers_close(
                 continue
             if not any(c in nx + ny for c in ".eE"):
                 return False, max_rel  # integers (counts, ids) must match exactly
+            if nx.count(".") > 1 or ny.count(".") > 1:
+                # a dotted run: split as floats, ``requests==2.10.0`` → ``2.1.0`` was 2.10 → 2.1
+                # and .0 → .0, the same values, and a version change passed as noise
+                return False, max_rel
             try:
                 dx, dy = Decimal(nx), Decimal(ny)
             except InvalidOperation:  # pragma: no cover - the regex only admits decimals
