@@ -223,6 +223,28 @@ def test_change_list_kinds_values_and_places() -> None:
     assert None not in lines and lines == sorted(n for n in lines if n is not None)
 
 
+@pytest.mark.parametrize("at", [0, 7, 30])
+@pytest.mark.parametrize("indent", [2, 4])
+def test_an_addition_names_the_base_line_it_goes_before(at: int, indent: int) -> None:
+    """An element inserted at ``$[at]`` goes before the base's ``$[at]`` (after its last one
+    when ``at`` is past the end): its base line is that element's line, with the head
+    re-indented or not (the base's closing bracket was every addition's line)."""
+    base = [{"id": k, "v": k * 1.5} for k in range(30)]
+    head = [*base[:at], {"id": -1, "v": 0.0}, *base[at:]]
+    a = (json.dumps(base, indent=2) + "\n").encode()
+    b = (json.dumps(head, indent=indent) + "\n").encode()
+    found = changes.analyse_json(a, b, jsonvalue.parse(a), jsonvalue.parse(b))
+    assert found is not None
+    (added,) = found.real
+    assert (added.kind, added.path) == ("added", f"$[{at}]")
+    # the base's lines of the element it goes before (4 each, from line 2), or of the end:
+    # a head with the base's formatting names the line where the texts first differ
+    first = 2 + 4 * min(at, len(base))
+    near = range(first, first + 4) if at < len(base) else range(first - 1, first + 1)
+    assert added.base_line in near, (added, a.decode().splitlines()[added.base_line - 1])
+    assert [n.type for n in found.noise] == ([] if indent == 2 else ["whitespace"])
+
+
 def test_a_long_change_list_is_capped_and_counted() -> None:
     base = {f"k{i}": i for i in range(100)}
     head = {f"k{i}": i + 1 for i in range(100)}

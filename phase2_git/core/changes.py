@@ -680,9 +680,21 @@ class _Walk:
             for i in removed:
                 key: str | int = keys[i] if keys is not None else i
                 self._real(Found("removed", (*path, key), xs[i], _NONE, follows[i], sa.starts[i]))
-        for j in added:
-            key = yk[j] if yk is not None else j
-            self._real(Found("added", (*path, key), _NONE, ys[j], sb.starts[j], sa.close))
+        if added:
+            # where an addition goes in the base: before what follows it there (the base's
+            # closing bracket was every addition's base line, $[0] of a long array included)
+            by_b = {j: i for i, j in pairs}
+            precedes: dict[int, int] = {}
+            nxt = sa.close
+            new = set(added)
+            for j in range(nb - 1, -1, -1):
+                if j in new:
+                    precedes[j] = nxt
+                elif j in by_b:
+                    nxt = sa.starts[by_b[j]]
+            for j in added:
+                key = yk[j] if yk is not None else j
+                self._real(Found("added", (*path, key), _NONE, ys[j], sb.starts[j], precedes[j]))
         if not self.emit:
             return []
         if not nb:  # everything removed: the head's empty container (or the base's style)

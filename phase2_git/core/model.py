@@ -193,7 +193,8 @@ class RealChange(NamedTuple):
     removed element); text: ``path`` is None and the lines say where. ``before``/``after``
     are the values as JSON text (text: the lines), each cut to a few dozen characters, None
     on the side that has none. ``line`` is the head file's line (for a removal: the line
-    that now follows it), ``base_line`` the base file's. ``source`` is a moved element's
+    that now follows it), ``base_line`` the base file's (for an addition: the line it goes
+    before). ``source`` is a moved element's
     base path. The texts are raw here: :meth:`to_json` sanitises them.
     """
 
