@@ -147,6 +147,23 @@ def test_noise_on_one_side_and_a_real_edit_on_the_other_merge_in_the_base_style(
     assert [json.loads(line)["id"] for line in out.splitlines()] == [x["id"] for x in events]
 
 
+def test_a_string_that_became_a_number_survives_the_other_sides_noise(
+    repo: TestRepo, cli: Cli, on_path: Path
+) -> None:
+    """``"3"`` → ``3`` is a real edit, even though the text of the value stays: merged with a
+    re-serialization on the other side, it is kept (it was taken for the base's own value,
+    and the merge wrote the string back)."""
+    quoted = BASE.replace(b'"size": 3', b'"size": "3"')
+    base = setup(repo, cli, {"snap/model.json": quoted})
+    branch(repo, "regen", base, "snap/model.json", NOISY.replace(b'"size": 3', b'"size": "3"'))
+    branch(repo, "typed", base, "snap/model.json", BASE)
+    for ours, theirs in (("typed", "regen"), ("regen", "typed")):
+        repo.git("checkout", "-q", "-B", f"m-{ours}", ours)
+        proc = git(repo, "merge", "--no-edit", theirs)
+        assert proc.returncode == 0, proc.stdout + proc.stderr
+        assert repo.read("snap/model.json") == BASE  # the number, in the base's bytes
+
+
 def test_a_merge_that_also_brings_log_lines_keeps_its_own(
     repo: TestRepo, cli: Cli, on_path: Path
 ) -> None:
