@@ -241,7 +241,7 @@ def test_an_addition_names_the_base_line_it_goes_before(at: int, indent: int) ->
     # a head with the base's formatting names the line where the texts first differ
     first = 2 + 4 * min(at, len(base))
     near = range(first, first + 4) if at < len(base) else range(first - 1, first + 1)
-    assert added.base_line in near, (added, a.decode().splitlines()[added.base_line - 1])
+    assert added.base_line is not None and added.base_line in near, added
     assert [n.type for n in found.noise] == ([] if indent == 2 else ["whitespace"])
 
 
