@@ -245,6 +245,34 @@ def test_an_addition_names_the_base_line_it_goes_before(at: int, indent: int) ->
     assert [n.type for n in found.noise] == ([] if indent == 2 else ["whitespace"])
 
 
+@pytest.mark.parametrize("noise", ["none", "reindent", "reorder"])
+@pytest.mark.parametrize("edit", ["insert", "remove"])
+def test_an_insertion_beside_another_change_is_two_changes_not_a_cascade(
+    noise: str, edit: str
+) -> None:
+    """A record inserted (or removed) at the top of a long array and another record changed
+    further down: two real changes, the records between them unchanged, whatever the noise;
+    the strip writes exactly those two into the base's bytes."""
+    base = [{"id": k, "name": f"n{k}", "v": k * 1.5} for k in range(40)]
+    head = [{"id": -1, "name": "new", "v": 0.0}, *base] if edit == "insert" else base[1:]
+    head = [dict(r) for r in head]
+    head[20]["v"] = 99.5
+    shown = [dict(reversed(r.items())) for r in head] if noise == "reorder" else head
+    a = (json.dumps(base, indent=2) + "\n").encode()
+    b = (json.dumps(shown, indent=4 if noise == "reindent" else 2) + "\n").encode()
+    found = changes.analyse_json(a, b, jsonvalue.parse(a), jsonvalue.parse(b))
+    assert found is not None
+    first = ("added", "$[0]") if edit == "insert" else ("removed", "$[0]")
+    assert sorted((c.kind, c.path) for c in found.real) == sorted([first, ("changed", "$[20].v")])
+    assert found.more == 0
+    # the base's bytes with the two edits; a new record keeps the head's key order (the base
+    # has none of its own)
+    if edit == "insert" and noise == "reorder":
+        head[0] = shown[0]
+    expected = (json.dumps(head, indent=2) + "\n").encode()
+    assert changes.strip_json(a, b, rel_tol=1e-9) == expected
+
+
 def test_a_long_change_list_is_capped_and_counted() -> None:
     base = {f"k{i}": i for i in range(100)}
     head = {f"k{i}": i + 1 for i in range(100)}

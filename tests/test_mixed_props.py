@@ -107,6 +107,21 @@ def edit(doc: Any, kind: str, rng: random.Random) -> Any | None:
         gone = rng.choice(list(obj))
         return replace_at(doc, path, lambda o: {k: v for k, v in o.items() if k != gone})
     arrays = [(p, v) for p, v in found if isinstance(v, list)]
+    if kind in ("insert", "drop"):
+        # an element inserted or removed anywhere, and another changed beyond it: the middle
+        # between them differs in length (aligned on its equal elements)
+        arrays = [(p, v) for p, v in arrays if len(v) >= 2]
+        if not arrays:
+            return None
+        path, items = rng.choice(arrays)
+        at = rng.randrange(len(items))
+        if kind == "insert":
+            out = [*items[:at], {"inserted": [at]}, *items[at:]]
+        else:
+            out = [*items[:at], *items[at + 1 :]]
+        other = rng.randrange(len(out))
+        out[other] = "changed!" if out[other] != "changed!" else 12345
+        return replace_at(doc, path, lambda _: out)
     if not arrays:
         return None
     path, _ = rng.choice(arrays)
@@ -152,7 +167,7 @@ def json_cases(draw: st.DrawFn) -> tuple[bytes, bytes, bool, bool]:
     base_style = draw(styles)
     base_final = draw(st.booleans())
     base = dump(doc, base_style) + ("\n" if base_final else "")
-    real = draw(st.sampled_from(["none", "leaf", "add", "remove", "append"]))
+    real = draw(st.sampled_from(["none", "leaf", "add", "remove", "append", "insert", "drop"]))
     head_doc = doc if real == "none" else edit(doc, real, rng)
     if head_doc is None:
         head_doc, real = doc, "none"

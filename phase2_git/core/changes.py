@@ -54,6 +54,10 @@ _MAX_DEPTH = 200
 _TEXT_WINDOW = 4000
 # Array elements matched as a permutation ("moved") at most this many at once.
 _MOVES = 64
+# The middle of two arrays of different lengths (an element inserted or removed there, and
+# another changed) is aligned on its elements equal up to key order, with difflib, up to this
+# many elements a side; past it, or too deep to key, elements pair index to index.
+_ALIGN = 4096
 
 
 # The patterns are compiled on first use (the hook imports this module; a run compiles only
@@ -539,9 +543,15 @@ class _Walk:
         moved: list[tuple[int, int]] = []
         if la == lb and 1 < la <= _MOVES:
             moved = _permutation(x[p : p + la], y[p : p + lb], p)
+        aligned = None
         if moved:
             pairs.extend(moved)
-        else:
+        elif la != lb and min(la, lb) and max(la, lb) <= _ALIGN:
+            aligned = _aligned(x[p : p + la], y[p : p + lb], p)
+        if aligned is not None:
+            pairs += aligned[0]
+            removed, added = aligned[1], aligned[2]
+        elif not moved:
             k = min(la, lb)
             pairs.extend((p + d, p + d) for d in range(k))
             removed = list(range(p + k, p + la))
@@ -858,6 +868,44 @@ def _shape(v: JValue) -> object:
     if isinstance(v, list):
         return ("[", len(v))
     return v
+
+
+def _aligned(
+    xs: list[JValue], ys: list[JValue], offset: int
+) -> tuple[list[tuple[int, int]], list[int], list[int]] | None:
+    """(pairs, removed, added) of two arrays' middles of different lengths, aligned on the
+    elements equal up to key order (difflib's matching blocks); the rest of each block pairs
+    index to index. Paired index to index throughout, an element inserted at ``$[0]`` beside
+    another change made every element in between read as changed (a record's every field).
+    None when an element is too deep to key: the caller pairs them by index."""
+    from difflib import SequenceMatcher
+
+    try:
+        ka, kb = [_unordered(v) for v in xs], [_unordered(v) for v in ys]
+    except RecursionError:
+        return None
+    pairs: list[tuple[int, int]] = []
+    removed: list[int] = []
+    added: list[int] = []
+    # autojunk: an element repeated through a long array is not matched, which keeps
+    # difflib from its quadratic worst case (such elements pair by index, as before)
+    for _, i1, i2, j1, j2 in SequenceMatcher(None, ka, kb).get_opcodes():
+        k = min(i2 - i1, j2 - j1)
+        pairs += [(offset + i1 + d, offset + j1 + d) for d in range(k)]
+        removed += range(offset + i1 + k, offset + i2)
+        added += range(offset + j1 + k, offset + j2)
+    return pairs, removed, added
+
+
+def _unordered(v: object) -> str:
+    """:func:`_exact` with an object's keys sorted (unless a key repeats): equal for two
+    values that differ at most in key order (raises RecursionError when too deep)."""
+    if isinstance(v, JObj):
+        members = [json.dumps(k) + ":" + _unordered(x) for k, x in v]
+        return "{" + ",".join(members if v.has_duplicates() else sorted(members)) + "}"
+    if isinstance(v, list):
+        return "[" + ",".join(_unordered(x) for x in v) + "]"
+    return _exact(v)
 
 
 def _permutation(xs: list[JValue], ys: list[JValue], offset: int) -> list[tuple[int, int]]:
