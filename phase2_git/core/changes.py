@@ -54,10 +54,11 @@ _MAX_DEPTH = 200
 _TEXT_WINDOW = 4000
 # Array elements matched as a permutation ("moved") at most this many at once.
 _MOVES = 64
-# The middle of two arrays of different lengths (an element inserted or removed there, and
-# another changed) is aligned on its elements equal up to key order, with difflib, up to this
-# many elements a side; past it, or too deep to key, elements pair index to index.
-_ALIGN = 4096
+# The middle two arrays of different lengths leave once their common ends are set aside (an
+# element inserted or removed there, and another changed) is aligned on its elements equal up
+# to key order, with difflib, up to this many elements a side; past it, or too deep to key,
+# elements pair index to index.
+_ALIGN = 100_000
 
 
 # The patterns are compiled on first use (the hook imports this module; a run compiles only
@@ -547,6 +548,8 @@ class _Walk:
         if moved:
             pairs.extend(moved)
         elif la != lb and min(la, lb) and max(la, lb) <= _ALIGN:
+            # (equal lengths keep pairing index to index: whether the noise pass ran, which
+            # _may_permute decides, must not change what the walk gives)
             aligned = _aligned(x[p : p + la], y[p : p + lb], p)
         if aligned is not None:
             pairs += aligned[0]
@@ -881,7 +884,12 @@ def _aligned(
     from difflib import SequenceMatcher
 
     try:
-        ka, kb = [_unordered(v) for v in xs], [_unordered(v) for v in ys]
+        # each element's form, hashed as soon as it is made: a middle of 100,000 records
+        # holds as many small ints, not a copy of its text (two forms that are not equal
+        # but hash the same, one chance in 2**64, pair two elements that are then walked and
+        # read as changed, as they were before)
+        ka = [hash(_unordered(v)) for v in xs]
+        kb = [hash(_unordered(v)) for v in ys]
     except RecursionError:
         return None
     pairs: list[tuple[int, int]] = []
