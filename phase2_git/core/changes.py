@@ -681,30 +681,14 @@ class _Walk:
             return None
         if removed:
             # where a removal shows in the head: at what now follows it
-            by_a = dict(pairs)
-            follows: dict[int, int] = {}
-            nxt = sb.close
-            gone = set(removed)
-            for i in range(na - 1, -1, -1):
-                if i in gone:
-                    follows[i] = nxt
-                elif i in by_a:
-                    nxt = sb.starts[by_a[i]]
+            follows = _follows(removed, na, dict(pairs), sb.starts, sb.close)
             for i in removed:
                 key: str | int = keys[i] if keys is not None else i
                 self._real(Found("removed", (*path, key), xs[i], _NONE, follows[i], sa.starts[i]))
         if added:
             # where an addition goes in the base: before what follows it there (the base's
             # closing bracket was every addition's base line, $[0] of a long array included)
-            by_b = {j: i for i, j in pairs}
-            precedes: dict[int, int] = {}
-            nxt = sa.close
-            new = set(added)
-            for j in range(nb - 1, -1, -1):
-                if j in new:
-                    precedes[j] = nxt
-                elif j in by_b:
-                    nxt = sa.starts[by_b[j]]
+            precedes = _follows(added, nb, {j: i for i, j in pairs}, sa.starts, sa.close)
             for j in added:
                 key = yk[j] if yk is not None else j
                 self._real(Found("added", (*path, key), _NONE, ys[j], sb.starts[j], precedes[j]))
@@ -871,6 +855,23 @@ def _shape(v: JValue) -> object:
     if isinstance(v, list):
         return ("[", len(v))
     return v
+
+
+def _follows(
+    alone: list[int], n: int, other: Mapping[int, int], starts: list[int], close: int
+) -> dict[int, int]:
+    """For each of ``alone`` (members only this side has, of its ``n``), the offset on the
+    other side of what follows it there: the start of the next member both have (``other``:
+    this side's index -> the other's, whose members start at ``starts``), else ``close``."""
+    out: dict[int, int] = {}
+    lone = set(alone)
+    nxt = close
+    for k in range(n - 1, -1, -1):
+        if k in lone:
+            out[k] = nxt
+        elif k in other:
+            nxt = starts[other[k]]
+    return out
 
 
 def _aligned(
