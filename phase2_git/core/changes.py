@@ -544,21 +544,23 @@ class _Walk:
         moved: list[tuple[int, int]] = []
         if la == lb and 1 < la <= _MOVES:
             moved = _permutation(x[p : p + la], y[p : p + lb], p)
-        aligned = None
         if moved:
             pairs.extend(moved)
-        elif la != lb and min(la, lb) and max(la, lb) <= _ALIGN:
-            # (equal lengths keep pairing index to index: whether the noise pass ran, which
-            # _may_permute decides, must not change what the walk gives)
-            aligned = _aligned(x[p : p + la], y[p : p + lb], p)
-        if aligned is not None:
+        else:
+            aligned = None
+            if la != lb and min(la, lb) and max(la, lb) <= _ALIGN:
+                # (equal lengths keep pairing index to index: whether the noise pass ran,
+                # which _may_permute decides, must not change what the walk gives)
+                aligned = _aligned(x[p : p + la], y[p : p + lb], p)
+            if aligned is None:
+                k = min(la, lb)
+                aligned = (
+                    [(p + d, p + d) for d in range(k)],
+                    list(range(p + k, p + la)),
+                    list(range(p + k, p + lb)),
+                )
             pairs += aligned[0]
             removed, added = aligned[1], aligned[2]
-        elif not moved:
-            k = min(la, lb)
-            pairs.extend((p + d, p + d) for d in range(k))
-            removed = list(range(p + k, p + la))
-            added = list(range(p + k, p + lb))
         pairs.extend((n - s + d, m - s + d) for d in range(s))
         if not self.spans:
             moves = tuple((i, j) for i, j in moved if i != j)

@@ -194,8 +194,8 @@ class RealChange(NamedTuple):
     are the values as JSON text (text: the lines), each cut to a few dozen characters, None
     on the side that has none. ``line`` is the head file's line (for a removal: the line
     that now follows it), ``base_line`` the base file's (for an addition: the line it goes
-    before). ``source`` is a moved element's
-    base path. The texts are raw here: :meth:`to_json` sanitises them.
+    before). ``source`` is a moved element's base path. The texts are raw here:
+    :meth:`to_json` sanitises them.
     """
 
     kind: ChangeKind
