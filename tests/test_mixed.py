@@ -273,6 +273,49 @@ def test_an_insertion_beside_another_change_is_two_changes_not_a_cascade(
     assert changes.strip_json(a, b, rel_tol=1e-9) == expected
 
 
+def test_the_alignment_sees_what_a_strip_cannot_change() -> None:
+    """Elements are aligned on what no strip rewrites (not a number's text, not key order):
+    a strip aligns its own output as it aligned the head (idempotent), and an element
+    within tolerance still meets its counterpart and reads as noise."""
+    a, b = b"[1.0, 1.0, 2]", b"[0, 1.0000000000001, 1.0000000000001, 3]"
+    once = changes.strip_json(a, b, rel_tol=1e-9)
+    assert changes.strip_json(a, once, rel_tol=1e-9) == once
+    a, b = b"[1.5, 1.5, 1.5, 1.5, 1.5, 2]", b"[1.5, 0, 1.5, 1.5000000000001, 1.5]"
+    found = changes.analyse_json(a, b, jsonvalue.parse(a), jsonvalue.parse(b), rel_tol=1e-9)
+    assert found is not None
+    assert [(c.kind, c.path) for c in found.real] == [("changed", "$[1]"), ("removed", "$[5]")]
+    assert [n.type for n in found.noise] == ["numeric_precision"]
+    assert changes.strip_json(a, b, rel_tol=1e-9) == b"[1.5, 0, 1.5, 1.5, 1.5]"
+
+
+def test_the_alignment_costs_at_most_a_bounded_walk() -> None:
+    """Keys that repeat through a long middle (numbers all key alike; a few hundred distinct
+    strings stay under difflib's autojunk) would make the match quadratic: such a middle
+    pairs by index. An element larger than the key's bound keys as its shape."""
+    numbers = [jsonvalue.JNum(str(k % 105)) for k in range(5000)]
+    assert changes._aligned(numbers, [*numbers, jsonvalue.JNum("1")], 0) is None
+    levels = [f"level-{k % 105}" for k in range(5000)]
+    assert changes._aligned(levels, levels[1:], 0) is None
+    names = [f"name-{k}" for k in range(5000)]
+    aligned = changes._aligned(names, names[1:], 0)
+    assert aligned is not None and aligned[1] == [0] and aligned[2] == []
+    big = jsonvalue.parse(json.dumps({"features": [{"id": k} for k in range(1000)]}).encode())
+    assert changes._align_key(big) == ("{#", 1)
+
+
+def test_an_added_key_names_the_base_line_the_strip_writes_it_at() -> None:
+    a = (json.dumps({"a": 1, "b": 2, "c": 3}, indent=2) + "\n").encode()
+    b = (json.dumps({"c": 3, "new": 0, "a": 1, "b": 9}, indent=2) + "\n").encode()
+    found = changes.analyse_json(a, b, jsonvalue.parse(a), jsonvalue.parse(b))
+    assert found is not None
+    added = next(c for c in found.real if c.kind == "added")
+    assert added.base_line is not None
+    # after "c", the key the head put before it: where the base's closing brace was
+    assert a.decode().splitlines()[added.base_line - 1] == "}"
+    stripped = changes.strip_json(a, b, rel_tol=1e-9).decode().splitlines()
+    assert stripped[added.base_line - 1].strip() == '"new": 0'
+
+
 def test_a_long_change_list_is_capped_and_counted() -> None:
     base = {f"k{i}": i for i in range(100)}
     head = {f"k{i}": i + 1 for i in range(100)}

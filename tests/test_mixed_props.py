@@ -204,6 +204,100 @@ def test_strip_json_keeps_the_head_and_only_the_head(case: tuple[bytes, bytes, b
         assert found is not None and not found.noise, found
 
 
+# arrays rewritten as regenerations rewrite them: elements inserted, removed, changed and
+# repeated, among duplicates, numbers a float may jitter, nested and mixed kinds; then noise
+_ELEMENTS = st.sampled_from(
+    [
+        {"id": 1, "v": "a"},
+        {"v": "a", "id": 1},
+        1.0,
+        1.5,
+        {"v": [1.0, 2], "id": 2},
+        1,
+        "1",
+        2,
+        None,
+        True,
+        [1, {"k": 2}],
+        [],
+        {},
+        "x",
+        [[1]],
+        0,
+    ]
+) | st.recursive(
+    st.integers(0, 3) | st.sampled_from(["a", "1"]),
+    lambda kids: (
+        st.lists(kids, max_size=3) | st.dictionaries(st.sampled_from("ab"), kids, max_size=2)
+    ),
+    max_leaves=5,
+)
+
+
+@st.composite
+def array_cases(draw: st.DrawFn) -> tuple[bytes, bytes]:
+    base = draw(st.lists(_ELEMENTS, max_size=30))
+    head = list(base)
+    for _ in range(draw(st.integers(0, 8))):
+        op = draw(st.sampled_from(["insert", "remove", "change", "repeat"]))
+        if op == "insert":
+            head.insert(draw(st.integers(0, len(head))), draw(_ELEMENTS))
+        elif head:
+            at = draw(st.integers(0, len(head) - 1))
+            if op == "remove":
+                del head[at]
+            elif op == "change":
+                head[at] = draw(_ELEMENTS)
+            else:
+                head.insert(at, head[at])
+    wrap = draw(st.sampled_from(["root", "object", "nested"]))
+
+    def wrapped(items: list[Any]) -> Any:
+        if wrap == "root":
+            return items
+        if wrap == "object":
+            return {"k": items, "z": 1}
+        return {"k": [items, {"q": items}, [items, items[:3]]], "z": [1.5]}
+
+    base_doc, head_doc = wrapped(base), wrapped(head)
+    rng = draw(st.randoms(use_true_random=False))
+    noise = draw(st.sets(st.sampled_from(["style", "reorder", "crlf", "jitter"])))
+    if "reorder" in noise:
+        head_doc = reorder(head_doc, rng)
+    if "jitter" in noise:
+        head_doc = jitter(head_doc)
+    style = draw(styles)
+    text = dump(head_doc, draw(styles) if "style" in noise else style) + "\n"
+    if "crlf" in noise:
+        text = text.replace("\n", "\r\n")
+    return (dump(base_doc, style) + "\n").encode(), text.encode()
+
+
+@PROPS
+@given(array_cases())
+def test_an_array_strip_keeps_the_head_and_strips_again_to_itself(
+    case: tuple[bytes, bytes],
+) -> None:
+    """However its elements are aligned (by index, or on equal elements where the lengths
+    differ), the strip keeps the head's document, strips to itself, leaves no noise, and the
+    change list's lines are lines of the files."""
+    a, b = case
+    out = strip(a, b)
+    assert same_document(out, b)
+    assert strip(a, out) == out
+    found = changes.analyse_json(a, b, jsonvalue.parse(a), jsonvalue.parse(b), rel_tol=REL_TOL)
+    assert found is not None
+    assert (found.total == 0) == same_document(a, b)
+    for c in found.real:
+        assert c.line is None or 1 <= c.line <= b.count(b"\n") + 1, c
+        assert c.base_line is None or 1 <= c.base_line <= a.count(b"\n") + 1, c
+    if not same_document(a, b):
+        again = changes.analyse_json(
+            a, out, jsonvalue.parse(a), jsonvalue.parse(out), rel_tol=REL_TOL
+        )
+        assert again is not None and not again.noise, again
+
+
 @PROPS
 @given(json_cases())
 def test_the_change_list_names_the_noise_it_was_given(

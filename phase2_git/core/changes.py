@@ -27,7 +27,7 @@ pass over every character, and the spans are those of exactly the document phase
 
 import json
 from collections import deque
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from decimal import Decimal, localcontext
 from typing import Any, NamedTuple
 
@@ -688,9 +688,15 @@ class _Walk:
                 key: str | int = keys[i] if keys is not None else i
                 self._real(Found("removed", (*path, key), xs[i], _NONE, follows[i], sa.starts[i]))
         if added:
-            # where an addition goes in the base: before what follows it there (the base's
-            # closing bracket was every addition's base line, $[0] of a long array included)
-            precedes = _follows(added, nb, {j: i for i, j in pairs}, sa.starts, sa.close)
+            # where an addition goes in the base (the base's closing bracket was every
+            # addition's base line, $[0] of a long array included): as the strip writes it,
+            # an element before what follows it in the head, a key after the key the head
+            # put before it (_emit: the base's key order)
+            by_b = {j: i for i, j in pairs}
+            if obj:
+                precedes = _just_after(added, nb, by_b, sa.starts, sa.close)
+            else:
+                precedes = _follows(added, nb, by_b, sa.starts, sa.close)
             for j in added:
                 key = yk[j] if yk is not None else j
                 self._real(Found("added", (*path, key), _NONE, ys[j], sb.starts[j], precedes[j]))
@@ -876,30 +882,52 @@ def _follows(
     return out
 
 
+def _just_after(
+    alone: list[int], n: int, other: Mapping[int, int], starts: list[int], close: int
+) -> dict[int, int]:
+    """For each of ``alone`` (members only this side has, of its ``n``), the offset on the
+    other side just after the member both have that comes before it on this side (``other``:
+    this side's index -> the other's, whose members start at ``starts``): where the next
+    member there starts, else ``close``. Before any: the first member's start."""
+    out: dict[int, int] = {}
+    lone = set(alone)
+    last = -1
+    for k in range(n):
+        if k in lone:
+            out[k] = starts[last + 1] if last + 1 < len(starts) else close
+        elif k in other:
+            last = other[k]
+    return out
+
+
 def _aligned(
-    xs: list[JValue], ys: list[JValue], offset: int
+    xs: Sequence[JValue], ys: Sequence[JValue], offset: int
 ) -> tuple[list[tuple[int, int]], list[int], list[int]] | None:
-    """(pairs, removed, added) of two arrays' middles of different lengths, aligned on the
-    elements equal up to key order (difflib's matching blocks); the rest of each block pairs
-    index to index. Paired index to index throughout, an element inserted at ``$[0]`` beside
-    another change made every element in between read as changed (a record's every field).
-    None when an element is too deep to key: the caller pairs them by index."""
+    """(pairs, removed, added) of two arrays' middles of different lengths, aligned with
+    difflib on the elements' :func:`_align_key`; the rest of each block pairs index to index.
+    Paired index to index throughout, an element inserted at ``$[0]`` beside another change
+    made every element in between read as changed (a record's every field).
+
+    None (the caller pairs by index) when the match would cost too much: difflib's longest
+    match compares every occurrence of a key on one side with every one on the other, so an
+    array of many equal keys (numbers, which all key alike, or a few hundred distinct
+    strings, under autojunk's 1%) made it quadratic (99,000 such elements: 29 s)."""
+    from collections import Counter
     from difflib import SequenceMatcher
 
-    try:
-        # each element's form, hashed as soon as it is made: a middle of 100,000 records
-        # holds as many small ints, not a copy of its text (two forms that are not equal
-        # but hash the same, one chance in 2**64, pair two elements that are then walked and
-        # read as changed, as they were before)
-        ka = [hash(_unordered(v)) for v in xs]
-        kb = [hash(_unordered(v)) for v in ys]
-    except RecursionError:
+    # the pairs of equal keys a match looks at, first among the first elements of each side
+    # (an array of numbers, which all key alike, is told from them) and then among all
+    head = _ALIGN_SAMPLE
+    if len(xs) > head and len(ys) > head and _work(xs[:head], ys[:head]) > 16 * head:
+        return None
+    ka = [hash(_align_key(v)) for v in xs]
+    kb = [hash(_align_key(v)) for v in ys]
+    counts = Counter(kb)
+    if sum(counts.get(k, 0) for k in ka) > 8 * (len(ka) + len(kb)):
         return None
     pairs: list[tuple[int, int]] = []
     removed: list[int] = []
     added: list[int] = []
-    # autojunk: an element repeated through a long array is not matched, which keeps
-    # difflib from its quadratic worst case (such elements pair by index, as before)
     for _, i1, i2, j1, j2 in SequenceMatcher(None, ka, kb).get_opcodes():
         k = min(i2 - i1, j2 - j1)
         pairs += [(offset + i1 + d, offset + j1 + d) for d in range(k)]
@@ -908,15 +936,74 @@ def _aligned(
     return pairs, removed, added
 
 
-def _unordered(v: object) -> str:
-    """:func:`_exact` with an object's keys sorted (unless a key repeats): equal for two
-    values that differ at most in key order (raises RecursionError when too deep)."""
+_ALIGN_SAMPLE = 256
+
+
+def _work(xs: Sequence[JValue], ys: Sequence[JValue]) -> int:
+    """How many pairs of equal keys ``xs`` and ``ys`` hold (difflib's longest match looks at
+    each)."""
+    from collections import Counter
+
+    counts = Counter(hash(_align_key(v)) for v in ys)
+    return sum(counts.get(hash(_align_key(v)), 0) for v in xs)
+
+
+# how deep an element's key looks (below it, a container is its kind and size), and how many
+# of its members at most: past that the element keys as its shape alone, so keying a middle
+# costs at most this much a side however large its elements (one element holding 100,000
+# records added 1.3 s to a walk that looked at one of them)
+_KEY_DEPTH = 2
+_KEY_MEMBERS = 256
+
+
+class _KeyTooLarge(Exception):
+    pass
+
+
+def _align_key(v: JValue) -> object:
+    """What aligning an array's elements compares: the element with its keys sorted (unless
+    a key repeats), its strings, literals and shape, down to :data:`_KEY_DEPTH` levels and at
+    most :data:`_KEY_MEMBERS` members, but never its numbers' text. Blind to whatever a strip
+    may rewrite (key order, a number's text within tolerance), so the strip's own output
+    aligns as the head did: a key that saw the base's ``1.0`` where the head wrote
+    ``1.0000000000001`` matched other elements on the next strip, and the strip was not
+    idempotent. A number change is the walk's to find; two elements that key alike are paired
+    and walked, as every pair was before."""
+    budget = [_KEY_MEMBERS]
+    try:
+        return _key_of(v, _KEY_DEPTH, budget)
+    except _KeyTooLarge:
+        return _key_of(v, 0, budget)
+
+
+def _key_of(v: JValue, depth: int, budget: list[int]) -> object:
     if isinstance(v, JObj):
-        members = [json.dumps(k) + ":" + _unordered(x) for k, x in v]
-        return "{" + ",".join(members if v.has_duplicates() else sorted(members)) + "}"
+        if not depth:
+            return ("{#", len(v))
+        budget[0] -= len(v)
+        if budget[0] < 0:
+            raise _KeyTooLarge
+        items = [(k, _key_of(x, depth - 1, budget)) for k, x in v]
+        return ("{", tuple(items if v.has_duplicates() else sorted(items, key=_first)))
     if isinstance(v, list):
-        return "[" + ",".join(_unordered(x) for x in v) + "]"
-    return _exact(v)
+        if not depth:
+            return ("[#", len(v))
+        budget[0] -= len(v)
+        if budget[0] < 0:
+            raise _KeyTooLarge
+        return ("[", *(_key_of(x, depth - 1, budget) for x in v))
+    if isinstance(v, JNum):
+        return _NUMBER_KEY
+    if isinstance(v, str):
+        return ("", v)
+    return v  # True, False, None: no other key is a bare int (True == 1) or 0 (False == 0)
+
+
+_NUMBER_KEY = ("#",)
+
+
+def _first(item: tuple[str, object]) -> str:
+    return item[0]
 
 
 def _permutation(xs: list[JValue], ys: list[JValue], offset: int) -> list[tuple[int, int]]:
