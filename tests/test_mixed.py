@@ -288,19 +288,42 @@ def test_the_alignment_sees_what_a_strip_cannot_change() -> None:
     assert changes.strip_json(a, b, rel_tol=1e-9) == b"[1.5, 0, 1.5, 1.5, 1.5]"
 
 
-def test_the_alignment_costs_at_most_a_bounded_walk() -> None:
-    """Keys that repeat through a long middle (numbers all key alike; a few hundred distinct
-    strings stay under difflib's autojunk) would make the match quadratic: such a middle
-    pairs by index. An element larger than the key's bound keys as its shape."""
+def test_the_alignment_anchors_on_elements_found_once_on_each_side() -> None:
+    """Only an element whose key occurs once on each side anchors the alignment (numbers all
+    key alike, and a few hundred strings repeated through a long array anchor nothing: such
+    a middle pairs by index); between anchors, elements pair by index. Every second element
+    changed and one inserted (difflib's quadratic case) aligns on the unchanged ones. An
+    element larger than the key's bound keys as its shape."""
     numbers = [jsonvalue.JNum(str(k % 105)) for k in range(5000)]
     assert changes._aligned(numbers, [*numbers, jsonvalue.JNum("1")], 0) is None
     levels = [f"level-{k % 105}" for k in range(5000)]
     assert changes._aligned(levels, levels[1:], 0) is None
     names = [f"name-{k}" for k in range(5000)]
-    aligned = changes._aligned(names, names[1:], 0)
-    assert aligned is not None and aligned[1] == [0] and aligned[2] == []
+    head = [n if k % 2 else n + "!" for k, n in enumerate(names)]
+    head.insert(1, "new")
+    aligned = changes._aligned(names, head, 0)
+    assert aligned is not None
+    pairs, removed, added = aligned
+    assert added == [1] and removed == []
+    assert pairs == [(0, 0), *((k, k + 1) for k in range(1, 5000))]
     big = jsonvalue.parse(json.dumps({"features": [{"id": k} for k in range(1000)]}).encode())
     assert changes._align_key(big) == ("{#", 1)
+
+
+def test_the_common_ends_are_found_start_first_so_a_strip_strips_to_itself() -> None:
+    """Where lengths differ, the start is found whole (equal, then equal but for noise)
+    before the end: the end found first took a run of equal elements the next strip's start
+    took, and the strip was not idempotent; nested, the alignment reached the same case."""
+    for a, b in (
+        (b'[1.0, {"a":1}, {"a": 1}]', b'[1.0000000000001, {"a":1}]'),
+        (b'["x", [[[[1.0, 2, [ ]]]]]]', b"[[[[[1.0000000000001,2, [ ], [ ]]]]]]"),
+    ):
+        once = changes.strip_json(a, b, rel_tol=1e-9)
+        assert changes.strip_json(a, once, rel_tol=1e-9) == once, (a, b, once)
+        found = changes.analyse_json(
+            a, once, jsonvalue.parse(a), jsonvalue.parse(once), rel_tol=1e-9
+        )
+        assert found is not None and not found.noise
 
 
 def test_an_added_key_names_the_base_line_the_strip_writes_it_at() -> None:
