@@ -1003,20 +1003,16 @@ def _align_key(v: JValue) -> object:
 
 
 def _key_of(v: JValue, depth: int, budget: list[int]) -> object:
-    if isinstance(v, JObj):
+    if isinstance(v, (JObj, list)):
+        obj = isinstance(v, JObj)
         if not depth:
-            return ("{#", len(v))
+            return ("{#" if obj else "[#", len(v))
         budget[0] -= len(v)
         if budget[0] < 0:
             raise _KeyTooLarge
-        items = [(k, _key_of(x, depth - 1, budget)) for k, x in v]
-        return ("{", tuple(items if v.has_duplicates() else sorted(items, key=_first)))
-    if isinstance(v, list):
-        if not depth:
-            return ("[#", len(v))
-        budget[0] -= len(v)
-        if budget[0] < 0:
-            raise _KeyTooLarge
+        if isinstance(v, JObj):
+            items = [(k, _key_of(x, depth - 1, budget)) for k, x in v]
+            return ("{", tuple(items if v.has_duplicates() else sorted(items, key=_first)))
         return ("[", *(_key_of(x, depth - 1, budget) for x in v))
     if isinstance(v, JNum):
         return _NUMBER_KEY
