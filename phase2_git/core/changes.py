@@ -929,6 +929,8 @@ def _aligned(
     from bisect import bisect_left
     from collections import Counter
 
+    # keys by hash, so that 100,000 elements hold as many ints (two keys that collide, one
+    # chance in 2**64, pair two elements the walk then reads as changed, as every pair was);
     # an array whose first elements key alike (numbers all do) has nothing to anchor on
     head = [hash(_align_key(v)) for v in xs[:_ALIGN_LOOK]]
     if len(head) == _ALIGN_LOOK and len(set(head)) * 4 < _ALIGN_LOOK:
