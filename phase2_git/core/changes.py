@@ -527,28 +527,30 @@ class _Walk:
         # the common ends: elements equal as written first, then equal but for noise (an
         # element the head kept as it was is never matched to one that merely looks alike)
         p = s = 0
+        sames = (_deep_equal, self._same)
         if n != m:
             # the whole start before the end: found end first, a run of equal elements the
             # strip writes from the base could be taken by the end on one strip and by the
             # start on the next (the strip's output aligned otherwise than the head: not
             # idempotent, [1.0, {"a":1}, {"a": 1}] against [1.0000000000001, {"a":1}])
-            for same in (_deep_equal, self._same):
+            for same in sames:
                 while p < n and p < m and same(x[p], y[p]):
                     p += 1
-            for same in (_deep_equal, self._same):
+            for same in sames:
                 while s < n - p and s < m - p and same(x[n - 1 - s], y[m - 1 - s]):
                     s += 1
-        for same in (_deep_equal, self._same) if n == m else ():
-            # equal lengths pair index to index whatever the ends, unless the middle they
-            # leave is a permutation: the noise pass (a walk of each pair, then walked again
-            # below) is needed only where one is possible
-            skip = same is not _deep_equal and n - p - s > _MOVES
-            if skip and not _may_permute(x, y, p, n - s):
-                break
-            while p < n - s and p < m - s and same(x[p], y[p]):
-                p += 1
-            while s < n - p and s < m - p and same(x[n - 1 - s], y[m - 1 - s]):
-                s += 1
+        else:
+            for same in sames:
+                # equal lengths pair index to index whatever the ends, unless the middle they
+                # leave is a permutation: the noise pass (a walk of each pair, then walked
+                # again below) is needed only where one is possible
+                skip = same is not _deep_equal and n - p - s > _MOVES
+                if skip and not _may_permute(x, y, p, n - s):
+                    break
+                while p < n - s and same(x[p], y[p]):
+                    p += 1
+                while s < n - p and same(x[n - 1 - s], y[n - 1 - s]):
+                    s += 1
         pairs = [(i, i) for i in range(p)]
         la, lb = n - s - p, m - s - p
         removed: list[int] = []
