@@ -1,10 +1,13 @@
 """How a JSON walk pairs two arrays of equal length (core/changes.py: ``_Walk._array``).
 
-Equal lengths pair index to index unless the middle left between the common ends is a
-small permutation of the base's elements (reported as moves). Finding those ends under noise
+Equal lengths pair index to index unless an element keys otherwise than its counterpart
+(the middle from the first to the last such one is aligned, as arrays of different lengths
+are, where that lists fewer elements) or the middle left between the common ends is a small
+permutation of the base's elements (reported as moves). Finding those ends under noise
 (``_Walk._same``: a walk of each pair, walked again afterwards) is skipped where
 ``_may_permute`` proves that no such middle can exist. These tests hold the walk with that
-proof to the walk without it (the noise pass always run), and keep the permutation found."""
+proof to the walk without it (the noise pass always run), keep the permutation found, and
+hold the side-by-side check of keys to the keys."""
 
 from __future__ import annotations
 
@@ -183,3 +186,39 @@ def test_elements_that_all_look_alike_give_the_search_up() -> None:
     )
     head[120], head[121] = base[121], base[120]
     assert _moves(base, head) == [("moved", "$[120]"), ("moved", "$[121]")]
+
+
+_KEYED = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.sampled_from(["a", "1", ""])
+    | st.integers(-3, 3)
+    | st.floats(-2, 2, allow_nan=False),
+    lambda kids: st.lists(kids, max_size=4) | st.dictionaries(st.sampled_from("abc"), kids),
+    max_leaves=12,
+)
+
+
+@PROPS
+@given(_KEYED, _KEYED, st.randoms(use_true_random=False), st.booleans())
+def test_alike_is_the_keys_being_equal(x: Any, y: Any, rng: random.Random, noisy: bool) -> None:
+    """``_alike`` (the side-by-side walk the equal-length check takes first) says two
+    elements key alike only where their keys are equal, and says so of an element and any
+    noise of it (keys reordered, a number jittered) within the key's budget."""
+    if noisy:
+        y = _variant(x, rng)
+    a, b = (jsonvalue.parse(json.dumps(v).encode()) for v in (x, y))
+    alike = changes._alike(a, b, changes._KEY_DEPTH, [changes._KEY_MEMBERS])
+    assert not alike or changes._align_key(a) == changes._align_key(b)
+    if noisy:
+        assert changes._align_key(a) == changes._align_key(b)
+        within = changes._align_key(a) == changes._key_of(a, changes._KEY_DEPTH, [10**9])
+        assert alike or not within
+
+
+def test_an_object_that_repeats_a_key_keys_its_members_in_order() -> None:
+    repeated = jsonvalue.parse(b'{"a": 1, "a": "x"}')
+    swapped = jsonvalue.parse(b'{"a": "x", "a": 1}')
+    assert not changes._alike(repeated, swapped, changes._KEY_DEPTH, [changes._KEY_MEMBERS])
+    assert changes._align_key(repeated) != changes._align_key(swapped)
+    assert changes._alike(repeated, repeated, changes._KEY_DEPTH, [changes._KEY_MEMBERS])

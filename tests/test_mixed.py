@@ -273,6 +273,77 @@ def test_an_insertion_beside_another_change_is_two_changes_not_a_cascade(
     assert changes.strip_json(a, b, rel_tol=1e-9) == expected
 
 
+@pytest.mark.parametrize("noise", ["none", "reindent", "reorder"])
+def test_an_array_of_the_same_length_shifted_by_one_is_two_changes(noise: str) -> None:
+    """A sorted list that lost its first record and gained a last one, and a record edited
+    in between: the lengths are equal, yet the records line up one place apart. Paired index
+    to index, every record read as changed, field by field; aligned, it is the removal, the
+    addition and the edit, and the strip writes exactly those into the base's bytes."""
+    base = [{"id": k, "name": f"n{k:03d}", "v": k * 1.5} for k in range(300)]
+    head = [dict(r) for r in base[1:]] + [{"id": 300, "name": "n300", "v": 450.0}]
+    head[150]["name"] = "edited"
+    shown = [dict(reversed(r.items())) for r in head] if noise == "reorder" else head
+    a = (json.dumps(base, indent=2) + "\n").encode()
+    b = (json.dumps(shown, indent=4 if noise == "reindent" else 2) + "\n").encode()
+    found = changes.analyse_json(a, b, jsonvalue.parse(a), jsonvalue.parse(b), rel_tol=1e-9)
+    assert found is not None
+    assert sorted((c.kind, c.path) for c in found.real) == [
+        ("added", "$[299]"),
+        ("changed", "$[150].name"),
+        ("removed", "$[0]"),
+    ]
+    assert found.more == 0
+    if noise == "reorder":
+        head[-1] = shown[-1]  # the new record keeps the head's key order: the base has none
+    expected = (json.dumps(head, indent=2) + "\n").encode()
+    once = changes.strip_json(a, b, rel_tol=1e-9)
+    assert once == expected
+    assert changes.strip_json(a, once, rel_tol=1e-9) == once
+    names = [f"name-{k:04d}" for k in range(1000)]
+    a, b = json.dumps(names).encode(), json.dumps([*names[1:], "name-1000"]).encode()
+    found = changes.analyse_json(a, b, jsonvalue.parse(a), jsonvalue.parse(b))
+    assert found is not None
+    assert [(c.kind, c.path) for c in found.real] == [("removed", "$[0]"), ("added", "$[999]")]
+
+
+def test_an_array_of_the_same_length_keeps_index_pairs_where_they_list_less() -> None:
+    """Equal lengths align only where that lists fewer elements than pairing by index: two
+    strings that traded places, one of them edited, around a record whose keys were
+    reordered are two changes (the two places), not two removals and two additions; a
+    number edited in place is the walk's."""
+    a = b'["p", {"a": 0, "b": 0}, "q"]'
+    b = b'["q", {"b": 0, "a": 0}, "p2"]'
+    found = changes.analyse_json(a, b, jsonvalue.parse(a), jsonvalue.parse(b))
+    assert found is not None
+    assert [(c.kind, c.path) for c in found.real] == [("changed", "$[0]"), ("changed", "$[2]")]
+    assert [n.type for n in found.noise] == ["json_ordering"]
+    a, b = b'[{"n": "x", "v": 1}, {"n": "y", "v": 2}]', b'[{"n": "x", "v": 1}, {"n": "y", "v": 3}]'
+    found = changes.analyse_json(a, b, jsonvalue.parse(a), jsonvalue.parse(b))
+    assert found is not None
+    assert [(c.kind, c.path) for c in found.real] == [("changed", "$[1].v")]
+
+
+def test_elements_moved_with_noise_in_them_are_moves_and_the_strip_keeps_them() -> None:
+    """Records that traded places, one of them with its keys reordered and each written in
+    its own spacing: two moves and the key order as noise. The strip writes the moved
+    records as the base wrote them, and its output finds the same moves (it stripped to
+    something else on its second run when the moves were found only among exact copies)."""
+    a = b'[{"ok":true, "id":1}, {"v": 1, "id": 0}, {"id": 2}]'
+    b = b'[{"v": 1, "id": 0}, {"id":1, "ok":true}, {"id": 2}]'
+    found = changes.analyse_json(a, b, jsonvalue.parse(a), jsonvalue.parse(b))
+    assert found is not None
+    assert [(c.kind, c.path, c.source) for c in found.real] == [
+        ("moved", "$[0]", "$[1]"),
+        ("moved", "$[1]", "$[0]"),
+    ]
+    assert [n.type for n in found.noise] == ["json_ordering"]
+    once = changes.strip_json(a, b, rel_tol=1e-9)
+    assert once == b'[{"v": 1, "id": 0}, {"ok":true, "id":1}, {"id": 2}]'
+    assert changes.strip_json(a, once, rel_tol=1e-9) == once
+    again = changes.analyse_json(a, once, jsonvalue.parse(a), jsonvalue.parse(once))
+    assert again is not None and not again.noise and again.total == 2
+
+
 def test_the_alignment_sees_what_a_strip_cannot_change() -> None:
     """Elements are aligned on what no strip rewrites (not a number's text, not key order):
     a strip aligns its own output as it aligned the head (idempotent), and an element

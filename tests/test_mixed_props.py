@@ -239,7 +239,9 @@ def array_cases(draw: st.DrawFn) -> tuple[bytes, bytes]:
     base = draw(st.lists(_ELEMENTS, max_size=30))
     head = list(base)
     for _ in range(draw(st.integers(0, 8))):
-        op = draw(st.sampled_from(["insert", "remove", "change", "repeat"]))
+        # "shift": one removed and one inserted, the length kept (a sorted list that lost an
+        # element and gained another); "swap": two elements trade places
+        op = draw(st.sampled_from(["insert", "remove", "change", "repeat", "shift", "swap"]))
         if op == "insert":
             head.insert(draw(st.integers(0, len(head))), draw(_ELEMENTS))
         elif head:
@@ -248,6 +250,12 @@ def array_cases(draw: st.DrawFn) -> tuple[bytes, bytes]:
                 del head[at]
             elif op == "change":
                 head[at] = draw(_ELEMENTS)
+            elif op == "shift":
+                del head[at]
+                head.insert(draw(st.integers(0, len(head))), draw(_ELEMENTS))
+            elif op == "swap":
+                to = draw(st.integers(0, len(head) - 1))
+                head[at], head[to] = head[to], head[at]
             else:
                 head.insert(at, head[at])
     wrap = draw(st.sampled_from(["root", "object", "nested"]))
@@ -278,9 +286,9 @@ def array_cases(draw: st.DrawFn) -> tuple[bytes, bytes]:
 def test_an_array_strip_keeps_the_head_and_strips_again_to_itself(
     case: tuple[bytes, bytes],
 ) -> None:
-    """However its elements are aligned (by index, or on equal elements where the lengths
-    differ), the strip keeps the head's document, strips to itself, leaves no noise, and the
-    change list's lines are lines of the files."""
+    """However its elements are aligned (by index, or on elements that key alike where the
+    lengths differ or the elements shifted), the strip keeps the head's document, strips to
+    itself, leaves no noise, and the change list's lines are lines of the files."""
     a, b = case
     out = strip(a, b)
     assert same_document(out, b)

@@ -27,7 +27,7 @@ pass over every character, and the spans are those of exactly the document phase
 
 import json
 from collections import deque
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from decimal import Decimal, localcontext
 from typing import Any, NamedTuple
 
@@ -55,9 +55,9 @@ _TEXT_WINDOW = 4000
 # Array elements matched as a permutation ("moved") at most this many at once.
 _MOVES = 64
 # The middle two arrays of different lengths leave once their common ends are set aside (an
-# element inserted or removed there, and another changed) is aligned on the elements found
-# once on each side (_aligned) up to this many elements a side; past it, elements pair index
-# to index.
+# element inserted or removed there, and another changed), or of equal lengths whose elements
+# shifted, is aligned on the elements found once on each side (_aligned) up to this many
+# elements a side; past it, elements pair index to index.
 _ALIGN = 100_000
 _ALIGN_LOOK = 256  # elements keyed first: fewer than a quarter of them distinct, no alignment
 
@@ -527,29 +527,41 @@ class _Walk:
         # the common ends: elements equal as written first, then equal but for noise (an
         # element the head kept as it was is never matched to one that merely looks alike)
         p = s = 0
-        sames = (_deep_equal, self._same)
-        if n != m:
+        while p < n and p < m and _deep_equal(x[p], y[p]):
+            p += 1
+        aligning = n != m
+        if aligning:
             # the whole start before the end: found end first, a run of equal elements the
             # strip writes from the base could be taken by the end on one strip and by the
             # start on the next (the strip's output aligned otherwise than the head: not
             # idempotent, [1.0, {"a":1}, {"a": 1}] against [1.0000000000001, {"a":1}])
-            for same in sames:
-                while p < n and p < m and same(x[p], y[p]):
-                    p += 1
-            for same in sames:
+            while p < n and p < m and self._same(x[p], y[p]):
+                p += 1
+            for same in (_deep_equal, self._same):
                 while s < n - p and s < m - p and same(x[n - 1 - s], y[m - 1 - s]):
                     s += 1
         else:
-            for same in sames:
-                # equal lengths pair index to index whatever the ends, unless the middle they
-                # leave is a permutation: the noise pass (a walk of each pair, then walked
-                # again below) is needed only where one is possible
-                skip = same is not _deep_equal and n - p - s > _MOVES
-                if skip and not _may_permute(x, y, p, n - s):
-                    break
-                while p < n - s and same(x[p], y[p]):
+            while s < n - p and _deep_equal(x[n - 1 - s], y[n - 1 - s]):
+                s += 1
+            q = _key_differs(x, y, p, n - s)
+            if q < n - s:
+                # an element keys otherwise than its counterpart (one removed and another
+                # inserted, a sorted list shifted by one): the middle from the first to the
+                # last such element is aligned as arrays of different lengths are. What keys
+                # alike on either side of it pairs index to index, its differences the walk's
+                # to find. The key is blind to noise: the strip's output (written from the
+                # base where the head differs by noise alone) splits where the head did
+                aligning = True
+                p = q
+                while s < n - p and _align_key(x[n - 1 - s]) == _align_key(y[n - 1 - s]):
+                    s += 1
+            elif n - p - s <= _MOVES or _may_permute(x, y, p, n - s):
+                # the middle may be a permutation: the noise pass (a walk of each pair, then
+                # walked again below) finds where it starts and ends. Elsewhere the elements
+                # pair index to index, and no walk is spent on a search that cannot succeed
+                while p < n - s and self._same(x[p], y[p]):
                     p += 1
-                while s < n - p and same(x[n - 1 - s], y[n - 1 - s]):
+                while s < n - p and self._same(x[n - 1 - s], y[n - 1 - s]):
                     s += 1
         pairs = [(i, i) for i in range(p)]
         la, lb = n - s - p, m - s - p
@@ -557,15 +569,16 @@ class _Walk:
         added: list[int] = []
         moved: list[tuple[int, int]] = []
         if la == lb and 1 < la <= _MOVES:
-            moved = _permutation(x[p : p + la], y[p : p + lb], p)
+            # where keys decided the middle, elements moved with noise in them are moves too:
+            # the strip writes them as the base's, and its output must find the same moves
+            same = self._same if aligning else _deep_equal
+            moved = _permutation(x[p : p + la], y[p : p + lb], p, same)
         if moved:
             pairs.extend(moved)
         else:
             aligned = None
-            if la != lb and min(la, lb) and max(la, lb) <= _ALIGN:
-                # (equal lengths keep pairing index to index: whether the noise pass ran,
-                # which _may_permute decides, must not change what the walk gives)
-                aligned = _aligned(x[p : p + la], y[p : p + lb], p)
+            if aligning and min(la, lb) and max(la, lb) <= _ALIGN:
+                aligned = _aligned(x[p : p + la], y[p : p + lb], p, or_by_index=n == m)
             if aligned is None:
                 k = min(la, lb)
                 aligned = (
@@ -915,15 +928,17 @@ def _just_after(
 
 
 def _aligned(
-    xs: Sequence[JValue], ys: Sequence[JValue], offset: int
+    xs: Sequence[JValue], ys: Sequence[JValue], offset: int, *, or_by_index: bool = False
 ) -> tuple[list[tuple[int, int]], list[int], list[int]] | None:
-    """(pairs, removed, added) of two arrays' middles of different lengths, aligned on the
-    elements whose :func:`_align_key` occurs once on each side (patience diff's anchors: the
-    longest run of them in the same order on both sides); between two anchors the elements
-    pair index to index, as the whole middle did before. Paired index to index throughout, an
-    element inserted at ``$[0]`` beside another change made every element in between read as
-    changed (a record's every field). None (the caller pairs by index) when no element
-    anchors.
+    """(pairs, removed, added) of two arrays' middles, aligned on the elements whose
+    :func:`_align_key` occurs once on each side (patience diff's anchors: the longest run of
+    them in the same order on both sides); between two anchors the elements pair index to
+    index, as the whole middle did before. Paired index to index throughout, an element
+    inserted at ``$[0]`` beside another change made every element in between read as changed
+    (a record's every field). None (the caller pairs by index) when no element anchors, or (``or_by_index``: middles of equal length) when pairing by index leaves no
+    more elements keyed unlike their counterparts than the alignment's removals, additions
+    and unlike pairs together (two records swapped around a third read as two changes, not
+    as four removals and additions).
 
     Not difflib: its longest match scans the whole middle again for every run it finds, and
     evenly spaced changes (every second record edited, one inserted) made it quadratic
@@ -975,6 +990,10 @@ def _aligned(
         if i1 < len(xs):
             pairs.append((offset + i1, offset + j1))
         i0, j0 = i1 + 1, j1 + 1
+    if or_by_index:
+        unlike = sum(ka[i - offset] != kb[j - offset] for i, j in pairs)
+        if len(removed) + len(added) + unlike >= sum(a != b for a, b in zip(ka, kb)):
+            return None
     return pairs, removed, added
 
 
@@ -1007,6 +1026,10 @@ def _align_key(v: JValue) -> object:
 
 
 def _key_of(v: JValue, depth: int, budget: list[int]) -> object:
+    if isinstance(v, str):
+        # a string is its own key (no other key is a str); a number (JNum, its text kept in
+        # a str) keys as every number does
+        return _NUMBER_KEY if isinstance(v, JNum) else v
     if isinstance(v, (JObj, list)):
         obj = isinstance(v, JObj)
         if not depth:
@@ -1018,28 +1041,83 @@ def _key_of(v: JValue, depth: int, budget: list[int]) -> object:
             items = [(k, _key_of(x, depth - 1, budget)) for k, x in v]
             return ("{", tuple(items if v.has_duplicates() else sorted(items, key=_first)))
         return ("[", *(_key_of(x, depth - 1, budget) for x in v))
-    if isinstance(v, JNum):
-        return _NUMBER_KEY
-    if isinstance(v, str):
-        return ("", v)
     return v  # True, False, None: no other key is a bare int (True == 1) or 0 (False == 0)
 
 
 _NUMBER_KEY = ("#",)
 
 
+def _key_differs(x: list[JValue], y: list[JValue], lo: int, hi: int) -> int:
+    """The first index of ``[lo, hi)`` where the elements of two arrays of equal length have
+    different :func:`_align_key` s (``hi``: none). Blind to noise as the key is. Most such
+    pairs are written alike member by member (a number jittered, keys in the same order):
+    :func:`_alike` tells so without building either key."""
+    for i in range(lo, hi):
+        a, b = x[i], y[i]
+        if not _alike(a, b, _KEY_DEPTH, [_KEY_MEMBERS]) and _align_key(a) != _align_key(b):
+            return i
+    return hi
+
+
+def _alike(a: JValue, b: JValue, depth: int, budget: list[int]) -> bool:
+    """Whether ``a`` and ``b`` have equal :func:`_align_key` s, found by walking both side by
+    side instead of building either: the same down to the key's depth but for their numbers'
+    text and the order of an object's keys (in order where a key repeats, as the key keeps
+    them). Past the key's budget of members, False (the keys may still be equal)."""
+    if isinstance(a, str):
+        return isinstance(b, JNum) if isinstance(a, JNum) else type(b) is str and a == b
+    if isinstance(a, JObj):
+        if not isinstance(b, JObj) or len(a) != len(b):
+            return False
+        if depth:
+            budget[0] -= len(a)
+            if budget[0] < 0:
+                return False
+            theirs = dict(b)
+            if len(theirs) == len(a) and len(dict(a)) == len(a):
+                # no key repeats: the keys sort the members, whatever order each side has
+                for k, va in a:
+                    if k not in theirs or not _alike(va, theirs[k], depth - 1, budget):
+                        return False
+                return True
+            for (ka, va), (kb, vb) in zip(a, b):
+                if ka != kb or not _alike(va, vb, depth - 1, budget):
+                    return False
+        return True
+    if isinstance(a, list):
+        if not isinstance(b, list) or len(a) != len(b):
+            return False
+        if depth:
+            budget[0] -= len(a)
+            if budget[0] < 0:
+                return False
+            for va, vb in zip(a, b):
+                if not _alike(va, vb, depth - 1, budget):
+                    return False
+        return True
+    return type(a) is type(b) and a == b  # True, False, None
+
+
 def _first(item: tuple[str, object]) -> str:
     return item[0]
 
 
-def _permutation(xs: list[JValue], ys: list[JValue], offset: int) -> list[tuple[int, int]]:
+def _permutation(
+    xs: list[JValue],
+    ys: list[JValue],
+    offset: int,
+    same: Callable[[JValue, JValue], bool] = _deep_equal,
+) -> list[tuple[int, int]]:
     """Pairs (base index, head index) when ``ys`` is ``xs`` reordered (equal elements, by
-    text form), else []."""
+    text form, or by ``same``: then only elements that key alike are compared), else []."""
+    keyed = same is not _deep_equal
+    keys = [_align_key(v) for v in xs] if keyed else []
     free = list(range(len(xs)))
     out: list[tuple[int, int]] = []
     for j, y in enumerate(ys):
+        key = _align_key(y) if keyed else None
         for k, i in enumerate(free):
-            if _deep_equal(xs[i], y):
+            if (not keyed or keys[i] == key) and same(xs[i], y):
                 out.append((offset + i, offset + j))
                 del free[k]
                 break
