@@ -543,25 +543,29 @@ class _Walk:
         else:
             while s < n - p and _deep_equal(x[n - 1 - s], y[n - 1 - s]):
                 s += 1
-            q = _key_differs(x, y, p, n - s)
+            # where an element keys otherwise than its counterpart (one removed and another
+            # inserted, a sorted list shifted by one), the middle from the first to the last
+            # such element is aligned as arrays of different lengths are; what keys alike on
+            # either side of it pairs index to index, its differences the walk's to find.
+            # Elsewhere the middle may be a permutation, and the noise pass (a walk of each
+            # pair, then walked again below) finds where it starts and ends. Both bounds are
+            # blind to noise, so the strip's output (written from the base where the head
+            # differs by noise alone) splits where the head did. Equal but for noise means
+            # keyed alike: a short middle is narrowed by the noise pass it needs anyway before
+            # its keys are compared (the first and last elements keyed otherwise stay in it);
+            # a long one is keyed first, and a walk is spent on the noise pass only where
+            # _may_permute finds a permutation possible
+            if n - p - s <= _MOVES:
+                p, s = self._noise_ends(x, y, p, s)
+                q = _key_differs(x, y, p, n - s)
+            else:
+                q = _key_differs(x, y, p, n - s)
+                if q == n - s and _may_permute(x, y, p, n - s):
+                    p, s = self._noise_ends(x, y, p, s)
             if q < n - s:
-                # an element keys otherwise than its counterpart (one removed and another
-                # inserted, a sorted list shifted by one): the middle from the first to the
-                # last such element is aligned as arrays of different lengths are. What keys
-                # alike on either side of it pairs index to index, its differences the walk's
-                # to find. The key is blind to noise: the strip's output (written from the
-                # base where the head differs by noise alone) splits where the head did
                 aligning = True
                 p = q
                 while s < n - p and _align_key(x[n - 1 - s]) == _align_key(y[n - 1 - s]):
-                    s += 1
-            elif n - p - s <= _MOVES or _may_permute(x, y, p, n - s):
-                # the middle may be a permutation: the noise pass (a walk of each pair, then
-                # walked again below) finds where it starts and ends. Elsewhere the elements
-                # pair index to index, and no walk is spent on a search that cannot succeed
-                while p < n - s and self._same(x[p], y[p]):
-                    p += 1
-                while s < n - p and self._same(x[n - 1 - s], y[n - 1 - s]):
                     s += 1
         pairs = [(i, i) for i in range(p)]
         la, lb = n - s - p, m - s - p
@@ -599,6 +603,16 @@ class _Walk:
         return self._container(
             y, parts, sa, sb, pairs, removed, added, shifted, path, depth, indent
         )
+
+    def _noise_ends(self, x: list[JValue], y: list[JValue], p: int, s: int) -> tuple[int, int]:
+        """The common ends of two arrays of equal length, from ``p`` and ``s`` on, extended
+        over the elements equal but for noise."""
+        n = len(x)
+        while p < n - s and self._same(x[p], y[p]):
+            p += 1
+        while s < n - p and self._same(x[n - 1 - s], y[n - 1 - s]):
+            s += 1
+        return p, s
 
     def _tree(
         self,
@@ -935,10 +949,11 @@ def _aligned(
     them in the same order on both sides); between two anchors the elements pair index to
     index, as the whole middle did before. Paired index to index throughout, an element
     inserted at ``$[0]`` beside another change made every element in between read as changed
-    (a record's every field). None (the caller pairs by index) when no element anchors, or (``or_by_index``: middles of equal length) when pairing by index leaves no
-    more elements keyed unlike their counterparts than the alignment's removals, additions
-    and unlike pairs together (two records swapped around a third read as two changes, not
-    as four removals and additions).
+    (a record's every field). None (the caller pairs by index) when no element anchors, or
+    (``or_by_index``: middles of equal length) when pairing by index leaves no more elements
+    keyed unlike their counterparts than the alignment's removals, additions and unlike pairs
+    together (two strings that traded places, one of them edited, read as two changes, not as
+    two removals and two additions).
 
     Not difflib: its longest match scans the whole middle again for every run it finds, and
     evenly spaced changes (every second record edited, one inserted) made it quadratic
