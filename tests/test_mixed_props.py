@@ -275,10 +275,20 @@ def array_cases(draw: st.DrawFn) -> tuple[bytes, bytes]:
     if "jitter" in noise:
         head_doc = jitter(head_doc)
     style = draw(styles)
-    text = dump(head_doc, draw(styles) if "style" in noise else style) + "\n"
+    if wrap == "root" and draw(st.booleans()):
+        # each element written in a style of its own, as hand-edited or merged files are
+        # (the base's element styles are the head's, unless the head's style is noise)
+        chosen = draw(st.lists(styles, min_size=len(base_doc), max_size=len(base_doc)))
+        base_text = "[" + ", ".join(dump(v, st_) for v, st_ in zip(base_doc, chosen)) + "]"
+        heads = [draw(styles) if "style" in noise else st_ for st_ in chosen]
+        heads += [style] * (len(head_doc) - len(heads))
+        text = "[" + ", ".join(dump(v, st_) for v, st_ in zip(head_doc, heads)) + "]\n"
+    else:
+        base_text = dump(base_doc, style)
+        text = dump(head_doc, draw(styles) if "style" in noise else style) + "\n"
     if "crlf" in noise:
         text = text.replace("\n", "\r\n")
-    return (dump(base_doc, style) + "\n").encode(), text.encode()
+    return (base_text + "\n").encode(), text.encode()
 
 
 @PROPS
