@@ -84,6 +84,13 @@ CASES = [
     ("a.txt", b"host 10.0.0.10\n", b"host 10.0.0.1\n", "text", "content"),
     ("a.txt", b"on 2024.10.05\n", b"on 2024.1.05\n", "text", "content"),
     ("a.txt", b"took 1.50.\n", b"took 1.5.\n", "text", "numeric_precision"),
+    # two groups after a version's operator or prefix: a release, not a float
+    ("a.txt", b"numpy>=1.20\n", b"numpy>=1.2\n", "text", "content"),
+    ("a.txt", b"django==3.10\n", b"django==3.1\n", "text", "content"),
+    ("a.txt", b'"lodash": "^4.10"\n', b'"lodash": "^4.1"\n', "text", "content"),
+    ("a.txt", b"tag v1.10\n", b"tag v1.1\n", "text", "content"),
+    ("a.txt", b"p<0.050 x=0.50\n", b"p<0.05 x=0.5\n", "text", "numeric_precision"),
+    ("a.txt", b"dev0.50\n", b"dev0.5\n", "text", "numeric_precision"),
     ("a.txt", b"ab\n", b"a b\n", "text", "content"),
     ("a.txt", b"caf\xe9\n", b"caf\xe9 \n", "text", "content"),
     ("a.bin", b"\x00\x01", b"\x00\x02", "binary", "binary"),
@@ -249,3 +256,22 @@ def test_a_dotted_run_is_never_close_to_another(a: str, b: str, before: str, aft
     loose = ClassifySettings(rel_tol=0.5, abs_tol=1.0)
     close, _ = text_numbers_close([f"{before}{a}{after}"], [f"{before}{b}{after}"], loose)
     assert close == (a == b)
+
+
+_release = st.tuples(st.integers(0, 30), st.integers(0, 120)).map(lambda t: f"{t[0]}.{t[1]}")
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    _release,
+    _release,
+    st.sampled_from(["pkg==", "pkg>=", "pkg<=", "pkg~=", "pkg!=", "^", "~", "~>", "@", "v", "V"]),
+)
+def test_a_release_after_a_version_mark_is_compared_as_written(a: str, b: str, mark: str) -> None:
+    """Two groups after a version's operator or prefix are a release (1.20 is not 1.2), even
+    within a tolerance of 50%; the same text elsewhere is a float (``x=1.20`` is ``x=1.2``)."""
+    loose = ClassifySettings(rel_tol=0.5, abs_tol=1.0)
+    close, _ = text_numbers_close([f"{mark}{a}"], [f"{mark}{b}"], loose)
+    assert close == (a == b)
+    floats, _ = text_numbers_close([f"x={a}0"], [f"x={a}"], loose)
+    assert floats

@@ -36,6 +36,11 @@ _BINARY_SNIFF = 8000
 # capture: a version, an address or a date, never a float (``_text_numbers_close``)
 _number_split = lazy_pattern(r"([-+]?(?:\d+(?:\.\d+){2,}|\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?)")
 _space_runs = lazy_pattern(r"(\s+)")  # \s is str.isspace(): the separators of str.split()
+# what a version follows in the token (``numpy>=1.20``, ``foo==1.10``, ``"^1.10"``, ``@1.10``,
+# ``v1.10``): a number there is compared as written, however close as a float (1.20 and 1.2
+# are other releases). A bare ``<``, ``>`` or ``=`` is not one: ``p<0.050``, ``x=0.50`` are
+# the floats a regeneration rewrites
+_version_mark = lazy_pattern(r"(?:[=!<>~]=|\^|~>?|@|(?<![A-Za-z])[vV])$")
 
 
 _EQUAL = jsonvalue.Comparison(True, 0.0)
@@ -406,7 +411,7 @@ def _text_numbers_close(
         px, py = number_split(x), number_split(y)
         if len(px) != len(py) or px[0::2] != py[0::2]:
             return False, max_rel
-        for nx, ny in zip(px[1::2], py[1::2]):
+        for text, nx, ny in zip(px[0::2], px[1::2], py[1::2]):
             if nx == ny:
                 continue
             if not any(c in nx + ny for c in ".eE"):
@@ -415,6 +420,8 @@ def _text_numbers_close(
                 # a dotted run: split as floats, ``requests==2.10.0`` → ``2.1.0`` was 2.10 → 2.1
                 # and .0 → .0, the same values, and a version change passed as noise
                 return False, max_rel
+            if _version_mark().search(text):
+                return False, max_rel  # a version: ``numpy>=1.20`` → ``1.2`` is another one
             try:
                 dx, dy = Decimal(nx), Decimal(ny)
             except InvalidOperation:  # pragma: no cover - the regex only admits decimals
