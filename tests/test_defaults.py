@@ -619,6 +619,39 @@ def test_jsonc_formatting_comments_and_trailing_commas(repo: TestRepo, cli: Cli)
     assert not any(v["equivalent"] for v in found["tsconfig.base.json"]["verdicts"])
 
 
+def test_a_re_indented_jsonc_file_lists_its_real_changes_by_path(repo: TestRepo, cli: Cli) -> None:
+    """A JSONC document re-indented beside a real change is walked as JSON with its comments
+    and trailing commas blanked: the value change by its path and line, a comment edited or
+    added as a change of its own, the re-indent as noise (it listed every line before); and
+    nothing is planned to strip it, JSONC is never rewritten."""
+    repo.write("tsconfig.json", TSCONFIG)
+    repo.commit("base")
+    head = (
+        TSCONFIG.replace("  ", "    ")
+        .replace("es2020", "es2022")
+        .replace("oldest browser", "newest browser")
+        .replace("true,", "true,\n        // strictest")
+    )
+    repo.write("tsconfig.json", head)
+    repo.commit("edit")
+    doc = _diff_json(cli, repo, "HEAD~1", "HEAD")
+    (m,) = doc["mismatches"]
+    assert (m["artifact_type"], m["mismatch_type"]) == ("jsonc", "content")
+    real = [(c["kind"], c["path"], c["line"], c["base_line"]) for c in m["changes"]["real"]]
+    assert real == [
+        ("changed", "$.compilerOptions.target", 4, 4),
+        ("changed", None, 4, 4),
+        ("added", None, 6, None),
+    ]
+    comment = m["changes"]["real"][1]
+    assert (comment["before"], comment["after"]) == (
+        "/* the oldest browser we ship to */",
+        "/* the newest browser we ship to */",
+    )
+    assert [n["type"] for n in m["changes"]["noise"]] == ["whitespace"]
+    assert m["plan"]["action"] == "manual" and "first" not in m["plan"]
+
+
 _json_strings = st.lists(
     st.sampled_from([*'ab /*,\\"\n}]{[', "//", "/*", "*/", "é"]), max_size=8
 ).map(lambda chars: json.dumps("".join(chars)))

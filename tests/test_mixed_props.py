@@ -449,3 +449,40 @@ def test_strip_text_keeps_the_head_and_only_the_head(
     assert (found.total > 0) == real
     if not noisy:
         assert not found.noise
+
+
+@PROPS
+@given(json_cases(), st.lists(st.integers(0, 200), max_size=3), st.booleans())
+def test_jsonc_lists_the_changes_json_lists_and_its_comments(
+    case: tuple[bytes, bytes, bool, bool], at: list[int], edit: bool
+) -> None:
+    """A JSON pair with comment lines put between its lines (never inside a string: a JSON
+    string holds no raw line break) lists, as JSONC, the real changes it lists as JSON, by
+    the same paths, and the comments that differ besides."""
+    from phase2_git.core import jsonc
+
+    a, b, _, _ = case
+    if b.startswith(b"\xef\xbb\xbf"):
+        return  # a BOM before the first comment line: not what this is about
+
+    def commented(data: bytes, note: str) -> bytes:
+        lines = data.split(b"\n")
+        for k in sorted(at, reverse=True):
+            lines.insert(1 + k % max(1, len(lines) - 1), f"// {note}".encode())
+        return b"\n".join(lines)
+
+    ca, cb = commented(a, "note"), commented(b, "edited" if edit else "note")
+    plain = changes.analyse_json(a, b, jsonvalue.parse(a), jsonvalue.parse(b), rel_tol=REL_TOL)
+    found = changes.analyse_jsonc(
+        ca,
+        cb,
+        jsonc.scan(jsonvalue.decode_text(ca)),
+        jsonc.scan(jsonvalue.decode_text(cb)),
+        jsonc.parse(ca),
+        jsonc.parse(cb),
+        rel_tol=REL_TOL,
+    )
+    assert plain is not None and found is not None
+    assert found.total == plain.total + (len(at) if edit else 0)
+    values = [(c.kind, c.path) for c in found.real if c.path is not None]
+    assert values == [(c.kind, c.path) for c in plain.real][: len(values)]

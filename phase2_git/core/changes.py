@@ -29,7 +29,7 @@ import json
 from collections import deque
 from collections.abc import Callable, Mapping, Sequence
 from decimal import Decimal, localcontext
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from phase2_git.core import jsonvalue, whitespace
 from phase2_git.core.jsonvalue import JNum, JObj, JValue
@@ -41,6 +41,9 @@ from phase2_git.core.model import (
 )
 from phase2_git.core.patterns import lazy_pattern
 from phase2_git.core.whitespace import WhitespaceRules
+
+if TYPE_CHECKING:
+    from phase2_git.core.jsonc import Scan
 
 # Real changes listed per mismatch (the rest are counted), and places listed per noise kind:
 # the list is copied into the JSON report, JUnit and the review for every content mismatch.
@@ -1441,6 +1444,83 @@ def analyse_json(
             return found
         _KEPT.keep(a_data, b_data, rel_tol, abs_tol, stripped)
     return found
+
+
+def analyse_jsonc(
+    a_data: bytes,
+    b_data: bytes,
+    a_scan: "Scan",
+    b_scan: "Scan",
+    a_doc: JValue,
+    b_doc: JValue,
+    *,
+    rel_tol: float = 0.0,
+    abs_tol: float = 0.0,
+) -> Changes | None:
+    """:func:`analyse_json` for JSONC: the documents walked with their comments and trailing
+    commas blanked (:func:`phase2_git.core.jsonc.scan`: every other character, and so every
+    line, where it was), so a re-indented ``tsconfig.json`` with one value changed lists that
+    value by its path, and the re-indent as noise, instead of every line. A comment added,
+    removed or edited is a real change of its own (path None, its lines), as its
+    classification says. Never stripped: JSONC is not rewritten."""
+    bom = jsonvalue.UTF8_BOM
+
+    def blanked(data: bytes, found: "Scan") -> bytes:
+        text = found.text.encode("utf-8", "surrogatepass")
+        return bom + text if data.startswith(bom) else text
+
+    values = analyse_json(
+        blanked(a_data, a_scan),
+        blanked(b_data, b_scan),
+        a_doc,
+        b_doc,
+        rel_tol=rel_tol,
+        abs_tol=abs_tol,
+    )
+    if values is None:
+        return None
+    notes = _comment_changes(a_scan, b_scan)
+    if not notes:
+        return values
+    real = sorted(
+        (*values.real, *notes),
+        key=lambda c: c.line if c.line is not None else c.base_line or 0,
+    )
+    return Changes(tuple(real[:LISTED]), values.more + max(0, len(real) - LISTED), values.noise)
+
+
+def _comment_changes(a: "Scan", b: "Scan") -> list[RealChange]:
+    """The comments of two JSONC texts that differ, in order: edited, added or removed (the
+    lists aligned as difflib aligns lines; past a few thousand, index to index)."""
+    if a.comments == b.comments:
+        return []
+    lines_a, lines_b = _Lines(a.text), _Lines(b.text)
+    ca, cb = a.comments, b.comments
+    if max(len(ca), len(cb)) <= _TEXT_WINDOW:
+        from difflib import SequenceMatcher
+
+        ops = SequenceMatcher(None, ca, cb, autojunk=False).get_opcodes()
+    else:
+        k = min(len(ca), len(cb))
+        ops = [("replace", 0, k, 0, k), ("delete", k, len(ca), k, k), ("insert", k, k, k, len(cb))]
+    out: list[RealChange] = []
+    for op, i1, i2, j1, j2 in ops:
+        if op == "equal":
+            continue
+        k = min(i2 - i1, j2 - j1) if op == "replace" else 0
+        for d in range(k):
+            i, j = i1 + d, j1 + d
+            if ca[i] != cb[j]:
+                x, y = _shown(ca[i], cb[j])
+                at_b, at_a = lines_b.at(b.comment_at[j]), lines_a.at(a.comment_at[i])
+                out.append(RealChange("changed", None, x, y, at_b, at_a))
+        for i in range(i1 + k, i2):
+            shown, _ = _shown(ca[i], None)
+            out.append(RealChange("removed", None, shown, None, None, lines_a.at(a.comment_at[i])))
+        for j in range(j1 + k, j2):
+            _, shown = _shown(None, cb[j])
+            out.append(RealChange("added", None, None, shown, lines_b.at(b.comment_at[j]), None))
+    return out
 
 
 # How a text is written, from a few C-speed probes: its indentation unit, its line endings,

@@ -31,13 +31,19 @@ _string_end = lazy_pattern(r'(?:[^"\\\n]|\\.)*"', re.DOTALL)
 
 class Scan(Value):
     # a Value, not a NamedTuple: never used as a tuple, and ~10x cheaper to define
-    __slots__ = ("comments", "error", "text", "trailing_commas")
+    __slots__ = ("comment_at", "comments", "error", "text", "trailing_commas")
 
     def __init__(
-        self, text: str, comments: tuple[str, ...], trailing_commas: int, error: str
+        self,
+        text: str,
+        comments: tuple[str, ...],
+        trailing_commas: int,
+        error: str,
+        comment_at: tuple[int, ...] = (),
     ) -> None:
         self.text = text  # comments and trailing commas blanked, every other character in place
         self.comments = comments  # each comment as written, in order
+        self.comment_at = comment_at  # where each comment starts in the text
         self.trailing_commas = trailing_commas
         self.error = error  # "" or why the text is not JSONC (an unterminated comment)
 
@@ -51,6 +57,7 @@ def scan(text: str) -> Scan:
     """Comments and trailing commas of ``text`` found outside strings and blanked."""
     out: list[str] = []
     comments: list[str] = []
+    starts: list[int] = []
     trailing = 0
     pos = 0
     n = len(text)
@@ -79,6 +86,7 @@ def scan(text: str) -> Scan:
             if text[stop - 1 : stop] == "\r":
                 stop -= 1
             comments.append(text[i:stop])
+            starts.append(i)
             out.append(" " * (stop - i))
             pos = stop
             continue
@@ -88,6 +96,7 @@ def scan(text: str) -> Scan:
                 line = text.count("\n", 0, i) + 1
                 return Scan(text, tuple(comments), trailing, f"unterminated comment at line {line}")
             comments.append(text[i : stop + 2])
+            starts.append(i)
             out.append(_blank(text[i : stop + 2]))
             pos = stop + 2
             continue
@@ -101,7 +110,7 @@ def scan(text: str) -> Scan:
             out.append(found.group())
             comma = -1
         pos = found.end()
-    return Scan("".join(out), tuple(comments), trailing, "")
+    return Scan("".join(out), tuple(comments), trailing, "", tuple(starts))
 
 
 def blank(text: str) -> str:

@@ -167,9 +167,10 @@ def real_changes(
 ) -> Changes | None:
     """What really changed in a ``content`` pair, and the noise beside it: as JSON documents
     when both sides parse, else line by line when both are UTF-8 (None otherwise). Only
-    content mismatches pay for it: noise-only and identical files never come here.
-    ``keep_strip``: :attr:`Settings.strips` (only a JSON artifact is analysed, and stripped,
-    as documents)."""
+    content mismatches pay for it: noise-only and identical files never come here. JSONC
+    whose sides both parse is analysed as documents too (:func:`changes.analyse_jsonc`), and
+    never stripped. ``keep_strip``: :attr:`Settings.strips` (only a JSON artifact is
+    stripped)."""
     from phase2_git.core import changes
 
     docs = pair.both_json() if pair.is_json else None
@@ -183,6 +184,21 @@ def real_changes(
             abs_tol=settings.abs_tol,
             keep_strip=keep_strip,
         )
+    if pair.is_jsonc and (docs := pair.both_jsonc()) is not None:
+        a, b = pair.before.jsonc, pair.after.jsonc
+        assert a is not None and b is not None  # both parsed: both scanned
+        found = changes.analyse_jsonc(
+            pair.before.data,
+            pair.after.data,
+            a,
+            b,
+            docs[0],
+            docs[1],
+            rel_tol=settings.rel_tol,
+            abs_tol=settings.abs_tol,
+        )
+        if found is not None:
+            return found
     if pair.before.text is None or pair.after.text is None:
         return None
     return changes.analyse_text(pair.before.data, pair.after.data, pair.rules)

@@ -62,7 +62,9 @@ def make_plan(
         plan = _plan(
             mismatch_id, "manual", None, False, 0.0, "a real change needs a human decision"
         )
-        if changes is not None and changes.mixed and contents is not None:
+        # JSONC is never rewritten: its noise is listed beside the real change, not stripped
+        strippable = cls.artifact_type != "jsonc"
+        if changes is not None and changes.mixed and contents is not None and strippable:
             step = first_step(
                 mismatch_id,
                 changes,
