@@ -1084,36 +1084,25 @@ def _alike(a: JValue, b: JValue, depth: int, budget: list[int]) -> bool:
     them). Past the key's budget of members, False (the keys may still be equal)."""
     if isinstance(a, str):
         return isinstance(b, JNum) if isinstance(a, JNum) else type(b) is str and a == b
-    if isinstance(a, JObj):
-        if not isinstance(b, JObj) or len(a) != len(b):
-            return False
-        if depth:
-            budget[0] -= len(a)
-            if budget[0] < 0:
-                return False
-            theirs = dict(b)
-            if len(theirs) == len(a) and len(dict(a)) == len(a):
-                # no key repeats: the keys sort the members, whatever order each side has
-                for k, va in a:
-                    if k not in theirs or not _alike(va, theirs[k], depth - 1, budget):
-                        return False
-                return True
-            for (ka, va), (kb, vb) in zip(a, b):
-                if ka != kb or not _alike(va, vb, depth - 1, budget):
-                    return False
+    if not isinstance(a, (JObj, list)):
+        return type(a) is type(b) and a == b  # True, False, None
+    if type(b) is not type(a) or len(a) != len(b):
+        return False
+    other: Any = b  # the same container type as ``a``
+    if not depth:
         return True
-    if isinstance(a, list):
-        if not isinstance(b, list) or len(a) != len(b):
-            return False
-        if depth:
-            budget[0] -= len(a)
-            if budget[0] < 0:
-                return False
-            for va, vb in zip(a, b):
-                if not _alike(va, vb, depth - 1, budget):
-                    return False
-        return True
-    return type(a) is type(b) and a == b  # True, False, None
+    budget[0] -= len(a)
+    if budget[0] < 0:
+        return False
+    if not isinstance(a, JObj):
+        return all(_alike(va, vb, depth - 1, budget) for va, vb in zip(a, other))
+    theirs = dict(other)
+    if len(theirs) == len(a) and not a.has_duplicates():
+        # no key repeats: the keys sort the members, whatever order each side has
+        return all(k in theirs and _alike(v, theirs[k], depth - 1, budget) for k, v in a)
+    return all(
+        ka == kb and _alike(va, vb, depth - 1, budget) for (ka, va), (kb, vb) in zip(a, other)
+    )
 
 
 def _first(item: tuple[str, object]) -> str:
