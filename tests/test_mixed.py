@@ -344,6 +344,25 @@ def test_elements_moved_with_noise_in_them_are_moves_and_the_strip_keeps_them() 
     assert again is not None and not again.noise and again.total == 2
 
 
+def test_a_text_of_noise_alone_strips_back_to_the_base_however_its_lines_repeat() -> None:
+    """Lines equal byte for byte were matched first: ``:`` and ``  :`` against ``  :`` and
+    ``    :`` (indentation insignificant) paired the two ``  :`` lines, and the head, which is
+    only noise, kept a line of its own (hypothesis found it)."""
+    rules = whitespace.WhitespaceRules(
+        format="files declared whitespace-insignificant",
+        trailing=True,
+        indent=True,
+        inner=True,
+        blank_lines=True,
+        line_breaks=True,
+        outside_strings=False,
+    )
+    base, head = b":\n  :", b"  :\r\n    :"
+    assert changes.strip_text(base, head, rules) == base
+    found = changes.analyse_text(base, head, rules)
+    assert found is not None and found.total == 0
+
+
 def test_the_alignment_sees_what_a_strip_cannot_change() -> None:
     """Elements are aligned on what no strip rewrites (not a number's text, not key order):
     a strip aligns its own output as it aligned the head (idempotent), and an element

