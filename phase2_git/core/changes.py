@@ -560,12 +560,13 @@ class _Walk:
             # possible, which is what it proves), before the keys narrow it; there, elements
             # that moved with noise in them are found too (_moves), the keys deciding where
             # they are looked for as they decide the rest
-            q = _key_differs(x, y, p, n - s)
             if n - p - s <= _MOVES or _may_permute(x, y, p, n - s):
                 p, s = self._noise_ends(x, y, p, s)
                 if 1 < n - p - s <= _MOVES:
                     moved = _permutation(x[p : n - s], y[p : n - s], p)
-                    q = n - s if moved else q
+            # (from the ends the noise pass found, where it ran: the same first and last
+            # element keyed otherwise, over fewer elements)
+            q = n - s if moved else _key_differs(x, y, p, n - s)
             if q < n - s:
                 aligning = True
                 p = q
