@@ -1109,18 +1109,27 @@ def _first(item: tuple[str, object]) -> str:
     return item[0]
 
 
+def _stays(
+    xs: list[JValue], ys: list[JValue], offset: int, same: Callable[[JValue, JValue], bool]
+) -> tuple[list[tuple[int, int]], list[int]]:
+    """The pairs of the elements ``same`` as the one at their own index, and the indexes of
+    the others (those a permutation must place)."""
+    out: list[tuple[int, int]] = []
+    others: list[int] = []
+    for j, (x, y) in enumerate(zip(xs, ys)):
+        if same(x, y):
+            out.append((offset + j, offset + j))
+        else:
+            others.append(j)
+    return out, others
+
+
 def _permutation(xs: list[JValue], ys: list[JValue], offset: int) -> list[tuple[int, int]]:
     """Pairs (base index, head index) when ``ys`` is ``xs`` reordered (equal elements, by
     text form), else []. An element equal to the one at its own index stays there (as in
     :func:`_noisy_permutation`: two equal elements written in different spacing keep their
     places, whichever of the two found the moves)."""
-    out: list[tuple[int, int]] = []
-    free: list[int] = []
-    for j, (x, y) in enumerate(zip(xs, ys)):
-        if _deep_equal(x, y):
-            out.append((offset + j, offset + j))
-        else:
-            free.append(j)
+    out, free = _stays(xs, ys, offset, _deep_equal)
     for j in list(free):
         y = ys[j]
         for k, i in enumerate(free):
@@ -1173,13 +1182,7 @@ def _noisy_permutation(
     now equal as written to the one it was paired with (taking the first that was the same,
     as a tolerance is not transitive, ``1.0000000016`` met ``1.0000000008`` and the output's
     ``1.0000000008`` met ``1.0`` first: the second strip wrote it elsewhere)."""
-    out: list[tuple[int, int]] = []
-    moving: list[int] = []
-    for j, (x, y) in enumerate(zip(xs, ys)):
-        if same(x, y):
-            out.append((offset + j, offset + j))
-        else:
-            moving.append(j)
+    out, moving = _stays(xs, ys, offset, same)
     free = list(moving)
     keys = {i: _align_key(xs[i]) for i in free}
     for j in moving:
