@@ -473,14 +473,13 @@ def test_jsonc_lists_the_changes_json_lists_and_its_comments(
 
     ca, cb = commented(a, "note"), commented(b, "edited" if edit else "note")
     plain = changes.analyse_json(a, b, jsonvalue.parse(a), jsonvalue.parse(b), rel_tol=REL_TOL)
-    found = changes.analyse_jsonc(
+    found = changes.analyse_json(
         ca,
         cb,
-        jsonc.scan(jsonvalue.decode_text(ca)),
-        jsonc.scan(jsonvalue.decode_text(cb)),
         jsonc.parse(ca),
         jsonc.parse(cb),
         rel_tol=REL_TOL,
+        jsonc=(jsonc.scan(jsonvalue.decode_text(ca)), jsonc.scan(jsonvalue.decode_text(cb))),
     )
     assert plain is not None and found is not None
     assert found.total == plain.total + (len(at) if edit else 0)

@@ -570,7 +570,7 @@ class _Walk:
             if q < n - s:
                 aligning = True
                 p = q
-                while s < n - p and _align_key(x[n - 1 - s]) == _align_key(y[n - 1 - s]):
+                while s < n - p and _keyed_alike(x[n - 1 - s], y[n - 1 - s]):
                     s += 1
         pairs = [(i, i) for i in range(p)]
         la, lb = n - s - p, m - s - p
@@ -1071,10 +1071,14 @@ def _key_differs(x: list[JValue], y: list[JValue], lo: int, hi: int) -> int:
     pairs are written alike member by member (a number jittered, keys in the same order):
     :func:`_alike` tells so without building either key."""
     for i in range(lo, hi):
-        a, b = x[i], y[i]
-        if not _alike(a, b, _KEY_DEPTH, [_KEY_MEMBERS]) and _align_key(a) != _align_key(b):
+        if not _keyed_alike(x[i], y[i]):
             return i
     return hi
+
+
+def _keyed_alike(a: JValue, b: JValue) -> bool:
+    """``_align_key(a) == _align_key(b)``, most often without building either (:func:`_alike`)."""
+    return _alike(a, b, _KEY_DEPTH, [_KEY_MEMBERS]) or _align_key(a) == _align_key(b)
 
 
 def _alike(a: JValue, b: JValue, depth: int, budget: list[int]) -> bool:
@@ -1449,8 +1453,16 @@ def analyse_json(
     rel_tol: float = 0.0,
     abs_tol: float = 0.0,
     keep_strip: bool = False,
+    jsonc: "tuple[Scan, Scan] | None" = None,
 ) -> Changes | None:
     """The real changes and the noise of two JSON documents (their bytes and parsed values).
+
+    ``jsonc``: both sides are JSONC, and these their scans (:func:`phase2_git.core.jsonc.scan`).
+    The documents are walked with their comments and trailing commas blanked (every other
+    character, and so every line, where it was), so a re-indented ``tsconfig.json`` with one
+    value changed lists that value by its path, and the re-indent as noise, instead of every
+    line; a comment added, removed or edited is a real change of its own (path None, its
+    lines), as its classification says. Never stripped: JSONC is not rewritten.
 
     ``keep_strip``: the caller is about to strip this pair (``resolve --yes``, ``check
     --fix``). The walk that reads the text then emits the stripped head as it goes, and
@@ -1459,6 +1471,17 @@ def analyse_json(
 
     None only if the sides' text cannot be walked again (cannot happen for documents that
     :func:`jsonvalue.parse` accepted; kept so that a diff never fails on an artifact)."""
+    if jsonc is not None:
+        a_scan, b_scan = jsonc
+        values = analyse_json(
+            _blanked(a_data, a_scan),
+            _blanked(b_data, b_scan),
+            a_doc,
+            b_doc,
+            rel_tol=rel_tol,
+            abs_tol=abs_tol,
+        )
+        return _with_comments(values, a_scan, b_scan)
     if keep_strip:
         _KEPT.clear()
     try:
@@ -1500,41 +1523,11 @@ def analyse_json(
     return found
 
 
-def analyse_jsonc(
-    a_data: bytes,
-    b_data: bytes,
-    a_scan: "Scan",
-    b_scan: "Scan",
-    a_doc: JValue,
-    b_doc: JValue,
-    *,
-    rel_tol: float = 0.0,
-    abs_tol: float = 0.0,
-) -> Changes | None:
-    """:func:`analyse_json` for JSONC: the documents walked with their comments and trailing
-    commas blanked (:func:`phase2_git.core.jsonc.scan`: every other character, and so every
-    line, where it was), so a re-indented ``tsconfig.json`` with one value changed lists that
-    value by its path, and the re-indent as noise, instead of every line. A comment added,
-    removed or edited is a real change of its own (path None, its lines), as its
-    classification says. Never stripped: JSONC is not rewritten."""
-    bom = jsonvalue.UTF8_BOM
-
-    def blanked(data: bytes, found: "Scan") -> bytes:
-        text = found.text.encode("utf-8", "surrogatepass")
-        return bom + text if data.startswith(bom) else text
-
-    values = analyse_json(
-        blanked(a_data, a_scan),
-        blanked(b_data, b_scan),
-        a_doc,
-        b_doc,
-        rel_tol=rel_tol,
-        abs_tol=abs_tol,
-    )
-    if values is None:
-        return None
-    notes = _comment_changes(a_scan, b_scan)
-    if not notes:
+def _with_comments(values: Changes | None, a: "Scan", b: "Scan") -> Changes | None:
+    """The changes of two JSONC documents walked with their comments blanked, and the
+    comments that differ, in the order of the lines."""
+    notes = _comment_changes(a, b)
+    if values is None or not notes:
         return values
     real = sorted(
         (*values.real, *notes),
@@ -1543,22 +1536,21 @@ def analyse_jsonc(
     return Changes(tuple(real[:LISTED]), values.more + max(0, len(real) - LISTED), values.noise)
 
 
+def _blanked(data: bytes, found: "Scan") -> bytes:
+    """A JSONC file's bytes with its comments and trailing commas blanked (its BOM kept)."""
+    text = found.text.encode("utf-8", "surrogatepass")
+    return jsonvalue.UTF8_BOM + text if data.startswith(jsonvalue.UTF8_BOM) else text
+
+
 def _comment_changes(a: "Scan", b: "Scan") -> list[RealChange]:
     """The comments of two JSONC texts that differ, in order: edited, added or removed (the
-    lists aligned as difflib aligns lines; past a few thousand, index to index)."""
+    lists aligned as lines of text are, :func:`_opcodes`)."""
     if a.comments == b.comments:
         return []
     lines_a, lines_b = _Lines(a.text), _Lines(b.text)
     ca, cb = a.comments, b.comments
-    if max(len(ca), len(cb)) <= _TEXT_WINDOW:
-        from difflib import SequenceMatcher
-
-        ops = SequenceMatcher(None, ca, cb, autojunk=False).get_opcodes()
-    else:
-        k = min(len(ca), len(cb))
-        ops = [("replace", 0, k, 0, k), ("delete", k, len(ca), k, k), ("insert", k, k, k, len(cb))]
     out: list[RealChange] = []
-    for op, i1, i2, j1, j2 in ops:
+    for op, i1, i2, j1, j2 in _opcodes(list(ca), list(cb)):
         if op == "equal":
             continue
         k = min(i2 - i1, j2 - j1) if op == "replace" else 0

@@ -168,14 +168,20 @@ def real_changes(
     """What really changed in a ``content`` pair, and the noise beside it: as JSON documents
     when both sides parse, else line by line when both are UTF-8 (None otherwise). Only
     content mismatches pay for it: noise-only and identical files never come here. JSONC
-    whose sides both parse is analysed as documents too (:func:`changes.analyse_jsonc`), and
+    whose sides both parse is analysed as documents too (``analyse_json``'s ``jsonc``), and
     never stripped. ``keep_strip``: :attr:`Settings.strips` (only a JSON artifact is
     stripped)."""
     from phase2_git.core import changes
 
-    docs = pair.both_json() if pair.is_json else None
+    # both_json: the JSONC documents of a JSONC artifact
+    docs = pair.both_json() if pair.is_json or pair.is_jsonc else None
     if docs is not None:
-        return changes.analyse_json(
+        scans = None
+        if pair.is_jsonc:
+            a, b = pair.before.jsonc, pair.after.jsonc
+            assert a is not None and b is not None  # both parsed: both scanned
+            scans = (a, b)
+        found = changes.analyse_json(
             pair.before.data,
             pair.after.data,
             docs[0],
@@ -183,21 +189,9 @@ def real_changes(
             rel_tol=settings.rel_tol,
             abs_tol=settings.abs_tol,
             keep_strip=keep_strip,
+            jsonc=scans,
         )
-    if pair.is_jsonc and (docs := pair.both_jsonc()) is not None:
-        a, b = pair.before.jsonc, pair.after.jsonc
-        assert a is not None and b is not None  # both parsed: both scanned
-        found = changes.analyse_jsonc(
-            pair.before.data,
-            pair.after.data,
-            a,
-            b,
-            docs[0],
-            docs[1],
-            rel_tol=settings.rel_tol,
-            abs_tol=settings.abs_tol,
-        )
-        if found is not None:
+        if found is not None or scans is None:
             return found
     if pair.before.text is None or pair.after.text is None:
         return None
