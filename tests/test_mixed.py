@@ -363,6 +363,42 @@ def test_a_text_of_noise_alone_strips_back_to_the_base_however_its_lines_repeat(
     assert found is not None and found.total == 0
 
 
+def test_a_section_moved_past_an_edited_block_is_a_move_not_the_block_rewritten() -> None:
+    """Lines are aligned by their normal forms, on the lines found once on each side first:
+    difflib alone took the moved section (equal once its trailing blanks are set aside) as
+    the longest match and called the whole edited block removed and added again, as it did
+    on mledoze/countries' README. The strip keeps the head's edits and the section's move,
+    and takes each line the head left alike from the base."""
+    block = [f'    "field{i}": "value {i}",' for i in range(30)]
+    section = ["#### About", "Read this: ", "- one ", "- two "]
+    base = "\n".join(["# Title", *section, *block, "end"]) + "\n"
+    edited = [
+        line.replace("value", "VALUE") if i % 10 == 0 else line for i, line in enumerate(block)
+    ]
+    head_lines = ["# Title", *edited, *(line.rstrip() for line in section), "end"]
+    head = "\n".join(head_lines) + "\n"
+    found = changes.analyse_text(base.encode(), head.encode(), whitespace.DEFAULT)
+    assert found is not None
+    # the three edits, the section's four lines removed above and added below
+    assert found.total == 3 + 4 + 4
+    assert not found.noise
+    out = changes.strip_text(base.encode(), head.encode(), whitespace.DEFAULT)
+    assert out == head.encode()
+    assert changes.strip_text(base.encode(), out, whitespace.DEFAULT) == out
+
+
+def test_a_removed_line_beside_one_that_looks_like_it_leaves_the_head_as_it_was() -> None:
+    """``:`` and ``: `` are alike once trailing blanks are set aside; the head removed the
+    first. Aligned by normal forms alone, the head's ``: `` pairs with the base's ``:``; the
+    removal slides to where the pair is equal byte for byte, so the strip has nothing to do."""
+    base, head = b":\n: \nx\n", b": \nx\n"
+    found = changes.analyse_text(base, head, whitespace.DEFAULT)
+    assert found is not None and found.total == 1 and not found.noise
+    (c,) = found.real
+    assert (c.kind, c.before, c.base_line) == ("removed", ":", 1)
+    assert changes.strip_text(base, head, whitespace.DEFAULT) == head
+
+
 def test_the_alignment_sees_what_a_strip_cannot_change() -> None:
     """Elements are aligned on what no strip rewrites (not a number's text, not key order):
     a strip aligns its own output as it aligned the head (idempotent), and an element

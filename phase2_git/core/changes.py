@@ -27,7 +27,7 @@ pass over every character, and the spans are those of exactly the document phase
 
 import json
 from collections import deque
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Hashable, Mapping, Sequence
 from decimal import Decimal, localcontext
 from typing import TYPE_CHECKING, Any, NamedTuple
 
@@ -944,39 +944,18 @@ def _just_after(
     return out
 
 
-def _aligned(
-    xs: Sequence[JValue], ys: Sequence[JValue], offset: int, *, or_by_index: bool = False
-) -> tuple[list[tuple[int, int]], list[int], list[int]] | None:
-    """(pairs, removed, added) of two arrays' middles, aligned on the elements whose
-    :func:`_align_key` occurs once on each side (patience diff's anchors: the longest run of
-    them in the same order on both sides); between two anchors the elements pair index to
-    index, as the whole middle did before. Paired index to index throughout, an element
-    inserted at ``$[0]`` beside another change made every element in between read as changed
-    (a record's every field). None (the caller pairs by index) when no element anchors, or
-    (``or_by_index``: middles of equal length) when pairing by index leaves no more elements
-    keyed unlike their counterparts than the alignment's removals, additions and unlike pairs
-    together (two strings that traded places, one of them edited, read as two changes, not as
-    two removals and two additions).
-
-    Not difflib: its longest match scans the whole middle again for every run it finds, and
-    evenly spaced changes (every second record edited, one inserted) made it quadratic
-    (16,000 elements: 11.5 s). This is a sort of the anchors (n log n) and one pass."""
+def _anchors(ka: Sequence[Hashable], kb: Sequence[Hashable]) -> list[tuple[int, int]]:
+    """Patience diff's anchors: of the keys that occur once in ``ka`` and once in ``kb``, the
+    longest run in the same order on both sides, as (index in ``ka``, index in ``kb``) pairs.
+    A sort (n log n) and one pass, however the keys are spread."""
     from bisect import bisect_left
     from collections import Counter
 
-    # keys by hash, so that 100,000 elements hold as many ints (two keys that collide, one
-    # chance in 2**64, pair two elements the walk then reads as changed, as every pair was);
-    # an array whose first elements key alike (numbers all do) has nothing to anchor on
-    head = [hash(_align_key(v)) for v in xs[:_ALIGN_LOOK]]
-    if len(head) == _ALIGN_LOOK and len(set(head)) * 4 < _ALIGN_LOOK:
-        return None
-    ka = head + [hash(_align_key(v)) for v in xs[_ALIGN_LOOK:]]
-    kb = [hash(_align_key(v)) for v in ys]
     once_a, once_b = Counter(ka), Counter(kb)
     at_b = {k: j for j, k in enumerate(kb) if once_b[k] == 1}
     candidates = [(i, at_b[k]) for i, k in enumerate(ka) if once_a[k] == 1 and k in at_b]
     if not candidates:
-        return None
+        return []
     # the longest run of candidates increasing on both sides (patience sorting)
     tails: list[int] = []  # tails[r]: the smallest head index that ends a run of r + 1
     ends: list[int] = []  # the candidate that ends it
@@ -996,6 +975,37 @@ def _aligned(
         anchors.append(candidates[c])
         c = back[c]
     anchors.reverse()
+    return anchors
+
+
+def _aligned(
+    xs: Sequence[JValue], ys: Sequence[JValue], offset: int, *, or_by_index: bool = False
+) -> tuple[list[tuple[int, int]], list[int], list[int]] | None:
+    """(pairs, removed, added) of two arrays' middles, aligned on the elements whose
+    :func:`_align_key` occurs once on each side (patience diff's anchors: the longest run of
+    them in the same order on both sides); between two anchors the elements pair index to
+    index, as the whole middle did before. Paired index to index throughout, an element
+    inserted at ``$[0]`` beside another change made every element in between read as changed
+    (a record's every field). None (the caller pairs by index) when no element anchors, or
+    (``or_by_index``: middles of equal length) when pairing by index leaves no more elements
+    keyed unlike their counterparts than the alignment's removals, additions and unlike pairs
+    together (two strings that traded places, one of them edited, read as two changes, not as
+    two removals and two additions).
+
+    Not difflib: its longest match scans the whole middle again for every run it finds, and
+    evenly spaced changes (every second record edited, one inserted) made it quadratic
+    (16,000 elements: 11.5 s). This is a sort of the anchors (n log n) and one pass."""
+    # keys by hash, so that 100,000 elements hold as many ints (two keys that collide, one
+    # chance in 2**64, pair two elements the walk then reads as changed, as every pair was);
+    # an array whose first elements key alike (numbers all do) has nothing to anchor on
+    head = [hash(_align_key(v)) for v in xs[:_ALIGN_LOOK]]
+    if len(head) == _ALIGN_LOOK and len(set(head)) * 4 < _ALIGN_LOOK:
+        return None
+    ka = head + [hash(_align_key(v)) for v in xs[_ALIGN_LOOK:]]
+    kb = [hash(_align_key(v)) for v in ys]
+    anchors = _anchors(ka, kb)
+    if not anchors:
+        return None
     pairs: list[tuple[int, int]] = []
     removed: list[int] = []
     added: list[int] = []
@@ -1787,21 +1797,119 @@ Op = tuple[str, int, int, int, int]
 
 def _lines_opcodes(la: _TextLines, lb: _TextLines) -> list[Op]:
     """difflib opcodes of two texts' lines: ``equal`` blocks hold lines that are equal once
-    the noise is normalised. Lines equal byte for byte are matched first, and only the rest
-    by their normal form: a line the head kept as it was is never matched to another that
-    merely looks alike (no churn on an edit-only head). Two texts whose lines are all equal
-    once normalised are one equal block: matched byte for byte first, ``:`` and ``  :``
-    against ``  :`` and ``    :`` paired the two ``  :`` and called the other two a removal
-    and an addition, and a head that was only noise was not stripped back to the base."""
+    the noise is normalised.
+
+    The lines are aligned by their normal forms alone, so a strip's output (whose normal
+    forms are the head's) aligns as the head did, and the strip is idempotent. Where a run
+    of lines that look alike lets an added or removed block sit in more than one place, it
+    sits where the most lines pair with a line equal byte for byte (:func:`_slide`): a line
+    the head kept as it was is not paired with another that merely looks alike (no churn on
+    an edit-only head). Aligning exact lines first and only the rest by their normal forms
+    did that too, but a strip's output then held exact pairs the head had not, aligned
+    otherwise, and was stripped again to something else."""
     if la.normal == lb.normal:
         return [("equal", 0, len(la.lines), 0, len(lb.lines))]
+    ops = _anchored_opcodes(la.normal, lb.normal)
+    if la.normal is la.lines:
+        return ops
+    return _slide(ops, la, lb)
+
+
+def _anchored_opcodes(na: list[str], nb: list[str]) -> list[Op]:
+    """:func:`_opcodes` between the lines that occur once on each side and keep their order
+    (:func:`_anchors`). difflib alone takes the longest run of equal lines first wherever it
+    is: a section moved down past an edited block kept the section and called the whole block
+    removed and added again (mledoze/countries' README: 121 changes where there are 40)."""
+    n, m = len(na), len(nb)
+    p, s = common_ends(na, nb)
+    anchors = _anchors(na[p : n - s], nb[p : m - s])
+    if not anchors:
+        return _opcodes(na, nb)
     out: list[Op] = []
-    for tag, i1, i2, j1, j2 in _opcodes(la.lines, lb.lines):
-        if tag == "equal" or la.normal is la.lines:
-            out.append((tag, i1, i2, j1, j2))
+    run_i = run_j = 0  # where the equal run since the last block that is not equal starts
+    i0 = j0 = p
+    for i, j in [*((i + p, j + p) for i, j in anchors), (n - s, m - s)]:
+        if i > i0 or j > j0:  # the gap before this anchor
+            for t, x1, x2, y1, y2 in _opcodes(na[i0:i], nb[j0:j]):
+                if t == "equal":
+                    continue  # what lies between the other blocks is equal, one to one
+                x1, x2, y1, y2 = x1 + i0, x2 + i0, y1 + j0, y2 + j0
+                if x1 > run_i:
+                    out.append(("equal", run_i, x1, run_j, y1))
+                out.append((t, x1, x2, y1, y2))
+                run_i, run_j = x2, y2
+        i0, j0 = i + 1, j + 1
+    if n > run_i:
+        out.append(("equal", run_i, n, run_j, m))
+    return out
+
+
+def _slide(ops: list[Op], la: _TextLines, lb: _TextLines) -> list[Op]:
+    """``ops`` with each added or removed block moved, within the lines that look alike
+    around it, to where the most of the pairs it moves are equal byte for byte (in place
+    on a tie, else the nearest place, up before down).
+
+    An equal run between two such blocks is shared between them, half each, so that no
+    pair depends on two choices: what a block can do depends on the normal forms alone, and
+    the place it takes pairs every line it can move exactly when that is possible. A strip's
+    output pairs every line exactly where the head was placed, so its own slide keeps
+    exact pairs and the strip gives it back unchanged."""
+
+    def movable(k: int) -> bool:  # a block on one side only (``_opcodes`` may call it replace)
+        return (
+            0 <= k < len(ops)
+            and ops[k][0] != "equal"
+            and (ops[k][1] == ops[k][2]) != (ops[k][3] == ops[k][4])
+        )
+
+    blocks: list[Op] = []  # the blocks that are not equal, where they end up
+    for k, (tag, i1, i2, j1, j2) in enumerate(ops):
+        if tag == "equal":
             continue
-        for t, x1, x2, y1, y2 in _opcodes(la.normal[i1:i2], lb.normal[j1:j2]):
-            out.append((t, x1 + i1, x2 + i1, y1 + j1, y2 + j1))
+        if not movable(k):
+            blocks.append((tag, i1, i2, j1, j2))
+            continue
+        up = down = 0
+        if k and ops[k - 1][0] == "equal":
+            run = ops[k - 1][2] - ops[k - 1][1]
+            up = run - run // 2 if movable(k - 2) else run
+        if k + 1 < len(ops) and ops[k + 1][0] == "equal":
+            run = ops[k + 1][2] - ops[k + 1][1]
+            down = run // 2 if movable(k + 2) else run
+        # the moving side (x: its lines, lo..hi the block) and the side it pairs with (y)
+        if j1 == j2:  # removed
+            xs, xn, ys, lo, hi, at = la.lines, la.normal, lb.lines, i1, i2, j1
+        else:
+            xs, xn, ys, lo, hi, at = lb.lines, lb.normal, la.lines, j1, j2, i1
+        best, gain = 0, 0
+        delta = 0
+        t = 1
+        while t <= up and xn[lo - t] == xn[hi - t]:
+            # moved up by t: the other side's line at - t pairs with hi - t, not lo - t
+            y = ys[at - t]
+            delta += (y == xs[hi - t]) - (y == xs[lo - t])
+            if delta > gain:
+                best, gain = -t, delta
+            t += 1
+        delta = 0
+        t = 1
+        while t <= down and xn[lo + t - 1] == xn[hi + t - 1]:
+            # moved down by t: the other side's line at + t - 1 pairs with lo + t - 1
+            y = ys[at + t - 1]
+            delta += (y == xs[lo + t - 1]) - (y == xs[hi + t - 1])
+            if delta > gain or (delta == gain and gain > 0 and best < 0 and t < -best):
+                best, gain = t, delta
+            t += 1
+        blocks.append((tag, i1 + best, i2 + best, j1 + best, j2 + best))
+    # the lines between the blocks pair one to one
+    out: list[Op] = []
+    i = j = 0
+    for tag, i1, i2, j1, j2 in [*blocks, ("equal", len(la.lines), 0, len(lb.lines), 0)]:
+        if i1 > i:
+            out.append(("equal", i, i1, j, j1))
+        if tag != "equal":
+            out.append((tag, i1, i2, j1, j2))
+        i, j = i2, j2
     return out
 
 
@@ -1937,6 +2045,10 @@ def strip_text(a_data: bytes, b_data: bytes, rules: WhitespaceRules) -> bytes:
         else:
             lines.extend(lb.lines[j1:j2])
             eols.extend(eol_a if convert else e for e in lb.eols[j1:j2])
+    if lines and not lines[-1] and lb.lines:
+        # an empty base line paired with the head's last (which holds blanks: a text's last
+        # line is never empty) would end the text with a line break, read back as its end
+        lines[-1] = lb.lines[-1]
     out: list[str] = []
     for k, line in enumerate(lines):
         out.append(line)
