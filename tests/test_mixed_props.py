@@ -465,8 +465,9 @@ alike = st.text(alphabet=st.sampled_from(list("ab \t\\")), max_size=4)
     st.booleans(),
     st.booleans(),
 )
-# each of these took a strip that was not idempotent: lines equal byte for byte were once
-# paired before the rest, so a strip's output (more such lines) aligned otherwise
+# each of these took a strip that was not idempotent: lines equal byte for byte are paired
+# before the rest, and a strip's output (more such lines) aligned otherwise, which the strip
+# did not check
 @example(
     ["a", "a \t", "\\", "a", "a \t"],
     ["a \t", "a \t \t", "\\ \t", "a \t", "a \t \t"],

@@ -55,6 +55,9 @@ _MAX_DEPTH = 200
 # Text: lines compared with difflib once the common ends are trimmed; past this many lines
 # on a side the middle is compared line by line (difflib is quadratic at worst).
 _TEXT_WINDOW = 4000
+# Text: a middle is aligned by difflib alone as well as on its unique lines (the fewer
+# changes kept) while the product of its sides is at most this.
+_PLAIN_COST = 500 * 500
 # Array elements matched as a permutation ("moved") at most this many at once.
 _MOVES = 64
 # The middle two arrays of different lengths leave once their common ends are set aside (an
@@ -1796,17 +1799,34 @@ Op = tuple[str, int, int, int, int]
 
 
 def _lines_opcodes(la: _TextLines, lb: _TextLines) -> list[Op]:
-    """difflib opcodes of two texts' lines: ``equal`` blocks hold lines that are equal once
-    the noise is normalised.
+    """Opcodes of two texts' lines: ``equal`` blocks hold lines that are equal once the noise
+    is normalised. Lines equal byte for byte are aligned first, and only the rest by their
+    normal forms: a line the head kept as it was is never paired with another that merely
+    looks alike (no churn on an edit-only head). Two texts whose lines are all equal once
+    normalised are one equal block: aligned byte for byte first, ``:`` and ``  :`` against
+    ``  :`` and ``    :`` paired the two ``  :`` and called the other two a removal and an
+    addition, and a head that was only noise was not stripped back to the base.
 
-    The lines are aligned by their normal forms alone, so a strip's output (whose normal
-    forms are the head's) aligns as the head did, and the strip is idempotent. Where a run
-    of lines that look alike lets an added or removed block sit in more than one place, it
-    sits where the most lines pair with a line equal byte for byte (:func:`_slide`): a line
-    the head kept as it was is not paired with another that merely looks alike (no churn on
-    an edit-only head). Aligning exact lines first and only the rest by their normal forms
-    did that too, but a strip's output then held exact pairs the head had not, aligned
-    otherwise, and was stripped again to something else."""
+    A strip's output holds more lines equal to the base's than its head did, so it may align
+    otherwise: :func:`strip_text` checks that it strips to itself, and where it does not,
+    strips by :func:`_normal_opcodes`, which cannot differ so."""
+    if la.normal == lb.normal:
+        return [("equal", 0, len(la.lines), 0, len(lb.lines))]
+    out: list[Op] = []
+    for tag, i1, i2, j1, j2 in _anchored_opcodes(la.lines, lb.lines):
+        if tag == "equal" or la.normal is la.lines:
+            out.append((tag, i1, i2, j1, j2))
+            continue
+        for t, x1, x2, y1, y2 in _anchored_opcodes(la.normal[i1:i2], lb.normal[j1:j2]):
+            out.append((t, x1 + i1, x2 + i1, y1 + j1, y2 + j1))
+    return out
+
+
+def _normal_opcodes(la: _TextLines, lb: _TextLines) -> list[Op]:
+    """Opcodes of two texts' lines aligned by their normal forms alone, so that a strip's
+    output (whose normal forms are the head's) aligns as the head did; where a run of lines
+    that look alike lets a block of changes sit in more than one place, it sits where the
+    most lines pair with one equal byte for byte (:func:`_slide`)."""
     if la.normal == lb.normal:
         return [("equal", 0, len(la.lines), 0, len(lb.lines))]
     ops = _anchored_opcodes(la.normal, lb.normal)
@@ -1816,38 +1836,94 @@ def _lines_opcodes(la: _TextLines, lb: _TextLines) -> list[Op]:
 
 
 def _anchored_opcodes(na: list[str], nb: list[str]) -> list[Op]:
-    """:func:`_opcodes` between the lines that occur once on each side and keep their order
-    (:func:`_anchors`). difflib alone takes the longest run of equal lines first wherever it
-    is: a section moved down past an edited block kept the section and called the whole block
-    removed and added again (mledoze/countries' README: 121 changes where there are 40)."""
+    """The opcodes of two texts' lines that list the fewer changes of two alignments:
+    difflib's on the whole middle (:func:`_opcodes`, where :data:`_PLAIN_COST` calls it
+    cheap), and one anchored on the lines found once on each side in the same order
+    (:func:`_anchors`), with :func:`_opcodes` in the gaps between them. difflib takes the
+    longest run of equal lines first wherever it is: a section moved down past an edited
+    block kept the section and called the whole block removed and added again
+    (mledoze/countries' README: 121 changes where there are 40), and a middle past its window
+    was one block of changes (20,000 lines with 40 edits: 19,501). Anchors alone lose a line
+    moved past lines that repeat (a title moved below three ``-`` lines: 6 changes, not 2).
+    Both depend on the lines given alone (aligning normal forms, a strip's output aligns as
+    its head did)."""
     n, m = len(na), len(nb)
     p, s = common_ends(na, nb)
-    anchors = _anchors(na[p : n - s], nb[p : m - s])
+    mid_a, mid_b = na[p : n - s], nb[p : m - s]
+    if len(mid_a) <= 1 or len(mid_b) <= 1:
+        return _opcodes(na, nb)  # at most one pair to find: both alignments find it
+    anchors = _anchors(mid_a, mid_b)
     if not anchors:
         return _opcodes(na, nb)
-    out: list[Op] = []
-    run_i = run_j = 0  # where the equal run since the last block that is not equal starts
+    # the plain alignment too where it is cheap (a middle of a few hundred lines, where a
+    # line moved past repeated lines is met); past that, difflib may cost up to the product
+    # of the middles, and each call on a 3,000-line middle of alternating edits took 0.35 s
+    plain = _opcodes(na, nb) if len(mid_a) * len(mid_b) <= _PLAIN_COST else None
+    gaps = []  # (i0, i, j0, j): the lines before each anchor, and after the last
     i0 = j0 = p
     for i, j in [*((i + p, j + p) for i, j in anchors), (n - s, m - s)]:
-        if i > i0 or j > j0:  # the gap before this anchor
-            for t, x1, x2, y1, y2 in _opcodes(na[i0:i], nb[j0:j]):
-                if t == "equal":
-                    continue  # what lies between the other blocks is equal, one to one
-                x1, x2, y1, y2 = x1 + i0, x2 + i0, y1 + j0, y2 + j0
-                if x1 > run_i:
-                    out.append(("equal", run_i, x1, run_j, y1))
-                out.append((t, x1, x2, y1, y2))
-                run_i, run_j = x2, y2
+        if i > i0 or j > j0:
+            gaps.append((i0, i, j0, j))
         i0, j0 = i + 1, j + 1
+    # difflib in a gap costs up to the product of its sides: the gaps share one window's
+    # worth (its worst case, as one middle had it), the smallest first; past it, a gap pairs
+    # its lines index to index (:func:`_by_index`)
+    budget = _TEXT_WINDOW * _TEXT_WINDOW
+    windows: dict[int, int] = {}
+    costs = {g: _gap_cost(na, nb, gap) for g, gap in enumerate(gaps) if not _narrow(gap)}
+    for g in sorted(costs, key=costs.__getitem__):
+        windows[g] = _TEXT_WINDOW if costs[g] <= budget else 0
+        budget -= costs[g] if costs[g] <= budget else 0
+    anchored: list[Op] = []
+    run_i = run_j = 0  # where the equal run since the last block that is not equal starts
+    for g, (i0, i, j0, j) in enumerate(gaps):
+        if _narrow(gaps[g]):  # a line or none each side (most gaps): no alignment to search
+            if i - i0 == j - j0 == 1 and na[i0] == nb[j0]:
+                continue
+            gap_ops: list[Op] = [(_tag(i0, i, j0, j), 0, i - i0, 0, j - j0)]
+        else:
+            gap_ops = _opcodes(na[i0:i], nb[j0:j], windows[g])
+        for t, x1, x2, y1, y2 in gap_ops:
+            if t == "equal":
+                continue  # what lies between the other blocks is equal, one to one
+            x1, x2, y1, y2 = x1 + i0, x2 + i0, y1 + j0, y2 + j0
+            if x1 > run_i:
+                anchored.append(("equal", run_i, x1, run_j, y1))
+            anchored.append((t, x1, x2, y1, y2))
+            run_i, run_j = x2, y2
     if n > run_i:
-        out.append(("equal", run_i, n, run_j, m))
-    return out
+        anchored.append(("equal", run_i, n, run_j, m))
+    if plain is not None and _listed(plain) <= _listed(anchored):
+        return plain
+    return anchored
+
+
+def _narrow(gap: tuple[int, int, int, int]) -> bool:
+    i0, i, j0, j = gap
+    return i - i0 <= 1 and j - j0 <= 1
+
+
+def _gap_cost(na: list[str], nb: list[str], gap: tuple[int, int, int, int]) -> int:
+    """What difflib may cost on a gap: the product of its sides once their common ends are
+    set aside (what :func:`_opcodes` gives it)."""
+    i0, i, j0, j = gap
+    a, b = na[i0:i], nb[j0:j]
+    p, s = common_ends(a, b)
+    return (len(a) - p - s) * (len(b) - p - s)
+
+
+def _listed(ops: list[Op]) -> int:
+    """How many line changes ``ops`` list (a block of changes: its longer side)."""
+    return sum(max(i2 - i1, j2 - j1) for tag, i1, i2, j1, j2 in ops if tag != "equal")
 
 
 def _slide(ops: list[Op], la: _TextLines, lb: _TextLines) -> list[Op]:
     """``ops`` with each added or removed block moved, within the lines that look alike
     around it, to where the most of the pairs it moves are equal byte for byte (in place
-    on a tie, else the nearest place, up before down).
+    on a tie, else the nearest place, up before down). A block of changes longer on one
+    side moves the lines it has over, from its start up or from its end down: a line
+    removed beside an edit could pair the edit's neighbour with one that merely looks
+    like it.
 
     An equal run between two such blocks is shared between them, half each, so that no
     pair depends on two choices: what a block can do depends on the normal forms alone, and
@@ -1855,11 +1931,11 @@ def _slide(ops: list[Op], la: _TextLines, lb: _TextLines) -> list[Op]:
     output pairs every line exactly where the head was placed, so its own slide keeps
     exact pairs and the strip gives it back unchanged."""
 
-    def movable(k: int) -> bool:  # a block on one side only (``_opcodes`` may call it replace)
+    def movable(k: int) -> bool:  # lines over on one side
         return (
             0 <= k < len(ops)
             and ops[k][0] != "equal"
-            and (ops[k][1] == ops[k][2]) != (ops[k][3] == ops[k][4])
+            and ops[k][2] - ops[k][1] != ops[k][4] - ops[k][3]
         )
 
     blocks: list[Op] = []  # the blocks that are not equal, where they end up
@@ -1876,31 +1952,53 @@ def _slide(ops: list[Op], la: _TextLines, lb: _TextLines) -> list[Op]:
         if k + 1 < len(ops) and ops[k + 1][0] == "equal":
             run = ops[k + 1][2] - ops[k + 1][1]
             down = run // 2 if movable(k + 2) else run
-        # the moving side (x: its lines, lo..hi the block) and the side it pairs with (y)
-        if j1 == j2:  # removed
-            xs, xn, ys, lo, hi, at = la.lines, la.normal, lb.lines, i1, i2, j1
+        # the side with lines over (x: its lines, start..end the block) and the other (y)
+        removed = i2 - i1 > j2 - j1
+        if removed:
+            xs, xn, ys, start, end, y_start, y_end = la.lines, la.normal, lb.lines, i1, i2, j1, j2
         else:
-            xs, xn, ys, lo, hi, at = lb.lines, lb.normal, la.lines, j1, j2, i1
+            xs, xn, ys, start, end, y_start, y_end = lb.lines, lb.normal, la.lines, j1, j2, i1, i2
+        d = (end - start) - (y_end - y_start)  # the lines over
         best, gain = 0, 0
+        # up: the lines over taken from the block's start, [lo, hi), moved up by t; the other
+        # side's line at - t pairs with hi - t, not lo - t
+        lo, hi, at = start, start + d, y_start
         delta = 0
         t = 1
         while t <= up and xn[lo - t] == xn[hi - t]:
-            # moved up by t: the other side's line at - t pairs with hi - t, not lo - t
             y = ys[at - t]
             delta += (y == xs[hi - t]) - (y == xs[lo - t])
             if delta > gain:
                 best, gain = -t, delta
             t += 1
+        # down: taken from its end and moved down by t; the line at + t - 1 pairs with lo + t - 1
+        lo, hi, at = end - d, end, y_end
         delta = 0
         t = 1
         while t <= down and xn[lo + t - 1] == xn[hi + t - 1]:
-            # moved down by t: the other side's line at + t - 1 pairs with lo + t - 1
             y = ys[at + t - 1]
             delta += (y == xs[lo + t - 1]) - (y == xs[hi + t - 1])
             if delta > gain or (delta == gain and gain > 0 and best < 0 and t < -best):
                 best, gain = t, delta
             t += 1
-        blocks.append((tag, i1 + best, i2 + best, j1 + best, j2 + best))
+        if not best:
+            blocks.append((tag, i1, i2, j1, j2))
+            continue
+        if best < 0:  # the lines over first, then what pairs one to one
+            t = -best
+            over = (start - t, start - t + d, y_start - t, y_start - t)
+            rest = (start + d, end, y_start, y_end)
+        else:
+            t = best
+            rest = (start, end - d, y_start, y_end)
+            over = (end - d + t, end + t, y_end + t, y_end + t)
+        for x1, x2, y1, y2 in (over, rest) if best < 0 else (rest, over):
+            if x1 == x2 and y1 == y2:
+                continue
+            if removed:
+                blocks.append((_tag(x1, x2, y1, y2), x1, x2, y1, y2))
+            else:
+                blocks.append((_tag(y1, y2, x1, x2), y1, y2, x1, x2))
     # the lines between the blocks pair one to one
     out: list[Op] = []
     i = j = 0
@@ -1911,6 +2009,10 @@ def _slide(ops: list[Op], la: _TextLines, lb: _TextLines) -> list[Op]:
             out.append((tag, i1, i2, j1, j2))
         i, j = i2, j2
     return out
+
+
+def _tag(i1: int, i2: int, j1: int, j2: int) -> str:
+    return "delete" if j1 == j2 else "insert" if i1 == i2 else "replace"
 
 
 def common_ends(a: list[str], b: list[str]) -> tuple[int, int]:
@@ -1926,7 +2028,9 @@ def common_ends(a: list[str], b: list[str]) -> tuple[int, int]:
     return p, s
 
 
-def _opcodes(na: list[str], nb: list[str]) -> list[Op]:
+def _opcodes(na: list[str], nb: list[str], window: int = _TEXT_WINDOW) -> list[Op]:
+    """difflib's opcodes of ``na`` and ``nb`` once their common ends are set aside, where
+    both middles hold at most ``window`` lines; past it, :func:`_by_index`."""
     n, m = len(na), len(nb)
     p, s = common_ends(na, nb)
     ops: list[Op] = []
@@ -1934,17 +2038,35 @@ def _opcodes(na: list[str], nb: list[str]) -> list[Op]:
         ops.append(("equal", 0, p, 0, p))
     mid_a, mid_b = na[p : n - s], nb[p : m - s]
     if mid_a or mid_b:
-        if mid_a and mid_b and len(mid_a) <= _TEXT_WINDOW and len(mid_b) <= _TEXT_WINDOW:
+        if mid_a and mid_b and len(mid_a) <= window and len(mid_b) <= window:
             import difflib
 
             sm = difflib.SequenceMatcher(None, mid_a, mid_b, autojunk=False)
             for tag, i1, i2, j1, j2 in sm.get_opcodes():
                 ops.append((tag, i1 + p, i2 + p, j1 + p, j2 + p))
         else:
-            ops.append(("replace", p, n - s, p, m - s))
+            ops += _by_index(mid_a, mid_b, p)
     if s:
         ops.append(("equal", n - s, n, m - s, m))
     return [op for op in ops if op[1] != op[2] or op[3] != op[4]]
+
+
+def _by_index(a: list[str], b: list[str], at: int) -> list[Op]:
+    """Opcodes pairing ``a`` and ``b`` (both starting at line ``at``) index to index, the
+    lines one side has over at the end: linear, where difflib would cost too much. Equal
+    pairs are equal blocks (one block of changes listed every line of a long middle)."""
+    from itertools import groupby
+
+    k = min(len(a), len(b))
+    ops: list[Op] = []
+    i = 0
+    for same, run in groupby(a[x] == b[x] for x in range(k)):
+        r = sum(1 for _ in run)
+        ops.append(("equal" if same else "replace", at + i, at + i + r, at + i, at + i + r))
+        i += r
+    if len(a) > k or len(b) > k:
+        ops.append(("replace", at + k, at + len(a), at + k, at + len(b)))
+    return ops
 
 
 def _text_walk(
@@ -2026,11 +2148,45 @@ def strip_text(a_data: bytes, b_data: bytes, rules: WhitespaceRules) -> bytes:
     head without noise comes back byte for byte; a head that is only noise comes back as the
     base. Lines are matched one to one: lines joined, split, or blank lines added are real
     here even where ``rules`` would call them noise (the whole file's classification does).
+
+    Idempotent by construction: a strip aligned as :func:`analyse_text` aligns (exact lines
+    first) is repeated on its own output until that comes back unchanged, which it nearly
+    always does at once. Where it does not within a few rounds, the head is stripped by the
+    alignment of normal forms (:func:`_normal_opcodes`, which strips its own output to
+    itself), and that output settled the same way. Either way what is returned strips to
+    itself: a settled output settles at once, and an unsettled one takes the same path again
+    (the rounds are the same, and the normal-form strip of that output is that output).
     """
     try:
-        la, lb, ops, a, b = _text_walk(a_data, b_data, rules)
+        first = _strip_once(a_data, b_data, rules, exact=True)
     except UnicodeDecodeError:
         raise StripError("not UTF-8: lines cannot be compared") from None
+    settled = _settle(a_data, b_data, first, rules)
+    if settled is not None:
+        return settled
+    out = _strip_once(a_data, b_data, rules, exact=False)
+    again = _settle(a_data, out, _strip_once(a_data, out, rules, exact=True), rules)
+    return out if again is None else again
+
+
+_SETTLE_ROUNDS = 3
+
+
+def _settle(a_data: bytes, head: bytes, out: bytes, rules: WhitespaceRules) -> bytes | None:
+    """The first of ``head`` and its repeated strips (``out`` the first of them) that strips
+    to itself, within :data:`_SETTLE_ROUNDS`; None when none does."""
+    for _ in range(_SETTLE_ROUNDS):
+        if out == head:
+            return head
+        head, out = out, _strip_once(a_data, out, rules, exact=True)
+    return None
+
+
+def _strip_once(a_data: bytes, b_data: bytes, rules: WhitespaceRules, *, exact: bool) -> bytes:
+    a = jsonvalue.decode_text(a_data)
+    b = jsonvalue.decode_text(b_data)
+    la, lb = _split(a, rules), _split(b, rules)
+    ops = _lines_opcodes(la, lb) if exact else _normal_opcodes(la, lb)
     if all(tag == "equal" for tag, *_ in ops) and len(la.lines) == len(lb.lines):
         return a_data  # only noise: the base itself
     eol_a = _dominant_eol(a)
