@@ -86,7 +86,7 @@ def report(
             return None
         print(f"phase2: error: {one_line(str(exc))}", file=err)
         return exc.exit_code
-    if isinstance(exc, (KeyboardInterrupt, *interrupts)):
+    if isinstance(exc, (KeyboardInterrupt, *interrupts)) or _caused_by_interrupt(exc):
         print("phase2: interrupted", file=err)
         return EXIT_INTERRUPTED
     # click's usage errors, from click or from the copy newer typer vendors: duck-typed
@@ -101,6 +101,19 @@ def report(
         file=err,
     )
     return EXIT_USAGE
+
+
+def _caused_by_interrupt(exc: BaseException) -> bool:
+    """Whether Ctrl-C is what ``exc`` wraps: Python 3.11 turns an exception raised in a
+    class's ``__set_name__`` (a ``cached_property``, while a module that defines one is
+    imported) into a RuntimeError caused by it, and Ctrl-C can land there."""
+    seen = 0
+    cause = exc.__cause__
+    while cause is not None and seen < 8:  # a chain, never a cycle in practice: bounded
+        if isinstance(cause, KeyboardInterrupt):
+            return True
+        cause, seen = cause.__cause__, seen + 1
+    return False
 
 
 def _click_usage(exc: BaseException, err: IO[str], out: IO[str]) -> int:
