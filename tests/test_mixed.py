@@ -422,6 +422,18 @@ def test_a_strip_that_does_not_settle_falls_back_to_the_normal_form_alignment() 
     assert key(out.decode(), rules) == key(head.decode(), rules)
 
 
+def test_a_lone_cr_before_an_added_empty_line_does_not_swallow_it() -> None:
+    """A base with a lone CR line ending: the strip wrote the base's ``\\r`` and then the
+    added empty line's ``\\n``, which reads back as one CRLF, and the empty line (a real
+    change) was lost (the review found it; 21 of 20,000 mixed-ending texts lost a change)."""
+    base, head = b"a\rb\nc\n", b"a\n\nb\nc\n"
+    out = changes.strip_text(base, head, whitespace.DEFAULT)
+    assert out == b"a\n\nb\nc\n"
+    key = whitespace.key
+    assert key(out.decode(), whitespace.DEFAULT) == key(head.decode(), whitespace.DEFAULT)
+    assert changes.strip_text(base, out, whitespace.DEFAULT) == out
+
+
 def test_a_line_moved_past_repeated_lines_is_two_changes() -> None:
     """The unique-line anchors alone pin a title moved below lines that repeat and call every
     repeated line removed and added again; difflib's alignment lists fewer and is kept."""

@@ -2209,7 +2209,12 @@ def _strip_once(a_data: bytes, b_data: bytes, rules: WhitespaceRules, *, exact: 
     for k, line in enumerate(lines):
         out.append(line)
         if k < len(lines) - 1:
-            out.append(eols[k] or typical)
+            eol = eols[k] or typical
+            if eol == "\r" and not lines[k + 1] and (eols[k + 1] or typical).startswith("\n"):
+                # a base's lone CR before an empty line that ends in LF reads back as one
+                # CRLF: the empty line, a real change, would be lost
+                eol = "\n" if typical == "\r" else typical
+            out.append(eol)
     tail = la.tail
     if lines and not tail and lb.tail and not la.lines:
         tail = lb.tail  # pragma: no cover - an empty base has no final newline to keep
