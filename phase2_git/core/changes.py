@@ -2070,12 +2070,15 @@ def _by_index(a: list[str], b: list[str], at: int) -> list[Op]:
 
 
 def _text_walk(
-    a_data: bytes, b_data: bytes, rules: WhitespaceRules
+    a_data: bytes, b_data: bytes, rules: WhitespaceRules, *, exact: bool = True
 ) -> tuple[_TextLines, _TextLines, list[Op], str, str]:
+    """Both texts decoded, split and aligned: exact lines first (:func:`_lines_opcodes`, what
+    the analysis reports), or (``exact=False``) by normal forms alone (:func:`_normal_opcodes`,
+    the strip's fallback)."""
     a = jsonvalue.decode_text(a_data)
     b = jsonvalue.decode_text(b_data)
     la, lb = _split(a, rules), _split(b, rules)
-    return la, lb, _lines_opcodes(la, lb), a, b
+    return la, lb, (_lines_opcodes if exact else _normal_opcodes)(la, lb), a, b
 
 
 def analyse_text(a_data: bytes, b_data: bytes, rules: WhitespaceRules) -> Changes | None:
@@ -2183,10 +2186,7 @@ def _settle(a_data: bytes, head: bytes, out: bytes, rules: WhitespaceRules) -> b
 
 
 def _strip_once(a_data: bytes, b_data: bytes, rules: WhitespaceRules, *, exact: bool) -> bytes:
-    a = jsonvalue.decode_text(a_data)
-    b = jsonvalue.decode_text(b_data)
-    la, lb = _split(a, rules), _split(b, rules)
-    ops = _lines_opcodes(la, lb) if exact else _normal_opcodes(la, lb)
+    la, lb, ops, a, b = _text_walk(a_data, b_data, rules, exact=exact)
     if all(tag == "equal" for tag, *_ in ops) and len(la.lines) == len(lb.lines):
         return a_data  # only noise: the base itself
     eol_a = _dominant_eol(a)
