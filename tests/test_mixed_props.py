@@ -491,6 +491,35 @@ def test_strip_text_of_any_head_is_idempotent(
     assert changes.strip_text(a, out, rules) == out
 
 
+# a line with its own line break: a text may mix them, and the strip writes the base's beside
+# the head's
+ended = st.tuples(alike, st.sampled_from(["\n", "\r\n", "\r"]))
+
+
+def _joined(lines: list[tuple[str, str]]) -> bytes:
+    return "".join(text + eol for text, eol in lines).encode()
+
+
+@PROPS
+@given(st.lists(ended, max_size=10), st.lists(ended, max_size=10), st.sampled_from(RULES))
+# a lone CR written before an empty line whose LF the strip moved: one CRLF, a line lost
+@example(
+    [(" ", "\n"), ("", "\r"), ("a", "")],
+    [(" ", "\n"), (" ", "\r"), ("", "\r\n"), ("", "\n"), ("a ", "")],
+    whitespace.DEFAULT,
+)
+def test_strip_text_of_mixed_line_endings_keeps_every_line(
+    base: list[tuple[str, str]], head: list[tuple[str, str]], rules: WhitespaceRules
+) -> None:
+    """LF, CRLF and CR mixed within each side: every break the strip writes reads back as
+    the break it meant (a CR and the LF after it read back as one CRLF)."""
+    a, b = _joined(base), _joined(head)
+    out = changes.strip_text(a, b, rules)
+    key = whitespace.key
+    assert key(jsonvalue.decode_text(out), rules) == key(jsonvalue.decode_text(b), rules)
+    assert changes.strip_text(a, out, rules) == out
+
+
 @PROPS
 @given(json_cases(), st.lists(st.integers(0, 200), max_size=3), st.booleans())
 def test_jsonc_lists_the_changes_json_lists_and_its_comments(

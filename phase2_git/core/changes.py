@@ -2206,6 +2206,7 @@ def _strip_once(a_data: bytes, b_data: bytes, rules: WhitespaceRules, *, exact: 
         # line is never empty) would end the text with a line break, read back as its end
         lines[-1] = lb.lines[-1]
     out: list[str] = []
+    last = ""  # the line break written last
     for k, line in enumerate(lines):
         out.append(line)
         if k < len(lines) - 1:
@@ -2214,7 +2215,12 @@ def _strip_once(a_data: bytes, b_data: bytes, rules: WhitespaceRules, *, exact: 
                 # a base's lone CR before an empty line that ends in LF reads back as one
                 # CRLF: the empty line, a real change, would be lost
                 eol = "\n" if typical == "\r" else typical
+            if last == "\r" and not line and eol == "\n":
+                # the same seen from the empty line, whose break the line above wrote
+                # as a lone CR: a CRLF joins neither the break before it nor the one after
+                eol = "\r\n"
             out.append(eol)
+            last = eol
     tail = la.tail
     if lines and not tail and lb.tail and not la.lines:
         tail = lb.tail  # pragma: no cover - an empty base has no final newline to keep
