@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from phase2_git.core.classify import classify, text_numbers_close
@@ -275,3 +275,66 @@ def test_a_release_after_a_version_mark_is_compared_as_written(a: str, b: str, m
     assert close == (a == b)
     floats, _ = text_numbers_close([f"x={a}0"], [f"x={a}"], loose)
     assert floats
+
+
+# tokens made of the characters numbers, version marks and their lookbehind are made of
+_chars = list("0123456789.+-eEvVa=<>~^@,;x")
+_token = st.text(alphabet=st.sampled_from(_chars), max_size=30)
+
+
+@st.composite
+def _edited(draw: st.DrawFn) -> tuple[str, str]:
+    """A token and the same with a character or two inserted, removed or replaced."""
+    x = draw(st.text(alphabet=st.sampled_from(_chars), max_size=12))
+    y = x
+    for _ in range(draw(st.integers(1, 2))):
+        at = draw(st.integers(0, len(y)))
+        new = draw(st.sampled_from(_chars))
+        y = draw(
+            st.sampled_from(
+                [y[:at] + new + y[at:], y[:at] + y[at + 1 :], y[:at] + new + y[at + 1 :]]
+            )
+        )
+    return x, y
+
+
+@settings(max_examples=1500, deadline=None)
+@given(_token, _edited(), _token, st.sampled_from([(0.0, 0.0), (0.01, 0.0), (0.5, 1.0)]))
+# cut with less than a version mark's worth of text before the number (``v84`` read as ``84``,
+# ``7e19e`` as ``19e``), each took another verdict or another largest difference
+@example("=~-><V51@=9791.-^x,-0x~1+vv84", ("", ".1"), ",24v>549.4e8a,.+6@-Ea-.38xE", (0.01, 0.0))
+@example("V0aVa>48,5;4xV7e1", ("", "9"), "e<VE36^21-", (0.0, 0.0))
+def test_a_long_token_is_compared_by_what_differs_in_it(
+    shared_start: str, edit: tuple[str, str], shared_end: str, tol: tuple[float, float]
+) -> None:
+    """A token of a whole minified file is split on numbers only where the sides differ (cut
+    where no number runs across, a version mark's worth of text kept before the first
+    number): the verdict and the largest difference are those of the whole tokens."""
+    from phase2_git.core import classify as c
+
+    loose = ClassifySettings(rel_tol=tol[0], abs_tol=tol[1])
+    x, y = edit
+    a, b = [shared_start + x + shared_end], [shared_start + y + shared_end]
+    whole = text_numbers_close(a, b, loose)
+    kept = c._TRIM_FROM
+    c._TRIM_FROM = 0
+    try:
+        trimmed = text_numbers_close(a, b, loose)
+    finally:
+        c._TRIM_FROM = kept
+    assert trimmed == whole
+
+
+def test_a_one_byte_edit_at_the_end_of_a_40_mb_line_is_not_split_whole() -> None:
+    """Found on the hostile corpus: a 40 MB line of escapes with numbers every few bytes and
+    one sequence appended took 15 s and a gigabyte (millions of split parts, twice);
+    the parts are now those of the end that differs."""
+    from phase2_git.core import classify as c
+
+    line = "x\x1b]52;c;ZWNobyBwd25lZA==\x07\x1b[2J\x1b[H" * 1_000_000
+    a, b = line, line + "\x1b]8;;https://evil\x07"
+    ma, mb = c._differing_middle(a, b)
+    assert len(ma) < 100 and len(mb) < 100
+    assert text_numbers_close([a], [b], ClassifySettings(rel_tol=0.5)) == (False, 0.0)
+    jitter = line + "w=0.1000001"
+    assert text_numbers_close([line + "w=0.1"], [jitter], ClassifySettings(rel_tol=0.01))[0]
