@@ -249,3 +249,24 @@ def forks(monkeypatch: pytest.MonkeyPatch) -> list[tuple[bool, str | None]]:
 
     monkeypatch.setattr(forking.ChildCheck, "verdict", spy)
     return verdicts
+
+
+# Session fixtures live here, once: a fixture imported into a test module is registered again
+# there, and each registration is its own session value (three modules imported ``venv``, and
+# each built the Action's venv again, 17-24 s apiece on CI).
+
+
+@pytest.fixture(scope="session")
+def snapshot(tmp_path_factory: pytest.TempPathFactory) -> tuple[str, str]:
+    """A one-commit repository holding this checkout's working tree: (path, sha)."""
+    from tests.test_precommit_hooks import take_snapshot
+
+    return take_snapshot(tmp_path_factory)
+
+
+@pytest.fixture(scope="session")
+def venv(tmp_path_factory: pytest.TempPathFactory, snapshot: tuple[str, str]) -> Path:
+    """The Action's install step, run once: phase2 pip-installed from ``snapshot``."""
+    from tests.test_action import install_step
+
+    return install_step(tmp_path_factory, snapshot)

@@ -19,7 +19,6 @@ import yaml
 from tests.conftest import TestRepo, require_tool
 from tests.test_github import parse_annotations, parse_github_output
 from tests.test_junit import lint_markdown, promtool_check, validate_junit
-from tests.test_precommit_hooks import snapshot  # noqa: F401 - the session fixture
 
 CHECKOUT = Path(__file__).resolve().parent.parent
 ACTION = CHECKOUT / "action.yml"
@@ -171,10 +170,10 @@ def _condition(cond: str, inputs: Mapping[str, str]) -> bool:
     return equal if m.group(2) == "==" else not equal
 
 
-@pytest.fixture(scope="session")
-def venv(tmp_path_factory: pytest.TempPathFactory, snapshot: tuple[str, str]) -> Path:  # noqa: F811
-    """The install step, run once: a venv under a RUNNER_TEMP, phase2 pip-installed into it
-    from the action's own checkout (a snapshot of this working tree)."""
+def install_step(tmp_path_factory: pytest.TempPathFactory, snapshot: tuple[str, str]) -> Path:
+    """The install step: a venv under a RUNNER_TEMP, phase2 pip-installed into it from the
+    action's own checkout (a snapshot of this working tree). The ``venv`` session fixture
+    (conftest.py) runs it once per test process."""
     temp = tmp_path_factory.mktemp("runner-temp")
     home = tmp_path_factory.mktemp("install-home")
     env = {k: v for k, v in os.environ.items() if not k.startswith(("GIT_", "GITHUB_"))}

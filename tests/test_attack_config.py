@@ -15,9 +15,7 @@ import pytest
 from phase2_git.store import schemas
 from tests.conftest import STUB, Cli, TestRepo
 from tests.hostile_support import record
-from tests.test_action import venv  # noqa: F401 - the session fixture
 from tests.test_junit import validate_junit
-from tests.test_precommit_hooks import snapshot  # noqa: F401 - the session fixture
 from tests.test_trust import UNVERIFIED
 
 ADA = ("Ada Reviewer", "ada@example.com")
@@ -309,7 +307,7 @@ def test_item3_action_passes_the_target_branch_as_trust(
     cli: Cli,
     monkeypatch: pytest.MonkeyPatch,
     tmp_path: Path,
-    venv: Path,  # noqa: F811
+    venv: Path,
 ) -> None:
     from tests.test_action import run_action
 

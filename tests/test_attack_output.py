@@ -21,9 +21,8 @@ from phase2_git.core import jsonvalue
 from phase2_git.core.sanitize import sanitize_path
 from tests.conftest import Cli, TestRepo
 from tests.hostile_support import record
-from tests.test_action import pr_repo, run_action, venv  # noqa: F401 - fixtures
+from tests.test_action import pr_repo, run_action  # noqa: F401 - a fixture
 from tests.test_github import parse_annotations
-from tests.test_precommit_hooks import snapshot  # noqa: F401 - the session fixture
 from tests.test_sanitize import unescape_path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -504,7 +503,7 @@ def test_item11_annotation_properties_escape_per_github_rules() -> None:
 @pytest.mark.slow
 def test_item12a_action_logs_the_real_mismatch_count(
     pr_repo: dict[str, Any],  # noqa: F811
-    venv: Path,  # noqa: F811
+    venv: Path,
     tmp_path: Path,
 ) -> None:
     repo: TestRepo = pr_repo["repo"]

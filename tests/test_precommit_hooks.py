@@ -44,9 +44,9 @@ def _git_env() -> dict[str, str]:
     return env
 
 
-@pytest.fixture(scope="session")
-def snapshot(tmp_path_factory: pytest.TempPathFactory) -> tuple[str, str]:
-    """A one-commit repository holding this checkout's working tree: (path, sha)."""
+def take_snapshot(tmp_path_factory: pytest.TempPathFactory) -> tuple[str, str]:
+    """A one-commit repository holding this checkout's working tree: (path, sha). The
+    ``snapshot`` session fixture (conftest.py) takes one per test process."""
     env = _git_env()
     listed = subprocess.run(
         ["git", "ls-files", "-z", "-c", "-o", "--exclude-standard"],
