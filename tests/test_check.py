@@ -549,3 +549,110 @@ def test_hook_errors_are_sanitised_like_the_cli(base: TestRepo, cli: Cli) -> Non
     assert code == 2
     assert err.startswith("phase2: error: ") and err.count("\n") == 1
     assert "\x1b" not in err and "\x07" not in err and "\\x1b" in err
+
+
+# ------------------------------------------------------------ line endings git normalises
+
+
+def _legacy_crlf(repo: TestRepo) -> None:
+    """Files committed with CRLF before the repository had a ``.gitattributes``."""
+    repo.write("data/a.json", b'{"a": 1,\r\n "b": 2}\r\n')
+    repo.write("notes.txt", b"one\r\ntwo\r\n")
+    repo.write("raw.txt", b"k\r\n")
+    repo.commit("legacy")
+
+
+def test_the_renormalising_commit_is_not_noise(repo: TestRepo, cli: Cli) -> None:
+    """``* text=auto eol=lf`` added and ``git add --renormalize .``: git itself made the
+    CRLFs LF, which neither ``git add`` nor ``--fix`` can undo; the hook blocked that commit
+    for good. A file git does not convert (``-text``) whose CRLFs were dropped by hand is
+    still noise."""
+    _legacy_crlf(repo)
+    repo.write(".gitattributes", "* text=auto eol=lf\nraw.txt -text\n")
+    repo.git("add", ".gitattributes")
+    repo.git("add", "--renormalize", ".")
+    repo.write("raw.txt", b"k\n")
+    repo.git("add", "raw.txt")
+    assert check(cli, repo, "data/a.json", "notes.txt") == (0, "")
+    assert check(cli, repo, "--fix", "data/a.json", "notes.txt") == (0, "")
+    code, out = check(cli, repo)
+    assert code == 1
+    assert out.splitlines()[0].startswith("raw.txt: noise only (line_endings)")
+    assert "data/a.json" not in out and "notes.txt" not in out
+
+
+def test_a_real_edit_in_the_renormalising_commit_is_a_real_change(repo: TestRepo, cli: Cli) -> None:
+    """Renormalised and edited: the line endings are git's, the edit a real change, which
+    passes alone. ``--fix`` wrote the base's CRLFs back around the edit, and ``git add`` took
+    them out again: the hook failed on every commit."""
+    _legacy_crlf(repo)
+    repo.write(".gitattributes", "* text=auto eol=lf\n")
+    repo.write("notes.txt", b"one\nTWO\n")
+    repo.git("add", "-A")
+    repo.git("add", "--renormalize", ".")
+    assert check(cli, repo) == (0, "")
+    assert check(cli, repo, "--fix") == (0, "")
+    assert repo.read("notes.txt") == b"one\nTWO\n"
+    code, out = check(cli, repo, "--require-decision")
+    assert code == 1 and out.startswith("notes.txt: real change (content, modified)"), out
+
+
+def test_core_autocrlf_normalises_as_the_attributes_do(repo: TestRepo, cli: Cli) -> None:
+    _legacy_crlf(repo)
+    repo.git("config", "core.autocrlf", "input")
+    repo.git("add", "--renormalize", ".")
+    assert check(cli, repo) == (0, "")
+
+
+def test_crlf_staged_past_the_attributes_is_still_noise(repo: TestRepo, cli: Cli) -> None:
+    """Only the base with every CRLF made LF is git's doing: a head that gained CRLFs (staged
+    with plumbing, past the attributes), or lost a lone CR, is noise as before."""
+    repo.write(".gitattributes", "* text=auto\n")
+    repo.write("notes.txt", b"one\ntwo\n")
+    repo.write("old.txt", b"one\rtwo\r")
+    repo.commit("base")
+    oid = repo.git("hash-object", "-w", "--no-filters", "--stdin", input=b"one\r\ntwo\r\n")
+    repo.git("update-index", "--cacheinfo", f"100644,{oid.strip()},notes.txt")
+    repo.write("old.txt", b"one\ntwo\n")
+    repo.git("add", "old.txt")
+    code, out = check(cli, repo)
+    assert code == 1
+    assert [line.split(":")[0] for line in out.splitlines()[:2]] == ["notes.txt", "old.txt"]
+
+
+@pytest.mark.parametrize(
+    "attributes, autocrlf",
+    [
+        ("", "false"),
+        ("", "true"),
+        ("", "input"),
+        ("* text", "false"),
+        ("* text=auto", "false"),
+        ("* -text", "true"),
+        ("* eol=lf", "false"),
+        ("* eol=crlf", "false"),
+        ("* -text eol=lf", "false"),
+        ("* crlf", "false"),
+        ("* -crlf", "true"),
+        ("* crlf=input", "false"),
+        ("* text=auto -crlf", "false"),
+        ("* binary", "true"),
+    ],
+)
+def test_normalizes_line_endings_says_what_git_add_stores(
+    repo: TestRepo, attributes: str, autocrlf: str
+) -> None:
+    """Asked of git itself: a new file with CRLFs, added under these attributes and setting,
+    is stored with LF exactly when :func:`normalizes_line_endings` says so."""
+    from phase2_git.git import worktree
+    from phase2_git.git.repo import GitRepo
+
+    repo.write(".gitattributes", attributes + "\n")
+    repo.git("config", "core.autocrlf", autocrlf)
+    repo.write("f.txt", b"one\r\ntwo\r\n")
+    repo.git("add", "f.txt")
+    stored = repo.git("cat-file", "blob", ":f.txt").encode()
+    git = GitRepo.discover(str(repo.root))
+    attrs = worktree.attributes(git, ["f.txt"], worktree.LINE_ENDING_ATTRIBUTES)["f.txt"]
+    said = worktree.normalizes_line_endings(attrs, worktree.autocrlf(git))
+    assert said == (stored == b"one\ntwo\n"), (attrs, stored)

@@ -105,6 +105,28 @@ def conversions(attrs: Mapping[str, str], crlf: str) -> list[str]:
     return out
 
 
+# the attributes :func:`normalizes_line_endings` reads
+LINE_ENDING_ATTRIBUTES = ("text", "crlf", "eol")
+
+
+def normalizes_line_endings(attrs: Mapping[str, str], crlf: str) -> bool:
+    """``git add`` stores this file with its CRLFs turned into LF, given its
+    :data:`LINE_ENDING_ATTRIBUTES` and ``core.autocrlf`` (:func:`autocrlf`): ``text`` set or
+    ``auto``, the old ``crlf`` set or ``input``, an ``eol``, or with none of them
+    ``core.autocrlf`` true or input; never under ``-text`` (or ``-crlf``, ``text`` unspecified),
+    which makes the file binary. (``text=auto`` leaves a file alone whose blob in the index
+    holds CRLFs: that is what ``git add --renormalize`` overrides.)"""
+    text = attrs.get("text", "unspecified")
+    old = attrs.get("crlf", "unspecified")
+    if text == "unset" or (text == "unspecified" and old == "unset"):
+        return False
+    if text in ("set", "auto") or old in ("set", "input"):
+        return True
+    if attrs.get("eol", "unspecified") in ("lf", "crlf"):
+        return True
+    return crlf in ("true", "input")
+
+
 def never_rewritten(attrs: Mapping[str, str]) -> str | None:
     """``name=value`` of the attribute in :data:`NEVER` this file carries, or None."""
     for name in NEVER:
