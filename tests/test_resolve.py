@@ -481,3 +481,32 @@ def test_yes_killed_around_the_branch_move_resumes_to_the_same_end(
     # what --yes left to a human is not marked: only the four auto-approvals
     assert resumed["unsynced"] is None and len(resumed["processed"]) == 4
     assert resumed["stats"]["events"] == 4 and "skip" not in resumed["stats"]
+
+
+def test_resolve_does_not_write_back_crlfs_git_normalised(repo: TestRepo, cli: Cli) -> None:
+    """A branch that adds ``* text=auto`` and renormalises: ``resolve --yes`` committed the
+    base's CRLFs back, undoing the renormalisation in a commit of its own (found on
+    datasets/country-codes, whose history holds that commit). They are skipped with the
+    reason; other noise is applied as ever, and so is a CRLF change git does not make
+    (``-text``)."""
+    repo.write("data/a.csv", b"x,y\r\n1,2\r\n")
+    repo.write("data/b.csv", b"x,y\r\n1,2\r\n")
+    repo.write("data/raw.csv", b"x,y\r\n")
+    repo.write("data/c.json", b'{"a": 1, "b": 2}\n')
+    repo.commit("legacy")
+    repo.git("checkout", "-q", "-b", "feat")
+    repo.write(".gitattributes", "* text=auto eol=lf\ndata/raw.csv -text\n")
+    repo.write("data/b.csv", b"x,y\n1,3\n")  # renormalised, and a real edit
+    repo.write("data/raw.csv", b"x,y\n")
+    repo.write("data/c.json", b'{"b": 2, "a": 1}\n')
+    repo.git("add", "-A")
+    repo.git("add", "--renormalize", ".")
+    repo.commit("renormalise")
+    code, out, err = cli("resolve", "main", "--yes", repo=repo)
+    assert code == 1, err  # data/b.csv's edit is a real change left to a human
+    for path in ("data/a.csv", "data/b.csv"):
+        assert f"{path} (" in out and "line endings git normalises here (text=auto, eol=lf)" in out
+        assert b"\r" not in repo.git("cat-file", "blob", f"HEAD:{path}").encode(), path
+    assert repo.git("cat-file", "blob", "HEAD:data/raw.csv") == "x,y\r\n"
+    assert repo.git("cat-file", "blob", "HEAD:data/c.json") == '{"a": 1, "b": 2}\n'
+    assert repo.git("status", "--porcelain") == ""

@@ -186,7 +186,9 @@ def run_check(
         malformed = _malformed_json(repo, result.head, paths, result.mismatches, syntax, seen)
         bad = {f.path for f in malformed}
         findings += malformed
-        normalized = _normalized_by_git(repo, result.mismatches)
+        from phase2_git.app.normalized import normalized_by_git
+
+        normalized = normalized_by_git(repo, result.mismatches)
         noisy = [
             m
             for m in result.mismatches
@@ -215,49 +217,6 @@ def run_check(
         )
     finally:
         repo.discard_started()
-
-
-def _normalized_by_git(repo: GitRepo, mismatches: Sequence[Mismatch]) -> set[str]:
-    """The paths whose line-ending change is git's own, where ``git add`` stores LF for
-    CRLF (the file's attributes or ``core.autocrlf``:
-    :func:`~phase2_git.git.worktree.normalizes_line_endings`): the head is the base with
-    every CRLF made LF, or a mixed file whose only noise is its line endings has none left
-    in its head. That is the commit that adds ``* text=auto`` and runs ``git add
-    --renormalize .``, not noise: the base's CRLFs cannot be staged again (``git add`` turns
-    them into LF), and the hook would block that commit for good (``--fix`` refused to write
-    them, or wrote them into a mixed file for ``git add`` to take out again). The attributes
-    are the working tree's, as for the hook's other reads: its user's own repository."""
-    eol = [m for m in mismatches if _line_endings_only(m) and m.change.before and m.change.after]
-    if not eol:
-        return set()
-    from phase2_git.git import worktree  # tempfile and more: not on a clean hook run's path
-
-    attrs = worktree.attributes(repo, [m.path for m in eol], worktree.LINE_ENDING_ATTRIBUTES)
-    crlf = worktree.autocrlf(repo)
-    out: set[str] = set()
-    for m in eol:
-        if not worktree.normalizes_line_endings(attrs[m.path], crlf):
-            continue
-        before = repo.run("cat-file", "blob", str(m.change.before))
-        after = repo.run("cat-file", "blob", str(m.change.after))
-        if b"\r\n" not in before:
-            continue
-        if m.mismatch_type == "line_endings":
-            normalized = before.replace(b"\r\n", b"\n") == after
-        else:
-            normalized = b"\r\n" not in after
-        if normalized:
-            out.add(m.path)
-    return out
-
-
-def _line_endings_only(m: Mismatch) -> bool:
-    """Noise of line endings alone: the whole change, or beside a real one."""
-    if m.mismatch_type == "line_endings":
-        return True
-    return (
-        m.strips_safely and m.changes is not None and m.changes.noise_types() == ("line_endings",)
-    )
 
 
 def _prestart(repo: GitRepo, base: str, head: str) -> None:

@@ -20,6 +20,8 @@ from typing import TYPE_CHECKING, Any, Literal
 from phase2_git.app.diff import run_diff
 from phase2_git.app.diff_result import DiffResult
 from phase2_git.app.identity import Identity, identity
+from phase2_git.app.normalized import REASON as NORMALIZED
+from phase2_git.app.normalized import normalized_by_git
 from phase2_git.app.strips import Strip, StripHere, run_strip
 from phase2_git.core import env, transforms
 from phase2_git.core.classify import whitespace_rules
@@ -1499,6 +1501,9 @@ def _check_rewritable(
         never = never_rewritten(attrs.get(m.path, {}))
         if never is not None:
             session.unrewritable[m.path] = f"{never} attribute: never rewritten"
+    able = [m for m in candidates if m.path not in session.unrewritable]
+    for path, what in normalized_by_git(repo, able, attrs=attrs, crlf=facts.crlf).items():
+        session.unrewritable[path] = NORMALIZED.format(what=what)
     if no_commit:
         return  # the working-tree writes check each file (Session._write_worktree)
     for m in candidates:
