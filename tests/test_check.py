@@ -597,6 +597,24 @@ def test_a_real_edit_in_the_renormalising_commit_is_a_real_change(repo: TestRepo
     assert code == 1 and out.startswith("notes.txt: real change (content, modified)"), out
 
 
+def test_a_renormalised_tree_passes_whatever_its_size(repo: TestRepo, cli: Cli) -> None:
+    """Every text file of a repository renormalised at once: their blobs are read a chunk at
+    a time (more than one chunk here), and one of them that git did not convert
+    (``-text``, its CRLFs dropped by hand) is still found among them."""
+    from phase2_git.app import normalized
+
+    n = normalized._CHUNK + 5
+    for i in range(n):
+        repo.write(f"d/{i:03}.txt", b"%d\r\n" % i)
+    repo.commit("legacy")
+    repo.write(".gitattributes", "* text=auto\nd/200.txt -text\n")
+    repo.write("d/200.txt", b"200\n")
+    repo.git("add", "-A")
+    repo.git("add", "--renormalize", ".")
+    code, out = check(cli, repo)
+    assert code == 1 and [line.split(":")[0] for line in out.splitlines()[:-1]] == ["d/200.txt"]
+
+
 def test_core_autocrlf_normalises_as_the_attributes_do(repo: TestRepo, cli: Cli) -> None:
     _legacy_crlf(repo)
     repo.git("config", "core.autocrlf", "input")
