@@ -597,13 +597,18 @@ def test_a_real_edit_in_the_renormalising_commit_is_a_real_change(repo: TestRepo
     assert code == 1 and out.startswith("notes.txt: real change (content, modified)"), out
 
 
-def test_a_renormalised_tree_passes_whatever_its_size(repo: TestRepo, cli: Cli) -> None:
-    """Every text file of a repository renormalised at once: their blobs are read a chunk at
-    a time (more than one chunk here), and one of them that git did not convert
-    (``-text``, its CRLFs dropped by hand) is still found among them."""
-    from phase2_git.app import normalized
+@pytest.mark.parametrize("workers", ["0", "2"])
+def test_a_renormalised_tree_passes_whatever_its_size(
+    repo: TestRepo, cli: Cli, monkeypatch: pytest.MonkeyPatch, workers: str
+) -> None:
+    """Every text file of a repository renormalised at once, told where each pair is read
+    (by the diff's workers too), and one of them that git did not convert (``-text``, its
+    CRLFs dropped by hand) still found among them."""
+    from phase2_git.app import diff, forking
 
-    n = normalized._CHUNK + 5
+    monkeypatch.setattr(diff, "PARALLEL_FROM", 100)
+    monkeypatch.setenv(forking.ENV, workers)
+    n = 261
     for i in range(n):
         repo.write(f"d/{i:03}.txt", b"%d\r\n" % i)
     repo.commit("legacy")

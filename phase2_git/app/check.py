@@ -22,7 +22,7 @@ from __future__ import annotations
 import os
 import posixpath
 import stat
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
@@ -164,13 +164,22 @@ def run_check(
         # path -> the strip of each mixed file --fix may rewrite, run where it is read too
         strips: dict[str, Strip] = {}
         refusal = _fix_refusal(config, environ) if fix else None
+        # the paths whose line-ending change is what git's own normalisation makes, found
+        # where each pair is read (made_by_git): only theirs are asked of git then
+        made: set[str] = set()
         if fix and refusal is None:
             from phase2_git.app.strips import StripHere
 
             asked = _SyntaxAndStrip(syntax, StripHere(repo, config.classify))
-            check = PairCheck(asked, partial(_keep_both, seen, strips), strips=True)
+            check = PairCheck(
+                _WithEol(asked),
+                partial(_eol_answer, made, partial(_keep_both, seen, strips)),
+                strips=True,
+            )
         else:
-            check = PairCheck(syntax.pair, lambda c, found: seen.__setitem__(c.path, found))
+            check = PairCheck(
+                _WithEol(syntax.pair), partial(_eol_answer, made, partial(_keep_found, seen))
+            )
         result = run_diff(
             repo,
             base,
@@ -188,7 +197,7 @@ def run_check(
         findings += malformed
         from phase2_git.app.normalized import normalized_by_git
 
-        normalized = normalized_by_git(repo, result.mismatches)
+        normalized = normalized_by_git(repo, result.mismatches, made=made)
         noisy = [
             m
             for m in result.mismatches
@@ -476,6 +485,33 @@ class _SyntaxAndStrip:
         self, m: Mismatch, before: Blob | None, after: Blob | None
     ) -> tuple[Finding | None, Strip | None]:
         return self.syntax.pair(m, before, after), self.strip(m, before, after)
+
+
+class _WithEol:
+    """A pair's question ``ask``, and :func:`~phase2_git.app.normalized.made_by_git`."""
+
+    def __init__(self, ask: Callable[[Mismatch, Blob | None, Blob | None], object]) -> None:
+        self.ask = ask
+
+    def __call__(self, m: Mismatch, before: Blob | None, after: Blob | None) -> object:
+        from phase2_git.app.normalized import made_by_git
+
+        return self.ask(m, before, after), made_by_git(m, before, after)
+
+
+def _eol_answer(
+    made: set[str], answer: Callable[[Change, object], None], change: Change, value: object
+) -> None:
+    """:class:`_WithEol`'s answer: ``made`` gets the path, ``answer`` the question's own."""
+    assert isinstance(value, tuple)
+    inner, by_git = value
+    if by_git:
+        made.add(change.path)
+    answer(change, inner)
+
+
+def _keep_found(seen: dict[str, object], change: Change, found: object) -> None:
+    seen[change.path] = found
 
 
 def _keep_both(

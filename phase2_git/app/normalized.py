@@ -13,9 +13,9 @@ tree's: both run on their user's own repository.
 from __future__ import annotations
 
 import sys
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 
-from phase2_git.core.model import Mismatch
+from phase2_git.core.model import Blob, Mismatch
 from phase2_git.git.repo import GitRepo
 
 REASON = (
@@ -32,19 +32,35 @@ def line_endings_only(m: Mismatch) -> bool:
     return m.strips_safely and changes is not None and changes.noise_types() == ("line_endings",)
 
 
+def made_by_git(m: Mismatch, before: Blob | None, after: Blob | None) -> bool:
+    """The pair's line-ending change is what ``git add`` makes of the base where git
+    normalises line endings (whether it does there is the attributes' to say): asked where
+    the pair is read (:class:`~phase2_git.core.pipeline.PairCheck`), so that only those
+    paths' attributes are asked of git, and their blobs not read again."""
+    if not line_endings_only(m) or before is None or after is None:
+        return False
+    if before.data is None or after.data is None:
+        return False
+    return _normalized(m, before.data, after.data)
+
+
 def normalized_by_git(
     repo: GitRepo,
     mismatches: Sequence[Mismatch],
     *,
     attrs: Mapping[str, Mapping[str, str]] | None = None,
     crlf: str | None = None,
+    made: Collection[str] | None = None,
 ) -> dict[str, str]:
     """``path -> what normalises it`` for those of ``mismatches`` whose line-ending change is
     git's own: the head is the base with every CRLF made LF, or a mixed file whose only
     noise is its line endings has none left in its head. ``attrs`` (the paths'
     :data:`~phase2_git.git.worktree.LINE_ENDING_ATTRIBUTES` or more) and ``crlf``
-    (``core.autocrlf``): when git was asked already."""
+    (``core.autocrlf``): when git was asked already. ``made``: the paths whose pairs
+    :func:`made_by_git` said so of, where they were read (no blob is read here then)."""
     eol = [m for m in mismatches if line_endings_only(m) and m.change.before and m.change.after]
+    if made is not None:
+        eol = [m for m in eol if m.path in made]
     if not eol:
         return {}
     # tempfile, dataclasses and more: not on the path of a hook run without such a change
@@ -58,6 +74,11 @@ def normalized_by_git(
     crlf = worktree.autocrlf(repo) if crlf is None else crlf
     asked = [m for m in eol if worktree.normalizes_line_endings(known.get(m.path, {}), crlf)]
     out: dict[str, str] = {}
+    if made is not None:
+        for m in asked:
+            what = worktree.conversions(known.get(m.path, {}), crlf)
+            out[m.path] = ", ".join(what) or "core.autocrlf"
+        return out
     # a renormalising commit changes every text file: their blobs are read by one git a chunk
     # (a git a blob: 13 s of a 3,000-file hook run, 1 s in all now), a chunk at a time in memory
     for at in range(0, len(asked), _CHUNK):
