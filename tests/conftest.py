@@ -253,7 +253,7 @@ def forks(monkeypatch: pytest.MonkeyPatch) -> list[tuple[bool, str | None]]:
 
 # Session fixtures live here, once: a fixture imported into a test module is registered again
 # there, and each registration is its own session value (three modules imported ``venv``, and
-# each built the Action's venv again, 17-24 s apiece on CI).
+# each built the Action's venv again, 17-24 s apiece in a run of the suite).
 
 
 @pytest.fixture(scope="session")
