@@ -620,6 +620,35 @@ def test_a_renormalised_tree_passes_whatever_its_size(
     assert code == 1 and [line.split(":")[0] for line in out.splitlines()[:-1]] == ["d/200.txt"]
 
 
+def test_the_diff_of_the_index_says_the_line_endings_are_git_s(repo: TestRepo, cli: Cli) -> None:
+    """``phase2 diff --staged`` (the hook's own diff) reports a renormalised file resolved,
+    and why, and a renormalised file with a real edit as that real change with no strip
+    planned; between two commits nothing is marked (CI: the head may be a stranger's)."""
+    _legacy_crlf(repo)
+    repo.write(".gitattributes", "* text=auto eol=lf\nraw.txt -text\n")
+    repo.write("notes.txt", b"one\nTWO\n")
+    repo.write("raw.txt", b"k\n")
+    repo.git("add", "-A")
+    repo.git("add", "--renormalize", ".")
+    code, out, err = cli("diff", "--staged", "--format", "json", "--fail-on", "noise", repo=repo)
+    doc = json.loads(out)
+    by = {m["path"]: m for m in doc["mismatches"]}
+    a = by["data/a.json"]
+    assert a["mismatch_type"] == "line_endings" and a["resolved"] is True
+    assert "line endings git normalises here (text=auto, eol=lf)" in a["detail"]
+    notes = by["notes.txt"]
+    assert notes["mismatch_type"] == "content" and "first" not in notes["plan"]
+    assert "line endings git normalises here" in notes["plan"]["reason"]
+    raw = by["raw.txt"]
+    assert raw["resolved"] is False and raw["plan"]["action"] == "restore_base"
+    assert doc["summary"]["unresolved_noise"] == 1 and code == 1, err
+    repo.commit("renormalised")
+    code, out, _ = cli("diff", "HEAD~1", "HEAD", "--format", "json", repo=repo)
+    between = {m["path"]: m for m in json.loads(out)["mismatches"]}
+    assert between["data/a.json"]["resolved"] is False
+    assert "first" in between["notes.txt"]["plan"]
+
+
 def test_core_autocrlf_normalises_as_the_attributes_do(repo: TestRepo, cli: Cli) -> None:
     _legacy_crlf(repo)
     repo.git("config", "core.autocrlf", "input")

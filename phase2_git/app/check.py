@@ -22,7 +22,7 @@ from __future__ import annotations
 import os
 import posixpath
 import stat
-from collections.abc import Callable, Collection, Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
@@ -164,22 +164,13 @@ def run_check(
         # path -> the strip of each mixed file --fix may rewrite, run where it is read too
         strips: dict[str, Strip] = {}
         refusal = _fix_refusal(config, environ) if fix else None
-        # the paths whose line-ending change is what git's own normalisation makes, found
-        # where each pair is read (made_by_git): only theirs are asked of git then
-        made: set[str] = set()
         if fix and refusal is None:
             from phase2_git.app.strips import StripHere
 
             asked = _SyntaxAndStrip(syntax, StripHere(repo, config.classify))
-            check = PairCheck(
-                _WithEol(asked),
-                partial(_eol_answer, made, partial(_keep_both, seen, strips)),
-                strips=True,
-            )
+            check = PairCheck(asked, partial(_keep_both, seen, strips), strips=True)
         else:
-            check = PairCheck(
-                _WithEol(syntax.pair), partial(_eol_answer, made, partial(_keep_found, seen))
-            )
+            check = PairCheck(syntax.pair, lambda c, found: seen.__setitem__(c.path, found))
         result = run_diff(
             repo,
             base,
@@ -195,15 +186,12 @@ def run_check(
         malformed = _malformed_json(repo, result.head, paths, result.mismatches, syntax, seen)
         bad = {f.path for f in malformed}
         findings += malformed
-        from phase2_git.app.normalized import normalized_by_git
-
-        normalized = normalized_by_git(repo, result.mismatches, made=made)
+        # line endings git normalised come resolved, or with no strip planned (a mixed
+        # file): the diff of the index tells them (app/normalized.py)
         noisy = [
             m
             for m in result.mismatches
-            if (is_unresolved_noise(m) or m.strips_safely)
-            and m.path not in bad
-            and m.path not in normalized
+            if (is_unresolved_noise(m) or m.strips_safely) and m.path not in bad
         ]
         if fix:
             findings += _fix(repo, noisy, config, refusal, strips)
@@ -485,33 +473,6 @@ class _SyntaxAndStrip:
         self, m: Mismatch, before: Blob | None, after: Blob | None
     ) -> tuple[Finding | None, Strip | None]:
         return self.syntax.pair(m, before, after), self.strip(m, before, after)
-
-
-class _WithEol:
-    """A pair's question ``ask``, and :func:`~phase2_git.app.normalized.made_by_git`."""
-
-    def __init__(self, ask: Callable[[Mismatch, Blob | None, Blob | None], object]) -> None:
-        self.ask = ask
-
-    def __call__(self, m: Mismatch, before: Blob | None, after: Blob | None) -> object:
-        from phase2_git.app.normalized import made_by_git
-
-        return self.ask(m, before, after), made_by_git(m, before, after)
-
-
-def _eol_answer(
-    made: set[str], answer: Callable[[Change, object], None], change: Change, value: object
-) -> None:
-    """:class:`_WithEol`'s answer: ``made`` gets the path, ``answer`` the question's own."""
-    assert isinstance(value, tuple)
-    inner, by_git = value
-    if by_git:
-        made.add(change.path)
-    answer(change, inner)
-
-
-def _keep_found(seen: dict[str, object], change: Change, found: object) -> None:
-    seen[change.path] = found
 
 
 def _keep_both(

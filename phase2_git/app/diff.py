@@ -196,6 +196,14 @@ class _Job:
         settings = self.settings
         if check is not None and check.strips:
             settings = settings._replace(strips=True)
+        # the index or the working tree: line endings git normalised there are git's, not
+        # noise (app/normalized.py), told where each pair is read
+        made: set[str] | None = None
+        if self.head.kind in ("index", "worktree"):
+            from phase2_git.app.normalized import told
+
+            made = set()
+            check = told(check, made)
 
         def built() -> Iterator[Mismatch]:
             # a large run classifies on more than one core (app/workers.py); the few files
@@ -234,12 +242,17 @@ class _Job:
                     check.answer(change, check.ask(m, before, after))
                 yield m
 
+        out = built()
+        if made is not None:
+            from phase2_git.app.normalized import marked
+
+            out = marked(self.repo, out, made)
         if not self.config_changes:
-            yield from built()
+            yield from out
             return
         import heapq
 
-        yield from heapq.merge(self.config_changes, built(), key=lambda m: m.path)
+        yield from heapq.merge(self.config_changes, out, key=lambda m: m.path)
 
     def _heavy(self, changes: list[Change], max_size: int) -> dict[str, int] | None:
         """The bytes of each change's pair (by path) when there are fewer changes than

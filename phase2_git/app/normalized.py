@@ -10,14 +10,21 @@ would undo the renormalisation in a commit of its own). The attributes asked are
 tree's: the hook's user's own repository, or the branch ``resolve`` commits on (in the
 Action's opt-in ``apply``, a pull request's head from the repository itself, never a fork's),
 where they can only make phase2 write less.
+
+A diff whose head is the index or the working tree (:func:`told`, :func:`marked`) reports
+such a mismatch as git's: a line-ending change is resolved, and a mixed file is its real
+change alone, with no strip planned. So the hook, which is such a diff, passes it, and
+``phase2 diff --staged`` says why. Between two commits (CI, ``resolve``) nothing is marked:
+there ``resolve`` only refuses to write the CRLFs back (:func:`normalized_by_git`).
 """
 
 from __future__ import annotations
 
 import sys
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Collection, Iterator, Mapping, Sequence
 
-from phase2_git.core.model import Blob, Mismatch
+from phase2_git.core.model import Blob, Change, Mismatch
+from phase2_git.core.pipeline import PairCheck
 from phase2_git.git.repo import GitRepo
 
 REASON = (
@@ -108,3 +115,67 @@ def _normalized(m: Mismatch, before: bytes, after: bytes) -> bool:
     if m.mismatch_type == "line_endings":
         return before.replace(b"\r\n", b"\n") == after
     return b"\r\n" not in after
+
+
+# mismatches held, at most, while the attributes of the line-ending ones among them wait
+_HELD = 4096
+
+
+def told(check: PairCheck | None, made: set[str]) -> PairCheck:
+    """``check`` (or no question at all) with :func:`made_by_git` asked beside it, where each
+    pair is read: ``made`` gets the paths it said so of, before their mismatches come out."""
+    ask = check.ask if check is not None else None
+    answer = check.answer if check is not None else None
+
+    def both(m: Mismatch, before: Blob | None, after: Blob | None) -> object:
+        return (ask(m, before, after) if ask is not None else None), made_by_git(m, before, after)
+
+    def back(change: Change, value: object) -> None:
+        assert isinstance(value, tuple)
+        inner, by_git = value
+        if by_git:
+            made.add(change.path)
+        if answer is not None:
+            answer(change, inner)
+
+    return PairCheck(both, back, strips=check.strips if check is not None else False)
+
+
+def marked(repo: GitRepo, mismatches: Iterator[Mismatch], made: set[str]) -> Iterator[Mismatch]:
+    """``mismatches`` in their order, those whose line endings git normalised (``made``, and
+    the attributes say so) marked as git's (:func:`as_normalized`). From the first such
+    mismatch on, the run is held until :data:`_CHUNK` of them are, or :data:`_HELD`
+    mismatches in all, and their attributes are asked of git at once."""
+    held: list[Mismatch] = []
+    asked: list[Mismatch] = []
+    for m in mismatches:
+        if m.path in made and line_endings_only(m):
+            asked.append(m)
+        if not asked:
+            yield m
+            continue
+        held.append(m)
+        if len(asked) >= _CHUNK or len(held) >= _HELD:
+            yield from _released(repo, held, asked, made)
+            held, asked = [], []
+    if held:
+        yield from _released(repo, held, asked, made)
+
+
+def _released(
+    repo: GitRepo, held: list[Mismatch], asked: list[Mismatch], made: set[str]
+) -> Iterator[Mismatch]:
+    found = normalized_by_git(repo, asked, made=made)
+    for m in held:
+        what = found.get(m.path)
+        yield m if what is None else as_normalized(m, what)
+
+
+def as_normalized(m: Mismatch, what: str) -> Mismatch:
+    """``m``, its line-ending change git's own (``what`` normalises it): resolved, or (a
+    mixed file) a real change with no strip planned."""
+    note = f"line endings git normalises here ({what})"
+    if m.mismatch_type == "line_endings":
+        return m._replace(resolved=True, detail=f"{m.detail}; {note}: nothing to undo")
+    reason = f"a real change needs a human decision; its {note} are not noise"
+    return m._replace(plan=m.plan._replace(first=None, reason=reason))
