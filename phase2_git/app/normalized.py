@@ -74,7 +74,6 @@ def normalized_by_git(
         return {}
     # tempfile, dataclasses and more: not on the path of a hook run without such a change
     from phase2_git.git import worktree
-    from phase2_git.git.objects import read_objects
 
     missing = [m.path for m in eol if attrs is None or m.path not in attrs]
     known = dict(attrs or {})
@@ -82,16 +81,21 @@ def normalized_by_git(
         known.update(worktree.attributes(repo, missing, worktree.LINE_ENDING_ATTRIBUTES))
     crlf = worktree.autocrlf(repo) if crlf is None else crlf
     asked = [m for m in eol if worktree.normalizes_line_endings(known.get(m.path, {}), crlf)]
-    out: dict[str, str] = {}
-    if made is not None:
-        for m in asked:
-            what = worktree.conversions(known.get(m.path, {}), crlf)
-            out[m.path] = ", ".join(what) or "core.autocrlf"
-        return out
-    # a renormalising commit changes every text file: their blobs are read by one git a chunk
-    # (a git a blob took 13 s for 3,000 files), a chunk at a time in memory
-    for at in range(0, len(asked), _CHUNK):
-        chunk = asked[at : at + _CHUNK]
+    hits = asked if made is not None else _made_in_blobs(repo, asked)
+    return {
+        m.path: ", ".join(worktree.conversions(known.get(m.path, {}), crlf)) or "core.autocrlf"
+        for m in hits
+    }
+
+
+def _made_in_blobs(repo: GitRepo, mismatches: list[Mismatch]) -> Iterator[Mismatch]:
+    """Those of ``mismatches`` whose blobs say :func:`_normalized`. A renormalising commit
+    changes every text file: their blobs are read by one git a chunk (a git a blob took 13 s
+    for 3,000 files), a chunk at a time in memory."""
+    from phase2_git.git.objects import read_objects
+
+    for at in range(0, len(mismatches), _CHUNK):
+        chunk = mismatches[at : at + _CHUNK]
         oids = [str(oid) for m in chunk for oid in (m.change.before, m.change.after)]
         blobs = read_objects(repo, oids, max_size=sys.maxsize)
         for m in chunk:
@@ -99,9 +103,7 @@ def normalized_by_git(
             if a is None or b is None or a.data is None or b.data is None:
                 continue
             if _normalized(m, a.data, b.data):
-                what = worktree.conversions(known.get(m.path, {}), crlf)
-                out[m.path] = ", ".join(what) or "core.autocrlf"
-    return out
+                yield m
 
 
 _CHUNK = 256
@@ -149,7 +151,7 @@ def marked(repo: GitRepo, mismatches: Iterator[Mismatch], made: set[str]) -> Ite
     held: list[Mismatch] = []
     asked: list[Mismatch] = []
     for m in mismatches:
-        if m.path in made and line_endings_only(m):
+        if m.path in made:  # made_by_git said so: a line-ending change, git's own
             asked.append(m)
         if not asked:
             yield m
