@@ -17,7 +17,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from tests.conftest import Cli, TestRepo
-from tests.hostile_support import run_phase2
+from tests.hostile_support import run_phase2, untraced
 
 ORDERED = b'{"a": 1, "b": 2}\n'
 REORDERED = b'{"b": 2, "a": 1}\n'
@@ -376,7 +376,7 @@ def test_clean_hook_run_skips_slow_imports(base: TestRepo) -> None:
     base.write("data/a.json", b'{"a": 2, "b": [1, 2.5]}\n')  # a real change: passes
     base.git("add", "-A")
     # without coverage's subprocess hook, which itself imports much of this list
-    env = {k: v for k, v in os.environ.items() if not k.startswith("COVERAGE_")}
+    env = untraced(os.environ)
     proc = subprocess.run(
         [sys.executable, "-c", LEAN_PROBE, "check", "data/a.json"],
         cwd=base.root,

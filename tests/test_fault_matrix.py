@@ -37,6 +37,7 @@ from tests.hostile_support import (
     record,
     run_phase2,
     start_phase2,
+    untraced,
 )
 
 N = 40
@@ -556,6 +557,7 @@ def test_sigkill_at_random_points_over_hundreds_of_mismatches(tmp_path: Path, ho
     test_faults.build(Repo())  # type: ignore[arg-type]
     clean = tmp_path / "clean"
     shutil.copytree(pristine, clean, symlinks=True)
+    traced, env = env, untraced(env)  # as in test_faults: only the first trial is measured
     t0 = time.monotonic()
     assert_no_crash(run_phase2(("resolve", "main", "--yes"), cwd=clean, env=env), (DONE,))
     duration = time.monotonic() - t0
@@ -564,6 +566,7 @@ def test_sigkill_at_random_points_over_hundreds_of_mismatches(tmp_path: Path, ho
     for t in range(KILL_TRIALS):
         work = tmp_path / f"kill{t}"
         shutil.copytree(pristine, work, symlinks=True)
+        env = traced if t == 0 else untraced(traced)
         proc = start_phase2(
             ("resolve", "main", "--yes"), cwd=work, env=env, new_session=how != "sigkill"
         )

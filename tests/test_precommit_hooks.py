@@ -131,9 +131,9 @@ def test_manifest_is_valid_and_as_designed() -> None:
 
 
 # ---------------------------------------------------------------------------- try-repo
-# try-repo installs phase2 into a fresh virtualenv on every call (~10 s): the failing, passing
-# and fixing cases use it; the other cases run the README snippet's configuration, whose
-# environment pre-commit builds once and caches.
+# try-repo installs phase2 into a fresh virtualenv on every call (~10 s): the failing and fixing
+# cases use it; the other cases run the README snippet's configuration, whose environment
+# pre-commit builds once and caches.
 
 
 def test_try_repo_check_fails_on_staged_noise(pc, snapshot, project: TestRepo) -> None:
@@ -146,15 +146,6 @@ def test_try_repo_check_fails_on_staged_noise(pc, snapshot, project: TestRepo) -
     # nothing was rewritten, nothing committed
     assert project.read("data/a.json") == REORDERED
     assert project.git("log", "--format=%s") == "base\n"
-
-
-def test_try_repo_check_passes_real_changes(pc, snapshot, project: TestRepo) -> None:
-    project.write("data/a.json", REAL)
-    project.write("README.txt", "hello\r\n")  # noise, but not among the files of this run
-    project.git("add", "-A")
-    proc = try_repo(pc, snapshot, project, "phase2-check", "--files", "data/a.json")
-    assert proc.returncode == 0, proc.stdout + proc.stderr
-    assert "Passed" in proc.stdout
 
 
 def test_try_repo_fix_rewrites_files_then_check_passes(pc, snapshot, project: TestRepo) -> None:
@@ -202,6 +193,15 @@ def test_readme_snippet_is_what_we_test(pc, configured: TestRepo) -> None:
     configured.git("add", "-A")
     proc = pc(configured, "run")
     assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+def test_check_passes_real_changes(pc, configured: TestRepo) -> None:
+    configured.write("data/a.json", REAL)
+    configured.write("README.txt", "hello\r\n")  # noise, but not among the files of this run
+    configured.git("add", "-A")
+    proc = pc(configured, "run", "phase2-check", "--files", "data/a.json")
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "Passed" in proc.stdout
 
 
 def test_malformed_json_fails_all_files(pc, configured: TestRepo) -> None:
