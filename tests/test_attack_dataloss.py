@@ -30,7 +30,15 @@ from phase2_git.git import _writer, worktree
 from phase2_git.git import commit as gitc
 from phase2_git.git.repo import GitRepo
 from tests.conftest import Cli, TestRepo
-from tests.hostile_support import copy_tree, git, hermetic_env, import_commits, record, untraced
+from tests.hostile_support import (
+    copy_tree,
+    git,
+    hermetic_env,
+    import_commits,
+    measured_once,
+    record,
+    untraced,
+)
 
 posix_only = pytest.mark.skipif(os.name != "posix", reason="signals, sessions and modes")
 
@@ -507,8 +515,6 @@ def test_a_signal_to_the_process_group_while_files_are_written_tears_none(
     import_commits(pristine, [("main", "base", new), ("feat", "regen", old)], env=env)
     watched = paths[len(paths) // 4]
 
-    # only the first trial runs under coverage's tracer (two to three times slower): the others
-    # prove the same at other points
     def resolve(root: Path, env: dict[str, str]) -> subprocess.Popen[bytes]:
         return subprocess.Popen(
             [sys.executable, "-m", "phase2_git", "resolve", "main", "--yes"],
@@ -552,7 +558,7 @@ def test_a_signal_to_the_process_group_while_files_are_written_tears_none(
     for trial in range(SIGNAL_TRIALS):
         work = tmp_path / f"trial{trial}"
         copy_tree(pristine, work)
-        run_env = env if trial == 0 else untraced(env)
+        run_env = measured_once(env, trial)
         proc = resolve(work, run_env)
         target = work / watched
         while proc.poll() is None and target.read_bytes() == old[watched]:

@@ -34,6 +34,7 @@ from tests.hostile_support import (
     finish,
     git,
     hermetic_env,
+    measured_once,
     record,
     run_phase2,
     start_phase2,
@@ -557,19 +558,18 @@ def test_sigkill_at_random_points_over_hundreds_of_mismatches(tmp_path: Path, ho
     test_faults.build(Repo())  # type: ignore[arg-type]
     clean = tmp_path / "clean"
     shutil.copytree(pristine, clean, symlinks=True)
-    traced, env = env, untraced(env)  # as in test_faults: only the first trial is measured
-    t0 = time.monotonic()
-    assert_no_crash(run_phase2(("resolve", "main", "--yes"), cwd=clean, env=env), (DONE,))
+    t0 = time.monotonic()  # calibrated without coverage's tracer, as the trials after the first
+    res = run_phase2(("resolve", "main", "--yes"), cwd=clean, env=untraced(env))
+    assert_no_crash(res, (DONE,))
     duration = time.monotonic() - t0
     expected = test_faults.end_state(clean)
     rng = random.Random(7)
+    group = test_faults.STOPS[how][1]
     for t in range(KILL_TRIALS):
         work = tmp_path / f"kill{t}"
         shutil.copytree(pristine, work, symlinks=True)
-        env = traced if t == 0 else untraced(traced)
-        proc = start_phase2(
-            ("resolve", "main", "--yes"), cwd=work, env=env, new_session=how != "sigkill"
-        )
+        run_env = measured_once(env, t)
+        proc = start_phase2(("resolve", "main", "--yes"), cwd=work, env=run_env, new_session=group)
         time.sleep(rng.uniform(0.0, duration * 1.1))
         killed = proc.poll() is None
         if killed:
@@ -579,17 +579,13 @@ def test_sigkill_at_random_points_over_hundreds_of_mismatches(tmp_path: Path, ho
         try:
             # git children of the stopped run (update-index, update-ref …) may hold index.lock
             # or the branch's lock a moment longer: the rerun refuses (exit 3), as it must, and
-            # is run again; a lock left once the whole group is gone is removed, as the refusal
-            # says (test_faults)
+            # is run again; a lock left once the whole group is gone is removed (test_faults)
             for _attempt in range(20):
-                res = run_phase2(("resolve", "main", "--yes"), cwd=work, env=env)
-                locked = b"index is locked" in res.err or b"cannot lock ref" in res.err
-                if res.code != 3 or not locked:
+                res = run_phase2(("resolve", "main", "--yes"), cwd=work, env=run_env)
+                if not test_faults.refused_for_a_lock(res.code, res.err):
                     break
-                if how != "sigkill" and test_faults.group_gone(proc.pid):
-                    (work / ".git" / "index.lock").unlink(missing_ok=True)
-                    for lock in (work / ".git" / "refs").rglob("*.lock"):
-                        lock.unlink()
+                if group and test_faults.group_gone(proc.pid):
+                    test_faults.remove_locks(work)
                 time.sleep(0.25)
             assert_no_crash(res, (DONE,))
             assert test_faults.end_state(work) == expected

@@ -18,7 +18,7 @@ from typing import NamedTuple
 import pytest
 
 from tests.conftest import TestRepo
-from tests.hostile_support import finish, start_phase2, untraced
+from tests.hostile_support import finish, measured_once, start_phase2, untraced
 
 N_FILES = 150
 TRIALS = int(os.environ.get("PHASE2_FAULT_TRIALS", "20"))
@@ -67,6 +67,19 @@ def stop(proc: subprocess.Popen[bytes], how: str) -> None:
         proc.send_signal(sig)
 
 
+def refused_for_a_lock(code: int, err: bytes) -> bool:
+    """A rerun's refusal (exit 3) because index.lock or the branch's lock is held."""
+    return code == 3 and (b"index is locked" in err or b"cannot lock ref" in err)
+
+
+def remove_locks(root: Path) -> None:
+    """Remove index.lock and the ref locks: only once no process of the stopped runs is left,
+    as the refusal (the index's) and the runbook (the branch's) tell the user."""
+    (root / ".git" / "index.lock").unlink(missing_ok=True)
+    for lock in (root / ".git" / "refs").rglob("*.lock"):
+        lock.unlink()
+
+
 def group_gone(pgid: int) -> bool:
     try:
         os.killpg(pgid, 0)
@@ -106,9 +119,7 @@ def end_state(root: Path) -> tuple[str, list[tuple[str, str]], int, int]:
 def test_sigkill_anywhere_resumes_to_the_same_end(repo: TestRepo, tmp_path: Path, how: str) -> None:
     build(repo)
     group = STOPS[how][1]
-    # the calibrating run and all trials but the first run without coverage's tracer, which
-    # made them two to three times slower: the first trial measures the killed and resumed
-    # paths, the others prove the same end state at other points
+    # the calibrating run without coverage's tracer, as the trials after the first
     env = untraced(os.environ)
     pristine = tmp_path / "pristine"
     shutil.copytree(repo.root, pristine, symlinks=True)
@@ -130,7 +141,7 @@ def test_sigkill_anywhere_resumes_to_the_same_end(repo: TestRepo, tmp_path: Path
     for trial in range(trials):
         work = tmp_path / f"trial{trial}"
         shutil.copytree(pristine, work, symlinks=True)
-        env = dict(os.environ) if trial == 0 else untraced(os.environ)
+        env = measured_once(os.environ, trial)
         proc = resolve(work, env, group=group)
         groups = [proc.pid]
         time.sleep(rng.uniform(0.0, duration * 1.1))
@@ -154,12 +165,9 @@ def test_sigkill_anywhere_resumes_to_the_same_end(repo: TestRepo, tmp_path: Path
         for _attempt in range(20):
             final = resolve(work, env)
             _out, err = finish(final)
-            locked = b"index is locked" in err or b"cannot lock ref" in err
-            if final.returncode == 3 and locked:
+            if refused_for_a_lock(final.returncode, err):
                 if group and all(group_gone(g) for g in groups):
-                    (work / ".git" / "index.lock").unlink(missing_ok=True)
-                    for lock in (work / ".git" / "refs").rglob("*.lock"):
-                        lock.unlink()
+                    remove_locks(work)
                 time.sleep(0.25)
                 continue
             break
